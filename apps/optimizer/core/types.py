@@ -1,0 +1,511 @@
+"""Inputs and outputs of the optimizer core: frozen dataclasses over numpy arrays.
+
+Conventions: every float array shares the order of ``Universe.symbols``; names carry units
+(``*_amount`` money in account currency, ``*_price`` per share, ``*_shares``, ``*_weight`` a
+fraction of account value, ``*_rate`` a fraction: 0.238, not 23.8); dates are ``date`` values
+and the core never reads the clock. ``__post_init__`` checks shapes, signs and ranges and
+raises ``ProblemShapeError``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from apps.optimizer.core.errors import ProblemShapeError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _as_float_array(value: object, name: str, shape: tuple[int, ...]) -> FloatArray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ProblemShapeError(f"{name} has shape {array.shape}, expected {shape}")
+    if not np.all(np.isfinite(array)):
+        raise ProblemShapeError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _check_rate(value: float, name: str, *, upper: float = 1.0) -> None:
+    if not (math.isfinite(value) and 0.0 <= value <= upper):
+        raise ProblemShapeError(f"{name} must be a fraction in [0, {upper}], got {value!r}")
+
+
+def _check_optional_non_negative(value: float | None, name: str) -> None:
+    if value is not None and not (math.isfinite(value) and value >= 0.0):
+        raise ProblemShapeError(f"{name} must be None or a finite value >= 0, got {value!r}")
+
+
+class RebalanceMode(StrEnum):
+    """What the run is allowed to do."""
+
+    FULL_REBALANCE = "full_rebalance"
+    HARVEST_ONLY = "harvest_only"
+    RAISE_CASH = "raise_cash"
+    INVEST_CASH = "invest_cash"
+    TRANSITION = "transition"
+
+
+class Registration(StrEnum):
+    """Tax registration of an account: only taxable accounts realise gains that are taxed now."""
+
+    TAXABLE = "taxable"
+    TAX_DEFERRED = "tax_deferred"
+    TAX_EXEMPT = "tax_exempt"
+
+
+class TradeSide(StrEnum):
+    """Direction of a trade."""
+
+    SELL = "sell"
+    BUY = "buy"
+
+
+class TradeReason(StrEnum):
+    """Why a trade is proposed (shown to advisers and stored on each proposed trade)."""
+
+    HARVEST = "harvest"
+    REDUCE_RISK = "reduce_risk"
+    RESTRICTION = "restriction"
+    RAISE_CASH = "raise_cash"
+    FILL_UNDERWEIGHT = "fill_underweight"
+    SUBSTITUTE = "substitute"
+    TRANSITION = "transition"
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The securities a problem may hold; fixes the order of every per-name array."""
+
+    symbols: tuple[str, ...]
+    prices: FloatArray  # per share, account currency, > 0
+    sectors: tuple[str, ...]
+    industries: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.symbols)
+        if n == 0:
+            raise ProblemShapeError("universe has no symbols")
+        if len(set(self.symbols)) != n:
+            raise ProblemShapeError("universe symbols must be unique")
+        prices = _as_float_array(self.prices, "prices", (n,))
+        if np.any(prices <= 0.0):
+            raise ProblemShapeError("prices must be > 0 (drop unpriced securities before solving)")
+        object.__setattr__(self, "prices", prices)
+        if len(self.sectors) != n or len(self.industries) != n:
+            raise ProblemShapeError("sectors and industries must align with symbols")
+
+    @property
+    def size(self) -> int:
+        """Number of names."""
+        return len(self.symbols)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLot:
+    """One open tax lot; ``basis_amount`` is the total adjusted basis (wash-sale adjustments in)."""
+
+    lot_id: str
+    symbol_index: int
+    shares: float
+    basis_amount: float
+    holding_period_start: date
+    account_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.symbol_index < 0:
+            raise ProblemShapeError(f"lot {self.lot_id}: symbol_index must be >= 0")
+        if not (math.isfinite(self.shares) and self.shares > 0.0):
+            raise ProblemShapeError(f"lot {self.lot_id}: shares must be > 0")
+        if not (math.isfinite(self.basis_amount) and self.basis_amount >= 0.0):
+            raise ProblemShapeError(f"lot {self.lot_id}: basis_amount must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TaxProfile:
+    """Rates and the remaining gains budget of one account.
+
+    ``gains_budget_amount`` is the net gain still allowed this year after year-to-date realised
+    gains and carryforward losses (``None`` means unlimited). Non-taxable registrations behave as
+    zero rates and no budget.
+    """
+
+    short_term_rate: float
+    long_term_rate: float
+    gains_budget_amount: float | None = None
+    registration: Registration = Registration.TAXABLE
+
+    def __post_init__(self) -> None:
+        _check_rate(self.short_term_rate, "short_term_rate")
+        _check_rate(self.long_term_rate, "long_term_rate")
+        if self.gains_budget_amount is not None and not math.isfinite(self.gains_budget_amount):
+            raise ProblemShapeError("gains_budget_amount must be finite or None")
+
+    @property
+    def is_taxable(self) -> bool:
+        """Whether sales in this account realise taxable gains today."""
+        return self.registration is Registration.TAXABLE
+
+
+@dataclass(frozen=True, slots=True)
+class RiskModel:
+    """Annualised factor model: Σ = B F Bᵀ + diag(d), rows in ``symbols`` order."""
+
+    symbols: tuple[str, ...]
+    factor_names: tuple[str, ...]
+    loadings: FloatArray  # B, n × k
+    factor_covariance: FloatArray  # F, k × k, symmetric PSD
+    specific_variance: FloatArray  # d, n, > 0
+
+    def __post_init__(self) -> None:
+        n, k = len(self.symbols), len(self.factor_names)
+        loadings = _as_float_array(self.loadings, "loadings", (n, k))
+        cov = _as_float_array(self.factor_covariance, "factor_covariance", (k, k))
+        spec = _as_float_array(self.specific_variance, "specific_variance", (n,))
+        if not np.allclose(cov, cov.T, atol=1e-12, rtol=1e-9):
+            raise ProblemShapeError("factor_covariance must be symmetric")
+        if np.any(spec <= 0.0):
+            raise ProblemShapeError("specific_variance must be > 0 (floor it in the risk builder)")
+        object.__setattr__(self, "loadings", loadings)
+        object.__setattr__(self, "factor_covariance", cov)
+        object.__setattr__(self, "specific_variance", spec)
+
+    def active_variance(self, active_weights: FloatArray) -> float:
+        """Annualised variance of an active-weight vector (fractions of value)."""
+        exposures = self.loadings.T @ active_weights
+        return float(exposures @ self.factor_covariance @ exposures) + float(
+            self.specific_variance @ (active_weights * active_weights)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WashSaleLocks:
+    """Household-wide locks from trades in the last 30 days (see ``wash_sale_locks_from_history``).
+
+    ``no_buy_symbols``: sold at a loss within the window, so a purchase today would be a wash sale.
+    ``no_loss_sale_symbols``: bought within the window, so selling a loss lot today would be one.
+    """
+
+    no_buy_symbols: frozenset[str] = frozenset()
+    no_loss_sale_symbols: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """Account or household constraints already resolved by the adapter.
+
+    Bands are absolute active-weight bands (|Σ_sector e| ≤ band). ``min_trade_amount`` is applied
+    relative to position size (see ``SolverConfig.min_trade_position_rate``).
+    """
+
+    never_buy_symbols: frozenset[str] = frozenset()
+    never_sell_symbols: frozenset[str] = frozenset()
+    never_sell_lot_ids: frozenset[str] = frozenset()
+    must_sell_symbols: frozenset[str] = frozenset()
+    sector_band_weight: float | None = None
+    industry_band_weight: float | None = None
+    turnover_cap_weight: float | None = None
+    min_trade_amount: float = 0.0
+    is_fractional_shares: bool = False
+
+    def __post_init__(self) -> None:
+        _check_optional_non_negative(self.sector_band_weight, "sector_band_weight")
+        _check_optional_non_negative(self.industry_band_weight, "industry_band_weight")
+        _check_optional_non_negative(self.turnover_cap_weight, "turnover_cap_weight")
+        _check_optional_non_negative(self.min_trade_amount, "min_trade_amount")
+        if self.must_sell_symbols & self.never_sell_symbols:
+            both = sorted(self.must_sell_symbols & self.never_sell_symbols)
+            raise ProblemShapeError(f"symbols both must-sell and never-sell: {both}")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInput:
+    """One account of a household problem.
+
+    ``location_cost_rates`` (optional, per name) is an asset-location preference: a cost per unit
+    of household weight held in this account after the trade (negative = preferred here).
+    """
+
+    account_id: str
+    lots: tuple[TaxLot, ...]
+    cash_amount: float
+    tax_profile: TaxProfile
+    cash_reserve_amount: float = 0.0
+    withdrawals_due_amount: float = 0.0
+    location_cost_rates: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.cash_amount) and self.cash_amount >= 0.0):
+            raise ProblemShapeError(f"account {self.account_id}: cash_amount must be >= 0")
+        _check_optional_non_negative(self.cash_reserve_amount, "cash_reserve_amount")
+        _check_optional_non_negative(self.withdrawals_due_amount, "withdrawals_due_amount")
+        ids = [lot.lot_id for lot in self.lots]
+        if len(set(ids)) != len(ids):
+            raise ProblemShapeError(f"account {self.account_id}: lot ids must be unique")
+        if self.location_cost_rates is not None:
+            rates = np.asarray(self.location_cost_rates, dtype=np.float64)
+            if rates.ndim != 1 or not np.all(np.isfinite(rates)):
+                raise ProblemShapeError("location_cost_rates must be a finite 1-d array")
+            object.__setattr__(self, "location_cost_rates", rates)
+
+
+def _check_targets(target_weights: FloatArray, cash_target_weight: float, n: int) -> FloatArray:
+    targets = _as_float_array(target_weights, "target_weights", (n,))
+    if np.any(targets < 0.0):
+        raise ProblemShapeError("target_weights must be >= 0 (no shorting)")
+    _check_rate(cash_target_weight, "cash_target_weight")
+    total = float(targets.sum()) + cash_target_weight
+    if abs(total - 1.0) > 1e-6:
+        raise ProblemShapeError(f"target weights plus cash target sum to {total:.8f}, expected 1")
+    return targets
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdProblem:
+    """Several accounts solved jointly against one household target (one account is a household).
+
+    Wash-sale locks and the buy/sell side of each name are shared by all accounts; risk is
+    measured on the household's combined weights.
+    """
+
+    as_of: date
+    universe: Universe
+    target_weights: FloatArray  # fractions of household value, universe order
+    cash_target_weight: float
+    accounts: tuple[AccountInput, ...]
+    risk_model: RiskModel
+    constraints: Constraints = field(default_factory=Constraints)
+    wash_sale_locks: WashSaleLocks = field(default_factory=WashSaleLocks)
+    mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
+
+    def __post_init__(self) -> None:
+        n = self.universe.size
+        object.__setattr__(
+            self, "target_weights", _check_targets(self.target_weights, self.cash_target_weight, n)
+        )
+        if not self.accounts:
+            raise ProblemShapeError("a household needs at least one account")
+        if len({a.account_id for a in self.accounts}) != len(self.accounts):
+            raise ProblemShapeError("account ids must be unique")
+        if self.risk_model.symbols != self.universe.symbols:
+            raise ProblemShapeError("risk model symbols must equal universe symbols, same order")
+        for account in self.accounts:
+            for lot in account.lots:
+                if lot.symbol_index >= n:
+                    raise ProblemShapeError(f"lot {lot.lot_id}: symbol_index outside the universe")
+            rates = account.location_cost_rates
+            if rates is not None and rates.shape != (n,):
+                raise ProblemShapeError("location_cost_rates must align with universe symbols")
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceProblem:
+    """A single-account rebalance, the usual entry point (``as_household`` is the general form)."""
+
+    as_of: date
+    universe: Universe
+    target_weights: FloatArray  # fractions of account value, universe order
+    cash_target_weight: float
+    lots: tuple[TaxLot, ...]
+    cash_amount: float
+    tax_profile: TaxProfile
+    risk_model: RiskModel
+    constraints: Constraints = field(default_factory=Constraints)
+    wash_sale_locks: WashSaleLocks = field(default_factory=WashSaleLocks)
+    cash_reserve_amount: float = 0.0
+    withdrawals_due_amount: float = 0.0
+    mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
+    account_id: str = "account"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "target_weights",
+            _check_targets(self.target_weights, self.cash_target_weight, self.universe.size),
+        )
+
+    def as_household(self) -> HouseholdProblem:
+        """The same problem as a household of one account."""
+        account = AccountInput(
+            account_id=self.account_id,
+            lots=self.lots,
+            cash_amount=self.cash_amount,
+            tax_profile=self.tax_profile,
+            cash_reserve_amount=self.cash_reserve_amount,
+            withdrawals_due_amount=self.withdrawals_due_amount,
+        )
+        return HouseholdProblem(
+            as_of=self.as_of,
+            universe=self.universe,
+            target_weights=self.target_weights,
+            cash_target_weight=self.cash_target_weight,
+            accounts=(account,),
+            risk_model=self.risk_model,
+            constraints=self.constraints,
+            wash_sale_locks=self.wash_sale_locks,
+            mode=self.mode,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SolverConfig:
+    """Every tunable of the core (values arrive from settings through the adapter only).
+
+    Attributes:
+        solver: "PIQP" (sparse QP built directly, fastest) or "CLARABEL" (via cvxpy).
+        fallback_solver: Tried when the first solver fails numerically; None disables it.
+        eps_abs: Absolute feasibility/optimality tolerance.
+        eps_rel: Relative tolerance.
+        max_iter: Iteration limit of the interior-point solver.
+        risk_aversion: Weight of annualised active variance against one-off costs, both in
+            fractions of value: at 100, carrying 1% tracking error (variance 1e-4) for a year
+            is worth paying 1% of value in tax or costs.
+        transaction_cost_bps: Cost per unit traded, basis points of the amount, both sides.
+        harvest_threshold_rate: A name is harvest-side today (no buys) when one of its lots is
+            under water by at least this fraction of its basis.
+        long_term_wait_days: Short-term gain lots that turn long-term within this many days are
+            penalised for selling now.
+        long_term_wait_weight: Multiplier of the rate difference (short − long) used as that
+            penalty per unit of gain.
+        holding_period_months: Passed to ``apps.taxlots.rules`` (12 under US rules).
+        transition_sell_reward_rate: In transition mode, benefit per unit of value sold of a
+            screened name's deferred (gain) lots; the gains budget then limits how much is sold.
+        min_trade_position_rate: A trade is dropped when below min(min_trade_amount, this fraction
+            of the larger of the current and target position value).
+        band_penalty_rate: Elastic re-solve: cost per unit of weight outside a sector/industry band.
+        budget_penalty_rate: Elastic re-solve: cost per unit of value of gains over the budget.
+        turnover_penalty_rate: Elastic re-solve: cost per unit of turnover over the cap.
+    """
+
+    solver: str = "PIQP"
+    fallback_solver: str | None = "CLARABEL"
+    eps_abs: float = 1e-8
+    eps_rel: float = 1e-9
+    max_iter: int = 250
+    risk_aversion: float = 100.0
+    transaction_cost_bps: float = 5.0
+    harvest_threshold_rate: float = 0.05
+    long_term_wait_days: int = 31
+    long_term_wait_weight: float = 1.0
+    holding_period_months: int = 12
+    transition_sell_reward_rate: float = 0.02
+    min_trade_position_rate: float = 0.1
+    band_penalty_rate: float = 10.0
+    budget_penalty_rate: float = 2.0
+    turnover_penalty_rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.solver not in {"PIQP", "CLARABEL"}:
+            raise ProblemShapeError(f"solver must be PIQP or CLARABEL, got {self.solver!r}")
+        if self.fallback_solver not in {None, "PIQP", "CLARABEL"}:
+            raise ProblemShapeError("fallback_solver must be None, PIQP or CLARABEL")
+        for name in ("eps_abs", "eps_rel", "risk_aversion"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ProblemShapeError(f"{name} must be > 0")
+        for name in (
+            "transaction_cost_bps",
+            "long_term_wait_weight",
+            "transition_sell_reward_rate",
+            "band_penalty_rate",
+            "budget_penalty_rate",
+            "turnover_penalty_rate",
+        ):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ProblemShapeError(f"{name} must be >= 0")
+        _check_rate(self.harvest_threshold_rate, "harvest_threshold_rate")
+        _check_rate(self.min_trade_position_rate, "min_trade_position_rate")
+        if self.max_iter <= 0 or self.long_term_wait_days < 0 or self.holding_period_months <= 0:
+            raise ProblemShapeError("max_iter and holding_period_months > 0, wait days >= 0")
+
+    @property
+    def transaction_cost_rate(self) -> float:
+        """Transaction cost as a fraction of the traded amount."""
+        return self.transaction_cost_bps * 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One proposed trade: a sell of one lot or a buy of one name, in one account."""
+
+    account_id: str
+    side: TradeSide
+    symbol: str
+    lot_id: str | None  # None for buys
+    shares: float  # > 0; whole shares unless the account trades fractions; rounded toward zero
+    amount: float  # shares × price, account currency
+    realized_gain_amount: float  # sells: proceeds − basis of the shares sold; buys: 0
+    is_long_term: bool | None  # sells: holding period; buys: None
+    reason: TradeReason
+    explanation: str  # one human sentence
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioMetrics:
+    """Household-level portfolio statistics before or after the trades."""
+
+    active_risk_rate: float  # tracking error, annualised, fraction
+    max_drift_weight: float  # max |w_i − target_i|
+    cash_weight: float
+    value_amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaxSummary:
+    """Realised gains and the core's linear tax estimate (rate × gain, losses negative).
+
+    The estimate ignores cross-year netting: that belongs to ``apps.taxlots``.
+    """
+
+    short_term_gain_amount: float
+    long_term_gain_amount: float
+    estimated_tax_amount: float
+    losses_harvested_amount: float  # >= 0, sum of realised losses
+    forced_gain_amount: float  # net gain of sales forced by restrictions
+    forced_over_budget_amount: float  # part of the budget overrun caused by forced sales
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveTerms:
+    """Objective terms at the rounded trades, fractions of household value."""
+
+    risk: float  # risk_aversion × active variance
+    tax: float
+    transaction_cost: float
+    penalties: float  # waiting, location, transition and elastic terms
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class NaiveRebalance:
+    """Tax-naive counterfactual: same targets, FIFO relief, no harvesting or deferral."""
+
+    short_term_gain_amount: float
+    long_term_gain_amount: float
+    estimated_tax_amount: float
+    turnover_weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceResult:
+    """Trades and everything needed to explain and audit them."""
+
+    trades: tuple[Trade, ...]
+    before: PortfolioMetrics
+    after: PortfolioMetrics
+    taxes: TaxSummary
+    turnover_weight: float
+    objective: ObjectiveTerms
+    solver_name: str
+    solve_time_ms: float  # solver only
+    total_time_ms: float  # build + solve + rounding + re-check
+    status: str  # "optimal" | "optimal_inaccurate"
+    relaxed: tuple[str, ...]  # constraints softened by the elastic re-solve, with amounts
+    forced: tuple[str, ...]  # sales forced by restrictions that exceeded a limit
+    naive: NaiveRebalance
