@@ -1,0 +1,135 @@
+"""Firm users, roles and the audit trail (tenant schema only)."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from apps.access.models import AuditEvent, Membership
+from apps.access.roles import Role
+from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
+from apps.common.tenancy import require_tenant_schema
+
+
+def audit_event_record(
+    *,
+    action: str,
+    acting_user: Any | None,
+    obj: models.Model | None = None,
+    payload: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit row in the current firm's schema.
+
+    Args:
+        action: dotted verb, e.g. ``"user.create"``.
+        acting_user: the firm user who acted (None for the system, e.g. a schedule).
+        obj: the object acted on, if any.
+        payload: JSON-safe details (before/after values).
+    """
+    require_tenant_schema()
+    return AuditEvent.objects.create(
+        acting_user=acting_user,
+        acting_username=acting_user.get_username() if acting_user is not None else "system",
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        payload=payload or {},
+    )
+
+
+@transaction.atomic
+def firm_user_create(
+    *,
+    email: str,
+    password: str | None,
+    role: Role,
+    acting_user: Any | None = None,
+    username: str | None = None,
+) -> Any:
+    """Create a login in the current firm with a role.
+
+    Args:
+        email: the user's email; also the username unless one is given.
+        password: raw password; None leaves the password unusable (e.g. platform staff).
+        role: the user's role in this firm.
+        acting_user: who created the user (None during onboarding).
+        username: explicit username (platform staff get ``platform:<name>``).
+
+    Raises:
+        ConflictError: the username exists in this firm.
+        ApplicationError: the email or role is invalid.
+    """
+    require_tenant_schema()
+    user_model = get_user_model()
+    username = username or email
+    if user_model.objects.filter(username=username).exists():
+        raise ConflictError(f"user '{username}' exists", code=CommonErrorCode.CONFLICT)
+    user = user_model(
+        username=username,
+        email=email,
+        is_staff=role == Role.FIRM_ADMIN,
+        is_superuser=role == Role.FIRM_ADMIN,
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    try:
+        user.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"invalid user: {'; '.join(exc.messages)}",
+            code=CommonErrorCode.INVALID,
+            extra=exc.message_dict,
+        ) from exc
+    user.save()
+    Membership.objects.create(user=user, role=role)
+    audit_event_record(
+        action="user.create", acting_user=acting_user, obj=user, payload={"role": str(role)}
+    )
+    return user
+
+
+@transaction.atomic
+def firm_user_set_role(*, user: Any, role: Role, acting_user: Any) -> Any:
+    """Change a firm user's role (audited with before/after)."""
+    require_tenant_schema()
+    membership, _ = Membership.objects.select_for_update().get_or_create(
+        user=user, defaults={"role": role}
+    )
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    user.is_staff = user.is_superuser = role == Role.FIRM_ADMIN
+    user.save(update_fields=["is_staff", "is_superuser"])
+    audit_event_record(
+        action="user.set_role",
+        acting_user=acting_user,
+        obj=user,
+        payload={"before": before, "after": str(role)},
+    )
+    return user
+
+
+@transaction.atomic
+def platform_staff_user_get_or_create(*, staff_username: str, entry_id: int) -> Any:
+    """The firm-side login that represents a platform staff member entering as sub-advisor.
+
+    Audited on every entry; the user has no password (only the signed entry logs it in).
+    """
+    require_tenant_schema()
+    user_model = get_user_model()
+    username = f"platform:{staff_username}"
+    user = user_model.objects.filter(username=username).first()
+    if user is None:
+        user = firm_user_create(
+            email="", password=None, role=Role.PLATFORM_STAFF, username=username
+        )
+    audit_event_record(
+        action="platform_staff.enter",
+        acting_user=user,
+        obj=user,
+        payload={"staff_username": staff_username, "entry_id": entry_id},
+    )
+    return user

@@ -1,0 +1,71 @@
+"""Firm-host pages: dashboard, users and roles (firm admin), audit trail."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from apps.access.forms import FirmUserCreateForm, RoleForm
+from apps.access.permissions import Action, action_required
+from apps.access.selectors import audit_event_list, firm_user_list
+from apps.access.services import firm_user_create, firm_user_set_role
+from apps.common.exceptions import ApplicationError
+
+
+@action_required(Action.VIEW_BOOK)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The firm's landing page after login."""
+    return render(request, "access/dashboard.html", {"sections": _dashboard_sections(request)})
+
+
+def _dashboard_sections(request: HttpRequest) -> list[dict[str, Any]]:
+    from django.apps import apps
+
+    sections = [{"title": "Your role", "value": request.user.membership.get_role_display()}]  # type: ignore[union-attr]
+    counts = (
+        ("Users", "auth.User"),
+        ("Audit events", "access.AuditEvent"),
+    )
+    for title, label in counts:
+        sections.append({"title": title, "value": apps.get_model(label).objects.count()})
+    return sections
+
+
+@action_required(Action.MANAGE_USERS)
+def user_list(request: HttpRequest) -> HttpResponse:
+    """Users and roles of the firm; firm admins add users here."""
+    form = FirmUserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            firm_user_create(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                role=form.cleaned_data["role"],
+                acting_user=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"User {form.cleaned_data['email']} added.")
+            return redirect("user-list")
+    return render(request, "access/users.html", {"users": firm_user_list(), "form": form})
+
+
+@action_required(Action.MANAGE_USERS)
+def user_set_role(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Change one user's role (POST)."""
+    user = get_object_or_404(firm_user_list(), pk=user_id)
+    form = RoleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        firm_user_set_role(user=user, role=form.cleaned_data["role"], acting_user=request.user)
+        messages.success(request, f"{user.username} is now {form.cleaned_data['role'].label}.")
+    return redirect("user-list")
+
+
+@action_required(Action.VIEW_AUDIT)
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """The firm's audit trail, newest first, filterable by action."""
+    prefix = request.GET.get("action", "").strip()
+    events = audit_event_list(action_prefix=prefix)[:200]
+    return render(request, "access/audit.html", {"events": events, "prefix": prefix})

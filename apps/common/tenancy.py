@@ -1,0 +1,54 @@
+"""The few functions through which code learns which firm it serves (STYLE.md §5).
+
+Tenant apps never switch schemas; they ask here, and these refuse to answer in ``public``.
+"""
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
+
+from apps.common.exceptions import TenantContextError
+
+
+def current_schema() -> str:
+    """The schema of the current database connection."""
+    return str(connection.schema_name)
+
+
+def require_tenant_schema() -> str:
+    """Return the current firm's schema, or raise if the connection is in ``public``.
+
+    Every tenant task and command calls this first: a task message without a schema header
+    runs in ``public`` (tenant-schemas-celery), and must be refused, not run.
+
+    Raises:
+        TenantContextError: the connection is not set to a firm's schema.
+    """
+    schema = current_schema()
+    if not schema or schema == get_public_schema_name():
+        raise TenantContextError("refused: tenant data requires a firm's schema, got 'public'")
+    return schema
+
+
+def current_firm() -> Any:
+    """The Firm whose schema the connection uses.
+
+    Raises:
+        TenantContextError: in ``public`` or with a FakeTenant (no real firm row).
+    """
+    require_tenant_schema()
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or tenant.__class__.__name__ == "FakeTenant" or tenant.pk is None:
+        raise TenantContextError("refused: the connection carries no real firm")
+    return tenant
+
+
+def firm_today(firm: Any | None = None) -> date:
+    """Today's business date in the firm's time zone (never ``now().date()`` in UTC)."""
+    firm = firm if firm is not None else current_firm()
+    now: datetime = timezone.now()
+    return now.astimezone(ZoneInfo(str(firm.timezone))).date()

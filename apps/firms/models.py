@@ -1,0 +1,66 @@
+from django.conf import settings
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class FirmKind(models.TextChoices):
+    RIA = "ria", "Registered investment adviser"
+    BANK = "bank", "Bank / trust company"
+    TAMP = "tamp", "Turnkey asset management platform"
+
+
+class FirmService(models.TextChoices):
+    SOFTWARE = "software", "Software only (the firm trades)"
+    SUB_ADVISORY = "sub_advisory", "Sub-advisory (platform staff trade for the firm)"
+
+
+class Firm(TenantMixin):
+    """A wealth-management firm: one tenant, one schema (created by ``firm_create`` only)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=10, choices=FirmKind.choices, default=FirmKind.RIA)
+    service = models.CharField(
+        max_length=20, choices=FirmService.choices, default=FirmService.SOFTWARE
+    )
+    timezone = models.CharField(max_length=64, default="America/New_York")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+
+class Domain(DomainMixin):
+    """A host name that serves one firm (``acme.localhost``)."""
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class StaffEntry(models.Model):
+    """Audit of platform staff entering a firm as sub-advisor (public schema, kept forever).
+
+    A row is created when staff ask to enter and consumed once on the firm's host.
+    """
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="staff_entries")
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="firm_entries"
+    )
+    staff_username = models.CharField(max_length=150)
+    reason = models.CharField(max_length=300)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-requested_at",)
+
+    def __str__(self) -> str:
+        return f"{self.staff_username} -> firm #{self.firm_id} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,170 @@
+"""Firm onboarding and the audited sub-advisory entry: the only cross-firm code (STYLE.md §5.5)."""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context, schema_exists
+
+from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from apps.firms.models import Domain, Firm, FirmKind, FirmService, StaffEntry
+from apps.firms.errors import FirmErrorCode
+
+ENTRY_SALT = "platform-staff-entry"
+
+
+@dataclass(frozen=True)
+class FirmCreated:
+    """What onboarding made: the firm, its primary host and its first admin's login."""
+
+    firm: Firm
+    domain: str
+    admin_email: str
+    admin_password: str | None
+
+
+def firm_create(
+    *,
+    name: str,
+    slug: str,
+    domain: str | None = None,
+    admin_email: str,
+    admin_password: str | None = None,
+    kind: str = FirmKind.RIA,
+    service: str = FirmService.SOFTWARE,
+    timezone_name: str = "America/New_York",
+) -> FirmCreated:
+    """Create a firm: its schema (tenant migrations run), its host and its first firm admin.
+
+    Args:
+        name: display name ("Acme Wealth").
+        slug: short unique id; also the schema name (``acme``).
+        domain: host serving the firm; default ``<slug>.<PLATFORM_FIRM_DOMAIN_SUFFIX>``.
+        admin_email: login of the first firm admin (also their username).
+        admin_password: their password; ``None`` makes one up and returns it.
+        kind: RIA, bank or TAMP.
+        service: software only or sub-advisory.
+        timezone_name: IANA zone for the firm's business dates.
+
+    Raises:
+        ConflictError: the slug, schema or domain is taken.
+        ApplicationError: a field is invalid (message says which).
+    """
+    domain = domain or f"{slug}.{settings.PLATFORM_FIRM_DOMAIN_SUFFIX}"
+    if Firm.objects.filter(slug=slug).exists() or schema_exists(slug):
+        raise ConflictError(f"a firm with slug '{slug}' exists", code=FirmErrorCode.SLUG_TAKEN)
+    if Domain.objects.filter(domain=domain).exists() or domain in settings.PLATFORM_PUBLIC_HOSTS:
+        raise ConflictError(f"domain '{domain}' is taken", code=FirmErrorCode.DOMAIN_TAKEN)
+    firm = Firm(
+        name=name,
+        slug=slug,
+        schema_name=slug,
+        kind=kind,
+        service=service,
+        timezone=timezone_name,
+    )
+    try:
+        firm.full_clean()
+        _check_timezone(timezone_name)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"invalid firm: {exc.messages}", code=FirmErrorCode.INVALID, extra=exc.message_dict
+        ) from exc
+    # Schema creation runs the tenant migrations; it cannot share one transaction with the rows
+    # below on every backend path, so a failure after it drops nothing and is reported instead.
+    firm.save(verbosity=0)
+    with transaction.atomic():
+        Domain.objects.create(domain=domain, tenant=firm, is_primary=True)
+    password = admin_password or secrets.token_urlsafe(12)
+    with schema_context(firm.schema_name):
+        from apps.access.roles import Role
+        from apps.access.services import firm_user_create
+
+        firm_user_create(email=admin_email, password=password, role=Role.FIRM_ADMIN)
+    return FirmCreated(
+        firm=firm,
+        domain=domain,
+        admin_email=admin_email,
+        admin_password=None if admin_password else password,
+    )
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError({"timezone": [f"unknown time zone '{name}'"]}) from exc
+
+
+def firm_list_active() -> list[Firm]:
+    """Every active firm, for dispatchers and the staff console (public rows only)."""
+    return list(Firm.objects.exclude(schema_name="public").filter(is_active=True))
+
+
+@transaction.atomic
+def staff_entry_request(*, firm: Firm, staff_user: Any, reason: str) -> str:
+    """Record that platform staff asked to enter a firm; return a one-use signed entry token.
+
+    Raises:
+        PermissionDeniedError: the user is not platform staff or the firm is not sub-advised.
+    """
+    if not (staff_user.is_active and staff_user.is_staff):
+        raise PermissionDeniedError("platform staff only", code=FirmErrorCode.NOT_STAFF)
+    if firm.service != FirmService.SUB_ADVISORY:
+        raise PermissionDeniedError(
+            f"{firm.name} is a software-only firm: the platform does not act for it",
+            code=FirmErrorCode.NOT_SUB_ADVISED,
+        )
+    if not reason.strip():
+        raise ApplicationError("say why you enter the firm", code=FirmErrorCode.INVALID)
+    entry = StaffEntry.objects.create(
+        firm=firm,
+        staff_user=staff_user,
+        staff_username=staff_user.get_username(),
+        reason=reason.strip(),
+    )
+    return signing.dumps(
+        {"entry": entry.pk, "schema": firm.schema_name, "staff": staff_user.get_username()},
+        salt=ENTRY_SALT,
+    )
+
+
+@transaction.atomic
+def staff_entry_consume(*, token: str, schema_name: str) -> StaffEntry:
+    """Validate and consume an entry token on the firm's own host.
+
+    Args:
+        token: the signed token from ``staff_entry_request``.
+        schema_name: the schema the request was routed to (from the host name).
+
+    Raises:
+        PermissionDeniedError: bad, expired, reused or other-firm token.
+    """
+    try:
+        data = signing.loads(
+            token, salt=ENTRY_SALT, max_age=settings.PLATFORM_STAFF_ENTRY_MAX_AGE_S
+        )
+    except signing.BadSignature as exc:
+        raise PermissionDeniedError(
+            "entry link is invalid or expired", code=FirmErrorCode.BAD_ENTRY
+        ) from exc
+    if data.get("schema") != schema_name:
+        raise PermissionDeniedError("entry link is for another firm", code=FirmErrorCode.BAD_ENTRY)
+    entry = (
+        # No join to auth_user here: in a firm's schema that name resolves to the firm's users.
+        StaffEntry.objects.select_for_update()
+        .filter(pk=data.get("entry"), firm__schema_name=schema_name)
+        .first()
+    )
+    if entry is None or entry.used_at is not None:
+        raise PermissionDeniedError("entry link was already used", code=FirmErrorCode.BAD_ENTRY)
+    entry.used_at = timezone.now()
+    entry.save(update_fields=["used_at"])
+    return entry

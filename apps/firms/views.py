@@ -1,0 +1,102 @@
+"""Public-host pages (home, staff console, onboarding) and the firm-host sub-advisory entry."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.common.exceptions import ApplicationError
+from apps.firms.forms import FirmOnboardForm, StaffEntryForm
+from apps.firms.models import Firm, StaffEntry
+from apps.firms.services import firm_create, firm_list_active, staff_entry_consume
+from apps.firms.services import staff_entry_request
+
+
+def public_home(request: HttpRequest) -> HttpResponse:
+    """The platform's home page on the public host."""
+    return render(request, "firms/home.html")
+
+
+@staff_member_required(login_url="staff-login")
+def staff_console(request: HttpRequest) -> HttpResponse:
+    """Platform staff: every firm, onboarding, and entry as sub-advisor."""
+    form = FirmOnboardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = firm_create(
+                name=data["name"],
+                slug=data["slug"],
+                domain=data["domain"] or None,
+                admin_email=data["admin_email"],
+                kind=data["kind"],
+                service=data["service"],
+                timezone_name=data["timezone"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{created.firm.name} is live at http://{created.domain}:{request.get_port()}/ — "
+                f"first admin {created.admin_email}, password {created.admin_password}",
+            )
+            return redirect("staff-console")
+    entries = StaffEntry.objects.select_related("firm")[:20]
+    return render(
+        request,
+        "firms/console.html",
+        {"firms": _firm_rows(), "form": form, "entries": entries, "entry_form": StaffEntryForm()},
+    )
+
+
+def _firm_rows() -> list[dict[str, Any]]:
+    rows = []
+    for firm in firm_list_active():
+        primary = firm.get_primary_domain()
+        rows.append({"firm": firm, "domain": primary.domain if primary else ""})
+    return rows
+
+
+@require_POST
+@staff_member_required(login_url="staff-login")
+def staff_enter_firm(request: HttpRequest, firm_id: int) -> HttpResponse:
+    """Record the entry and send staff to the firm's own host with a one-use token."""
+    firm = get_object_or_404(Firm.objects.exclude(schema_name="public"), pk=firm_id)
+    form = StaffEntryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why you enter the firm.")
+        return redirect("staff-console")
+    try:
+        token = staff_entry_request(
+            firm=firm, staff_user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("staff-console")
+    domain = firm.get_primary_domain()
+    port = request.get_port()
+    host = domain.domain if port in ("80", "443") else f"{domain.domain}:{port}"
+    return HttpResponseRedirect(f"{request.scheme}://{host}/sub-advisory/enter/?token={token}")
+
+
+def sub_advisory_enter(request: HttpRequest) -> HttpResponse:
+    """Firm host: consume a staff entry token and log the staff member in as sub-advisor."""
+    from apps.access.services import platform_staff_user_get_or_create
+
+    token = request.GET.get("token", "")
+    try:
+        entry = staff_entry_consume(token=token, schema_name=request.tenant.schema_name)  # type: ignore[attr-defined]
+    except ApplicationError as exc:
+        raise PermissionDenied(exc.message) from exc
+    user = platform_staff_user_get_or_create(
+        staff_username=entry.staff_username, entry_id=entry.pk
+    )
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.info(request, f"You act for {request.tenant.name} as sub-advisor; this is audited.")  # type: ignore[attr-defined]
+    return redirect("home")

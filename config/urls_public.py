@@ -1,0 +1,28 @@
+"""The platform's own host: home, platform-staff login, staff console, platform admin."""
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from apps.common.admin_sites import public_admin_site
+from apps.firms import views as firm_views
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """Liveness probe."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", firm_views.public_home, name="public-home"),
+    path("health/", health, name="health"),
+    path(
+        "staff/login/",
+        auth_views.LoginView.as_view(template_name="firms/staff_login.html"),
+        name="staff-login",
+    ),
+    path("staff/logout/", auth_views.LogoutView.as_view(next_page="public-home"), name="logout"),
+    path("staff/", firm_views.staff_console, name="staff-console"),
+    path("staff/firms/<int:firm_id>/enter/", firm_views.staff_enter_firm, name="staff-enter"),
+    path("admin/", public_admin_site.urls),
+]

@@ -1,0 +1,33 @@
+"""A firm's host: its pages, its admin and its API (everything in the firm's schema)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.access import views as access_views
+from apps.common.admin_sites import firm_admin_site
+from apps.firms import views as firm_views
+
+api_v1 = [
+    path("", include("apps.access.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("", access_views.dashboard, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="access/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("users/", access_views.user_list, name="user-list"),
+    path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
+    path("audit/", access_views.audit_list, name="audit-list"),
+    path("sub-advisory/enter/", firm_views.sub_advisory_enter, name="sub-advisory-enter"),
+    path("admin/", firm_admin_site.urls),
+    path("api/v1/", include(api_v1)),
+]
