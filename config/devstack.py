@@ -282,7 +282,7 @@ def _pg_server_user() -> tuple[str, int, int] | None:
     except KeyError:
         _log(f"running as root: creating system user {name!r} to run PostgreSQL")
         subprocess.run(  # noqa: S603 - fixed argv
-            [
+            [  # noqa: S607 - useradd lives in /usr/sbin or /sbin depending on the system
                 "useradd",
                 "--system",
                 "--user-group",
@@ -344,10 +344,8 @@ def _run_pg_tool(
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({"LC_ALL": "C", "LANG": "C"})
-    kwargs: dict[str, object] = {}
     if user is not None:
         env.update({"HOME": str(pg_dir()), "USER": user[0], "LOGNAME": user[0]})
-        kwargs = {"user": user[1], "group": user[2], "extra_groups": []}
     return subprocess.run(  # noqa: S603 - argv built from trusted paths
         argv,
         env=env,
@@ -357,7 +355,10 @@ def _run_pg_tool(
         text=True,
         timeout=timeout,
         check=False,
-        **kwargs,  # type: ignore[arg-type]
+        # As root: drop to the server user, its group, and no supplementary groups.
+        user=None if user is None else user[1],
+        group=None if user is None else user[2],
+        extra_groups=None if user is None else [],
     )
 
 
@@ -400,7 +401,7 @@ def _pg_create_database() -> None:
     except ImportError:  # fall back to the bundled psql
         psql = str(pg_bin_dir() / "psql")
         conninfo = database_conninfo("postgres")
-        query = f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"  # noqa: S608 - constant
         found = subprocess.run(  # noqa: S603
             [psql, conninfo, "-XtAc", query], capture_output=True, text=True, check=True
         ).stdout.strip()
