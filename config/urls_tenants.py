@@ -27,6 +27,11 @@ urlpatterns = [
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
     path("audit/", access_views.audit_list, name="audit-list"),
+    path(
+        "audit/exports/<int:event_id>/",
+        access_views.audit_export_download,
+        name="audit-export-download",
+    ),
     path("sub-advisory/enter/", firm_views.sub_advisory_enter, name="sub-advisory-enter"),
     path("admin/", firm_admin_site.urls),
     path("api/v1/", include(api_v1)),

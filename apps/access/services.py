@@ -54,7 +54,7 @@ def firm_user_create(
         password: raw password; None leaves the password unusable (e.g. platform staff).
         role: the user's role in this firm.
         acting_user: who created the user (None during onboarding).
-        username: explicit username (platform staff get ``platform:<name>``).
+        username: explicit username (platform staff get ``platform+<name>``).
 
     Raises:
         ConflictError: the username exists in this firm.
@@ -120,7 +120,7 @@ def platform_staff_user_get_or_create(*, staff_username: str, entry_id: int) -> 
     """
     require_tenant_schema()
     user_model = get_user_model()
-    username = f"platform:{staff_username}"
+    username = f"platform+{staff_username}"
     user = user_model.objects.filter(username=username).first()
     if user is None:
         user = firm_user_create(
@@ -133,3 +133,55 @@ def platform_staff_user_get_or_create(*, staff_username: str, entry_id: int) -> 
         payload={"staff_username": staff_username, "entry_id": entry_id},
     )
     return user
+
+
+AUDIT_CSV_COLUMNS = ("created_at", "acting_username", "action", "object_type", "object_id", "payload")
+
+
+def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
+    """Write the firm's audit trail (optionally filtered) to a CSV file in the firm's storage.
+
+    Args:
+        action_prefix: keep only actions starting with this ("" for all).
+        acting_user_id: who asked for the export (None for the system).
+
+    Returns:
+        The storage name of the file, under the firm's schema prefix (``audit/…csv``).
+    """
+    import csv
+    import io
+    import json
+
+    from django.contrib.auth import get_user_model
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from apps.access.selectors import audit_event_list
+
+    schema = require_tenant_schema()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(AUDIT_CSV_COLUMNS)
+    rows = 0
+    for event in audit_event_list(action_prefix=action_prefix).iterator():
+        writer.writerow(
+            (
+                event.created_at.isoformat(),
+                event.acting_username,
+                event.action,
+                event.object_type,
+                event.object_id,
+                json.dumps(event.payload, sort_keys=True),
+            )
+        )
+        rows += 1
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
+    name = default_storage.save(f"audit/audit-{stamp}.csv", ContentFile(buffer.getvalue()))
+    acting_user = get_user_model().objects.filter(pk=acting_user_id).first()
+    audit_event_record(
+        action="audit.export",
+        acting_user=acting_user,
+        payload={"file": name, "rows": rows, "action_prefix": action_prefix, "schema": schema},
+    )
+    return name

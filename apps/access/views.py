@@ -3,7 +3,9 @@
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.access.forms import FirmUserCreateForm, RoleForm
@@ -65,7 +67,28 @@ def user_set_role(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @action_required(Action.VIEW_AUDIT)
 def audit_list(request: HttpRequest) -> HttpResponse:
-    """The firm's audit trail, newest first, filterable by action."""
+    """The firm's audit trail, newest first, filterable by action; CSV exports run in the back."""
     prefix = request.GET.get("action", "").strip()
+    if request.method == "POST":
+        from apps.access.tasks import audit_export_csv as audit_export_csv_task
+
+        prefix = request.POST.get("action", "").strip()
+        user_id = request.user.pk
+        transaction.on_commit(lambda: audit_export_csv_task.delay(prefix, user_id))
+        messages.info(request, "The CSV export is being prepared; it appears below when ready.")
+        return redirect(f"{request.path}?action={prefix}")
     events = audit_event_list(action_prefix=prefix)[:200]
-    return render(request, "access/audit.html", {"events": events, "prefix": prefix})
+    exports = audit_event_list(action_prefix="audit.export")[:10]
+    return render(
+        request, "access/audit.html", {"events": events, "prefix": prefix, "exports": exports}
+    )
+
+
+@action_required(Action.VIEW_AUDIT)
+def audit_export_download(request: HttpRequest, event_id: int) -> FileResponse:
+    """Download one audit export of this firm (the file lives under the firm's schema prefix)."""
+    event = get_object_or_404(audit_event_list(action_prefix="audit.export"), pk=event_id)
+    name = str(event.payload.get("file", ""))
+    if not default_storage.exists(name):
+        raise Http404("export file is gone")
+    return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename="audit.csv")

@@ -1,0 +1,13 @@
+"""Thin Celery tasks of the access app (STYLE.md §4)."""
+
+from config.celery import app
+
+
+@app.task(queue="default", ignore_result=True)
+def audit_export_csv(action_prefix: str, acting_user_id: int | None) -> None:
+    """Export the firm's audit trail to CSV in the firm's storage (runs in the firm's schema)."""
+    from apps.access.services import audit_export_csv as export
+    from apps.common.tenancy import require_tenant_schema
+
+    require_tenant_schema()
+    export(action_prefix=action_prefix, acting_user_id=acting_user_id)
