@@ -1,0 +1,113 @@
+"""Reads of the securities master used by other apps (optimizer adapter, restrictions, API)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from apps.securities.models import Price, Security
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """The latest close on or before ``as_of``; ``priced_on`` tells how old it is."""
+
+    symbol: str
+    close_price: Decimal
+    priced_on: date
+    as_of: date
+    is_synthetic: bool
+    source: str
+
+    @property
+    def age_days(self) -> int:
+        """Calendar days between the close and ``as_of`` (0 when priced on ``as_of``)."""
+        return (self.as_of - self.priced_on).days
+
+    def is_stale(self, *, max_age_days: int) -> bool:
+        """Whether the close is older than ``max_age_days`` calendar days."""
+        return self.age_days > max_age_days
+
+
+def security_map_get(*, symbols: Iterable[str]) -> dict[str, Security]:
+    """Securities by symbol, in one query; unknown symbols are absent from the result."""
+    return {security.symbol: security for security in Security.objects.filter(symbol__in=set(symbols))}
+
+
+def security_get(*, symbol: str) -> Security | None:
+    """One security by symbol (case-insensitive), or None."""
+    return Security.objects.filter(symbol=symbol.strip().upper()).first()
+
+
+def price_map_get(*, symbols: Iterable[str], as_of: date) -> dict[str, PriceQuote]:
+    """The latest close on or before ``as_of`` of each symbol, in one set-based query.
+
+    Symbols with no close on or before ``as_of`` are absent: callers decide whether that is an
+    error. Check ``PriceQuote.age_days`` to detect stale prices (a halted or delisted name).
+    """
+    rows = (
+        Price.objects.filter(security__symbol__in=set(symbols), priced_on__lte=as_of)
+        .order_by("security_id", "-priced_on")
+        .distinct("security_id")
+        .values_list("security__symbol", "close_price", "priced_on", "is_synthetic", "source")
+    )
+    return {
+        symbol: PriceQuote(symbol, close_price, priced_on, as_of, is_synthetic, source)
+        for symbol, close_price, priced_on, is_synthetic, source in rows
+    }
+
+
+def price_history_get(*, symbols: Iterable[str], start: date, end: date) -> pd.DataFrame:
+    """Daily closes as a dates x symbols frame (float64, NaN where a close is missing), one query.
+
+    Floats are for statistics (returns, covariances), never for money. Columns follow the order of
+    ``symbols``; the index holds every date on which any of them has a close.
+    """
+    ordered = list(dict.fromkeys(symbols))
+    rows = Price.objects.filter(
+        security__symbol__in=ordered, priced_on__gte=start, priced_on__lte=end
+    ).values_list("priced_on", "security__symbol", "close_price")
+    frame = pd.DataFrame.from_records(list(rows), columns=["priced_on", "symbol", "close_price"])
+    if frame.empty:
+        return pd.DataFrame(index=pd.Index([], name="priced_on"), columns=ordered, dtype="float64")
+    frame["close_price"] = frame["close_price"].astype("float64")
+    history = frame.pivot(index="priced_on", columns="symbol", values="close_price").sort_index()
+    return history.reindex(columns=ordered).astype("float64")
+
+
+def security_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Security]:
+    """Securities matching the filters, ordered by symbol.
+
+    Args:
+        filters: any of ``symbol`` (exact, case-insensitive; a comma-separated list allowed),
+            ``sector``, ``industry`` (case-insensitive), ``esg_tag`` (securities carrying it),
+            ``kind``, ``is_active`` (default: active only; ``None`` for all), ``search`` (name or
+            symbol contains).
+    """
+    filters = dict(filters or {})
+    queryset = Security.objects.all()
+    is_active = filters.get("is_active", True)
+    if is_active is not None:
+        queryset = queryset.filter(is_active=is_active)
+    if symbol := filters.get("symbol"):
+        symbols = [part.strip().upper() for part in str(symbol).split(",") if part.strip()]
+        queryset = queryset.filter(symbol__in=symbols)
+    if sector := filters.get("sector"):
+        queryset = queryset.filter(sector__iexact=sector)
+    if industry := filters.get("industry"):
+        queryset = queryset.filter(industry__iexact=industry)
+    if esg_tag := filters.get("esg_tag"):
+        queryset = queryset.filter(esg_tags__contains=[esg_tag])
+    if kind := filters.get("kind"):
+        queryset = queryset.filter(kind=kind)
+    if search := filters.get("search"):
+        queryset = queryset.filter(name__icontains=search) | queryset.filter(
+            symbol__icontains=search
+        )
+    return queryset.order_by("symbol")

@@ -1,0 +1,527 @@
+"""Writes to the securities master: CSV imports and the reference-data load.
+
+Imports are all-or-nothing: every row is validated first and every bad row is reported with its
+line number, field and reason; nothing is written unless the whole file is good. Re-importing the
+same file changes nothing. Prices are upserted in bulk (COPY into a temporary table, then one
+INSERT ... ON CONFLICT), so 200k rows take seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TextIO
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.common.exceptions import ApplicationError
+from apps.securities import reference_data as ref
+from apps.securities.models import Price, Security, SecurityKind
+
+SECURITY_COLUMNS = ("symbol", "cusip", "name", "kind", "sector", "industry", "esg_tags")
+PRICE_COLUMNS = ("symbol", "date", "close")
+PRICE_OPTIONAL_COLUMNS = ("synthetic",)
+DEFAULT_PRICE_SOURCE = "csv import"
+
+_SYMBOL_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PRICE_QUANTUM_PLACES = 6
+_PRICE_MAX_INTEGER_DIGITS = 14  # PRICE is (20, 6)
+_TRUE = {"1", "true", "yes", "y"}
+_FALSE = {"", "0", "false", "no", "n"}
+
+
+class SecuritiesErrorCode(StrEnum):
+    """Error codes raised by the securities services."""
+
+    INVALID_FILE = "invalid_file"
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in an import file: where it is and what is wrong."""
+
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+class ImportRejectedError(ApplicationError):
+    """The file has bad rows; nothing was applied. ``errors`` lists every one."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        self.errors = tuple(errors)
+        super().__init__(
+            f"{len(self.errors)} error(s); nothing was imported",
+            code=SecuritiesErrorCode.INVALID_FILE,
+            extra={"errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in errors]},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did. ``rows_read`` counts data rows; identical duplicates are skipped."""
+
+    rows_read: int
+    created: int
+    updated: int
+    unchanged: int
+    duplicates_skipped: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRow:
+    """A validated daily close, ready to upsert."""
+
+    symbol: str
+    priced_on: date
+    close_price: Decimal
+    is_synthetic: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceLoadReport:
+    """What ``reference_data_load`` did."""
+
+    securities: ImportReport
+    prices: ImportReport
+    real_price_rows: int
+    synthetic_price_rows: int
+    synthetic_from: date
+    end_on: date
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+# --- securities -----------------------------------------------------------------------------------
+
+
+def _read_csv(
+    *, source: TextIO, required: Sequence[str], optional: Sequence[str] = ()
+) -> tuple[csv.DictReader[str], list[RowError]]:
+    reader = csv.DictReader(source)
+    header = [name.strip() for name in reader.fieldnames or ()]
+    reader.fieldnames = header
+    errors = [
+        RowError(1, "header", f"missing column {name!r}") for name in required if name not in header
+    ]
+    allowed = set(required) | set(optional)
+    errors += [RowError(1, "header", f"unknown column {name!r}") for name in header if name not in allowed]
+    if not header:
+        errors = [RowError(1, "header", "the file is empty; a header row is required")]
+    return reader, errors
+
+
+def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if not _SYMBOL_RE.fullmatch(row.symbol):
+        problems.append(("symbol", f"{row.symbol!r} is not a ticker symbol (A-Z, 0-9, '.', '-')"))
+    if row.cusip and not ref.is_valid_cusip(row.cusip):
+        problems.append(("cusip", f"{row.cusip!r} is not a valid CUSIP (9 characters, check digit)"))
+    if not row.name:
+        problems.append(("name", "required"))
+    elif len(row.name) > Security._meta.get_field("name").max_length:  # type: ignore[operator]
+        problems.append(("name", "longer than 200 characters"))
+    if row.kind not in SecurityKind.values:
+        problems.append(("kind", f"{row.kind!r} is not one of {', '.join(SecurityKind.values)}"))
+    if row.sector and row.sector not in ref.GICS_INDUSTRIES:
+        problems.append(("sector", f"{row.sector!r} is not a GICS sector"))
+    elif row.industry and not row.sector:
+        problems.append(("industry", "an industry needs a sector"))
+    elif row.industry and row.industry not in ref.GICS_INDUSTRIES[row.sector]:
+        problems.append(("industry", f"{row.industry!r} is not a GICS industry of {row.sector}"))
+    problems.extend(
+        ("esg_tags", f"unknown tag {tag!r} (known: {', '.join(ref.ESG_TAGS)})")
+        for tag in row.esg_tags
+        if tag not in ref.ESG_TAGS
+    )
+    return problems
+
+
+def _parse_security_csv(source: TextIO) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[RowError], int]:
+    reader, errors = _read_csv(source=source, required=SECURITY_COLUMNS)
+    if errors:
+        return [], errors, 0
+    parsed: list[tuple[int, ref.ReferenceSecurity]] = []
+    rows_read = 0
+    for raw in reader:
+        rows_read += 1
+        line = reader.line_num
+        if None in raw:
+            errors.append(RowError(line, "row", "more fields than the header"))
+            continue
+        tags = tuple(sorted({tag.strip() for tag in (raw.get("esg_tags") or "").split(";") if tag.strip()}))
+        row = ref.ReferenceSecurity(
+            symbol=(raw.get("symbol") or "").strip().upper(),
+            cusip=(raw.get("cusip") or "").strip().upper(),
+            name=(raw.get("name") or "").strip(),
+            kind=(raw.get("kind") or "").strip().lower(),
+            sector=(raw.get("sector") or "").strip(),
+            industry=(raw.get("industry") or "").strip(),
+            esg_tags=tags,
+        )
+        problems = _security_row_errors(row)
+        errors.extend(RowError(line, name, reason) for name, reason in problems)
+        if not problems:
+            parsed.append((line, row))
+    return parsed, errors, rows_read
+
+
+def _dedupe_securities(
+    rows: Sequence[tuple[int, ref.ReferenceSecurity]],
+) -> tuple[list[ref.ReferenceSecurity], list[RowError], int]:
+    first: dict[str, tuple[int, ref.ReferenceSecurity]] = {}
+    cusip_owner: dict[str, tuple[int, str]] = {}
+    errors: list[RowError] = []
+    duplicates = 0
+    for line, row in rows:
+        if row.symbol in first:
+            first_line, first_row = first[row.symbol]
+            if first_row == row:
+                duplicates += 1
+            else:
+                errors.append(
+                    RowError(line, "symbol", f"{row.symbol} repeats line {first_line} with different content")
+                )
+            continue
+        if row.cusip:
+            if row.cusip in cusip_owner:
+                owner_line, owner = cusip_owner[row.cusip]
+                errors.append(
+                    RowError(line, "cusip", f"{row.cusip} is also {owner}'s on line {owner_line}")
+                )
+                continue
+            cusip_owner[row.cusip] = (line, row.symbol)
+        first[row.symbol] = (line, row)
+    taken = dict(
+        Security.objects.filter(cusip__in=list(cusip_owner))
+        .exclude(symbol__in=list(first))
+        .values_list("cusip", "symbol")
+    )
+    for cusip, owner in taken.items():
+        line, symbol = cusip_owner[cusip]
+        errors.append(RowError(line, "cusip", f"{cusip} already belongs to {owner}"))
+    return [row for _, row in first.values()], errors, duplicates
+
+
+_SECURITY_FIELDS = ("cusip", "name", "kind", "sector", "industry", "esg_tags")
+
+
+def _securities_upsert(rows: Sequence[ref.ReferenceSecurity]) -> tuple[int, int, int]:
+    existing = {s.symbol: s for s in Security.objects.filter(symbol__in=[r.symbol for r in rows])}
+    now = timezone.now()
+    to_create: list[Security] = []
+    to_update: list[Security] = []
+    for row in rows:
+        values = {
+            "cusip": row.cusip,
+            "name": row.name,
+            "kind": row.kind,
+            "sector": row.sector,
+            "industry": row.industry,
+            "esg_tags": list(row.esg_tags),
+        }
+        security = existing.get(row.symbol)
+        if security is None:
+            to_create.append(Security(symbol=row.symbol, **values))
+        elif any(getattr(security, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(security, name, value)
+            security.updated_at = now
+            to_update.append(security)
+    Security.objects.bulk_create(to_create, batch_size=1000)
+    Security.objects.bulk_update(to_update, fields=[*_SECURITY_FIELDS, "updated_at"], batch_size=1000)
+    return len(to_create), len(to_update), len(rows) - len(to_create) - len(to_update)
+
+
+@transaction.atomic
+def securities_import(*, source: TextIO) -> ImportReport:
+    """Create or update securities from a CSV file (format in docs/reference-data.md).
+
+    Args:
+        source: text with the header ``symbol,cusip,name,kind,sector,industry,esg_tags``;
+            ``esg_tags`` is ``;``-separated.
+
+    Returns:
+        Counts of created, updated and unchanged securities.
+
+    Raises:
+        ImportRejectedError: any row is bad; nothing was written.
+    """
+    started = time.perf_counter()
+    parsed, errors, rows_read = _parse_security_csv(source)
+    rows, duplicate_errors, duplicates = _dedupe_securities(parsed)
+    errors += duplicate_errors
+    if errors:
+        raise ImportRejectedError(sorted(errors, key=lambda e: e.line))
+    created, updated, unchanged = _securities_upsert(rows)
+    return ImportReport(rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started)
+
+
+# --- prices -----------------------------------------------------------------------------------------
+
+
+def _parse_close(text: str) -> tuple[Decimal | None, str]:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None, f"{text!r} is not a number"
+    if not value.is_finite():
+        return None, f"{text!r} is not a finite number"
+    if value <= 0:
+        return None, f"{text} is not positive"
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) else 0
+    if places > _PRICE_QUANTUM_PLACES and value != value.quantize(Decimal(1).scaleb(-6)):
+        return None, f"{text} has more than {_PRICE_QUANTUM_PLACES} decimal places"
+    if value.adjusted() >= _PRICE_MAX_INTEGER_DIGITS:
+        return None, f"{text} is too large"
+    return value, ""
+
+
+def _parse_price_csv(
+    *, source: TextIO, price_source: str
+) -> tuple[list[PriceRow], list[RowError], int, int]:
+    reader, errors = _read_csv(source=source, required=PRICE_COLUMNS, optional=PRICE_OPTIONAL_COLUMNS)
+    if errors:
+        return [], errors, 0, 0
+    raw_rows: list[tuple[int, str, str, str, str]] = []
+    for raw in reader:
+        if None in raw:
+            errors.append(RowError(reader.line_num, "row", "more fields than the header"))
+            continue
+        raw_rows.append(
+            (
+                reader.line_num,
+                (raw.get("symbol") or "").strip().upper(),
+                (raw.get("date") or "").strip(),
+                (raw.get("close") or "").strip(),
+                (raw.get("synthetic") or "").strip().lower(),
+            )
+        )
+    known = set(
+        Security.objects.filter(symbol__in={row[1] for row in raw_rows}).values_list("symbol", flat=True)
+    )
+    first: dict[tuple[str, date], tuple[int, Decimal, bool]] = {}
+    rows: list[PriceRow] = []
+    duplicates = 0
+    for line, symbol, day_text, close_text, synthetic_text in raw_rows:
+        row_errors: list[RowError] = []
+        if not symbol:
+            row_errors.append(RowError(line, "symbol", "required"))
+        elif symbol not in known:
+            row_errors.append(RowError(line, "symbol", f"unknown symbol {symbol}"))
+        priced_on: date | None = None
+        try:
+            if not _ISO_DATE_RE.fullmatch(day_text):
+                raise ValueError(day_text)
+            priced_on = date.fromisoformat(day_text)
+        except ValueError:
+            row_errors.append(RowError(line, "date", f"{day_text!r} is not an ISO date (YYYY-MM-DD)"))
+        close, reason = _parse_close(close_text)
+        if close is None:
+            row_errors.append(RowError(line, "close", reason))
+        if synthetic_text not in _TRUE | _FALSE:
+            row_errors.append(RowError(line, "synthetic", f"{synthetic_text!r} is not true/false"))
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        assert priced_on is not None and close is not None  # noqa: S101 -- checked above
+        is_synthetic = synthetic_text in _TRUE
+        key = (symbol, priced_on)
+        if key in first:
+            first_line, first_close, first_synthetic = first[key]
+            if (first_close, first_synthetic) == (close, is_synthetic):
+                duplicates += 1
+            else:
+                errors.append(
+                    RowError(
+                        line,
+                        "row",
+                        f"{symbol} {priced_on} repeats line {first_line} with different content",
+                    )
+                )
+            continue
+        first[key] = (line, close, is_synthetic)
+        rows.append(PriceRow(symbol, priced_on, close, is_synthetic, price_source))
+    return rows, errors, len(raw_rows), duplicates
+
+
+def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
+    """Upsert prices with COPY + one INSERT ... ON CONFLICT; returns created, updated, unchanged.
+
+    Raw SQL (second reviewer): unqualified table names only, so ``search_path`` decides the
+    schema (STYLE §5.7); the temporary table lives in pg_temp and is dropped at commit.
+    """
+    price_table = Price._meta.db_table
+    security_table = Security._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS securities_price_load")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE securities_price_load ("
+            " symbol text NOT NULL, priced_on date NOT NULL, close_price numeric(20, 6) NOT NULL,"
+            " is_synthetic boolean NOT NULL, source text NOT NULL) ON COMMIT DROP"
+        )
+        total = 0
+        with cursor.copy(
+            "COPY securities_price_load (symbol, priced_on, close_price, is_synthetic, source)"
+            " FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((row.symbol, row.priced_on, row.close_price, row.is_synthetic, row.source))
+                total += 1
+        cursor.execute(
+            f"""
+            WITH upserted AS (
+                INSERT INTO {price_table} (security_id, priced_on, close_price, is_synthetic, source)
+                SELECT DISTINCT ON (s.id, l.priced_on)
+                       s.id, l.priced_on, l.close_price, l.is_synthetic, l.source
+                FROM securities_price_load l JOIN {security_table} s ON s.symbol = l.symbol
+                ORDER BY s.id, l.priced_on
+                ON CONFLICT (security_id, priced_on) DO UPDATE
+                SET close_price = EXCLUDED.close_price,
+                    is_synthetic = EXCLUDED.is_synthetic,
+                    source = EXCLUDED.source
+                WHERE ({price_table}.close_price, {price_table}.is_synthetic, {price_table}.source)
+                      IS DISTINCT FROM
+                      (EXCLUDED.close_price, EXCLUDED.is_synthetic, EXCLUDED.source)
+                RETURNING (xmax = 0) AS is_created
+            )
+            SELECT count(*) FILTER (WHERE is_created), count(*) FILTER (WHERE NOT is_created)
+            FROM upserted
+            """  # noqa: S608 -- table names come from model metadata, values are parameters
+        )
+        created, updated = cursor.fetchone()
+        cursor.execute("DROP TABLE securities_price_load")
+    return created, updated, total - created - updated
+
+
+@transaction.atomic
+def prices_import(*, source: TextIO, price_source: str = DEFAULT_PRICE_SOURCE) -> ImportReport:
+    """Create or update daily closes from a CSV file ``symbol,date,close[,synthetic]``.
+
+    Args:
+        source: the CSV text; symbols must already exist; dates are ISO (YYYY-MM-DD); closes are
+            positive decimals with at most 6 places.
+        price_source: stored in ``Price.source`` for every row.
+
+    Returns:
+        Counts of created, updated and unchanged prices.
+
+    Raises:
+        ImportRejectedError: any row is bad; nothing was written.
+    """
+    started = time.perf_counter()
+    rows, errors, rows_read, duplicates = _parse_price_csv(source=source, price_source=price_source)
+    if errors:
+        raise ImportRejectedError(sorted(errors, key=lambda e: e.line))
+    created, updated, unchanged = _prices_upsert(rows)
+    return ImportReport(rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started)
+
+
+# --- reference data ---------------------------------------------------------------------------------
+
+
+def _reference_price_rows(
+    *, securities: Sequence[ref.ReferenceSecurity], end_on: date, synthetic_from: date, seed: int
+) -> tuple[list[PriceRow], int, int]:
+    real = ref.skfolio_real_prices()
+    rows: list[PriceRow] = []
+    for day, closes in zip(real.dates, real.closes, strict=True):
+        rows.extend(
+            PriceRow(symbol, day, Decimal(close), False, ref.SKFOLIO_SOURCE)
+            for symbol, close in zip(real.symbols, closes, strict=True)
+        )
+    real_count = len(rows)
+
+    real_last_close = {symbol: float(real.closes[-1][j]) for j, symbol in enumerate(real.symbols)}
+    funds = {fund.symbol: fund for fund in ref.FUND_SPECS}
+    specs: list[ref.SyntheticSpec] = []
+    for security in securities:
+        if security.symbol in funds:
+            specs.append(ref.fund_spec(funds[security.symbol]))
+        else:
+            specs.append(
+                ref.stock_spec(
+                    symbol=security.symbol,
+                    sector=security.sector,
+                    seed=seed,
+                    start_price=real_last_close.get(security.symbol),
+                )
+            )
+    calendar = ref.synthetic_calendar(real_dates=real.dates, end=max(end_on, ref.SYNTHETIC_ANCHOR_ON))
+    paths = ref.synthetic_price_paths(
+        specs=specs, calendar=calendar, seed=seed, real_market_log_returns=real.market_log_returns
+    )
+    source = ref.synthetic_source(seed)
+    real_end = real.dates[-1]
+    for column, spec in enumerate(specs):
+        first_day = real_end + timedelta(days=1) if spec.symbol in real_last_close else synthetic_from
+        label = ref.CONSTANT_NAV_SOURCE if spec.is_constant_nav else source
+        rows.extend(
+            PriceRow(spec.symbol, day, Decimal(ref.format_price(paths[index, column])), True, label)
+            for index, day in enumerate(calendar)
+            if first_day <= day <= end_on
+        )
+    return rows, real_count, len(rows) - real_count
+
+
+@transaction.atomic
+def reference_data_load(
+    *, end_on: date, synthetic_from: date | None = None, seed: int = 0
+) -> ReferenceLoadReport:
+    """Load the S&P 500 (+RRC), funds and cash, real skfolio closes and synthetic prices.
+
+    Idempotent: a second run with the same arguments creates and updates nothing.
+
+    Args:
+        end_on: last date to generate synthetic prices for (the caller's "today").
+        synthetic_from: first synthetic date for names without real prices; default two years
+            before ``end_on``. The 20 real names continue synthetically from their last real close.
+        seed: the factor model's seed (stored in ``Price.source``).
+    """
+    started = time.perf_counter()
+    synthetic_from = synthetic_from or end_on - timedelta(days=730)
+    securities = ref.reference_securities()
+    errors = [
+        RowError(line, name, f"{row.symbol}: {reason}")
+        for line, row in enumerate(securities, start=1)
+        for name, reason in _security_row_errors(row)
+    ]
+    if errors:
+        raise ImportRejectedError(errors)
+    created, updated, unchanged = _securities_upsert(securities)
+    securities_report = ImportReport(len(securities), created, updated, unchanged)
+
+    price_started = time.perf_counter()
+    rows, real_count, synthetic_count = _reference_price_rows(
+        securities=securities, end_on=end_on, synthetic_from=synthetic_from, seed=seed
+    )
+    created, updated, unchanged = _prices_upsert(rows)
+    prices_report = ImportReport(
+        len(rows), created, updated, unchanged, seconds=time.perf_counter() - price_started
+    )
+    return ReferenceLoadReport(
+        securities=securities_report,
+        prices=prices_report,
+        real_price_rows=real_count,
+        synthetic_price_rows=synthetic_count,
+        synthetic_from=synthetic_from,
+        end_on=end_on,
+        seconds=time.perf_counter() - started,
+        notes=[
+            "synthetic dates are business days (Mon-Fri); exchange holidays are not removed",
+        ],
+    )
