@@ -3,7 +3,7 @@
 from config.celery import app
 
 
-@app.task(queue="default", ignore_result=True)
+@app.task(ignore_result=True)
 def audit_export_csv(action_prefix: str, acting_user_id: int | None) -> None:
     """Export the firm's audit trail to CSV in the firm's storage (runs in the firm's schema)."""
     from apps.access.services import audit_export_csv as export

@@ -11,7 +11,7 @@ class CommonErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     FORBIDDEN = "forbidden"
-    TENANT_CONTEXT = "tenant_context"
+    TENANT_REQUIRED = "tenant_required"
 
 
 class ApplicationError(Exception):
