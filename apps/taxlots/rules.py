@@ -1,0 +1,310 @@
+"""Dated tax rules: holding period and term, the wash-sale window, Schedule D netting and carryover.
+
+Pure functions over ``date`` and ``Decimal``; no clock, no I/O. Sources for every rule are listed in
+``docs/tax-rules.md``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from apps.taxlots.errors import CarryforwardError, Problem
+
+ZERO = Decimal(0)
+
+#: IRC §1222: "more than 1 year".
+LONG_TERM_MONTHS = 12
+#: IRC §1091(a): "30 days before ... and ending 30 days after".
+WASH_SALE_WINDOW_DAYS = 30
+
+
+class Term(StrEnum):
+    """Character of a capital gain or loss (IRC §1222)."""
+
+    SHORT = "short"
+    LONG = "long"
+
+
+def add_months(start: dt.date, months: int) -> dt.date:
+    """Return ``start`` moved by whole calendar months, clamped to the target month's last day.
+
+    Args:
+        start: any date.
+        months: calendar months to add (may be negative).
+
+    Returns:
+        The same day of the month ``months`` later; when that month is shorter (Feb 29 + 12
+        months, Jan 31 + 1 month) the last day of that month.
+    """
+    index = start.year * 12 + (start.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(start.day, last_day))
+
+
+def long_term_start(holding_period_start: dt.date, months: int = LONG_TERM_MONTHS) -> dt.date:
+    """Return the first sale date on which shares are long-term.
+
+    The holding period excludes the acquisition day and includes the sale day (Rev. Rul. 66-97,
+    Rev. Rul. 70-598), so shares are long-term when the sale date is *after* the holding-period
+    start plus ``months`` calendar months (Feb 29 + 12 months is clamped to Feb 28).
+
+    Args:
+        holding_period_start: the acquisition (trade) date, or the tacked date after a wash sale.
+        months: holding period required, in calendar months (12 under IRC §1222).
+
+    Returns:
+        The earliest long-term sale date.
+    """
+    return add_months(holding_period_start, months) + dt.timedelta(days=1)
+
+
+def is_long_term(
+    holding_period_start: dt.date, sold_on: dt.date, months: int = LONG_TERM_MONTHS
+) -> bool:
+    """Return whether shares held from ``holding_period_start``, sold on ``sold_on``, are long-term.
+
+    Args:
+        holding_period_start: the acquisition (trade) date, or the tacked date after a wash sale.
+        sold_on: the sale (trade) date.
+        months: holding period required, in calendar months.
+    """
+    return sold_on >= long_term_start(holding_period_start, months)
+
+
+def term_of(
+    holding_period_start: dt.date, sold_on: dt.date, months: int = LONG_TERM_MONTHS
+) -> Term:
+    """Return the term (short or long) of shares sold on ``sold_on``; see :func:`is_long_term`."""
+    return Term.LONG if is_long_term(holding_period_start, sold_on, months) else Term.SHORT
+
+
+def wash_sale_window(
+    sold_on: dt.date, days: int = WASH_SALE_WINDOW_DAYS
+) -> tuple[dt.date, dt.date]:
+    """Return the wash-sale window of a loss sale, both ends inclusive (IRC §1091(a)).
+
+    Args:
+        sold_on: the loss sale's trade date.
+        days: calendar days on each side (30: the 61-day period of Treas. Reg. 1.1091-1(a)).
+
+    Returns:
+        ``(sold_on - days, sold_on + days)``.
+    """
+    delta = dt.timedelta(days=days)
+    return sold_on - delta, sold_on + delta
+
+
+def tacked_holding_period_start(
+    replacement_acquired_on: dt.date, sold_holding_period_start: dt.date, sold_on: dt.date
+) -> dt.date:
+    """Return a wash-sale replacement's holding-period start (IRC §1223(3)).
+
+    The replacement's holding period includes the period the sold shares were held, so it starts
+    at its own acquisition date minus the days the sold shares were held.
+
+    Args:
+        replacement_acquired_on: trade date of the replacement shares.
+        sold_holding_period_start: holding-period start of the shares sold at a loss.
+        sold_on: trade date of the loss sale.
+    """
+    return replacement_acquired_on - (sold_on - sold_holding_period_start)
+
+
+# ------------------------------------------------------------------ Schedule D netting, carryover
+
+
+class FilingStatus(StrEnum):
+    """Form 1040 filing status; only married-filing-separately changes the loss limit."""
+
+    SINGLE = "single"
+    MARRIED_FILING_JOINTLY = "married_filing_jointly"
+    MARRIED_FILING_SEPARATELY = "married_filing_separately"
+    HEAD_OF_HOUSEHOLD = "head_of_household"
+    QUALIFYING_SURVIVING_SPOUSE = "qualifying_surviving_spouse"
+
+
+def capital_loss_limit(filing_status: FilingStatus) -> Decimal:
+    """Return the most net capital loss deductible against ordinary income (IRC §1211(b)), USD."""
+    if filing_status is FilingStatus.MARRIED_FILING_SEPARATELY:
+        return Decimal(1500)
+    return Decimal(3000)
+
+
+@dataclass(frozen=True, slots=True)
+class YearInput:
+    """One tax year's capital results before carryover, in USD.
+
+    Attributes:
+        year: the tax year.
+        short_term_net: net short-term gain (+) or loss (-) of the year (Schedule D lines 1a-5).
+        long_term_net: net long-term gain (+) or loss (-) of the year (Schedule D lines 8a-13).
+        carryover_in_short_term: short-term loss carried in, a positive amount (line 6); ``None``
+            means "not stated": zero for the first year, the previous year's carryover after it.
+        carryover_in_long_term: long-term loss carried in, a positive amount (line 14).
+    """
+
+    year: int
+    short_term_net: Decimal
+    long_term_net: Decimal
+    carryover_in_short_term: Decimal | None = None
+    carryover_in_long_term: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class YearResult:
+    """Schedule D for one year, unrounded USD amounts.
+
+    Attributes:
+        net_short_term: Schedule D line 7 (after the short-term carryover in).
+        net_long_term: Schedule D line 15 (after the long-term carryover in).
+        net_capital: line 16, the sum of the two.
+        deduction_against_ordinary_income: line 21, a positive amount (at most 3,000 or 1,500).
+        carryover_out_short_term: short-term loss carried to next year (worksheet line 8), >= 0.
+        carryover_out_long_term: long-term loss carried to next year (worksheet line 13), >= 0.
+    """
+
+    year: int
+    carryover_in_short_term: Decimal
+    carryover_in_long_term: Decimal
+    net_short_term: Decimal
+    net_long_term: Decimal
+    net_capital: Decimal
+    deduction_against_ordinary_income: Decimal
+    carryover_out_short_term: Decimal
+    carryover_out_long_term: Decimal
+
+
+def schedule_d_year(
+    *,
+    year: int,
+    filing_status: FilingStatus,
+    short_term_net: Decimal,
+    long_term_net: Decimal,
+    carryover_in_short_term: Decimal,
+    carryover_in_long_term: Decimal,
+) -> YearResult:
+    """Net one year's gains and losses and split the unused loss by character.
+
+    Follows Schedule D (lines 7, 15, 16, 21) and its Capital Loss Carryover Worksheet, assuming
+    taxable income before the deduction is at least the deduction (worksheet line 3 >= line 2):
+    the allowed deduction uses the short-term loss first, so long-term loss is what mostly carries.
+
+    Args:
+        year: the tax year (carried into the result).
+        filing_status: sets the limit (1,500 married filing separately, else 3,000).
+        short_term_net: the year's net short-term result, USD.
+        long_term_net: the year's net long-term result, USD.
+        carryover_in_short_term: short-term loss carried in, positive USD.
+        carryover_in_long_term: long-term loss carried in, positive USD.
+
+    Returns:
+        The year's netting and carryovers, unrounded.
+    """
+    net_short = short_term_net - carryover_in_short_term
+    net_long = long_term_net - carryover_in_long_term
+    net = net_short + net_long
+    deduction = min(-net, capital_loss_limit(filing_status)) if net < ZERO else ZERO
+
+    carry_short = carry_long = ZERO
+    if net < ZERO:
+        short_loss = -net_short if net_short < ZERO else ZERO  # worksheet line 5
+        if short_loss > ZERO:
+            long_gain = net_long if net_long > ZERO else ZERO  # line 6
+            carry_short = max(short_loss - (deduction + long_gain), ZERO)  # lines 7-8
+        if net_long < ZERO:
+            short_gain = net_short if net_short > ZERO else ZERO  # line 10
+            deduction_left = max(deduction - short_loss, ZERO)  # line 11
+            carry_long = max(-net_long - (short_gain + deduction_left), ZERO)  # lines 12-13
+    return YearResult(
+        year=year,
+        carryover_in_short_term=carryover_in_short_term,
+        carryover_in_long_term=carryover_in_long_term,
+        net_short_term=net_short,
+        net_long_term=net_long,
+        net_capital=net,
+        deduction_against_ordinary_income=deduction,
+        carryover_out_short_term=carry_short,
+        carryover_out_long_term=carry_long,
+    )
+
+
+def carryforward(filing_status: FilingStatus | str, years: Sequence[YearInput]) -> list[YearResult]:
+    """Run Schedule D netting year by year, each year's carryover out flowing into the next.
+
+    Args:
+        filing_status: a :class:`FilingStatus` or its value (``"single"``...).
+        years: consecutive tax years in increasing order. The first year's carryover in defaults
+            to zero; a later year's carryover in is the previous year's carryover out, and may be
+            stated only if it agrees (zero counts as "not stated").
+
+    Returns:
+        One :class:`YearResult` per input year, in order.
+
+    Raises:
+        CarryforwardError: listing every problem (unknown status, gaps between years, negative
+            carryovers, stated carryovers that disagree with the previous year's).
+    """
+    problems: list[Problem] = []
+    status: FilingStatus | None
+    try:
+        status = FilingStatus(filing_status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in FilingStatus)
+        problems.append(
+            Problem("input", "filing_status", f"{filing_status!r} is not one of {allowed}")
+        )
+        status = None
+    if not years:
+        problems.append(Problem("input", "years", "at least one year is required"))
+    for index, item in enumerate(years):
+        where = f"year {item.year} (years[{index}])"
+        if index and item.year != years[index - 1].year + 1:
+            problems.append(
+                Problem(where, "year", f"must follow {years[index - 1].year} with no gap")
+            )
+        for field in ("carryover_in_short_term", "carryover_in_long_term"):
+            value = getattr(item, field)
+            if value is not None and value < ZERO:
+                problems.append(Problem(where, field, "must be a positive loss amount or 0"))
+    if problems or status is None:
+        raise CarryforwardError(problems)
+
+    results: list[YearResult] = []
+    for index, item in enumerate(years):
+        carry_short = item.carryover_in_short_term or ZERO
+        carry_long = item.carryover_in_long_term or ZERO
+        if results:
+            previous = results[-1]
+            for field, stated, flowed in (
+                ("carryover_in_short_term", carry_short, previous.carryover_out_short_term),
+                ("carryover_in_long_term", carry_long, previous.carryover_out_long_term),
+            ):
+                if stated not in (ZERO, flowed):
+                    problems.append(
+                        Problem(
+                            f"year {item.year} (years[{index}])",
+                            field,
+                            f"states {stated} but {previous.year} carries out {flowed}",
+                        )
+                    )
+            carry_short = previous.carryover_out_short_term
+            carry_long = previous.carryover_out_long_term
+        results.append(
+            schedule_d_year(
+                year=item.year,
+                filing_status=status,
+                short_term_net=item.short_term_net,
+                long_term_net=item.long_term_net,
+                carryover_in_short_term=carry_short,
+                carryover_in_long_term=carry_long,
+            )
+        )
+    if problems:
+        raise CarryforwardError(problems)
+    return results
