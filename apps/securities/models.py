@@ -34,7 +34,7 @@ class Security(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta:  # noqa: D106
         ordering = ("symbol",)
         verbose_name_plural = "securities"
         constraints = (
@@ -66,7 +66,7 @@ class Price(models.Model):
     is_synthetic = models.BooleanField(default=False)
     source = models.CharField(max_length=64)
 
-    class Meta:
+    class Meta:  # noqa: D106
         ordering = ("security_id", "priced_on")
         constraints = (
             # Its index (security_id, priced_on) also serves the latest-price lookups: a backward

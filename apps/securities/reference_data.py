@@ -196,31 +196,54 @@ INDUSTRY_OVERRIDES: dict[str, str] = {
 # stray label (GM lists "Food & Tobacco") from leaking across sectors.
 _INDUSTRY_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "Energy": (
-        (r"oilfield|equipment and services|services and equipment|Halliburton|Baker Hughes",
-         "Energy Equipment & Services"),
+        (
+            r"oilfield|equipment and services|services and equipment|Halliburton|Baker Hughes",
+            "Energy Equipment & Services",
+        ),
     ),
     "Materials": (
         (r"packag|container", "Containers & Packaging"),
-        (r"construction materials|building materials|Vulcan|Martin Marietta", "Construction Materials"),
+        (
+            r"construction materials|building materials|Vulcan|Martin Marietta",
+            "Construction Materials",
+        ),
         (r"metal|mining|steel|gold|copper|Freeport", "Metals & Mining"),
         (r"pulp|paper", "Paper & Forest Products"),
     ),
     "Industrials": (
         (r"aerospace|defen[cs]e|arms industry|shipbuilding|Axon", "Aerospace & Defense"),
         (r"airline", "Passenger Airlines"),
-        (r"rail|ground freight|trucking|mobility|Freight Line|J\.B\. Hunt|Uber", "Ground Transportation"),
-        (r"air freight|courier|logistics|freight forward|Expeditors|Robinson", "Air Freight & Logistics"),
-        (r"waste|Cintas|^Service$|pest control|Copart|^Water industry$", "Commercial Services & Supplies"),
+        (
+            r"rail|ground freight|trucking|mobility|Freight Line|J\.B\. Hunt|Uber",
+            "Ground Transportation",
+        ),
+        (
+            r"air freight|courier|logistics|freight forward|Expeditors|Robinson",
+            "Air Freight & Logistics",
+        ),
+        (
+            r"waste|Cintas|^Service$|pest control|Copart|^Water industry$",
+            "Commercial Services & Supplies",
+        ),
         (r"engineering|construction|Quanta|Emcor|Comfort Systems", "Construction & Engineering"),
-        (r"HVAC|home appliances|water technology|building|Masco|Allegion|Carrier|Trane|Lennox"
-         r"|Johnson Controls|Builders FirstSource",
-         "Building Products"),
-        (r"electrical|electronics public|Generac|Hubbell|Rockwell|Vernova|Ametek", "Electrical Equipment"),
-        (r"business services|human capital|HCM|credit risk|data analytics|financial technology"
-         r"|Verisk|Equifax|Leidos|Jacobs|Broadridge|Paychex|Paycom|ADP",
-         "Professional Services"),
-        (r"industrial supply|distribution|United Rentals|Fastenal|Grainger|Ferguson",
-         "Trading Companies & Distributors"),
+        (
+            r"HVAC|home appliances|water technology|building|Masco|Allegion|Carrier|Trane|Lennox"
+            r"|Johnson Controls|Builders FirstSource",
+            "Building Products",
+        ),
+        (
+            r"electrical|electronics public|Generac|Hubbell|Rockwell|Vernova|Ametek",
+            "Electrical Equipment",
+        ),
+        (
+            r"business services|human capital|HCM|credit risk|data analytics|financial technology"
+            r"|Verisk|Equifax|Leidos|Jacobs|Broadridge|Paychex|Paycom|ADP",
+            "Professional Services",
+        ),
+        (
+            r"industrial supply|distribution|United Rentals|Fastenal|Grainger|Ferguson",
+            "Trading Companies & Distributors",
+        ),
         (r"industrial conglomerates|3M|Honeywell", "Industrial Conglomerates"),
     ),
     "Consumer Discretionary": (
@@ -228,14 +251,20 @@ _INDUSTRY_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         (r"Genuine Parts|Pool Corp", "Distributors"),
         (r"Carvana|O'Reilly|AutoZone", "Specialty Retail"),
         (r"auto parts|automotive|Aptiv|BorgWarner", "Automobile Components"),
-        (r"home construction|homebuild|consumer electronics|Garmin|Horton|Lennar|Pulte|NVR",
-         "Household Durables"),
-        (r"apparel|clothing|fashion|textile|footwear|Deckers|Lululemon|Tapestry|Nike",
-         "Textiles, Apparel & Luxury Goods"),
+        (
+            r"home construction|homebuild|consumer electronics|Garmin|Horton|Lennar|Pulte|NVR",
+            "Household Durables",
+        ),
+        (
+            r"apparel|clothing|fashion|textile|footwear|Deckers|Lululemon|Tapestry|Nike",
+            "Textiles, Apparel & Luxury Goods",
+        ),
         (r"toys|sports equipment|Hasbro", "Leisure Products"),
-        (r"restaurant|food delivery|online food|foodservice|hospitality|lodging|hotel|cruise"
-         r"|tourism|travel|gaming|casino|Airbnb|Booking|Expedia|MGM",
-         "Hotels, Restaurants & Leisure"),
+        (
+            r"restaurant|food delivery|online food|foodservice|hospitality|lodging|hotel|cruise"
+            r"|tourism|travel|gaming|casino|Airbnb|Booking|Expedia|MGM",
+            "Hotels, Restaurants & Leisure",
+        ),
         (r"department stores|diversified retail|e-commerce|Amazon|eBay", "Broadline Retail"),
         (r"distribut|Genuine Parts|LKQ|Pool Corp", "Distributors"),
         (r"retail|Ulta|Carvana|AutoZone|O'Reilly", "Specialty Retail"),
@@ -245,76 +274,113 @@ _INDUSTRY_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         (r"^Beverages?\b|^Non-Alcoholic|drink|brewer|Monster", "Beverages"),
         (r"household products|household goods|Clorox|Church & Dwight", "Household Products"),
         (r"cosmetic|personal care|personal products|Kenvue|Colgate", "Personal Care Products"),
-        (r"^Retail|discount|wholesale|food & drug|drug retail|Costco|Walmart|Kroger|Sysco|Target",
-         "Consumer Staples Distribution & Retail"),
+        (
+            r"^Retail|discount|wholesale|food & drug|drug retail"
+            r"|Costco|Walmart|Kroger|Sysco|Target",
+            "Consumer Staples Distribution & Retail",
+        ),
         (r"food|confection|packaged goods|commodities", "Food Products"),
     ),
     "Health Care": (
-        (r"managed health|health insurance|pharmacy|providers|hospital|dialysis|\bCardinal\b"
-         r"|McKesson|Cencora|Henry Schein|\bHCA\b|DaVita|Molina|Labcorp|\bQuest\b|Universal Health",
-         "Health Care Providers & Services"),
-        (r"contract research|life sciences|scientific instruments|laboratory equipment"
-         r"|Agilent|Mettler|Waters|Thermo|IQVIA|Charles River|Revvity|Bio-Techne",
-         "Life Sciences Tools & Services"),
-        (r"biotech|biopharm|Amgen|Gilead|Vertex|Regeneron|Moderna|Biogen|Incyte",
-         "Biotechnology"),
+        (
+            r"managed health|health insurance|pharmacy|providers|hospital|dialysis|\bCardinal\b"
+            r"|McKesson|Cencora|Henry Schein|\bHCA\b|DaVita|Molina|Labcorp|\bQuest\b"
+            r"|Universal Health",
+            "Health Care Providers & Services",
+        ),
+        (
+            r"contract research|life sciences|scientific instruments|laboratory equipment"
+            r"|Agilent|Mettler|Waters|Thermo|IQVIA|Charles River|Revvity|Bio-Techne",
+            "Life Sciences Tools & Services",
+        ),
+        (r"biotech|biopharm|Amgen|Gilead|Vertex|Regeneron|Moderna|Biogen|Incyte", "Biotechnology"),
         (r"pharma", "Pharmaceuticals"),
-        (r"medical|device|equipment|orthodontic|health technology|Dexcom|Insulet|Idexx|ResMed"
-         r"|GE HealthCare|Solventum|Steris",
-         "Health Care Equipment & Supplies"),
+        (
+            r"medical|device|equipment|orthodontic|health technology|Dexcom|Insulet|Idexx|ResMed"
+            r"|GE HealthCare|Solventum|Steris",
+            "Health Care Equipment & Supplies",
+        ),
     ),
     "Financials": (
-        (r"consumer lending|credit card|Capital One|Synchrony|American Express", "Consumer Finance"),
+        (
+            r"consumer lending|credit card|Capital One|Synchrony|American Express",
+            "Consumer Finance",
+        ),
         (r"^Banks?$|^Banking(?! &)|^Banking Services$|Bancorp|Bancshares|\bBank\b", "Banks"),
         (r"insurance|reinsurance|American International|MetLife|Prudential", "Insurance"),
-        (r"asset management|investment management|private equity|exchanges|market operators"
-         r"|investment banking|investment services|brokerage|financial data|ratings"
-         r"|professional information|cryptocurrency|Blackstone|KKR|Schwab|Nasdaq|S&P Global"
-         r"|Northern Trust|BNY|Robinhood|Interactive Brokers|CME|FactSet|Ameriprise|MSCI|Moody",
-         "Capital Markets"),
+        (
+            r"asset management|investment management|private equity|exchanges|market operators"
+            r"|investment banking|investment services|brokerage|financial data|ratings"
+            r"|professional information|cryptocurrency|Blackstone|KKR|Schwab|Nasdaq|S&P Global"
+            r"|Northern Trust|BNY|Robinhood|Interactive Brokers|CME|FactSet|Ameriprise|MSCI|Moody",
+            "Capital Markets",
+        ),
     ),
     "Information Technology": (
-        (r"semiconductor|Micron|Nvidia|Applied Materials|Lam Research|KLA|Teradyne"
-         r"|First Solar|photovoltaic",
-         "Semiconductors & Semiconductor Equipment"),
-        (r"networking|telecommunications equipment|telecoms equipment|Motorola|Ciena|F5",
-         "Communications Equipment"),
-        (r"computer hardware|computers|storage|phones|Supermicro|Dell|Hewlett Packard Enterprise"
-         r"|NetApp|Apple",
-         "Technology Hardware, Storage & Peripherals"),
-        (r"electronic|test & automation|RFID|geospatial|Amphenol|Corning|Jabil|Teledyne",
-         "Electronic Equipment, Instruments & Components"),
-        (r"^IT Services & Consulting$|IT consulting|outsourcing|^IT$|^Business services$|Gartner"
-         r"|Akamai|GoDaddy|EPAM|Verisign",
-         "IT Services"),
-        (r"software|SaaS|cloud|security|Roper|FICO|mobile technology|AppLovin|Palantir",
-         "Software"),
+        (
+            r"semiconductor|Micron|Nvidia|Applied Materials|Lam Research|KLA|Teradyne"
+            r"|First Solar|photovoltaic",
+            "Semiconductors & Semiconductor Equipment",
+        ),
+        (
+            r"networking|telecommunications equipment|telecoms equipment|Motorola|Ciena|F5",
+            "Communications Equipment",
+        ),
+        (
+            r"computer hardware|computers|storage|phones|Supermicro|Dell|Hewlett Packard Enterprise"
+            r"|NetApp|Apple",
+            "Technology Hardware, Storage & Peripherals",
+        ),
+        (
+            r"electronic|test & automation|RFID|geospatial|Amphenol|Corning|Jabil|Teledyne",
+            "Electronic Equipment, Instruments & Components",
+        ),
+        (
+            r"^IT Services & Consulting$|IT consulting|outsourcing|^IT$|^Business services$|Gartner"
+            r"|Akamai|GoDaddy|EPAM|Verisign",
+            "IT Services",
+        ),
+        (
+            r"software|SaaS|cloud|security|Roper|FICO|mobile technology|AppLovin|Palantir",
+            "Software",
+        ),
     ),
     "Communication Services": (
         (r"integrated telecommunications|AT&T|Verizon", "Diversified Telecommunication Services"),
         (r"wireless telecommunications|T-Mobile", "Wireless Telecommunication Services"),
-        (r"internet services|social media|online dating|Alphabet|Meta|Match", "Interactive Media & Services"),
+        (
+            r"internet services|social media|online dating|Alphabet|Meta|Match",
+            "Interactive Media & Services",
+        ),
         (r"Comcast|Charter|Paramount", "Media"),
-        (r"video games|Netflix|Live Nation|Warner|Walt Disney|TKO|entertainment",
-         "Entertainment"),
-        (r"media|broadcasting|publishing|advertising|Comcast|Charter|Fox|News Corp",
-         "Media"),
+        (r"video games|Netflix|Live Nation|Warner|Walt Disney|TKO|entertainment", "Entertainment"),
+        (r"media|broadcasting|publishing|advertising|Comcast|Charter|Fox|News Corp", "Media"),
     ),
     "Utilities": (
         (r"water", "Water Utilities"),
         (r"Atmos", "Gas Utilities"),
-        (r"power generation|Vistra|NRG|Constellation Energy|AES", "Independent Power and Renewable Electricity Producers"),
-        (r"multiline|diversified|electric & gas|electricity natural gas|CMS|Consolidated Edison"
-         r"|Dominion|DTE|Ameren|CenterPoint|NiSource|Public Service|Sempra|WEC|Duke",
-         "Multi-Utilities"),
+        (
+            r"power generation|Vistra|NRG|Constellation Energy|AES",
+            "Independent Power and Renewable Electricity Producers",
+        ),
+        (
+            r"multiline|diversified|electric & gas|electricity natural gas|CMS|Consolidated Edison"
+            r"|Dominion|DTE|Ameren|CenterPoint|NiSource|Public Service|Sempra|WEC|Duke",
+            "Multi-Utilities",
+        ),
     ),
     "Real Estate": (
-        (r"self storage|storage|Iron Mountain|Digital Realty|Equinix|Crown Castle|American Tower"
-         r"|SBA|Weyerhaeuser|VICI",
-         "Specialized REITs"),
+        (
+            r"self storage|storage|Iron Mountain|Digital Realty|Equinix|Crown Castle|American Tower"
+            r"|SBA|Weyerhaeuser|VICI",
+            "Specialized REITs",
+        ),
         (r"health care|Welltower|Ventas|Healthpeak", "Health Care REITs"),
-        (r"apartment|residential REIT|Invitation|AvalonBay|Camden|Essex|Mid-America|UDR|Equity Residential",
-         "Residential REITs"),
+        (
+            r"apartment|residential REIT|Invitation|AvalonBay|Camden|Essex|Mid-America|UDR"
+            r"|Equity Residential",
+            "Residential REITs",
+        ),
         (r"Simon|Realty Income|Regency|Kimco|Federal Realty", "Retail REITs"),
         (r"Prologis", "Industrial REITs"),
         (r"Host Hotels", "Hotel & Resort REITs"),
@@ -613,10 +679,14 @@ class SyntheticSpec:
     is_constant_nav: bool = False
 
 
-def stock_spec(*, symbol: str, sector: str, seed: int, start_price: float | None = None) -> SyntheticSpec:
+def stock_spec(
+    *, symbol: str, sector: str, seed: int, start_price: float | None = None
+) -> SyntheticSpec:
     """Deterministic loadings for a stock: beta 0.6–1.4, specific vol 0.8–2.2% a day."""
     rng = _rng(seed, f"params:{symbol}")
-    beta, specific_vol, log_price = rng.uniform((0.6, 0.008, np.log(15.0)), (1.4, 0.022, np.log(500.0)))
+    beta, specific_vol, log_price = rng.uniform(
+        (0.6, 0.008, np.log(15.0)), (1.4, 0.022, np.log(500.0))
+    )
     return SyntheticSpec(
         symbol=symbol,
         sector=sector,

@@ -37,7 +37,9 @@ class PriceQuote:
 
 def security_map_get(*, symbols: Iterable[str]) -> dict[str, Security]:
     """Securities by symbol, in one query; unknown symbols are absent from the result."""
-    return {security.symbol: security for security in Security.objects.filter(symbol__in=set(symbols))}
+    return {
+        security.symbol: security for security in Security.objects.filter(symbol__in=set(symbols))
+    }
 
 
 def security_get(*, symbol: str) -> Security | None:

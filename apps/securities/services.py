@@ -64,7 +64,9 @@ class ImportRejectedError(ApplicationError):
         super().__init__(
             f"{len(self.errors)} error(s); nothing was imported",
             code=SecuritiesErrorCode.INVALID_FILE,
-            extra={"errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in errors]},
+            extra={
+                "errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in errors]
+            },
         )
 
 
@@ -118,7 +120,9 @@ def _read_csv(
         RowError(1, "header", f"missing column {name!r}") for name in required if name not in header
     ]
     allowed = set(required) | set(optional)
-    errors += [RowError(1, "header", f"unknown column {name!r}") for name in header if name not in allowed]
+    errors += [
+        RowError(1, "header", f"unknown column {name!r}") for name in header if name not in allowed
+    ]
     if not header:
         errors = [RowError(1, "header", "the file is empty; a header row is required")]
     return reader, errors
@@ -129,7 +133,9 @@ def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
     if not _SYMBOL_RE.fullmatch(row.symbol):
         problems.append(("symbol", f"{row.symbol!r} is not a ticker symbol (A-Z, 0-9, '.', '-')"))
     if row.cusip and not ref.is_valid_cusip(row.cusip):
-        problems.append(("cusip", f"{row.cusip!r} is not a valid CUSIP (9 characters, check digit)"))
+        problems.append(
+            ("cusip", f"{row.cusip!r} is not a valid CUSIP (9 characters, check digit)")
+        )
     if not row.name:
         problems.append(("name", "required"))
     elif len(row.name) > Security._meta.get_field("name").max_length:  # type: ignore[operator]
@@ -150,7 +156,9 @@ def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
     return problems
 
 
-def _parse_security_csv(source: TextIO) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[RowError], int]:
+def _parse_security_csv(
+    source: TextIO,
+) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[RowError], int]:
     reader, errors = _read_csv(source=source, required=SECURITY_COLUMNS)
     if errors:
         return [], errors, 0
@@ -162,7 +170,9 @@ def _parse_security_csv(source: TextIO) -> tuple[list[tuple[int, ref.ReferenceSe
         if None in raw:
             errors.append(RowError(line, "row", "more fields than the header"))
             continue
-        tags = tuple(sorted({tag.strip() for tag in (raw.get("esg_tags") or "").split(";") if tag.strip()}))
+        tags = tuple(
+            sorted({tag.strip() for tag in (raw.get("esg_tags") or "").split(";") if tag.strip()})
+        )
         row = ref.ReferenceSecurity(
             symbol=(raw.get("symbol") or "").strip().upper(),
             cusip=(raw.get("cusip") or "").strip().upper(),
@@ -193,7 +203,11 @@ def _dedupe_securities(
                 duplicates += 1
             else:
                 errors.append(
-                    RowError(line, "symbol", f"{row.symbol} repeats line {first_line} with different content")
+                    RowError(
+                        line,
+                        "symbol",
+                        f"{row.symbol} repeats line {first_line} with different content",
+                    )
                 )
             continue
         if row.cusip:
@@ -211,7 +225,7 @@ def _dedupe_securities(
         .values_list("cusip", "symbol")
     )
     for cusip, owner in taken.items():
-        line, symbol = cusip_owner[cusip]
+        line, _ = cusip_owner[cusip]
         errors.append(RowError(line, "cusip", f"{cusip} already belongs to {owner}"))
     return [row for _, row in first.values()], errors, duplicates
 
@@ -242,7 +256,9 @@ def _securities_upsert(rows: Sequence[ref.ReferenceSecurity]) -> tuple[int, int,
             security.updated_at = now
             to_update.append(security)
     Security.objects.bulk_create(to_create, batch_size=1000)
-    Security.objects.bulk_update(to_update, fields=[*_SECURITY_FIELDS, "updated_at"], batch_size=1000)
+    Security.objects.bulk_update(
+        to_update, fields=[*_SECURITY_FIELDS, "updated_at"], batch_size=1000
+    )
     return len(to_create), len(to_update), len(rows) - len(to_create) - len(to_update)
 
 
@@ -267,10 +283,12 @@ def securities_import(*, source: TextIO) -> ImportReport:
     if errors:
         raise ImportRejectedError(sorted(errors, key=lambda e: e.line))
     created, updated, unchanged = _securities_upsert(rows)
-    return ImportReport(rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started)
+    return ImportReport(
+        rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started
+    )
 
 
-# --- prices -----------------------------------------------------------------------------------------
+# --- prices ---------------------------------------------------------------------------------------
 
 
 def _parse_close(text: str) -> tuple[Decimal | None, str]:
@@ -294,7 +312,9 @@ def _parse_close(text: str) -> tuple[Decimal | None, str]:
 def _parse_price_csv(
     *, source: TextIO, price_source: str
 ) -> tuple[list[PriceRow], list[RowError], int, int]:
-    reader, errors = _read_csv(source=source, required=PRICE_COLUMNS, optional=PRICE_OPTIONAL_COLUMNS)
+    reader, errors = _read_csv(
+        source=source, required=PRICE_COLUMNS, optional=PRICE_OPTIONAL_COLUMNS
+    )
     if errors:
         return [], errors, 0, 0
     raw_rows: list[tuple[int, str, str, str, str]] = []
@@ -312,7 +332,9 @@ def _parse_price_csv(
             )
         )
     known = set(
-        Security.objects.filter(symbol__in={row[1] for row in raw_rows}).values_list("symbol", flat=True)
+        Security.objects.filter(symbol__in={row[1] for row in raw_rows}).values_list(
+            "symbol", flat=True
+        )
     )
     first: dict[tuple[str, date], tuple[int, Decimal, bool]] = {}
     rows: list[PriceRow] = []
@@ -329,7 +351,9 @@ def _parse_price_csv(
                 raise ValueError(day_text)
             priced_on = date.fromisoformat(day_text)
         except ValueError:
-            row_errors.append(RowError(line, "date", f"{day_text!r} is not an ISO date (YYYY-MM-DD)"))
+            row_errors.append(
+                RowError(line, "date", f"{day_text!r} is not an ISO date (YYYY-MM-DD)")
+            )
         close, reason = _parse_close(close_text)
         if close is None:
             row_errors.append(RowError(line, "close", reason))
@@ -338,7 +362,8 @@ def _parse_price_csv(
         if row_errors:
             errors.extend(row_errors)
             continue
-        assert priced_on is not None and close is not None  # noqa: S101 -- checked above
+        assert priced_on is not None  # noqa: S101 -- checked above
+        assert close is not None  # noqa: S101 -- checked above
         is_synthetic = synthetic_text in _TRUE
         key = (symbol, priced_on)
         if key in first:
@@ -380,12 +405,15 @@ def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
             " FROM STDIN"
         ) as copy:
             for row in rows:
-                copy.write_row((row.symbol, row.priced_on, row.close_price, row.is_synthetic, row.source))
+                copy.write_row(
+                    (row.symbol, row.priced_on, row.close_price, row.is_synthetic, row.source)
+                )
                 total += 1
         cursor.execute(
             f"""
             WITH upserted AS (
-                INSERT INTO {price_table} (security_id, priced_on, close_price, is_synthetic, source)
+                INSERT INTO {price_table}
+                       (security_id, priced_on, close_price, is_synthetic, source)
                 SELECT DISTINCT ON (s.id, l.priced_on)
                        s.id, l.priced_on, l.close_price, l.is_synthetic, l.source
                 FROM securities_price_load l JOIN {security_table} s ON s.symbol = l.symbol
@@ -428,10 +456,12 @@ def prices_import(*, source: TextIO, price_source: str = DEFAULT_PRICE_SOURCE) -
     if errors:
         raise ImportRejectedError(sorted(errors, key=lambda e: e.line))
     created, updated, unchanged = _prices_upsert(rows)
-    return ImportReport(rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started)
+    return ImportReport(
+        rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started
+    )
 
 
-# --- reference data ---------------------------------------------------------------------------------
+# --- reference data -------------------------------------------------------------------------------
 
 
 def _reference_price_rows(
@@ -461,14 +491,18 @@ def _reference_price_rows(
                     start_price=real_last_close.get(security.symbol),
                 )
             )
-    calendar = ref.synthetic_calendar(real_dates=real.dates, end=max(end_on, ref.SYNTHETIC_ANCHOR_ON))
+    calendar = ref.synthetic_calendar(
+        real_dates=real.dates, end=max(end_on, ref.SYNTHETIC_ANCHOR_ON)
+    )
     paths = ref.synthetic_price_paths(
         specs=specs, calendar=calendar, seed=seed, real_market_log_returns=real.market_log_returns
     )
     source = ref.synthetic_source(seed)
     real_end = real.dates[-1]
     for column, spec in enumerate(specs):
-        first_day = real_end + timedelta(days=1) if spec.symbol in real_last_close else synthetic_from
+        first_day = (
+            real_end + timedelta(days=1) if spec.symbol in real_last_close else synthetic_from
+        )
         label = ref.CONSTANT_NAV_SOURCE if spec.is_constant_nav else source
         rows.extend(
             PriceRow(spec.symbol, day, Decimal(ref.format_price(paths[index, column])), True, label)

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--synthetic-from",
             type=date.fromisoformat,
-            help="first synthetic date for names without real prices (default: 2 years before the end)",
+            help="first synthetic date of names without real prices (default: end - 2 years)",
         )
         parser.add_argument(
             "--synthetic-to",
@@ -38,7 +38,9 @@ class Command(BaseCommand):
         if synthetic_from and synthetic_from > end_on:
             raise CommandError("--synthetic-from must not be after --synthetic-to")
         try:
-            report = reference_data_load(end_on=end_on, synthetic_from=synthetic_from, seed=options["seed"])
+            report = reference_data_load(
+                end_on=end_on, synthetic_from=synthetic_from, seed=options["seed"]
+            )
         except ImportRejectedError as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))

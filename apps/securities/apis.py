@@ -1,0 +1,90 @@
+"""Read-only API over the securities master for firm users (shared reference data)."""
+
+from datetime import date
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.securities.models import SecurityKind
+from apps.securities.reference_data import ESG_TAGS
+from apps.securities.selectors import price_map_get, security_get, security_list
+
+
+class SecurityOutput(serializers.Serializer):
+    """A security as the API shows it."""
+
+    symbol = serializers.CharField()
+    cusip = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    sector = serializers.CharField()
+    industry = serializers.CharField()
+    esg_tags = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField()
+
+
+class PriceQuoteOutput(serializers.Serializer):
+    """A close with its date: old dates mean a stale price."""
+
+    close_price = serializers.DecimalField(max_digits=20, decimal_places=6)
+    priced_on = serializers.DateField()
+    is_synthetic = serializers.BooleanField()
+    source = serializers.CharField()
+
+
+class SecurityDetailOutput(SecurityOutput):
+    """A security with its latest close (null when it has none)."""
+
+    latest_price = PriceQuoteOutput(allow_null=True)
+
+
+class SecurityListApi(APIView):
+    """Securities, filtered by symbol, sector, industry, ESG tag or kind; paginated."""
+
+    class FilterSerializer(serializers.Serializer):
+        """Query parameters of the list."""
+
+        symbol = serializers.CharField(required=False, help_text="exact; comma-separated list")
+        sector = serializers.CharField(required=False)
+        industry = serializers.CharField(required=False)
+        esg_tag = serializers.ChoiceField(choices=ESG_TAGS, required=False)
+        kind = serializers.ChoiceField(choices=SecurityKind.choices, required=False)
+        search = serializers.CharField(required=False, help_text="name or symbol contains")
+
+    @extend_schema(parameters=[FilterSerializer], responses=SecurityOutput(many=True))
+    def get(self, request: Request) -> Response:
+        """List active securities, ordered by symbol."""
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = security_list(filters=filters.validated_data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(SecurityOutput(page, many=True).data)
+
+
+class SecurityDetailApi(APIView):
+    """One security with its latest close (on or before ``as_of`` when given)."""
+
+    class FilterSerializer(serializers.Serializer):
+        """Query parameters of the detail."""
+
+        as_of = serializers.DateField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=SecurityDetailOutput)
+    def get(self, request: Request, symbol: str) -> Response:
+        """Return the security and its latest price, or 404."""
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        security = security_get(symbol=symbol)
+        if security is None:
+            raise NotFound(f"unknown symbol {symbol}")
+        as_of: date = filters.validated_data.get("as_of", date.max)
+        quote = price_map_get(symbols=[security.symbol], as_of=as_of).get(security.symbol)
+        data: dict[str, Any] = {**SecurityOutput(security).data, "latest_price": quote}
+        return Response(SecurityDetailOutput(data).data)
