@@ -61,6 +61,7 @@ __all__ = [
     "WashMatch",
     "apportion",
     "replay",
+    "replay_checked",
     "validate_trades",
 ]
 
@@ -318,9 +319,16 @@ def _validate_params(params: ReplayParams) -> list[Problem]:
 
 
 def _validate(
-    accounts: Sequence[AccountSpec], trades: Sequence[Trade], params: ReplayParams
+    accounts: Sequence[AccountSpec],
+    trades: Sequence[Trade],
+    params: ReplayParams,
+    unparsable: frozenset[int] = frozenset(),
 ) -> tuple[list[Problem], set[int]]:
-    """Static checks; returns the problems and the indexes of trades too broken to apply."""
+    """Static checks; returns the problems and the indexes of trades too broken to apply.
+
+    ``unparsable`` trades (already reported by the file parser) are placeholders: they are
+    skipped, but their ids still count as taken and as known lots.
+    """
     problems = _validate_params(params)
     account_ids: set[str] = set()
     for index, account in enumerate(accounts):
@@ -337,6 +345,12 @@ def _validate(
     previous_date: dt.date | None = None
     for index, trade in enumerate(trades):
         where = _where(index, trade.id)
+        if index in unparsable:
+            broken.add(index)
+            seen.setdefault(trade.id, index)
+            if trade.side is Side.BUY:
+                buys.setdefault(trade.id, trade)
+            continue
         found: list[Problem] = []
         if not trade.id:
             found.append(Problem(where, "id", "must be a non-empty string"))
@@ -919,8 +933,22 @@ def replay(
             field problem are skipped so the rest can still be checked; holdings problems of the
             same account and symbol are then not reported, since they would only echo it.
     """
-    params = params or ReplayParams()
-    problems, broken = _validate(accounts, trades, params)
+    return replay_checked(accounts, trades, params or ReplayParams())
+
+
+def replay_checked(
+    accounts: Sequence[AccountSpec],
+    trades: Sequence[Trade],
+    params: ReplayParams,
+    *,
+    unparsable: frozenset[int] = frozenset(),
+) -> ReplayResult:
+    """:func:`replay`, for parsers: ``unparsable`` trades were already reported and are skipped.
+
+    Raises:
+        ReplayError: as :func:`replay` (without the parser's own problems).
+    """
+    problems, broken = _validate(accounts, trades, params, unparsable)
     params_ok = not _validate_params(params)
     replayer = _Replayer(accounts, params if params_ok else ReplayParams())
     tainted = {(trades[i].account, trades[i].symbol) for i in broken}

@@ -1,0 +1,602 @@
+"""The tax-replay JSON format (``/work/shared/formats/tax-replay.md``): parse, validate, serialize.
+
+Input numbers are read as ``Decimal`` straight from their JSON text (never through ``float``);
+numeric strings are accepted too. Output amounts are JSON numbers rounded half-even to cents,
+quantities are JSON integers when whole. Every problem in a file is reported, one per line,
+with the trade (id and index), the field and why; a file with any problem yields no result.
+
+Unknown keys: ignored at the top level (a case file may carry ``description`` or ``expected``);
+inside ``params``, ``accounts``, ``trades`` and ``lots`` they are errors, so that a misspelt
+field cannot silently change a tax result, except the informational keys in
+:data:`INFORMATIONAL_KEYS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import TypeVar
+
+from apps.taxlots.engine import (
+    AccountSpec,
+    AccountType,
+    LotMethod,
+    LotPick,
+    ReplayParams,
+    ReplayResult,
+    Side,
+    Trade,
+    replay_checked,
+)
+from apps.taxlots.errors import CarryforwardError, Problem, ReplayError, TaxLotInputError
+from apps.taxlots.rules import FilingStatus, YearInput, YearResult, carryforward
+
+__all__ = [
+    "INFORMATIONAL_KEYS",
+    "ReplayInput",
+    "carryforward_document",
+    "dumps",
+    "loads",
+    "parse_carryforward_input",
+    "parse_replay_input",
+    "replay_document",
+    "serialize_carryforward",
+    "serialize_replay_result",
+]
+
+CENT = Decimal("0.01")
+#: Keys allowed anywhere for people's benefit; they never change a result.
+INFORMATIONAL_KEYS = frozenset({"note", "notes", "comment", "description", "source", "price"})
+
+_PARAMS_KEYS = {"lot_method", "wash_sale_window_days", "long_term_months"}
+_ACCOUNT_KEYS = {"id", "type"}
+_TRADE_KEYS = {
+    "id",
+    "date",
+    "account",
+    "symbol",
+    "side",
+    "quantity",
+    "amount",
+    "lots",
+    "lot_method",
+    "buy_group",
+    "holding_period_start",
+    "wash_adjustment",
+}
+_PICK_KEYS = {"lot_id", "quantity"}
+_YEAR_KEYS = {
+    "year",
+    "short_term_net",
+    "long_term_net",
+    "carryover_in_short_term",
+    "carryover_in_long_term",
+}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+_T = TypeVar("_T")
+
+
+class _BadJSONError(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> object:
+    raise _BadJSONError(f"{name} is not a number JSON allows")
+
+
+def loads(text: str, *, error: type[TaxLotInputError] = ReplayError) -> object:
+    """Parse JSON text with every non-integer number as an exact ``Decimal``.
+
+    Raises:
+        TaxLotInputError: (``error``) with one problem when the text is not valid JSON.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise error(
+            [
+                Problem(
+                    "input", "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+                )
+            ]
+        ) from exc
+    except _BadJSONError as exc:
+        raise error([Problem("input", "", f"invalid JSON: {exc}")]) from exc
+
+
+def _json_number(value: Decimal, *, money: bool) -> int | float:
+    if money:
+        value = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+        return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def dumps(document: Mapping[str, object]) -> str:
+    """Serialize an output document as indented JSON text ending with a newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Collects problems while reading typed fields out of JSON objects."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, field: str, message: str) -> None:
+        self.problems.append(Problem(where, field, message))
+
+    def mapping(self, value: object, where: str, field: str) -> Mapping[str, object] | None:
+        if isinstance(value, dict):
+            return value
+        self.problem(where, field, f"must be an object, got {_kind(value)}")
+        return None
+
+    def array(self, value: object, where: str, field: str) -> Sequence[object] | None:
+        if isinstance(value, list):
+            return value
+        self.problem(where, field, f"must be an array, got {_kind(value)}")
+        return None
+
+    def unknown_keys(self, obj: Mapping[str, object], allowed: set[str], where: str) -> None:
+        for key in obj:
+            if key not in allowed and key not in INFORMATIONAL_KEYS:
+                self.problem(where, key, "unknown field (misspelt?)")
+
+    def text(self, obj: Mapping[str, object], key: str, where: str) -> str | None:
+        value = obj.get(key)
+        if value is None:
+            self.problem(where, key, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(where, key, f"must be a non-empty string, got {_kind(value)}")
+            return None
+        return value
+
+    def optional_text(self, obj: Mapping[str, object], key: str, where: str) -> str | None:
+        if obj.get(key) is None:
+            return None
+        return self.text(obj, key, where)
+
+    def number(self, obj: Mapping[str, object], key: str, where: str) -> Decimal | None:
+        value = obj.get(key)
+        if value is None:
+            self.problem(where, key, "is required")
+            return None
+        if isinstance(value, bool):
+            self.problem(where, key, "must be a number, got a boolean")
+            return None
+        if isinstance(value, int):
+            return Decimal(value)
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, str):
+            try:
+                number = Decimal(value.strip())
+            except InvalidOperation:
+                number = None
+            if number is not None and number.is_finite():
+                return number
+        self.problem(where, key, f"must be a number, got {_kind(value)}")
+        return None
+
+    def optional_number(self, obj: Mapping[str, object], key: str, where: str) -> Decimal | None:
+        if obj.get(key) is None:
+            return None
+        return self.number(obj, key, where)
+
+    def integer(self, obj: Mapping[str, object], key: str, where: str, default: int) -> int:
+        value = obj.get(key)
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+        self.problem(where, key, f"must be an integer, got {_kind(value)}")
+        return default
+
+    def date(self, obj: Mapping[str, object], key: str, where: str) -> dt.date | None:
+        value = obj.get(key)
+        if value is None:
+            self.problem(where, key, "is required")
+            return None
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError as exc:
+                self.problem(where, key, f"{value!r} is not a valid date: {exc}")
+                return None
+        self.problem(where, key, f"must be a date as YYYY-MM-DD, got {value!r}")
+        return None
+
+    def optional_date(self, obj: Mapping[str, object], key: str, where: str) -> dt.date | None:
+        if obj.get(key) is None:
+            return None
+        return self.date(obj, key, where)
+
+    def choice(
+        self,
+        obj: Mapping[str, object],
+        key: str,
+        where: str,
+        parse: Callable[[str], _T],
+        allowed: Sequence[str],
+    ) -> _T | None:
+        value = obj.get(key)
+        if isinstance(value, str):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        self.problem(where, key, f"must be one of {', '.join(allowed)}, got {value!r}")
+        return None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | Decimal):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _lot_method(value: str) -> LotMethod:
+    return LotMethod(value.upper())
+
+
+_LOT_METHODS = [m.value for m in LotMethod]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayInput:
+    """A parsed tax-replay input file.
+
+    Attributes:
+        accounts: the household's accounts.
+        trades: in file order; trades listed in ``unparsable`` are placeholders.
+        params: replay settings (defaults for missing keys).
+        unparsable: indexes of trades whose problems are already in ``problems``.
+        problems: problems found while reading the file (empty when it is well formed).
+    """
+
+    accounts: tuple[AccountSpec, ...]
+    trades: tuple[Trade, ...]
+    params: ReplayParams
+    unparsable: frozenset[int] = frozenset()
+    problems: tuple[Problem, ...] = ()
+
+
+def parse_replay_input(document: object) -> ReplayInput:
+    """Read a tax-replay input document (already JSON-decoded) into engine types.
+
+    Shape problems (missing or mistyped fields) are collected in ``ReplayInput.problems``
+    rather than raised, so that :func:`replay_document` can report them together with the
+    engine's own checks; call :func:`replay_document` for the whole pipeline.
+    """
+    reader = _Reader()
+    root = reader.mapping(document, "input", "") or {}
+
+    params = ReplayParams()
+    raw_params = root.get("params")
+    if raw_params is not None:
+        params_obj = reader.mapping(raw_params, "input", "params")
+        if params_obj is not None:
+            reader.unknown_keys(params_obj, _PARAMS_KEYS, "params")
+            method = LotMethod.FIFO
+            if params_obj.get("lot_method") is not None:
+                method = (
+                    reader.choice(params_obj, "lot_method", "params", _lot_method, _LOT_METHODS)
+                    or LotMethod.FIFO
+                )
+            params = ReplayParams(
+                lot_method=method,
+                wash_sale_window_days=reader.integer(
+                    params_obj, "wash_sale_window_days", "params", 30
+                ),
+                long_term_months=reader.integer(params_obj, "long_term_months", "params", 12),
+            )
+
+    accounts: list[AccountSpec] = []
+    raw_accounts = reader.array(root.get("accounts"), "input", "accounts") or []
+    for index, raw in enumerate(raw_accounts):
+        where = f"accounts[{index}]"
+        obj = reader.mapping(raw, where, "")
+        if obj is None:
+            continue
+        reader.unknown_keys(obj, _ACCOUNT_KEYS, where)
+        account_id = reader.text(obj, "id", where)
+        account_type = reader.choice(
+            obj, "type", where, AccountType, [t.value for t in AccountType]
+        )
+        if account_id is not None:
+            accounts.append(AccountSpec(account_id, account_type or AccountType.TAXABLE))
+
+    trades: list[Trade] = []
+    unparsable: set[int] = set()
+    raw_trades = reader.array(root.get("trades"), "input", "trades") or []
+    for index, raw in enumerate(raw_trades):
+        before = len(reader.problems)
+        trade = _read_trade(reader, raw, index)
+        if len(reader.problems) > before or trade is None:
+            unparsable.add(index)
+            trade = _placeholder(raw)
+        trades.append(trade)
+    return ReplayInput(
+        accounts=tuple(accounts),
+        trades=tuple(trades),
+        params=params,
+        unparsable=frozenset(unparsable),
+        problems=tuple(reader.problems),
+    )
+
+
+def _read_trade(reader: _Reader, raw: object, index: int) -> Trade | None:
+    obj = reader.mapping(raw, f"trades[{index}]", "")
+    if obj is None:
+        return None
+    trade_id = obj.get("id")
+    where = (
+        f"trade {trade_id} (trades[{index}])"
+        if isinstance(trade_id, str) and trade_id
+        else (f"trades[{index}]")
+    )
+    reader.unknown_keys(obj, _TRADE_KEYS, where)
+    trade_id = reader.text(obj, "id", where)
+    date = reader.date(obj, "date", where)
+    account = reader.text(obj, "account", where)
+    symbol = reader.text(obj, "symbol", where)
+    side = reader.choice(obj, "side", where, lambda v: Side(v.lower()), [s.value for s in Side])
+    quantity = reader.number(obj, "quantity", where)
+    amount = reader.number(obj, "amount", where)
+    lot_method = None
+    if obj.get("lot_method") is not None:
+        lot_method = reader.choice(obj, "lot_method", where, _lot_method, _LOT_METHODS)
+    picks: tuple[LotPick, ...] | None = None
+    raw_lots = obj.get("lots")
+    if raw_lots is not None:
+        picks = _read_picks(reader, raw_lots, where)
+    buy_group = obj.get("buy_group")
+    if buy_group is not None and not isinstance(buy_group, str):
+        if isinstance(buy_group, int) and not isinstance(buy_group, bool):
+            buy_group = str(buy_group)
+        else:
+            reader.problem(where, "buy_group", f"must be a string, got {_kind(buy_group)}")
+            buy_group = None
+    holding_period_start = reader.optional_date(obj, "holding_period_start", where)
+    wash_adjustment = reader.optional_number(obj, "wash_adjustment", where)
+    if (
+        trade_id is None
+        or date is None
+        or account is None
+        or symbol is None
+        or side is None
+        or quantity is None
+        or amount is None
+    ):
+        return None
+    return Trade(
+        id=trade_id,
+        date=date,
+        account=account,
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        amount=amount,
+        lots=picks,
+        lot_method=lot_method,
+        buy_group=buy_group,
+        holding_period_start=holding_period_start,
+        wash_adjustment=wash_adjustment,
+    )
+
+
+def _read_picks(reader: _Reader, raw_lots: object, where: str) -> tuple[LotPick, ...] | None:
+    items = reader.array(raw_lots, where, "lots")
+    if items is None:
+        return None
+    picks: list[LotPick] = []
+    for pick_index, raw_pick in enumerate(items):
+        field = f"lots[{pick_index}]"
+        pick = reader.mapping(raw_pick, where, field)
+        if pick is None:
+            continue
+        for key in pick:
+            if key not in _PICK_KEYS and key not in INFORMATIONAL_KEYS:
+                reader.problem(where, f"{field}.{key}", "unknown field (misspelt?)")
+        lot_id = pick.get("lot_id")
+        if not isinstance(lot_id, str) or not lot_id:
+            reader.problem(where, f"{field}.lot_id", f"must be a lot id, got {_kind(lot_id)}")
+            continue
+        quantity = reader.number(pick, "quantity", f"{where}: {field}")
+        if quantity is not None:
+            picks.append(LotPick(lot_id, quantity))
+    return tuple(picks)
+
+
+def _placeholder(raw: object) -> Trade:
+    """A stand-in for an unreadable trade: keeps its index, id, account and symbol if readable."""
+    obj = raw if isinstance(raw, dict) else {}
+
+    def text(key: str) -> str:
+        value = obj.get(key)
+        return value if isinstance(value, str) else ""
+
+    side = Side.BUY if str(obj.get("side", "")).lower() == "buy" else Side.SELL
+    return Trade(
+        id=text("id"),
+        date=dt.date.min,
+        account=text("account"),
+        symbol=text("symbol"),
+        side=side,
+        quantity=Decimal(0),
+        amount=Decimal(0),
+    )
+
+
+# -------------------------------------------------------------------------------- writing
+
+
+def serialize_replay_result(result: ReplayResult) -> dict[str, object]:
+    """Return the tax-replay output document: amounts rounded to cents, dates ISO 8601."""
+    return {
+        "realized": [
+            {
+                "sell_id": row.sell_id,
+                "lot_id": row.lot_id,
+                "account": row.account,
+                "symbol": row.symbol,
+                "quantity": _json_number(row.quantity, money=False),
+                "acquired_date": row.acquired_date.isoformat(),
+                "holding_period_start": row.holding_period_start.isoformat(),
+                "proceeds": _json_number(row.proceeds, money=True),
+                "cost_basis": _json_number(row.cost_basis, money=True),
+                "gain_loss": _json_number(row.gain_loss, money=True),
+                "wash_sale_disallowed": _json_number(row.wash_sale_disallowed, money=True),
+                "disallowed_quantity": _json_number(row.disallowed_quantity, money=False),
+                "reportable_gain_loss": _json_number(row.reportable_gain_loss, money=True),
+                "term": row.term.value,
+                "form8949_code": row.form8949_code,
+            }
+            for row in result.realized
+        ],
+        "lots_open": [
+            {
+                "lot_id": lot.lot_id,
+                "account": lot.account,
+                "symbol": lot.symbol,
+                "quantity": _json_number(lot.quantity, money=False),
+                "acquired_date": lot.acquired_date.isoformat(),
+                "holding_period_start": lot.holding_period_start.isoformat(),
+                "cost_basis_unadjusted": _json_number(lot.cost_basis_unadjusted, money=True),
+                "adjusted_basis": _json_number(lot.adjusted_basis, money=True),
+                "wash_adjustment": _json_number(lot.wash_adjustment, money=True),
+            }
+            for lot in result.lots_open
+        ],
+        "wash_matches": [
+            {
+                "loss_sell_id": match.loss_sell_id,
+                "loss_lot_id": match.loss_lot_id,
+                "replacement_lot_id": match.replacement_lot_id,
+                "quantity": _json_number(match.quantity, money=False),
+                "disallowed_loss": _json_number(match.disallowed_loss, money=True),
+                "kind": match.kind.value,
+                "replacement_holding_period_start": (
+                    match.replacement_holding_period_start.isoformat()
+                ),
+            }
+            for match in result.wash_matches
+        ],
+        "totals": {
+            "short_term": _json_number(result.totals.short_term, money=True),
+            "long_term": _json_number(result.totals.long_term, money=True),
+            "wash_disallowed_total": _json_number(result.totals.wash_disallowed_total, money=True),
+        },
+    }
+
+
+def replay_document(text: str) -> dict[str, object]:
+    """Parse a tax-replay input file's text, replay it and return the output document.
+
+    Raises:
+        ReplayError: listing every problem of the file (reading and replaying), in file order.
+    """
+    parsed = parse_replay_input(loads(text, error=ReplayError))
+    try:
+        result = replay_checked(
+            parsed.accounts, parsed.trades, parsed.params, unparsable=parsed.unparsable
+        )
+    except ReplayError as exc:
+        raise ReplayError([*parsed.problems, *exc.problems]) from exc
+    if parsed.problems:
+        raise ReplayError(parsed.problems)
+    return serialize_replay_result(result)
+
+
+# ------------------------------------------------------------------------- carryforward
+
+
+def parse_carryforward_input(document: object) -> tuple[str, list[YearInput]]:
+    """Read a ``tax_carryforward`` input document into a filing status and years.
+
+    Raises:
+        CarryforwardError: listing every shape problem (missing or mistyped fields).
+    """
+    reader = _Reader()
+    root = reader.mapping(document, "input", "") or {}
+    status = reader.text(root, "filing_status", "input") or ""
+    years: list[YearInput] = []
+    for index, raw in enumerate(reader.array(root.get("years"), "input", "years") or []):
+        where = f"years[{index}]"
+        obj = reader.mapping(raw, where, "")
+        if obj is None:
+            continue
+        reader.unknown_keys(obj, _YEAR_KEYS, where)
+        year = obj.get("year")
+        if isinstance(year, bool) or not isinstance(year, int):
+            reader.problem(where, "year", f"must be an integer year, got {_kind(year)}")
+            continue
+        where = f"year {year} ({where})"
+        short = reader.number(obj, "short_term_net", where)
+        long = reader.number(obj, "long_term_net", where)
+        carry_short = reader.optional_number(obj, "carryover_in_short_term", where)
+        carry_long = reader.optional_number(obj, "carryover_in_long_term", where)
+        if short is not None and long is not None:
+            years.append(YearInput(year, short, long, carry_short, carry_long))
+    if reader.problems:
+        raise CarryforwardError(reader.problems)
+    return status, years
+
+
+def serialize_carryforward(filing_status: str, results: Sequence[YearResult]) -> dict[str, object]:
+    """Return the ``tax_carryforward`` output document, amounts rounded to cents."""
+    return {
+        "filing_status": filing_status,
+        "years": [
+            {
+                "year": result.year,
+                "carryover_in_short_term": _json_number(result.carryover_in_short_term, money=True),
+                "carryover_in_long_term": _json_number(result.carryover_in_long_term, money=True),
+                "net_short_term": _json_number(result.net_short_term, money=True),
+                "net_long_term": _json_number(result.net_long_term, money=True),
+                "net_capital": _json_number(result.net_capital, money=True),
+                "deduction_against_ordinary_income": _json_number(
+                    result.deduction_against_ordinary_income, money=True
+                ),
+                "carryover_out_short_term": _json_number(
+                    result.carryover_out_short_term, money=True
+                ),
+                "carryover_out_long_term": _json_number(result.carryover_out_long_term, money=True),
+            }
+            for result in results
+        ],
+    }
+
+
+def carryforward_document(text: str) -> dict[str, object]:
+    """Parse a ``tax_carryforward`` input file's text and return the output document.
+
+    Raises:
+        CarryforwardError: listing every problem of the file.
+    """
+    status, years = parse_carryforward_input(loads(text, error=CarryforwardError))
+    results = carryforward(status, years)
+    return serialize_carryforward(FilingStatus(status).value, results)
