@@ -5,7 +5,7 @@ import pytest
 from apps.access.permissions import PERMISSIONS, Action, require_action, user_can
 from apps.access.roles import Role
 from apps.common.exceptions import PermissionDeniedError
-from tests.integration.conftest import api_client, login_client
+from tests.conftest import api_client, login_client
 
 PAGES = {
     "/": Action.VIEW_BOOK,
@@ -66,7 +66,7 @@ def test_me_reports_role_and_actions(firms, db):
 def test_token_login_on_firm_host(firms, db):
     from rest_framework.test import APIClient
 
-    from tests.integration.conftest import PASSWORD
+    from tests.conftest import PASSWORD
 
     client = APIClient(HTTP_HOST=firms["a"].host)
     ok = client.post("/api/v1/auth/token/", {"username": "viewer@firm-a.test", "password": PASSWORD})

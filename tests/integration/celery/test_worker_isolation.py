@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 from apps.access.models import AuditEvent
 from apps.access.tasks import audit_export_csv
 from apps.common.exceptions import TenantContextError
-from tests.integration.worker import celery_worker, wait_for
+from tests.processes import celery_worker, wait_for
 
 pytestmark = pytest.mark.worker
 

@@ -7,7 +7,7 @@ from django_tenants.utils import schema_context
 from rest_framework.test import APIClient
 
 from apps.access.roles import Role
-from tests.integration.conftest import PASSWORD, api_client, login_client
+from tests.conftest import PASSWORD, api_client, login_client
 
 TENANT_TABLES = ("access_membership", "access_auditevent", "authtoken_token")
 

@@ -1,11 +1,12 @@
-"""Start a real Celery worker process against the test database and the configured broker."""
+"""Real processes for tests: a Celery worker and a web server, on the test database."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +14,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_database_url() -> str:
@@ -28,31 +29,29 @@ def test_database_url() -> str:
     return f"postgres://{auth}{host_part}{port}/{conf['NAME']}"
 
 
-@contextmanager
-def celery_worker(log_path: Path) -> Iterator[str]:
-    """Run ``celery worker`` on a private queue; yield the queue name; stop it afterwards."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    env = {
+def _child_env() -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
+
+
+@contextmanager
+def _process(argv: list[str], log_path: Path, ready: Callable[[], bool]) -> Iterator[None]:
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
-         "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat",
-         "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        argv, cwd=ROOT, env=_child_env(), stdout=log, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 60
-        while "ready." not in log_path.read_text():
+        while not ready():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{argv[2]} did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield queue
+        yield
     finally:
         process.terminate()
         try:
@@ -61,6 +60,38 @@ def celery_worker(log_path: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@contextmanager
+def celery_worker(log_path: Path) -> Iterator[str]:
+    """Run ``celery worker`` on a private queue; yield the queue name; stop it afterwards."""
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
+            "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat",
+            "--without-mingle", "--without-gossip"]
+    with _process(argv, log_path, lambda: "ready." in log_path.read_text()):
+        yield queue
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def web_server(log_path: Path) -> Iterator[int]:
+    """Serve the project (``runserver``, no reloader) on a free loopback port; yield the port."""
+    port = _free_port()
+    argv = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+            "--skip-checks", "--insecure"]
+    with _process(argv, log_path, lambda: _accepts(port)):
+        yield port
 
 
 def wait_for(predicate, *, timeout_s: float = 60.0, every_s: float = 0.2) -> bool:
