@@ -508,4 +508,6 @@ class RebalanceResult:
     status: str  # "optimal" | "optimal_inaccurate"
     relaxed: tuple[str, ...]  # constraints softened by the elastic re-solve, with amounts
     forced: tuple[str, ...]  # sales forced by restrictions that exceeded a limit
+    repairs: tuple[str, ...]  # post-solve adjustments (netting, minimum trade, cash, budget)
+    violations: tuple[str, ...]  # constraints still violated after repair (expected empty)
     naive: NaiveRebalance

@@ -1,0 +1,317 @@
+"""Per-account numeric data for one solve: lot arrays, bounds, cost coefficients, side rule.
+
+Everything here is in fractions of household value V (trade amount / V). Lots fall into three
+groups: *forced* (sold entirely, a constant), *frozen* (not sold, a constant) and *free* (a solver
+variable in [0, lot weight]). Buys exist as variables only for (account, name) pairs that may be
+bought today.
+
+Same-day wash-sale side rule (OPTIMIZER-NOTES.md): selling a loss lot and buying the same name on
+the same day is a wash sale, and the buy-or-sell choice per name is non-convex. Each name therefore
+gets one side for today, household-wide:
+
+* harvest side: some taxable lot is under water by at least ``harvest_threshold_rate`` of its
+  basis and its loss may be sold → no buys of the name in any account (an IRA purchase would
+  also disallow the loss);
+* buy side: every other buyable name → its taxable loss lots are frozen today.
+
+Names that cannot be bought anyway (never-buy, must-sell, wash-sale buy lock, raise-cash mode)
+keep their loss lots free. Names bought in the last 30 days (wash-sale loss-sale lock) keep their
+taxable loss lots frozen unless a restriction forces the sale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from apps.optimizer.core.errors import RebalanceInfeasible
+from apps.optimizer.core.types import (
+    FloatArray,
+    HouseholdProblem,
+    RebalanceMode,
+    SolverConfig,
+)
+from apps.taxlots.rules import is_long_term, long_term_start
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+# Lots of one account share purchase dates and every account of a run shares ``as_of``; the
+# rules are pure, so memoising them is safe and saves most of the per-lot Python work.
+@lru_cache(maxsize=1 << 16)
+def cached_is_long_term(holding_period_start: date, sold_on: date, months: int) -> bool:
+    """``apps.taxlots.rules.is_long_term``, memoised."""
+    return is_long_term(holding_period_start, sold_on, months)
+
+
+@lru_cache(maxsize=1 << 16)
+def cached_long_term_start(holding_period_start: date, months: int) -> date:
+    """``apps.taxlots.rules.long_term_start``, memoised."""
+    return long_term_start(holding_period_start, months)
+
+
+LOT_FREE = 0
+LOT_FORCED = 1
+LOT_FROZEN = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedProblem:
+    """Numeric form of a household problem (all weights are fractions of ``value_amount``)."""
+
+    value_amount: float
+    account_values: FloatArray  # per account, amount
+    account_cash_weights: FloatArray  # per account, fraction of V
+    initial_weights: FloatArray  # household name weights before trading
+    target_weights: FloatArray
+    transaction_cost_rate: float
+    # lots, all accounts concatenated
+    lot_account: IntArray
+    lot_symbol: IntArray
+    lot_weight: FloatArray  # lot value / V
+    lot_gain_rate: FloatArray  # gain per unit of value sold: 1 − basis / value
+    lot_is_long_term: BoolArray
+    lot_tax_rate: FloatArray  # rate applied to the lot's gain (0 in non-taxable accounts)
+    lot_cost: FloatArray  # objective coefficient per unit sold (tax + cost + penalties)
+    lot_penalty: FloatArray  # the non-tax, non-transaction part of lot_cost
+    lot_state: IntArray  # LOT_FREE / LOT_FORCED / LOT_FROZEN
+    lot_in_budget: BoolArray  # counts against its account's gains budget when free
+    free_lots: IntArray  # indices of LOT_FREE lots, variable order
+    # buys
+    buy_account: IntArray  # variable order
+    buy_symbol: IntArray
+    buy_cost: FloatArray  # per unit bought (transaction cost + location preference)
+    buy_penalty: FloatArray
+    name_is_harvest_side: BoolArray  # the side rule's verdict per name
+    name_is_buyable: BoolArray
+    # per-account rows
+    cash_floor_weights: FloatArray  # required post-trade cash (reserve + withdrawals) / V
+    budget_weights: FloatArray  # remaining budget for free sells / V (inf when unlimited)
+    forced_gain_weights: FloatArray  # net gain of forced sells / V
+    forced_over_budget_weights: FloatArray  # part of forced gain above the budget / V
+    turnover_cap_weight: float | None
+    sector_band_weight: float | None
+    industry_band_weight: float | None
+
+    @property
+    def forced_sell_weights_by_name(self) -> FloatArray:
+        """Household weight sold per name by forced sales."""
+        forced = self.lot_state == LOT_FORCED
+        out = np.zeros_like(self.initial_weights)
+        np.add.at(out, self.lot_symbol[forced], self.lot_weight[forced])
+        return out
+
+
+def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> PreparedProblem:
+    """Turn a household problem into arrays, applying restrictions, modes and the side rule.
+
+    Args:
+        problem: The household (or single account as a household of one).
+        config: Solver configuration (transaction cost, thresholds, penalties).
+
+    Returns:
+        The prepared numeric problem.
+
+    Raises:
+        RebalanceInfeasible: When an account cannot reach its cash floor even by selling
+            everything it may sell.
+    """
+    universe = problem.universe
+    prices = universe.prices
+    symbols = universe.symbols
+    n = universe.size
+    cons = problem.constraints
+    locks = problem.wash_sale_locks
+    mode = problem.mode
+    tc = config.transaction_cost_rate
+    as_of = problem.as_of
+    months = config.holding_period_months
+
+    accounts = problem.accounts
+    lots = [lot for account in accounts for lot in account.lots]
+    lot_account = np.array(
+        [a for a, account in enumerate(accounts) for _ in account.lots], dtype=np.int64
+    )
+    lot_symbol = np.array([lot.symbol_index for lot in lots], dtype=np.int64)
+    lot_shares = np.array([lot.shares for lot in lots], dtype=np.float64)
+    lot_basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
+    lot_value = lot_shares * prices[lot_symbol] if lots else np.zeros(0)
+
+    cash = np.array([account.cash_amount for account in accounts], dtype=np.float64)
+    account_values = cash.copy()
+    np.add.at(account_values, lot_account, lot_value)
+    value = float(account_values.sum())
+    if value <= 0.0:
+        raise RebalanceInfeasible(
+            "household value is zero: nothing to rebalance", relax=("add cash or holdings",)
+        )
+    lot_weight = lot_value / value
+    initial = np.zeros(n)
+    np.add.at(initial, lot_symbol, lot_weight)
+
+    taxable = np.array([account.tax_profile.is_taxable for account in accounts], dtype=bool)
+    lot_taxable = taxable[lot_account] if lots else np.zeros(0, dtype=bool)
+    lot_gain_rate = 1.0 - lot_basis / np.maximum(lot_value, 1e-300)
+    is_long = np.array(
+        [cached_is_long_term(lot.holding_period_start, as_of, months) for lot in lots]
+    )
+    is_long = is_long.astype(bool) if lots else np.zeros(0, dtype=bool)
+    short_rates = np.array([a.tax_profile.short_term_rate for a in accounts])
+    long_rates = np.array([a.tax_profile.long_term_rate for a in accounts])
+    lot_tax_rate = np.where(is_long, long_rates[lot_account], short_rates[lot_account]) * (
+        lot_taxable
+    )
+    lot_is_loss = lot_gain_rate < 0.0
+    loss_of_basis = np.where(lot_basis > 0.0, (lot_basis - lot_value) / lot_basis, 0.0)
+
+    def names_in(selected: frozenset[str]) -> BoolArray:
+        return np.array([s in selected for s in symbols], dtype=bool)
+
+    never_buy = names_in(cons.never_buy_symbols)
+    never_sell_name = names_in(cons.never_sell_symbols)
+    must_sell = names_in(cons.must_sell_symbols)
+    lock_buy = names_in(locks.no_buy_symbols)
+    lock_loss_sale = names_in(locks.no_loss_sale_symbols)
+    never_sell_lot = np.array([lot.lot_id in cons.never_sell_lot_ids for lot in lots], dtype=bool)
+    never_sell_lot = never_sell_lot | (never_sell_name[lot_symbol] if lots else never_sell_lot)
+
+    buys_allowed_by_mode = mode not in (RebalanceMode.RAISE_CASH,)
+    # A screened name (must-sell) is never bought, even when its sale is deferred.
+    blocked = never_buy | lock_buy | must_sell | (not buys_allowed_by_mode)
+
+    # Side rule: harvest-side names have a taxable lot far enough under water whose loss may
+    # be sold today.
+    may_sell_loss = lot_taxable & ~never_sell_lot & ~lock_loss_sale[lot_symbol]
+    if mode is RebalanceMode.INVEST_CASH:
+        may_sell_loss = np.zeros_like(may_sell_loss)
+    deep_loss = may_sell_loss & (loss_of_basis >= config.harvest_threshold_rate) & lot_is_loss
+    harvest_side = np.zeros(n, dtype=bool)
+    harvest_side[lot_symbol[deep_loss]] = True
+    harvest_side &= ~blocked
+    buyable = ~blocked & ~harvest_side
+
+    # Lot states.
+    state = np.full(len(lots), LOT_FREE, dtype=np.int64)
+    forced = must_sell[lot_symbol] & ~never_sell_lot if lots else np.zeros(0, dtype=bool)
+    deferrable = forced & (lot_gain_rate > 0.0) & lot_taxable
+    if mode is RebalanceMode.TRANSITION:
+        forced = forced & ~deferrable
+    frozen = never_sell_lot.copy()
+    # Taxable loss lots of buy-side names, or of names bought within the wash-sale window.
+    frozen |= lot_taxable & lot_is_loss & (buyable[lot_symbol] | lock_loss_sale[lot_symbol])
+    if mode is RebalanceMode.INVEST_CASH:
+        frozen |= True
+    if mode is RebalanceMode.HARVEST_ONLY:
+        frozen |= ~(lot_taxable & lot_is_loss)
+    state[frozen] = LOT_FROZEN
+    state[forced] = LOT_FORCED  # a restriction overrides a freeze (except never-sell, above)
+    if mode is RebalanceMode.TRANSITION:
+        state[deferrable & ~never_sell_lot] = LOT_FREE
+
+    # Objective coefficient of each lot: tax + transaction cost + waiting + transition reward.
+    penalty = np.zeros(len(lots))
+    if config.long_term_wait_days > 0 and config.long_term_wait_weight > 0.0:
+        for j, lot in enumerate(lots):
+            if is_long[j] or lot_gain_rate[j] <= 0.0 or not lot_taxable[j]:
+                continue
+            days_left = (cached_long_term_start(lot.holding_period_start, months) - as_of).days
+            if days_left <= config.long_term_wait_days:
+                rate_gap = max(short_rates[lot_account[j]] - long_rates[lot_account[j]], 0.0)
+                penalty[j] += config.long_term_wait_weight * rate_gap * lot_gain_rate[j]
+    if mode is RebalanceMode.TRANSITION:
+        penalty[deferrable] -= config.transition_sell_reward_rate
+    location = np.zeros((len(accounts), n))
+    for a, account in enumerate(accounts):
+        if account.location_cost_rates is not None:
+            location[a] = account.location_cost_rates
+    if lots:
+        penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
+    lot_cost = lot_tax_rate * lot_gain_rate + tc + penalty
+
+    buy_pairs = [(a, i) for a in range(len(accounts)) for i in np.flatnonzero(buyable)]
+    buy_account = np.array([p[0] for p in buy_pairs], dtype=np.int64)
+    buy_symbol = np.array([p[1] for p in buy_pairs], dtype=np.int64)
+    buy_penalty = location[buy_account, buy_symbol] if buy_pairs else np.zeros(0)
+    buy_cost = tc + buy_penalty
+
+    # Cash floor per account, and the precheck that it can be met at all.
+    floors = np.array(
+        [a.cash_reserve_amount + a.withdrawals_due_amount for a in accounts], dtype=np.float64
+    )
+    sellable_value = np.zeros(len(accounts))
+    np.add.at(sellable_value, lot_account[state != LOT_FROZEN], lot_value[state != LOT_FROZEN])
+    for a, account in enumerate(accounts):
+        reachable = cash[a] + (1.0 - tc) * sellable_value[a]
+        if reachable + 1e-9 * max(value, 1.0) < floors[a]:
+            raise RebalanceInfeasible(
+                f"account {account.account_id}: cash reserve plus withdrawals due "
+                f"({floors[a]:.2f}) exceed cash plus everything that may be sold today "
+                f"({reachable:.2f}); lower the reserve or the withdrawals, or allow sales of "
+                "never-sell lots or wash-sale-locked loss lots",
+                relax=("cash_reserve_amount", "withdrawals_due_amount", "never_sell"),
+            )
+
+    # Gains budget per account: free sells share what forced sells leave (never below zero
+    # for them when forced sells alone exceed the budget).
+    forced_gain = np.zeros(len(accounts))
+    forced_mask = state == LOT_FORCED
+    np.add.at(
+        forced_gain,
+        lot_account[forced_mask],
+        (lot_gain_rate * lot_weight)[forced_mask] * lot_taxable[forced_mask],
+    )
+    budget = np.full(len(accounts), np.inf)
+    over = np.zeros(len(accounts))
+    for a, account in enumerate(accounts):
+        amount = account.tax_profile.gains_budget_amount
+        if amount is None or not taxable[a]:
+            continue
+        allowed = amount / value
+        left = allowed - forced_gain[a]
+        if forced_gain[a] > 0.0 and left < 0.0:
+            # Forced sales alone break the budget: report the excess as forced and hold the
+            # free sells to what the budget allowed before them (never a positive amount).
+            over[a] = forced_gain[a] - max(allowed, 0.0)
+            left = min(allowed, 0.0)
+        budget[a] = left
+    lot_in_budget = (
+        np.isfinite(budget[lot_account]) & lot_taxable if lots else np.zeros(0, dtype=bool)
+    )
+
+    return PreparedProblem(
+        value_amount=value,
+        account_values=account_values,
+        account_cash_weights=cash / value,
+        initial_weights=initial,
+        target_weights=problem.target_weights,
+        transaction_cost_rate=tc,
+        lot_account=lot_account,
+        lot_symbol=lot_symbol,
+        lot_weight=lot_weight,
+        lot_gain_rate=lot_gain_rate,
+        lot_is_long_term=is_long,
+        lot_tax_rate=lot_tax_rate,
+        lot_cost=lot_cost,
+        lot_penalty=penalty,
+        lot_state=state,
+        lot_in_budget=lot_in_budget,
+        free_lots=np.flatnonzero(state == LOT_FREE).astype(np.int64),
+        buy_account=buy_account,
+        buy_symbol=buy_symbol,
+        buy_cost=buy_cost,
+        buy_penalty=buy_penalty,
+        name_is_harvest_side=harvest_side,
+        name_is_buyable=buyable,
+        cash_floor_weights=floors / value,
+        budget_weights=budget,
+        forced_gain_weights=forced_gain,
+        forced_over_budget_weights=over,
+        turnover_cap_weight=cons.turnover_cap_weight,
+        sector_band_weight=cons.sector_band_weight,
+        industry_band_weight=cons.industry_band_weight,
+    )

@@ -1,0 +1,744 @@
+"""The tax-aware rebalancing program, its compilation and its solvers.
+
+The optimisation problem (one household of accounts a; one account is a household of one)
+-----------------------------------------------------------------------------------------
+Units: every variable is a fraction of household value V (amount / V).
+
+Variables
+    s_l ≥ 0   value sold from free lot l (forced lots are constants, frozen lots are 0)
+    b_ai ≥ 0  value of name i bought in account a (only where the name may be bought today)
+    e_i       active weight after trading, e = w − w_target           ("w-form")
+    f_j       factor exposure, f = Bᵀ e
+
+Objective (minimise)
+    risk_aversion · ( fᵀ F f + Σ_i d_i e_i² )        annualised active variance (tracking error²)
+  + Σ_l (rate_l · g_l) s_l                           tax: g_l = gain per unit sold (< 0 = loss, a
+                                                     benefit), rate_l = short- or long-term rate
+                                                     of the lot's account (0 if not taxable)
+  + tc · (Σ s + Σ b)                                 transaction cost (``transaction_cost_bps``)
+  + Σ_l p_l s_l + Σ q_ai b_ai                        penalties: short-term gain lots that turn
+                                                     long-term within ``long_term_wait_days``
+                                                     pay (st − lt)·g more; transition mode
+                                                     rewards selling screened gain lots; asset
+                                                     location preference per account and name
+
+Constraints
+    e_i + Σ_{l∈i} s_l − Σ_a b_ai = w0_i − forced_i − w_target_i     (holdings identity)
+    Bᵀ e − f = 0
+    per account: cash_a + (1 − tc)(Σ s + forced) − (1 + tc) Σ b ≥ reserve_a + withdrawals_a
+    per taxable account with a budget: Σ_{free l} g_l s_l ≤ budget_a − forced gains
+                                       (forced sales may exceed the budget; reported as forced)
+    Σ_{free} s + Σ b ≤ turnover cap                         (forced sales excluded)
+    |Σ_{i∈sector} e_i| ≤ sector band,  |Σ_{i∈industry} e_i| ≤ industry band
+    0 ≤ s_l ≤ lot weight (native variable bounds; never-sell, wash-locked and buy-side loss lots
+    are removed), b ≥ 0 (no shorting follows from s ≤ lot weight).
+
+Side rule, restrictions and modes are applied when preparing the data (``prepare.py``).
+
+If the program is infeasible it is re-solved *elastically*: bands, budget and turnover get
+non-negative slacks with large linear costs (``band_penalty_rate``, ``budget_penalty_rate``,
+``turnover_penalty_rate``) and the result lists what was relaxed and by how much.
+
+Solver path (measured in ``bench/optimizer.py``): the universe part — the e/f columns of the
+equality rows, the Hessian blocks λ·diag(d), λ·F and the band rows — is compiled once per
+(universe, risk model, risk aversion) into sparse blocks; per account only the lot and buy columns
+are added and the QP is handed to PIQP's sparse solver directly, with native variable bounds and
+double-sided inequality rows. Clarabel through cvxpy (an independent formulation of the same
+program) is the fallback and the benchmark's baseline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import piqp
+import scipy.sparse as sp
+from cvxpy.atoms.affine.binary_operators import multiply as cp_multiply
+from cvxpy.atoms.affine.sum import sum as cp_sum
+from cvxpy.atoms.sum_squares import sum_squares as cp_sum_squares
+
+from apps.optimizer.core.errors import ProblemShapeError, RebalanceInfeasible, SolverFailed
+from apps.optimizer.core.prepare import LOT_FORCED, IntArray, PreparedProblem, prepare_problem
+from apps.optimizer.core.types import (
+    FloatArray,
+    HouseholdProblem,
+    RebalanceProblem,
+    RebalanceResult,
+    RiskModel,
+    SolverConfig,
+    Universe,
+)
+
+INFINITY = np.inf
+STATUS_OPTIMAL = "optimal"
+STATUS_INACCURATE = "optimal_inaccurate"
+STATUS_INFEASIBLE = "infeasible"
+STATUS_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledUniverse:
+    """Per-(universe, risk model, risk aversion) blocks, built once and reused for every account."""
+
+    symbols: tuple[str, ...]
+    risk_aversion: float
+    loadings: FloatArray  # B, n × k
+    factor_covariance: FloatArray
+    specific_variance: FloatArray
+    factor_sqrt: FloatArray  # L with F = L Lᵀ (k × k), for the cvxpy path
+    ef_equality: tuple[IntArray, IntArray, FloatArray]  # COO (rows, cols, vals) of e/f columns
+    ef_hessian: tuple[IntArray, IntArray, FloatArray]  # COO, upper triangle, e/f columns
+    band_groups: tuple[tuple[str, ...], tuple[str, ...]]  # sector names, industry names
+    sector_of: IntArray  # group index per name
+    industry_of: IntArray
+    compile_time_ms: float
+
+    @property
+    def size(self) -> int:
+        """Number of names."""
+        return len(self.symbols)
+
+    @property
+    def factor_count(self) -> int:
+        """Number of factors."""
+        return int(self.loadings.shape[1])
+
+
+def _group_index(labels: tuple[str, ...]) -> tuple[tuple[str, ...], IntArray]:
+    names = tuple(sorted(set(labels)))
+    lookup = {name: j for j, name in enumerate(names)}
+    return names, np.array([lookup[label] for label in labels], dtype=np.int64)
+
+
+def compile_universe(
+    universe: Universe, risk_model: RiskModel, config: SolverConfig
+) -> CompiledUniverse:
+    """Precompute everything that does not depend on the account.
+
+    Args:
+        universe: Names, prices and classifications.
+        risk_model: Annualised factor model in the universe's order.
+        config: Supplies the risk aversion.
+
+    Returns:
+        The compiled universe, reusable for every account with the same inputs.
+
+    Raises:
+        ProblemShapeError: When the risk model does not match the universe.
+    """
+    start = time.perf_counter()
+    if risk_model.symbols != universe.symbols:
+        raise ProblemShapeError("risk model symbols must equal universe symbols, same order")
+    n, k = risk_model.loadings.shape
+    lam = config.risk_aversion
+    loadings = risk_model.loadings
+    # Equality rows 0..n-1 (holdings identity) and n..n+k-1 (Bᵀe − f = 0); columns e then f.
+    b_rows, b_cols = np.nonzero(loadings)  # name i, factor j → row n + j, column i
+    rows = np.concatenate([np.arange(n), n + b_cols, n + np.arange(k)])
+    cols = np.concatenate([np.arange(n), b_rows, n + np.arange(k)])
+    vals = np.concatenate([np.ones(n), loadings[b_rows, b_cols], -np.ones(k)])
+    # ½ xᵀ P x with P = 2λ·blockdiag(diag(d), F), upper triangle only.
+    f_rows, f_cols = np.triu_indices(k)
+    cov = risk_model.factor_covariance
+    keep = cov[f_rows, f_cols] != 0.0
+    h_rows = np.concatenate([np.arange(n), n + f_rows[keep]])
+    h_cols = np.concatenate([np.arange(n), n + f_cols[keep]])
+    h_vals = 2.0 * lam * np.concatenate([risk_model.specific_variance, cov[f_rows, f_cols][keep]])
+    eigenvalues, vectors = np.linalg.eigh(cov)
+    factor_sqrt = vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
+    sectors, sector_of = _group_index(universe.sectors)
+    industries, industry_of = _group_index(universe.industries)
+    return CompiledUniverse(
+        symbols=universe.symbols,
+        risk_aversion=lam,
+        loadings=loadings,
+        factor_covariance=cov,
+        specific_variance=risk_model.specific_variance,
+        factor_sqrt=factor_sqrt,
+        ef_equality=(rows.astype(np.int64), cols.astype(np.int64), vals),
+        ef_hessian=(h_rows.astype(np.int64), h_cols.astype(np.int64), h_vals),
+        band_groups=(sectors, industries),
+        sector_of=sector_of,
+        industry_of=industry_of,
+        compile_time_ms=(time.perf_counter() - start) * 1e3,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RowLabel:
+    """What an inequality row or elastic slack stands for (for reports)."""
+
+    kind: str  # "cash" | "budget" | "turnover" | "sector_band" | "industry_band"
+    name: str  # account id, sector or industry name, "" for turnover
+
+
+@dataclass(frozen=True, slots=True)
+class SparseQP:
+    """min ½xᵀPx + cᵀx s.t. Ax = b, h_l ≤ Gx ≤ h_u, x_l ≤ x ≤ x_u (PIQP's form)."""
+
+    P: sp.csc_matrix
+    c: FloatArray
+    A: sp.csc_matrix
+    b: FloatArray
+    G: sp.csc_matrix
+    h_l: FloatArray
+    h_u: FloatArray
+    x_l: FloatArray
+    x_u: FloatArray
+    sell_count: int
+    buy_count: int
+    slack_labels: tuple[RowLabel, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuousSolution:
+    """Solver output mapped back to lots and buys (fractions of V, before rounding)."""
+
+    lot_sell_weights: FloatArray  # every lot (forced = lot weight, frozen = 0)
+    buy_weights: FloatArray  # per buy variable of the prepared problem
+    objective: float
+    status: str
+    solver_name: str
+    solve_time_ms: float
+    relaxed: tuple[tuple[RowLabel, float], ...]  # (what, slack in fractions of V)
+
+
+def _free_weights(prepared: PreparedProblem) -> FloatArray:
+    residual = prepared.initial_weights - prepared.forced_sell_weights_by_name
+    out: FloatArray = residual - prepared.target_weights
+    return out
+
+
+def _forced_proceeds(prepared: PreparedProblem) -> FloatArray:
+    forced = prepared.lot_state == LOT_FORCED
+    out = np.zeros(len(prepared.account_values))
+    np.add.at(out, prepared.lot_account[forced], prepared.lot_weight[forced])
+    return out
+
+
+def build_sparse_qp(
+    prepared: PreparedProblem,
+    compiled: CompiledUniverse,
+    config: SolverConfig,
+    *,
+    is_elastic: bool = False,
+) -> SparseQP:
+    """Assemble the per-account QP from the compiled universe blocks.
+
+    Args:
+        prepared: Account data (lots, bounds, coefficients).
+        compiled: Universe blocks.
+        config: Penalty rates for the elastic form.
+        is_elastic: Add slacks to bands, budget and turnover.
+
+    Returns:
+        The QP in PIQP's form.
+    """
+    n, k = compiled.size, compiled.factor_count
+    tc = prepared.transaction_cost_rate
+    free = prepared.free_lots
+    ns, nb = len(free), len(prepared.buy_symbol)
+    e0 = ns + nb
+    nx_core = e0 + n + k
+    accounts = len(prepared.account_values)
+    lot_acct = prepared.lot_account[free]
+
+    # Equalities.
+    er, ec, ev = compiled.ef_equality
+    a_rows = np.concatenate([prepared.lot_symbol[free], prepared.buy_symbol, er])
+    a_cols = np.concatenate([np.arange(ns), ns + np.arange(nb), e0 + ec])
+    a_vals = np.concatenate([np.ones(ns), -np.ones(nb), ev])
+    b_vec = np.concatenate([_free_weights(prepared), np.zeros(k)])
+
+    # Inequalities: rows are appended block by block.
+    g_rows: list[IntArray] = []
+    g_cols: list[IntArray] = []
+    g_vals: list[FloatArray] = []
+    lower: list[FloatArray] = []
+    upper: list[FloatArray] = []
+    labels: list[RowLabel] = []
+    slack_costs: list[float] = []
+    slack_entries: list[tuple[int, float]] = []  # (row, coefficient) of each slack column
+    row = 0
+
+    # Cash per account.
+    g_rows += [row + lot_acct, row + prepared.buy_account]
+    g_cols += [np.arange(ns), ns + np.arange(nb)]
+    g_vals += [np.full(ns, 1.0 - tc), np.full(nb, -(1.0 + tc))]
+    forced = _forced_proceeds(prepared)
+    lower.append(prepared.cash_floor_weights - prepared.account_cash_weights - (1.0 - tc) * forced)
+    upper.append(np.full(accounts, INFINITY))
+    labels += [RowLabel("cash", str(a)) for a in range(accounts)]
+    row += accounts
+
+    # Gains budget per account that has one.
+    budget_accounts = np.flatnonzero(np.isfinite(prepared.budget_weights))
+    if len(budget_accounts):
+        row_of = np.full(accounts, -1, dtype=np.int64)
+        row_of[budget_accounts] = row + np.arange(len(budget_accounts))
+        in_budget = prepared.lot_in_budget[free]
+        g_rows.append(row_of[lot_acct[in_budget]])
+        g_cols.append(np.flatnonzero(in_budget))
+        g_vals.append(prepared.lot_gain_rate[free][in_budget])
+        lower.append(np.full(len(budget_accounts), -INFINITY))
+        upper.append(prepared.budget_weights[budget_accounts])
+        for a in budget_accounts:
+            labels.append(RowLabel("budget", str(a)))
+            if is_elastic:
+                slack_entries.append((int(row_of[a]), -1.0))
+                slack_costs.append(config.budget_penalty_rate)
+        row += len(budget_accounts)
+
+    # Turnover cap (free trades only).
+    if prepared.turnover_cap_weight is not None:
+        g_rows.append(np.full(ns + nb, row, dtype=np.int64))
+        g_cols.append(np.arange(ns + nb))
+        g_vals.append(np.ones(ns + nb))
+        lower.append(np.array([-INFINITY]))
+        upper.append(np.array([prepared.turnover_cap_weight]))
+        labels.append(RowLabel("turnover", ""))
+        if is_elastic:
+            slack_entries.append((row, -1.0))
+            slack_costs.append(config.turnover_penalty_rate)
+        row += 1
+
+    # Sector and industry bands over e.
+    for kind, band, group_of, names in (
+        ("sector_band", prepared.sector_band_weight, compiled.sector_of, compiled.band_groups[0]),
+        (
+            "industry_band",
+            prepared.industry_band_weight,
+            compiled.industry_of,
+            compiled.band_groups[1],
+        ),
+    ):
+        if band is None:
+            continue
+        groups = len(names)
+        g_rows.append(row + group_of)
+        g_cols.append(e0 + np.arange(n))
+        g_vals.append(np.ones(n))
+        lower.append(np.full(groups, -band))
+        upper.append(np.full(groups, band))
+        for j, name in enumerate(names):
+            labels.append(RowLabel(kind, name))
+            if is_elastic:
+                slack_entries += [(row + j, 1.0), (row + j, -1.0)]
+                slack_costs += [config.band_penalty_rate, config.band_penalty_rate]
+        row += groups
+
+    n_slack = len(slack_entries)
+    nx = nx_core + n_slack
+    if n_slack:
+        g_rows.append(np.array([r for r, _ in slack_entries], dtype=np.int64))
+        g_cols.append(nx_core + np.arange(n_slack))
+        g_vals.append(np.array([v for _, v in slack_entries]))
+    g_matrix = sp.csc_matrix(
+        (np.concatenate(g_vals), (np.concatenate(g_rows), np.concatenate(g_cols))),
+        shape=(row, nx),
+    )
+    a_matrix = sp.csc_matrix((a_vals, (a_rows, a_cols)), shape=(n + k, nx))
+    hr, hc, hv = compiled.ef_hessian
+    p_matrix = sp.csc_matrix((hv, (e0 + hr, e0 + hc)), shape=(nx, nx))
+    c = np.concatenate(
+        [prepared.lot_cost[free], prepared.buy_cost, np.zeros(n + k), np.array(slack_costs)]
+    )
+    x_l = np.concatenate([np.zeros(ns + nb), np.full(n + k, -INFINITY), np.zeros(n_slack)])
+    x_u = np.concatenate(
+        [prepared.lot_weight[free], np.full(nb, INFINITY), np.full(n + k + n_slack, INFINITY)]
+    )
+    slack_labels: list[RowLabel] = []
+    for r, _ in slack_entries:
+        slack_labels.append(labels[r])
+    return SparseQP(
+        P=p_matrix,
+        c=c,
+        A=a_matrix,
+        b=b_vec,
+        G=g_matrix,
+        h_l=np.concatenate(lower),
+        h_u=np.concatenate(upper),
+        x_l=x_l,
+        x_u=x_u,
+        sell_count=ns,
+        buy_count=nb,
+        slack_labels=tuple(slack_labels),
+    )
+
+
+def _to_solution(
+    prepared: PreparedProblem,
+    x: FloatArray,
+    *,
+    sell_count: int,
+    buy_count: int,
+    slack_labels: tuple[RowLabel, ...],
+    slack_values: FloatArray,
+    objective: float,
+    status: str,
+    solver_name: str,
+    solve_time_ms: float,
+) -> ContinuousSolution:
+    sells = np.where(prepared.lot_state == LOT_FORCED, prepared.lot_weight, 0.0)
+    free = prepared.free_lots
+    sells[free] = np.clip(x[:sell_count], 0.0, prepared.lot_weight[free])
+    buys = np.clip(x[sell_count : sell_count + buy_count], 0.0, None)
+    relaxed: dict[RowLabel, float] = {}
+    for label, value in zip(slack_labels, slack_values, strict=True):
+        if value > 1e-7:
+            relaxed[label] = relaxed.get(label, 0.0) + float(value)
+    return ContinuousSolution(
+        lot_sell_weights=sells,
+        buy_weights=buys,
+        objective=objective,
+        status=status,
+        solver_name=solver_name,
+        solve_time_ms=solve_time_ms,
+        relaxed=tuple(relaxed.items()),
+    )
+
+
+def solve_with_piqp(
+    prepared: PreparedProblem,
+    compiled: CompiledUniverse,
+    config: SolverConfig,
+    *,
+    is_elastic: bool = False,
+) -> ContinuousSolution:
+    """Build the sparse QP and solve it with PIQP's sparse solver.
+
+    Args:
+        prepared: Account data.
+        compiled: Universe blocks.
+        config: Tolerances and penalties.
+        is_elastic: Solve the elastic form.
+
+    Returns:
+        The continuous solution; ``status`` is "optimal", "infeasible" or "failed".
+    """
+    qp = build_sparse_qp(prepared, compiled, config, is_elastic=is_elastic)
+    solver = piqp.SparseSolver()
+    settings = solver.settings
+    settings.verbose = False
+    settings.eps_abs = config.eps_abs
+    settings.eps_rel = config.eps_rel
+    settings.max_iter = config.max_iter
+    start = time.perf_counter()
+    solver.setup(qp.P, qp.c, qp.A, qp.b, qp.G, qp.h_l, qp.h_u, qp.x_l, qp.x_u)
+    piqp_status = solver.solve()
+    elapsed = (time.perf_counter() - start) * 1e3
+    if piqp_status == piqp.PIQP_SOLVED:
+        status = STATUS_OPTIMAL
+    elif piqp_status == piqp.PIQP_PRIMAL_INFEASIBLE:
+        status = STATUS_INFEASIBLE
+    else:
+        status = STATUS_FAILED
+    x = np.asarray(solver.result.x, dtype=np.float64)
+    core = qp.sell_count + qp.buy_count + compiled.size + compiled.factor_count
+    return (
+        _to_solution(
+            prepared,
+            x,
+            sell_count=qp.sell_count,
+            buy_count=qp.buy_count,
+            slack_labels=qp.slack_labels,
+            slack_values=x[core:],
+            objective=float(solver.result.info.primal_obj),
+            status=status,
+            solver_name="PIQP",
+            solve_time_ms=elapsed,
+        )
+        if status != STATUS_FAILED
+        else _failed(prepared, "PIQP", elapsed, str(piqp_status))
+    )
+
+
+def _failed(
+    prepared: PreparedProblem, solver: str, elapsed: float, text: str
+) -> ContinuousSolution:
+    return ContinuousSolution(
+        lot_sell_weights=np.zeros_like(prepared.lot_weight),
+        buy_weights=np.zeros(len(prepared.buy_symbol)),
+        objective=float("nan"),
+        status=f"{STATUS_FAILED}:{text}",
+        solver_name=solver,
+        solve_time_ms=elapsed,
+        relaxed=(),
+    )
+
+
+def solve_with_cvxpy(
+    prepared: PreparedProblem,
+    compiled: CompiledUniverse,
+    config: SolverConfig,
+    *,
+    solver: str = "CLARABEL",
+    is_elastic: bool = False,
+) -> ContinuousSolution:
+    """Build a fresh cvxpy problem (same program, natural modelling) and solve it.
+
+    This is the fallback path and the benchmark's naive baseline: nothing is reused between
+    calls, so it pays cvxpy's canonicalisation every time.
+
+    Args:
+        prepared: Account data.
+        compiled: Universe blocks (only the dense risk data is used).
+        config: Tolerances and penalties.
+        solver: A cvxpy solver name.
+        is_elastic: Solve the elastic form.
+
+    Returns:
+        The continuous solution.
+    """
+    n = compiled.size
+    free = prepared.free_lots
+    ns, nb = len(free), len(prepared.buy_symbol)
+    tc = prepared.transaction_cost_rate
+    accounts = len(prepared.account_values)
+    start = time.perf_counter()
+    s = cp.Variable(ns, nonneg=True)
+    b = cp.Variable(nb, nonneg=True)
+    sell_map = sp.csc_matrix(
+        (np.ones(ns), (prepared.lot_symbol[free], np.arange(ns))), shape=(n, max(ns, 0))
+    )
+    buy_map = sp.csc_matrix(
+        (np.ones(nb), (prepared.buy_symbol, np.arange(nb))), shape=(n, max(nb, 0))
+    )
+    active = _free_weights(prepared) + buy_map @ b - sell_map @ s
+    exposures = compiled.loadings.T @ active
+    risk = cp_sum_squares(compiled.factor_sqrt.T @ exposures) + cp_sum_squares(
+        cp_multiply(np.sqrt(compiled.specific_variance), active)
+    )
+    objective = compiled.risk_aversion * risk + prepared.lot_cost[free] @ s
+    objective = objective + prepared.buy_cost @ b
+    constraints: list[cp.Constraint] = [s <= prepared.lot_weight[free]]
+    forced = _forced_proceeds(prepared)
+    lot_acct = prepared.lot_account[free]
+    slack_labels: list[RowLabel] = []
+    slack_vars: list[cp.Expression] = []
+    for a in range(accounts):
+        in_a = (lot_acct == a).astype(np.float64)
+        buys_a = (prepared.buy_account == a).astype(np.float64)
+        cash_after = (
+            prepared.account_cash_weights[a]
+            + (1.0 - tc) * (in_a @ s + forced[a])
+            - (1.0 + tc) * (buys_a @ b)
+        )
+        constraints.append(cash_after >= prepared.cash_floor_weights[a])
+        if np.isfinite(prepared.budget_weights[a]):
+            gains = (in_a * prepared.lot_in_budget[free] * prepared.lot_gain_rate[free]) @ s
+            if is_elastic:
+                slack = cp.Variable(nonneg=True)
+                constraints.append(gains <= prepared.budget_weights[a] + slack)
+                objective = objective + config.budget_penalty_rate * slack
+                slack_labels.append(RowLabel("budget", str(a)))
+                slack_vars.append(slack)
+            else:
+                constraints.append(gains <= prepared.budget_weights[a])
+    if prepared.turnover_cap_weight is not None:
+        traded = cp_sum(s) + cp_sum(b)
+        if is_elastic:
+            slack = cp.Variable(nonneg=True)
+            constraints.append(traded <= prepared.turnover_cap_weight + slack)
+            objective = objective + config.turnover_penalty_rate * slack
+            slack_labels.append(RowLabel("turnover", ""))
+            slack_vars.append(slack)
+        else:
+            constraints.append(traded <= prepared.turnover_cap_weight)
+    for kind, band, group_of, names in (
+        ("sector_band", prepared.sector_band_weight, compiled.sector_of, compiled.band_groups[0]),
+        (
+            "industry_band",
+            prepared.industry_band_weight,
+            compiled.industry_of,
+            compiled.band_groups[1],
+        ),
+    ):
+        if band is None:
+            continue
+        members = sp.csr_matrix((np.ones(n), (group_of, np.arange(n))), shape=(len(names), n))
+        group_active = members @ active
+        if is_elastic:
+            over = cp.Variable(len(names), nonneg=True)
+            under = cp.Variable(len(names), nonneg=True)
+            constraints += [group_active <= band + over, group_active >= -band - under]
+            objective = objective + config.band_penalty_rate * (cp_sum(over) + cp_sum(under))
+            for j, name in enumerate(names):
+                slack_labels += [RowLabel(kind, name)]
+                slack_vars.append(over[j] + under[j])
+        else:
+            constraints += [group_active <= band, group_active >= -band]
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    try:
+        problem.solve(solver=solver)  # type: ignore[no-untyped-call]
+    except cp.error.SolverError as exc:
+        return _failed(prepared, solver, (time.perf_counter() - start) * 1e3, str(exc))
+    elapsed = (time.perf_counter() - start) * 1e3
+    if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        status = STATUS_INFEASIBLE
+    elif problem.status == cp.OPTIMAL:
+        status = STATUS_OPTIMAL
+    elif problem.status == cp.OPTIMAL_INACCURATE:
+        status = STATUS_INACCURATE
+    else:
+        return _failed(prepared, solver, elapsed, str(problem.status))
+    if status == STATUS_INFEASIBLE:
+        return ContinuousSolution(
+            lot_sell_weights=np.zeros_like(prepared.lot_weight),
+            buy_weights=np.zeros(nb),
+            objective=float("nan"),
+            status=status,
+            solver_name=solver,
+            solve_time_ms=elapsed,
+            relaxed=(),
+        )
+    x = np.concatenate(
+        [
+            np.asarray(s.value if ns else np.zeros(0), dtype=np.float64).ravel(),
+            np.asarray(b.value if nb else np.zeros(0), dtype=np.float64).ravel(),
+        ]
+    )
+    slack_values = np.array([float(np.asarray(v.value)) for v in slack_vars], dtype=np.float64)
+    return _to_solution(
+        prepared,
+        x,
+        sell_count=ns,
+        buy_count=nb,
+        slack_labels=tuple(slack_labels),
+        slack_values=slack_values,
+        objective=float(problem.value),
+        status=status,
+        solver_name=solver,
+        solve_time_ms=elapsed,
+    )
+
+
+def solve_continuous(
+    prepared: PreparedProblem,
+    compiled: CompiledUniverse,
+    config: SolverConfig,
+    *,
+    is_elastic: bool = False,
+) -> ContinuousSolution:
+    """Solve with the configured solver, then the fallback if the first one failed.
+
+    Args:
+        prepared: Account data.
+        compiled: Universe blocks.
+        config: Solver choice and tolerances.
+        is_elastic: Solve the elastic form.
+
+    Returns:
+        The first solution that is optimal, inaccurate-optimal or infeasible (a verdict).
+
+    Raises:
+        SolverFailed: When every configured solver failed.
+    """
+    names = [config.solver]
+    if config.fallback_solver and config.fallback_solver != config.solver:
+        names.append(config.fallback_solver)
+    last = ""
+    for name in names:
+        if name == "PIQP":
+            solution = solve_with_piqp(prepared, compiled, config, is_elastic=is_elastic)
+        else:
+            solution = solve_with_cvxpy(
+                prepared, compiled, config, solver=name, is_elastic=is_elastic
+            )
+        if not solution.status.startswith(STATUS_FAILED):
+            return solution
+        last = f"{name}: {solution.status}"
+    raise SolverFailed(
+        f"every solver failed ({last}); loosen eps_abs/eps_rel, raise max_iter, or check the "
+        "risk model for extreme values (specific variances, factor covariance)",
+        solver_status=last,
+    )
+
+
+def _relaxation_text(label: RowLabel, amount: float, prepared: PreparedProblem) -> str:
+    value = prepared.value_amount
+    if label.kind == "budget":
+        return f"gains_budget[account {label.name}] exceeded by {amount * value:.2f}"
+    if label.kind == "turnover":
+        return f"turnover_cap exceeded by {amount:.4%} of value"
+    return f"{label.kind}[{label.name}] exceeded by {amount:.4%} of value"
+
+
+def solve_household(
+    problem: HouseholdProblem,
+    config: SolverConfig | None = None,
+    compiled: CompiledUniverse | None = None,
+) -> RebalanceResult:
+    """Rebalance a household (several accounts solved jointly) tax-aware.
+
+    Args:
+        problem: The household problem.
+        config: Solver configuration; defaults to ``SolverConfig()``.
+        compiled: A compiled universe for ``problem.universe`` and ``problem.risk_model`` (pass
+            it when solving many accounts against the same universe).
+
+    Returns:
+        The rounded, re-checked trades with metrics, taxes and the tax-naive counterfactual.
+
+    Raises:
+        RebalanceInfeasible: When even the elastic problem is infeasible.
+        SolverFailed: When every configured solver failed.
+    """
+    from apps.optimizer.core.report import build_result
+    from apps.optimizer.core.rounding import round_and_repair
+
+    config = config or SolverConfig()
+    start = time.perf_counter()
+    if compiled is None:
+        compiled = compile_universe(problem.universe, problem.risk_model, config)
+    elif compiled.symbols != problem.universe.symbols or (
+        compiled.risk_aversion != config.risk_aversion
+    ):
+        raise ProblemShapeError("compiled universe does not match the problem or config")
+    prepared = prepare_problem(problem, config)
+    solution = solve_continuous(prepared, compiled, config)
+    relaxed: tuple[str, ...] = ()
+    if solution.status == STATUS_INFEASIBLE:
+        solution = solve_continuous(prepared, compiled, config, is_elastic=True)
+        if solution.status == STATUS_INFEASIBLE:
+            raise RebalanceInfeasible(
+                "no trades satisfy the cash floor and the restrictions even with soft bands, "
+                "budget and turnover; lower the cash reserve or withdrawals, or lift never-sell "
+                "restrictions",
+                relax=("cash_reserve_amount", "withdrawals_due_amount", "never_sell"),
+            )
+        relaxed = tuple(
+            _relaxation_text(label, amount, prepared) for label, amount in solution.relaxed
+        )
+    rounded = round_and_repair(problem, prepared, solution, config)
+    return build_result(
+        problem=problem,
+        prepared=prepared,
+        compiled=compiled,
+        config=config,
+        solution=solution,
+        rounded=rounded,
+        relaxed=relaxed,
+        started_at=start,
+    )
+
+
+def solve_rebalance(
+    problem: RebalanceProblem,
+    config: SolverConfig | None = None,
+    compiled: CompiledUniverse | None = None,
+) -> RebalanceResult:
+    """Rebalance one account tax-aware (a household of one).
+
+    Args:
+        problem: The account problem.
+        config: Solver configuration; defaults to ``SolverConfig()``.
+        compiled: Optional compiled universe reused across accounts.
+
+    Returns:
+        The rebalance result.
+    """
+    return solve_household(problem.as_household(), config, compiled)

@@ -1,0 +1,274 @@
+"""Result assembly: trades with reasons and sentences, metrics, taxes, tax-naive counterfactual."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from apps.optimizer.core.prepare import LOT_FORCED, PreparedProblem
+from apps.optimizer.core.problem import CompiledUniverse, ContinuousSolution
+from apps.optimizer.core.rounding import RoundedTrades
+from apps.optimizer.core.types import (
+    FloatArray,
+    HouseholdProblem,
+    NaiveRebalance,
+    ObjectiveTerms,
+    PortfolioMetrics,
+    RebalanceMode,
+    RebalanceResult,
+    SolverConfig,
+    TaxSummary,
+    Trade,
+    TradeReason,
+    TradeSide,
+)
+
+
+def _active_risk(compiled: CompiledUniverse, active: FloatArray) -> float:
+    exposures = compiled.loadings.T @ active
+    variance = float(exposures @ compiled.factor_covariance @ exposures) + float(
+        compiled.specific_variance @ (active * active)
+    )
+    return float(np.sqrt(max(variance, 0.0)))
+
+
+def _metrics(
+    compiled: CompiledUniverse, weights: FloatArray, target: FloatArray, cash: float, value: float
+) -> PortfolioMetrics:
+    active = weights - target
+    return PortfolioMetrics(
+        active_risk_rate=_active_risk(compiled, active),
+        max_drift_weight=float(np.abs(active).max()) if len(active) else 0.0,
+        cash_weight=cash / value,
+        value_amount=value,
+    )
+
+
+def naive_rebalance(problem: HouseholdProblem, prepared: PreparedProblem) -> NaiveRebalance:
+    """Tax-naive counterfactual: each account trades to the targets, lots relieved FIFO.
+
+    Overweights (and every screened name) are sold down to target oldest lot first, underweights
+    are bought; no harvesting, no deferral, no restrictions other than the screen. Only taxable
+    accounts count towards gains.
+
+    Args:
+        problem: The household problem.
+        prepared: Its prepared form (lot values, gains and terms).
+
+    Returns:
+        The counterfactual's realised gains, linear tax estimate and turnover.
+    """
+    value = prepared.value_amount
+    accounts, n = len(problem.accounts), problem.universe.size
+    account, symbol = prepared.lot_account, prepared.lot_symbol
+    lot_value = prepared.lot_weight * value
+    held = np.zeros((accounts, n))
+    np.add.at(held, (account, symbol), lot_value)
+    targets = prepared.target_weights.copy()
+    screened = problem.constraints.must_sell_symbols
+    if screened:
+        targets[[i for i, s in enumerate(problem.universe.symbols) if s in screened]] = 0.0
+    target = np.outer(prepared.account_values, targets)
+    excess = np.clip(held - target, 0.0, None)
+    bought = float(np.clip(target - held, 0.0, None).sum())
+    if not len(lot_value):
+        return NaiveRebalance(0.0, 0.0, 0.0, bought / value)
+    starts = np.array(
+        [lot.holding_period_start.toordinal() for a in problem.accounts for lot in a.lots]
+    )
+    order = np.lexsort((starts, symbol, account))  # FIFO within (account, name)
+    values = lot_value[order]
+    group = account[order] * n + symbol[order]
+    cumulative = np.cumsum(values)
+    first = np.r_[True, group[1:] != group[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(values)), 0))
+    before = cumulative - values - (cumulative[group_start] - values[group_start])
+    need = excess.ravel()[group]
+    sold = np.clip(need - before, 0.0, values)
+    gains = sold * prepared.lot_gain_rate[order]
+    rates = prepared.lot_tax_rate[order]
+    taxable = np.array([a.tax_profile.is_taxable for a in problem.accounts])[account[order]]
+    is_long = prepared.lot_is_long_term[order]
+    return NaiveRebalance(
+        short_term_gain_amount=float(gains[taxable & ~is_long].sum()),
+        long_term_gain_amount=float(gains[taxable & is_long].sum()),
+        estimated_tax_amount=float((gains * rates).sum()),
+        turnover_weight=(float(sold.sum()) + bought) / value,
+    )
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.2f}"
+
+
+def build_result(
+    *,
+    problem: HouseholdProblem,
+    prepared: PreparedProblem,
+    compiled: CompiledUniverse,
+    config: SolverConfig,
+    solution: ContinuousSolution,
+    rounded: RoundedTrades,
+    relaxed: tuple[str, ...],
+    started_at: float,
+) -> RebalanceResult:
+    """Assemble the result from rounded share counts.
+
+    Args:
+        problem: The household problem.
+        prepared: Its prepared form.
+        compiled: Universe blocks (risk model for metrics).
+        config: Risk aversion for the objective terms.
+        solution: The continuous solution (solver name, time, status).
+        rounded: Final share counts.
+        relaxed: Elastic relaxations, as text.
+        started_at: ``time.perf_counter()`` when the solve began.
+
+    Returns:
+        The rebalance result.
+    """
+    universe = problem.universe
+    symbols, prices = universe.symbols, universe.prices
+    value, tc = prepared.value_amount, prepared.transaction_cost_rate
+    accounts = problem.accounts
+    lots = [lot for account in accounts for lot in account.lots]
+    mode = problem.mode
+
+    trades: list[Trade] = []
+    sold_value = np.zeros(universe.size)
+    harvested_sectors: set[str] = set()
+    short = long_ = tax = harvested = forced_gain = penalty = 0.0
+    needs_cash = prepared.cash_floor_weights > prepared.account_cash_weights + 1e-12
+    for j, lot in enumerate(lots):
+        shares = float(rounded.lot_sell_shares[j])
+        if shares <= 0.0:
+            continue
+        i, a = lot.symbol_index, int(prepared.lot_account[j])
+        symbol = symbols[i]
+        amount = shares * prices[i]
+        gain = amount - lot.basis_amount * shares / lot.shares
+        is_long = bool(prepared.lot_is_long_term[j])
+        taxable = accounts[a].tax_profile.is_taxable
+        sold_value[i] += amount
+        penalty += float(prepared.lot_penalty[j]) * amount / value
+        term = "long-term" if is_long else "short-term"
+        outcome = f"{term} {'gain' if gain >= 0 else 'loss'} of {_money(abs(gain))}"
+        if taxable:
+            tax += float(prepared.lot_tax_rate[j]) * gain
+            if is_long:
+                long_ += gain
+            else:
+                short += gain
+            if gain < 0.0:
+                harvested -= gain
+        if prepared.lot_state[j] == LOT_FORCED:
+            if taxable:
+                forced_gain += gain
+            reason = (
+                TradeReason.TRANSITION
+                if mode is RebalanceMode.TRANSITION
+                else (TradeReason.RESTRICTION)
+            )
+            why = "the security is screened out of the account"
+        elif symbol in problem.constraints.must_sell_symbols:
+            reason, why = TradeReason.TRANSITION, "transition out of a screened security"
+        elif taxable and gain < 0.0:
+            reason, why = TradeReason.HARVEST, "to harvest the loss"
+            harvested_sectors.add(universe.sectors[i])
+        elif mode is RebalanceMode.RAISE_CASH or needs_cash[a]:
+            reason, why = TradeReason.RAISE_CASH, "to raise cash for the reserve and withdrawals"
+        else:
+            reason, why = TradeReason.REDUCE_RISK, "to reduce the overweight and tracking error"
+        trades.append(
+            Trade(
+                account_id=accounts[a].account_id,
+                side=TradeSide.SELL,
+                symbol=symbol,
+                lot_id=lot.lot_id,
+                shares=shares,
+                amount=amount,
+                realized_gain_amount=gain,
+                is_long_term=is_long,
+                reason=reason,
+                explanation=(
+                    f"Sell {shares:g} shares of {symbol} from lot {lot.lot_id} ({outcome}) {why}."
+                ),
+            )
+        )
+    bought_value = np.zeros(universe.size)
+    for m in np.flatnonzero(rounded.buy_shares > 0.0):
+        i, a = int(prepared.buy_symbol[m]), int(prepared.buy_account[m])
+        shares = float(rounded.buy_shares[m])
+        amount = shares * prices[i]
+        bought_value[i] += amount
+        penalty += float(prepared.buy_penalty[m]) * amount / value
+        if universe.sectors[i] in harvested_sectors:
+            reason = TradeReason.SUBSTITUTE
+            why = f"to keep {universe.sectors[i]} exposure after harvesting losses"
+        else:
+            reason, why = TradeReason.FILL_UNDERWEIGHT, "to fill an underweight"
+        trades.append(
+            Trade(
+                account_id=accounts[a].account_id,
+                side=TradeSide.BUY,
+                symbol=symbols[i],
+                lot_id=None,
+                shares=shares,
+                amount=amount,
+                realized_gain_amount=0.0,
+                is_long_term=None,
+                reason=reason,
+                explanation=f"Buy {shares:g} shares of {symbols[i]} ({_money(amount)}) {why}.",
+            )
+        )
+
+    traded = float(sold_value.sum() + bought_value.sum())
+    cash_before = float(prepared.account_cash_weights.sum()) * value
+    cash_after = (
+        cash_before + (1 - tc) * float(sold_value.sum()) - (1 + tc) * float(bought_value.sum())
+    )
+    weights_after = prepared.initial_weights + (bought_value - sold_value) / value
+    before = _metrics(
+        compiled, prepared.initial_weights, prepared.target_weights, cash_before, value
+    )
+    after = _metrics(compiled, weights_after, prepared.target_weights, cash_after, value)
+    risk_term = config.risk_aversion * after.active_risk_rate**2
+    tax_term = tax / value
+    cost_term = tc * traded / value
+    over = float(prepared.forced_over_budget_weights.sum()) * value
+    forced = tuple(
+        f"account {accounts[a].account_id}: forced sales exceed the gains budget by "
+        f"{_money(prepared.forced_over_budget_weights[a] * value)}"
+        for a in np.flatnonzero(prepared.forced_over_budget_weights > 0.0)
+    )
+    return RebalanceResult(
+        trades=tuple(trades),
+        before=before,
+        after=after,
+        taxes=TaxSummary(
+            short_term_gain_amount=short,
+            long_term_gain_amount=long_,
+            estimated_tax_amount=tax,
+            losses_harvested_amount=harvested,
+            forced_gain_amount=forced_gain,
+            forced_over_budget_amount=over,
+        ),
+        turnover_weight=traded / value,
+        objective=ObjectiveTerms(
+            risk=risk_term,
+            tax=tax_term,
+            transaction_cost=cost_term,
+            penalties=penalty,
+            total=risk_term + tax_term + cost_term + penalty,
+        ),
+        solver_name=solution.solver_name,
+        solve_time_ms=solution.solve_time_ms,
+        total_time_ms=(time.perf_counter() - started_at) * 1e3,
+        status=solution.status,
+        relaxed=relaxed,
+        forced=forced,
+        repairs=rounded.repairs,
+        violations=rounded.violations,
+        naive=naive_rebalance(problem, prepared),
+    )

@@ -1,0 +1,428 @@
+"""After the solve: netting, minimum trade size, whole shares, repair and a full re-check.
+
+Order of operations and why:
+
+1. Netting: a sell and a buy of the same name in the same account are cancelled against each
+   other (the solver never wants both with a positive transaction cost, but tolerances can leave
+   dust); the costliest lots are un-sold first.
+2. Minimum trade, relative to position size: a trade is dropped when it is smaller than
+   min(``min_trade_amount``, ``min_trade_position_rate`` × max(current, target) position value).
+   A fixed threshold drops most trades in small positions of a large direct index (the median
+   position of a 500-name account is a few hundred dollars) and costs ~12 bp of tracking.
+   Forced sales are never dropped.
+3. Rounding toward zero: whole shares (or 1e-6 shares when fractional), so no sale exceeds the
+   lot and no buy spends cash that is not there; a lot sold (almost) entirely is sold entirely.
+4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while the gains
+   budget is exceeded; trim the largest buys while turnover or cash are short; if cash is still
+   short with no buys left, sell more of the cheapest sellable lots.
+5. Re-check every constraint on the final share counts and report any violation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from apps.optimizer.core.prepare import LOT_FORCED, LOT_FREE, LOT_FROZEN, PreparedProblem
+from apps.optimizer.core.problem import ContinuousSolution
+from apps.optimizer.core.types import FloatArray, HouseholdProblem, SolverConfig
+
+FRACTIONAL_STEP_SHARES = 1e-6
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class RoundedTrades:
+    """Final share counts: per lot (all lots of the household) and per buy variable."""
+
+    lot_sell_shares: FloatArray
+    buy_shares: FloatArray
+    repairs: tuple[str, ...]
+    violations: tuple[str, ...]
+
+
+def _round_down(quantity: FloatArray, is_fractional: bool) -> FloatArray:
+    if is_fractional:
+        stepped: FloatArray = np.floor(quantity / FRACTIONAL_STEP_SHARES + _EPS)
+        return stepped * FRACTIONAL_STEP_SHARES
+    whole: FloatArray = np.floor(quantity + _EPS)
+    return whole
+
+
+def _step_up(quantity: float, is_fractional: bool) -> float:
+    if is_fractional:
+        return math.ceil(quantity / FRACTIONAL_STEP_SHARES - _EPS) * FRACTIONAL_STEP_SHARES
+    return float(math.ceil(quantity - _EPS))
+
+
+class _Book:
+    """Mutable working state of the post-solve stage (local to one call)."""
+
+    def __init__(
+        self, problem: HouseholdProblem, prepared: PreparedProblem, config: SolverConfig
+    ) -> None:
+        self.problem = problem
+        self.prepared = prepared
+        self.config = config
+        self.value = prepared.value_amount
+        self.tc = prepared.transaction_cost_rate
+        self.prices = problem.universe.prices
+        lots = [lot for account in problem.accounts for lot in account.lots]
+        self.lot_ids = [lot.lot_id for lot in lots]
+        self.lot_shares = np.array([lot.shares for lot in lots], dtype=np.float64)
+        self.lot_basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
+        self.lot_price = self.prices[prepared.lot_symbol] if lots else np.zeros(0)
+        self.buy_price = (
+            self.prices[prepared.buy_symbol] if len(prepared.buy_symbol) else (np.zeros(0))
+        )
+        self.is_fractional = problem.constraints.is_fractional_shares
+        self.repairs: list[str] = []
+        self.sell = np.zeros(len(lots))
+        self.buy = np.zeros(len(prepared.buy_symbol))
+
+    # Amounts and aggregates -------------------------------------------------------------
+    def proceeds(self) -> FloatArray:
+        out: FloatArray = self.sell * self.lot_price
+        return out
+
+    def cost(self) -> FloatArray:
+        out: FloatArray = self.buy * self.buy_price
+        return out
+
+    def cash_after(self) -> FloatArray:
+        prepared = self.prepared
+        cash = prepared.account_cash_weights * self.value
+        inflow = np.zeros_like(cash)
+        np.add.at(inflow, prepared.lot_account, self.proceeds())
+        outflow = np.zeros_like(cash)
+        np.add.at(outflow, prepared.buy_account, self.cost())
+        out: FloatArray = cash + (1.0 - self.tc) * inflow - (1.0 + self.tc) * outflow
+        return out
+
+    def gain_per_share(self) -> FloatArray:
+        out: FloatArray = self.lot_price - self.lot_basis / self.lot_shares
+        return out
+
+    def budget_gains(self) -> FloatArray:
+        prepared = self.prepared
+        counted = prepared.lot_in_budget & (prepared.lot_state == LOT_FREE)
+        out = np.zeros(len(prepared.account_values))
+        np.add.at(
+            out,
+            prepared.lot_account[counted],
+            (self.sell * self.gain_per_share())[counted],
+        )
+        return out
+
+    def free_turnover(self) -> float:
+        free = self.prepared.lot_state == LOT_FREE
+        return float(self.proceeds()[free].sum() + self.cost().sum())
+
+
+def _net_same_name(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
+    prepared = book.prepared
+    # Solver dust (below a cent) is not a trade.
+    sell_amount[sell_amount < 0.01] = 0.0
+    buy_amount[buy_amount < 0.01] = 0.0
+    accounts, n = len(prepared.account_values), len(prepared.initial_weights)
+    free = prepared.lot_state == LOT_FREE
+    sold = np.zeros((accounts, n))
+    np.add.at(sold, (prepared.lot_account[free], prepared.lot_symbol[free]), sell_amount[free])
+    conflicts = np.flatnonzero(
+        (buy_amount > 0.0) & (sold[prepared.buy_account, prepared.buy_symbol] > 0.0)
+    )
+    for j in conflicts:
+        a, i = prepared.buy_account[j], prepared.buy_symbol[j]
+        lots = np.flatnonzero(
+            (prepared.lot_account == a) & (prepared.lot_symbol == i) & (sell_amount > 0.0) & free
+        )
+        overlap = min(float(sell_amount[lots].sum()), float(buy_amount[j]))
+        buy_amount[j] -= overlap
+        for lot in lots[np.argsort(-prepared.lot_cost[lots])]:
+            cut = min(overlap, float(sell_amount[lot]))
+            sell_amount[lot] -= cut
+            overlap -= cut
+            if overlap <= 0.0:
+                break
+        book.repairs.append(f"netted a sell and a buy of {book.problem.universe.symbols[i]}")
+
+
+def _apply_min_trade(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
+    minimum = book.problem.constraints.min_trade_amount
+    if minimum <= 0.0:
+        return
+    prepared = book.prepared
+    accounts, n = len(prepared.account_values), len(prepared.initial_weights)
+    position = np.zeros((accounts, n))
+    np.add.at(position, (prepared.lot_account, prepared.lot_symbol), prepared.lot_weight)
+    position *= book.value
+    target = np.outer(prepared.account_values, prepared.target_weights)
+    threshold = np.minimum(
+        minimum, book.config.min_trade_position_rate * np.maximum(position, target)
+    )
+    free = prepared.lot_state == LOT_FREE
+    sold = np.zeros((accounts, n))
+    np.add.at(sold, (prepared.lot_account[free], prepared.lot_symbol[free]), sell_amount[free])
+    small = (sold > 0.0) & (sold < threshold)
+    drop = free & small[prepared.lot_account, prepared.lot_symbol]
+    sell_amount[drop] = 0.0
+    small_buys = (buy_amount > 0.0) & (
+        buy_amount < threshold[prepared.buy_account, prepared.buy_symbol]
+    )
+    buy_amount[small_buys] = 0.0
+    dropped = int(small.sum() + small_buys.sum())
+    if dropped:
+        book.repairs.append(f"dropped {dropped} trades below the position-relative minimum")
+
+
+def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
+    prepared = book.prepared
+    whole_lot = (prepared.lot_state == LOT_FORCED) | (
+        sell_amount >= prepared.lot_weight * book.value * (1.0 - 1e-7)
+    )
+    shares = _round_down(sell_amount / np.maximum(book.lot_price, 1e-300), book.is_fractional)
+    shares = np.where(whole_lot, book.lot_shares, np.minimum(shares, book.lot_shares))
+    book.sell = np.where(prepared.lot_state == LOT_FROZEN, 0.0, np.maximum(shares, 0.0))
+    book.buy = np.maximum(
+        _round_down(buy_amount / np.maximum(book.buy_price, 1e-300), book.is_fractional), 0.0
+    )
+
+
+def _repair_budget(book: _Book) -> None:
+    prepared = book.prepared
+    limit = prepared.budget_weights * book.value
+    gains = book.budget_gains()
+    gain_share = book.gain_per_share()
+    for a in np.flatnonzero(gains > limit + 1e-6):
+        excess = float(gains[a] - limit[a])
+        candidates = np.flatnonzero(
+            (prepared.lot_account == a)
+            & (prepared.lot_state == LOT_FREE)
+            & prepared.lot_in_budget
+            & (book.sell > 0.0)
+            & (gain_share > 0.0)
+        )
+        for lot in candidates[np.argsort(-prepared.lot_gain_rate[candidates])]:
+            if excess <= 0.0:
+                break
+            cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.is_fractional))
+            book.sell[lot] -= cut
+            excess -= cut * gain_share[lot]
+        book.repairs.append(f"trimmed gain sells in account {a} to hold the gains budget")
+
+
+def _trim_buys(book: _Book, account: int | None, shortfall: float) -> float:
+    """Trim the largest buys (of one account, or all) by at least ``shortfall`` of spending."""
+    prepared = book.prepared
+    mask = book.buy > 0.0
+    if account is not None:
+        mask &= prepared.buy_account == account
+    candidates = np.flatnonzero(mask)
+    for j in candidates[np.argsort(-book.cost()[candidates])]:
+        if shortfall <= 0.0:
+            break
+        unit = book.buy_price[j] * (1.0 + book.tc)
+        cut = min(book.buy[j], _step_up(shortfall / unit, book.is_fractional))
+        book.buy[j] -= cut
+        shortfall -= cut * unit
+    return shortfall
+
+
+def _repair_turnover(book: _Book) -> None:
+    cap = book.prepared.turnover_cap_weight
+    if cap is None:
+        return
+    excess = book.free_turnover() - cap * book.value
+    if excess > 1e-9 * book.value:
+        _trim_buys(book, None, excess / (1.0 + book.tc))
+        book.repairs.append("trimmed buys to hold the turnover cap")
+
+
+def _repair_cash(book: _Book) -> None:
+    prepared = book.prepared
+    floor = prepared.cash_floor_weights * book.value
+    short = floor - book.cash_after()
+    for a in np.flatnonzero(short > 1e-9):
+        remaining = _trim_buys(book, int(a), float(short[a]))
+        book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
+        if remaining <= 0.0:
+            continue
+        sellable = np.flatnonzero(
+            (prepared.lot_account == a)
+            & (prepared.lot_state == LOT_FREE)
+            & (book.sell < book.lot_shares)
+        )
+        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (book.buy > 0.0)])
+        for lot in sellable[np.argsort(prepared.lot_cost[sellable])]:
+            if remaining <= 0.0:
+                break
+            if prepared.lot_symbol[lot] in bought:
+                continue
+            unit = book.lot_price[lot] * (1.0 - book.tc)
+            extra = min(
+                book.lot_shares[lot] - book.sell[lot],
+                _step_up(remaining / unit, book.is_fractional),
+            )
+            book.sell[lot] += extra
+            remaining -= extra * unit
+        book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+
+
+def recheck(
+    problem: HouseholdProblem,
+    prepared: PreparedProblem,
+    lot_sell_shares: FloatArray,
+    buy_shares: FloatArray,
+    *,
+    relaxed_weights: dict[tuple[str, str], float] | None = None,
+) -> tuple[str, ...]:
+    """Check every constraint on final share counts.
+
+    Restrictions are re-read from ``problem`` rather than trusted from ``prepared``, so a
+    preparation bug shows up here.
+
+    Args:
+        problem: The household problem.
+        prepared: The prepared problem (value, lot states, budgets, floors).
+        lot_sell_shares: Shares sold per lot.
+        buy_shares: Shares bought per buy variable.
+        relaxed_weights: Slack granted by the elastic re-solve per (kind, name), fractions of V.
+
+    Returns:
+        Human-readable violations (empty when every constraint holds).
+    """
+    relaxed_weights = relaxed_weights or {}
+    universe = problem.universe
+    symbols, prices = universe.symbols, universe.prices
+    cons, locks = problem.constraints, problem.wash_sale_locks
+    value, tc = prepared.value_amount, prepared.transaction_cost_rate
+    lots = [lot for account in problem.accounts for lot in account.lots]
+    ids = [lot.lot_id for lot in lots]
+    accounts, n = len(problem.accounts), universe.size
+    out: list[str] = []
+    shares_held = np.array([lot.shares for lot in lots], dtype=np.float64)
+    basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
+    account, symbol = prepared.lot_account, prepared.lot_symbol
+    sold = lot_sell_shares > 0.0
+    never_sell = np.array(
+        [
+            i in cons.never_sell_lot_ids or symbols[s] in cons.never_sell_symbols
+            for i, s in zip(ids, symbol, strict=True)
+        ],
+        dtype=bool,
+    )
+    checks = (
+        ((lot_sell_shares < 0.0) | (lot_sell_shares > shares_held), "sells more than held"),
+        (sold & (prepared.lot_state == LOT_FROZEN), "frozen today but sold"),
+        (sold & never_sell, "never-sell but sold"),
+        ((prepared.lot_state == LOT_FORCED) & (lot_sell_shares < shares_held), "forced unsold"),
+    )
+    for mask, text in checks:
+        out.extend(f"lot {ids[j]}: {text}" for j in np.flatnonzero(mask))
+    proceeds = lot_sell_shares * prices[symbol] if len(ids) else np.zeros(0)
+    sold_value = np.zeros((accounts, n))
+    np.add.at(sold_value, (account, symbol), proceeds)
+    taxable = np.array([a.tax_profile.is_taxable for a in problem.accounts], dtype=bool)
+    gain = proceeds - basis * lot_sell_shares / np.where(shares_held > 0, shares_held, 1.0)
+    loss_sold = np.zeros(n, dtype=bool)
+    if len(ids):
+        loss_sold[symbol[sold & (gain < 0.0) & taxable[account]]] = True
+    bought_value = np.zeros((accounts, n))
+    if len(buy_shares):
+        np.add.at(
+            bought_value,
+            (prepared.buy_account, prepared.buy_symbol),
+            buy_shares * prices[prepared.buy_symbol],
+        )
+    if np.any(buy_shares < 0.0):
+        out.append("negative buy")
+    blocked = cons.never_buy_symbols | locks.no_buy_symbols | cons.must_sell_symbols
+    for a, i in zip(*np.nonzero(bought_value > 0.0), strict=True):
+        name, where = symbols[i], problem.accounts[a].account_id
+        if name in blocked:
+            out.append(f"account {where}: buys blocked name {name}")
+        if sold_value[a, i] > 0.0:
+            out.append(f"account {where}: sells and buys {name}")
+        if loss_sold[i]:
+            out.append(f"{name}: loss sale and purchase the same day (wash sale)")
+    # Cash floor per account.
+    for a, acct in enumerate(problem.accounts):
+        cash_after = (
+            acct.cash_amount + (1 - tc) * sold_value[a].sum() - (1 + tc) * bought_value[a].sum()
+        )
+        floor = acct.cash_reserve_amount + acct.withdrawals_due_amount
+        if cash_after < floor - 1e-6:
+            out.append(f"account {acct.account_id}: cash {cash_after:.2f} below {floor:.2f}")
+    # Gains budget (free sells only; forced sells are reported separately).
+    counted = (prepared.lot_state == LOT_FREE) & prepared.lot_in_budget
+    budget_gain = np.zeros(accounts)
+    np.add.at(budget_gain, account[counted], gain[counted])
+    for a in range(accounts):
+        limit = prepared.budget_weights[a] + relaxed_weights.get(("budget", str(a)), 0.0)
+        if np.isfinite(limit) and budget_gain[a] > limit * value + 1e-6:
+            out.append(
+                f"account {problem.accounts[a].account_id}: gains {budget_gain[a]:.2f} over "
+                f"budget {limit * value:.2f}"
+            )
+    # Turnover (free trades) and bands, with one share per name of rounding tolerance.
+    if cons.turnover_cap_weight is not None:
+        free_traded = float(proceeds[prepared.lot_state == LOT_FREE].sum() + bought_value.sum())
+        cap = cons.turnover_cap_weight + relaxed_weights.get(("turnover", ""), 0.0)
+        if free_traded > cap * value * (1 + 1e-9) + 1e-6:
+            out.append("turnover cap exceeded")
+    after = prepared.initial_weights + (bought_value.sum(axis=0) - sold_value.sum(axis=0)) / value
+    active = after - prepared.target_weights
+    for kind, band, labels in (
+        ("sector_band", cons.sector_band_weight, universe.sectors),
+        ("industry_band", cons.industry_band_weight, universe.industries),
+    ):
+        if band is None:
+            continue
+        for group in sorted(set(labels)):
+            members = np.array([label == group for label in labels])
+            tolerance = float(prices[members].sum()) / value + 1e-9
+            limit = band + relaxed_weights.get((kind, group), 0.0) + tolerance
+            level = abs(float(active[members].sum()))
+            if level > limit:
+                out.append(f"{kind}[{group}] active weight {level:.4%} outside ±{band:.4%}")
+    if np.any(after < -1e-12):
+        out.append("short position after trading")
+    return tuple(out)
+
+
+def round_and_repair(
+    problem: HouseholdProblem,
+    prepared: PreparedProblem,
+    solution: ContinuousSolution,
+    config: SolverConfig,
+) -> RoundedTrades:
+    """Turn the continuous solution into share counts that satisfy every constraint.
+
+    Args:
+        problem: The household problem.
+        prepared: Its prepared form.
+        solution: The solver's continuous solution.
+        config: Minimum-trade rate.
+
+    Returns:
+        Final share counts, the repairs made and any remaining violations.
+    """
+    book = _Book(problem, prepared, config)
+    sell_amount = solution.lot_sell_weights * book.value
+    buy_amount = solution.buy_weights * book.value
+    _net_same_name(book, sell_amount, buy_amount)
+    _apply_min_trade(book, sell_amount, buy_amount)
+    _round(book, sell_amount, buy_amount)
+    _repair_budget(book)
+    _repair_turnover(book)
+    _repair_cash(book)
+    relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
+    violations = recheck(problem, prepared, book.sell, book.buy, relaxed_weights=relaxed)
+    return RoundedTrades(
+        lot_sell_shares=book.sell,
+        buy_shares=book.buy,
+        repairs=tuple(book.repairs),
+        violations=violations,
+    )

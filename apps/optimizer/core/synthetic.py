@@ -1,0 +1,177 @@
+"""Seeded synthetic universes and accounts for the benchmark and the unit tests.
+
+Generator (every draw comes from ``numpy.random.default_rng(seed)``):
+
+* Universe: ``n`` names in 11 sectors (3 industries each); 261 daily prices from a factor
+  process (market 1%/day, sector 0.6%/day, three latent styles 0.4%/day, idiosyncratic
+  1.2%/day); current prices are the last row (between 10 and 400 per share).
+* Risk model: ``build_risk_model`` on that history: market + 11 sectors + 3 statistical = 15
+  factors.
+* Account: target weights ~ lognormal "cap weights" scaled to 1 − 1% cash; about 90% of names are
+  held at drifted weights (target × lognormal(0, 0.35)); each held name has 1–8 lots bought up
+  to 5 years before ``as_of`` at the current price × exp(N(−0.08 × age in years, 0.3)), so lots
+  mix gains and losses (older lots mostly gains); 0.5–3% cash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from apps.optimizer.core.risk import RiskModelSpec, build_risk_model
+from apps.optimizer.core.types import (
+    Constraints,
+    FloatArray,
+    RebalanceProblem,
+    RiskModel,
+    TaxLot,
+    TaxProfile,
+    Universe,
+    WashSaleLocks,
+)
+
+SECTOR_COUNT = 11
+INDUSTRIES_PER_SECTOR = 3
+HISTORY_DAYS = 260
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticUniverse:
+    """A universe with its price history and risk model."""
+
+    universe: Universe
+    price_history: FloatArray
+    risk_model: RiskModel
+
+
+def make_universe(n: int, *, seed: int = 0, statistical_factors: int = 3) -> SyntheticUniverse:
+    """Generate a universe of ``n`` names with a 15-factor risk model (see module docstring).
+
+    Args:
+        n: Number of names.
+        seed: Random seed.
+        statistical_factors: Statistical factors of the risk model.
+
+    Returns:
+        The synthetic universe.
+    """
+    rng = np.random.default_rng(seed)
+    sector_of = np.arange(n) % SECTOR_COUNT
+    industry_of = sector_of * INDUSTRIES_PER_SECTOR + rng.integers(0, INDUSTRIES_PER_SECTOR, n)
+    symbols = tuple(f"S{i:04d}" for i in range(n))
+    sectors = tuple(f"Sector{s:02d}" for s in sector_of)
+    industries = tuple(f"Industry{j:02d}" for j in industry_of)
+    days = HISTORY_DAYS
+    market = rng.normal(0.0003, 0.01, (days, 1))
+    sector = rng.normal(0.0, 0.006, (days, SECTOR_COUNT))[:, sector_of]
+    styles = rng.normal(0.0, 0.004, (days, 3)) @ rng.normal(0.0, 1.0, (3, n))
+    idio = rng.normal(0.0, 0.012, (days, n))
+    returns = market + sector + styles + idio
+    start = np.exp(rng.uniform(np.log(10.0), np.log(400.0), n))
+    history = np.vstack([start, start * np.cumprod(1.0 + returns, axis=0)])
+    prices = history[-1]
+    universe = Universe(symbols=symbols, prices=prices, sectors=sectors, industries=industries)
+    risk_model = build_risk_model(
+        symbols=symbols,
+        sectors=sectors,
+        industries=industries,
+        price_history=history,
+        spec=RiskModelSpec(statistical_factor_count=statistical_factors),
+    )
+    return SyntheticUniverse(universe=universe, price_history=history, risk_model=risk_model)
+
+
+def make_account(
+    synthetic: SyntheticUniverse,
+    *,
+    seed: int,
+    as_of: date = date(2024, 6, 28),
+    value_amount: float | None = None,
+    with_restrictions: bool = True,
+    account_id: str = "account",
+) -> RebalanceProblem:
+    """Generate one account against a synthetic universe (see module docstring).
+
+    Args:
+        synthetic: The universe.
+        seed: Random seed of this account.
+        as_of: Rebalance date.
+        value_amount: Approximate account value (default: 600 per name, the median position of
+            a direct index of ~300k).
+        with_restrictions: Add never-buy/never-sell/must-sell names, wash-sale locks, bands,
+            a cash reserve and a minimum trade.
+        account_id: Account id stamped on the lots.
+
+    Returns:
+        The account problem.
+    """
+    rng = np.random.default_rng(seed)
+    universe = synthetic.universe
+    n = universe.size
+    prices = universe.prices
+    value = value_amount if value_amount is not None else 600.0 * n
+    cap = np.exp(rng.normal(0.0, 1.0, n))
+    cash_target = 0.01
+    targets = cap / cap.sum() * (1.0 - cash_target)
+    held = rng.random(n) < 0.9
+    cash_rate = rng.uniform(0.005, 0.03)
+    drifted = targets * np.exp(rng.normal(0.0, 0.35, n)) * held
+    drifted *= (1.0 - cash_rate) / drifted.sum()
+    lots: list[TaxLot] = []
+    for i in np.flatnonzero(held):
+        count = int(rng.integers(1, 9))
+        shares_total = drifted[i] * value / prices[i]
+        split = rng.dirichlet(np.ones(count))
+        for j in range(count):
+            age_days = int(rng.integers(1, 5 * 365))
+            ratio = np.exp(rng.normal(-0.08 * age_days / 365.0, 0.3))
+            shares = float(shares_total * split[j])
+            if shares <= 1e-6:
+                continue
+            lots.append(
+                TaxLot(
+                    lot_id=f"{account_id}-L{i:04d}-{j}",
+                    symbol_index=int(i),
+                    shares=shares,
+                    basis_amount=float(shares * prices[i] * ratio),
+                    holding_period_start=as_of - timedelta(days=age_days),
+                    account_id=account_id,
+                )
+            )
+    cash = cash_rate * value
+    constraints = Constraints()
+    locks = WashSaleLocks()
+    reserve = 0.0
+    if with_restrictions:
+        picks = rng.choice(n, size=6, replace=False)
+        constraints = Constraints(
+            never_buy_symbols=frozenset({universe.symbols[picks[0]]}),
+            never_sell_symbols=frozenset({universe.symbols[picks[1]]}),
+            must_sell_symbols=frozenset({universe.symbols[picks[2]]}),
+            sector_band_weight=0.03,
+            min_trade_amount=25.0,
+            turnover_cap_weight=None,
+        )
+        locks = WashSaleLocks(
+            no_buy_symbols=frozenset({universe.symbols[picks[3]]}),
+            no_loss_sale_symbols=frozenset({universe.symbols[picks[4]]}),
+        )
+        reserve = 0.002 * value
+    return RebalanceProblem(
+        as_of=as_of,
+        universe=universe,
+        target_weights=targets,
+        cash_target_weight=cash_target,
+        lots=tuple(lots),
+        cash_amount=cash,
+        tax_profile=TaxProfile(
+            short_term_rate=0.408, long_term_rate=0.238, gains_budget_amount=0.01 * value
+        ),
+        risk_model=synthetic.risk_model,
+        constraints=constraints,
+        wash_sale_locks=locks,
+        cash_reserve_amount=reserve,
+        account_id=account_id,
+    )
