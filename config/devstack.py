@@ -98,6 +98,16 @@ def _socket_base() -> Path | None:
     return Path("/tmp") / f"platform-dev-{digest}"  # noqa: S108 - fallback for long paths
 
 
+def _check_socket_base() -> None:
+    """Create the /tmp fallback socket directory, refusing one that someone else owns."""
+    base = _socket_base()
+    if base is None:
+        return
+    base.mkdir(mode=0o755, exist_ok=True)
+    if base.is_symlink() or base.stat().st_uid != os.geteuid():
+        raise RuntimeError(f"{base} exists but is not ours; remove it")
+
+
 def pg_socket_dir() -> Path:
     """Directory containing the PostgreSQL socket ``.s.PGSQL.54329``."""
     base = _socket_base()
@@ -447,6 +457,7 @@ def _start_postgres() -> None:
     if user is not None:
         _ensure_pg_binaries_usable(bin_dir, user[1], user[2])
     directory.mkdir(parents=True, exist_ok=True)
+    _check_socket_base()
     sock_dir.mkdir(parents=True, exist_ok=True)
     for path in {directory, sock_dir}:
         path.chmod(0o700)
@@ -460,6 +471,13 @@ def _start_postgres() -> None:
         _log(f"postgres already running (pid {pid})")
         _pg_create_database()
         return
+
+    if user is not None and data.exists() and data.stat().st_uid != user[1]:
+        # The cluster was created by a normal user and we now run as root (e.g. via sudo).
+        _log(f"chown -R {user[0]} {data}")
+        for root, dirs, files in os.walk(data):
+            for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                os.lchown(name, user[1], user[2])
 
     if not (data / "PG_VERSION").exists():
         if data.exists():  # a half-done initdb: start over
@@ -568,6 +586,7 @@ def _start_redis() -> None:
     directory, sock = redis_dir(), redis_socket()
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
+    _check_socket_base()
     sock.parent.mkdir(parents=True, exist_ok=True)
     pid = redis_pid()
     if pid is not None and _redis_ping(sock):
