@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.common.admin_sites import firm_admin_site, public_admin_site
+from apps.access.admin_sites import firm_admin_site, public_admin_site
 from apps.securities.models import Price, Security
 
 

@@ -1,5 +1,6 @@
 """``manage.py load_reference_data``: the S&P 500 master, real and synthetic prices."""
 
+import time
 from datetime import date
 from typing import Any
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         synthetic_from: date | None = options["synthetic_from"]
         if synthetic_from and synthetic_from > end_on:
             raise CommandError("--synthetic-from must not be after --synthetic-to")
+        started = time.perf_counter()
         try:
             report = reference_data_load(
                 end_on=end_on, synthetic_from=synthetic_from, seed=options["seed"]
@@ -54,7 +56,7 @@ class Command(BaseCommand):
             f"{report.synthetic_price_rows} synthetic ({report.synthetic_from}..{report.end_on}); "
             f"{prices.created} created, {prices.updated} updated, {prices.unchanged} unchanged "
             f"in {prices.seconds:.1f}s ({rate:,.0f} rows/s)\n"
-            f"total {report.seconds:.1f}s"
+            f"total {time.perf_counter() - started:.1f}s (including the commit)"
         )
         for note in report.notes:
             self.stdout.write(f"note: {note}")
