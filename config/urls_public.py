@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from apps.common.admin_sites import public_admin_site
+from apps.access.admin_sites import public_admin_site
 from apps.firms import views as firm_views
 
 

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.access import views as access_views
-from apps.common.admin_sites import firm_admin_site
+from apps.access.admin_sites import firm_admin_site
 from apps.firms import views as firm_views
 
 api_v1 = [

@@ -18,7 +18,9 @@ from rest_framework.test import APIClient
 
 from apps.access.roles import Role
 
-ARTIFACTS_DIR = Path(os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).parent.parent / "artifacts"))
+ARTIFACTS_DIR = Path(
+    os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).parent.parent / "artifacts")
+)
 
 PASSWORD = "Correct-Horse-42"
 

@@ -66,9 +66,23 @@ def _process(argv: list[str], log_path: Path, ready: Callable[[], bool]) -> Iter
 def celery_worker(log_path: Path) -> Iterator[str]:
     """Run ``celery worker`` on a private queue; yield the queue name; stop it afterwards."""
     queue = f"test-{uuid.uuid4().hex[:10]}"
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
-            "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat",
-            "--without-mingle", "--without-gossip"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        queue,
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     with _process(argv, log_path, lambda: "ready." in log_path.read_text()):
         yield queue
 
@@ -88,8 +102,15 @@ def _accepts(port: int) -> bool:
 def web_server(log_path: Path) -> Iterator[int]:
     """Serve the project (``runserver``, no reloader) on a free loopback port; yield the port."""
     port = _free_port()
-    argv = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-            "--skip-checks", "--insecure"]
+    argv = [
+        sys.executable,
+        "manage.py",
+        "runserver",
+        f"127.0.0.1:{port}",
+        "--noreload",
+        "--skip-checks",
+        "--insecure",
+    ]
     with _process(argv, log_path, lambda: _accepts(port)):
         yield port
 

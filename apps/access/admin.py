@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
+from apps.access.admin_sites import firm_admin_site, public_admin_site
 from apps.access.models import AuditEvent, Membership
-from apps.common.admin_sites import firm_admin_site, public_admin_site
 
 User = get_user_model()
 

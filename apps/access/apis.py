@@ -18,6 +18,8 @@ from apps.access.selectors import firm_user_list
 
 
 class FirmUserOutput(serializers.Serializer):
+    """A firm user as the API shows it."""
+
     id = serializers.IntegerField()
     username = serializers.CharField()
     email = serializers.EmailField()
@@ -26,6 +28,8 @@ class FirmUserOutput(serializers.Serializer):
 
 
 class MeOutput(serializers.Serializer):
+    """The caller's identity and allowed actions."""
+
     username = serializers.CharField()
     firm = serializers.CharField()
     role = serializers.CharField()
@@ -72,15 +76,21 @@ class FirmUserDetailApi(RetrieveAPIView):
 
 
 class TokenInput(serializers.Serializer):
+    """Credentials of a firm user."""
+
     username = serializers.CharField()
     password = serializers.CharField()
 
 
 class TokenOutput(serializers.Serializer):
+    """An API token valid on this firm's host only."""
+
     token = serializers.CharField()
 
 
 class LoginThrottle(AnonRateThrottle):
+    """Slow down password guessing on the token endpoint."""
+
     rate = "20/min"
 
 

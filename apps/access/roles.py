@@ -4,6 +4,8 @@ from django.db import models
 
 
 class Role(models.TextChoices):
+    """A firm user's role; the permission table says what each may do."""
+
     VIEWER = "viewer", "Viewer"
     ADVISOR = "advisor", "Advisor"
     TRADER = "trader", "Trader"

@@ -135,7 +135,14 @@ def platform_staff_user_get_or_create(*, staff_username: str, entry_id: int) -> 
     return user
 
 
-AUDIT_CSV_COLUMNS = ("created_at", "acting_username", "action", "object_type", "object_id", "payload")
+AUDIT_CSV_COLUMNS = (
+    "created_at",
+    "acting_username",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+)
 
 
 def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:

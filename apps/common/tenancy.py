@@ -16,7 +16,7 @@ from apps.common.exceptions import TenantContextError
 
 def current_schema() -> str:
     """The schema of the current database connection."""
-    return str(connection.schema_name)
+    return str(getattr(connection, "schema_name", ""))
 
 
 def require_tenant_schema() -> str:

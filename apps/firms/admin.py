@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.common.admin_sites import public_admin_site
+from apps.access.admin_sites import public_admin_site
 from apps.firms.models import Domain, Firm, StaffEntry
 
 

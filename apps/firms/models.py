@@ -4,12 +4,16 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 
 class FirmKind(models.TextChoices):
+    """What kind of firm the tenant is."""
+
     RIA = "ria", "Registered investment adviser"
     BANK = "bank", "Bank / trust company"
     TAMP = "tamp", "Turnkey asset management platform"
 
 
 class FirmService(models.TextChoices):
+    """Whether the firm trades itself or the platform trades for it."""
+
     SOFTWARE = "software", "Software only (the firm trades)"
     SUB_ADVISORY = "sub_advisory", "Sub-advisory (platform staff trade for the firm)"
 
@@ -63,4 +67,6 @@ class StaffEntry(models.Model):
         ordering = ("-requested_at",)
 
     def __str__(self) -> str:
-        return f"{self.staff_username} -> firm #{self.firm_id} at {self.requested_at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.staff_username} -> firm #{self.firm_id} at {self.requested_at:%Y-%m-%d %H:%M}"
+        )

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
-from apps.firms.models import Domain, Firm, FirmKind, FirmService, StaffEntry
 from apps.firms.errors import FirmErrorCode
+from apps.firms.models import Domain, Firm, FirmKind, FirmService, StaffEntry
 
 ENTRY_SALT = "platform-staff-entry"
 

@@ -13,8 +13,12 @@ from django.views.decorators.http import require_POST
 from apps.common.exceptions import ApplicationError
 from apps.firms.forms import FirmOnboardForm, StaffEntryForm
 from apps.firms.models import Firm, StaffEntry
-from apps.firms.services import firm_create, firm_list_active, staff_entry_consume
-from apps.firms.services import staff_entry_request
+from apps.firms.services import (
+    firm_create,
+    firm_list_active,
+    staff_entry_consume,
+    staff_entry_request,
+)
 
 
 def public_home(request: HttpRequest) -> HttpResponse:
@@ -94,9 +98,7 @@ def sub_advisory_enter(request: HttpRequest) -> HttpResponse:
         entry = staff_entry_consume(token=token, schema_name=request.tenant.schema_name)  # type: ignore[attr-defined]
     except ApplicationError as exc:
         raise PermissionDenied(exc.message) from exc
-    user = platform_staff_user_get_or_create(
-        staff_username=entry.staff_username, entry_id=entry.pk
-    )
+    user = platform_staff_user_get_or_create(staff_username=entry.staff_username, entry_id=entry.pk)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.info(request, f"You act for {request.tenant.name} as sub-advisor; this is audited.")  # type: ignore[attr-defined]
     return redirect("home")

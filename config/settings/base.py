@@ -61,6 +61,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "rest_framework.authtoken",
     "apps.access",
+    "apps.accounts",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,6 +1,6 @@
 """Developer machine: debug on, embedded stack by default."""
 
-from config.settings.base import *  # noqa: F403
+from config.settings.base import *
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 

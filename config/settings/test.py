@@ -1,6 +1,6 @@
 """Test settings: fast hashing, eager nothing (workers are real where a test says so)."""
 
-from config.settings.base import *  # noqa: F403
+from config.settings.base import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False

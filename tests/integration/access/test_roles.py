@@ -69,7 +69,9 @@ def test_token_login_on_firm_host(firms, db):
     from tests.conftest import PASSWORD
 
     client = APIClient(HTTP_HOST=firms["a"].host)
-    ok = client.post("/api/v1/auth/token/", {"username": "viewer@firm-a.test", "password": PASSWORD})
+    ok = client.post(
+        "/api/v1/auth/token/", {"username": "viewer@firm-a.test", "password": PASSWORD}
+    )
     assert ok.status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Token {ok.json()['token']}")
     assert client.get("/api/v1/me/").json()["role"] == "viewer"
@@ -105,7 +107,11 @@ def test_firm_admin_cannot_create_platform_staff(firm_a):
     client = login_client(firm_a, Role.FIRM_ADMIN)
     response = client.post(
         "/users/",
-        {"email": "fake.staff@firm-a.test", "password": "Long-enough-pw-9", "role": "platform_staff"},
+        {
+            "email": "fake.staff@firm-a.test",
+            "password": "Long-enough-pw-9",
+            "role": "platform_staff",
+        },
     )
     assert response.status_code == 200
     assert "sub-advisory console" in response.content.decode()

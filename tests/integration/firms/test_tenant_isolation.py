@@ -41,7 +41,9 @@ def test_firm_a_ids_are_not_found_on_firm_b_host(firms, db):
     with schema_context(firms["a"].schema):
         from apps.access.services import firm_user_create
 
-        only_in_a = firm_user_create(email="only-a@firm-a.test", password=PASSWORD, role=Role.VIEWER)
+        only_in_a = firm_user_create(
+            email="only-a@firm-a.test", password=PASSWORD, role=Role.VIEWER
+        )
     b_admin = api_client(firms["b"], Role.FIRM_ADMIN)
     response = b_admin.get(f"/api/v1/users/{only_in_a.pk}/")
     assert response.status_code == 404
@@ -52,9 +54,7 @@ def test_firm_a_ids_are_not_found_on_firm_b_host(firms, db):
 
 def test_firm_b_user_cannot_log_in_on_firm_a_host(firms, db):
     client = Client(HTTP_HOST=firms["a"].host)
-    response = client.post(
-        "/login/", {"username": "firm_admin@firm-b.test", "password": PASSWORD}
-    )
+    response = client.post("/login/", {"username": "firm_admin@firm-b.test", "password": PASSWORD})
     assert response.status_code == 200  # the form again, with an error
     assert "didn't match" in response.content.decode()
     assert client.get("/").status_code == 302

@@ -40,7 +40,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  firm:     http://{DEMO_HOST}:8000/  (password {DEMO_PASSWORD})")
         for role in ("admin", "advisor", "trader", "viewer"):
             self.stdout.write(f"            {role}@demo.test")
-        self.stdout.write(f"  platform: http://localhost:8000/staff/  ({STAFF_USERNAME} / {DEMO_PASSWORD})")
+        self.stdout.write(
+            f"  platform: http://localhost:8000/staff/  ({STAFF_USERNAME} / {DEMO_PASSWORD})"
+        )
 
     def _staff(self) -> None:
         user_model = get_user_model()
@@ -55,7 +57,11 @@ class Command(BaseCommand):
 
         with schema_context(firm.schema_name):
             existing = set(get_user_model().objects.values_list("username", flat=True))
-            for role, name in ((Role.ADVISOR, "advisor"), (Role.TRADER, "trader"), (Role.VIEWER, "viewer")):
+            for role, name in (
+                (Role.ADVISOR, "advisor"),
+                (Role.TRADER, "trader"),
+                (Role.VIEWER, "viewer"),
+            ):
                 email = f"{name}@demo.test"
                 if email not in existing:
                     firm_user_create(email=email, password=DEMO_PASSWORD, role=role)
