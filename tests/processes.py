@@ -18,15 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_database_url() -> str:
-    """A DATABASE_URL for the test database the suite is using (socket or TCP)."""
+    """A DATABASE_URL for the test database the suite is using (unix socket or TCP)."""
     conf = connection.settings_dict
     host = conf.get("HOST") or ""
-    host_part = quote(host, safe="") if host.startswith("/") else host
     user = quote(conf.get("USER") or "", safe="")
     password = conf.get("PASSWORD") or ""
     auth = f"{user}:{quote(password, safe='')}@" if password else f"{user}@"
-    port = f":{conf['PORT']}" if conf.get("PORT") else ""
-    return f"postgres://{auth}{host_part}{port}/{conf['NAME']}"
+    port = conf.get("PORT") or ""
+    if host.startswith("/"):
+        # django-environ reads a socket directory from the path: postgres://u@:port//dir/name
+        return f"postgres://{auth}:{port}/{host}/{conf['NAME']}"
+    return f"postgres://{auth}{host}{':' + str(port) if port else ''}/{conf['NAME']}"
 
 
 def _child_env() -> dict[str, str]:
