@@ -16,7 +16,7 @@ from apps.securities.reference_data import ESG_TAGS
 from apps.securities.selectors import price_map_get, security_get, security_list
 
 
-class SecurityOutput(serializers.Serializer):
+class SecurityOutput(serializers.Serializer[Any]):
     """A security as the API shows it."""
 
     symbol = serializers.CharField()
@@ -29,13 +29,14 @@ class SecurityOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-class PriceQuoteOutput(serializers.Serializer):
+class PriceQuoteOutput(serializers.Serializer[Any]):
     """A close with its date: old dates mean a stale price."""
 
     close_price = serializers.DecimalField(max_digits=20, decimal_places=6)
     priced_on = serializers.DateField()
     is_synthetic = serializers.BooleanField()
-    source = serializers.CharField()
+    # "source" is also a Field attribute; DRF collects declared fields before it matters.
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 class SecurityDetailOutput(SecurityOutput):
@@ -47,7 +48,7 @@ class SecurityDetailOutput(SecurityOutput):
 class SecurityListApi(APIView):
     """Securities, filtered by symbol, sector, industry, ESG tag or kind; paginated."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(serializers.Serializer[Any]):
         """Query parameters of the list."""
 
         symbol = serializers.CharField(required=False, help_text="exact; comma-separated list")
@@ -71,7 +72,7 @@ class SecurityListApi(APIView):
 class SecurityDetailApi(APIView):
     """One security with its latest close (on or before ``as_of`` when given)."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(serializers.Serializer[Any]):
         """Query parameters of the detail."""
 
         as_of = serializers.DateField(required=False)

@@ -34,7 +34,7 @@ class Security(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:  # noqa: D106
+    class Meta:
         ordering = ("symbol",)
         verbose_name_plural = "securities"
         constraints = (
@@ -62,11 +62,13 @@ class Price(models.Model):
 
     security = models.ForeignKey(Security, on_delete=models.PROTECT, related_name="prices")
     priced_on = models.DateField()
-    close_price = models.DecimalField(**PRICE)
+    close_price = models.DecimalField(
+        max_digits=PRICE["max_digits"], decimal_places=PRICE["decimal_places"]
+    )
     is_synthetic = models.BooleanField(default=False)
     source = models.CharField(max_length=64)
 
-    class Meta:  # noqa: D106
+    class Meta:
         ordering = ("security_id", "priced_on")
         constraints = (
             # Its index (security_id, priced_on) also serves the latest-price lookups: a backward

@@ -756,8 +756,10 @@ def synthetic_price_paths(
     cumulative = np.cumsum(log_returns, axis=0)
     anchor = _anchor_index(calendar)
     start_prices = np.array([spec.start_price for spec in specs], dtype=np.float64)
-    prices = start_prices * np.exp(cumulative - cumulative[anchor])
-    return np.maximum(prices, MIN_SYNTHETIC_PRICE)
+    prices: npt.NDArray[np.float64] = np.maximum(
+        start_prices * np.exp(cumulative - cumulative[anchor]), MIN_SYNTHETIC_PRICE
+    )
+    return prices
 
 
 def _anchor_index(calendar: Sequence[date]) -> int:

@@ -102,3 +102,14 @@ def test_sector_for_refuses_two_sectors_without_an_override():
     with pytest.raises(ValueError, match="expected one GICS sector"):
         ref.sector_for(symbol="ZZZ", labels=["Energy", "Utilities"])
     assert ref.sector_for(symbol="AES", labels=["Energy", "Utilities"]) == "Utilities"
+
+
+def test_reference_data_is_django_free():
+    import subprocess
+    import sys
+
+    code = "import sys, apps.securities.reference_data; print('django' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
