@@ -333,9 +333,8 @@ def parse_replay_input(document: object) -> ReplayInput:
     unparsable: set[int] = set()
     raw_trades = reader.array(root.get("trades"), "input", "trades") or []
     for index, raw in enumerate(raw_trades):
-        before = len(reader.problems)
         trade = _read_trade(reader, raw, index)
-        if len(reader.problems) > before or trade is None:
+        if trade is None:
             unparsable.add(index)
             trade = _placeholder(raw)
         trades.append(trade)
@@ -349,6 +348,11 @@ def parse_replay_input(document: object) -> ReplayInput:
 
 
 def _read_trade(reader: _Reader, raw: object, index: int) -> Trade | None:
+    """Read one trade; ``None`` when a field is missing or mistyped (already reported).
+
+    An unknown key is reported but does not stop the trade being replayed, so that its
+    holdings are still checked.
+    """
     obj = reader.mapping(raw, f"trades[{index}]", "")
     if obj is None:
         return None
@@ -359,6 +363,7 @@ def _read_trade(reader: _Reader, raw: object, index: int) -> Trade | None:
         else (f"trades[{index}]")
     )
     reader.unknown_keys(obj, _TRADE_KEYS, where)
+    before = len(reader.problems)
     trade_id = reader.text(obj, "id", where)
     date = reader.date(obj, "date", where)
     account = reader.text(obj, "account", where)
@@ -383,7 +388,8 @@ def _read_trade(reader: _Reader, raw: object, index: int) -> Trade | None:
     holding_period_start = reader.optional_date(obj, "holding_period_start", where)
     wash_adjustment = reader.optional_number(obj, "wash_adjustment", where)
     if (
-        trade_id is None
+        len(reader.problems) > before
+        or trade_id is None
         or date is None
         or account is None
         or symbol is None
