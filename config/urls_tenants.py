@@ -10,6 +10,7 @@ from apps.firms import views as firm_views
 
 api_v1 = [
     path("", include("apps.access.urls")),
+    path("securities/", include("apps.securities.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,308 @@
+"""Books of record (tenant schema): households, accounts, the ledger, lots and realized gains.
+
+Tax lots and realized gains are *derived*: the tax-lot engine (``apps.taxlots``) replays a
+household's ledger and ``ledger_rebuild`` stores its result. Nobody edits them by hand.
+Securities are referenced by symbol (the public security master may change; STYLE.md §5.8).
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from apps.common.money import MONEY, RATE, SHARES
+
+
+class Registration(models.TextChoices):
+    """Tax registration of an account."""
+
+    TAXABLE = "taxable", "Taxable"
+    TRADITIONAL_IRA = "traditional_ira", "Traditional IRA"
+    ROTH_IRA = "roth_ira", "Roth IRA"
+
+
+class FilingStatus(models.TextChoices):
+    """IRS filing status (sets the $3,000 / $1,500 capital loss limit)."""
+
+    SINGLE = "single", "Single"
+    MARRIED_JOINT = "married_filing_jointly", "Married filing jointly"
+    MARRIED_SEPARATE = "married_filing_separately", "Married filing separately"
+    HEAD_OF_HOUSEHOLD = "head_of_household", "Head of household"
+
+
+class BudgetKind(models.TextChoices):
+    """What the annual budget caps: net realized gains, or the tax on them."""
+
+    GAINS = "gains", "Net realized gains"
+    TAX = "tax", "Tax on realized gains"
+
+
+class WithdrawalFrequency(models.TextChoices):
+    """How often the client takes the scheduled withdrawal."""
+
+    NONE = "none", "No scheduled withdrawal"
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    ANNUALLY = "annually", "Annually"
+
+
+class LotMethod(models.TextChoices):
+    """Lot relief for sells that name no lots (imports); the optimizer picks lots itself."""
+
+    FIFO = "FIFO", "First in, first out"
+    LIFO = "LIFO", "Last in, first out"
+    HIFO = "HIFO", "Highest cost first"
+
+
+class Household(models.Model):
+    """The accounts of one family: wash sales are household-wide."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Account(models.Model):
+    """A client's custodial account and every customization the optimizer must honour."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="accounts")
+    custodian = models.CharField(max_length=32)
+    number = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    registration = models.CharField(max_length=20, choices=Registration.choices)
+    currency = models.CharField(max_length=3, default="USD")
+    opened_on = models.DateField(null=True, blank=True)
+    # Tax profile: rates are fractions (0.238, not 23.8), combined federal + state per character.
+    short_term_rate = models.DecimalField(**RATE, default=Decimal("0.37"))
+    long_term_rate = models.DecimalField(**RATE, default=Decimal("0.20"))
+    state_rate = models.DecimalField(**RATE, default=Decimal("0"))
+    filing_status = models.CharField(
+        max_length=32, choices=FilingStatus.choices, default=FilingStatus.SINGLE
+    )
+    budget_kind = models.CharField(
+        max_length=8, choices=BudgetKind.choices, default=BudgetKind.GAINS
+    )
+    annual_budget_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Empty: no cap this year."
+    )
+    carryforward_short_amount = models.DecimalField(
+        **MONEY,
+        default=Decimal("0"),
+        help_text="Short-term loss carried into this year (positive).",
+    )
+    carryforward_long_amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Long-term loss carried into this year (positive)."
+    )
+    carryforward_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    transition_years = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Spread a legacy portfolio's move to the model over N years.",
+    )
+    is_harvesting_enabled = models.BooleanField(default=True)
+    harvest_threshold_rate = models.DecimalField(
+        **RATE,
+        default=Decimal("0.05"),
+        help_text="Harvest a lot once its loss exceeds this fraction.",
+    )
+    # Cash needs.
+    cash_reserve_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    withdrawal_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    withdrawal_frequency = models.CharField(
+        max_length=10, choices=WithdrawalFrequency.choices, default=WithdrawalFrequency.NONE
+    )
+    next_withdrawal_on = models.DateField(null=True, blank=True)
+    # Trading preferences.
+    drift_tolerance_rate = models.DecimalField(**RATE, default=Decimal("0.03"))
+    min_trade_amount = models.DecimalField(**MONEY, default=Decimal("100"))
+    is_fractional_shares = models.BooleanField(default=False)
+    fee_rate = models.DecimalField(
+        **RATE, default=Decimal("0.0075"), help_text="Annual advisory fee, fraction of value."
+    )
+    lot_method = models.CharField(max_length=4, choices=LotMethod.choices, default=LotMethod.FIFO)
+    cash_amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Derived from the ledger by ledger_rebuild."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("custodian", "number")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("custodian", "number"), name="account_custodian_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_reserve_amount__gte=0) & Q(withdrawal_amount__gte=0),
+                name="account_cash_needs_not_negative",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.custodian} {self.number})"
+
+    def clean(self) -> None:
+        """Single-row rules: rates are fractions; a withdrawal schedule needs a next date."""
+        for field in ("short_term_rate", "long_term_rate", "state_rate", "fee_rate"):
+            value = getattr(self, field)
+            if value is not None and not Decimal("0") <= value < Decimal("1"):
+                raise ValidationError({field: "a fraction between 0 and 1 (0.238 for 23.8%)"})
+        if self.withdrawal_frequency != WithdrawalFrequency.NONE and (
+            self.next_withdrawal_on is None or self.withdrawal_amount <= 0
+        ):
+            raise ValidationError(
+                {"next_withdrawal_on": "a withdrawal schedule needs an amount and a next date"}
+            )
+
+    @property
+    def is_taxable(self) -> bool:
+        """Whether realized gains in this account are taxed now."""
+        return self.registration == Registration.TAXABLE
+
+
+class TransactionKind(models.TextChoices):
+    """Ledger entry kinds; buys and sells carry a symbol and shares."""
+
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+    DEPOSIT = "deposit", "Deposit"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+    DIVIDEND = "dividend", "Dividend"
+    FEE = "fee", "Fee"
+
+
+class Transaction(models.Model):
+    """One ledger entry. ``amount`` is positive: a buy's total cost, a sell's net proceeds.
+
+    Opening lots imported from a custodian (no history) are buys with ``is_opening_lot`` set
+    and, where the custodian knows them, an adjusted basis and a tacked holding-period start.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions")
+    external_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=10, choices=TransactionKind.choices)
+    trade_on = models.DateField()
+    sequence = models.PositiveIntegerField(
+        default=0, help_text="Intraday order among the household's entries of one date."
+    )
+    symbol = models.CharField(max_length=16, blank=True)
+    shares = models.DecimalField(**SHARES, null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    lot_method = models.CharField(max_length=4, choices=LotMethod.choices, blank=True)
+    lot_picks = models.JSONField(
+        default=list, blank=True, help_text='Specific identification: [{"lot_id", "shares"}].'
+    )
+    buy_group = models.CharField(max_length=64, blank=True)
+    is_opening_lot = models.BooleanField(default=False)
+    is_basis_unknown = models.BooleanField(
+        default=False, help_text="Opening lot whose cost the custodian did not send."
+    )
+    holding_period_start_on = models.DateField(null=True, blank=True)
+    wash_adjustment_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("trade_on", "sequence", "id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("account", "external_id"), name="transaction_external_id_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="transaction_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=("buy", "sell")) | (Q(shares__gt=0) & ~Q(symbol="")),
+                name="transaction_trade_has_symbol_and_shares",
+            ),
+        )
+        indexes = (models.Index(fields=("account", "trade_on")),)
+
+    def __str__(self) -> str:
+        return f"{self.trade_on} {self.kind} {self.symbol} {self.shares or ''} {self.amount}"
+
+
+class TaxLot(models.Model):
+    """An open lot as the tax-lot engine derives it from the ledger (one row per basis piece)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tax_lots")
+    lot_key = models.CharField(max_length=128, help_text="The buy's external id.")
+    symbol = models.CharField(max_length=16)
+    shares = models.DecimalField(**SHARES)
+    cost_basis_amount = models.DecimalField(**MONEY, help_text="Unadjusted cost of these shares.")
+    adjusted_basis_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    wash_adjustment_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    acquired_on = models.DateField()
+    holding_period_start_on = models.DateField()
+    has_basis = models.BooleanField(
+        default=True, help_text="False when the custodian sent no cost: never traded until fixed."
+    )
+
+    class Meta:
+        ordering = ("symbol", "acquired_on", "lot_key")
+        indexes = (models.Index(fields=("account", "symbol")),)
+        constraints = (
+            models.CheckConstraint(condition=Q(shares__gt=0), name="tax_lot_shares_positive"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.shares} @ {self.acquired_on}"
+
+
+class Term(models.TextChoices):
+    """Holding-period character (IRC §1222)."""
+
+    SHORT = "short", "Short-term"
+    LONG = "long", "Long-term"
+
+
+class RealizedGain(models.Model):
+    """One lot piece sold (a Form 8949 row), derived by the tax-lot engine."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="realized_gains")
+    sell = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="realized_gains")
+    lot_key = models.CharField(max_length=128)
+    symbol = models.CharField(max_length=16)
+    shares = models.DecimalField(**SHARES)
+    acquired_on = models.DateField()
+    holding_period_start_on = models.DateField()
+    sold_on = models.DateField()
+    proceeds_amount = models.DecimalField(**MONEY)
+    basis_amount = models.DecimalField(**MONEY)
+    gain_amount = models.DecimalField(**MONEY)
+    disallowed_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    reportable_gain_amount = models.DecimalField(**MONEY)
+    term = models.CharField(max_length=5, choices=Term.choices)
+    form8949_code = models.CharField(max_length=4, blank=True)
+
+    class Meta:
+        ordering = ("sold_on", "symbol", "lot_key")
+        indexes = (models.Index(fields=("account", "sold_on")),)
+
+    def __str__(self) -> str:
+        return f"{self.sold_on} {self.symbol} {self.reportable_gain_amount} ({self.term})"
+
+
+class WashSaleMatch(models.Model):
+    """Which replacement shares absorbed a disallowed loss (explains basis adjustments)."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="wash_matches")
+    loss_sell = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="+")
+    loss_lot_key = models.CharField(max_length=128)
+    replacement_lot_key = models.CharField(max_length=128)
+    replacement_account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    shares = models.DecimalField(**SHARES)
+    disallowed_amount = models.DecimalField(**MONEY)
+    is_permanent = models.BooleanField(
+        default=False, help_text="IRA replacement: Rev. Rul. 2008-5."
+    )
+    replacement_holding_period_start_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.loss_lot_key} -> {self.replacement_lot_key}: {self.disallowed_amount}"
