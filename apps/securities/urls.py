@@ -1,8 +1,10 @@
+"""Mounted by config/urls_tenants.py under ``api/v1/securities/`` (firm hosts)."""
+
 from django.urls import path
 
 from apps.securities import apis
 
 urlpatterns = [
-    path("securities/", apis.SecurityListApi.as_view(), name="api-security-list"),
-    path("securities/<str:symbol>/", apis.SecurityDetailApi.as_view(), name="api-security-detail"),
+    path("", apis.SecurityListApi.as_view(), name="api-security-list"),
+    path("<str:symbol>/", apis.SecurityDetailApi.as_view(), name="api-security-detail"),
 ]

@@ -10,8 +10,6 @@ from apps.access.roles import Role
 from apps.securities.models import Price, Security, SecurityKind
 from tests.conftest import api_client
 
-pytestmark = pytest.mark.urls("tests.integration.securities.urls")
-
 
 @pytest.fixture
 def client(firms, db):
@@ -61,6 +59,7 @@ def _symbols(response) -> list[str]:
 
 def test_list_shows_active_securities_paginated(client):
     url = reverse("api-security-list")
+    assert url == "/api/v1/securities/"
     response = client.get(url, {"limit": 2})
     assert response.status_code == 200
     body = response.json()
