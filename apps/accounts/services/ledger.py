@@ -15,7 +15,6 @@ from django.db.models import Sum
 
 from apps.accounts.errors import AccountsErrorCode
 from apps.accounts.models import (
-    Account,
     Household,
     RealizedGain,
     Registration,
@@ -45,7 +44,7 @@ _CASH_SIGN = {
 }
 
 
-class LedgerInconsistent(ApplicationError):
+class LedgerInconsistentError(ApplicationError):
     """The ledger cannot be replayed: every problem, by account and external id."""
 
 
@@ -99,7 +98,7 @@ def household_replay(
         The engine's result and the entries by engine id.
 
     Raises:
-        LedgerInconsistent: the history cannot be replayed (every problem listed).
+        LedgerInconsistentError: the history cannot be replayed (every problem listed).
     """
     accounts = list(household.accounts.all())
     entries = list(
@@ -118,7 +117,7 @@ def household_replay(
     try:
         result = engine.replay(specs, [_trade_of(e) for e in entries], params)
     except engine.ReplayError as exc:
-        raise LedgerInconsistent(
+        raise LedgerInconsistentError(
             f"the ledger of household {household.external_id} cannot be replayed",
             code=AccountsErrorCode.LEDGER_INCONSISTENT,
             extra={"problems": exc.lines()},
@@ -133,7 +132,7 @@ def ledger_rebuild(*, household: Household) -> LedgerSummary:
     Idempotent: rebuilding twice stores the same rows.
 
     Raises:
-        LedgerInconsistent: the ledger cannot be replayed; nothing is changed.
+        LedgerInconsistentError: the ledger cannot be replayed; nothing is changed.
     """
     require_tenant_schema()
     result, by_id = household_replay(household=household)

@@ -1,4 +1,4 @@
-"""The ledger stores exactly what the tax-lot engine replays (lots, realized gains, wash matches)."""
+"""The ledger stores exactly what the tax-lot engine replays: lots, realized gains, wash matches."""
 
 from datetime import date
 from decimal import Decimal
@@ -13,7 +13,7 @@ from apps.accounts.models import (
     Transaction,
     WashSaleMatch,
 )
-from apps.accounts.services.ledger import LedgerInconsistent, ledger_rebuild
+from apps.accounts.services.ledger import LedgerInconsistentError, ledger_rebuild
 
 
 def _household() -> tuple[Household, Account, Account]:
@@ -102,7 +102,7 @@ def test_oversell_is_refused_and_nothing_changes(firm_a):
     _entry(taxable, "b1", "buy", date(2021, 1, 4), "AAPL", "10", "1300")
     ledger_rebuild(household=household)
     _entry(taxable, "s1", "sell", date(2021, 2, 1), "AAPL", "11", "1500")
-    with pytest.raises(LedgerInconsistent) as caught:
+    with pytest.raises(LedgerInconsistentError) as caught:
         ledger_rebuild(household=household)
     assert any("s1" in line for line in caught.value.extra["problems"])
     assert TaxLot.objects.get().shares == Decimal("10")
