@@ -6,11 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
+from apps.accounts import views as account_views
 from apps.firms import views as firm_views
 
 api_v1 = [
     path("", include("apps.access.urls")),
     path("securities/", include("apps.securities.urls")),
+    path("", include("apps.accounts.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -25,6 +27,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", account_views.account_list_page, name="account-list"),
+    path("accounts/<int:pk>/", account_views.account_detail_page, name="account-detail"),
+    path(
+        "accounts/<int:pk>/form8949.csv",
+        account_views.form8949_download,
+        name="account-form8949",
+    ),
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
     path("audit/", access_views.audit_list, name="audit-list"),

@@ -3,13 +3,15 @@
 Tenant apps never switch schemas; they ask here, and these refuse to answer in ``public``.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
 from apps.common.exceptions import TenantContextError
 
@@ -52,3 +54,20 @@ def firm_today(firm: Any | None = None) -> date:
     firm = firm if firm is not None else current_firm()
     now: datetime = timezone.now()
     return now.astimezone(ZoneInfo(str(firm.timezone))).date()
+
+
+@contextmanager
+def firm_schema_for_command(slug: str) -> Iterator[Any]:
+    """Management commands only: run the block inside the firm's schema, found by its slug.
+
+    The one sanctioned way for a tenant app's command to enter a schema (tenant apps never
+    import ``apps.firms``).
+
+    Raises:
+        TenantContextError: no firm has that slug.
+    """
+    tenant = get_tenant_model().objects.filter(slug=slug).first()
+    if tenant is None:
+        raise TenantContextError(f"no firm with slug '{slug}'")
+    with tenant_context(tenant):
+        yield tenant

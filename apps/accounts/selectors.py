@@ -1,0 +1,191 @@
+"""Reads of the books of record: accounts, lots, ledger, realized gains, the tax year so far."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from apps.accounts.models import (
+    Account,
+    BudgetKind,
+    FilingStatus,
+    Household,
+    RealizedGain,
+    Registration,
+    TaxLot,
+    Term,
+    Transaction,
+)
+from apps.common.money import ZERO, round_money
+from apps.taxlots.estimate import estimated_tax
+from apps.taxlots.rules import FilingStatus as TaxFilingStatus
+from apps.taxlots.rules import schedule_d_year
+
+
+def household_list(*, search: str = "") -> QuerySet[Household]:
+    """Households with their account counts, optionally filtered by name or external id."""
+    households = Household.objects.annotate(account_count=Count("accounts"))
+    if search:
+        households = households.filter(Q(name__icontains=search) | Q(external_id__iexact=search))
+    return households
+
+
+def account_list(
+    *, search: str = "", household_id: int | None = None, registration: str = ""
+) -> QuerySet[Account]:
+    """Accounts with their household, filtered by name/number, household or registration."""
+    accounts = Account.objects.select_related("household")
+    if search:
+        accounts = accounts.filter(
+            Q(name__icontains=search)
+            | Q(number__icontains=search)
+            | Q(household__name__icontains=search)
+        )
+    if household_id is not None:
+        accounts = accounts.filter(household_id=household_id)
+    if registration:
+        accounts = accounts.filter(registration=registration)
+    return accounts
+
+
+def tax_lot_list_open(*, account: Account) -> QuerySet[TaxLot]:
+    """The account's open lots, by symbol and acquisition date."""
+    return TaxLot.objects.filter(account=account)
+
+
+def transaction_list(*, account: Account) -> QuerySet[Transaction]:
+    """The account's ledger, newest first."""
+    return Transaction.objects.filter(account=account).order_by("-trade_on", "-sequence", "-id")
+
+
+def realized_gain_list(*, account: Account, year: int) -> QuerySet[RealizedGain]:
+    """Form 8949 rows of the account for a tax year (by sale date)."""
+    return RealizedGain.objects.filter(account=account, sold_on__year=year)
+
+
+@dataclass(frozen=True)
+class RealizedSummary:
+    """A tax year so far: realized gains, carryovers, estimated tax and the budget. USD.
+
+    ``budget_used``/``budget_left`` are None when the account has no budget. Carryovers are
+    positive loss amounts; ``estimated_tax`` is negative when losses save tax.
+    """
+
+    year: int
+    short_term: Decimal
+    long_term: Decimal
+    disallowed: Decimal
+    carryforward_short: Decimal
+    carryforward_long: Decimal
+    net_short_term: Decimal
+    net_long_term: Decimal
+    net_capital: Decimal
+    estimated_tax: Decimal
+    carryover_out_short: Decimal
+    carryover_out_long: Decimal
+    budget_kind: str
+    budget_amount: Decimal | None
+    budget_used: Decimal | None
+    budget_left: Decimal | None
+
+
+def _summary(
+    *,
+    year: int,
+    rows: QuerySet[RealizedGain],
+    carry_short: Decimal,
+    carry_long: Decimal,
+    filing_status: str,
+    short_rate: Decimal,
+    long_rate: Decimal,
+    budget_kind: str,
+    budget_amount: Decimal | None,
+) -> RealizedSummary:
+    sums = {
+        term: total or ZERO
+        for term, total in rows.values_list("term").annotate(total=Sum("reportable_gain_amount"))
+    }
+    disallowed = rows.aggregate(total=Sum("disallowed_amount"))["total"] or ZERO
+    netted = schedule_d_year(
+        year=year,
+        filing_status=TaxFilingStatus(filing_status),
+        short_term_net=sums.get(Term.SHORT, ZERO),
+        long_term_net=sums.get(Term.LONG, ZERO),
+        carryover_in_short_term=carry_short,
+        carryover_in_long_term=carry_long,
+    )
+    tax = round_money(estimated_tax(netted, short_rate=short_rate, long_rate=long_rate))
+    used: Decimal | None = None
+    left: Decimal | None = None
+    if budget_amount is not None:
+        used = max(tax, ZERO) if budget_kind == BudgetKind.TAX else max(netted.net_capital, ZERO)
+        used = round_money(used)
+        left = budget_amount - used
+    return RealizedSummary(
+        year=year,
+        short_term=sums.get(Term.SHORT, ZERO),
+        long_term=sums.get(Term.LONG, ZERO),
+        disallowed=disallowed,
+        carryforward_short=carry_short,
+        carryforward_long=carry_long,
+        net_short_term=netted.net_short_term,
+        net_long_term=netted.net_long_term,
+        net_capital=netted.net_capital,
+        estimated_tax=tax,
+        carryover_out_short=round_money(netted.carryover_out_short_term),
+        carryover_out_long=round_money(netted.carryover_out_long_term),
+        budget_kind=budget_kind,
+        budget_amount=budget_amount,
+        budget_used=used,
+        budget_left=left,
+    )
+
+
+def _carry_in(account: Account, year: int) -> tuple[Decimal, Decimal]:
+    if account.carryforward_year in (None, year):
+        return account.carryforward_short_amount, account.carryforward_long_amount
+    return ZERO, ZERO
+
+
+def realized_summary(*, account: Account, year: int) -> RealizedSummary:
+    """The account's tax year so far, netted per Schedule D with its carryforward and rates.
+
+    Retirement accounts realize nothing taxable: their summary is all zeros.
+    """
+    carry_short, carry_long = _carry_in(account, year)
+    return _summary(
+        year=year,
+        rows=realized_gain_list(account=account, year=year),
+        carry_short=carry_short,
+        carry_long=carry_long,
+        filing_status=account.filing_status,
+        short_rate=account.short_term_rate + account.state_rate,
+        long_rate=account.long_term_rate + account.state_rate,
+        budget_kind=account.budget_kind,
+        budget_amount=account.annual_budget_amount,
+    )
+
+
+def household_realized_summary(*, household: Household, year: int) -> RealizedSummary | None:
+    """The household's taxable accounts netted together (one tax return), or None if none.
+
+    Carryforwards and budgets add up across the taxable accounts; rates and filing status are
+    those of the first taxable account (a household files one return).
+    """
+    taxable = list(household.accounts.filter(registration=Registration.TAXABLE).order_by("pk"))
+    if not taxable:
+        return None
+    first = taxable[0]
+    carries = [_carry_in(a, year) for a in taxable]
+    budgets = [a.annual_budget_amount for a in taxable if a.annual_budget_amount is not None]
+    return _summary(
+        year=year,
+        rows=RealizedGain.objects.filter(account__in=taxable, sold_on__year=year),
+        carry_short=sum((c[0] for c in carries), ZERO),
+        carry_long=sum((c[1] for c in carries), ZERO),
+        filing_status=first.filing_status or FilingStatus.SINGLE,
+        short_rate=first.short_term_rate + first.state_rate,
+        long_rate=first.long_term_rate + first.state_rate,
+        budget_kind=first.budget_kind,
+        budget_amount=sum(budgets, ZERO) if budgets else None,
+    )

@@ -1,0 +1,131 @@
+"""Households and accounts: creation and profile changes, each audited with before/after."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.access.services import audit_event_record
+from apps.accounts.errors import AccountsErrorCode
+from apps.accounts.models import Account, Household
+from apps.common.exceptions import ApplicationError, ConflictError
+from apps.common.tenancy import require_tenant_schema
+
+# What an advisor may change on an account (the "design the solution" fields).
+PROFILE_FIELDS = (
+    "name",
+    "short_term_rate",
+    "long_term_rate",
+    "state_rate",
+    "filing_status",
+    "budget_kind",
+    "annual_budget_amount",
+    "carryforward_short_amount",
+    "carryforward_long_amount",
+    "carryforward_year",
+    "transition_years",
+    "is_harvesting_enabled",
+    "harvest_threshold_rate",
+    "cash_reserve_amount",
+    "withdrawal_amount",
+    "withdrawal_frequency",
+    "next_withdrawal_on",
+    "drift_tolerance_rate",
+    "min_trade_amount",
+    "is_fractional_shares",
+    "fee_rate",
+    "lot_method",
+)
+
+
+def _validated(obj: Any) -> None:
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            code=AccountsErrorCode.INVALID,
+            extra=exc.message_dict,
+        ) from exc
+
+
+@transaction.atomic
+def household_create(*, external_id: str, name: str, acting_user: Any | None) -> Household:
+    """Create a household (external id unique in the firm)."""
+    require_tenant_schema()
+    if Household.objects.filter(external_id=external_id).exists():
+        raise ConflictError(f"household {external_id} exists", code=AccountsErrorCode.INVALID)
+    household = Household(external_id=external_id, name=name)
+    _validated(household)
+    household.save()
+    audit_event_record(action="household.create", acting_user=acting_user, obj=household)
+    return household
+
+
+@transaction.atomic
+def account_create(
+    *,
+    household: Household,
+    custodian: str,
+    number: str,
+    name: str,
+    registration: str,
+    acting_user: Any | None,
+    **profile: Any,
+) -> Account:
+    """Open an account in a household with an optional initial profile (see PROFILE_FIELDS)."""
+    require_tenant_schema()
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=AccountsErrorCode.INVALID)
+    if Account.objects.filter(custodian=custodian, number=number).exists():
+        raise ConflictError(f"account {custodian} {number} exists", code=AccountsErrorCode.INVALID)
+    account = Account(
+        household=household,
+        custodian=custodian,
+        number=number,
+        name=name,
+        registration=registration,
+        **profile,
+    )
+    _validated(account)
+    account.save()
+    audit_event_record(
+        action="account.create",
+        acting_user=acting_user,
+        obj=account,
+        payload={"custodian": custodian, "number": number, "registration": registration},
+    )
+    return account
+
+
+@transaction.atomic
+def account_update_profile(
+    *, account: Account, changes: dict[str, Any], acting_user: Any
+) -> Account:
+    """Change an account's customization; the audit row keeps every before/after value.
+
+    Raises:
+        ApplicationError: an unknown field or an invalid value (nothing is saved).
+    """
+    require_tenant_schema()
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=AccountsErrorCode.INVALID)
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    before = {field: getattr(account, field) for field in changes}
+    for field, value in changes.items():
+        setattr(account, field, value)
+    _validated(account)
+    changed = [f for f in changes if before[f] != getattr(account, f)]
+    if changed:
+        account.save(update_fields=changed)
+        audit_event_record(
+            action="account.update_profile",
+            acting_user=acting_user,
+            obj=account,
+            payload={
+                f: {"before": str(before[f]), "after": str(getattr(account, f))} for f in changed
+            },
+        )
+    return account

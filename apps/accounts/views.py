@@ -1,0 +1,82 @@
+"""Firm-host pages of the books of record: accounts list, account page, Form 8949 download."""
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from apps.access.permissions import Action, action_required
+from apps.accounts.exports import form8949_csv
+from apps.accounts.holdings import holdings_get
+from apps.accounts.models import Account, Registration
+from apps.accounts.selectors import (
+    account_list,
+    household_realized_summary,
+    realized_gain_list,
+    realized_summary,
+    transaction_list,
+)
+from apps.common.charts import Bar, horizontal_bars
+from apps.common.tenancy import firm_today
+
+
+@action_required(Action.VIEW_BOOK)
+def account_list_page(request: HttpRequest) -> HttpResponse:
+    """Households' accounts with search and registration filter, paginated."""
+    search = request.GET.get("q", "").strip()
+    registration = request.GET.get("registration", "")
+    accounts = account_list(search=search, registration=registration)
+    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/list.html",
+        {
+            "page": page,
+            "q": search,
+            "registration": registration,
+            "registrations": Registration.choices,
+        },
+    )
+
+
+def _year(request: HttpRequest) -> int:
+    raw = request.GET.get("year", "")
+    return int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else firm_today().year
+
+
+@action_required(Action.VIEW_BOOK)
+def account_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One account: holdings at market, lots with term, the tax year so far, the ledger."""
+    account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
+    year = _year(request)
+    today = firm_today()
+    holdings = holdings_get(account=account, as_of=today)
+    chart = horizontal_bars(
+        [Bar(p.symbol, float(p.weight)) for p in holdings.positions if p.weight is not None],
+        title=f"Weights of {account.name}'s positions",
+    )
+    return render(
+        request,
+        "accounts/detail.html",
+        {
+            "account": account,
+            "year": year,
+            "today": today,
+            "holdings": holdings,
+            "weights_chart": chart,
+            "summary": realized_summary(account=account, year=year),
+            "household_summary": household_realized_summary(household=account.household, year=year),
+            "realized": realized_gain_list(account=account, year=year),
+            "ledger": transaction_list(account=account)[:50],
+        },
+    )
+
+
+@action_required(Action.VIEW_BOOK)
+def form8949_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """Form 8949-style CSV of one account and year."""
+    account = get_object_or_404(Account, pk=pk)
+    year = _year(request)
+    response = HttpResponse(form8949_csv(account=account, year=year), content_type="text/csv")
+    name = f"form8949-{account.custodian}-{account.number}-{year}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
