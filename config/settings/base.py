@@ -44,6 +44,7 @@ SHARED_APPS = [
     "django_tenants",
     "apps.firms",
     "apps.securities",
+    "apps.optimizer",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
