@@ -154,7 +154,16 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     initial = np.zeros(n)
     np.add.at(initial, lot_symbol, lot_weight)
 
-    taxable = np.array([account.tax_profile.is_taxable for account in accounts], dtype=bool)
+    # An account whose rates are both zero gains nothing from harvesting and loses nothing to a
+    # wash sale (the disallowed loss moves into the replacement's basis): no side rule for it.
+    taxable = np.array(
+        [
+            a.tax_profile.is_taxable
+            and (a.tax_profile.short_term_rate > 0.0 or a.tax_profile.long_term_rate > 0.0)
+            for a in accounts
+        ],
+        dtype=bool,
+    )
     lot_taxable = taxable[lot_account] if lots else np.zeros(0, dtype=bool)
     lot_gain_rate = 1.0 - lot_basis / np.maximum(lot_value, 1e-300)
     is_long = np.array(
