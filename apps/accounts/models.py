@@ -127,6 +127,14 @@ class Account(models.Model):
         **RATE, default=Decimal("0.0075"), help_text="Annual advisory fee, fraction of value."
     )
     lot_method = models.CharField(max_length=4, choices=LotMethod.choices, default=LotMethod.FIFO)
+    # Set only through portfolio_models.services.model_assign (audited).
+    model = models.ForeignKey(
+        "portfolio_models.ModelPortfolio",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+    )
     cash_amount = models.DecimalField(
         **MONEY, default=Decimal("0"), help_text="Derived from the ledger by ledger_rebuild."
     )

@@ -63,6 +63,8 @@ TENANT_APPS = [
     "rest_framework.authtoken",
     "apps.access",
     "apps.accounts",
+    "apps.models",
+    "apps.restrictions",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
