@@ -126,6 +126,18 @@ class ParsedFile:
     skipped: int = 0
     as_of: date | None = None
     data_lines: int = 0
+    custodian: str = ""  # fixed by the layout; empty for ours (a column)
+    # Accounts (custodian, number) with a row that did not parse: their holdings checks would
+    # only echo that problem, so the service does not replay them.
+    broken_accounts: set[tuple[str, str]] = field(default_factory=set)
+    is_file_broken: bool = False  # encoding, header or CSV structure: no row can be trusted
+
+    def note_broken(self, cells: dict[str, str]) -> None:
+        """Remember the account of a row that did not parse (when its cells name one)."""
+        number = (cells.get("account_number") or cells.get("Account Number") or "").strip()
+        custodian = (cells.get("custodian") or self.custodian).strip().lower()
+        if number:
+            self.broken_accounts.add((custodian, number))
 
 
 # --- decoding and CSV records ------------------------------------------------------------------
@@ -323,14 +335,16 @@ def _data_rows(
                     line, "row", f"truncated: {len(cells)} values, at least {needed} are needed"
                 )
             )
+        named = {name: cells[i] for name, i in table.index.items() if i < len(cells)}
         if problems:
             parsed.problems.extend(problems)
+            parsed.note_broken(named)
             continue
-        yield _Row(
-            line,
-            {name: cells[i] for name, i in table.index.items() if i < len(cells)},
-            parsed.problems,
-        )
+        before = len(parsed.problems)
+        yield _Row(line, named, parsed.problems)
+        # The consumer has read the row when asked for the next: did it find problems?
+        if len(parsed.problems) > before:
+            parsed.note_broken(named)
 
 
 # --- field parsers (each reports its own problem and returns None when the value is bad) --------
@@ -966,6 +980,7 @@ def _custodian_transaction(
 
 
 def _schwab_transactions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
+    parsed.custodian = SCHWAB_CUSTODIAN
     table = _find_header(
         records, _SCHWAB_TRANSACTION_COLUMNS, strict=False, problems=parsed.problems
     )
@@ -1011,6 +1026,7 @@ def _schwab_total(cells: list[str]) -> bool:
 
 
 def _schwab_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
+    parsed.custodian = SCHWAB_CUSTODIAN
     table = _find_header(records, _SCHWAB_LOT_COLUMNS, strict=False, problems=parsed.problems)
     if table is None:
         return
@@ -1046,6 +1062,7 @@ def _schwab_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -
 
 
 def _schwab_positions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
+    parsed.custodian = SCHWAB_CUSTODIAN
     table = _find_header(records, _SCHWAB_POSITION_COLUMNS, strict=False, problems=parsed.problems)
     if table is None:
         return
@@ -1149,6 +1166,7 @@ def _is_core(symbol_text: str) -> bool:
 
 
 def _fidelity_transactions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
+    parsed.custodian = FIDELITY_CUSTODIAN
     table = _find_header(
         records, _FIDELITY_TRANSACTION_COLUMNS, strict=False, problems=parsed.problems
     )
@@ -1193,6 +1211,7 @@ def _fidelity_transactions(records: Iterator[tuple[int, list[str]]], parsed: Par
 
 
 def _fidelity_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
+    parsed.custodian = FIDELITY_CUSTODIAN
     table = _find_header(records, _FIDELITY_LOT_COLUMNS, strict=False, problems=parsed.problems)
     if table is None:
         return
@@ -1227,6 +1246,7 @@ def _fidelity_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile)
 
 
 def _fidelity_positions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
+    parsed.custodian = FIDELITY_CUSTODIAN
     table = _find_header(
         records, _FIDELITY_POSITION_COLUMNS, strict=False, problems=parsed.problems
     )
@@ -1316,6 +1336,7 @@ def parse_file(
     text, problems = decode_content(content)
     if text is None:
         parsed.problems = problems
+        parsed.is_file_broken = True
         return parsed
     parsers: dict[tuple[ImportLayout, ImportKind], Callable[..., None]] = {
         (ImportLayout.GENERIC, ImportKind.TRANSACTIONS): _generic(
@@ -1341,11 +1362,15 @@ def parse_file(
         parsed.problems.append(
             ImportProblem(0, "kind", f"the {layout} layout has no {kind} files (generic only)")
         )
+        parsed.is_file_broken = True
         return parsed
     try:
         parser(_records(text), parsed)
     except _BrokenCsvError as exc:
         parsed.problems.append(ImportProblem(exc.line, "file", exc.reason))
+        parsed.is_file_broken = True
+    if any(p.field == "header" for p in parsed.problems):
+        parsed.is_file_broken = True
     if not parsed.problems and not parsed.rows and not parsed.skipped:
         parsed.problems.append(ImportProblem(1, "file", "has a header but no data rows"))
     return parsed

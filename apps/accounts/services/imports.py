@@ -178,6 +178,14 @@ class _Plan:
     updated_accounts: list[tuple[Account, list[str]]] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
+    broken_accounts: set[tuple[str, str]] = field(default_factory=set)
+    tainted_accounts: set[int] = field(default_factory=set)
+
+    def taint(self, accounts: dict[tuple[str, str], Account]) -> None:
+        """Accounts with a row that did not parse: skip their holdings checks (echoes)."""
+        self.tainted_accounts = {
+            accounts[key].pk for key in self.broken_accounts if key in accounts
+        }
 
     def problem(self, line: int, field_name: str, reason: str) -> None:
         name = _FIELD_NAMES[self.layout].get(field_name, field_name)
@@ -245,11 +253,16 @@ def custodian_file_import(
         },
     )
     report = replace(report, rows_read=parsed.data_lines, skipped=parsed.skipped)
-    if parsed.problems:
+    if parsed.is_file_broken:
         raise ImportRejectedError(replace(report, problems=_sorted(parsed.problems)))
 
     with transaction.atomic():
-        plan = _Plan(layout=layout)
+        # Rows that parsed are still checked against the books, so one pass reports everything.
+        plan = _Plan(
+            layout=layout,
+            problems=list(parsed.problems),
+            broken_accounts=parsed.broken_accounts,
+        )
         if kind is ImportKind.ACCOUNTS:
             _plan_accounts(plan, parsed.rows)
         elif kind is ImportKind.POSITIONS:
@@ -372,6 +385,7 @@ def _entry_of(row: TransactionRow, account: Account, filename: str) -> Transacti
 
 def _plan_entries(plan: _Plan, rows: Sequence[TransactionRow], *, filename: str) -> None:
     accounts = _accounts_locked((r.custodian, r.account_number) for r in rows)
+    plan.taint(accounts)
     bad_lines = _check_symbols(plan, rows)
     candidates: list[tuple[TransactionRow, Transaction]] = []
     for row in rows:
@@ -499,6 +513,7 @@ def _map_engine_problem(
     household: Household,
 ) -> None:
     def readable(message: str) -> str:
+        message = re.sub(r"\b\d+\.\d{6}\b", lambda m: f"{Decimal(m[0]).normalize():f}", message)
         for account_id, number in numbers.items():
             message = re.sub(rf"(?<=[\s']){account_id}:", "", message)
             message = re.sub(rf"\baccount {account_id}\b", f"account {number}", message)
@@ -513,6 +528,8 @@ def _map_engine_problem(
     engine_field, message = (found["field"], found["message"]) if found else ("", rest)
     if engine_key not in lines:
         account_id, _, external_id = engine_key.partition(":")
+        if account_id.isdigit() and int(account_id) in plan.tainted_accounts:
+            return
         number = numbers.get(int(account_id), account_id) if account_id.isdigit() else account_id
         plan.problem(
             0,
@@ -522,7 +539,7 @@ def _map_engine_problem(
         )
         return
     row, entry = lines[engine_key]
-    if (entry.account_id, entry.symbol) in tainted:
+    if (entry.account_id, entry.symbol) in tainted or entry.account_id in plan.tainted_accounts:
         return  # an echo of a problem already reported on another line of this file
     if engine_field.startswith("lots"):
         name = "lot_ids"
@@ -567,6 +584,7 @@ def _resolve_as_of(as_of: date | None) -> date | None:
 def _plan_positions(plan: _Plan, parsed: ParsedFile, *, as_of: date | None, filename: str) -> None:
     rows: list[PositionRow] = parsed.rows
     accounts = _accounts_locked((r.custodian, r.account_number) for r in rows)
+    plan.taint(accounts)
     bad_lines = _check_symbols(plan, rows)
     default_as_of = parsed.as_of or (
         _resolve_as_of(as_of) if any(r.as_of is None for r in rows) else None
@@ -584,7 +602,7 @@ def _plan_positions(plan: _Plan, parsed: ParsedFile, *, as_of: date | None, file
         if (row.as_of or default_as_of) is None:
             plan.problem(row.line, "as_of", "the file has no as-of date; give one")
     if plan.problems:
-        return
+        return  # reconciling a partly read snapshot would only report echoes
     by_pk = {a.pk: a for a in accounts.values()}
     holdings = _holdings(plan, {a.household_id: a.household for a in by_pk.values()})
     if holdings is None:
@@ -641,7 +659,9 @@ def _plan_positions(plan: _Plan, parsed: ParsedFile, *, as_of: date | None, file
         candidates.append((row, _entry_of(row, account, filename)))
     # Symbols the books hold that the custodian's file omits for an account it lists.
     listed = {pk for pk, _ in merged}
-    first_line = {pk: group[0].line for (pk, _), group in sorted(merged.items())}
+    first_line: dict[int, int] = {}
+    for (pk, _), group in merged.items():
+        first_line[pk] = min(first_line.get(pk, group[0].line), group[0].line)
     for (account_pk, symbol), shares in sorted(holdings.items()):
         if account_pk in listed and (account_pk, symbol) not in merged and shares:
             plan.problem(
