@@ -962,9 +962,9 @@ def _custodian_transaction(
         kind, amount = cash if cash else (kind, None)
         if kind in ("deposit", "withdrawal", "fee"):
             symbol = ""
-    if len(row.problems) > before:
-        return None
-    assert trade_on and account_number and symbol is not None and amount is not None  # noqa: S101, PT018
+    if len(row.problems) > before or trade_on is None or not account_number:
+        return None  # a bad date or account was reported by the caller
+    assert symbol is not None and amount is not None  # noqa: S101, PT018
     return TransactionRow(
         line=row.line,
         order=-index,  # custodian exports list the newest entry first
