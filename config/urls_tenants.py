@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("apps.access.urls")),
     path("securities/", include("apps.securities.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.models.urls")),
+    path("", include("apps.restrictions.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -34,6 +36,8 @@ urlpatterns = [
         account_views.form8949_download,
         name="account-form8949",
     ),
+    path("", include("apps.models.urls_pages")),
+    path("", include("apps.restrictions.urls_pages")),
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
     path("audit/", access_views.audit_list, name="audit-list"),

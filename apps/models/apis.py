@@ -1,0 +1,237 @@
+"""Model portfolios API: models, versions (create = a new immutable version), flattened targets."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.access.permissions import Action
+from apps.common.tenancy import firm_today
+from apps.models.models import ModelPortfolio, ModelVersion
+from apps.models.selectors import (
+    model_current_version,
+    model_flatten,
+    model_list,
+    model_version_csv,
+    model_version_get,
+    model_version_list,
+)
+from apps.models.services import model_create, model_version_create
+
+AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="ISO date (default: today)")
+
+
+def _as_of(request: Request) -> date:
+    raw = request.query_params.get("as_of", "")
+    if not raw:
+        return firm_today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise serializers.ValidationError({"as_of": "an ISO date, e.g. 2024-06-28"}) from exc
+
+
+def _weight_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=9, decimal_places=8, **kwargs)
+
+
+class ModelOutput(serializers.Serializer[Any]):
+    """A model portfolio."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    provider = serializers.CharField()
+    fee_bps = serializers.DecimalField(max_digits=7, decimal_places=2)
+    is_active = serializers.BooleanField()
+
+
+class TargetOutput(serializers.Serializer[Any]):
+    """A target: ``symbol`` or ``model`` (a sleeve's code), and its weight."""
+
+    symbol = serializers.CharField()
+    model = serializers.CharField(source="sleeve.code", allow_null=True, default=None)
+    weight = _weight_field()
+
+
+class VersionOutput(serializers.Serializer[Any]):
+    """An immutable version."""
+
+    number = serializers.IntegerField()
+    effective_on = serializers.DateField()
+    cash_weight = _weight_field()
+    note = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+    targets = TargetOutput(many=True, source="targets.all")
+
+
+class ModelDetailOutput(ModelOutput):
+    """A model with the version in force today (null before its first)."""
+
+    current_version = VersionOutput(allow_null=True)
+
+
+class ModelListApi(ListAPIView):  # type: ignore[type-arg]
+    """The firm's models (``?search=``); POST creates one (model managers)."""
+
+    serializer_class = ModelOutput
+    required_write_action = Action.MANAGE_MODELS
+
+    class InputSerializer(serializers.Serializer[Any]):
+        """A new model."""
+
+        code = serializers.CharField(max_length=32)
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        provider = serializers.CharField(required=False, allow_blank=True, default="")
+        fee_bps = serializers.DecimalField(
+            max_digits=7, decimal_places=2, required=False, default=Decimal("0")
+        )
+
+    def get_queryset(self) -> Any:
+        """Models, filtered."""
+        return model_list(search=self.request.query_params.get("search", ""))
+
+    @extend_schema(request=InputSerializer, responses={201: ModelOutput})
+    def post(self, request: Request) -> Response:
+        """Create a model (then add a version)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = model_create(acting_user=request.user, **data.validated_data)
+        return Response(ModelOutput(model).data, status=status.HTTP_201_CREATED)
+
+
+class _ModelScoped:
+    kwargs: dict[str, Any]
+
+    def model(self) -> ModelPortfolio:
+        return get_object_or_404(ModelPortfolio, pk=self.kwargs["pk"])
+
+
+class ModelDetailApi(_ModelScoped, APIView):
+    """One model with its current version."""
+
+    @extend_schema(parameters=[AS_OF], responses=ModelDetailOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        """Return the model and the version in force on ``as_of``."""
+        model = self.model()
+        version = model_current_version(model=model, as_of=_as_of(request))
+        data = dict(ModelOutput(model).data)
+        data["current_version"] = VersionOutput(version).data if version is not None else None
+        return Response(data)
+
+
+class ModelVersionListApi(_ModelScoped, APIView):
+    """Every version of a model (history); POST creates the next one (model managers)."""
+
+    required_write_action = Action.MANAGE_MODELS
+
+    class TargetInput(serializers.Serializer[Any]):
+        """``symbol_or_model``: a symbol, or ``model:<CODE>`` for a sleeve."""
+
+        symbol_or_model = serializers.CharField(max_length=40)
+        weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
+
+    class InputSerializer(serializers.Serializer[Any]):
+        """A new version: weights and cash sum to exactly one."""
+
+        effective_on = serializers.DateField()
+        cash_weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
+        note = serializers.CharField(required=False, allow_blank=True, default="")
+        targets = serializers.ListField(child=serializers.DictField(), allow_empty=True)
+
+    @extend_schema(responses=VersionOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        """Versions, newest first."""
+        return Response(VersionOutput(model_version_list(model=self.model()), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: VersionOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        """Create the next version (validated; audited)."""
+        model = self.model()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        targets = self.TargetInput(data=data.validated_data["targets"], many=True)
+        targets.is_valid(raise_exception=True)
+        securities: dict[str, Decimal] = {}
+        sleeves: dict[str, Decimal] = {}
+        for row in targets.validated_data:
+            name = str(row["symbol_or_model"]).strip()
+            if name.lower().startswith("model:"):
+                sleeves[name[6:].strip().upper()] = row["weight"]
+            else:
+                securities[name.upper()] = row["weight"]
+        version = model_version_create(
+            model=model,
+            effective_on=data.validated_data["effective_on"],
+            cash_weight=data.validated_data["cash_weight"],
+            security_weights=securities,
+            sleeve_weights=sleeves,
+            note=data.validated_data["note"],
+            acting_user=request.user,
+        )
+        version = model_version_get(model=model, number=version.number) or version
+        return Response(VersionOutput(version).data, status=status.HTTP_201_CREATED)
+
+
+class ModelFlattenedOutput(serializers.Serializer[Any]):
+    """The model on a date with sleeves flattened: per-security weights and cash (sum 1)."""
+
+    model = serializers.CharField()
+    as_of = serializers.DateField()
+    cash_weight = serializers.CharField()
+    weights = serializers.ListField(child=serializers.DictField())
+
+
+class ModelFlattenedApi(_ModelScoped, APIView):
+    """The model's flattened targets on ``as_of`` (sleeves at their current versions)."""
+
+    @extend_schema(parameters=[AS_OF], responses=ModelFlattenedOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        """Weights are exact decimals as strings."""
+        model = self.model()
+        as_of = _as_of(request)
+        flat = model_flatten(model=model, as_of=as_of)
+        return Response(
+            {
+                "model": model.code,
+                "as_of": as_of.isoformat(),
+                "cash_weight": format(flat.cash_weight, "f"),
+                "weights": [
+                    {"symbol": symbol, "weight": format(weight, "f")}
+                    for symbol, weight in flat.weights.items()
+                ],
+            }
+        )
+
+
+class ModelVersionCsvApi(_ModelScoped, APIView):
+    """A version as ``symbol_or_model,weight`` CSV."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request, pk: int, number: int) -> HttpResponse:
+        """Return the CSV as an attachment."""
+        model = self.model()
+        version: ModelVersion | None = model_version_get(model=model, number=number)
+        if version is None:
+            return HttpResponse(status=404)
+        return csv_response(model=model, version=version)
+
+
+def csv_response(*, model: ModelPortfolio, version: ModelVersion) -> HttpResponse:
+    """A version's CSV as a download (pages and API)."""
+    response = HttpResponse(model_version_csv(version=version), content_type="text/csv")
+    name = f"model-{model.code}-v{version.number}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

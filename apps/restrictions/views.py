@@ -1,0 +1,309 @@
+"""Pages: an account's design (model, restrictions, outside holdings, target); firm rules.
+
+The design page shows the effective target with its explanations; the firm page holds firm-wide
+restrictions and substitutes.
+"""
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.access.permissions import Action, action_required, user_can
+from apps.accounts.models import Account
+from apps.common.charts import Bar, horizontal_bars
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import firm_today
+from apps.models.models import ModelPortfolio
+from apps.models.selectors import model_list
+from apps.models.services import model_assign
+from apps.restrictions.forms import (
+    ModelAssignForm,
+    OutsideHoldingForm,
+    RestrictionForm,
+    SubstituteForm,
+)
+from apps.restrictions.models import OutsideHolding, Restriction, RestrictionScope
+from apps.restrictions.selectors import (
+    effective_target_get,
+    outside_holding_list_for_account,
+    restriction_list,
+    restriction_list_for_account,
+    substitutes_map,
+)
+from apps.restrictions.services import (
+    outside_holding_remove,
+    outside_holding_set,
+    restriction_add,
+    restriction_end,
+    substitute_set,
+)
+from apps.targets import EffectiveTarget
+
+
+def _as_of(request: HttpRequest) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("as_of", ""))
+    except ValueError:
+        return firm_today()
+
+
+def _target_rows(target: EffectiveTarget) -> list[dict[str, Any]]:
+    symbols = sorted({*target.model_weights, *target.weights})
+    zero = target.total - target.total
+    return [
+        {
+            "symbol": s,
+            "model": target.model_weights.get(s, zero),
+            "effective": target.weights.get(s, zero),
+            "change": target.weights.get(s, zero) - target.model_weights.get(s, zero),
+        }
+        for s in symbols
+    ]
+
+
+@action_required(Action.VIEW_BOOK)
+def account_design_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Design an account's solution: model, screens, restrictions, outside holdings, target."""
+    account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
+    as_of = _as_of(request)
+    target, target_error, chart, rows = None, "", None, []
+    try:
+        target = effective_target_get(account=account, as_of=as_of)
+    except ApplicationError as exc:
+        target_error = exc.message
+    else:
+        rows = _target_rows(target)
+        bars = [Bar(r["symbol"], float(r["effective"]), float(r["model"])) for r in rows]
+        bars.append(Bar("Cash", float(target.cash_weight), float(target.model_cash_weight)))
+        chart = horizontal_bars(bars, title=f"Effective target of {account.name} (marks: model)")
+    restrictions = list(restriction_list_for_account(account=account))
+    return render(
+        request,
+        "restrictions/design.html",
+        {
+            "account": account,
+            "as_of": as_of,
+            "can_design": user_can(request.user, Action.DESIGN_SOLUTION),
+            "target": target,
+            "target_error": target_error,
+            "target_rows": rows,
+            "chart": chart,
+            "in_force": [r for r in restrictions if _in_force(r, as_of)],
+            "ended": [r for r in restrictions if not _in_force(r, as_of)],
+            "outside": outside_holding_list_for_account(account=account),
+            "models": model_list(include_inactive=False),
+            "model_form": ModelAssignForm(
+                initial={"model": account.model.code if account.model else ""}
+            ),
+            "restriction_form": RestrictionForm(initial={"starts_on": firm_today()}),
+            "outside_form": OutsideHoldingForm(),
+        },
+    )
+
+
+def _in_force(restriction: Restriction, as_of: date) -> bool:
+    return restriction.starts_on <= as_of and (
+        restriction.ends_on is None or restriction.ends_on > as_of
+    )
+
+
+def _design(pk: int) -> HttpResponse:
+    return redirect("account-design", pk=pk)
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        messages.error(request, f"{field if field != '__all__' else 'form'}: {' '.join(errors)}")
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the account's model (POST)."""
+    account = get_object_or_404(Account, pk=pk)
+    form = ModelAssignForm(request.POST)
+    if form.is_valid():
+        code = form.cleaned_data["model"].strip().upper()
+        model = get_object_or_404(ModelPortfolio, code=code) if code else None
+        try:
+            model_assign(account=account, model=model, acting_user=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Model set to {code or 'none'}.")
+    return _design(pk)
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a restriction to the account or its household (POST)."""
+    account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
+    form = RestrictionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _design(pk)
+    data = form.cleaned_data
+    is_household = data["scope"] == "household"
+    try:
+        restriction = restriction_add(
+            account=None if is_household else account,
+            household=account.household if is_household else None,
+            kind=data["kind"],
+            value=data["value"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            reason=data["reason"],
+            acting_user=request.user,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Added: {restriction}.")
+    return _design(pk)
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) -> HttpResponse:
+    """End one of the account's or household's restrictions today (POST)."""
+    account = get_object_or_404(Account, pk=pk)
+    restriction = get_object_or_404(
+        Restriction.objects.filter(account=account)
+        | Restriction.objects.filter(household_id=account.household_id),
+        pk=restriction_id,
+    )
+    try:
+        restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Ended: {restriction}.")
+    return _design(pk)
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_outside_holding_set(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set an outside holding of the account or its household (POST)."""
+    account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
+    form = OutsideHoldingForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _design(pk)
+    data = form.cleaned_data
+    is_household = data["scope"] == "household"
+    try:
+        holding = outside_holding_set(
+            account=None if is_household else account,
+            household=account.household if is_household else None,
+            exposure_key=data["exposure_key"],
+            amount=data["amount"],
+            weight=data["weight"],
+            reason=data["reason"],
+            acting_user=request.user,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Outside holding saved: {holding}.")
+    return _design(pk)
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_outside_holding_remove(request: HttpRequest, pk: int, holding_id: int) -> HttpResponse:
+    """Remove an outside holding of the account or its household (POST)."""
+    account = get_object_or_404(Account, pk=pk)
+    holding = get_object_or_404(
+        OutsideHolding.objects.filter(account=account)
+        | OutsideHolding.objects.filter(household_id=account.household_id),
+        pk=holding_id,
+    )
+    outside_holding_remove(holding=holding, acting_user=request.user)
+    messages.success(request, f"Removed: {holding.exposure_key}.")
+    return _design(pk)
+
+
+@action_required(Action.VIEW_BOOK)
+def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
+    """Firm-wide restrictions and substitutes (model managers change them)."""
+    as_of = firm_today()
+    rows = list(restriction_list(firm_only=True))
+    return render(
+        request,
+        "restrictions/firm.html",
+        {
+            "can_manage": user_can(request.user, Action.MANAGE_MODELS),
+            "in_force": [r for r in rows if _in_force(r, as_of)],
+            "ended": [r for r in rows if not _in_force(r, as_of)],
+            "substitutes": sorted(substitutes_map().items()),
+            "restriction_form": RestrictionForm(initial={"starts_on": as_of}),
+            "substitute_form": SubstituteForm(),
+        },
+    )
+
+
+@require_POST
+@action_required(Action.MANAGE_MODELS)
+def firm_restriction_add(request: HttpRequest) -> HttpResponse:
+    """Add a firm-wide restriction (POST)."""
+    form = RestrictionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("firm-restrictions")
+    data = form.cleaned_data
+    try:
+        restriction = restriction_add(
+            kind=data["kind"],
+            value=data["value"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            reason=data["reason"],
+            acting_user=request.user,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Added: {restriction}.")
+    return redirect("firm-restrictions")
+
+
+@require_POST
+@action_required(Action.MANAGE_MODELS)
+def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpResponse:
+    """End a firm-wide restriction today (POST)."""
+    restriction = get_object_or_404(
+        Restriction.objects.filter(scope=RestrictionScope.FIRM), pk=restriction_id
+    )
+    try:
+        restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Ended: {restriction}.")
+    return redirect("firm-restrictions")
+
+
+@require_POST
+@action_required(Action.MANAGE_MODELS)
+def firm_substitute_set(request: HttpRequest) -> HttpResponse:
+    """Replace a symbol's substitutes (POST)."""
+    form = SubstituteForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("firm-restrictions")
+    alternatives = [a for a in form.cleaned_data["alternatives"].split(",") if a.strip()]
+    try:
+        substitute_set(
+            symbol=form.cleaned_data["symbol"], alternatives=alternatives, acting_user=request.user
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Substitutes of {form.cleaned_data['symbol'].upper()} saved.")
+    return redirect("firm-restrictions")
