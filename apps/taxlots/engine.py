@@ -664,21 +664,26 @@ class _Replayer:
         plan = self._plan(seq, trade, position, method)
         if plan is None:
             return
-        taxable = self.taxable[trade.account]
-        proceeds_before = ZERO
-        relieved = ZERO
-        rows: dict[tuple[str, dt.date], _Row] = {}
+        taken_pieces: list[tuple[_Lot, _Piece]] = []
         for lot, piece, quantity in plan:
             if quantity == piece.quantity:
                 lot.pieces.remove(piece)
-                taken = piece
+                taken_pieces.append((lot, piece))
             else:
-                taken = piece.split(quantity)
+                taken_pieces.append((lot, piece.split(quantity)))
             lot.open_quantity -= quantity
             if not lot.open_quantity:
                 del position[lot.id]
-            if not taxable:
-                continue
+        self.held[key] -= trade.quantity
+        if not self.taxable[trade.account]:
+            return
+        # Every share this sell relieves is gone before any of its losses looks for
+        # replacements: shares sold together never replace each other.
+        proceeds_before = ZERO
+        relieved = ZERO
+        rows: dict[tuple[str, dt.date], _Row] = {}
+        for lot, taken in taken_pieces:
+            quantity = taken.quantity
             relieved += quantity
             proceeds_to_date = apportion(trade.amount, relieved, trade.quantity)
             proceeds = proceeds_to_date - proceeds_before
@@ -694,7 +699,6 @@ class _Replayer:
             row.basis += cost
             if proceeds < cost:
                 self._loss(row, quantity, cost - proceeds, taken.hps)
-        self.held[key] -= trade.quantity
 
     def _plan(
         self, seq: int, trade: Trade, position: dict[str, _Lot], method: LotMethod

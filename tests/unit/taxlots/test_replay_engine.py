@@ -428,3 +428,19 @@ def test_bad_params_are_reported() -> None:
     with pytest.raises(ReplayError) as caught:
         run(buy("b1", "2024-01-05", 10, 1000), params=ReplayParams(wash_sale_window_days=-1))
     assert caught.value.lines() == ["params: wash_sale_window_days: must be an integer >= 0"]
+
+
+def test_shares_sold_together_never_replace_each_other() -> None:
+    # FIFO relieves a (old, loss) and b (bought 10 days before, loss) in one sell: b's shares
+    # are sold, not held, so they cannot replace a's; r (bought after) replaces the first loss.
+    result = run(
+        buy("a", "2024-01-02", 10, 1000),
+        buy("b", "2024-04-20", 10, 900),
+        sell("s", "2024-05-01", 20, 1600),
+        buy("r", "2024-05-10", 10, 800),
+    )
+    assert [(m.loss_lot_id, m.replacement_lot_id, m.quantity) for m in result.wash_matches] == [
+        ("a", "r", D(10))
+    ]
+    assert row(result, "s", "b").wash_sale_disallowed == 0
+    assert only_open(result, "r").adjusted_basis == D(1000)
