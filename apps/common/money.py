@@ -3,6 +3,7 @@
 Money is Decimal at rest and on the wire; floats exist only inside the solver (STYLE.md §7).
 """
 
+import math
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import Final
 
@@ -26,8 +27,10 @@ def to_decimal(value: float | int | str) -> Decimal:
     Returns:
         The exact Decimal of the value's shortest decimal representation.
     """
-    if isinstance(value, float):
-        return Decimal(repr(value))
+    if isinstance(value, float):  # numpy floats too: repr(float(x)) is the shortest digits
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite amount: {value!r}")
+        return Decimal(repr(float(value)))
     return Decimal(value)
 
 

@@ -65,6 +65,7 @@ TENANT_APPS = [
     "apps.accounts",
     "apps.models",
     "apps.restrictions",
+    "apps.trading",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -170,6 +171,7 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ROUTES = {"apps.trading.tasks.*": {"queue": "optimizer"}}
 
 CACHES = {
     "default": {
@@ -198,6 +200,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Optimizer: values reach the core only through SolverConfig (apps.optimizer.adapters).
+OPTIMIZER_SOLVER_CONFIG = {
+    "solver": env("OPTIMIZER_SOLVER", default="PIQP"),
+    "risk_aversion": env.float("OPTIMIZER_RISK_AVERSION", default=100.0),
+    "transaction_cost_bps": env.float("OPTIMIZER_TRANSACTION_COST_BPS", default=5.0),
+    "harvest_threshold_rate": env.float("OPTIMIZER_HARVEST_THRESHOLD_RATE", default=0.05),
+}
+OPTIMIZER_RISK_HISTORY_DAYS = env.int("OPTIMIZER_RISK_HISTORY_DAYS", default=730)
+OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5)
+OPTIMIZER_CASH_HORIZON_DAYS = env.int("OPTIMIZER_CASH_HORIZON_DAYS", default=30)
+OPTIMIZER_WASH_WINDOW_DAYS = 30  # IRC §1091(a): 30 days before or after the sale
+OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=50)
 
 # Sub-advisory entry tokens (public host -> firm host) live this many seconds.
 PLATFORM_STAFF_ENTRY_MAX_AGE_S = 60

@@ -1,0 +1,461 @@
+"""The only bridge between the books of record (Django rows, Decimal) and the optimizer core.
+
+Reads go through other apps' selectors in a few set-based queries per chunk of accounts;
+``Decimal`` becomes ``float`` only here (``money.to_float``) and comes back as ``Decimal``
+(``money.to_decimal``), shares rounded toward zero, money to cents.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from apps.accounts.models import (
+    Account,
+    BudgetKind,
+    RealizedGain,
+    Registration,
+    TaxLot,
+    Transaction,
+    TransactionKind,
+    WithdrawalFrequency,
+)
+from apps.accounts.selectors import realized_summary
+from apps.common.exceptions import ApplicationError
+from apps.common.money import ZERO, round_money, round_shares_down, to_decimal, to_float
+from apps.optimizer.core import types as core
+from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
+from apps.optimizer.core.problem import CompiledUniverse, compile_universe
+from apps.optimizer.core.risk import build_risk_model
+from apps.optimizer.core.serialization import from_jsonable, to_jsonable
+from apps.restrictions.selectors import effective_target_get
+from apps.securities.selectors import price_history_get, price_map_get, security_map_get
+from apps.taxlots.rules import add_months
+
+_REGISTRATIONS = {
+    Registration.TAXABLE: core.Registration.TAXABLE,
+    Registration.TRADITIONAL_IRA: core.Registration.TAX_DEFERRED,
+    Registration.ROTH_IRA: core.Registration.TAX_EXEMPT,
+}
+_FREQUENCY_MONTHS = {
+    WithdrawalFrequency.MONTHLY: 1,
+    WithdrawalFrequency.QUARTERLY: 3,
+    WithdrawalFrequency.ANNUALLY: 12,
+}
+
+
+def solver_config() -> core.SolverConfig:
+    """The core's configuration from settings (``OPTIMIZER_*`` environment variables)."""
+    return core.SolverConfig(**settings.OPTIMIZER_SOLVER_CONFIG)
+
+
+@dataclass(frozen=True)
+class RunUniverse:
+    """Everything shared by the accounts of one run: names, prices, risk model, compiled blocks."""
+
+    universe: core.Universe
+    risk_model: core.RiskModel
+    compiled: CompiledUniverse
+    priced_on: dict[str, date]
+    index: dict[str, int] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The shared part of every proposal's input (stored once per run), as JSON data."""
+        return {
+            "universe": to_jsonable(self.universe),
+            "risk_model": to_jsonable(self.risk_model),
+            "priced_on": {s: d.isoformat() for s, d in self.priced_on.items()},
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> "RunUniverse":
+        """Rebuild (and compile) a run's universe from its stored snapshot: every chunk of a run,
+        in any worker process, solves against exactly the same prices and risk model.
+        """
+        universe = from_jsonable(core.Universe, data["universe"])
+        risk_model = from_jsonable(core.RiskModel, data["risk_model"])
+        return cls(
+            universe=universe,
+            risk_model=risk_model,
+            compiled=compile_universe(universe, risk_model, solver_config()),
+            priced_on={s: date.fromisoformat(d) for s, d in data["priced_on"].items()},
+            index={s: i for i, s in enumerate(universe.symbols)},
+        )
+
+
+_SHARED_KEYS = ("universe", "risk_model")
+
+
+def problem_snapshot(problem: core.RebalanceProblem) -> dict[str, Any]:
+    """An account's own input as JSON data (the run keeps the universe and risk model)."""
+    data = to_jsonable(problem)
+    return {k: v for k, v in data.items() if k not in _SHARED_KEYS}
+
+
+def problem_from_snapshot(*, run_snapshot: dict[str, Any], own: dict[str, Any]) -> Any:
+    """Rebuild the exact core problem of a stored proposal, for replay and audit."""
+    shared = {k: run_snapshot[k] for k in _SHARED_KEYS}
+    return from_jsonable(core.RebalanceProblem, {**own, **shared})
+
+
+def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
+    """Price, classify and risk-model the given names as of a date (a few queries).
+
+    Names with no close on or before ``as_of`` are left out; accounts that hold or target them
+    are skipped by the data-quality gate.
+    """
+    config = solver_config()
+    quotes = price_map_get(symbols=symbols, as_of=as_of)
+    securities = security_map_get(symbols=quotes)
+    names = tuple(sorted(quotes))
+    history = price_history_get(
+        symbols=names,
+        start=as_of - timedelta(days=settings.OPTIMIZER_RISK_HISTORY_DAYS),
+        end=as_of,
+    )
+    frame = history.reindex(columns=list(names)).ffill().bfill()
+    for symbol in names:  # a name without history: flat at its last close (floored variance)
+        if frame[symbol].isna().all():
+            frame[symbol] = to_float(quotes[symbol].close_price)
+    sectors = tuple(securities[s].sector or "Unclassified" for s in names)
+    industries = tuple(securities[s].industry or "Unclassified" for s in names)
+    risk_model = build_risk_model(
+        symbols=names,
+        sectors=sectors,
+        industries=industries,
+        price_history=frame.to_numpy(dtype=np.float64),
+    )
+    universe = core.Universe(
+        symbols=names,
+        prices=np.array([to_float(quotes[s].close_price) for s in names]),
+        sectors=sectors,
+        industries=industries,
+    )
+    return RunUniverse(
+        universe=universe,
+        risk_model=risk_model,
+        compiled=compile_universe(universe, risk_model, config),
+        priced_on={s: quotes[s].priced_on for s in names},
+        index={s: i for i, s in enumerate(names)},
+    )
+
+
+@dataclass(frozen=True)
+class AccountSkip:
+    """An account the data-quality gate kept out of the run, and why."""
+
+    account_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountProblem:
+    """A core problem ready to solve, with the target's explanation lines."""
+
+    account_id: int
+    problem: core.RebalanceProblem
+    target_notes: tuple[str, ...]
+
+
+def withdrawals_due(*, account: Account, as_of: date, horizon_days: int) -> Decimal:
+    """Scheduled withdrawals falling within ``horizon_days`` of ``as_of`` (USD)."""
+    months = _FREQUENCY_MONTHS.get(WithdrawalFrequency(account.withdrawal_frequency))
+    if months is None or account.next_withdrawal_on is None:
+        return ZERO
+    end, due, total, step = (
+        as_of + timedelta(days=horizon_days),
+        account.next_withdrawal_on,
+        ZERO,
+        0,
+    )
+    while due <= end:
+        total += account.withdrawal_amount
+        step += 1
+        due = add_months(account.next_withdrawal_on, months * step)
+    return total
+
+
+def _gains_budget_left(account: Account, as_of: date) -> float | None:
+    """Net gain still allowed this year; a tax budget converts at the higher rate (cautious)."""
+    if account.registration != Registration.TAXABLE or account.annual_budget_amount is None:
+        return None
+    summary = realized_summary(account=account, year=as_of.year)
+    left = summary.budget_left if summary.budget_left is not None else ZERO
+    if account.budget_kind == BudgetKind.TAX:
+        rate = max(account.short_term_rate, account.long_term_rate) + account.state_rate
+        left = left / rate if rate > 0 else ZERO
+    return max(to_float(left), 0.0)
+
+
+def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
+    """Household trades of the last 30 days, by household (two queries)."""
+    since = as_of - timedelta(days=settings.OPTIMIZER_WASH_WINDOW_DAYS)
+    rows = list(
+        Transaction.objects.filter(
+            account__household__accounts__in=account_ids,
+            kind__in=(TransactionKind.BUY, TransactionKind.SELL),
+            trade_on__range=(since, as_of),
+        )
+        .distinct()
+        .values_list("pk", "account__household_id", "account_id", "symbol", "trade_on", "kind")
+    )
+    losses = set(
+        RealizedGain.objects.filter(sell_id__in=[r[0] for r in rows], gain_amount__lt=0)
+        .values_list("sell_id", flat=True)
+        .distinct()
+    )
+    trades: dict[int, list[RecentTrade]] = defaultdict(list)
+    for pk, household_id, account_id, symbol, traded_on, kind in rows:
+        side = core.TradeSide.BUY if kind == TransactionKind.BUY else core.TradeSide.SELL
+        trades[household_id].append(
+            RecentTrade(
+                symbol=symbol,
+                traded_on=traded_on,
+                side=side,
+                is_loss=pk in losses,
+                account_id=str(account_id),
+            )
+        )
+    return trades
+
+
+def account_problems_build(
+    *, account_ids: Sequence[int], as_of: date, mode: str, run_universe: RunUniverse
+) -> tuple[list[AccountProblem], list[AccountSkip]]:
+    """Core problems for a chunk of accounts, and the accounts the data-quality gate skips.
+
+    The gate skips an account with a lot missing its basis, a holding or target that is unpriced
+    or priced more than ``OPTIMIZER_MAX_PRICE_AGE_DAYS`` before ``as_of``, or negative cash.
+    """
+    accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household"))
+    lots_by_account: dict[int, list[TaxLot]] = defaultdict(list)
+    for lot in TaxLot.objects.filter(account_id__in=account_ids):
+        lots_by_account[lot.account_id].append(lot)
+    recent = _recent_trades(account_ids, as_of)
+    problems: list[AccountProblem] = []
+    skips: list[AccountSkip] = []
+    for account in accounts:
+        built = _account_problem(
+            account=account,
+            lots=lots_by_account[account.pk],
+            recent=recent.get(account.household_id, []),
+            as_of=as_of,
+            mode=mode,
+            run_universe=run_universe,
+        )
+        (problems if isinstance(built, AccountProblem) else skips).append(built)  # type: ignore[arg-type]
+    return problems, skips
+
+
+def _books_gate(*, account: Account, lots: list[TaxLot]) -> str | None:
+    missing_basis = sorted({lot.symbol for lot in lots if not lot.has_basis})
+    if missing_basis:
+        return f"lots without cost basis: {', '.join(missing_basis)} (import the basis first)"
+    if account.cash_amount < 0:
+        return f"negative cash {account.cash_amount} (unsettled trades or an overdraft)"
+    return None
+
+
+def _price_gate(*, wanted: set[str], run_universe: RunUniverse, as_of: date) -> str | None:
+    unpriced = sorted(wanted - set(run_universe.index))
+    if unpriced:
+        return f"no price for {', '.join(unpriced)}"
+    limit = as_of - timedelta(days=settings.OPTIMIZER_MAX_PRICE_AGE_DAYS)
+    stale = sorted(s for s in wanted if run_universe.priced_on[s] < limit)
+    if stale:
+        return f"stale prices (older than {limit}): {', '.join(stale)}"
+    return None
+
+
+def _account_problem(
+    *,
+    account: Account,
+    lots: list[TaxLot],
+    recent: list[RecentTrade],
+    as_of: date,
+    mode: str,
+    run_universe: RunUniverse,
+) -> AccountProblem | AccountSkip:
+    if account.model_id is None:
+        return AccountSkip(account.pk, "no model assigned")
+    reason = _books_gate(account=account, lots=lots)
+    if reason is not None:
+        return AccountSkip(account.pk, reason)
+    try:
+        target = effective_target_get(account=account, as_of=as_of)
+    except (ApplicationError, ValueError) as exc:
+        return AccountSkip(account.pk, f"no effective target: {exc}")
+    wanted = {lot.symbol for lot in lots} | {s for s, w in target.weights.items() if w > 0}
+    reason = _price_gate(wanted=wanted, run_universe=run_universe, as_of=as_of)
+    if reason is not None:
+        return AccountSkip(account.pk, reason)
+    index = run_universe.index
+    weights = np.zeros(run_universe.universe.size)
+    for symbol, weight in target.weights.items():
+        if weight > 0:
+            weights[index[symbol]] = to_float(weight)
+    cash_weight = 1.0 - float(weights.sum())
+    held = {lot.symbol for lot in lots}
+    registration = _REGISTRATIONS[Registration(account.registration)]
+    taxable = registration is core.Registration.TAXABLE
+    problem = core.RebalanceProblem(
+        as_of=as_of,
+        universe=run_universe.universe,
+        target_weights=weights,
+        cash_target_weight=max(cash_weight, 0.0),
+        lots=tuple(
+            core.TaxLot(
+                lot_id=lot.lot_key,
+                symbol_index=index[lot.symbol],
+                shares=to_float(lot.shares),
+                basis_amount=to_float(lot.adjusted_basis_amount or ZERO),
+                holding_period_start=lot.holding_period_start_on,
+                account_id=str(account.pk),
+            )
+            for lot in lots
+        ),
+        cash_amount=to_float(account.cash_amount),
+        tax_profile=core.TaxProfile(
+            short_term_rate=to_float(account.short_term_rate + account.state_rate)
+            if taxable
+            else 0.0,
+            long_term_rate=to_float(account.long_term_rate + account.state_rate)
+            if taxable
+            else 0.0,
+            gains_budget_amount=_gains_budget_left(account, as_of),
+            registration=registration,
+        ),
+        risk_model=run_universe.risk_model,
+        constraints=core.Constraints(
+            never_buy_symbols=frozenset(target.blocked) & set(index),
+            never_sell_symbols=frozenset(target.never_sell) & held,
+            must_sell_symbols=(frozenset(target.blocked) & held) - frozenset(target.never_sell),
+            min_trade_amount=to_float(account.min_trade_amount),
+            is_fractional_shares=account.is_fractional_shares,
+        ),
+        wash_sale_locks=wash_sale_locks_from_history(as_of, recent),
+        cash_reserve_amount=to_float(account.cash_reserve_amount),
+        withdrawals_due_amount=to_float(
+            withdrawals_due(
+                account=account, as_of=as_of, horizon_days=settings.OPTIMIZER_CASH_HORIZON_DAYS
+            )
+        ),
+        mode=core.RebalanceMode(mode),
+        account_id=str(account.pk),
+    )
+    notes = tuple(adjustment.text for adjustment in target.adjustments)
+    return AccountProblem(account_id=account.pk, problem=problem, target_notes=notes)
+
+
+@dataclass(frozen=True)
+class TradeData:
+    """A proposed trade in Decimal: shares rounded toward zero, money to cents."""
+
+    side: str
+    symbol: str
+    lot_key: str
+    shares: Decimal
+    price: Decimal
+    amount: Decimal
+    realized_gain_amount: Decimal | None
+    term: str
+    reason: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ProposalData:
+    """Everything the trading app stores for one account's proposal."""
+
+    trades: list[TradeData]
+    metrics: dict[str, Any]
+    estimated_tax_amount: Decimal
+    naive_tax_amount: Decimal
+    turnover_amount: Decimal
+    notes: list[str]
+    solver: str
+    solver_ms: int
+    snapshot: dict[str, Any]
+
+
+def proposal_data_from_result(
+    *, built: AccountProblem, result: core.RebalanceResult, is_fractional: bool
+) -> ProposalData:
+    """Convert a core result to Decimal rows, metrics and the replayable snapshot."""
+    problem = built.problem
+    prices = problem.universe.prices
+    trades = []
+    for trade in result.trades:
+        price = to_decimal(float(prices[problem.universe.symbols.index(trade.symbol)]))
+        shares = round_shares_down(to_decimal(trade.shares), whole=not is_fractional)
+        if shares <= 0:
+            continue
+        is_sell = trade.side is core.TradeSide.SELL
+        trades.append(
+            TradeData(
+                side=trade.side.value,
+                symbol=trade.symbol,
+                lot_key=trade.lot_id or "",
+                shares=shares,
+                price=price.quantize(Decimal("0.000001")),
+                amount=round_money(shares * price),
+                realized_gain_amount=round_money(to_decimal(trade.realized_gain_amount))
+                if is_sell
+                else None,
+                term=("long" if trade.is_long_term else "short") if is_sell else "",
+                reason=trade.reason.value,
+                explanation=trade.explanation,
+            )
+        )
+    value = result.before.value_amount
+    metrics = {
+        "before": _metrics(result.before),
+        "after": _metrics(result.after),
+        "short_term_gain_amount": _money(result.taxes.short_term_gain_amount),
+        "long_term_gain_amount": _money(result.taxes.long_term_gain_amount),
+        "losses_harvested_amount": _money(result.taxes.losses_harvested_amount),
+        "forced_gain_amount": _money(result.taxes.forced_gain_amount),
+        "turnover_weight": round(result.turnover_weight, 6),
+        "objective": {
+            "risk": result.objective.risk,
+            "tax": result.objective.tax,
+            "transaction_cost": result.objective.transaction_cost,
+            "penalties": result.objective.penalties,
+            "total": result.objective.total,
+        },
+        "relaxed": list(result.relaxed),
+        "forced": list(result.forced),
+        "repairs": list(result.repairs),
+        "violations": list(result.violations),
+        "status": result.status,
+        "total_time_ms": round(result.total_time_ms, 3),
+    }
+    return ProposalData(
+        trades=trades,
+        metrics=metrics,
+        estimated_tax_amount=round_money(to_decimal(result.taxes.estimated_tax_amount)),
+        naive_tax_amount=round_money(to_decimal(result.naive.estimated_tax_amount)),
+        turnover_amount=round_money(to_decimal(result.turnover_weight * value)),
+        notes=list(built.target_notes),
+        solver=result.solver_name,
+        solver_ms=round(result.solve_time_ms),
+        snapshot=problem_snapshot(problem),
+    )
+
+
+def _metrics(m: core.PortfolioMetrics) -> dict[str, Any]:
+    return {
+        "active_risk_rate": round(m.active_risk_rate, 6),
+        "max_drift_weight": round(m.max_drift_weight, 6),
+        "cash_weight": round(m.cash_weight, 6),
+        "value_amount": _money(m.value_amount),
+    }
+
+
+def _money(amount: float) -> str:
+    return str(round_money(to_decimal(amount)))

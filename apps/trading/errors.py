@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class TradingErrorCode(StrEnum):
+    """Why a trading operation was refused."""
+
+    INVALID = "trading_invalid"
+    EMPTY_SCOPE = "run_scope_empty"
+    NOT_PENDING = "proposal_not_pending"
+    RUN_FINISHED = "run_finished"

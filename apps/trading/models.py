@@ -1,0 +1,217 @@
+"""Rebalance runs and the trade workflow (tenant schema).
+
+A run fans out to Celery in chunks; every account gets one ``RunAccount`` row (its status in
+the run) and, when it trades, one ``Proposal`` with its ``ProposedTrade`` rows. Unique
+constraints on (run, account) make re-running a chunk harmless.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.common.money import MONEY, PRICE, RATE, SHARES
+
+
+class RunScope(models.TextChoices):
+    """Which accounts a run covers."""
+
+    ACCOUNT = "account", "One account"
+    HOUSEHOLD = "household", "A household"
+    MODEL = "model", "A model's accounts"
+    BOOK = "book", "The whole book"
+
+
+class RunMode(models.TextChoices):
+    """What the optimizer may do (core ``RebalanceMode``)."""
+
+    FULL_REBALANCE = "full_rebalance", "Full rebalance"
+    HARVEST_ONLY = "harvest_only", "Harvest losses only"
+    RAISE_CASH = "raise_cash", "Raise cash"
+    INVEST_CASH = "invest_cash", "Invest cash"
+    TRANSITION = "transition", "Transition"
+
+
+class RunStatus(models.TextChoices):
+    """Life of a run."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class RebalanceRun(models.Model):
+    """One request to rebalance a scope of accounts as of a business date."""
+
+    scope = models.CharField(max_length=20, choices=RunScope.choices)
+    scope_ids = models.JSONField(default=list, blank=True)
+    mode = models.CharField(max_length=20, choices=RunMode.choices, default=RunMode.FULL_REBALANCE)
+    as_of = models.DateField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    requested_by_name = models.CharField(max_length=150, default="schedule")
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    total_accounts = models.PositiveIntegerField(default=0)
+    done_accounts = models.PositiveIntegerField(default=0)
+    failed_accounts = models.PositiveIntegerField(default=0)
+    skipped_accounts = models.PositiveIntegerField(default=0)
+    solver_ms = models.PositiveBigIntegerField(default=0, help_text="Time inside the solver.")
+    compute_ms = models.PositiveBigIntegerField(
+        default=0, help_text="Time in chunk tasks: loading, solving and writing."
+    )
+    universe_symbols = models.JSONField(default=list, blank=True)
+    universe_snapshot = models.JSONField(
+        default=dict, blank=True, help_text="Prices and risk model shared by the run's proposals."
+    )
+    is_cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} {self.scope} {self.mode} as of {self.as_of} ({self.status})"
+
+    @property
+    def remaining_accounts(self) -> int:
+        """Accounts not yet done, failed or skipped."""
+        finished = self.done_accounts + self.failed_accounts + self.skipped_accounts
+        return max(self.total_accounts - finished, 0)
+
+
+class RunAccountStatus(models.TextChoices):
+    """An account's state within a run."""
+
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (data quality)"
+
+
+class RunAccount(models.Model):
+    """An account's place in a run: its chunk, status and, if it failed or was skipped, why."""
+
+    run = models.ForeignKey(RebalanceRun, on_delete=models.CASCADE, related_name="run_accounts")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    chunk = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=10, choices=RunAccountStatus.choices, default=RunAccountStatus.PENDING
+    )
+    reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("run", "account"), name="run_account_once"),)
+        indexes = (models.Index(fields=("run", "chunk", "status")),)
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} account {self.account_id}: {self.status}"
+
+
+class ProposalStatus(models.TextChoices):
+    """A proposal's review state."""
+
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    ORDERED = "ordered", "Ordered"
+    NO_TRADES = "no_trades", "No trades needed"
+
+
+class Proposal(models.Model):
+    """The optimizer's proposal for one account in one run, with metrics and exception flags.
+
+    ``snapshot`` is the core problem as JSON: any proposal can be replayed exactly.
+    """
+
+    run = models.ForeignKey(RebalanceRun, on_delete=models.CASCADE, related_name="proposals")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=ProposalStatus.choices)
+    flags = models.JSONField(default=list, blank=True, help_text="Exception flags for review.")
+    metrics = models.JSONField(default=dict, help_text="Before/after metrics (fractions, USD).")
+    estimated_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    naive_tax_amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Tax of a tax-naive rebalance to the same target."
+    )
+    turnover_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    summary = models.TextField(blank=True)
+    solver = models.CharField(max_length=40, blank=True)
+    solver_ms = models.PositiveIntegerField(default=0)
+    snapshot = models.JSONField(default=dict, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = (
+            models.UniqueConstraint(fields=("run", "account"), name="proposal_once_per_run"),
+        )
+
+    def __str__(self) -> str:
+        return f"Proposal #{self.pk} run {self.run_id} account {self.account_id} ({self.status})"
+
+
+class TradeSide(models.TextChoices):
+    """Buy or sell."""
+
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+
+
+class ProposedTrade(models.Model):
+    """One trade of a proposal: a sell of one lot or a buy of one name, with its reason."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="trades")
+    side = models.CharField(max_length=4, choices=TradeSide.choices)
+    symbol = models.CharField(max_length=16)
+    lot_key = models.CharField(max_length=128, blank=True, help_text="Sells: the lot relieved.")
+    shares = models.DecimalField(**SHARES)
+    price = models.DecimalField(**PRICE)
+    amount = models.DecimalField(**MONEY)
+    realized_gain_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    term = models.CharField(max_length=5, blank=True)
+    reason = models.CharField(max_length=20)
+    explanation = models.TextField()
+
+    class Meta:
+        ordering = ("side", "symbol", "lot_key")
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(shares__gt=0), name="proposed_trade_shares_positive"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.shares} {self.symbol} ({self.reason})"
+
+
+class TradingSettings(models.Model):
+    """The firm's trading policy (one row per firm schema): approvals and exception thresholds."""
+
+    is_auto_approve = models.BooleanField(
+        default=False, help_text="Approve proposals with no exception flag without a trader."
+    )
+    large_tax_rate = models.DecimalField(
+        **RATE,
+        default=Decimal("0.01"),
+        help_text="Flag estimated tax above this fraction of value.",
+    )
+    large_drift_rate = models.DecimalField(
+        **RATE, default=Decimal("0.05"), help_text="Flag a max drift left above this fraction."
+    )
+    big_trade_rate = models.DecimalField(
+        **RATE, default=Decimal("0.25"), help_text="Flag one trade above this fraction of value."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "Trading settings"

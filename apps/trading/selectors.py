@@ -1,0 +1,63 @@
+"""Reads of runs and proposals, and the accounts a run's scope covers."""
+
+from collections.abc import Sequence
+from datetime import date
+
+from django.db.models import QuerySet
+
+from apps.accounts.models import Account, TaxLot
+from apps.models.models import ModelPortfolio
+from apps.models.selectors import model_flatten
+from apps.restrictions.selectors import substitutes_map
+from apps.trading.models import Proposal, ProposalStatus, RebalanceRun, RunScope
+
+
+def scope_account_ids(*, scope: str, scope_ids: Sequence[int]) -> list[int]:
+    """Ids of the accounts a scope covers, in id order (one query)."""
+    accounts = Account.objects.all()
+    if scope == RunScope.ACCOUNT:
+        accounts = accounts.filter(pk__in=scope_ids)
+    elif scope == RunScope.HOUSEHOLD:
+        accounts = accounts.filter(household_id__in=scope_ids)
+    elif scope == RunScope.MODEL:
+        accounts = accounts.filter(model_id__in=scope_ids)
+    return list(accounts.order_by("pk").values_list("pk", flat=True))
+
+
+def run_universe_symbols(*, account_ids: Sequence[int], as_of: date) -> list[str]:
+    """Every name a run may hold or buy: holdings, the models' targets and their substitutes."""
+    symbols = set(
+        TaxLot.objects.filter(account_id__in=account_ids)
+        .values_list("symbol", flat=True)
+        .distinct()
+    )
+    model_ids = set(
+        Account.objects.filter(pk__in=account_ids, model__isnull=False)
+        .values_list("model_id", flat=True)
+        .distinct()
+    )
+    for model in ModelPortfolio.objects.filter(pk__in=model_ids):
+        symbols |= set(model_flatten(model=model, as_of=as_of).weights)
+    for alternatives in substitutes_map(symbols=symbols).values():
+        symbols |= set(alternatives)
+    return sorted(symbols)
+
+
+def run_list() -> QuerySet[RebalanceRun]:
+    """Runs, newest first."""
+    return RebalanceRun.objects.select_related("requested_by")
+
+
+def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> QuerySet[Proposal]:
+    """Proposals with their account, optionally of one run and one status."""
+    proposals = Proposal.objects.select_related("account", "run")
+    if run is not None:
+        proposals = proposals.filter(run=run)
+    if status:
+        proposals = proposals.filter(status=status)
+    return proposals
+
+
+def exception_queue() -> QuerySet[Proposal]:
+    """Proposals waiting for a trader, flagged ones first."""
+    return proposal_list(status=ProposalStatus.PENDING_APPROVAL).order_by("-flags", "-created_at")

@@ -1,0 +1,100 @@
+"""Review of proposals: exception flags, the firm's approval policy, approve and reject."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.access.services import audit_event_record
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import require_tenant_schema
+from apps.optimizer.adapters import ProposalData
+from apps.trading.errors import TradingErrorCode
+from apps.trading.models import Proposal, ProposalStatus, TradingSettings
+
+AUTO_APPROVED = "auto-approved: no exception flag"
+
+
+def trading_settings_get() -> TradingSettings:
+    """The firm's trading policy (created with defaults on first use)."""
+    require_tenant_schema()
+    settings, _ = TradingSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+@transaction.atomic
+def trading_settings_update(*, changes: dict[str, Any], acting_user: Any) -> TradingSettings:
+    """Change the firm's trading policy (audited with before/after)."""
+    policy = TradingSettings.objects.select_for_update().get(pk=trading_settings_get().pk)
+    before = {field: str(getattr(policy, field)) for field in changes}
+    for field, value in changes.items():
+        setattr(policy, field, value)
+    policy.full_clean()
+    policy.save()
+    audit_event_record(
+        action="trading_settings.update",
+        acting_user=acting_user,
+        obj=policy,
+        payload={f: {"before": before[f], "after": str(getattr(policy, f))} for f in changes},
+    )
+    return policy
+
+
+def proposal_flags(*, data: ProposalData, policy: TradingSettings) -> list[str]:
+    """Exception flags a trader should look at before the trades go out.
+
+    ``large_tax``: estimated tax above the firm's threshold of account value; ``large_drift``:
+    drift left after the trades above the threshold; ``relaxed``/``forced``: the optimizer had
+    to soften a constraint or exceed a limit for restrictions; ``big_trade``: one trade above
+    the threshold of account value; ``violation``: a constraint still violated after rounding.
+    """
+    value = Decimal(data.metrics["before"]["value_amount"])
+    flags = []
+    if value > 0 and data.estimated_tax_amount > policy.large_tax_rate * value:
+        flags.append("large_tax")
+    if Decimal(str(data.metrics["after"]["max_drift_weight"])) > policy.large_drift_rate:
+        flags.append("large_drift")
+    if data.metrics["relaxed"]:
+        flags.append("relaxed")
+    if data.metrics["forced"]:
+        flags.append("forced")
+    if value > 0 and any(t.amount > policy.big_trade_rate * value for t in data.trades):
+        flags.append("big_trade")
+    if data.metrics["violations"]:
+        flags.append("violation")
+    return flags
+
+
+@transaction.atomic
+def proposals_decide(
+    *, proposal_ids: list[int], approve: bool, acting_user: Any, note: str = ""
+) -> int:
+    """Approve or reject pending proposals (one or in bulk); each decision is audited.
+
+    Raises:
+        ApplicationError: a proposal is not pending approval (nothing is changed).
+    """
+    require_tenant_schema()
+    proposals = list(Proposal.objects.select_for_update().filter(pk__in=proposal_ids))
+    not_pending = [p.pk for p in proposals if p.status != ProposalStatus.PENDING_APPROVAL]
+    if not_pending or len(proposals) != len(set(proposal_ids)):
+        raise ApplicationError(
+            "only proposals pending approval can be decided",
+            code=TradingErrorCode.NOT_PENDING,
+            extra={"not_pending": not_pending},
+        )
+    now = timezone.now()
+    status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
+    for proposal in proposals:
+        proposal.status, proposal.decided_by, proposal.decided_at = status, acting_user, now
+        proposal.decision_note = note[:300]
+    Proposal.objects.bulk_update(proposals, ["status", "decided_by", "decided_at", "decision_note"])
+    for proposal in proposals:
+        audit_event_record(
+            action="proposal.approve" if approve else "proposal.reject",
+            acting_user=acting_user,
+            obj=proposal,
+            payload={"account_id": proposal.account_id, "run_id": proposal.run_id, "note": note},
+        )
+    return len(proposals)

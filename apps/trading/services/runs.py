@@ -1,0 +1,310 @@
+"""Rebalance runs: create, fan out to Celery in chunks, execute a chunk, cancel.
+
+Idempotent by construction: ``RunAccount`` and ``Proposal`` are unique per (run, account); a
+chunk only works on its accounts still ``pending``, claimed under ``select_for_update``; tasks
+are ``acks_late``, so a chunk whose worker died is delivered again and finishes the job.
+"""
+
+import time
+from collections import OrderedDict
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.access.services import audit_event_record
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import require_tenant_schema
+from apps.optimizer import adapters
+from apps.optimizer.core.errors import OptimizerError
+from apps.optimizer.core.problem import solve_rebalance
+from apps.trading.errors import TradingErrorCode
+from apps.trading.models import (
+    Proposal,
+    ProposalStatus,
+    ProposedTrade,
+    RebalanceRun,
+    RunAccount,
+    RunAccountStatus,
+    RunMode,
+    RunScope,
+    RunStatus,
+)
+from apps.trading.selectors import run_universe_symbols, scope_account_ids
+from apps.trading.services.review import AUTO_APPROVED, proposal_flags, trading_settings_get
+
+# Compiled universes of recent runs in this worker process, keyed by (schema, run id).
+_UNIVERSES: "OrderedDict[tuple[str, int], adapters.RunUniverse]" = OrderedDict()
+_UNIVERSE_CACHE_SIZE = 4
+
+
+@transaction.atomic
+def rebalance_run_create(
+    *,
+    scope: RunScope,
+    scope_ids: list[int],
+    mode: RunMode,
+    as_of: date,
+    requested_by: Any | None,
+) -> RebalanceRun:
+    """Record a run request and enqueue its start after commit.
+
+    Raises:
+        ApplicationError: the scope covers no account.
+    """
+    require_tenant_schema()
+    if not scope_account_ids(scope=scope, scope_ids=scope_ids):
+        raise ApplicationError("the scope covers no account", code=TradingErrorCode.EMPTY_SCOPE)
+    run = RebalanceRun(
+        scope=scope,
+        scope_ids=sorted(set(scope_ids)),
+        mode=mode,
+        as_of=as_of,
+        requested_by=requested_by,
+        requested_by_name=requested_by.get_username() if requested_by else "schedule",
+    )
+    run.full_clean()
+    run.save()
+    audit_event_record(
+        action="rebalance_run.create",
+        acting_user=requested_by,
+        obj=run,
+        payload={"scope": scope, "scope_ids": run.scope_ids, "mode": mode, "as_of": str(as_of)},
+    )
+    from apps.trading.tasks import rebalance_run_start as rebalance_run_start_task
+
+    transaction.on_commit(lambda: rebalance_run_start_task.delay(run.pk))
+    return run
+
+
+def rebalance_run_start(*, run_id: int) -> list[int]:
+    """Resolve the scope, price and risk-model the universe, create the chunks; enqueue them.
+
+    Idempotent: a run already started only re-enqueues its chunks that still have pending
+    accounts (a restart after a crash between the commit and the enqueue).
+
+    Returns:
+        The chunk numbers enqueued.
+    """
+    require_tenant_schema()
+    with transaction.atomic():
+        run = RebalanceRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RunStatus.QUEUED and not run.is_cancel_requested:
+            _prepare(run)
+        chunks = sorted(
+            set(
+                RunAccount.objects.filter(run=run, status=RunAccountStatus.PENDING)
+                .values_list("chunk", flat=True)
+                .distinct()
+            )
+        )
+        if not chunks:
+            _finish_if_done(run)
+        from apps.trading.tasks import rebalance_chunk_execute as chunk_task
+
+        transaction.on_commit(lambda: [chunk_task.delay(run_id, c) for c in chunks])
+    return chunks
+
+
+def _prepare(run: RebalanceRun) -> None:
+    account_ids = scope_account_ids(scope=run.scope, scope_ids=run.scope_ids)
+    size = settings.OPTIMIZER_CHUNK_SIZE
+    RunAccount.objects.bulk_create(
+        [RunAccount(run=run, account_id=a, chunk=i // size) for i, a in enumerate(account_ids)],
+        ignore_conflicts=True,
+    )
+    symbols = run_universe_symbols(account_ids=account_ids, as_of=run.as_of)
+    universe = adapters.run_universe_build(symbols=symbols, as_of=run.as_of)
+    run.universe_symbols = list(universe.universe.symbols)
+    run.universe_snapshot = universe.snapshot()
+    run.total_accounts = len(account_ids)
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save()
+    _UNIVERSES[(connection.schema_name, run.pk)] = universe
+
+
+def _run_universe(run: RebalanceRun) -> adapters.RunUniverse:
+    key = (connection.schema_name, run.pk)
+    universe = _UNIVERSES.get(key)
+    if universe is None:
+        universe = adapters.RunUniverse.from_snapshot(run.universe_snapshot)
+        _UNIVERSES[key] = universe
+        while len(_UNIVERSES) > _UNIVERSE_CACHE_SIZE:
+            _UNIVERSES.popitem(last=False)
+    return universe
+
+
+def rebalance_chunk_execute(*, run_id: int, chunk: int) -> int:
+    """Optimize the chunk's pending accounts and store their proposals; return how many.
+
+    One bad account never stops the chunk: its failure is recorded with the reason.
+    """
+    require_tenant_schema()
+    started = time.perf_counter()
+    run = RebalanceRun.objects.get(pk=run_id)
+    pending = list(
+        RunAccount.objects.filter(
+            run=run, chunk=chunk, status=RunAccountStatus.PENDING
+        ).values_list("account_id", flat=True)
+    )
+    if not pending or run.status != RunStatus.RUNNING:
+        return 0
+    if run.is_cancel_requested:
+        return 0
+    universe = _run_universe(run)
+    problems, skips = adapters.account_problems_build(
+        account_ids=pending, as_of=run.as_of, mode=run.mode, run_universe=universe
+    )
+    outcomes: dict[int, tuple[str, str, adapters.ProposalData | None]] = {
+        s.account_id: (RunAccountStatus.SKIPPED, s.reason, None) for s in skips
+    }
+    config = adapters.solver_config()
+    fractional = dict(
+        RunAccount.objects.filter(run=run, chunk=chunk).values_list(
+            "account_id", "account__is_fractional_shares"
+        )
+    )
+    solver_ms = 0
+    for built in problems:
+        try:
+            result = solve_rebalance(built.problem, config, universe.compiled)
+        except OptimizerError as exc:
+            outcomes[built.account_id] = (RunAccountStatus.FAILED, str(exc), None)
+            continue
+        data = adapters.proposal_data_from_result(
+            built=built, result=result, is_fractional=fractional[built.account_id]
+        )
+        solver_ms += data.solver_ms
+        outcomes[built.account_id] = (RunAccountStatus.DONE, "", data)
+    _store_chunk(
+        run_id=run_id,
+        chunk=chunk,
+        outcomes=outcomes,
+        solver_ms=solver_ms,
+        compute_ms=round((time.perf_counter() - started) * 1000),
+    )
+    return len(outcomes)
+
+
+@transaction.atomic
+def _store_chunk(
+    *,
+    run_id: int,
+    chunk: int,
+    outcomes: dict[int, tuple[str, str, adapters.ProposalData | None]],
+    solver_ms: int,
+    compute_ms: int,
+) -> None:
+    run = RebalanceRun.objects.select_for_update().get(pk=run_id)
+    # Only accounts still pending are written: a redelivered chunk adds nothing twice.
+    claimed = list(
+        RunAccount.objects.select_for_update().filter(
+            run=run, chunk=chunk, status=RunAccountStatus.PENDING, account_id__in=outcomes
+        )
+    )
+    policy = trading_settings_get()
+    proposals: list[Proposal] = []
+    trades: dict[int, list[adapters.TradeData]] = {}
+    counts = {RunAccountStatus.DONE: 0, RunAccountStatus.FAILED: 0, RunAccountStatus.SKIPPED: 0}
+    for run_account in claimed:
+        account_id = run_account.account_id
+        status, reason, data = outcomes[account_id]
+        counts[RunAccountStatus(status)] += 1
+        run_account.status, run_account.reason = status, reason[:2000]
+        if data is None:
+            continue
+        flags = proposal_flags(data=data, policy=policy)
+        if not data.trades:
+            proposal_status = ProposalStatus.NO_TRADES
+        elif policy.is_auto_approve and not flags:
+            proposal_status = ProposalStatus.APPROVED
+        else:
+            proposal_status = ProposalStatus.PENDING_APPROVAL
+        proposals.append(
+            Proposal(
+                run=run,
+                account_id=account_id,
+                status=proposal_status,
+                flags=flags,
+                metrics=data.metrics,
+                estimated_tax_amount=data.estimated_tax_amount,
+                naive_tax_amount=data.naive_tax_amount,
+                turnover_amount=data.turnover_amount,
+                summary="\n".join(data.notes),
+                solver=data.solver,
+                solver_ms=data.solver_ms,
+                snapshot=data.snapshot,
+                decided_at=timezone.now() if proposal_status == ProposalStatus.APPROVED else None,
+                decision_note=AUTO_APPROVED if proposal_status == ProposalStatus.APPROVED else "",
+            )
+        )
+        trades[account_id] = data.trades
+    RunAccount.objects.bulk_update(claimed, ["status", "reason", "updated_at"])
+    created = Proposal.objects.bulk_create(proposals)
+    ProposedTrade.objects.bulk_create(
+        ProposedTrade(
+            proposal=proposal,
+            side=t.side,
+            symbol=t.symbol,
+            lot_key=t.lot_key,
+            shares=t.shares,
+            price=t.price,
+            amount=t.amount,
+            realized_gain_amount=t.realized_gain_amount,
+            term=t.term,
+            reason=t.reason,
+            explanation=t.explanation,
+        )
+        for proposal in created
+        for t in trades[proposal.account_id]
+    )
+    RebalanceRun.objects.filter(pk=run.pk).update(
+        done_accounts=F("done_accounts") + counts[RunAccountStatus.DONE],
+        failed_accounts=F("failed_accounts") + counts[RunAccountStatus.FAILED],
+        skipped_accounts=F("skipped_accounts") + counts[RunAccountStatus.SKIPPED],
+        solver_ms=F("solver_ms") + solver_ms,
+        compute_ms=F("compute_ms") + compute_ms,
+    )
+    run.refresh_from_db()
+    _finish_if_done(run)
+
+
+def _finish_if_done(run: RebalanceRun) -> None:
+    if run.status == RunStatus.RUNNING and run.remaining_accounts == 0:
+        run.status = RunStatus.COMPLETED
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+
+
+@transaction.atomic
+def rebalance_run_cancel(*, run: RebalanceRun, acting_user: Any) -> RebalanceRun:
+    """Stop a run: accounts not yet optimized are marked skipped ("cancelled"); audited.
+
+    Raises:
+        ApplicationError: the run has already finished.
+    """
+    require_tenant_schema()
+    run = RebalanceRun.objects.select_for_update().get(pk=run.pk)
+    if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+        raise ApplicationError("the run has finished", code=TradingErrorCode.RUN_FINISHED)
+    cancelled = (
+        RunAccount.objects.select_for_update()
+        .filter(run=run, status=RunAccountStatus.PENDING)
+        .update(status=RunAccountStatus.SKIPPED, reason="cancelled")
+    )
+    run.is_cancel_requested = True
+    run.status = RunStatus.CANCELLED
+    run.skipped_accounts += cancelled
+    run.finished_at = timezone.now()
+    run.save()
+    audit_event_record(
+        action="rebalance_run.cancel",
+        acting_user=acting_user,
+        obj=run,
+        payload={"accounts_cancelled": cancelled},
+    )
+    return run

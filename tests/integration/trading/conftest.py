@@ -1,0 +1,110 @@
+"""A small book for run tests: 8 names in 2 sectors with 300 days of seeded prices, one model."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from apps.accounts.models import Account, Household
+from apps.accounts.services.ledger import ledger_rebuild
+from apps.models.services import model_assign, model_create, model_version_create
+from tests.integration.accounts.conftest import entry
+
+AS_OF = date(2024, 6, 28)
+SECTORS = {
+    "AAA": "Energy",
+    "BBB": "Energy",
+    "CCC": "Energy",
+    "DDD": "Energy",
+    "EEE": "Utilities",
+    "FFF": "Utilities",
+    "GGG": "Utilities",
+    "HHH": "Utilities",
+}
+
+
+def _business_days(end: date, count: int) -> list[date]:
+    days, day = [], end
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return days[::-1]
+
+
+@pytest.fixture
+def priced_universe(firm_a):
+    """Securities and prices (public tables, rolled back with the test)."""
+    from apps.securities.models import Price, Security
+
+    rng = np.random.default_rng(7)
+    days = _business_days(AS_OF, 300)
+    prices = []
+    for i, (symbol, sector) in enumerate(SECTORS.items()):
+        security = Security.objects.create(
+            symbol=symbol, name=f"{symbol} Corp", sector=sector, industry=f"{sector} ind"
+        )
+        path = 50 * np.exp(np.cumsum(rng.normal(0.0002, 0.015, len(days)))) * (1 + i / 10)
+        prices += [
+            Price(security=security, priced_on=d, close_price=Decimal(f"{p:.2f}"), source="test")
+            for d, p in zip(days, path, strict=True)
+        ]
+    Price.objects.bulk_create(prices)
+    return {
+        s: Price.objects.filter(security__symbol=s, priced_on=AS_OF).get().close_price
+        for s in SECTORS
+    }
+
+
+@pytest.fixture
+def run_book(priced_universe, firms):
+    """A model on the 8 names (12% each, 4% cash) and three accounts in it."""
+    from apps.access.roles import Role
+
+    admin = firms["a"].users[Role.FIRM_ADMIN]
+    model = model_create(code="CORE8", name="Core 8", acting_user=admin)
+    model_version_create(
+        model=model,
+        effective_on=date(2024, 1, 1),
+        cash_weight=Decimal("0.04"),
+        security_weights={s: Decimal("0.12") for s in SECTORS},
+        acting_user=admin,
+    )
+    household = Household.objects.create(external_id="H-RUN", name="Run household")
+    legacy = Account.objects.create(
+        household=household, custodian="schwab", number="R1", name="Legacy", registration="taxable"
+    )
+    cash_only = Account.objects.create(
+        household=household,
+        custodian="schwab",
+        number="R2",
+        name="New money",
+        registration="taxable",
+    )
+    no_basis = Account.objects.create(
+        household=household,
+        custodian="schwab",
+        number="R3",
+        name="No basis",
+        registration="taxable",
+    )
+    entry(legacy, "dep", "deposit", date(2020, 1, 2), amount="20000")
+    entry(legacy, "b-aaa", "buy", date(2020, 1, 2), "AAA", "400", "8000")  # big gain, overweight
+    entry(legacy, "b-eee", "buy", date(2024, 1, 3), "EEE", "100", "9000")  # a loss
+    entry(cash_only, "dep", "deposit", date(2024, 6, 1), amount="100000")
+    entry(
+        no_basis,
+        "open-ccc",
+        "buy",
+        date(2015, 1, 5),
+        "CCC",
+        "50",
+        "0",
+        is_opening_lot=True,
+        is_basis_unknown=True,
+    )
+    ledger_rebuild(household=household)
+    for account in (legacy, cash_only, no_basis):
+        model_assign(account=account, model=model, acting_user=admin)
+    return {"model": model, "legacy": legacy, "cash_only": cash_only, "no_basis": no_basis}
