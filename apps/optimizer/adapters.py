@@ -74,8 +74,9 @@ class RunUniverse:
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> "RunUniverse":
-        """Rebuild (and compile) a run's universe from its stored snapshot: every chunk of a run,
-        in any worker process, solves against exactly the same prices and risk model.
+        """Rebuild (and compile) a run's universe from its stored snapshot.
+
+        Every chunk of a run, in any worker process, solves against the same prices and risk model.
         """
         universe = from_jsonable(core.Universe, data["universe"])
         risk_model = from_jsonable(core.RiskModel, data["risk_model"])
