@@ -1,0 +1,199 @@
+"""Effective targets: screens, substitutes, outside holdings, never-sell, explanations."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.targets import (
+    CASH,
+    AdjustmentKind,
+    FlatTarget,
+    OutsideExposure,
+    Route,
+    Rule,
+    RuleKind,
+    SecurityInfo,
+    WeightError,
+    effective_target,
+)
+
+D = Decimal
+OIL = "Oil, Gas & Consumable Fuels"
+SECURITIES = {
+    "XOM": SecurityInfo("Energy", OIL, frozenset({"fossil_fuels"})),
+    "CVX": SecurityInfo("Energy", OIL, frozenset({"fossil_fuels"})),
+    "COP": SecurityInfo("Energy", OIL),
+    "EOG": SecurityInfo("Energy", OIL),
+    "SLB": SecurityInfo("Energy", "Energy Equipment & Services"),
+    "AAPL": SecurityInfo("Information Technology", "Technology Hardware, Storage & Peripherals"),
+    "MSFT": SecurityInfo("Information Technology", "Software"),
+    "INTC": SecurityInfo("Information Technology", "Semiconductors"),
+    "NVDA": SecurityInfo("Information Technology", "Semiconductors"),
+    "PM": SecurityInfo("Consumer Staples", "Tobacco", frozenset({"tobacco"})),
+    "MO": SecurityInfo("Consumer Staples", "Tobacco", frozenset({"tobacco"})),
+    "KO": SecurityInfo("Consumer Staples", "Beverages"),
+    "PLD": SecurityInfo("Real Estate", "Industrial REITs"),
+    "BND": SecurityInfo(),
+}
+FOSSIL = Rule(RuleKind.EXCLUDE_ESG, "fossil_fuels", "client values", "household")
+
+
+def flat(cash: str = "0", **weights: str) -> FlatTarget:
+    return FlatTarget({s: D(w) for s, w in sorted(weights.items())}, D(cash))
+
+
+def reconcile(target) -> None:
+    """The adjustments' moves explain every change exactly, symbol by symbol and for cash."""
+    deltas: dict[str, Decimal] = {}
+    for adjustment in target.adjustments:
+        assert sum((m.weight for m in adjustment.moves), D(0)) == 0
+        for move in adjustment.moves:
+            deltas[move.symbol] = deltas.get(move.symbol, D(0)) + move.weight
+    for symbol in {*target.model_weights, *target.weights}:
+        change = target.weights.get(symbol, D(0)) - target.model_weights.get(symbol, D(0))
+        assert deltas.get(symbol, D(0)) == change, symbol
+    assert deltas.get(CASH, D(0)) == target.cash_weight - target.model_cash_weight
+
+
+def test_screened_name_goes_to_its_industry_peers_with_the_issue_wording():
+    model = flat("0.02", XOM="0.008", COP="0.03", EOG="0.01", SLB="0.052", AAPL="0.88")
+    target = effective_target(model, securities=SECURITIES, rules=[FOSSIL])
+    assert "XOM" not in target.weights
+    assert target.weights["COP"] == D("0.036") and target.weights["EOG"] == D("0.012")
+    assert target.weights["SLB"] == D("0.052")  # another industry: untouched
+    assert target.lines == (
+        "XOM removed: fossil fuels screen (household: client values); weight 0.80% moved to "
+        f"{OIL} names COP +0.60%, EOG +0.20% (same industry)",
+    )
+    assert target.adjustments[0].route == Route.INDUSTRY
+    assert target.total == 1
+    reconcile(target)
+
+
+def test_sector_then_pro_rata_then_cash():
+    # No oil peer left: SLB (same sector) takes it all.
+    target = effective_target(
+        flat(XOM="0.1", CVX="0.1", SLB="0.2", AAPL="0.6"), securities=SECURITIES, rules=[FOSSIL]
+    )
+    assert target.weights == {"SLB": D("0.4"), "AAPL": D("0.6")}
+    assert [a.route for a in target.adjustments] == [Route.SECTOR, Route.SECTOR]
+    # The whole sector screened: pro rata to everyone else.
+    target = effective_target(
+        flat(XOM="0.5", AAPL="0.3", MSFT="0.2"), securities=SECURITIES, rules=[FOSSIL]
+    )
+    assert target.weights == {"AAPL": D("0.6"), "MSFT": D("0.4")}
+    assert target.adjustments[0].route == Route.PRO_RATA
+    # Nothing eligible at all: cash.
+    target = effective_target(flat("0.5", XOM="0.5"), securities=SECURITIES, rules=[FOSSIL])
+    assert target.weights == {} and target.cash_weight == 1
+    assert "cash (no eligible security)" in target.lines[0]
+    reconcile(target)
+
+
+def test_substitute_comes_first_and_skips_screened_alternatives():
+    target = effective_target(
+        flat(PM="0.1", KO="0.4", AAPL="0.5"),
+        securities=SECURITIES,
+        rules=[Rule(RuleKind.EXCLUDE_INDUSTRY, "Tobacco")],
+        substitutes={"PM": ["MO", "NVDA"]},  # MO is tobacco too
+    )
+    assert target.weights == {"AAPL": D("0.5"), "KO": D("0.4"), "NVDA": D("0.1")}
+    assert target.lines == (
+        "PM removed: Tobacco industry excluded; weight 10.00% moved to substitute NVDA +10.00%",
+    )
+    reconcile(target)
+
+
+def test_never_buy_symbol_and_sector_exclusion():
+    target = effective_target(
+        flat(AAPL="0.3", MSFT="0.3", NVDA="0.2", PLD="0.2"),
+        securities=SECURITIES,
+        rules=[
+            Rule(RuleKind.NEVER_BUY, "nvda", "", "account"),
+            Rule(RuleKind.EXCLUDE_SECTOR, "real estate"),
+        ],
+    )
+    # NVDA: no other semiconductor, so its IT sector; PLD: the only REIT, so pro rata.
+    assert target.weights == {"AAPL": D("0.5"), "MSFT": D("0.5")}
+    assert [a.route for a in target.adjustments] == [Route.SECTOR, Route.PRO_RATA]
+    assert target.blocked == {"NVDA", "PLD"}
+    assert target.lines[0].startswith("NVDA removed: never buy (account)")
+    assert target.lines[1].startswith("PLD removed: real estate sector excluded")
+    reconcile(target)
+
+
+def test_outside_sector_holding_reduces_the_sector_and_spreads_the_rest():
+    target = effective_target(
+        flat(PLD="0.2", AAPL="0.6", MSFT="0.2"),
+        securities=SECURITIES,
+        outside=[OutsideExposure("sector:Real Estate", weight=D("0.04"), reason="rental")],
+    )
+    assert target.weights == {"AAPL": D("0.63"), "MSFT": D("0.21"), "PLD": D("0.16")}
+    assert target.adjustments[0].kind == AdjustmentKind.OUTSIDE_HOLDING
+    assert target.lines[0].startswith(
+        "Outside holding sector:Real Estate (rental) of 4.00%: Real Estate reduced by 4.00%"
+    )
+    reconcile(target)
+
+
+def test_outside_amount_uses_account_value_and_is_capped_by_the_model():
+    target = effective_target(
+        flat(INTC="0.02", AAPL="0.98"),
+        securities=SECURITIES,
+        outside=[OutsideExposure("symbol:INTC", amount=D("5000"), reason="employer stock")],
+        account_value=D("100000"),
+    )
+    assert target.weights == {"AAPL": D(1)}
+    assert "3.00% not offset" in target.lines[0]
+    reconcile(target)
+    none = effective_target(
+        flat(AAPL="1"),
+        securities=SECURITIES,
+        outside=[
+            OutsideExposure("symbol:INTC", amount=D("5000")),
+            OutsideExposure("sector:Real Estate", weight=D("0.1")),
+            OutsideExposure("country:France", weight=D("0.1")),
+        ],
+    )
+    assert none.weights == {"AAPL": D(1)}
+    assert [a.kind for a in none.adjustments] == [AdjustmentKind.NOTE] * 3
+
+
+def test_never_sell_holding_stays_and_counts_toward_its_sector():
+    target = effective_target(
+        flat(AAPL="0.3", MSFT="0.2", KO="0.5"),
+        securities=SECURITIES,
+        rules=[Rule(RuleKind.NEVER_SELL, "INTC", "legacy", "account")],
+        held_weights={"INTC": D("0.1"), "KO": D("0.2")},
+    )
+    assert target.weights["INTC"] == D("0.1")
+    # Taken from Information Technology, so the sector stays at 50%.
+    assert target.weights["AAPL"] + target.weights["MSFT"] + target.weights["INTC"] == D("0.5")
+    assert target.weights["KO"] == D("0.5")
+    assert target.never_sell == {"INTC"}
+    assert target.lines[0].startswith(
+        "INTC kept at its held 10.00% (never sell (account: legacy)); target was 0.00%"
+    )
+    reconcile(target)
+
+
+def test_screened_never_sell_holding_keeps_its_held_weight_only():
+    target = effective_target(
+        flat(XOM="0.1", COP="0.1", AAPL="0.8"),
+        securities=SECURITIES,
+        rules=[FOSSIL, Rule(RuleKind.NEVER_SELL, "XOM")],
+        held_weights={"XOM": D("0.04")},
+    )
+    assert target.weights["XOM"] == D("0.04")
+    assert target.weights["COP"] == D("0.16")
+    assert "XOM reduced to its held 4.00%" in target.lines[0]
+    reconcile(target)
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(WeightError):
+        effective_target(flat(AAPL="0.9"), securities=SECURITIES)
+    with pytest.raises(WeightError):
+        effective_target(
+            flat(AAPL="1"), securities=SECURITIES, held_weights={"AAPL": D("0.7"), "X": D("0.4")}
+        )
