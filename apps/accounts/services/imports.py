@@ -640,9 +640,9 @@ def _plan_positions(plan: _Plan, parsed: ParsedFile, *, as_of: date | None, file
                 f"opening lot {external_id} was booked and has been sold since)",
             )
             continue
-        bases = [r.cost_basis for r in group]
-        basis = None if any(b is None for b in bases) else sum(bases, ZERO)  # type: ignore[arg-type]
-        row = TransactionRow(
+        bases = [r.cost_basis for r in group if r.cost_basis is not None]
+        basis = sum(bases, ZERO) if len(bases) == len(group) else None
+        opening = TransactionRow(
             line=line,
             order=line,
             custodian=account.custodian,
@@ -656,7 +656,7 @@ def _plan_positions(plan: _Plan, parsed: ParsedFile, *, as_of: date | None, file
             is_opening_lot=True,
             is_basis_unknown=basis is None,
         )
-        candidates.append((row, _entry_of(row, account, filename)))
+        candidates.append((opening, _entry_of(opening, account, filename)))
     # Symbols the books hold that the custodian's file omits for an account it lists.
     listed = {pk for pk, _ in merged}
     first_line: dict[int, int] = {}
@@ -747,14 +747,14 @@ def _plan_accounts(plan: _Plan, rows: Sequence[AccountRow]) -> None:
         for h in Household.objects.select_for_update().filter(external_id__in=set(names))
     }
     for household_id, (name, line) in names.items():
-        stored = households.get(household_id)
-        if stored is not None and stored.name != name:
+        booked = households.get(household_id)
+        if booked is not None and booked.name != name:
             plan.problem(
                 line,
                 "household_name",
-                f"household {household_id} is {stored.name!r} in the books; rename it there",
+                f"household {household_id} is {booked.name!r} in the books; rename it there",
             )
-        elif stored is None:
+        elif booked is None:
             household = Household(external_id=household_id, name=name)
             _validate(plan, household, line, exclude=())
             households[household_id] = household
