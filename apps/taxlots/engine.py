@@ -704,7 +704,6 @@ class _Replayer:
         self, seq: int, trade: Trade, position: dict[str, _Lot], method: LotMethod
     ) -> list[tuple[_Lot, _Piece, Decimal]] | None:
         """Choose the pieces to relieve, or record a problem and return ``None``."""
-        where = _where(seq, trade.id)
         plan: list[tuple[_Lot, _Piece, Decimal]] = []
         if trade.lots is not None:
             ok = True
@@ -716,7 +715,7 @@ class _Replayer:
                         (
                             seq,
                             Problem(
-                                where,
+                                _where(seq, trade.id),
                                 f"lots[{index}].quantity",
                                 f"sells {pick.quantity} shares of lot {pick.lot_id} but only "
                                 f"{open_quantity} are still held",
@@ -734,7 +733,7 @@ class _Replayer:
                 (
                     seq,
                     Problem(
-                        where,
+                        _where(seq, trade.id),
                         "quantity",
                         f"sells {trade.quantity} shares of {trade.symbol} in account "
                         f"{trade.account} but only {held} are held",
