@@ -215,3 +215,153 @@ class TradingSettings(models.Model):
 
     def __str__(self) -> str:
         return "Trading settings"
+
+
+# --- Orders, custodian trade files and fills --------------------------------------------------
+# Approved proposals become block orders per (custodian, symbol, side); each proposed trade is
+# allocated exactly once (``OrderAllocation.proposed_trade`` is one-to-one). An order goes out in
+# at most one trade file; fills come back by file (``FillImport.sha256`` is unique) and become
+# ledger entries, so lots and realized gains change only through the tax-lot engine.
+
+
+class OrderStatus(models.TextChoices):
+    """Life of a block order."""
+
+    OPEN = "open", "Open"
+    SENT = "sent", "Sent"
+    PARTIALLY_FILLED = "partially_filled", "Partially filled"
+    FILLED = "filled", "Filled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TradeFileLayout(models.TextChoices):
+    """Whose layout a trade file follows (``docs/custodian-files.md``, "Trade files")."""
+
+    GENERIC = "generic", "Generic CSV"
+    SCHWAB = "schwab", "Schwab-like"
+    FIDELITY = "fidelity", "Fidelity-like"
+
+
+class TradeFile(models.Model):
+    """One generated custodian trade file, stored in the firm's storage (schema prefix)."""
+
+    custodian = models.CharField(max_length=32)
+    layout = models.CharField(max_length=10, choices=TradeFileLayout.choices)
+    storage_name = models.CharField(max_length=300, help_text="Name in the firm's storage.")
+    filename = models.CharField(max_length=200, help_text="Offered name for downloads.")
+    sha256 = models.CharField(max_length=64)
+    line_count = models.PositiveIntegerField(help_text="Data lines (header excluded).")
+    order_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Trade file #{self.pk} {self.custodian} ({self.layout}, {self.line_count} lines)"
+
+
+class Order(models.Model):
+    """A block order: the approved trades of one symbol and side at one custodian."""
+
+    custodian = models.CharField(max_length=32)
+    symbol = models.CharField(max_length=16)
+    side = models.CharField(max_length=4, choices=TradeSide.choices)
+    total_shares = models.DecimalField(**SHARES)
+    filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
+    fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.OPEN)
+    trade_file = models.ForeignKey(
+        TradeFile, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "custodian", "symbol", "side", "id")
+        indexes = (models.Index(fields=("custodian", "status")),)
+        constraints = (
+            models.CheckConstraint(condition=Q(total_shares__gt=0), name="order_shares_positive"),
+            models.CheckConstraint(
+                condition=Q(filled_shares__gte=0) & Q(filled_shares__lte=models.F("total_shares")),
+                name="order_not_overfilled",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk} {self.side} {self.total_shares} {self.symbol} ({self.status})"
+
+    @property
+    def average_price(self) -> Decimal | None:
+        """Average fill price per share (None before the first fill)."""
+        if not self.filled_shares:
+            return None
+        return self.fill_amount / self.filled_shares
+
+
+class OrderAllocation(models.Model):
+    """One account's part of a block: one proposed trade, with its lot instructions for sells.
+
+    ``lot_instructions`` is ``[{"lot_id": <buy external id>, "shares": "…"}]`` (specific
+    identification, as ``Transaction.lot_picks``); empty for buys.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="allocations")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    proposed_trade = models.OneToOneField(
+        ProposedTrade, on_delete=models.PROTECT, related_name="allocation"
+    )
+    shares = models.DecimalField(**SHARES)
+    lot_instructions = models.JSONField(default=list, blank=True)
+    filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
+    fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    fill_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("order", "id")
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(shares__gt=0), name="order_allocation_shares_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(filled_shares__gte=0) & Q(filled_shares__lte=models.F("shares")),
+                name="order_allocation_not_overfilled",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"Allocation #{self.pk} of order {self.order_id}: {self.shares}"
+
+    @property
+    def remaining_shares(self) -> Decimal:
+        """Shares still to be filled."""
+        return self.shares - self.filled_shares
+
+
+class FillImport(models.Model):
+    """One applied fills file; its sha256 is unique, so the same file is never applied twice."""
+
+    filename = models.CharField(max_length=200)
+    layout = models.CharField(max_length=10, choices=TradeFileLayout.choices)
+    sha256 = models.CharField(max_length=64, unique=True)
+    storage_name = models.CharField(max_length=300, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    fills_applied = models.PositiveIntegerField(default=0)
+    allocations_touched = models.PositiveIntegerField(default=0)
+    households = models.JSONField(default=list, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-applied_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Fills {self.filename} ({self.fills_applied} fills)"
