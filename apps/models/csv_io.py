@@ -16,6 +16,7 @@ from apps.models.errors import ModelsErrorCode
 HEADER = ("symbol_or_model", "weight")
 CASH_ROW = "CASH"
 SLEEVE_PREFIX = "model:"
+_PLACES = Decimal("1e-8")  # common.money.WEIGHT
 
 
 @dataclass
@@ -99,6 +100,6 @@ def targets_csv_write(*, cash_weight: Decimal, targets: list[tuple[str, Decimal]
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
     for label, weight in targets:
-        writer.writerow((label, format(weight, "f")))
-    writer.writerow((CASH_ROW, format(cash_weight, "f")))
+        writer.writerow((label, format(weight.quantize(_PLACES), "f")))
+    writer.writerow((CASH_ROW, format(cash_weight.quantize(_PLACES), "f")))
     return buffer.getvalue()

@@ -114,8 +114,8 @@ def sleeve_graph_get() -> dict[str, set[str]]:
 
 
 def model_version_csv(*, version: ModelVersion) -> str:
-    """The version as ``symbol_or_model,weight`` CSV (sleeves as ``model:<CODE>``, cash last)."""
-    targets = sorted(version.targets.all(), key=lambda t: (t.sleeve is None, t.label))
+    """The version as CSV: securities, then sleeves as ``model:<CODE>``, then cash."""
+    targets = sorted(version.targets.all(), key=lambda t: (t.sleeve is not None, t.label))
     return targets_csv_write(
         cash_weight=version.cash_weight, targets=[(t.label, t.weight) for t in targets]
     )
