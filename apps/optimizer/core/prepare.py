@@ -77,6 +77,7 @@ class PreparedProblem:
     lot_gain_rate: FloatArray  # gain per unit of value sold: 1 − basis / value
     lot_is_long_term: BoolArray
     lot_tax_rate: FloatArray  # rate applied to the lot's gain (0 in non-taxable accounts)
+    lot_is_taxable: BoolArray  # its account is taxable with a non-zero rate
     lot_cost: FloatArray  # objective coefficient per unit sold (tax + cost + penalties)
     lot_penalty: FloatArray  # the non-tax, non-transaction part of lot_cost
     lot_state: IntArray  # LOT_FREE / LOT_FORCED / LOT_FROZEN
@@ -165,6 +166,8 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         dtype=bool,
     )
     lot_taxable = taxable[lot_account] if lots else np.zeros(0, dtype=bool)
+    registered = np.array([a.tax_profile.is_taxable for a in accounts], dtype=bool)
+    lot_registered_taxable = registered[lot_account] if lots else np.zeros(0, dtype=bool)
     lot_gain_rate = 1.0 - lot_basis / np.maximum(lot_value, 1e-300)
     is_long = np.array(
         [cached_is_long_term(lot.holding_period_start, as_of, months) for lot in lots]
@@ -212,7 +215,9 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         forced = forced & ~deferrable
     frozen = never_sell_lot.copy()
     # Taxable loss lots of buy-side names, or of names bought within the wash-sale window.
-    frozen |= lot_taxable & lot_is_loss & (buyable[lot_symbol] | lock_loss_sale[lot_symbol])
+    frozen |= lot_taxable & lot_is_loss & buyable[lot_symbol]
+    # A purchase in the last 30 days makes a loss sale today a wash sale whatever the rates.
+    frozen |= lot_registered_taxable & lot_is_loss & lock_loss_sale[lot_symbol]
     if mode is RebalanceMode.INVEST_CASH:
         frozen |= True
     if mode is RebalanceMode.HARVEST_ONLY:
@@ -305,6 +310,7 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         lot_gain_rate=lot_gain_rate,
         lot_is_long_term=is_long,
         lot_tax_rate=lot_tax_rate,
+        lot_is_taxable=lot_taxable,
         lot_cost=lot_cost,
         lot_penalty=penalty,
         lot_state=state,

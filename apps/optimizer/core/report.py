@@ -88,7 +88,7 @@ def naive_rebalance(problem: HouseholdProblem, prepared: PreparedProblem) -> Nai
     sold = np.clip(need - before, 0.0, values)
     gains = sold * prepared.lot_gain_rate[order]
     rates = prepared.lot_tax_rate[order]
-    taxable = np.array([a.tax_profile.is_taxable for a in problem.accounts])[account[order]]
+    taxable = prepared.lot_is_taxable[order]
     is_long = prepared.lot_is_long_term[order]
     return NaiveRebalance(
         short_term_gain_amount=float(gains[taxable & ~is_long].sum()),
@@ -149,7 +149,7 @@ def build_result(
         amount = shares * prices[i]
         gain = amount - lot.basis_amount * shares / lot.shares
         is_long = bool(prepared.lot_is_long_term[j])
-        taxable = accounts[a].tax_profile.is_taxable
+        taxable = bool(prepared.lot_is_taxable[j])
         sold_value[i] += amount
         penalty += float(prepared.lot_penalty[j]) * amount / value
         term = "long-term" if is_long else "short-term"

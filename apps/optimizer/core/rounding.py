@@ -25,12 +25,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.optimizer.core.prepare import LOT_FORCED, LOT_FREE, LOT_FROZEN, PreparedProblem
+from apps.optimizer.core.prepare import (
+    LOT_FORCED,
+    LOT_FREE,
+    LOT_FROZEN,
+    BoolArray,
+    PreparedProblem,
+)
 from apps.optimizer.core.problem import ContinuousSolution
 from apps.optimizer.core.types import FloatArray, HouseholdProblem, SolverConfig
 
 FRACTIONAL_STEP_SHARES = 1e-6
 _EPS = 1e-9
+CENT = 0.01  # money tolerance of the re-check (amounts are rounded to cents downstream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,10 @@ class _Book:
         self.repairs: list[str] = []
         self.sell = np.zeros(len(lots))
         self.buy = np.zeros(len(prepared.buy_symbol))
+        self.sell_wanted = np.zeros(len(lots))  # continuous shares before rounding down
+        self.budget_limit = np.full(len(prepared.account_values), np.inf)
+        self.turnover_limit = np.inf
+        self.sell_unfiltered = np.zeros(len(lots))  # shares wanted before the minimum trade
 
     # Amounts and aggregates -------------------------------------------------------------
     def proceeds(self) -> FloatArray:
@@ -182,7 +193,8 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
     whole_lot = (prepared.lot_state == LOT_FORCED) | (
         sell_amount >= prepared.lot_weight * book.value * (1.0 - 1e-7)
     )
-    shares = _round_down(sell_amount / np.maximum(book.lot_price, 1e-300), book.is_fractional)
+    book.sell_wanted = np.minimum(sell_amount / np.maximum(book.lot_price, 1e-300), book.lot_shares)
+    shares = _round_down(book.sell_wanted, book.is_fractional)
     shares = np.where(whole_lot, book.lot_shares, np.minimum(shares, book.lot_shares))
     book.sell = np.where(prepared.lot_state == LOT_FROZEN, 0.0, np.maximum(shares, 0.0))
     book.buy = np.maximum(
@@ -190,9 +202,13 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
     )
 
 
-def _repair_budget(book: _Book) -> None:
+def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
     prepared = book.prepared
-    limit = prepared.budget_weights * book.value
+    slack = np.array(
+        [relaxed.get(("budget", str(a)), 0.0) for a in range(len(prepared.budget_weights))]
+    )
+    limit = (prepared.budget_weights + slack) * book.value
+    book.budget_limit = limit
     gains = book.budget_gains()
     gain_share = book.gain_per_share()
     for a in np.flatnonzero(gains > limit + 1e-6):
@@ -210,30 +226,85 @@ def _repair_budget(book: _Book) -> None:
             cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.is_fractional))
             book.sell[lot] -= cut
             excess -= cut * gain_share[lot]
-        book.repairs.append(f"trimmed gain sells in account {a} to hold the gains budget")
+        # Loss lots rounded down harvested less than the solver planned: round them up.
+        rounded_down = np.flatnonzero(
+            (prepared.lot_account == a)
+            & (prepared.lot_state == LOT_FREE)
+            & prepared.lot_in_budget
+            & (gain_share < 0.0)
+            & (book.sell_wanted > book.sell + 1e-12)
+        )
+        for lot in rounded_down[np.argsort(gain_share[rounded_down])]:
+            if excess <= 0.0:
+                break
+            step = (
+                min(_step_up(book.sell_wanted[lot], book.is_fractional), book.lot_shares[lot])
+                - book.sell[lot]
+            )
+            book.sell[lot] += step
+            excess += step * gain_share[lot]
+        book.repairs.append(f"adjusted sells in account {a} to hold the gains budget")
+
+
+def _band_room(book: _Book) -> FloatArray:
+    """Per name: how much weight its tightest band group can still lose (inf without bands)."""
+    prepared, universe = book.prepared, book.problem.universe
+    moves = np.zeros(universe.size)
+    np.add.at(moves, prepared.lot_symbol, -book.proceeds())
+    np.add.at(moves, prepared.buy_symbol, book.cost())
+    active = prepared.initial_weights + moves / book.value - prepared.target_weights
+    room = np.full(universe.size, np.inf)
+    cons = book.problem.constraints
+    for band, labels in (
+        (cons.sector_band_weight, universe.sectors),
+        (cons.industry_band_weight, universe.industries),
+    ):
+        if band is None:
+            continue
+        groups = {g: j for j, g in enumerate(sorted(set(labels)))}
+        member = np.array([groups[label] for label in labels])
+        level = np.bincount(member, weights=active, minlength=len(groups))
+        room = np.minimum(room, (level + band)[member])
+    return room
 
 
 def _trim_buys(book: _Book, account: int | None, shortfall: float) -> float:
-    """Trim the largest buys (of one account, or all) by at least ``shortfall`` of spending."""
+    """Trim buys (of one account, or all) by at least ``shortfall`` of spending.
+
+    Buys in the band groups with the most room are trimmed first (within that room), then the
+    largest buys, so a cash repair does not push a sector out of its band.
+    """
     prepared = book.prepared
     mask = book.buy > 0.0
     if account is not None:
         mask &= prepared.buy_account == account
     candidates = np.flatnonzero(mask)
-    for j in candidates[np.argsort(-book.cost()[candidates])]:
-        if shortfall <= 0.0:
-            break
-        unit = book.buy_price[j] * (1.0 + book.tc)
-        cut = min(book.buy[j], _step_up(shortfall / unit, book.is_fractional))
-        book.buy[j] -= cut
-        shortfall -= cut * unit
+    room = _band_room(book)[prepared.buy_symbol[candidates]]
+    for within_room in (True, False):
+        order = (
+            np.lexsort((-book.cost()[candidates], -room))
+            if within_room
+            else np.argsort(-book.cost()[candidates])
+        )
+        for j in candidates[order]:
+            if shortfall <= 0.0:
+                return shortfall
+            unit = book.buy_price[j] * (1.0 + book.tc)
+            cut = min(book.buy[j], _step_up(shortfall / unit, book.is_fractional))
+            if within_room:
+                limit = _band_room(book)[prepared.buy_symbol[j]] * book.value / book.buy_price[j]
+                cut = min(cut, max(_round_down(np.array([limit]), book.is_fractional)[0], 0.0))
+            book.buy[j] -= cut
+            shortfall -= cut * unit
     return shortfall
 
 
-def _repair_turnover(book: _Book) -> None:
+def _repair_turnover(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
     cap = book.prepared.turnover_cap_weight
     if cap is None:
         return
+    cap += relaxed.get(("turnover", ""), 0.0)
+    book.turnover_limit = cap * book.value
     excess = book.free_turnover() - cap * book.value
     if excess > 1e-9 * book.value:
         _trim_buys(book, None, excess / (1.0 + book.tc))
@@ -244,8 +315,37 @@ def _repair_cash(book: _Book) -> None:
     prepared = book.prepared
     floor = prepared.cash_floor_weights * book.value
     short = floor - book.cash_after()
+    gain_share = book.gain_per_share()
     for a in np.flatnonzero(short > 1e-9):
-        remaining = _trim_buys(book, int(a), float(short[a]))
+        # First undo the minimum-trade drops and the rounding down of sells (within the gains
+        # budget and turnover cap): each moves the trade back toward the solver's answer.
+        remaining = float(short[a])
+        room = float(book.budget_limit[a] - book.budget_gains()[a])
+        turnover_room = book.turnover_limit - book.free_turnover()
+        wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+        rounded_down = np.flatnonzero(
+            (prepared.lot_account == a)
+            & (prepared.lot_state == LOT_FREE)
+            & (wanted > book.sell + 1e-12)
+        )
+        for lot in rounded_down[np.argsort(prepared.lot_cost[rounded_down])]:
+            if remaining <= 0.0:
+                break
+            needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
+            target = min(float(wanted[lot]), needed)
+            step = min(_step_up(target, book.is_fractional), book.lot_shares[lot]) - book.sell[lot]
+            extra_gain = step * gain_share[lot] if prepared.lot_in_budget[lot] else 0.0
+            extra_value = step * book.lot_price[lot]
+            if step <= 0.0 or extra_gain > room or extra_value > turnover_room:
+                continue
+            book.sell[lot] += step
+            room -= extra_gain
+            turnover_room -= extra_value
+            remaining -= step * book.lot_price[lot] * (1.0 - book.tc)
+        if remaining <= 0.0:
+            book.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
+            continue
+        remaining = _trim_buys(book, int(a), remaining)
         book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
         if remaining <= 0.0:
             continue
@@ -270,6 +370,53 @@ def _repair_cash(book: _Book) -> None:
         book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
 
 
+def band_breaches(
+    problem: HouseholdProblem,
+    prepared: PreparedProblem,
+    lot_sell_shares: FloatArray,
+    buy_shares: FloatArray,
+    relaxed_weights: dict[tuple[str, str], float],
+    rounded: tuple[BoolArray, BoolArray] | None = None,
+) -> list[tuple[str, str, float, float]]:
+    """Sector/industry bands broken by final share counts, beyond rounding granularity.
+
+    Whole shares move a group's active weight by up to one share of every lot and name whose
+    continuous trade was rounded (``rounded`` masks; default: the traded ones), so that much is
+    tolerated on top of the band (and any elastic slack).
+
+    Returns:
+        (kind, group, |active weight|, limit) per breached band.
+    """
+    universe = problem.universe
+    prices, value = universe.prices, prepared.value_amount
+    symbol_moves = np.zeros(universe.size)
+    np.add.at(symbol_moves, prepared.lot_symbol, -lot_sell_shares * prices[prepared.lot_symbol])
+    np.add.at(symbol_moves, prepared.buy_symbol, buy_shares * prices[prepared.buy_symbol])
+    granularity = np.zeros(universe.size)
+    traded, bought = rounded if rounded is not None else (lot_sell_shares > 0, buy_shares > 0)
+    np.add.at(granularity, prepared.lot_symbol[traded], prices[prepared.lot_symbol[traded]])
+    np.add.at(granularity, prepared.buy_symbol[bought], prices[prepared.buy_symbol[bought]])
+    active = prepared.initial_weights + symbol_moves / value - prepared.target_weights
+    cons = problem.constraints
+    out: list[tuple[str, str, float, float]] = []
+    for kind, band, labels in (
+        ("sector_band", cons.sector_band_weight, universe.sectors),
+        ("industry_band", cons.industry_band_weight, universe.industries),
+    ):
+        if band is None:
+            continue
+        groups = sorted(set(labels))
+        index = {g: j for j, g in enumerate(groups)}
+        member = np.array([index[label] for label in labels])
+        level = np.abs(np.bincount(member, weights=active, minlength=len(groups)))
+        slack = np.bincount(member, weights=granularity, minlength=len(groups)) / value
+        for j, group in enumerate(groups):
+            limit = band + relaxed_weights.get((kind, group), 0.0) + slack[j] + 1e-6
+            if level[j] > limit:
+                out.append((kind, group, float(level[j]), limit))
+    return out
+
+
 def recheck(
     problem: HouseholdProblem,
     prepared: PreparedProblem,
@@ -277,6 +424,7 @@ def recheck(
     buy_shares: FloatArray,
     *,
     relaxed_weights: dict[tuple[str, str], float] | None = None,
+    rounded: tuple[BoolArray, BoolArray] | None = None,
 ) -> tuple[str, ...]:
     """Check every constraint on final share counts.
 
@@ -289,6 +437,7 @@ def recheck(
         lot_sell_shares: Shares sold per lot.
         buy_shares: Shares bought per buy variable.
         relaxed_weights: Slack granted by the elastic re-solve per (kind, name), fractions of V.
+        rounded: Lots and buys whose continuous trade was rounded (band tolerance).
 
     Returns:
         Human-readable violations (empty when every constraint holds).
@@ -361,7 +510,7 @@ def recheck(
     np.add.at(budget_gain, account[counted], gain[counted])
     for a in range(accounts):
         limit = prepared.budget_weights[a] + relaxed_weights.get(("budget", str(a)), 0.0)
-        if np.isfinite(limit) and budget_gain[a] > limit * value + 1e-6:
+        if np.isfinite(limit) and budget_gain[a] > limit * value + CENT:
             out.append(
                 f"account {problem.accounts[a].account_id}: gains {budget_gain[a]:.2f} over "
                 f"budget {limit * value:.2f}"
@@ -373,20 +522,12 @@ def recheck(
         if free_traded > cap * value * (1 + 1e-9) + 1e-6:
             out.append("turnover cap exceeded")
     after = prepared.initial_weights + (bought_value.sum(axis=0) - sold_value.sum(axis=0)) / value
-    active = after - prepared.target_weights
-    for kind, band, labels in (
-        ("sector_band", cons.sector_band_weight, universe.sectors),
-        ("industry_band", cons.industry_band_weight, universe.industries),
-    ):
-        if band is None:
-            continue
-        for group in sorted(set(labels)):
-            members = np.array([label == group for label in labels])
-            tolerance = float(prices[members].sum()) / value + 1e-9
-            limit = band + relaxed_weights.get((kind, group), 0.0) + tolerance
-            level = abs(float(active[members].sum()))
-            if level > limit:
-                out.append(f"{kind}[{group}] active weight {level:.4%} outside ±{band:.4%}")
+    out.extend(
+        f"{kind}[{group}] active weight {level:.4%} outside {limit:.4%}"
+        for kind, group, level, limit in band_breaches(
+            problem, prepared, lot_sell_shares, buy_shares, relaxed_weights, rounded
+        )
+    )
     if np.any(after < -1e-12):
         out.append("short position after trading")
     return tuple(out)
@@ -412,14 +553,37 @@ def round_and_repair(
     book = _Book(problem, prepared, config)
     sell_amount = solution.lot_sell_weights * book.value
     buy_amount = solution.buy_weights * book.value
+    relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
     _net_same_name(book, sell_amount, buy_amount)
+    unfiltered = (sell_amount.copy(), buy_amount.copy())
+    book.sell_unfiltered = np.minimum(
+        unfiltered[0] / np.maximum(book.lot_price, 1e-300), book.lot_shares
+    )
     _apply_min_trade(book, sell_amount, buy_amount)
     _round(book, sell_amount, buy_amount)
-    _repair_budget(book)
-    _repair_turnover(book)
+    rounded = (unfiltered[0] > 0.0, unfiltered[1] > 0.0)
+    breaches = band_breaches(problem, prepared, book.sell, book.buy, relaxed, rounded)
+    if breaches:
+        # Dropping small trades broke a band: keep every trade of the names in those groups.
+        labels = {
+            "sector_band": problem.universe.sectors,
+            "industry_band": problem.universe.industries,
+        }
+        names = np.zeros(problem.universe.size, dtype=bool)
+        for kind, group, _, _ in breaches:
+            names |= np.array([label == group for label in labels[kind]])
+        restore_sells = names[prepared.lot_symbol]
+        restore_buys = names[prepared.buy_symbol]
+        sell_amount[restore_sells] = unfiltered[0][restore_sells]
+        buy_amount[restore_buys] = unfiltered[1][restore_buys]
+        _round(book, sell_amount, buy_amount)
+        book.repairs.append(f"kept small trades in {len(breaches)} band groups")
+    _repair_budget(book, relaxed)
+    _repair_turnover(book, relaxed)
     _repair_cash(book)
-    relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
-    violations = recheck(problem, prepared, book.sell, book.buy, relaxed_weights=relaxed)
+    violations = recheck(
+        problem, prepared, book.sell, book.buy, relaxed_weights=relaxed, rounded=rounded
+    )
     return RoundedTrades(
         lot_sell_shares=book.sell,
         buy_shares=book.buy,

@@ -378,7 +378,9 @@ class SolverConfig:
         min_trade_position_rate: A trade is dropped when below min(min_trade_amount, this fraction
             of the larger of the current and target position value).
         band_penalty_rate: Elastic re-solve: cost per unit of weight outside a sector/industry band.
-        budget_penalty_rate: Elastic re-solve: cost per unit of value of gains over the budget.
+        budget_penalty_rate: Elastic re-solve: cost per unit of value of gains over the budget
+            (far above the band rate, so bands give way first and the budget only when nothing
+            else restores feasibility).
         turnover_penalty_rate: Elastic re-solve: cost per unit of turnover over the cap.
     """
 
@@ -396,7 +398,7 @@ class SolverConfig:
     transition_sell_reward_rate: float = 0.02
     min_trade_position_rate: float = 0.1
     band_penalty_rate: float = 10.0
-    budget_penalty_rate: float = 2.0
+    budget_penalty_rate: float = 1000.0
     turnover_penalty_rate: float = 1.0
 
     def __post_init__(self) -> None:

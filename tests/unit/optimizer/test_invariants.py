@@ -1,0 +1,149 @@
+"""Hypothesis invariants over random accounts (restrictions, locks, modes, budgets, reserves)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from functools import cache
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.optimizer.core.errors import RebalanceInfeasible
+from apps.optimizer.core.problem import CompiledUniverse, compile_universe, solve_rebalance
+from apps.optimizer.core.synthetic import SyntheticUniverse, make_account, make_universe
+from apps.optimizer.core.types import (
+    Constraints,
+    RebalanceMode,
+    RebalanceProblem,
+    RebalanceResult,
+    SolverConfig,
+    TaxProfile,
+    TradeSide,
+    WashSaleLocks,
+)
+
+CONFIG = SolverConfig()
+NAMES = 24
+
+
+@cache
+def _universe() -> tuple[SyntheticUniverse, CompiledUniverse]:
+    synthetic = make_universe(NAMES, seed=21)
+    return synthetic, compile_universe(synthetic.universe, synthetic.risk_model, CONFIG)
+
+
+symbol_sets = st.frozensets(st.integers(0, NAMES - 1), max_size=4)
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> RebalanceProblem:
+    synthetic, _ = _universe()
+    symbols = synthetic.universe.symbols
+    base = make_account(
+        synthetic,
+        seed=draw(st.integers(0, 10_000)),
+        with_restrictions=False,
+        value_amount=draw(st.sampled_from([5_000.0, 50_000.0, 500_000.0])),
+    )
+    names = {
+        key: frozenset(symbols[i] for i in draw(symbol_sets))
+        for key in ("never_buy", "never_sell", "must_sell", "no_buy", "no_loss_sale")
+    }
+    must_sell = names["must_sell"] - names["never_sell"]
+    lot_ids = [lot.lot_id for lot in base.lots]
+    never_sell_lots = (
+        frozenset(draw(st.lists(st.sampled_from(lot_ids), max_size=5)))
+        if (lot_ids)
+        else frozenset()
+    )
+    value = base.cash_amount + sum(
+        lot.shares * synthetic.universe.prices[lot.symbol_index] for lot in base.lots
+    )
+    budget = draw(st.one_of(st.none(), st.floats(-0.01, 0.05).map(lambda r: r * value)))
+    return dataclasses.replace(
+        base,
+        tax_profile=TaxProfile(
+            short_term_rate=draw(st.sampled_from([0.0, 0.37, 0.408])),
+            long_term_rate=draw(st.sampled_from([0.0, 0.15, 0.238])),
+            gains_budget_amount=budget,
+        ),
+        constraints=Constraints(
+            never_buy_symbols=names["never_buy"],
+            never_sell_symbols=names["never_sell"],
+            never_sell_lot_ids=never_sell_lots,
+            must_sell_symbols=must_sell,
+            sector_band_weight=draw(st.sampled_from([None, 0.01, 0.05])),
+            turnover_cap_weight=draw(st.sampled_from([None, 0.05, 0.3])),
+            min_trade_amount=draw(st.sampled_from([0.0, 50.0, 250.0])),
+            is_fractional_shares=draw(st.booleans()),
+        ),
+        wash_sale_locks=WashSaleLocks(
+            no_buy_symbols=names["no_buy"], no_loss_sale_symbols=names["no_loss_sale"]
+        ),
+        cash_reserve_amount=draw(st.sampled_from([0.0, 0.01, 0.05])) * value,
+        withdrawals_due_amount=draw(st.sampled_from([0.0, 0.02])) * value,
+        mode=draw(st.sampled_from(list(RebalanceMode))),
+    )
+
+
+@settings(
+    max_examples=int(os.environ.get("OPTIMIZER_HYPOTHESIS_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(problem=accounts())
+def test_rebalance_invariants(problem: RebalanceProblem) -> None:
+    _, compiled = _universe()
+    try:
+        result = solve_rebalance(problem, CONFIG, compiled)
+    except RebalanceInfeasible as error:
+        infeasible = error
+    else:
+        _check(problem, result)
+        return
+    assert "cash_reserve_amount" in infeasible.relax  # only the cash floor is hard
+
+
+def _check(problem: RebalanceProblem, result: RebalanceResult) -> None:
+    cons, locks = problem.constraints, problem.wash_sale_locks
+    prices = problem.universe.prices
+    lots = {lot.lot_id: lot for lot in problem.lots}
+    sells = [t for t in result.trades if t.side is TradeSide.SELL]
+    buys = [t for t in result.trades if t.side is TradeSide.BUY]
+    bought = {t.symbol for t in buys}
+    sold = {t.symbol for t in sells}
+
+    assert not bought & (cons.never_buy_symbols | locks.no_buy_symbols | cons.must_sell_symbols)
+    assert not bought & sold, "never sells and buys the same name the same day"
+    for trade in sells:
+        held = lots[trade.lot_id]
+        assert 0.0 < trade.shares <= held.shares
+        assert trade.lot_id not in cons.never_sell_lot_ids
+        assert trade.symbol not in cons.never_sell_symbols
+        is_forced = trade.symbol in cons.must_sell_symbols
+        if trade.realized_gain_amount < 0.0 and not is_forced:
+            assert trade.symbol not in locks.no_loss_sale_symbols
+    for trade in result.trades:
+        assert trade.shares > 0.0
+        if not cons.is_fractional_shares and trade.side is TradeSide.BUY:
+            assert float(trade.shares).is_integer()
+    if problem.mode is RebalanceMode.RAISE_CASH:
+        assert not buys
+
+    tc = CONFIG.transaction_cost_rate
+    cash_after = (
+        problem.cash_amount
+        + (1 - tc) * sum(t.amount for t in sells)
+        - (1 + tc) * sum(t.amount for t in buys)
+    )
+    assert cash_after >= problem.cash_reserve_amount + problem.withdrawals_due_amount - 1e-6
+
+    budget = problem.tax_profile.gains_budget_amount
+    taxable = problem.tax_profile.short_term_rate > 0 or problem.tax_profile.long_term_rate > 0
+    if budget is not None and taxable and not any("gains_budget" in r for r in result.relaxed):
+        gains = sum(t.realized_gain_amount for t in sells)
+        forced = result.taxes.forced_gain_amount
+        assert gains <= max(budget, forced, budget + forced) + 0.01
+    assert not result.violations, (result.violations, result.repairs, result.relaxed)
+    assert all(p > 0 for p in prices)
