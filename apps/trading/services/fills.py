@@ -1,0 +1,701 @@
+"""Fills: a custodian's executions read back, booked in the ledger, lots updated by the engine.
+
+A fills file is checked whole and applied all or nothing, with every problem reported as
+``line N: field: reason`` (the custodian import's convention). Each fill of an allocation
+becomes a ledger ``Transaction`` (external id ``fill:<allocation id>:<n>``); a sell carries
+``lot_picks`` from the allocation's lot instructions, so the tax-lot engine relieves exactly the
+instructed lots (specific identification). Each affected household is replayed before anything
+is written (an oversell is a problem on its line) and rebuilt after (``ledger_rebuild``).
+
+Idempotent: the file's sha256 is unique on ``FillImport``; the same bytes again are a no-op.
+A worker killed mid-import leaves nothing: everything happens in one transaction.
+Layouts and sources: ``docs/custodian-files.md``, "Fills".
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+
+from apps.access.services import audit_event_record
+from apps.accounts.models import Account, Household, Transaction, TransactionKind
+from apps.accounts.services.import_layouts import ImportProblem, decode_content
+from apps.accounts.services.ledger import (
+    LedgerInconsistentError,
+    engine_id,
+    household_replay,
+    ledger_rebuild,
+)
+from apps.common.exceptions import ApplicationError, TenantContextError
+from apps.common.money import ZERO, round_money
+from apps.common.tenancy import firm_today, require_tenant_schema
+from apps.trading.models import (
+    FillImport,
+    Order,
+    OrderAllocation,
+    OrderStatus,
+    TradeFileLayout,
+    TradeSide,
+)
+from apps.trading.services.orders import OrdersErrorCode, order_status_for
+
+_FILLABLE = (OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
+_SHARES_PLACES = 6
+_PRICE_PLACES = 6
+_MAX_INTEGER_DIGITS = 14
+_NUMBER_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
+_REFERENCE_RE = re.compile(r"A?(\d{1,18})")
+_ENGINE_ID_RE = re.compile(r"trade (?P<id>\S+) \(trades\[\d+\]\): (?P<rest>.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A fills layout: header names of each field, side codes, date format."""
+
+    columns: dict[str, str]  # our field -> the file's column
+    optional: frozenset[str]
+    sides: dict[str, str]
+    us_dates: bool
+
+
+_SHAPES = {
+    TradeFileLayout.GENERIC: _Shape(
+        columns={
+            "allocation_id": "allocation_id",
+            "custodian": "custodian",
+            "account_number": "account_number",
+            "symbol": "symbol",
+            "side": "side",
+            "shares": "shares",
+            "price": "price",
+            "trade_date": "trade_date",
+        },
+        optional=frozenset({"allocation_id", "custodian"}),
+        sides={"buy": TradeSide.BUY, "sell": TradeSide.SELL},
+        us_dates=False,
+    ),
+    TradeFileLayout.SCHWAB: _Shape(
+        columns={
+            "allocation_id": "Client Reference",
+            "account_number": "Account Number",
+            "symbol": "Symbol",
+            "side": "Action",
+            "shares": "Quantity",
+            "price": "Price",
+            "trade_date": "Trade Date",
+        },
+        optional=frozenset({"allocation_id"}),
+        sides={"buy": TradeSide.BUY, "sell": TradeSide.SELL},
+        us_dates=True,
+    ),
+    TradeFileLayout.FIDELITY: _Shape(
+        columns={
+            "allocation_id": "Client Reference",
+            "account_number": "Account Number",
+            "symbol": "Symbol",
+            "side": "Order Action",
+            "shares": "Quantity",
+            "price": "Average Price",
+            "trade_date": "Trade Date",
+        },
+        optional=frozenset({"allocation_id"}),
+        sides={"b": TradeSide.BUY, "s": TradeSide.SELL},
+        us_dates=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FillReport:
+    """What a fills import did (or, rejected, why nothing was done)."""
+
+    filename: str
+    layout: str
+    sha256: str
+    rows_read: int = 0
+    fills_applied: int = 0
+    allocations_touched: int = 0
+    orders_touched: int = 0
+    households: tuple[str, ...] = ()
+    problems: tuple[ImportProblem, ...] = ()
+    is_applied: bool = False
+    is_duplicate: bool = False
+
+    @property
+    def is_clean(self) -> bool:
+        """Whether the file had no problem."""
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """One line per problem: ``line N: field: reason``."""
+        return [str(p) for p in self.problems]
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.is_duplicate:
+            return f"{self.filename}: already applied (same sha256); nothing changed"
+        return (
+            f"{self.filename}: {self.fills_applied} fill(s) booked on "
+            f"{self.allocations_touched} allocation(s) of {self.orders_touched} order(s)"
+        )
+
+
+class FillsRejectedError(ApplicationError):
+    """The fills file has problems; nothing was applied. ``report.problems`` lists them."""
+
+    def __init__(self, report: FillReport):
+        self.report = report
+        super().__init__(
+            f"{len(report.problems)} problem(s) in {report.filename}; no fill was booked",
+            code=OrdersErrorCode.FILLS_REJECTED,
+            extra={
+                "problems": [
+                    {"line": p.line, "field": p.field, "reason": p.reason} for p in report.problems
+                ]
+            },
+        )
+
+
+@dataclass
+class _Row:
+    line: int
+    allocation_id: int | None
+    custodian: str
+    account_number: str
+    symbol: str
+    side: str
+    shares: Decimal
+    price: Decimal
+    trade_on: date
+
+
+@dataclass
+class _Plan:
+    shape: _Shape
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    def problem(self, line: int, name: str, reason: str) -> None:
+        self.problems.append(ImportProblem(line, self.shape.columns.get(name, name), reason))
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def _number(plan: _Plan, line: int, name: str, text: str, places: int) -> Decimal | None:
+    raw = text.strip().replace("$", "").replace(",", "")
+    if not raw:
+        plan.problem(line, name, "is required")
+        return None
+    if not _NUMBER_RE.fullmatch(raw):
+        plan.problem(line, name, f"{text.strip()[:40]!r} is not a positive number")
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        plan.problem(line, name, f"{text.strip()[:40]!r} is not a number")
+        return None
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        plan.problem(line, name, f"{raw} has more than {places} decimal places")
+        return None
+    if value >= Decimal(10) ** _MAX_INTEGER_DIGITS:
+        plan.problem(line, name, f"{raw} is too large")
+        return None
+    if value <= 0:
+        plan.problem(line, name, f"must be > 0, got {raw}")
+        return None
+    return value
+
+
+def _date(plan: _Plan, line: int, text: str, *, us: bool, today: date | None) -> date | None:
+    raw = text.strip()
+    if not raw:
+        plan.problem(line, "trade_date", "is required")
+        return None
+    pattern = r"(\d{1,2})/(\d{1,2})/(\d{4})" if us else r"(\d{4})-(\d{2})-(\d{2})"
+    matched = re.fullmatch(pattern, raw)
+    if matched is None:
+        wanted = "MM/DD/YYYY" if us else "YYYY-MM-DD"
+        plan.problem(line, "trade_date", f"{raw[:40]!r} is not a date ({wanted})")
+        return None
+    parts = [int(g) for g in matched.groups()]
+    year, month, day = (parts[2], parts[0], parts[1]) if us else tuple(parts)
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        plan.problem(line, "trade_date", f"{raw!r} is not a real date")
+        return None
+    if today is not None and value > today:
+        plan.problem(line, "trade_date", f"{value.isoformat()} is in the future")
+        return None
+    return value
+
+
+def _parse(plan: _Plan, text: str, today: date | None) -> tuple[list[_Row], int]:
+    shape = plan.shape
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        plan.problem(reader.line_num or start, "file", f"is not valid CSV: {exc}")
+        return [], 0
+    records = [(n, c) for n, c in records if any(cell.strip() for cell in c)]
+    if not records:
+        plan.problem(1, "header", "the file is empty; a header row is required")
+        return [], 0
+    header_line, header = records[0]
+    names = [cell.strip() for cell in header]
+    index: dict[str, int] = {}
+    for name, column in shape.columns.items():
+        matches = [i for i, n in enumerate(names) if n.lower() == column.lower()]
+        if len(matches) > 1:
+            plan.problem(header_line, "header", f"column {column!r} appears twice")
+        elif matches:
+            index[name] = matches[0]
+        elif name not in shape.optional:
+            plan.problem(header_line, "header", f"missing column {column!r}")
+    if plan.problems:
+        return [], 0
+    rows: list[_Row] = []
+    for line, cells in records[1:]:
+
+        def cell(name: str, cells: list[str] = cells) -> str:
+            i = index.get(name)
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
+        before = len(plan.problems)
+        if len(cells) < max(index.values()) + 1:
+            plan.problem(line, "row", f"truncated: {len(cells)} values")
+            continue
+        allocation_id = None
+        reference = cell("allocation_id")
+        if reference:
+            matched = _REFERENCE_RE.fullmatch(reference)
+            if matched is None:
+                plan.problem(line, "allocation_id", f"{reference[:40]!r} is not an allocation id")
+            else:
+                allocation_id = int(matched[1])
+        account_number = cell("account_number")
+        if not account_number:
+            plan.problem(line, "account_number", "is required")
+        symbol = cell("symbol").upper()
+        if not symbol:
+            plan.problem(line, "symbol", "is required")
+        side = shape.sides.get(cell("side").lower(), "")
+        if not side:
+            allowed = "/".join(k.upper() if len(k) == 1 else k.title() for k in shape.sides)
+            plan.problem(line, "side", f"{cell('side')[:40]!r} is not {allowed}")
+        shares = _number(plan, line, "shares", cell("shares"), _SHARES_PLACES)
+        price = _number(plan, line, "price", cell("price"), _PRICE_PLACES)
+        trade_on = _date(plan, line, cell("trade_date"), us=shape.us_dates, today=today)
+        if len(plan.problems) > before or shares is None or price is None or trade_on is None:
+            continue
+        rows.append(
+            _Row(
+                line=line,
+                allocation_id=allocation_id,
+                custodian=cell("custodian").lower(),
+                account_number=account_number,
+                symbol=symbol,
+                side=side,
+                shares=shares,
+                price=price,
+                trade_on=trade_on,
+            )
+        )
+    return rows, len(records) - 1
+
+
+# --- matching rows to allocations --------------------------------------------------------------
+
+
+@dataclass
+class _Fill:
+    line: int
+    allocation: OrderAllocation
+    shares: Decimal
+    price: Decimal
+    trade_on: date
+    entry: Transaction | None = None
+
+
+def _candidates(rows: list[_Row]) -> dict[int, OrderAllocation]:
+    """Allocations the rows may name (by id, or by account number), locked for this import."""
+    ids = {r.allocation_id for r in rows if r.allocation_id is not None}
+    numbers = {r.account_number for r in rows}
+    allocations = (
+        OrderAllocation.objects.select_for_update(of=("self",))
+        .select_related("account__household", "order")
+        .filter(account__number__in=numbers, order__status__in=_FILLABLE)
+    )
+    found = {a.pk: a for a in allocations.order_by("pk")}
+    if ids - set(found):
+        # Named allocations of orders not taking fills: read only, to say why on their line.
+        others = OrderAllocation.objects.select_related("account__household", "order")
+        found.update({a.pk: a for a in others.filter(pk__in=ids - set(found))})
+    return found
+
+
+def _match(plan: _Plan, rows: list[_Row], allocations: dict[int, OrderAllocation]) -> list[_Fill]:
+    """Each row's shares onto allocations: the one it names, or the open ones in id order."""
+    remaining = {pk: a.remaining_shares for pk, a in allocations.items()}
+    fills: list[_Fill] = []
+    for row in rows:
+        if row.allocation_id is not None:
+            allocation = allocations.get(row.allocation_id)
+            if allocation is None:
+                plan.problem(row.line, "allocation_id", f"unknown allocation {row.allocation_id}")
+                continue
+            wrong = [
+                (name, theirs, ours)
+                for name, theirs, ours in (
+                    ("account_number", row.account_number, allocation.account.number),
+                    ("symbol", row.symbol, allocation.order.symbol),
+                    ("side", row.side, allocation.order.side),
+                )
+                if theirs != ours
+            ]
+            for name, theirs, ours in wrong:
+                plan.problem(
+                    row.line, name, f"{theirs} does not match allocation {allocation.pk} ({ours})"
+                )
+            if wrong:
+                continue
+            targets = [allocation]
+        else:
+            targets = [
+                a
+                for a in allocations.values()
+                if a.account.number == row.account_number
+                and a.order.symbol == row.symbol
+                and a.order.side == row.side
+                and (not row.custodian or a.order.custodian.lower() == row.custodian)
+            ]
+            if not targets:
+                plan.problem(
+                    row.line,
+                    "account_number",
+                    f"no allocation of account {row.account_number} to {row.side} {row.symbol}",
+                )
+                continue
+            custodians = {a.order.custodian for a in targets}
+            if len(custodians) > 1:
+                plan.problem(
+                    row.line,
+                    "account_number",
+                    f"account {row.account_number} exists at {', '.join(sorted(custodians))}; "
+                    "give the allocation id (or the custodian)",
+                )
+                continue
+        not_sent = [a for a in targets if a.order.status not in _FILLABLE]
+        if len(not_sent) == len(targets):
+            status = targets[0].order.status
+            plan.problem(
+                row.line,
+                "allocation_id" if row.allocation_id is not None else "account_number",
+                f"order {targets[0].order_id} is {status}; only sent orders take fills",
+            )
+            continue
+        targets = [a for a in targets if a.order.status in _FILLABLE]
+        open_shares = sum((remaining[a.pk] for a in targets), ZERO)
+        if row.shares > open_shares:
+            plan.problem(
+                row.line,
+                "shares",
+                f"overfill: {_text(row.shares)} shares, but only {_text(open_shares)} of "
+                f"{row.side} {row.symbol} remain to fill for account {row.account_number}",
+            )
+            continue
+        whole = not targets[0].account.is_fractional_shares
+        if whole and row.shares != row.shares.to_integral_value():
+            plan.problem(
+                row.line,
+                "shares",
+                f"{_text(row.shares)}: account {row.account_number} trades whole shares",
+            )
+            continue
+        left = row.shares
+        for allocation in targets:
+            take = min(left, remaining[allocation.pk])
+            if take <= 0:
+                continue
+            remaining[allocation.pk] -= take
+            left -= take
+            fills.append(_Fill(row.line, allocation, take, row.price, row.trade_on))
+    return fills
+
+
+def _text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+# --- ledger entries ----------------------------------------------------------------------------
+
+
+def _picked_before(allocations: list[OrderAllocation]) -> dict[tuple[int, str], Decimal]:
+    """Shares of each instructed lot already relieved by earlier fills of the allocation."""
+    picked: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    sells = [a for a in allocations if a.lot_instructions]
+    if not sells:
+        return picked
+    entries = Transaction.objects.filter(
+        account_id__in={a.account_id for a in sells}, external_id__startswith="fill:"
+    ).values_list("external_id", "lot_picks")
+    wanted = {a.pk for a in sells}
+    for external_id, lot_picks in entries:
+        allocation_id = int(external_id.split(":")[1])
+        if allocation_id in wanted:
+            for pick in lot_picks or ():
+                picked[(allocation_id, str(pick["lot_id"]))] += Decimal(str(pick["shares"]))
+    return picked
+
+
+def _lot_picks(
+    allocation: OrderAllocation, shares: Decimal, picked: dict[tuple[int, str], Decimal]
+) -> list[dict[str, str]]:
+    """The instructed lots this fill relieves, in instruction order (partial fills take turns)."""
+    picks = []
+    left = shares
+    for instruction in allocation.lot_instructions:
+        lot_id = str(instruction["lot_id"])
+        room = Decimal(str(instruction["shares"])) - picked[(allocation.pk, lot_id)]
+        take = min(left, room)
+        if take > 0:
+            picks.append({"lot_id": lot_id, "shares": str(take)})
+            picked[(allocation.pk, lot_id)] += take
+            left -= take
+        if left <= 0:
+            break
+    return picks
+
+
+def _entries(fills: list[_Fill], filename: str) -> None:
+    """Build (unsaved) ledger entries for the fills, sequenced after the day's booked entries."""
+    allocations = list({f.allocation.pk: f.allocation for f in fills}.values())
+    picked = _picked_before(allocations)
+    counts = {a.pk: a.fill_count for a in allocations}
+    households = {f.allocation.account.household_id for f in fills}
+    dates = {f.trade_on for f in fills}
+    booked = {
+        (row["account__household_id"], row["trade_on"]): row["top"]
+        for row in Transaction.objects.filter(
+            account__household_id__in=households, trade_on__in=dates
+        )
+        .values("account__household_id", "trade_on")
+        .annotate(top=Max("sequence"))
+    }
+    next_sequence: dict[tuple[int, date], int] = {}
+    # Sells first within a day: their proceeds fund the day's buys, as in the proposal.
+    ordered = sorted(fills, key=lambda f: (f.allocation.order.side != TradeSide.SELL, f.line))
+    for fill in ordered:
+        allocation = fill.allocation
+        counts[allocation.pk] += 1
+        key = (allocation.account.household_id, fill.trade_on)
+        sequence = next_sequence.get(key, booked[key] + 1 if key in booked else 0)
+        next_sequence[key] = sequence + 1
+        is_sell = allocation.order.side == TradeSide.SELL
+        fill.entry = Transaction(
+            account=allocation.account,
+            external_id=f"fill:{allocation.pk}:{counts[allocation.pk]}",
+            kind=TransactionKind.SELL if is_sell else TransactionKind.BUY,
+            trade_on=fill.trade_on,
+            sequence=sequence,
+            symbol=allocation.order.symbol,
+            shares=fill.shares,
+            amount=round_money(fill.shares * fill.price),
+            lot_picks=_lot_picks(allocation, fill.shares, picked) if is_sell else [],
+            source=f"fills:{filename}"[:200],
+        )
+
+
+def _replay(plan: _Plan, fills: list[_Fill]) -> None:
+    """Replay each household with its new entries; report the engine's problems by line."""
+    by_household: dict[int, list[_Fill]] = defaultdict(list)
+    for fill in fills:
+        by_household[fill.allocation.account.household_id].append(fill)
+    for members in by_household.values():
+        household = members[0].allocation.account.household
+        lines = {
+            engine_id(account_id=f.entry.account_id, external_id=f.entry.external_id): f.line
+            for f in members
+            if f.entry is not None
+        }
+        try:
+            household_replay(household=household, extra=[f.entry for f in members if f.entry])
+        except LedgerInconsistentError as exc:
+            for text in exc.extra.get("problems", []):
+                matched = _ENGINE_ID_RE.fullmatch(str(text))
+                if matched and matched["id"] in lines:
+                    plan.problem(lines[matched["id"]], "shares", matched["rest"])
+                else:
+                    plan.problem(0, "ledger", f"household {household.external_id}: {text}")
+
+
+# --- the service -------------------------------------------------------------------------------
+
+
+def _today() -> date | None:
+    try:
+        return firm_today()
+    except TenantContextError:
+        return None
+
+
+def fills_import(
+    *,
+    content: bytes,
+    filename: str,
+    acting_user: Any | None,
+    layout: TradeFileLayout | str = TradeFileLayout.GENERIC,
+) -> FillReport:
+    """Book a custodian's fills file, all or nothing; re-importing the same bytes is a no-op.
+
+    Args:
+        content: the file (UTF-8 CSV, BOM allowed).
+        filename: shown in the report, stored on the entries' ``source`` and the import row.
+        acting_user: the trader importing (None for the system).
+        layout: ``generic`` (ours), ``schwab`` or ``fidelity`` (``docs/custodian-files.md``).
+
+    Returns:
+        The report: fills booked, allocations and orders touched, households rebuilt; or,
+        for a file already applied, ``is_duplicate`` and nothing changed.
+
+    Raises:
+        FillsRejectedError: any problem (every one listed by line; nothing was booked).
+        ApplicationError: unknown layout.
+    """
+    require_tenant_schema()
+    try:
+        layout = TradeFileLayout(layout)
+    except ValueError as exc:
+        raise ApplicationError(f"unknown layout {layout!r}", code=OrdersErrorCode.INVALID) from exc
+    sha256 = hashlib.sha256(content).hexdigest()
+    report = FillReport(filename=filename, layout=layout.value, sha256=sha256)
+    plan = _Plan(shape=_SHAPES[layout])
+    with transaction.atomic():
+        previous = FillImport.objects.select_for_update().filter(sha256=sha256).first()
+        if previous is not None:
+            audit_event_record(
+                action="fills_import.noop",
+                acting_user=acting_user,
+                obj=previous,
+                payload={"filename": filename, "sha256": sha256},
+            )
+            return replace(report, is_duplicate=True, rows_read=previous.rows_read)
+        text, problems = decode_content(content)
+        if text is None:
+            raise FillsRejectedError(replace(report, problems=tuple(problems)))
+        rows, rows_read = _parse(plan, text, _today())
+        report = replace(report, rows_read=rows_read)
+        fills = _match(plan, rows, _candidates(rows)) if rows else []
+        if fills and not plan.problems:
+            _entries(fills, filename)
+            _replay(plan, fills)
+        if plan.problems:
+            ordered = sorted(dict.fromkeys(plan.problems), key=lambda p: (p.line, p.field))
+            raise FillsRejectedError(replace(report, problems=tuple(ordered)))
+        if not fills:
+            raise FillsRejectedError(
+                replace(report, problems=(ImportProblem(1, "file", "has no fill rows"),))
+            )
+        return _apply(fills, report=report, content=content, acting_user=acting_user)
+
+
+def _apply(
+    fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: Any | None
+) -> FillReport:
+    """Write the entries, the allocations' and orders' fill totals, rebuild the households."""
+    Transaction.objects.bulk_create([f.entry for f in fills if f.entry is not None])
+    allocations = {f.allocation.pk: f.allocation for f in fills}
+    for fill in fills:
+        allocation = fill.allocation
+        assert fill.entry is not None  # noqa: S101
+        allocation.filled_shares += fill.shares
+        allocation.fill_amount += fill.entry.amount
+        allocation.fill_count += 1
+    OrderAllocation.objects.bulk_update(
+        allocations.values(), ["filled_shares", "fill_amount", "fill_count"]
+    )
+    orders = list(
+        Order.objects.select_for_update().filter(pk__in={a.order_id for a in allocations.values()})
+    )
+    for order in orders:
+        order.filled_shares = order.filled_shares + sum(
+            (f.shares for f in fills if f.allocation.order_id == order.pk), ZERO
+        )
+        order.fill_amount = order.fill_amount + sum(
+            (f.entry.amount for f in fills if f.allocation.order_id == order.pk and f.entry),
+            ZERO,
+        )
+        order.status = order_status_for(
+            total_shares=order.total_shares, filled_shares=order.filled_shares, current=order.status
+        )
+    Order.objects.bulk_update(orders, ["filled_shares", "fill_amount", "status"])
+    households: dict[int, Household] = {}
+    for allocation in allocations.values():
+        account: Account = allocation.account
+        households[account.household_id] = account.household
+    for household in households.values():
+        ledger_rebuild(household=household)
+    storage_name = default_storage.save(f"fills/{report.sha256}.csv", ContentFile(content))
+    report = replace(
+        report,
+        fills_applied=len(fills),
+        allocations_touched=len(allocations),
+        orders_touched=len(orders),
+        households=tuple(sorted(h.external_id for h in households.values())),
+        is_applied=True,
+    )
+    fill_import = FillImport(
+        filename=report.filename[:200],
+        layout=report.layout,
+        sha256=report.sha256,
+        storage_name=storage_name,
+        rows_read=report.rows_read,
+        fills_applied=report.fills_applied,
+        allocations_touched=report.allocations_touched,
+        households=list(report.households),
+        applied_by=acting_user,
+    )
+    fill_import.full_clean()
+    fill_import.save()
+    audit_event_record(
+        action="fills_import.apply",
+        acting_user=acting_user,
+        obj=fill_import,
+        payload={
+            "filename": report.filename,
+            "layout": report.layout,
+            "sha256": report.sha256,
+            "rows_read": report.rows_read,
+            "fills": [
+                {
+                    "allocation_id": f.allocation.pk,
+                    "external_id": f.entry.external_id if f.entry else "",
+                    "shares": str(f.shares),
+                    "price": str(f.price),
+                    "trade_date": f.trade_on.isoformat(),
+                }
+                for f in fills
+            ],
+            "households": list(report.households),
+        },
+    )
+    return report
