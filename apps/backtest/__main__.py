@@ -1,0 +1,67 @@
+"""``python -m apps.backtest --prices P --sectors S --start D --end D --accounts N --seed S [--out DIR]``.
+
+The same arguments as ``python manage.py backtest``; needs no Django and no database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's arguments (shared with the Django management command)."""
+    parser.add_argument("--prices", required=True, help="PRICES.csv: date + one close per symbol")
+    parser.add_argument("--sectors", required=True, help="SECTORS.json: {symbol: sector}")
+    parser.add_argument("--start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    parser.add_argument("--end", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="report directory (markdown + SVG)")
+    parser.add_argument("--model", choices=("equal", "cap"), default="equal")
+    parser.add_argument("--scan", choices=("weekly", "daily"), default="weekly")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fee-rate", type=float, default=0.0020, help="a year, fraction")
+    parser.add_argument("--risk-aversion", type=float, default=None)
+
+
+def run(args: argparse.Namespace, write: object = print) -> int:
+    """Run with parsed arguments; the last line written is the summary line."""
+    from dataclasses import replace
+
+    from apps.backtest import BacktestOptions, default_solver_config, run_backtest
+
+    solver = default_solver_config()
+    if args.risk_aversion is not None:
+        solver = replace(solver, risk_aversion=args.risk_aversion)
+    options = BacktestOptions(
+        start=args.start,
+        end=args.end,
+        accounts=args.accounts,
+        seed=args.seed,
+        model=args.model,
+        scan=args.scan,
+        workers=args.workers,
+        fee_rate=args.fee_rate,
+        solver=solver,
+    )
+    result = run_backtest(args.prices, args.sectors, options, args.out)
+    assert callable(write)
+    write(f"runtime_seconds={result.runtime_seconds:.1f} solves={result.solver['solves']:.0f}")
+    if args.out:
+        write(f"report: {args.out}/report.md")
+    write(result.summary_line())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m apps.backtest``."""
+    parser = argparse.ArgumentParser(prog="python -m apps.backtest", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

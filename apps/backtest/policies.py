@@ -1,0 +1,426 @@
+"""The two policies compared by the backtest. Both trade whole shares at the day's close.
+
+**ours** (``OursPolicy``): the optimizer core (``apps.optimizer.core.problem.solve_rebalance``)
+runs on every scan day (weekly: the first trading day of each ISO week; or daily), on the
+funding day, and on any withdrawal day the cash does not cover. Its problem is built from the
+tax-lot engine's open lots (adjusted basis, tacked holding periods), the account's cash, its
+short/long rates, what is left of its annual gains budget (budget + carryforward losses − net
+gains realized this year), the wash-sale locks of the last 30 days
+(``locks.wash_sale_locks_from_history`` on the engine's realized rows) and the withdrawals due in
+the next 35 days (kept as cash). Lots are sold by specific identification.
+
+The core gives each name one side per day (a name with a lot ≥ ``harvest_threshold_rate`` under
+water is harvest-side: no buys). With 20 names in a crash every name is harvest-side, nothing can
+be bought and harvesting would mean holding cash. So when some sector has only harvest-side
+names, a second problem is solved in which, in each such sector, the name with the smallest
+harvestable loss is made buy-side (listed as loss-sale locked, which freezes its loss lots
+today), and the solution with the lower objective is kept: a two-candidate version of the
+side choice (Moehle et al., JOTA 2021). Locks only remove trades, so the result stays legal.
+
+**advisor baseline** (``BaselinePolicy``): tax-naive and manual. A new cash account is invested
+at the model on its funding day. Then, on the account's scheduled days (one random week per
+calendar quarter, 25% of quarters skipped; see ``book.py``), if any name's weight is off its
+target by more than the account's tolerance (20-35% of the target) or cash by more than 2
+points, every name is traded back to target: overweights sold FIFO, underweights bought with the
+cash (above the 1% cash target). No harvesting, no lot selection, no look at taxes. On a
+withdrawal day the cash does not cover, the shortfall (plus the cash target) is raised by
+selling every holding pro rata, FIFO. Legacy portfolios are therefore moved to the model at the
+first scheduled rebalance, realizing their gains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from apps.backtest.book import CASH_TARGET_WEIGHT, SimAccount
+from apps.backtest.ledger import AccountLedger, cents
+from apps.optimizer.core.errors import OptimizerError
+from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
+from apps.optimizer.core.problem import CompiledUniverse, solve_rebalance
+from apps.optimizer.core.types import (
+    Constraints,
+    FloatArray,
+    RebalanceMode,
+    RebalanceProblem,
+    RebalanceResult,
+    RiskModel,
+    SolverConfig,
+    TaxLot,
+    TaxProfile,
+    TradeSide,
+    Universe,
+    WashSaleLocks,
+)
+from apps.taxlots.engine import LotMethod, LotPick, Side
+from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
+
+TRANSACTION_COST_RATE = 0.0005  # 5 bp of the traded amount, both policies, both sides
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """What every account sees on one day."""
+
+    index: int
+    day: date
+    prices: FloatArray
+    universe: Universe | None = None  # ours, on solve days
+    risk_model: RiskModel | None = None
+    compiled: CompiledUniverse | None = None
+
+
+@dataclass(slots=True)
+class SolveStats:
+    """Optimizer calls of one account."""
+
+    solves: int = 0
+    second_candidates: int = 0
+    second_chosen: int = 0
+    failures: int = 0
+    relaxed: int = 0
+    violations: int = 0
+    time_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def execute_sell(
+    ledger: AccountLedger,
+    day: date,
+    symbol: str,
+    shares: int,
+    price: float,
+    *,
+    lots: tuple[LotPick, ...] | None = None,
+) -> None:
+    """Sell at ``price`` less the transaction cost (FIFO when no lots are named)."""
+    if shares <= 0:
+        return
+    amount = cents(shares * price * (1.0 - TRANSACTION_COST_RATE))
+    ledger.sell(day, symbol, shares, amount, lots=lots, method=None if lots else LotMethod.FIFO)
+
+
+def execute_buy(ledger: AccountLedger, day: date, symbol: str, shares: int, price: float) -> int:
+    """Buy at ``price`` plus the transaction cost, never spending more cash than there is."""
+    unit = price * (1.0 + TRANSACTION_COST_RATE)
+    shares = min(shares, int(float(ledger.cash) // unit)) if unit > 0 else 0
+    while shares > 0 and cents(shares * unit) > ledger.cash:
+        shares -= 1
+    if shares > 0:
+        ledger.buy(day, symbol, shares, cents(shares * unit))
+    return max(shares, 0)
+
+
+def holdings(ledger: AccountLedger, symbols: tuple[str, ...]) -> FloatArray:
+    """Shares held per symbol, in ``symbols`` order."""
+    return np.array([float(ledger.held.get(s, 0)) for s in symbols], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- advisor baseline
+
+
+@dataclass(frozen=True, slots=True)
+class BaselinePolicy:
+    """Tax-naive calendar rebalancing with timing noise (see the module docstring)."""
+
+    targets: FloatArray
+    cash_band: float = 0.02
+
+    def invest(self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...]) -> None:
+        """Buy every name to its target with the available cash above the cash target."""
+        value = float(ledger.cash) + float(holdings(ledger, symbols) @ market.prices)
+        self._to_target(ledger, market, symbols, value)
+
+    def drifted(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], tolerance: float
+    ) -> bool:
+        """Whether any weight is outside its band (relative to target) or cash outside 2 pts."""
+        values = holdings(ledger, symbols) * market.prices
+        total = float(values.sum()) + float(ledger.cash)
+        if total <= 0.0:
+            return False
+        weights = values / total
+        cash_weight = float(ledger.cash) / total
+        return bool(
+            np.any(np.abs(weights - self.targets) > tolerance * self.targets)
+            or abs(cash_weight - CASH_TARGET_WEIGHT) > self.cash_band
+        )
+
+    def rebalance(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], tolerance: float
+    ) -> bool:
+        """Trade back to target if drifted; returns whether it traded."""
+        if not self.drifted(ledger, market, symbols, tolerance):
+            return False
+        shares = holdings(ledger, symbols)
+        value = float(ledger.cash) + float(shares @ market.prices)
+        want = np.floor(self.targets * value / market.prices)
+        for i in np.flatnonzero(shares > want):
+            execute_sell(ledger, market.day, symbols[i], int(shares[i] - want[i]), market.prices[i])
+        self._to_target(ledger, market, symbols, value)
+        return True
+
+    def _to_target(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], value: float
+    ) -> None:
+        shares = holdings(ledger, symbols)
+        want = np.floor(self.targets * value / market.prices)
+        need = np.maximum(want - shares, 0.0)
+        spend = float(ledger.cash) - CASH_TARGET_WEIGHT * value
+        cost = float(need @ market.prices) * (1.0 + TRANSACTION_COST_RATE)
+        if spend <= 0.0 or cost <= 0.0:
+            return
+        if cost > spend:
+            need = np.floor(need * spend / cost)
+        for i in np.flatnonzero(need > 0):
+            execute_buy(ledger, market.day, symbols[i], int(need[i]), market.prices[i])
+
+    def raise_cash(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], amount: float
+    ) -> None:
+        """Sell every holding pro rata (FIFO) until ``amount`` plus the cash target is in cash."""
+        raise_pro_rata(ledger, market, symbols, amount, CASH_TARGET_WEIGHT)
+
+
+def raise_pro_rata(
+    ledger: AccountLedger,
+    market: Market,
+    symbols: tuple[str, ...],
+    amount: float,
+    cash_target: float,
+) -> None:
+    """Sell every holding pro rata, FIFO, so that cash covers ``amount`` plus the cash target."""
+    shares = holdings(ledger, symbols)
+    invested = float(shares @ market.prices)
+    value = invested + float(ledger.cash)
+    short = amount + cash_target * (value - amount) - float(ledger.cash)
+    if short <= 0.0 or invested <= 0.0:
+        return
+    fraction = min(1.0, short / (invested * (1.0 - TRANSACTION_COST_RATE)))
+    sell = np.minimum(np.ceil(shares * fraction), shares)
+    for i in np.flatnonzero(sell > 0):
+        execute_sell(ledger, market.day, symbols[i], int(sell[i]), market.prices[i])
+
+
+# ------------------------------------------------------------------------------------- ours
+
+
+@dataclass(frozen=True, slots=True)
+class OursPolicy:
+    """The optimizer on a scan (see the module docstring)."""
+
+    targets: FloatArray
+    config: SolverConfig = field(default_factory=SolverConfig)
+    withdrawal_horizon_days: int = 35
+    min_trade_amount: float = 100.0
+    try_second_side: bool = True
+    rebalance_trigger_te: float = 0.0075
+
+    def mode_for(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...]
+    ) -> RebalanceMode:
+        """Full rebalance when the ex-ante tracking error exceeds the trigger, else harvest only."""
+        assert market.risk_model is not None
+        invested = holdings(ledger, symbols) * market.prices
+        value = float(invested.sum()) + float(ledger.cash)
+        if value <= 0.0:
+            return RebalanceMode.FULL_REBALANCE
+        active = invested / value - self.targets
+        te = float(np.sqrt(max(market.risk_model.active_variance(active), 0.0)))
+        return (
+            RebalanceMode.FULL_REBALANCE if te > self.rebalance_trigger_te
+            else RebalanceMode.HARVEST_ONLY
+        )
+
+    def problem(
+        self,
+        ledger: AccountLedger,
+        account: SimAccount,
+        market: Market,
+        symbols: tuple[str, ...],
+        *,
+        withdrawals_due: float,
+        carry_in: float,
+        mode: RebalanceMode = RebalanceMode.FULL_REBALANCE,
+    ) -> RebalanceProblem:
+        """The account's rebalance problem today (from the engine's view of its history)."""
+        assert market.universe is not None and market.risk_model is not None
+        index = {s: i for i, s in enumerate(symbols)}
+        merged: dict[str, list[float | date | str]] = {}
+        for row in ledger.open_lots():
+            item = merged.get(row.lot_id)
+            if item is None:
+                merged[row.lot_id] = [
+                    row.symbol,
+                    float(row.quantity),
+                    float(row.adjusted_basis),
+                    row.holding_period_start,
+                ]
+            else:  # pieces of one lot (after a wash sale): one lot, the later holding start
+                item[1] = float(item[1]) + float(row.quantity)  # type: ignore[arg-type]
+                item[2] = float(item[2]) + float(row.adjusted_basis)  # type: ignore[arg-type]
+                item[3] = max(item[3], row.holding_period_start)  # type: ignore[type-var]
+        lots = tuple(
+            TaxLot(
+                lot_id=lot_id,
+                symbol_index=index[str(symbol)],
+                shares=float(shares),  # type: ignore[arg-type]
+                basis_amount=float(basis),  # type: ignore[arg-type]
+                holding_period_start=start,  # type: ignore[arg-type]
+                account_id=account.account_id,
+            )
+            for lot_id, (symbol, shares, basis, start) in merged.items()
+        )
+        budget = None
+        if account.gains_budget is not None:
+            realized_ytd = sum(
+                float(r.reportable_gain_loss)
+                for r in ledger.realized()
+                if ledger.trade_dates[r.sell_id].year == market.day.year
+            )
+            budget = account.gains_budget + carry_in - realized_ytd
+        return RebalanceProblem(
+            as_of=market.day,
+            universe=market.universe,
+            target_weights=self.targets,
+            cash_target_weight=CASH_TARGET_WEIGHT,
+            lots=lots,
+            cash_amount=max(float(ledger.cash), 0.0),
+            tax_profile=TaxProfile(
+                short_term_rate=account.short_rate,
+                long_term_rate=account.long_rate,
+                gains_budget_amount=budget,
+            ),
+            risk_model=market.risk_model,
+            constraints=Constraints(min_trade_amount=self.min_trade_amount),
+            wash_sale_locks=self.locks(ledger, market.day),
+            withdrawals_due_amount=withdrawals_due,
+            mode=mode,
+            account_id=account.account_id,
+        )
+
+    @staticmethod
+    def locks(ledger: AccountLedger, day: date) -> WashSaleLocks:
+        """Wash-sale locks from the last 30 days of the account's trades (engine's gains)."""
+        first = day - timedelta(days=WASH_SALE_WINDOW_DAYS)
+        recent: list[RecentTrade] = []
+        for trade in reversed(ledger.trades):
+            if trade.date < first:
+                break
+            is_loss = False
+            if trade.side is Side.SELL:
+                is_loss = any(
+                    r.sell_id == trade.id and r.gain_loss < 0
+                    for r in ledger.realized_for(trade.symbol)
+                )
+            recent.append(
+                RecentTrade(
+                    symbol=trade.symbol,
+                    traded_on=trade.date,
+                    side=TradeSide.SELL if trade.side is Side.SELL else TradeSide.BUY,
+                    is_loss=is_loss,
+                    account_id=trade.account,
+                )
+            )
+        return wash_sale_locks_from_history(day, recent)
+
+    def _second_candidate(
+        self, problem: RebalanceProblem, symbols: tuple[str, ...], sectors: tuple[str, ...]
+    ) -> RebalanceProblem | None:
+        """Make the least-harvestable name of each all-harvest-side sector buy-side."""
+        prices = problem.universe.prices
+        locks = problem.wash_sale_locks
+        threshold = self.config.harvest_threshold_rate
+        harvestable = np.zeros(len(symbols))
+        for lot in problem.lots:
+            value = lot.shares * prices[lot.symbol_index]
+            if lot.basis_amount > 0 and (lot.basis_amount - value) / lot.basis_amount >= threshold:
+                harvestable[lot.symbol_index] += lot.basis_amount - value
+        blocked = {s for s in symbols if s in locks.no_buy_symbols}
+        harvest_side = {
+            s
+            for i, s in enumerate(symbols)
+            if harvestable[i] > 0 and s not in locks.no_loss_sale_symbols and s not in blocked
+        }
+        if not harvest_side:
+            return None
+        flip: set[str] = set()
+        for sector in set(sectors):
+            members = [i for i, s in enumerate(sectors) if s == sector]
+            buyable = [i for i in members if symbols[i] not in harvest_side | blocked]
+            candidates = [i for i in members if symbols[i] in harvest_side]
+            if buyable or len(candidates) < 2:
+                continue
+            flip.add(symbols[min(candidates, key=lambda i: harvestable[i])])
+        if not flip:
+            return None
+        return replace(
+            problem,
+            wash_sale_locks=WashSaleLocks(
+                no_buy_symbols=locks.no_buy_symbols,
+                no_loss_sale_symbols=locks.no_loss_sale_symbols | frozenset(flip),
+            ),
+        )
+
+    def solve(
+        self, problem: RebalanceProblem, market: Market, stats: SolveStats
+    ) -> RebalanceResult | None:
+        """Solve (and try the second side assignment); ``None`` when the core raised."""
+        best: RebalanceResult | None = None
+        try:
+            best = solve_rebalance(problem, self.config, market.compiled)
+            stats.solves += 1
+            stats.time_ms += best.total_time_ms
+        except OptimizerError as exc:
+            stats.failures += 1
+            stats.notes.append(f"{market.day}: {type(exc).__name__}: {exc}")
+        if self.try_second_side and problem.mode is not RebalanceMode.RAISE_CASH:
+            universe = problem.universe
+            second = self._second_candidate(problem, universe.symbols, universe.sectors)
+            if second is not None:
+                stats.second_candidates += 1
+                try:
+                    other = solve_rebalance(second, self.config, market.compiled)
+                    stats.solves += 1
+                    stats.time_ms += other.total_time_ms
+                    if best is None or other.objective.total < best.objective.total:
+                        best = other
+                        stats.second_chosen += 1
+                except OptimizerError as exc:
+                    stats.notes.append(f"{market.day}: second side: {type(exc).__name__}: {exc}")
+        if best is not None:
+            stats.relaxed += bool(best.relaxed)
+            stats.violations += bool(best.violations)
+        return best
+
+    @staticmethod
+    def execute(
+        ledger: AccountLedger, result: RebalanceResult, market: Market, symbols: tuple[str, ...]
+    ) -> None:
+        """Book the result's trades: sells (specific lots) first, then buys."""
+        index = {s: i for i, s in enumerate(symbols)}
+        by_sell: dict[str, list[LotPick]] = {}
+        for trade in result.trades:
+            if trade.side is TradeSide.SELL and trade.lot_id is not None:
+                by_sell.setdefault(trade.symbol, []).append(
+                    LotPick(lot_id=trade.lot_id, quantity=_whole(trade.shares))
+                )
+        for symbol, picks in by_sell.items():
+            picks = [p for p in picks if p.quantity > 0]
+            total = int(sum(p.quantity for p in picks))
+            if total > 0:
+                execute_sell(
+                    ledger, market.day, symbol, total, market.prices[index[symbol]],
+                    lots=tuple(picks),
+                )
+        for trade in result.trades:
+            if trade.side is TradeSide.BUY:
+                shares = int(_whole(trade.shares))
+                execute_buy(ledger, market.day, trade.symbol, shares, market.prices[index[trade.symbol]])
+
+
+def _whole(shares: float) -> Decimal:
+    return Decimal(int(round(shares, 6)))
