@@ -6,13 +6,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
+from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
+from apps.trading import views as trading_views
 
 api_v1 = [
     path("", include("apps.access.urls")),
     path("securities/", include("apps.securities.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.trading.urls")),
     path("", include("apps.models.urls")),
     path("", include("apps.restrictions.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -36,8 +39,14 @@ urlpatterns = [
         account_views.form8949_download,
         name="account-form8949",
     ),
+    path("imports/", import_views.custodian_import, name="custodian-import"),
     path("", include("apps.models.urls_pages")),
     path("", include("apps.restrictions.urls_pages")),
+    path("runs/", trading_views.run_list_page, name="run-list"),
+    path("runs/<int:pk>/", trading_views.run_detail_page, name="run-detail"),
+    path("runs/<int:pk>/cancel/", trading_views.run_cancel, name="run-cancel"),
+    path("proposals/<int:pk>/", trading_views.proposal_detail_page, name="proposal-detail"),
+    path("approvals/", trading_views.exception_queue_page, name="exception-queue"),
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
     path("audit/", access_views.audit_list, name="audit-list"),

@@ -8,27 +8,19 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
-from django.urls import path
 from django_tenants.utils import schema_context
 
 from apps.access.models import AuditEvent
 from apps.access.roles import Role
-from apps.accounts import import_views
 from apps.accounts.models import Account, Household, RealizedGain, TaxLot, Transaction
 from apps.accounts.services.imports import ImportRejectedError, custodian_file_import
 from apps.accounts.services.ledger import ledger_rebuild
 from apps.securities.models import Security
-from config import urls_tenants
 from tests.conftest import login_client
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "custodian"
 
 # The upload page is wired by the lead in config/urls_tenants.py; these tests mount it here.
-urlpatterns = [
-    *urls_tenants.urlpatterns,
-    path("imports/", import_views.custodian_import, name="custodian-import"),
-]
-
 PLAIN_TRANSACTIONS = """\
 account_number,custodian,external_id,trade_date,kind,symbol,shares,amount,lot_method,lot_ids
 111,schwab,d1,2023-01-03,deposit,,,10000.00,,
@@ -428,7 +420,6 @@ def test_command_dry_run_writes_nothing_and_failures_exit_non_zero(books, capsys
     assert _counts() == counts
 
 
-@pytest.mark.urls(__name__)
 def test_upload_page_for_a_trader_and_not_for_a_viewer(books, firms):
     upload = SimpleUploadedFile("tx.csv", PLAIN_TRANSACTIONS.encode(), content_type="text/csv")
     trader = login_client(firms["a"], Role.TRADER)
@@ -450,7 +441,6 @@ def test_upload_page_for_a_trader_and_not_for_a_viewer(books, firms):
     assert viewer.post("/imports/", {"kind": "transactions", "file": upload}).status_code == 403
 
 
-@pytest.mark.urls(__name__)
 def test_upload_page_lists_every_problem(books, firms):
     upload = SimpleUploadedFile(
         "tx.csv", PLAIN_TRANSACTIONS.replace(",MSFT,", ",ZZZZ,").encode(), content_type="text/csv"
@@ -463,7 +453,6 @@ def test_upload_page_lists_every_problem(books, firms):
     assert response.content.count(b"unknown symbol ZZZZ") == 5
 
 
-@pytest.mark.urls(__name__)
 def test_a_firm_a_file_on_firm_b_host_finds_no_accounts(books, firms):
     with schema_context(firms["b"].schema):
         b_before = Transaction.objects.count()

@@ -1,0 +1,238 @@
+"""Trading API: runs (create, progress, cancel), proposals with trades, bulk decisions."""
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.access.permissions import Action
+from apps.common.tenancy import firm_today
+from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, RunMode, RunScope
+from apps.trading.progress import run_progress
+from apps.trading.selectors import proposal_list, run_list
+from apps.trading.services.review import proposals_decide
+from apps.trading.services.runs import rebalance_run_cancel, rebalance_run_create
+
+
+class ProgressOutput(serializers.Serializer):
+    """Live progress of a run."""
+
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    rate_per_s = serializers.FloatField(allow_null=True)
+    eta_s = serializers.FloatField(allow_null=True)
+    solver_share = serializers.FloatField(allow_null=True)
+
+
+class RunOutput(serializers.ModelSerializer):
+    """A run and its progress."""
+
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RebalanceRun
+        fields = (
+            "id",
+            "scope",
+            "scope_ids",
+            "mode",
+            "as_of",
+            "requested_by_name",
+            "status",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+        )
+
+    @extend_schema(responses=ProgressOutput)
+    def get_progress(self, run: RebalanceRun) -> dict[str, Any]:
+        """The run's progress."""
+        return dict(ProgressOutput(run_progress(run)).data)
+
+
+class RunInput(serializers.Serializer):
+    """What to rebalance: scope (+ ids unless the book), mode, as-of date (default today)."""
+
+    scope = serializers.ChoiceField(choices=RunScope.choices)
+    scope_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), default=list)
+    mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.FULL_REBALANCE)
+    as_of = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A scope other than the book needs ids."""
+        if attrs["scope"] != RunScope.BOOK and not attrs["scope_ids"]:
+            raise serializers.ValidationError({"scope_ids": "required for this scope"})
+        return attrs
+
+
+class RunListApi(ListAPIView):
+    """Runs, newest first; POST starts one (traders)."""
+
+    serializer_class = RunOutput
+    required_write_action = Action.RUN_REBALANCE
+
+    def get_queryset(self) -> Any:
+        """Runs of this firm."""
+        return run_list()
+
+    @extend_schema(request=RunInput, responses={201: RunOutput})
+    def post(self, request: Request) -> Response:
+        """Create a run; it starts on the optimizer queue."""
+        data = RunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        run = rebalance_run_create(
+            scope=RunScope(values["scope"]),
+            scope_ids=values["scope_ids"],
+            mode=RunMode(values["mode"]),
+            as_of=values.get("as_of") or firm_today(),
+            requested_by=request.user,
+        )
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetailApi(RetrieveAPIView):
+    """One run."""
+
+    serializer_class = RunOutput
+
+    def get_queryset(self) -> Any:
+        """Runs of this firm."""
+        return run_list()
+
+
+class RunProgressApi(APIView):
+    """Live progress of a run (polled by the run page)."""
+
+    @extend_schema(responses=ProgressOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        """Return the progress."""
+        run = get_object_or_404(RebalanceRun, pk=pk)
+        return Response(ProgressOutput(run_progress(run)).data)
+
+
+class RunCancelApi(APIView):
+    """Cancel a run that has not finished."""
+
+    required_action = Action.RUN_REBALANCE
+
+    @extend_schema(request=None, responses=RunOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        """Cancel; pending accounts are marked skipped."""
+        run = rebalance_run_cancel(
+            run=get_object_or_404(RebalanceRun, pk=pk), acting_user=request.user
+        )
+        return Response(RunOutput(run).data)
+
+
+class TradeOutput(serializers.ModelSerializer):
+    """A proposed trade with its reason."""
+
+    class Meta:
+        model = ProposedTrade
+        fields = (
+            "side",
+            "symbol",
+            "lot_key",
+            "shares",
+            "price",
+            "amount",
+            "realized_gain_amount",
+            "term",
+            "reason",
+            "explanation",
+        )
+
+
+class ProposalOutput(serializers.ModelSerializer):
+    """A proposal with metrics, flags and trades."""
+
+    account = serializers.IntegerField(source="account_id")
+    run = serializers.IntegerField(source="run_id")
+    trades = TradeOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Proposal
+        fields = (
+            "id",
+            "run",
+            "account",
+            "status",
+            "flags",
+            "metrics",
+            "estimated_tax_amount",
+            "naive_tax_amount",
+            "turnover_amount",
+            "summary",
+            "solver",
+            "decided_at",
+            "decision_note",
+            "trades",
+        )
+
+
+class ProposalListApi(ListAPIView):
+    """Proposals (filters ``run``, ``status``) with their trades."""
+
+    serializer_class = ProposalOutput
+
+    def get_queryset(self) -> Any:
+        """Proposals of this firm."""
+        params = self.request.query_params
+        proposals = proposal_list(status=params.get("status", "")).prefetch_related("trades")
+        run = params.get("run", "")
+        return proposals.filter(run_id=int(run)) if run.isdigit() else proposals
+
+
+class ProposalDetailApi(RetrieveAPIView):
+    """One proposal."""
+
+    serializer_class = ProposalOutput
+
+    def get_queryset(self) -> Any:
+        """Proposals of this firm."""
+        return proposal_list().prefetch_related("trades")
+
+
+class DecisionInput(serializers.Serializer):
+    """Approve or reject proposals pending approval."""
+
+    proposal_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    decision = serializers.ChoiceField(choices=("approve", "reject"))
+    note = serializers.CharField(max_length=300, required=False, default="")
+
+
+class DecisionOutput(serializers.Serializer):
+    """How many proposals were decided."""
+
+    decided = serializers.IntegerField()
+
+
+class ProposalDecideApi(APIView):
+    """Approve or reject one or many proposals (traders); all or nothing; audited."""
+
+    required_action = Action.APPROVE_TRADES
+
+    @extend_schema(request=DecisionInput, responses=DecisionOutput)
+    def post(self, request: Request) -> Response:
+        """Decide."""
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decided = proposals_decide(
+            proposal_ids=data.validated_data["proposal_ids"],
+            approve=data.validated_data["decision"] == "approve",
+            acting_user=request.user,
+            note=data.validated_data["note"],
+        )
+        return Response({"decided": decided})

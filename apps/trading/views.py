@@ -1,0 +1,120 @@
+"""Firm-host pages for traders and staff: runs with live progress, proposals, approvals."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.access.permissions import Action, action_required, user_can
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import firm_today
+from apps.trading.forms import DecisionForm, RunCreateForm
+from apps.trading.models import ProposalStatus, RebalanceRun, RunAccountStatus, RunScope
+from apps.trading.progress import run_progress
+from apps.trading.selectors import exception_queue, proposal_list, run_list
+from apps.trading.services.review import proposals_decide
+from apps.trading.services.runs import rebalance_run_cancel, rebalance_run_create
+
+
+@action_required(Action.VIEW_BOOK)
+def run_list_page(request: HttpRequest) -> HttpResponse:
+    """Runs, newest first; traders start one here."""
+    form = RunCreateForm(request.POST or None, initial={"as_of": firm_today()})
+    if request.method == "POST":
+        if not user_can(request.user, Action.RUN_REBALANCE):
+            return HttpResponse("your role may not start a rebalance", status=403)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                run = rebalance_run_create(
+                    scope=RunScope(data["scope"]),
+                    scope_ids=[] if data["scope"] == RunScope.BOOK else [data["scope_id"]],
+                    mode=data["mode"],
+                    as_of=data["as_of"],
+                    requested_by=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Run #{run.pk} started.")
+                return redirect("run-detail", pk=run.pk)
+    page = Paginator(run_list(), 25).get_page(request.GET.get("page"))
+    rows = [(run, run_progress(run)) for run in page]
+    return render(request, "trading/runs.html", {"page": page, "rows": rows, "form": form})
+
+
+@action_required(Action.VIEW_BOOK)
+def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One run: live progress, failures and skips with reasons, its proposals."""
+    run = get_object_or_404(RebalanceRun, pk=pk)
+    problems = run.run_accounts.exclude(
+        status__in=(RunAccountStatus.DONE, RunAccountStatus.PENDING)
+    )
+    return render(
+        request,
+        "trading/run_detail.html",
+        {
+            "run": run,
+            "progress": run_progress(run),
+            "problems": problems.select_related("account")[:200],
+            "proposals": proposal_list(run=run).order_by("status", "account__name")[:500],
+        },
+    )
+
+
+@require_POST
+@action_required(Action.RUN_REBALANCE)
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a run that has not finished."""
+    run = get_object_or_404(RebalanceRun, pk=pk)
+    try:
+        rebalance_run_cancel(run=run, acting_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, f"Run #{run.pk} cancelled.")
+    return redirect("run-detail", pk=pk)
+
+
+@action_required(Action.VIEW_BOOK)
+def proposal_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One proposal: trades with their reasons, tax, before/after risk; approve or reject."""
+    proposal = get_object_or_404(proposal_list(), pk=pk)
+    return render(
+        request,
+        "trading/proposal.html",
+        {
+            "proposal": proposal,
+            "trades": proposal.trades.all(),
+            "before": proposal.metrics.get("before", {}),
+            "after": proposal.metrics.get("after", {}),
+            "can_decide": proposal.status == ProposalStatus.PENDING_APPROVAL
+            and user_can(request.user, Action.APPROVE_TRADES),
+        },
+    )
+
+
+@action_required(Action.VIEW_BOOK)
+def exception_queue_page(request: HttpRequest) -> HttpResponse:
+    """Proposals waiting for a trader, flagged first; approve or reject in bulk."""
+    pending = list(exception_queue()[:500])
+    if request.method == "POST":
+        if not user_can(request.user, Action.APPROVE_TRADES):
+            return HttpResponse("your role may not approve trades", status=403)
+        form = DecisionForm(request.POST, ids=[p.pk for p in pending])
+        if form.is_valid():
+            try:
+                count = proposals_decide(
+                    proposal_ids=form.cleaned_data["proposal_ids"],
+                    approve=form.cleaned_data["decision"] == "approve",
+                    acting_user=request.user,
+                    note=form.cleaned_data["note"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"{count} proposal(s) {form.cleaned_data['decision']}d.")
+            return redirect("exception-queue")
+        messages.error(request, "Select at least one proposal and a decision.")
+    return render(request, "trading/exceptions.html", {"pending": pending})

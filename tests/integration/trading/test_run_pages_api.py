@@ -1,0 +1,136 @@
+"""Trading pages and API: start a run, watch progress, review proposals, bulk decisions, roles."""
+
+import pytest
+
+from apps.access.models import AuditEvent
+from apps.access.roles import Role
+from apps.trading.models import Proposal, ProposalStatus, RebalanceRun
+from apps.trading.services.runs import rebalance_chunk_execute, rebalance_run_start
+from tests.conftest import api_client, login_client
+from tests.integration.trading.conftest import AS_OF
+
+
+def _execute(run_id: int) -> None:
+    for chunk in rebalance_run_start(run_id=run_id):
+        rebalance_chunk_execute(run_id=run_id, chunk=chunk)
+
+
+def test_trader_starts_a_run_from_the_api_and_it_is_enqueued(
+    firms, run_book, django_capture_on_commit_callbacks
+):
+    client = api_client(firms["a"], Role.TRADER)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            "/api/v1/runs/",
+            {"scope": "model", "scope_ids": [run_book["model"].pk], "as_of": str(AS_OF)},
+            format="json",
+        )
+    assert response.status_code == 201, response.json()
+    assert response.json()["progress"]["status"] == "queued"
+    assert len(callbacks) == 1  # the start task is sent after commit, not before
+    assert AuditEvent.objects.filter(action="rebalance_run.create").count() == 1
+
+
+def test_viewer_and_advisor_cannot_start_runs(firms, run_book):
+    for role in (Role.VIEWER, Role.ADVISOR):
+        response = api_client(firms["a"], role).post(
+            "/api/v1/runs/", {"scope": "book"}, format="json"
+        )
+        assert response.status_code == 403
+    page = login_client(firms["a"], Role.VIEWER).post(
+        "/runs/", {"scope": "book", "mode": "full_rebalance", "as_of": str(AS_OF)}
+    )
+    assert page.status_code == 403
+    assert not RebalanceRun.objects.exists()
+
+
+def test_run_pages_show_progress_proposals_and_reasons(firms, run_book):
+    client = login_client(firms["a"], Role.TRADER)
+    response = client.post(
+        "/runs/", {"scope": "book", "mode": "full_rebalance", "as_of": str(AS_OF)}
+    )
+    run = RebalanceRun.objects.get()
+    assert response["Location"] == f"/runs/{run.pk}/"
+    _execute(run.pk)
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "without cost basis: CCC" in html
+    assert "Legacy" in html
+    progress = api_client(firms["a"], Role.VIEWER).get(f"/api/v1/runs/{run.pk}/progress/").json()
+    assert progress["status"] == "completed"
+    assert (progress["done"], progress["skipped"], progress["remaining"]) == (2, 1, 0)
+    proposal = Proposal.objects.get(run=run, account=run_book["cash_only"])
+    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "fill_underweight" in page
+    assert "Approve" in page
+
+
+def test_bulk_approval_is_all_or_nothing_and_audited(firms, run_book):
+    client = api_client(firms["a"], Role.TRADER)
+    run = RebalanceRun.objects.create(scope="book", as_of=AS_OF)
+    _execute(run.pk)
+    pending = list(
+        Proposal.objects.filter(run=run, status=ProposalStatus.PENDING_APPROVAL).values_list(
+            "pk", flat=True
+        )
+    )
+    assert len(pending) == 2
+    viewer = api_client(firms["a"], Role.VIEWER)
+    assert (
+        viewer.post(
+            "/api/v1/proposals/decide/",
+            {"proposal_ids": pending, "decision": "approve"},
+            format="json",
+        ).status_code
+        == 403
+    )
+    response = client.post(
+        "/api/v1/proposals/decide/",
+        {"proposal_ids": pending, "decision": "approve", "note": "reviewed"},
+        format="json",
+    )
+    assert response.json() == {"decided": 2}
+    again = client.post(
+        "/api/v1/proposals/decide/", {"proposal_ids": pending, "decision": "reject"}, format="json"
+    )
+    assert again.status_code == 400
+    assert again.json()["code"] == "proposal_not_pending"
+    assert Proposal.objects.filter(status=ProposalStatus.APPROVED).count() == 2
+    assert AuditEvent.objects.filter(action="proposal.approve").count() == 2
+
+
+def test_auto_approve_policy_approves_clean_proposals(firms, run_book):
+    from apps.trading.services.review import trading_settings_update
+
+    trading_settings_update(
+        changes={"is_auto_approve": True}, acting_user=firms["a"].users[Role.FIRM_ADMIN]
+    )
+    run = RebalanceRun.objects.create(scope="book", as_of=AS_OF)
+    _execute(run.pk)
+    for proposal in Proposal.objects.filter(run=run):
+        expected = (
+            ProposalStatus.APPROVED if not proposal.flags else ProposalStatus.PENDING_APPROVAL
+        )
+        assert proposal.status == expected
+
+
+def test_firm_b_cannot_see_firm_a_runs_or_proposals(firms, run_book):
+    run = RebalanceRun.objects.create(scope="book", as_of=AS_OF)
+    _execute(run.pk)
+    proposal = Proposal.objects.filter(run=run).first()
+    b = api_client(firms["b"], Role.FIRM_ADMIN)
+    assert b.get(f"/api/v1/runs/{run.pk}/").status_code == 404
+    assert b.get(f"/api/v1/proposals/{proposal.pk}/").status_code == 404
+    assert b.get("/api/v1/runs/").json()["count"] == 0
+    assert (
+        login_client(firms["b"], Role.FIRM_ADMIN).get(f"/proposals/{proposal.pk}/").status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/v1/runs/", "/api/v1/proposals/"])
+def test_trading_lists_have_bounded_queries(firms, run_book, django_assert_max_num_queries, path):
+    run = RebalanceRun.objects.create(scope="book", as_of=AS_OF)
+    _execute(run.pk)
+    client = api_client(firms["a"], Role.VIEWER)
+    with django_assert_max_num_queries(8):
+        assert client.get(path).status_code == 200
