@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,9 +18,6 @@ from apps.models.selectors import sleeve_graph_get
 from apps.securities.selectors import security_map_get
 from apps.targets import sleeve_cycle
 from apps.targets.flatten import exact_sum
-
-if TYPE_CHECKING:  # accounts sits above portfolio_models in the layers: no runtime import
-    from apps.accounts.models import Account
 
 ONE = Decimal(1)
 WEIGHT_PLACES = 8  # common.money.WEIGHT: (9, 8)
@@ -268,10 +265,12 @@ def model_version_import_csv(
 
 
 @transaction.atomic
-def model_assign(
-    *, account: "Account", model: ModelPortfolio | None, acting_user: Any
-) -> "Account":
+def model_assign(*, account: Any, model: ModelPortfolio | None, acting_user: Any) -> Any:
     """Set (or clear, with None) the model an account follows; audited with before/after.
+
+    ``account`` is an ``accounts.Account``; it is typed ``Any`` because accounts sits above
+    portfolio_models in the layers (import-linter) and this module must not import it.
+    Returns the account as re-read under the row lock (use it, not the argument).
 
     Raises:
         ApplicationError: the model is inactive or has no version yet.
