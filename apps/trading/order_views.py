@@ -1,0 +1,167 @@
+"""Firm-host pages for traders: block orders, custodian trade files, fills uploads.
+
+Thin interfaces over ``services.orders``, ``services.trade_files`` and ``services.fills``.
+URL names the template uses (wired by the lead in ``config/urls_tenants.py``)::
+
+    path("orders/", order_views.orders_page, name="orders"),
+    path("orders/create/", order_views.orders_create, name="orders-create"),
+    path("orders/trade-files/", order_views.trade_file_generate_view, name="trade-file-generate"),
+    path("orders/trade-files/<int:pk>/download/", order_views.trade_file_download,
+         name="trade-file-download"),
+    path("orders/fills/", order_views.fills_upload, name="fills-upload"),
+"""
+
+import io
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.access.permissions import Action, action_required, user_can
+from apps.accounts.services.import_layouts import MAX_FILE_BYTES
+from apps.common.exceptions import ApplicationError
+from apps.trading.models import OrderStatus, TradeFileLayout
+from apps.trading.order_selectors import (
+    approved_unordered_count,
+    fill_import_list,
+    open_order_custodians,
+    order_list,
+    trade_file_list,
+)
+from apps.trading.services.fills import FillsRejectedError, fills_import
+from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.trade_files import trade_file_content, trade_file_generate
+
+_LAYOUT_CHOICES = [(layout.value, layout.label) for layout in TradeFileLayout]
+
+
+class TradeFileForm(forms.Form):
+    """Which custodian's open orders, in whose layout."""
+
+    custodian = forms.CharField(max_length=32)
+    layout = forms.ChoiceField(choices=_LAYOUT_CHOICES)
+
+
+class FillsUploadForm(forms.Form):
+    """A custodian's fills file and its layout."""
+
+    layout = forms.ChoiceField(choices=_LAYOUT_CHOICES)
+    file = forms.FileField()
+
+    def clean_file(self) -> Any:
+        """Refuse oversized uploads before reading them."""
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB")
+        return upload
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    fills_form: FillsUploadForm | None = None,
+    report: Any = None,
+    status: int = 200,
+) -> HttpResponse:
+    active = (OrderStatus.OPEN, OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
+    context = {
+        "approved_count": approved_unordered_count(),
+        "orders": order_list().filter(status__in=active)[:200],
+        "done_orders": order_list().exclude(status__in=active)[:50],
+        "custodians": open_order_custodians(),
+        "layouts": _LAYOUT_CHOICES,
+        "trade_files": trade_file_list()[:50],
+        "fill_imports": fill_import_list()[:20],
+        "fills_form": fills_form or FillsUploadForm(),
+        "report": report,
+        "can_trade": user_can(request.user, Action.APPROVE_TRADES),
+        "can_import": user_can(request.user, Action.IMPORT_FILES),
+    }
+    return render(request, "trading/orders.html", context, status=status)
+
+
+@action_required(Action.VIEW_BOOK)
+def orders_page(request: HttpRequest) -> HttpResponse:
+    """Approved-but-not-ordered count, open orders with allocations, trade files, fills."""
+    return _page(request)
+
+
+@require_POST
+@action_required(Action.APPROVE_TRADES)
+def orders_create(request: HttpRequest) -> HttpResponse:
+    """Aggregate every approved proposal into block orders."""
+    orders = orders_create_from_approved(acting_user=request.user)
+    if orders:
+        messages.success(request, f"Created {len(orders)} block order(s).")
+    else:
+        messages.info(request, "No approved proposal is waiting for orders.")
+    return redirect("orders")
+
+
+@require_POST
+@action_required(Action.APPROVE_TRADES)
+def trade_file_generate_view(request: HttpRequest) -> HttpResponse:
+    """Write a custodian's open orders to a trade file (they become sent)."""
+    form = TradeFileForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a custodian and a layout.")
+        return redirect("orders")
+    try:
+        trade_file = trade_file_generate(
+            custodian=form.cleaned_data["custodian"],
+            layout=form.cleaned_data["layout"],
+            acting_user=request.user,
+        )
+    except ApplicationError as exc:
+        problems = "; ".join(str(p) for p in exc.extra.get("problems", []))
+        messages.error(request, f"{exc.message}{': ' + problems if problems else ''}")
+    else:
+        messages.success(
+            request,
+            f"Trade file {trade_file.filename}: {trade_file.line_count} line(s), "
+            f"{trade_file.order_count} order(s) sent.",
+        )
+    return redirect("orders")
+
+
+@action_required(Action.APPROVE_TRADES)
+def trade_file_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Download one of this firm's trade files (stored under the firm's schema prefix)."""
+    trade_file = get_object_or_404(trade_file_list(), pk=pk)
+    try:
+        content = trade_file_content(trade_file=trade_file)
+    except FileNotFoundError as exc:
+        raise Http404("trade file is gone") from exc
+    return FileResponse(
+        io.BytesIO(content),
+        as_attachment=True,
+        filename=trade_file.filename,
+        content_type="text/csv",
+    )
+
+
+@action_required(Action.IMPORT_FILES)
+def fills_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a custodian's fills; show the counts, or every problem by line."""
+    if request.method != "POST":
+        return redirect("orders")
+    form = FillsUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, fills_form=form, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        report = fills_import(
+            content=upload.read(),
+            filename=upload.name or "fills.csv",
+            acting_user=request.user,
+            layout=form.cleaned_data["layout"],
+        )
+    except FillsRejectedError as exc:
+        return _page(request, fills_form=form, report=exc.report, status=400)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _page(request, fills_form=form, status=400)
+    return _page(request, report=report)
