@@ -266,7 +266,7 @@ def build_result(
         solve_time_ms=solution.solve_time_ms,
         total_time_ms=(time.perf_counter() - started_at) * 1e3,
         status=solution.status,
-        relaxed=relaxed,
+        relaxed=relaxed + rounded.band_notes,
         forced=forced,
         repairs=rounded.repairs,
         violations=rounded.violations,
