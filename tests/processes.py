@@ -1,6 +1,7 @@
 """Real processes for tests: a Celery worker and a web server, on the test database."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,9 +32,10 @@ def test_database_url() -> str:
     return f"postgres://{auth}{host}{':' + str(port) if port else ''}/{conf['NAME']}"
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
         **os.environ,
+        **(extra or {}),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
@@ -42,10 +44,20 @@ def _child_env() -> dict[str, str]:
 
 
 @contextmanager
-def _process(argv: list[str], log_path: Path, ready: Callable[[], bool]) -> Iterator[None]:
+def _process(
+    argv: list[str],
+    log_path: Path,
+    ready: Callable[[], bool],
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     log = log_path.open("w")
     process = subprocess.Popen(
-        argv, cwd=ROOT, env=_child_env(), stdout=log, stderr=subprocess.STDOUT
+        argv,
+        cwd=ROOT,
+        env=_child_env(extra_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: a test can kill worker and children
     )
     try:
         deadline = time.monotonic() + 60
@@ -53,40 +65,56 @@ def _process(argv: list[str], log_path: Path, ready: Callable[[], bool]) -> Iter
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{argv[2]} did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield
+        yield process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
 
 
 @contextmanager
-def celery_worker(log_path: Path) -> Iterator[str]:
-    """Run ``celery worker`` on a private queue; yield the queue name; stop it afterwards."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "-Q",
-        queue,
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-    ]
-    with _process(argv, log_path, lambda: "ready." in log_path.read_text()):
+def celery_worker(
+    log_path: Path,
+    *,
+    queue: str | None = None,
+    concurrency: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``celery worker`` on a private queue; yield the queue name; stop it afterwards.
+
+    The worker's optimizer tasks are routed to the same private queue (``OPTIMIZER_QUEUE``).
+    """
+    queue = queue or f"test-{uuid.uuid4().hex[:10]}"
+    env = {"OPTIMIZER_QUEUE": queue, **(extra_env or {})}
+    with _process(_worker_argv(queue, concurrency), log_path, _ready(log_path), env):
         yield queue
+
+
+def _worker_argv(queue: str, concurrency: int) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
+        "--concurrency", str(concurrency), "--loglevel", "INFO",
+        "--without-heartbeat", "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+
+
+def _ready(log_path: Path) -> Callable[[], bool]:
+    return lambda: "ready." in log_path.read_text()
+
+
+@contextmanager
+def killable_celery_worker(
+    log_path: Path, *, queue: str, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A 2-process worker on ``queue`` that the test may SIGKILL (whole process group)."""
+    env = {"OPTIMIZER_QUEUE": queue, **(extra_env or {})}
+    with _process(_worker_argv(queue, 2), log_path, _ready(log_path), env) as process:
+        yield process
 
 
 def _free_port() -> int:

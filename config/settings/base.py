@@ -165,13 +165,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_ROUTES = {"apps.trading.tasks.*": {"queue": "optimizer"}}
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="default")
+OPTIMIZER_QUEUE = env("OPTIMIZER_QUEUE", default="optimizer")
+CELERY_TASK_ROUTES = {"apps.trading.tasks.*": {"queue": OPTIMIZER_QUEUE}}
+# Redis redelivers a message whose worker died (acks_late) after this many seconds; tasks are
+# idempotent, so a redelivery of a slow task that is still running costs time, not correctness.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600)
+}
 
 CACHES = {
     "default": {

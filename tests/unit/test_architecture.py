@@ -41,7 +41,7 @@ def test_no_float_fields_anywhere():
     offenders = [
         str(path.relative_to(ROOT))
         for path in APPS.rglob("*.py")
-        if "FloatField" in path.read_text()
+        if "models.FloatField" in path.read_text()
     ]
     assert offenders == []
 

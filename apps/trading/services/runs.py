@@ -49,8 +49,12 @@ def rebalance_run_create(
     mode: RunMode,
     as_of: date,
     requested_by: Any | None,
+    enqueue: bool = True,
 ) -> RebalanceRun:
-    """Record a run request and enqueue its start after commit.
+    """Record a run request and, unless ``enqueue`` is False, enqueue its start after commit.
+
+    ``enqueue=False`` is for callers that execute the run in their own process (the
+    ``rebalance --inline`` command, benchmarks' in-process baseline).
 
     Raises:
         ApplicationError: the scope covers no account.
@@ -74,13 +78,14 @@ def rebalance_run_create(
         obj=run,
         payload={"scope": scope, "scope_ids": run.scope_ids, "mode": mode, "as_of": str(as_of)},
     )
-    from apps.trading.tasks import rebalance_run_start as rebalance_run_start_task
+    if enqueue:
+        from apps.trading.tasks import rebalance_run_start as rebalance_run_start_task
 
-    transaction.on_commit(lambda: rebalance_run_start_task.delay(run.pk))
+        transaction.on_commit(lambda: rebalance_run_start_task.delay(run.pk))
     return run
 
 
-def rebalance_run_start(*, run_id: int) -> list[int]:
+def rebalance_run_start(*, run_id: int, enqueue: bool = True) -> list[int]:
     """Resolve the scope, price and risk-model the universe, create the chunks; enqueue them.
 
     Idempotent: a run already started only re-enqueues its chunks that still have pending
@@ -103,9 +108,10 @@ def rebalance_run_start(*, run_id: int) -> list[int]:
         )
         if not chunks:
             _finish_if_done(run)
-        from apps.trading.tasks import rebalance_chunk_execute as chunk_task
+        if enqueue:
+            from apps.trading.tasks import rebalance_chunk_execute as chunk_task
 
-        transaction.on_commit(lambda: [chunk_task.delay(run_id, c) for c in chunks])
+            transaction.on_commit(lambda: [chunk_task.delay(run_id, c) for c in chunks])
     return chunks
 
 
