@@ -11,12 +11,11 @@ URL names the template uses (wired by the lead in ``config/urls_tenants.py``)::
     path("orders/fills/", order_views.fills_upload, name="fills-upload"),
 """
 
-import io
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -128,19 +127,16 @@ def trade_file_generate_view(request: HttpRequest) -> HttpResponse:
 
 
 @action_required(Action.APPROVE_TRADES)
-def trade_file_download(request: HttpRequest, pk: int) -> FileResponse:
+def trade_file_download(request: HttpRequest, pk: int) -> HttpResponse:
     """Download one of this firm's trade files (stored under the firm's schema prefix)."""
     trade_file = get_object_or_404(trade_file_list(), pk=pk)
     try:
         content = trade_file_content(trade_file=trade_file)
     except FileNotFoundError as exc:
         raise Http404("trade file is gone") from exc
-    return FileResponse(
-        io.BytesIO(content),
-        as_attachment=True,
-        filename=trade_file.filename,
-        content_type="text/csv",
-    )
+    response = HttpResponse(content, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{trade_file.filename}"'
+    return response
 
 
 @action_required(Action.IMPORT_FILES)

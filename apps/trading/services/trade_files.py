@@ -25,6 +25,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from apps.access.services import audit_event_record
 from apps.accounts.models import TaxLot
@@ -303,7 +304,7 @@ def trade_file_generate(
     content, lines = trade_file_render(allocations=allocations, layout=layout)
     now = timezone.now()
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
-    filename = f"trades-{custodian}-{layout.value}-{stamp}.csv"
+    filename = f"trades-{slugify(custodian) or 'custodian'}-{layout.value}-{stamp}.csv"
     storage_name = default_storage.save(f"trade-files/{filename}", ContentFile(content))
     trade_file = TradeFile(
         custodian=custodian,

@@ -593,7 +593,8 @@ def test_trader_pages_create_generate_download_and_upload(approved, firms):
         )
     download = client.get(f"/orders/trade-files/{trade_file.pk}/download/")
     assert download.status_code == 200
-    assert b"".join(download.streaming_content).startswith(b"Account Number,Action,Quantity")
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download.content.startswith(b"Account Number,Action,Quantity")
 
     bad = io.BytesIO(GENERIC_FILLS_HEADER.encode() + b"1,x,y,buy,1,1,2024-13-01\n")
     bad.name = "bad.csv"
