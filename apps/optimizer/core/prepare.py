@@ -73,6 +73,10 @@ class PreparedProblem:
     # lots, all accounts concatenated
     lot_account: IntArray
     lot_symbol: IntArray
+    lot_ids: tuple[str, ...]
+    lot_shares: FloatArray
+    lot_basis_amounts: FloatArray
+    lot_start_days: IntArray  # holding-period start as a proleptic ordinal (FIFO order)
     lot_weight: FloatArray  # lot value / V
     lot_gain_rate: FloatArray  # gain per unit of value sold: 1 − basis / value
     lot_is_long_term: BoolArray
@@ -182,6 +186,8 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     loss_of_basis = np.where(lot_basis > 0.0, (lot_basis - lot_value) / lot_basis, 0.0)
 
     def names_in(selected: frozenset[str]) -> BoolArray:
+        if not selected:
+            return np.zeros(n, dtype=bool)
         return np.array([s in selected for s in symbols], dtype=bool)
 
     never_buy = names_in(cons.never_buy_symbols)
@@ -189,7 +195,11 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     must_sell = names_in(cons.must_sell_symbols)
     lock_buy = names_in(locks.no_buy_symbols)
     lock_loss_sale = names_in(locks.no_loss_sale_symbols)
-    never_sell_lot = np.array([lot.lot_id in cons.never_sell_lot_ids for lot in lots], dtype=bool)
+    never_sell_lot = np.zeros(len(lots), dtype=bool)
+    if cons.never_sell_lot_ids:
+        never_sell_lot = np.array(
+            [lot.lot_id in cons.never_sell_lot_ids for lot in lots], dtype=bool
+        )
     never_sell_lot = never_sell_lot | (never_sell_name[lot_symbol] if lots else never_sell_lot)
 
     buys_allowed_by_mode = mode not in (RebalanceMode.RAISE_CASH,)
@@ -230,9 +240,9 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     # Objective coefficient of each lot: tax + transaction cost + waiting + transition reward.
     penalty = np.zeros(len(lots))
     if config.long_term_wait_days > 0 and config.long_term_wait_weight > 0.0:
-        for j, lot in enumerate(lots):
-            if is_long[j] or lot_gain_rate[j] <= 0.0 or not lot_taxable[j]:
-                continue
+        waiting = np.flatnonzero(~is_long & (lot_gain_rate > 0.0) & lot_taxable)
+        for j in waiting.tolist():
+            lot = lots[j]
             days_left = (cached_long_term_start(lot.holding_period_start, months) - as_of).days
             if days_left <= config.long_term_wait_days:
                 rate_gap = max(short_rates[lot_account[j]] - long_rates[lot_account[j]], 0.0)
@@ -306,6 +316,12 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         transaction_cost_rate=tc,
         lot_account=lot_account,
         lot_symbol=lot_symbol,
+        lot_ids=tuple(lot.lot_id for lot in lots),
+        lot_shares=lot_shares,
+        lot_basis_amounts=lot_basis,
+        lot_start_days=np.array(
+            [lot.holding_period_start.toordinal() for lot in lots], dtype=np.int64
+        ),
         lot_weight=lot_weight,
         lot_gain_rate=lot_gain_rate,
         lot_is_long_term=is_long,

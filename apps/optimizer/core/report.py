@@ -74,9 +74,7 @@ def naive_rebalance(problem: HouseholdProblem, prepared: PreparedProblem) -> Nai
     bought = float(np.clip(target - held, 0.0, None).sum())
     if not len(lot_value):
         return NaiveRebalance(0.0, 0.0, 0.0, bought / value)
-    starts = np.array(
-        [lot.holding_period_start.toordinal() for a in problem.accounts for lot in a.lots]
-    )
+    starts = prepared.lot_start_days
     order = np.lexsort((starts, symbol, account))  # FIFO within (account, name)
     values = lot_value[order]
     group = account[order] * n + symbol[order]
@@ -96,6 +94,17 @@ def naive_rebalance(problem: HouseholdProblem, prepared: PreparedProblem) -> Nai
         estimated_tax_amount=float((gains * rates).sum()),
         turnover_weight=(float(sold.sum()) + bought) / value,
     )
+
+
+_WHY = {
+    TradeReason.RESTRICTION: "because the security is screened out of the account",
+    TradeReason.TRANSITION: "to transition out of a screened security",
+    TradeReason.HARVEST: "to harvest the loss",
+    TradeReason.RAISE_CASH: "to raise cash for the reserve and withdrawals",
+    TradeReason.REDUCE_RISK: "to reduce an overweight and the tracking error",
+    TradeReason.FILL_UNDERWEIGHT: "to fill an underweight",
+    TradeReason.SUBSTITUTE: "to keep sector exposure after harvesting losses",
+}
 
 
 def _money(amount: float) -> str:
@@ -132,94 +141,115 @@ def build_result(
     symbols, prices = universe.symbols, universe.prices
     value, tc = prepared.value_amount, prepared.transaction_cost_rate
     accounts = problem.accounts
-    lots = [lot for account in accounts for lot in account.lots]
+    account_ids = [a.account_id for a in accounts]
+    lot_ids = prepared.lot_ids
     mode = problem.mode
 
-    trades: list[Trade] = []
-    sold_value = np.zeros(universe.size)
-    harvested_sectors: set[str] = set()
-    short = long_ = tax = harvested = forced_gain = penalty = 0.0
+    # Sells, vectorised over lots; Python objects are built once per trade at the end.
+    sold = np.flatnonzero(rounded.lot_sell_shares > 0.0)
+    symbol = prepared.lot_symbol[sold]
+    shares = rounded.lot_sell_shares[sold]
+    amount = shares * prices[symbol]
+    gain = amount * prepared.lot_gain_rate[sold]
+    is_long = prepared.lot_is_long_term[sold]
+    taxable = prepared.lot_is_taxable[sold]
+    forced_lot = prepared.lot_state[sold] == LOT_FORCED
+    sold_value = np.bincount(symbol, weights=amount, minlength=universe.size)
+    penalty = float(prepared.lot_penalty[sold] @ amount) / value
+    taxed_gain = np.where(taxable, gain, 0.0)
+    tax = float(prepared.lot_tax_rate[sold] @ gain)
+    long_ = float(taxed_gain[is_long].sum())
+    short = float(taxed_gain[~is_long].sum())
+    harvested = float(-np.minimum(taxed_gain, 0.0).sum())
+    forced_gain = float(taxed_gain[forced_lot].sum())
     needs_cash = prepared.cash_floor_weights > prepared.account_cash_weights + 1e-12
-    for j, lot in enumerate(lots):
-        shares = float(rounded.lot_sell_shares[j])
-        if shares <= 0.0:
-            continue
-        i, a = lot.symbol_index, int(prepared.lot_account[j])
-        symbol = symbols[i]
-        amount = shares * prices[i]
-        gain = amount - lot.basis_amount * shares / lot.shares
-        is_long = bool(prepared.lot_is_long_term[j])
-        taxable = bool(prepared.lot_is_taxable[j])
-        sold_value[i] += amount
-        penalty += float(prepared.lot_penalty[j]) * amount / value
-        term = "long-term" if is_long else "short-term"
-        outcome = f"{term} {'gain' if gain >= 0 else 'loss'} of {_money(abs(gain))}"
-        if taxable:
-            tax += float(prepared.lot_tax_rate[j]) * gain
-            if is_long:
-                long_ += gain
-            else:
-                short += gain
-            if gain < 0.0:
-                harvested -= gain
-        if prepared.lot_state[j] == LOT_FORCED:
-            if taxable:
-                forced_gain += gain
-            reason = (
-                TradeReason.TRANSITION
-                if mode is RebalanceMode.TRANSITION
-                else (TradeReason.RESTRICTION)
-            )
-            why = "the security is screened out of the account"
-        elif symbol in problem.constraints.must_sell_symbols:
-            reason, why = TradeReason.TRANSITION, "transition out of a screened security"
-        elif taxable and gain < 0.0:
-            reason, why = TradeReason.HARVEST, "to harvest the loss"
-            harvested_sectors.add(universe.sectors[i])
-        elif mode is RebalanceMode.RAISE_CASH or needs_cash[a]:
-            reason, why = TradeReason.RAISE_CASH, "to raise cash for the reserve and withdrawals"
-        else:
-            reason, why = TradeReason.REDUCE_RISK, "to reduce the overweight and tracking error"
-        trades.append(
-            Trade(
-                account_id=accounts[a].account_id,
-                side=TradeSide.SELL,
-                symbol=symbol,
-                lot_id=lot.lot_id,
-                shares=shares,
-                amount=amount,
-                realized_gain_amount=gain,
-                is_long_term=is_long,
-                reason=reason,
-                explanation=(
-                    f"Sell {shares:g} shares of {symbol} from lot {lot.lot_id} ({outcome}) {why}."
-                ),
-            )
+    screened = np.array([s in problem.constraints.must_sell_symbols for s in symbols])
+    raise_cash = needs_cash[prepared.lot_account[sold]] | (mode is RebalanceMode.RAISE_CASH)
+    is_harvest = taxable & (gain < 0.0) & ~forced_lot & ~screened[symbol]
+    forced_reason = (
+        TradeReason.TRANSITION if mode is RebalanceMode.TRANSITION else TradeReason.RESTRICTION
+    )
+    reasons = [
+        forced_reason
+        if f
+        else TradeReason.TRANSITION
+        if sc
+        else TradeReason.HARVEST
+        if h
+        else TradeReason.RAISE_CASH
+        if rc
+        else TradeReason.REDUCE_RISK
+        for f, sc, h, rc in zip(
+            forced_lot.tolist(),
+            screened[symbol].tolist(),
+            is_harvest.tolist(),
+            raise_cash.tolist(),
+            strict=True,
         )
-    bought_value = np.zeros(universe.size)
-    for m in np.flatnonzero(rounded.buy_shares > 0.0):
-        i, a = int(prepared.buy_symbol[m]), int(prepared.buy_account[m])
-        shares = float(rounded.buy_shares[m])
-        amount = shares * prices[i]
-        bought_value[i] += amount
-        penalty += float(prepared.buy_penalty[m]) * amount / value
-        if universe.sectors[i] in harvested_sectors:
+    ]
+    trades: list[Trade] = [
+        Trade(
+            account_id=account_ids[a],
+            side=TradeSide.SELL,
+            symbol=symbols[i],
+            lot_id=lot_ids[j],
+            shares=q,
+            amount=x,
+            realized_gain_amount=g,
+            is_long_term=lt,
+            reason=r,
+            explanation=(
+                f"Sell {q:g} shares of {symbols[i]} from lot {lot_ids[j]} "
+                f"({'long' if lt else 'short'}-term {'gain' if g >= 0 else 'loss'} of "
+                f"{abs(g):,.2f}) {_WHY[r]}."
+            ),
+        )
+        for j, i, a, q, x, g, lt, r in zip(
+            sold.tolist(),
+            symbol.tolist(),
+            prepared.lot_account[sold].tolist(),
+            shares.tolist(),
+            amount.tolist(),
+            gain.tolist(),
+            is_long.tolist(),
+            reasons,
+            strict=True,
+        )
+    ]
+
+    # Buys: a buy in a sector where losses were harvested today is a substitute.
+    harvested_sectors = {universe.sectors[i] for i in symbol[is_harvest].tolist()}
+    bought = np.flatnonzero(rounded.buy_shares > 0.0)
+    buy_symbol = prepared.buy_symbol[bought]
+    buy_shares = rounded.buy_shares[bought]
+    buy_amount = buy_shares * prices[buy_symbol]
+    bought_value = np.bincount(buy_symbol, weights=buy_amount, minlength=universe.size)
+    penalty += float(prepared.buy_penalty[bought] @ buy_amount) / value
+    for i, a, q, x in zip(
+        buy_symbol.tolist(),
+        prepared.buy_account[bought].tolist(),
+        buy_shares.tolist(),
+        buy_amount.tolist(),
+        strict=True,
+    ):
+        sector = universe.sectors[i]
+        if sector in harvested_sectors:
             reason = TradeReason.SUBSTITUTE
-            why = f"to keep {universe.sectors[i]} exposure after harvesting losses"
+            why = f"to keep {sector} exposure after harvesting losses"
         else:
-            reason, why = TradeReason.FILL_UNDERWEIGHT, "to fill an underweight"
+            reason, why = TradeReason.FILL_UNDERWEIGHT, _WHY[TradeReason.FILL_UNDERWEIGHT]
         trades.append(
             Trade(
-                account_id=accounts[a].account_id,
+                account_id=account_ids[a],
                 side=TradeSide.BUY,
                 symbol=symbols[i],
                 lot_id=None,
-                shares=shares,
-                amount=amount,
+                shares=q,
+                amount=x,
                 realized_gain_amount=0.0,
                 is_long_term=None,
                 reason=reason,
-                explanation=f"Buy {shares:g} shares of {symbols[i]} ({_money(amount)}) {why}.",
+                explanation=f"Buy {q:g} shares of {symbols[i]} ({x:,.2f}) {why}.",
             )
         )
 

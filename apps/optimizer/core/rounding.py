@@ -79,10 +79,9 @@ class _Book:
         self.value = prepared.value_amount
         self.tc = prepared.transaction_cost_rate
         self.prices = problem.universe.prices
-        lots = [lot for account in problem.accounts for lot in account.lots]
-        self.lot_ids = [lot.lot_id for lot in lots]
-        self.lot_shares = np.array([lot.shares for lot in lots], dtype=np.float64)
-        self.lot_basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
+        lots = prepared.lot_ids
+        self.lot_shares = prepared.lot_shares
+        self.lot_basis = prepared.lot_basis_amounts
         self.lot_price = self.prices[prepared.lot_symbol] if lots else np.zeros(0)
         self.buy_price = (
             self.prices[prepared.buy_symbol] if len(prepared.buy_symbol) else (np.zeros(0))
@@ -461,13 +460,12 @@ def recheck(
     basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
     account, symbol = prepared.lot_account, prepared.lot_symbol
     sold = lot_sell_shares > 0.0
-    never_sell = np.array(
-        [
-            i in cons.never_sell_lot_ids or symbols[s] in cons.never_sell_symbols
-            for i, s in zip(ids, symbol, strict=True)
-        ],
-        dtype=bool,
-    )
+    never_sell = np.zeros(len(ids), dtype=bool)
+    if cons.never_sell_lot_ids or cons.never_sell_symbols:
+        for j in np.flatnonzero(sold).tolist():
+            never_sell[j] = (
+                ids[j] in cons.never_sell_lot_ids or symbols[symbol[j]] in cons.never_sell_symbols
+            )
     checks = (
         ((lot_sell_shares < 0.0) | (lot_sell_shares > shares_held), "sells more than held"),
         (sold & (prepared.lot_state == LOT_FROZEN), "frozen today but sold"),
