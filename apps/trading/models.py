@@ -211,10 +211,48 @@ class TradingSettings(models.Model):
     big_trade_rate = models.DecimalField(
         **RATE, default=Decimal("0.25"), help_text="Flag one trade above this fraction of value."
     )
+    is_scan_starting_runs = models.BooleanField(
+        default=False,
+        help_text="The daily scan starts a run for the accounts it finds, else only lists them.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return "Trading settings"
+
+
+class DailyScan(models.Model):
+    """The daily look at the book: accounts out of tolerance, harvest opportunities, cash due."""
+
+    scanned_on = models.DateField(unique=True)
+    accounts_scanned = models.PositiveIntegerField(default=0)
+    run = models.ForeignKey(
+        RebalanceRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-scanned_on",)
+
+    def __str__(self) -> str:
+        return f"Scan of {self.scanned_on}"
+
+
+class ScanItem(models.Model):
+    """An account the daily scan found, with every reason (the trader's to-do list)."""
+
+    scan = models.ForeignKey(DailyScan, on_delete=models.CASCADE, related_name="items")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(default=list)
+    is_drift = models.BooleanField(default=False)
+    is_harvest = models.BooleanField(default=False)
+    is_cash_due = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("scan", "account"), name="scan_item_once"),)
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {'; '.join(self.reasons)}"
 
 
 # --- Orders, custodian trade files and fills --------------------------------------------------

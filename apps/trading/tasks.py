@@ -21,3 +21,15 @@ def rebalance_chunk_execute(run_id: int, chunk: int) -> None:
 
     require_tenant_schema()
     execute(run_id=run_id, chunk=chunk)
+
+
+@app.task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
+def daily_scan(as_of: str) -> None:
+    """Scan the firm's book as of an ISO date (sent per firm by the beat dispatcher)."""
+    from datetime import date
+
+    from apps.common.tenancy import require_tenant_schema
+    from apps.trading.services.scan import daily_scan_run
+
+    require_tenant_schema()
+    daily_scan_run(as_of=date.fromisoformat(as_of))

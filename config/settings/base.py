@@ -4,6 +4,8 @@ With no ``DATABASE_URL`` / ``CELERY_BROKER_URL`` the project uses its embedded P
 (``config.devstack``, started by ``./dev``); with them set it uses real servers.
 """
 
+from celery.schedules import crontab
+
 from config.env import BASE_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
@@ -219,6 +221,16 @@ OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5
 OPTIMIZER_CASH_HORIZON_DAYS = env.int("OPTIMIZER_CASH_HORIZON_DAYS", default=30)
 OPTIMIZER_WASH_WINDOW_DAYS = 30  # IRC §1091(a): 30 days before or after the sale
 OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=50)
+
+# The daily scan: an hourly beat dispatcher sends each firm's scan at this local hour.
+PLATFORM_DAILY_SCAN_LOCAL_HOUR = env.int("PLATFORM_DAILY_SCAN_LOCAL_HOUR", default=6)
+PLATFORM_DISPATCH_JITTER_S = env.float("PLATFORM_DISPATCH_JITTER_S", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    "daily-scan-dispatch": {
+        "task": "apps.firms.tasks.daily_scan_dispatch",
+        "schedule": crontab(minute=0),
+    }
+}
 
 # Sub-advisory entry tokens (public host -> firm host) live this many seconds.
 PLATFORM_STAFF_ENTRY_MAX_AGE_S = 60

@@ -1,0 +1,61 @@
+"""The daily scan: the right accounts with reasons, once per date, and a run when the firm asks."""
+
+import pytest
+from django.test.utils import override_settings
+from django_tenants.utils import schema_context
+
+from apps.access.models import AuditEvent
+from apps.firms.tasks import daily_scan_dispatch
+from apps.trading.models import DailyScan, RunScope, ScanItem
+from apps.trading.services.review import trading_settings_update
+from apps.trading.services.scan import daily_scan_run
+from tests.integration.trading.conftest import AS_OF
+from tests.processes import celery_worker, wait_for
+
+
+def test_scan_lists_drift_harvest_and_is_idempotent(run_book):
+    scan = daily_scan_run(as_of=AS_OF)
+    items = {item.account_id: item for item in ScanItem.objects.filter(scan=scan)}
+    legacy, cash_only = run_book["legacy"].pk, run_book["cash_only"].pk
+    assert items[cash_only].is_drift  # all cash against a 96% invested model
+    assert items[legacy].is_drift
+    assert items[legacy].is_harvest  # EEE bought at 90, far above today's price
+    assert any("harvest" in r for r in items[legacy].reasons)
+    assert scan.run is None  # the default policy only lists
+    assert daily_scan_run(as_of=AS_OF).pk == scan.pk
+    assert DailyScan.objects.count() == 1
+
+
+def test_scan_starts_a_run_over_the_found_accounts_when_asked(run_book, firms):
+    from apps.access.roles import Role
+
+    trading_settings_update(
+        changes={"is_scan_starting_runs": True}, acting_user=firms["a"].users[Role.FIRM_ADMIN]
+    )
+    scan = daily_scan_run(as_of=AS_OF)
+    assert scan.run is not None
+    assert scan.run.scope == RunScope.ACCOUNT
+    assert sorted(scan.run.scope_ids) == sorted(
+        ScanItem.objects.values_list("account_id", flat=True)
+    )
+
+
+@pytest.mark.worker
+@override_settings(PLATFORM_DISPATCH_JITTER_S=0)
+def test_beat_dispatcher_runs_each_firms_scan_in_its_own_schema(firms, django_db_blocker, tmp_path):
+    with django_db_blocker.unblock():
+        with celery_worker(tmp_path / "worker.log") as queue:
+            assert daily_scan_dispatch.apply(kwargs={"force": True, "queue": queue}).get() >= 2
+            for key in ("a", "b"):
+                with schema_context(firms[key].schema):
+                    assert wait_for(lambda: DailyScan.objects.exists(), timeout_s=60)
+        try:
+            for key in ("a", "b"):
+                with schema_context(firms[key].schema):
+                    assert DailyScan.objects.count() == 1
+                    assert AuditEvent.objects.filter(action="daily_scan.run").count() == 1
+        finally:
+            for key in ("a", "b"):
+                with schema_context(firms[key].schema):
+                    AuditEvent.objects.filter(action="daily_scan.run").delete()
+                    DailyScan.objects.all().delete()
