@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -60,8 +60,10 @@ class PriceData:
     closes: FloatArray
     sectors: tuple[str, ...]
     source: str
+    _days: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_days", np.array(self.dates, dtype="datetime64[D]"))
         shape = (len(self.dates), len(self.symbols))
         if self.closes.shape != shape:
             raise DataError(f"closes have shape {self.closes.shape}, expected {shape}")
@@ -74,14 +76,14 @@ class PriceData:
 
     def index_on_or_after(self, day: date) -> int:
         """Index of the first trading day on or after ``day``."""
-        position = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), day))
+        position = int(np.searchsorted(self._days, np.datetime64(day, "D")))
         if position >= len(self.dates):
             raise DataError(f"no trading day on or after {day.isoformat()} in the prices")
         return position
 
     def index_on_or_before(self, day: date) -> int:
         """Index of the last trading day on or before ``day``."""
-        position = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), day, "right"))
+        position = int(np.searchsorted(self._days, np.datetime64(day, "D"), "right"))
         if position == 0:
             raise DataError(f"no trading day on or before {day.isoformat()} in the prices")
         return position - 1

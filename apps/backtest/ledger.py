@@ -76,20 +76,20 @@ class AccountLedger:
     ) -> Trade:
         """Buy ``shares`` for ``amount`` (cost including transaction cost), paid from cash.
 
-        ``acquired`` books a legacy lot: the trade is dated ``day`` (the funding day, so the
-        history stays in order) with its holding period starting ``acquired``; its cost is
-        not taken from cash (the account arrives holding it).
+        ``acquired`` books a legacy lot (the account arrives holding it): the buy is dated
+        ``acquired``, its real acquisition day, so the engine sees its true holding period and
+        wash-sale window (legacy lots are booked first, oldest first, so the history stays in
+        order); its cost is not taken from cash.
         """
         trade = self._add(
             Trade(
-                id=self._next_id("B"),
-                date=day,
+                id=self._next_id("L" if acquired is not None else "B"),
+                date=acquired or day,
                 account=self.account_id,
                 symbol=symbol,
                 side=Side.BUY,
                 quantity=Decimal(shares),
                 amount=amount,
-                holding_period_start=acquired,
             )
         )
         if acquired is None:
@@ -124,6 +124,11 @@ class AccountLedger:
         self.cash += amount
         self.held[symbol] = self.held.get(symbol, ZERO) - Decimal(shares)
         return trade
+
+    @staticmethod
+    def is_legacy(trade: Trade) -> bool:
+        """Whether ``trade`` is a legacy lot booked at funding (not a trade of the policy)."""
+        return trade.id.rsplit("-", 1)[-1].startswith("L")
 
     def flow(self, amount: Decimal) -> None:
         """Deposit (+) or withdraw (-) cash."""

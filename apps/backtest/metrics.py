@@ -17,8 +17,9 @@
   tax is what selling everything on the last day would add (same netting, remaining carryover).
 * **Losses harvested**: realized losses (reportable, i.e. net of wash-sale disallowance) per
   calendar month, as a fraction of the accounts' value at the previous month end (or funding);
-  losses realized in an account's first 31 days (a legacy portfolio's embedded losses, taken at
-  transition) count in the total but not in the monthly harvest.
+  losses on legacy lots (embedded before funding, harvested during the transition) and any
+  loss realized in an account's first 31 days count in the total but not in the monthly
+  harvest, which is the harvest of losses the market made while the account was managed.
   The headline peak month is over the cohort funded in the window's first calendar year
   (before 2020 for a 2019 start), summed over the cohort: the month with the largest
   sum of losses / sum of values.
@@ -41,6 +42,7 @@ import numpy as np
 
 from apps.backtest.book import SimAccount
 from apps.backtest.data import PriceData
+from apps.backtest.ledger import AccountLedger
 from apps.backtest.simulate import POLICIES, AccountRun
 from apps.optimizer.core.types import FloatArray
 from apps.taxlots.estimate import estimated_tax
@@ -261,15 +263,16 @@ def compute(
         carry_total = float(carry[0] + carry[1])
         liquidation = liquidation_tax(run, account, data, end, carry)
         # Losses by month, relative to value at the previous month end.
-        # Losses realized in the first 31 days are the legacy portfolio's embedded losses
-        # (harvested at transition): counted in losses_realized, not in the monthly harvest.
+        # Losses on legacy lots (embedded before funding) and losses realized in the first 31
+        # days are transition losses: in losses_realized, not in the monthly harvest.
         losses: dict[str, float] = defaultdict(float)
         transition_losses = 0.0
         settled = dates[funded] + timedelta(days=TRANSITION_DAYS)
+        legacy_lots = {t.id for t in run.trades if AccountLedger.is_legacy(t)}
         for row in run.realized:
             if row.reportable_gain_loss < 0:
                 sold = run.trade_dates[row.sell_id]
-                if sold < settled:
+                if sold < settled or row.lot_id in legacy_lots:
                     transition_losses += -float(row.reportable_gain_loss)
                 else:
                     losses[sold.strftime("%Y-%m")] += -float(row.reportable_gain_loss)
@@ -292,7 +295,8 @@ def compute(
         net_deposits = float(run.flows.sum())
         gain = end_value - start_value - net_deposits
         tax_total = sum(taxes.values())
-        traded = sum(float(t.amount) for t in run.trades if t.holding_period_start is None)
+        own = [t for t in run.trades if not AccountLedger.is_legacy(t)]
+        traded = sum(float(t.amount) for t in own)
         years_live = max((end - funded) / TRADING_DAYS, 1.0 / TRADING_DAYS)
         mean_value = float(np.mean(run.values))
         figures.append(
@@ -317,7 +321,7 @@ def compute(
                 mean_value=mean_value,
                 years_live=years_live,
                 peak_month_harvest=peak,
-                trades=sum(1 for t in run.trades if t.holding_period_start is None),
+                trades=len(own),
                 turnover=traded / mean_value / years_live if mean_value > 0 else 0.0,
             )
         )

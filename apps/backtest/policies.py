@@ -217,7 +217,7 @@ class OursPolicy:
     withdrawal_horizon_days: int = 35
     min_trade_amount: float = 100.0
     try_second_side: bool = True
-    rebalance_trigger_te: float = 0.0075
+    rebalance_trigger_te: float = 0.01
 
     def mode_for(
         self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...]
@@ -282,6 +282,7 @@ class OursPolicy:
                 if ledger.trade_dates[r.sell_id].year == market.day.year
             )
             budget = account.gains_budget + carry_in - realized_ytd
+        locks = self.locks(ledger, market.day)
         return RebalanceProblem(
             as_of=market.day,
             universe=market.universe,
@@ -295,11 +296,33 @@ class OursPolicy:
                 gains_budget_amount=budget,
             ),
             risk_model=market.risk_model,
-            constraints=Constraints(min_trade_amount=self.min_trade_amount),
-            wash_sale_locks=self.locks(ledger, market.day),
+            constraints=Constraints(
+                min_trade_amount=self.min_trade_amount,
+                never_sell_lot_ids=self._loss_after_costs(lots, market, locks),
+            ),
+            wash_sale_locks=locks,
             withdrawals_due_amount=withdrawals_due,
             mode=mode,
             account_id=account.account_id,
+        )
+
+    @staticmethod
+    def _loss_after_costs(
+        lots: tuple[TaxLot, ...], market: Market, locks: WashSaleLocks
+    ) -> frozenset[str]:
+        """Lots of loss-sale-locked names that would sell at a loss once costs are paid.
+
+        The core freezes a locked name's loss lots judged at the price; a lot a hair above its
+        basis still sells at a loss after the transaction cost (the engine books net proceeds),
+        which would be a (tiny) wash sale. Those lots are never-sell today.
+        """
+        names = market.universe.symbols if market.universe is not None else ()
+        return frozenset(
+            lot.lot_id
+            for lot in lots
+            if names[lot.symbol_index] in locks.no_loss_sale_symbols
+            and lot.shares * market.prices[lot.symbol_index] * (1.0 - TRANSACTION_COST_RATE)
+            < lot.basis_amount + 0.01
         )
 
     @staticmethod

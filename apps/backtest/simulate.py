@@ -3,9 +3,8 @@
 Order of events on each trading day ``t`` of ``[start, end]``, per account and policy, at the
 day's close (no intraday prices in the data):
 
-1. funding day: the account's cash arrives and its legacy lots are booked (buys dated the
-   funding day whose holding period starts on their real acquisition day, at the real close
-   of that day: their basis);
+1. funding day: the account's cash arrives and its legacy lots are booked (buys dated their
+   real acquisition day, at the real close of that day: their basis and holding period);
 2. deposit (on each funding anniversary) and withdrawal (first trading day of each month after
    the funding month): a withdrawal the cash does not cover is raised first (ours: the optimizer
    in raise-cash mode; baseline: pro-rata FIFO sales); a withdrawal never takes more than the
@@ -61,7 +60,7 @@ class SimulationSettings:
     scan: str = "weekly"  # "weekly" | "daily"
     solver: SolverConfig = field(default_factory=SolverConfig)
     try_second_side: bool = True
-    rebalance_trigger_te: float = 0.0075
+    rebalance_trigger_te: float = 0.01
     workers: int = 2
 
 
