@@ -49,6 +49,7 @@ program) is the fallback and the benchmark's baseline.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -85,6 +86,7 @@ class CompiledUniverse:
 
     symbols: tuple[str, ...]
     risk_aversion: float
+    risk_model_digest: str  # content hash: a compiled universe is only reused for its own model
     loadings: FloatArray  # B, n × k
     factor_covariance: FloatArray
     specific_variance: FloatArray
@@ -105,6 +107,18 @@ class CompiledUniverse:
     def factor_count(self) -> int:
         """Number of factors."""
         return int(self.loadings.shape[1])
+
+
+def risk_model_digest(risk_model: RiskModel) -> str:
+    """Content hash of a risk model (symbols, factor names and every array)."""
+    digest = hashlib.sha256(repr((risk_model.symbols, risk_model.factor_names)).encode())
+    for array in (
+        risk_model.loadings,
+        risk_model.factor_covariance,
+        risk_model.specific_variance,
+    ):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def _group_index(labels: tuple[str, ...]) -> tuple[tuple[str, ...], IntArray]:
@@ -154,6 +168,7 @@ def compile_universe(
     return CompiledUniverse(
         symbols=universe.symbols,
         risk_aversion=lam,
+        risk_model_digest=risk_model_digest(risk_model),
         loadings=loadings,
         factor_covariance=cov,
         specific_variance=risk_model.specific_variance,
@@ -694,8 +709,10 @@ def solve_household(
     start = time.perf_counter()
     if compiled is None:
         compiled = compile_universe(problem.universe, problem.risk_model, config)
-    elif compiled.symbols != problem.universe.symbols or (
-        compiled.risk_aversion != config.risk_aversion
+    elif (
+        compiled.symbols != problem.universe.symbols
+        or compiled.risk_aversion != config.risk_aversion
+        or compiled.risk_model_digest != risk_model_digest(problem.risk_model)
     ):
         raise ProblemShapeError("compiled universe does not match the problem or config")
     prepared = prepare_problem(problem, config)
