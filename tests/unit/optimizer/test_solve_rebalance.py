@@ -8,7 +8,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from apps.optimizer.core.errors import ProblemShapeError, RebalanceInfeasible
+from apps.optimizer.core.errors import ProblemShapeError, RebalanceInfeasible, SolverFailed
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.prepare import prepare_problem
 from apps.optimizer.core.problem import (
@@ -330,3 +330,27 @@ def test_result_reports_metrics_and_the_tax_naive_counterfactual():
     assert terms.total == pytest.approx(
         terms.risk + terms.tax + terms.transaction_cost + terms.penalties
     )
+
+
+def test_solver_failure_raises_or_falls_back():
+    synthetic = make_universe(30, seed=2)
+    p = make_account(synthetic, seed=3)
+    with pytest.raises(SolverFailed, match="raise max_iter"):
+        solve_rebalance(p, SolverConfig(max_iter=1, fallback_solver=None))
+    rescued = solve_rebalance(p, SolverConfig(max_iter=1, fallback_solver="CLARABEL"))
+    assert rescued.solver_name == "CLARABEL"
+    assert not rescued.violations
+
+
+def test_fifo_counterfactual_sells_the_oldest_lot_and_pays_more_tax():
+    u = universe([100.0, 100.0], ["A", "B"])
+    lots = [lot("old-gain", 0, 100.0, 40.0, 2_000), lot("new-loss", 0, 100.0, 120.0, 200)]
+    p = problem(u, lots, [0.5, 0.5], cash=0.0, cash_target=0.0)
+    result = solve_rebalance(p, EXACT)
+    # FIFO relieves the old lot: 100 shares x 60 gain, long-term at 20%.
+    assert result.naive.long_term_gain_amount == pytest.approx(100 * 60.0)
+    assert result.naive.estimated_tax_amount == pytest.approx(0.2 * 100 * 60.0)
+    assert result.naive.turnover_weight == pytest.approx(1.0)
+    # Tax-aware: sells the loss lot instead (a harvest), never the old gain lot.
+    assert {t.lot_id for t in _sells(result)} == {"new-loss"}
+    assert result.taxes.estimated_tax_amount < 0.0
