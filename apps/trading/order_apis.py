@@ -131,7 +131,7 @@ class TradeFileGenerateInput(serializers.Serializer):
     """Whose open orders, in which layout."""
 
     custodian = serializers.CharField(max_length=32)
-    layout = serializers.ChoiceField(choices=TradeFileLayout.values)
+    layout = serializers.ChoiceField(choices=TradeFileLayout.choices)
 
 
 class TradeFileGenerateApi(APIView):
@@ -178,7 +178,7 @@ class FillsImportInput(serializers.Serializer):
 
     file = serializers.FileField()
     layout = serializers.ChoiceField(
-        choices=TradeFileLayout.values, default=TradeFileLayout.GENERIC.value
+        choices=TradeFileLayout.choices, default=TradeFileLayout.GENERIC.value
     )
 
 

@@ -640,3 +640,45 @@ def test_order_list_query_count_does_not_grow_with_orders(
             list(order.allocations.all())
             for allocation in order.allocations.all():
                 _ = allocation.account.number
+
+
+def test_a_sell_fill_relieves_the_instructed_lot_not_the_oldest(run_book, trader):
+    from apps.accounts.services.ledger import ledger_rebuild
+    from apps.trading.models import ProposedTrade, RebalanceRun
+    from tests.integration.accounts.conftest import entry
+
+    legacy = run_book["legacy"]
+    entry(legacy, "b-aaa-2", "buy", AS_OF.replace(month=1, day=10), "AAA", "50", "3000")
+    ledger_rebuild(household=legacy.household)
+    run = RebalanceRun.objects.create(scope=RunScope.ACCOUNT, scope_ids=[legacy.pk], as_of=AS_OF)
+    proposal = Proposal.objects.create(
+        run=run, account=legacy, status=ProposalStatus.APPROVED, metrics={}
+    )
+    ProposedTrade.objects.create(
+        proposal=proposal,
+        side="sell",
+        symbol="AAA",
+        lot_key="b-aaa-2",  # the newer lot: FIFO would relieve b-aaa instead
+        shares=Decimal(20),
+        price=Decimal("70"),
+        amount=Decimal("1400"),
+        reason="harvest",
+        explanation="test",
+    )
+    (order,) = orders_create_from_approved(acting_user=trader)
+    trade_file_generate(custodian="schwab", layout="generic", acting_user=trader)
+    allocation = order.allocations.get()
+    content = _fills_csv([(allocation.pk, "R1", "AAA", "sell", 20, "70.005", AS_OF)])
+
+    fills_import(content=content, filename="one.csv", acting_user=trader)
+
+    sell = Transaction.objects.get(external_id=f"fill:{allocation.pk}:1")
+    assert sell.amount == Decimal("1400.10")  # 20 x 70.005 = 1400.100, cents half-even
+    (gain,) = RealizedGain.objects.filter(sell=sell)
+    assert (gain.lot_key, gain.shares, gain.basis_amount) == ("b-aaa-2", 20, Decimal("1200.00"))
+    assert gain.gain_amount == Decimal("200.10")
+    assert gain.term == "short"
+    remaining = dict(
+        TaxLot.objects.filter(account=legacy, symbol="AAA").values_list("lot_key", "shares")
+    )
+    assert remaining == {"b-aaa": Decimal(400), "b-aaa-2": Decimal(30)}
