@@ -40,6 +40,9 @@ def _broker_url() -> str:
 DATABASES = {"default": env.db_url_config(_database_url())}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+# psycopg 3 binds parameters on the server: large bulk writes (proposals, lots) skip Python-side
+# quoting of every value.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 SHARED_APPS = [
@@ -68,6 +71,7 @@ TENANT_APPS = [
     "apps.models",
     "apps.restrictions",
     "apps.trading",
+    "apps.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
