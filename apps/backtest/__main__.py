@@ -1,5 +1,6 @@
-"""``python -m apps.backtest --prices P --sectors S --start D --end D --accounts N --seed S [--out DIR]``.
+"""``python -m apps.backtest``: the backtest from the command line.
 
+``--prices P --sectors S --start D --end D --accounts N --seed S [--out DIR]``:
 The same arguments as ``python manage.py backtest``; needs no Django and no database.
 """
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 
@@ -25,9 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fee-rate", type=float, default=0.0020, help="a year, fraction")
     parser.add_argument("--risk-aversion", type=float, default=None)
+    parser.add_argument(
+        "--harvest-risk-scale",
+        type=float,
+        default=0.25,
+        help="risk aversion of harvest-only scans as a fraction of the full rebalance's",
+    )
 
 
-def run(args: argparse.Namespace, write: object = print) -> int:
+def run(args: argparse.Namespace, write: Callable[[str], object] = print) -> int:
     """Run with parsed arguments; the last line written is the summary line."""
     from dataclasses import replace
 
@@ -46,9 +53,9 @@ def run(args: argparse.Namespace, write: object = print) -> int:
         workers=args.workers,
         fee_rate=args.fee_rate,
         solver=solver,
+        harvest_risk_scale=args.harvest_risk_scale,
     )
     result = run_backtest(args.prices, args.sectors, options, args.out)
-    assert callable(write)
     write(f"runtime_seconds={result.runtime_seconds:.1f} solves={result.solver['solves']:.0f}")
     if args.out:
         write(f"report: {args.out}/report.md")

@@ -204,7 +204,9 @@ def make_book(
                 kind=kind,
                 funded_day=funded,
                 initial_value=value,
-                legacy_lots=tuple(sorted(lots, key=lambda lot: (lot.acquired_on, lot.symbol_index))),
+                legacy_lots=tuple(
+                    sorted(lots, key=lambda lot: (lot.acquired_on, lot.symbol_index))
+                ),
                 initial_cash=round(cash, 2),
                 monthly_withdrawal=round(withdrawal, 2),
                 annual_deposit=round(deposit, 2),

@@ -284,12 +284,17 @@ def synthetic_dataset(
 
 
 def export_synthetic_dataset(
-    out_dir: str | Path, n: int = 500, *, seed: int = 0, start: date = date(2016, 1, 4),
+    out_dir: str | Path,
+    n: int = 500,
+    *,
+    seed: int = 0,
+    start: date = date(2016, 1, 4),
     end: date = date(2021, 12, 31),
 ) -> tuple[Path, Path]:
     """Write ``synthetic_<n>.csv`` and its sectors JSON to ``out_dir``."""
-    return write_dataset(synthetic_dataset(n, seed=seed, start=start, end=end), out_dir,
-                         f"synthetic_{n}")
+    return write_dataset(
+        synthetic_dataset(n, seed=seed, start=start, end=end), out_dir, f"synthetic_{n}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

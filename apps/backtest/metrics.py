@@ -46,7 +46,14 @@ from apps.backtest.ledger import AccountLedger
 from apps.backtest.simulate import POLICIES, AccountRun
 from apps.optimizer.core.types import FloatArray
 from apps.taxlots.estimate import estimated_tax
-from apps.taxlots.rules import FilingStatus, Term, YearInput, carryforward, is_long_term, schedule_d_year
+from apps.taxlots.rules import (
+    FilingStatus,
+    Term,
+    YearInput,
+    carryforward,
+    is_long_term,
+    schedule_d_year,
+)
 
 ZERO = Decimal(0)
 TRADING_DAYS = 252
@@ -77,6 +84,7 @@ class AccountFigures:
     mean_value: float
     years_live: float
     peak_month_harvest: float  # fraction of value
+    annual_returns: dict[int, float]  # calendar years of the window it was live for in full
     trades: int
     turnover: float  # traded amount / mean value, per year
 
@@ -177,8 +185,7 @@ def account_taxes(
     short_rate = Decimal(str(account.short_rate))
     long_rate = Decimal(str(account.long_rate))
     taxes = {
-        r.year: float(estimated_tax(r, short_rate=short_rate, long_rate=long_rate))
-        for r in results
+        r.year: float(estimated_tax(r, short_rate=short_rate, long_rate=long_rate)) for r in results
     }
     last = results[-1]
     return taxes, (last.carryover_out_short_term, last.carryover_out_long_term)
@@ -213,6 +220,16 @@ def liquidation_tax(
             long_rate=Decimal(str(account.long_rate)),
         )
     )
+
+
+def dispersion_of(figures: list[AccountFigures]) -> float:
+    """Mean over calendar years of the cross-account std of annual returns (>= 3 accounts)."""
+    by_year: dict[int, list[float]] = defaultdict(list)
+    for f in figures:
+        for year, value in f.annual_returns.items():
+            by_year[year].append(value)
+    stds = [float(np.std(v, ddof=1)) for v in by_year.values() if len(v) >= 3]
+    return float(np.mean(stds)) if stds else math.nan
 
 
 def compute(
@@ -253,11 +270,17 @@ def compute(
         funded = run.funded_day
         returns = daily_returns(run)
         active = returns - model[funded + 1 : end + 1]
-        te = float(np.std(active, ddof=1) * math.sqrt(TRADING_DAYS)) if len(active) > 20 else math.nan
+        te = (
+            float(np.std(active, ddof=1) * math.sqrt(TRADING_DAYS))
+            if len(active) > 20
+            else math.nan
+        )
+        annual_returns: dict[int, float] = {}
         for year, (first, last) in years.items():
             if funded <= first:
                 segment = returns[max(first - funded - 1, 0) : last - funded]
-                annual[run.policy][year].append(float(np.prod(1.0 + segment) - 1.0))
+                annual_returns[year] = float(np.prod(1.0 + segment) - 1.0)
+                annual[run.policy][year].append(annual_returns[year])
         funded_year = dates[funded].year
         taxes, carry = account_taxes(run, account, funded_year, last_year)
         carry_total = float(carry[0] + carry[1])
@@ -321,6 +344,7 @@ def compute(
                 mean_value=mean_value,
                 years_live=years_live,
                 peak_month_harvest=peak,
+                annual_returns=annual_returns,
                 trades=len(own),
                 turnover=traded / mean_value / years_live if mean_value > 0 else 0.0,
             )
@@ -345,7 +369,9 @@ def compute(
     for policy in POLICIES:
         rows = [f for f in figures if f.policy == policy]
         by_year = {
-            y: (float(np.std(v, ddof=1)), len(v)) for y, v in sorted(annual[policy].items()) if len(v) >= 3
+            y: (float(np.std(v, ddof=1)), len(v))
+            for y, v in sorted(annual[policy].items())
+            if len(v) >= 3
         }
         months = sorted(month_values[policy])
         harvest = [

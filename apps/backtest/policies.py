@@ -38,7 +38,7 @@ import numpy as np
 
 from apps.backtest.book import CASH_TARGET_WEIGHT, SimAccount
 from apps.backtest.ledger import AccountLedger, cents
-from apps.optimizer.core.errors import OptimizerError
+from apps.optimizer.core.errors import OptimizerError, SolverFailed
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.problem import CompiledUniverse, solve_rebalance
 from apps.optimizer.core.types import (
@@ -59,6 +59,7 @@ from apps.taxlots.engine import LotMethod, LotPick, Side
 from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
 
 TRANSACTION_COST_RATE = 0.0005  # 5 bp of the traded amount, both policies, both sides
+BUDGET_RETRY_RATE = 0.001  # remaining gains budget floor (of value) when the solver failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class Market:
     universe: Universe | None = None  # ours, on solve days
     risk_model: RiskModel | None = None
     compiled: CompiledUniverse | None = None
+    compiled_harvest: CompiledUniverse | None = None  # for harvest-only scans (see OursPolicy)
 
 
 @dataclass(slots=True)
@@ -83,6 +85,7 @@ class SolveStats:
     failures: int = 0
     relaxed: int = 0
     violations: int = 0
+    budget_retries: int = 0
     time_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -218,12 +221,14 @@ class OursPolicy:
     min_trade_amount: float = 100.0
     try_second_side: bool = True
     rebalance_trigger_te: float = 0.01
+    harvest_config: SolverConfig | None = None  # harvest-only scans' settings (None: ``config``)
 
     def mode_for(
         self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...]
     ) -> RebalanceMode:
         """Full rebalance when the ex-ante tracking error exceeds the trigger, else harvest only."""
-        assert market.risk_model is not None
+        if market.risk_model is None:
+            raise ValueError("mode_for needs a solve day's risk model")
         invested = holdings(ledger, symbols) * market.prices
         value = float(invested.sum()) + float(ledger.cash)
         if value <= 0.0:
@@ -231,7 +236,8 @@ class OursPolicy:
         active = invested / value - self.targets
         te = float(np.sqrt(max(market.risk_model.active_variance(active), 0.0)))
         return (
-            RebalanceMode.FULL_REBALANCE if te > self.rebalance_trigger_te
+            RebalanceMode.FULL_REBALANCE
+            if te > self.rebalance_trigger_te
             else RebalanceMode.HARVEST_ONLY
         )
 
@@ -247,33 +253,10 @@ class OursPolicy:
         mode: RebalanceMode = RebalanceMode.FULL_REBALANCE,
     ) -> RebalanceProblem:
         """The account's rebalance problem today (from the engine's view of its history)."""
-        assert market.universe is not None and market.risk_model is not None
+        if market.universe is None or market.risk_model is None:
+            raise ValueError("problem needs a solve day's universe and risk model")
         index = {s: i for i, s in enumerate(symbols)}
-        merged: dict[str, list[float | date | str]] = {}
-        for row in ledger.open_lots():
-            item = merged.get(row.lot_id)
-            if item is None:
-                merged[row.lot_id] = [
-                    row.symbol,
-                    float(row.quantity),
-                    float(row.adjusted_basis),
-                    row.holding_period_start,
-                ]
-            else:  # pieces of one lot (after a wash sale): one lot, the later holding start
-                item[1] = float(item[1]) + float(row.quantity)  # type: ignore[arg-type]
-                item[2] = float(item[2]) + float(row.adjusted_basis)  # type: ignore[arg-type]
-                item[3] = max(item[3], row.holding_period_start)  # type: ignore[type-var]
-        lots = tuple(
-            TaxLot(
-                lot_id=lot_id,
-                symbol_index=index[str(symbol)],
-                shares=float(shares),  # type: ignore[arg-type]
-                basis_amount=float(basis),  # type: ignore[arg-type]
-                holding_period_start=start,  # type: ignore[arg-type]
-                account_id=account.account_id,
-            )
-            for lot_id, (symbol, shares, basis, start) in merged.items()
-        )
+        lots = core_lots(ledger, index, account.account_id)
         budget = None
         if account.gains_budget is not None:
             realized_ytd = sum(
@@ -388,35 +371,66 @@ class OursPolicy:
             ),
         )
 
+    def _solve_one(
+        self, problem: RebalanceProblem, market: Market, stats: SolveStats
+    ) -> RebalanceResult | None:
+        """One core solve; ``None`` (and a note) when the core raised.
+
+        Workaround (see docs/evidence.md): with a gains budget all but used up and a cash floor
+        to meet, PIQP stops at its iteration limit and Clarabel at its own, so the core raises
+        ``SolverFailed`` instead of trying its elastic form. The problem is then solved again
+        with the remaining budget floored at 0.1% of the account's value.
+        """
+        try:
+            harvest = problem.mode is RebalanceMode.HARVEST_ONLY and self.harvest_config
+            if harvest and market.compiled_harvest is not None:
+                result = solve_rebalance(problem, self.harvest_config, market.compiled_harvest)
+            else:
+                result = solve_rebalance(problem, self.config, market.compiled)
+        except SolverFailed as exc:
+            budget = problem.tax_profile.gains_budget_amount
+            prices = problem.universe.prices
+            value = problem.cash_amount + sum(
+                lot.shares * prices[lot.symbol_index] for lot in problem.lots
+            )
+            if budget is None or budget >= BUDGET_RETRY_RATE * value:
+                return self._fail(market, stats, exc)
+            stats.budget_retries += 1
+            profile = replace(problem.tax_profile, gains_budget_amount=BUDGET_RETRY_RATE * value)
+            return self._solve_one(replace(problem, tax_profile=profile), market, stats)
+        except OptimizerError as exc:
+            return self._fail(market, stats, exc)
+        stats.solves += 1
+        stats.time_ms += result.total_time_ms
+        return result
+
+    @staticmethod
+    def _fail(market: Market, stats: SolveStats, exc: Exception) -> None:
+        stats.failures += 1
+        stats.notes.append(f"{market.day}: {type(exc).__name__}: {exc}")
+        return None
+
     def solve(
         self, problem: RebalanceProblem, market: Market, stats: SolveStats
     ) -> RebalanceResult | None:
         """Solve (and try the second side assignment); ``None`` when the core raised."""
-        best: RebalanceResult | None = None
-        try:
-            best = solve_rebalance(problem, self.config, market.compiled)
-            stats.solves += 1
-            stats.time_ms += best.total_time_ms
-        except OptimizerError as exc:
-            stats.failures += 1
-            stats.notes.append(f"{market.day}: {type(exc).__name__}: {exc}")
+        best = self._solve_one(problem, market, stats)
         if self.try_second_side and problem.mode is not RebalanceMode.RAISE_CASH:
             universe = problem.universe
             second = self._second_candidate(problem, universe.symbols, universe.sectors)
             if second is not None:
                 stats.second_candidates += 1
-                try:
-                    other = solve_rebalance(second, self.config, market.compiled)
-                    stats.solves += 1
-                    stats.time_ms += other.total_time_ms
-                    if best is None or other.objective.total < best.objective.total:
-                        best = other
-                        stats.second_chosen += 1
-                except OptimizerError as exc:
-                    stats.notes.append(f"{market.day}: second side: {type(exc).__name__}: {exc}")
+                other = self._solve_one(second, market, stats)
+                if other is not None and (
+                    best is None or other.objective.total < best.objective.total
+                ):
+                    best = other
+                    stats.second_chosen += 1
         if best is not None:
             stats.relaxed += bool(best.relaxed)
-            stats.violations += bool(best.violations)
+            if best.violations:
+                stats.violations += 1
+                stats.notes.append(f"{market.day}: violations after rounding: {best.violations}")
         return best
 
     @staticmethod
@@ -436,13 +450,56 @@ class OursPolicy:
             total = int(sum(p.quantity for p in picks))
             if total > 0:
                 execute_sell(
-                    ledger, market.day, symbol, total, market.prices[index[symbol]],
+                    ledger,
+                    market.day,
+                    symbol,
+                    total,
+                    market.prices[index[symbol]],
                     lots=tuple(picks),
                 )
         for trade in result.trades:
             if trade.side is TradeSide.BUY:
                 shares = int(_whole(trade.shares))
-                execute_buy(ledger, market.day, trade.symbol, shares, market.prices[index[trade.symbol]])
+                execute_buy(
+                    ledger, market.day, trade.symbol, shares, market.prices[index[trade.symbol]]
+                )
+
+
+def core_lots(ledger: AccountLedger, index: dict[str, int], account_id: str) -> tuple[TaxLot, ...]:
+    """The engine's open lots as the core's ``TaxLot`` (one per engine lot id).
+
+    A lot the engine splits into pieces (part of it replaced a wash-sale loss) becomes one core
+    lot: shares and adjusted basis summed, the later holding-period start (conservative: the
+    core may treat it as short-term). Our policy never washes, so this arises only in theory.
+    """
+    merged: dict[str, tuple[str, Decimal, Decimal, date]] = {}
+    for row in ledger.open_lots():
+        seen = merged.get(row.lot_id)
+        if seen is None:
+            merged[row.lot_id] = (
+                row.symbol,
+                row.quantity,
+                row.adjusted_basis,
+                row.holding_period_start,
+            )
+        else:
+            merged[row.lot_id] = (
+                row.symbol,
+                seen[1] + row.quantity,
+                seen[2] + row.adjusted_basis,
+                max(seen[3], row.holding_period_start),
+            )
+    return tuple(
+        TaxLot(
+            lot_id=lot_id,
+            symbol_index=index[symbol],
+            shares=float(shares),
+            basis_amount=float(basis),
+            holding_period_start=start,
+            account_id=account_id,
+        )
+        for lot_id, (symbol, shares, basis, start) in merged.items()
+    )
 
 
 def _whole(shares: float) -> Decimal:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 
 from apps.backtest.book import SimAccount
 from apps.backtest.data import PriceData
-from apps.backtest.metrics import BacktestResult, PolicyFigures
+from apps.backtest.metrics import BacktestResult, PolicyFigures, dispersion_of
 
 COLORS = {"ours": "#1f6fb4", "naive": "#d9822b"}
 LABELS = {"ours": "ours (optimizer)", "naive": "advisor baseline"}
@@ -64,7 +64,7 @@ def _legend(parts: list[str], names: Sequence[str]) -> None:
 def bar_chart(
     title: str,
     categories: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     fmt: Callable[[float], str],
 ) -> str:
     """Grouped bars: one group per category, one bar per series."""
@@ -102,7 +102,7 @@ def bar_chart(
 def line_chart(
     title: str,
     x_labels: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     fmt: Callable[[float], str],
 ) -> str:
     """One polyline per series over shared x positions."""
@@ -206,37 +206,75 @@ def _charts(result: BacktestResult, data: PriceData) -> dict[str, str]:
 def _table(ours: PolicyFigures, naive: PolicyFigures, result: BacktestResult) -> list[str]:
     s = result.saved_vs_fees
     rows = [
-        ("Dispersion of annual returns (mean over years)", _pct(ours.dispersion),
-         _pct(naive.dispersion), _reduction(ours.dispersion, naive.dispersion)),
-        ("Dispersion of weights (mean over names, month ends)",
-         _pct(ours.active_weight_dispersion), _pct(naive.active_weight_dispersion),
-         _reduction(ours.active_weight_dispersion, naive.active_weight_dispersion)),
-        ("Tracking error vs model (mean / median)",
-         f"{_pct(ours.tracking_error)} / {_pct(ours.tracking_error_median)}",
-         f"{_pct(naive.tracking_error)} / {_pct(naive.tracking_error_median)}",
-         _reduction(ours.tracking_error, naive.tracking_error)),
-        ("Taxes paid on realized gains (USD, with carryover)", _usd(ours.tax_total),
-         _usd(naive.tax_total), _reduction(ours.tax_total, naive.tax_total)),
-        ("Tax if liquidated on the last day (USD)", _usd(ours.liquidation_tax),
-         _usd(naive.liquidation_tax), ""),
-        ("Loss carryover left at the end (USD)", _usd(ours.carryover_end),
-         _usd(naive.carryover_end), ""),
+        (
+            "Dispersion of annual returns (mean over years)",
+            _pct(ours.dispersion),
+            _pct(naive.dispersion),
+            _reduction(ours.dispersion, naive.dispersion),
+        ),
+        (
+            "Dispersion of weights (mean over names, month ends)",
+            _pct(ours.active_weight_dispersion),
+            _pct(naive.active_weight_dispersion),
+            _reduction(ours.active_weight_dispersion, naive.active_weight_dispersion),
+        ),
+        (
+            "Tracking error vs model (mean / median)",
+            f"{_pct(ours.tracking_error)} / {_pct(ours.tracking_error_median)}",
+            f"{_pct(naive.tracking_error)} / {_pct(naive.tracking_error_median)}",
+            _reduction(ours.tracking_error, naive.tracking_error),
+        ),
+        (
+            "Taxes paid on realized gains (USD, with carryover)",
+            _usd(ours.tax_total),
+            _usd(naive.tax_total),
+            _reduction(ours.tax_total, naive.tax_total),
+        ),
+        (
+            "Tax if liquidated on the last day (USD)",
+            _usd(ours.liquidation_tax),
+            _usd(naive.liquidation_tax),
+            "",
+        ),
+        (
+            "Loss carryover left at the end (USD)",
+            _usd(ours.carryover_end),
+            _usd(naive.carryover_end),
+            "",
+        ),
         ("Losses realized (USD)", _usd(ours.losses_realized), _usd(naive.losses_realized), ""),
-        ("Wash-sale disallowed (USD)", _usd(ours.wash_disallowed),
-         _usd(naive.wash_disallowed), ""),
-        (f"Peak month of losses realized, % of value ({result.cohort_label})",
-         f"{_pct(ours.harvest_peak_month)} ({ours.harvest_peak_label})",
-         f"{_pct(naive.harvest_peak_month)} ({naive.harvest_peak_label})", ""),
-        ("Pre-tax return (mean, cumulative)", _pct(ours.pre_tax_return),
-         _pct(naive.pre_tax_return), ""),
-        ("After-tax return (mean, cumulative)", _pct(ours.after_tax_return),
-         _pct(naive.after_tax_return), ""),
-        ("After-tax return if liquidated at the end", _pct(ours.after_tax_liquidation_return),
-         _pct(naive.after_tax_liquidation_return), ""),
+        ("Wash-sale disallowed (USD)", _usd(ours.wash_disallowed), _usd(naive.wash_disallowed), ""),
+        (
+            f"Peak month of losses realized, % of value ({result.cohort_label})",
+            f"{_pct(ours.harvest_peak_month)} ({ours.harvest_peak_label})",
+            f"{_pct(naive.harvest_peak_month)} ({naive.harvest_peak_label})",
+            "",
+        ),
+        (
+            "Pre-tax return (mean, cumulative)",
+            _pct(ours.pre_tax_return),
+            _pct(naive.pre_tax_return),
+            "",
+        ),
+        (
+            "After-tax return (mean, cumulative)",
+            _pct(ours.after_tax_return),
+            _pct(naive.after_tax_return),
+            "",
+        ),
+        (
+            "After-tax return if liquidated at the end",
+            _pct(ours.after_tax_liquidation_return),
+            _pct(naive.after_tax_liquidation_return),
+            "",
+        ),
         ("Turnover (a year, of mean value)", _pct(ours.turnover, 0), _pct(naive.turnover, 0), ""),
         ("Trades", str(ours.trades), str(naive.trades), ""),
     ]
-    lines = ["| figure | ours | advisor baseline | reduction |", "|---|---:|---:|---:|"]
+    lines = [
+        "| figure | ours | advisor baseline | reduction (negative: ours higher) |",
+        "|---|---:|---:|---:|",
+    ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     lines += [
         "",
@@ -250,8 +288,9 @@ def _table(ours: PolicyFigures, naive: PolicyFigures, result: BacktestResult) ->
 
 def _by_kind(result: BacktestResult) -> list[str]:
     lines = [
-        "| kind | accounts | TE ours | TE baseline | tax ours (USD) | tax baseline (USD) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| kind | accounts | dispersion ours | dispersion baseline | TE ours | TE baseline "
+        "| tax ours (USD) | tax baseline (USD) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind in ("cash", "legacy", "concentrated"):
         mine = [f for f in result.per_account if f.policy == "ours" and f.kind == kind]
@@ -261,7 +300,8 @@ def _by_kind(result: BacktestResult) -> list[str]:
         te_mine = [f.tracking_error for f in mine if not math.isnan(f.tracking_error)]
         te_other = [f.tracking_error for f in other if not math.isnan(f.tracking_error)]
         lines.append(
-            f"| {kind} | {len(mine)} | {_pct(sum(te_mine) / max(len(te_mine), 1))} | "
+            f"| {kind} | {len(mine)} | {_pct(dispersion_of(mine))} | "
+            f"{_pct(dispersion_of(other))} | {_pct(sum(te_mine) / max(len(te_mine), 1))} | "
             f"{_pct(sum(te_other) / max(len(te_other), 1))} | "
             f"{_usd(sum(f.tax_total for f in mine))} | {_usd(sum(f.tax_total for f in other))} |"
         )

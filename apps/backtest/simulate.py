@@ -22,7 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -61,6 +61,7 @@ class SimulationSettings:
     solver: SolverConfig = field(default_factory=SolverConfig)
     try_second_side: bool = True
     rebalance_trigger_te: float = 0.01
+    harvest_risk_scale: float = 1.0  # risk aversion of harvest-only scans / risk aversion
     workers: int = 2
 
 
@@ -148,6 +149,14 @@ class _Chunk:
             config=settings.solver,
             try_second_side=settings.try_second_side,
             rebalance_trigger_te=settings.rebalance_trigger_te,
+            harvest_config=(
+                replace(
+                    settings.solver,
+                    risk_aversion=settings.solver.risk_aversion * settings.harvest_risk_scale,
+                )
+                if settings.harvest_risk_scale != 1.0
+                else None
+            ),
         )
         self.naive = BaselinePolicy(targets=settings.targets)
         self.ledgers: dict[tuple[str, str], AccountLedger] = {}
@@ -156,9 +165,7 @@ class _Chunk:
         self.month_end: dict[tuple[str, str], tuple[list[int], list[FloatArray]]] = {}
         self.stats: dict[str, SolveStats] = {a.account_id: SolveStats() for a in accounts}
         self.shortfall: dict[tuple[str, str], float] = {}
-        self.flow_days = {
-            a.account_id: _flow_days(data, a, settings.end) for a in accounts
-        }
+        self.flow_days = {a.account_id: _flow_days(data, a, settings.end) for a in accounts}
         self.carry: dict[tuple[str, int], float] = {}
 
     def market(self, t: int, *, solve: bool) -> Market:
@@ -182,6 +189,8 @@ class _Chunk:
             symbols=data.symbols, prices=prices, sectors=data.sectors, industries=data.sectors
         )
         compiled = compile_universe(universe, risk, self.settings.solver)
+        harvest = self.ours.harvest_config
+        compiled_harvest = compile_universe(universe, risk, harvest) if harvest else None
         return Market(
             index=t,
             day=data.dates[t],
@@ -189,6 +198,7 @@ class _Chunk:
             universe=universe,
             risk_model=risk,
             compiled=compiled,
+            compiled_harvest=compiled_harvest,
         )
 
     def fund(self, account: SimAccount, ledger: AccountLedger, t: int) -> None:
@@ -209,9 +219,7 @@ class _Chunk:
             return 0.0
         today = self.data.dates[t]
         horizon = today + timedelta(days=self.ours.withdrawal_horizon_days)
-        due = sum(
-            1 for w in withdrawals if w > t and self.data.dates[w] <= horizon
-        )
+        due = sum(1 for w in withdrawals if w > t and self.data.dates[w] <= horizon)
         return due * account.monthly_withdrawal
 
     def carry_for(self, account: SimAccount, ledger: AccountLedger, year: int) -> float:
@@ -300,7 +308,10 @@ class _Chunk:
                 if policy == "ours" and market.compiled is not None:
                     short = amount - float(ledger.cash)
                     self.solve_ours(
-                        account, ledger, market, extra_due=short * 1.02,
+                        account,
+                        ledger,
+                        market,
+                        extra_due=short * 1.02,
                         mode=RebalanceMode.RAISE_CASH,
                     )
                 if float(ledger.cash) < amount:
@@ -373,7 +384,8 @@ def _init_worker(data: PriceData, settings: SimulationSettings) -> None:
 def _run_chunk(accounts: list[SimAccount]) -> list[AccountRun]:
     data = _WORKER["data"]
     settings = _WORKER["settings"]
-    assert isinstance(data, PriceData) and isinstance(settings, SimulationSettings)
+    if not isinstance(data, PriceData) or not isinstance(settings, SimulationSettings):
+        raise TypeError("worker not initialised")
     return _Chunk(data, accounts, settings).run()
 
 

@@ -101,7 +101,9 @@ def test_baseline_is_fifo_on_scheduled_days_and_never_harvests(simulated) -> Non
         sold_out = {
             t.symbol
             for t in run.trades
-            if t.side is Side.SELL and t.quantity == sum(
+            if t.side is Side.SELL
+            and t.quantity
+            == sum(
                 (b.quantity for b in run.trades if b.side is Side.BUY and b.symbol == t.symbol),
                 Decimal(0),
             )
@@ -113,17 +115,24 @@ def test_baseline_timing_noise_skips_quarters() -> None:
     full = skfolio_dataset()
     start = full.index_on_or_after(date(2015, 1, 2))
     end = full.index_on_or_before(date(2019, 12, 31))
-    book = make_book(full, accounts=40, seed=1, start=start, end=end,
-                     targets=model_weights(20, "equal", 1))
+    book = make_book(
+        full, accounts=40, seed=1, start=start, end=end, targets=model_weights(20, "equal", 1)
+    )
     scheduled = sum(len(a.baseline_days) for a in book)
     quarters = sum(
         (full.dates[end].year - full.dates[a.funded_day].year) * 4
-        + (full.dates[end].month - 1) // 3 - (full.dates[a.funded_day].month - 1) // 3 + 1
+        + (full.dates[end].month - 1) // 3
+        - (full.dates[a.funded_day].month - 1) // 3
+        + 1
         for a in book
     )
     assert 0.6 < scheduled / quarters < 0.85  # 25% of quarters skipped, the rest one day each
-    weeks = {(full.dates[t] - date(full.dates[t].year, 3 * ((full.dates[t].month - 1) // 3) + 1,
-                                    1)).days // 7 for a in book for t in a.baseline_days}
+    weeks = {
+        (full.dates[t] - date(full.dates[t].year, 3 * ((full.dates[t].month - 1) // 3) + 1, 1)).days
+        // 7
+        for a in book
+        for t in a.baseline_days
+    }
     assert len(weeks) >= 10  # a random week of the quarter, not a fixed day
 
 
@@ -137,8 +146,11 @@ def test_ours_never_buys_a_name_sold_at_a_loss_in_the_last_30_days(simulated) ->
                 loss_sales[row.symbol].append(run.trade_dates[row.sell_id])
         for trade in run.trades:
             if trade.side is Side.BUY and not AccountLedger.is_legacy(trade):
-                window = [d for d in loss_sales[trade.symbol]
-                          if trade.date - timedelta(days=30) <= d <= trade.date]
+                window = [
+                    d
+                    for d in loss_sales[trade.symbol]
+                    if trade.date - timedelta(days=30) <= d <= trade.date
+                ]
                 assert not window, (run.account_id, trade.symbol, trade.date, window)
                 checked += 1
         assert all(r.wash_sale_disallowed == 0 for r in run.realized), run.account_id
@@ -156,8 +168,9 @@ def test_ours_harvests_and_trades_specific_lots(simulated) -> None:
 def test_tax_totals_reconcile_with_the_engine(simulated) -> None:
     data, book, runs, start, end, targets = simulated
     by_id = {a.account_id: a for a in book}
-    _, figures, _, _ = compute(runs=runs, book=book, data=data, start=start, end=end,
-                               targets=targets, fee_rate=0.002)
+    _, figures, _, _ = compute(
+        runs=runs, book=book, data=data, start=start, end=end, targets=targets, fee_rate=0.002
+    )
     tax_of = {(f.account_id, f.policy): f for f in figures}
     for run in runs:
         account = by_id[run.account_id]
@@ -188,8 +201,13 @@ def test_tax_totals_reconcile_with_the_engine(simulated) -> None:
             bucket[run.trade_dates[row.sell_id].year] += row.reportable_gain_loss
         years = [YearInput(2019, short[2019], long[2019])]
         expected = sum(
-            float(estimated_tax(y, short_rate=Decimal(str(account.short_rate)),
-                                long_rate=Decimal(str(account.long_rate))))
+            float(
+                estimated_tax(
+                    y,
+                    short_rate=Decimal(str(account.short_rate)),
+                    long_rate=Decimal(str(account.long_rate)),
+                )
+            )
             for y in carryforward(FilingStatus.MARRIED_FILING_JOINTLY, years)
         )
         taxes, _ = account_taxes(run, account, 2019, 2019)
@@ -200,7 +218,9 @@ def test_tax_totals_reconcile_with_the_engine(simulated) -> None:
 def test_run_backtest_and_the_summary_line(files: tuple[Path, Path], tmp_path: Path) -> None:
     prices, sectors = files
     result = run_backtest(
-        prices, sectors, BacktestOptions(start=START, end=END, accounts=4, seed=5, workers=1),
+        prices,
+        sectors,
+        BacktestOptions(start=START, end=END, accounts=4, seed=5, workers=1),
         tmp_path / "report",
     )
     assert LINE.match(result.summary_line()), result.summary_line()
@@ -212,10 +232,30 @@ def test_run_backtest_and_the_summary_line(files: tuple[Path, Path], tmp_path: P
 def test_command_line_prints_the_summary_line_last(files: tuple[Path, Path]) -> None:
     prices, sectors = files
     out = subprocess.run(
-        [sys.executable, "-m", "apps.backtest", "--prices", str(prices), "--sectors",
-         str(sectors), "--start", "2019-01-02", "--end", "2019-03-29", "--accounts", "3",
-         "--seed", "2", "--workers", "2"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "apps.backtest",
+            "--prices",
+            str(prices),
+            "--sectors",
+            str(sectors),
+            "--start",
+            "2019-01-02",
+            "--end",
+            "2019-03-29",
+            "--accounts",
+            "3",
+            "--seed",
+            "2",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     last = out.stdout.strip().splitlines()[-1]
     assert LINE.match(last), last
