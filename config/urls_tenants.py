@@ -9,6 +9,7 @@ from apps.access.admin_sites import firm_admin_site
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
+from apps.trading import order_apis, order_views
 from apps.trading import views as trading_views
 
 api_v1 = [
@@ -16,8 +17,23 @@ api_v1 = [
     path("securities/", include("apps.securities.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.trading.urls")),
+    path("orders/", order_apis.OrderListApi.as_view(), name="api-order-list"),
+    path("orders/create/", order_apis.OrderCreateApi.as_view(), name="api-order-create"),
+    path("trade-files/", order_apis.TradeFileListApi.as_view(), name="api-trade-file-list"),
+    path(
+        "trade-files/generate/",
+        order_apis.TradeFileGenerateApi.as_view(),
+        name="api-trade-file-generate",
+    ),
+    path(
+        "trade-files/<int:pk>/download/",
+        order_apis.TradeFileDownloadApi.as_view(),
+        name="api-trade-file-download",
+    ),
+    path("fills/", order_apis.FillsImportApi.as_view(), name="api-fills-import"),
     path("", include("apps.models.urls")),
     path("", include("apps.restrictions.urls")),
+    path("", include("apps.reports.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -42,11 +58,21 @@ urlpatterns = [
     path("imports/", import_views.custodian_import, name="custodian-import"),
     path("", include("apps.models.urls_pages")),
     path("", include("apps.restrictions.urls_pages")),
+    path("", include("apps.reports.urls_pages")),
     path("runs/", trading_views.run_list_page, name="run-list"),
     path("runs/<int:pk>/", trading_views.run_detail_page, name="run-detail"),
     path("runs/<int:pk>/cancel/", trading_views.run_cancel, name="run-cancel"),
     path("proposals/<int:pk>/", trading_views.proposal_detail_page, name="proposal-detail"),
     path("approvals/", trading_views.exception_queue_page, name="exception-queue"),
+    path("orders/", order_views.orders_page, name="orders"),
+    path("orders/create/", order_views.orders_create, name="orders-create"),
+    path("orders/trade-files/", order_views.trade_file_generate_view, name="trade-file-generate"),
+    path(
+        "orders/trade-files/<int:pk>/download/",
+        order_views.trade_file_download,
+        name="trade-file-download",
+    ),
+    path("orders/fills/", order_views.fills_upload, name="fills-upload"),
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
     path("audit/", access_views.audit_list, name="audit-list"),

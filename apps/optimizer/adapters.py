@@ -5,12 +5,14 @@ Reads go through other apps' selectors in a few set-based queries per chunk of a
 (``money.to_decimal``), shares rounded toward zero, money to cents.
 """
 
+import json
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -33,8 +35,9 @@ from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.problem import CompiledUniverse, compile_universe
 from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.serialization import from_jsonable, to_jsonable
-from apps.restrictions.selectors import effective_target_get
+from apps.restrictions.selectors import effective_targets_get
 from apps.securities.selectors import price_history_get, price_map_get, security_map_get
+from apps.targets import EffectiveTarget
 from apps.taxlots.rules import add_months
 
 _REGISTRATIONS = {
@@ -90,18 +93,45 @@ class RunUniverse:
 
 
 _SHARED_KEYS = ("universe", "risk_model")
+_LOT_FIELDS = ("lot_id", "symbol_index", "shares", "basis_amount", "account_id")
 
 
 def problem_snapshot(problem: core.RebalanceProblem) -> dict[str, Any]:
-    """An account's own input as JSON data (the run keeps the universe and risk model)."""
-    data = to_jsonable(problem)
-    return {k: v for k, v in data.items() if k not in _SHARED_KEYS}
+    """An account's own input as JSON data; lots column-wise (the run keeps the universe).
+
+    Columns keep a 1,600-lot snapshot small and quick to write: one list per lot field.
+    """
+    own = {
+        f.name: to_jsonable(getattr(problem, f.name))
+        for f in fields(problem)
+        if f.name not in (*_SHARED_KEYS, "lots")
+    }
+    own["lot_columns"] = {
+        name: [getattr(lot, name) for lot in problem.lots] for name in _LOT_FIELDS
+    }
+    own["lot_columns"]["holding_period_start"] = [
+        lot.holding_period_start.isoformat() for lot in problem.lots
+    ]
+    return own
+
+
+def snapshot_pack(own: dict[str, Any]) -> bytes:
+    """Compress an account's snapshot for storage (JSON, zlib level 1: fast, about 3x smaller)."""
+    return zlib.compress(json.dumps(own, separators=(",", ":")).encode(), 1)
+
+
+def snapshot_unpack(data: bytes) -> dict[str, Any]:
+    """The stored snapshot as JSON data."""
+    return dict(json.loads(zlib.decompress(bytes(data))))
 
 
 def problem_from_snapshot(*, run_snapshot: dict[str, Any], own: dict[str, Any]) -> Any:
     """Rebuild the exact core problem of a stored proposal, for replay and audit."""
+    columns = own["lot_columns"]
+    lots = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    data = {k: v for k, v in own.items() if k != "lot_columns"}
     shared = {k: run_snapshot[k] for k in _SHARED_KEYS}
-    return from_jsonable(core.RebalanceProblem, {**own, **shared})
+    return from_jsonable(core.RebalanceProblem, {**data, **shared, "lots": lots})
 
 
 def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
@@ -144,6 +174,17 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
         priced_on={s: quotes[s].priced_on for s in names},
         index={s: i for i, s in enumerate(names)},
     )
+
+
+class LotRow(NamedTuple):
+    """An open lot as read for the optimizer (no ORM object per lot in the hot path)."""
+
+    lot_key: str
+    symbol: str
+    shares: Decimal
+    adjusted_basis_amount: Decimal | None
+    holding_period_start_on: date
+    has_basis: bool
 
 
 @dataclass(frozen=True)
@@ -233,11 +274,17 @@ def account_problems_build(
     The gate skips an account with a lot missing its basis, a holding or target that is unpriced
     or priced more than ``OPTIMIZER_MAX_PRICE_AGE_DAYS`` before ``as_of``, or negative cash.
     """
-    accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household"))
-    lots_by_account: dict[int, list[TaxLot]] = defaultdict(list)
-    for lot in TaxLot.objects.filter(account_id__in=account_ids):
-        lots_by_account[lot.account_id].append(lot)
+    accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household", "model"))
+    lots_by_account: dict[int, list[LotRow]] = defaultdict(list)
+    rows = TaxLot.objects.filter(account_id__in=account_ids).values_list(
+        "account_id", *LotRow._fields
+    )
+    for account_id, *values in rows.iterator(chunk_size=20_000):
+        lots_by_account[account_id].append(LotRow(*values))
     recent = _recent_trades(account_ids, as_of)
+    targets = effective_targets_get(
+        accounts=[a for a in accounts if a.model_id is not None], as_of=as_of
+    )
     problems: list[AccountProblem] = []
     skips: list[AccountSkip] = []
     for account in accounts:
@@ -245,6 +292,7 @@ def account_problems_build(
             account=account,
             lots=lots_by_account[account.pk],
             recent=recent.get(account.household_id, []),
+            target=targets.get(account.pk),
             as_of=as_of,
             mode=mode,
             run_universe=run_universe,
@@ -253,7 +301,7 @@ def account_problems_build(
     return problems, skips
 
 
-def _books_gate(*, account: Account, lots: list[TaxLot]) -> str | None:
+def _books_gate(*, account: Account, lots: list[LotRow]) -> str | None:
     missing_basis = sorted({lot.symbol for lot in lots if not lot.has_basis})
     if missing_basis:
         return f"lots without cost basis: {', '.join(missing_basis)} (import the basis first)"
@@ -276,8 +324,9 @@ def _price_gate(*, wanted: set[str], run_universe: RunUniverse, as_of: date) -> 
 def _account_problem(
     *,
     account: Account,
-    lots: list[TaxLot],
+    lots: list[LotRow],
     recent: list[RecentTrade],
+    target: EffectiveTarget | ApplicationError | None,
     as_of: date,
     mode: str,
     run_universe: RunUniverse,
@@ -287,10 +336,8 @@ def _account_problem(
     reason = _books_gate(account=account, lots=lots)
     if reason is not None:
         return AccountSkip(account.pk, reason)
-    try:
-        target = effective_target_get(account=account, as_of=as_of)
-    except (ApplicationError, ValueError) as exc:
-        return AccountSkip(account.pk, f"no effective target: {exc}")
+    if not isinstance(target, EffectiveTarget):
+        return AccountSkip(account.pk, f"no effective target: {target}")
     wanted = {lot.symbol for lot in lots} | {s for s, w in target.weights.items() if w > 0}
     reason = _price_gate(wanted=wanted, run_universe=run_universe, as_of=as_of)
     if reason is not None:

@@ -1,21 +1,24 @@
 """Reads of restrictions, outside holdings and substitutes, and an account's effective target."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_DOWN, Context, Decimal
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from apps.accounts.holdings import holdings_get
-from apps.accounts.models import Account, Household
+from apps.accounts.models import Account, Household, TaxLot
 from apps.common.exceptions import ApplicationError
-from apps.common.money import ZERO
+from apps.common.money import ZERO, round_money
 from apps.models.selectors import model_flatten
 from apps.restrictions.errors import RestrictionsErrorCode
 from apps.restrictions.models import OutsideHolding, Restriction, RestrictionScope, Substitute
-from apps.securities.selectors import security_map_get
+from apps.securities.selectors import price_map_get, security_map_get
 from apps.targets import EffectiveTarget, OutsideExposure, Rule, RuleKind, SecurityInfo
 from apps.targets import effective_target as compute_effective_target
+from apps.targets.flatten import TargetError
 
 _DIVIDE = Context(prec=60, rounding=ROUND_DOWN)
 _QUANTUM = Decimal("1e-16")
@@ -128,6 +131,111 @@ def _exposures(
     return exposures
 
 
+def _values_at_market(
+    accounts: list[Account], as_of: date
+) -> tuple[dict[int, dict[str, Decimal]], dict[int, Decimal]]:
+    """Per account: value by symbol (priced lots only) and total value with cash (two queries)."""
+    lots = list(
+        TaxLot.objects.filter(account__in=accounts).values_list("account_id", "symbol", "shares")
+    )
+    quotes = price_map_get(symbols={symbol for _, symbol, _ in lots}, as_of=as_of)
+    values: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for account_id, symbol, shares in lots:
+        quote = quotes.get(symbol)
+        if quote is not None:
+            values[account_id][symbol] += round_money(shares * quote.close_price)
+    totals = {a.pk: a.cash_amount + sum(values[a.pk].values(), ZERO) for a in accounts}
+    return values, totals
+
+
+def effective_targets_get(
+    *, accounts: list[Account], as_of: date
+) -> dict[int, EffectiveTarget | ApplicationError]:
+    """Effective targets of many accounts in a few set-based queries (book runs use this).
+
+    Per account the result is its target, or the ``ApplicationError`` that explains why it has
+    none (no model, a model without a version in force, inconsistent weights).
+    """
+    models = {a.model_id: a.model for a in accounts if a.model_id is not None}
+    flats: dict[int, Any] = {}
+    for model_id, model in models.items():
+        try:
+            flats[model_id] = model_flatten(model=model, as_of=as_of)
+        except ApplicationError as exc:
+            flats[model_id] = exc
+    household_ids = {a.household_id for a in accounts}
+    restrictions = list(
+        _in_force(
+            Restriction.objects.filter(
+                Q(scope=RestrictionScope.FIRM)
+                | Q(household_id__in=household_ids)
+                | Q(account__in=accounts)
+            ),
+            as_of,
+        ).order_by("scope", "kind", "value")
+    )
+    outside = list(
+        OutsideHolding.objects.filter(
+            Q(account__in=accounts) | Q(household_id__in=household_ids)
+        ).order_by("exposure_key", "id")
+    )
+    values, totals = _values_at_market(accounts, as_of)
+    model_symbols = {s for f in flats.values() if not isinstance(f, Exception) for s in f.weights}
+    substitutes = substitutes_map(symbols=model_symbols)
+    held_symbols = {s for per in values.values() for s in per}
+    symbols = model_symbols | held_symbols | {a for alts in substitutes.values() for a in alts}
+    infos = {
+        s.symbol: SecurityInfo(s.sector, s.industry, frozenset(s.esg_tags))
+        for s in security_map_get(symbols=symbols).values()
+    }
+    results: dict[int, EffectiveTarget | ApplicationError] = {}
+    for account in accounts:
+        flat = flats.get(account.model_id) if account.model_id is not None else None
+        if flat is None:
+            results[account.pk] = ApplicationError(
+                f"account {account.number} has no model",
+                code=RestrictionsErrorCode.NO_MODEL,
+                extra={"account_id": account.pk},
+            )
+            continue
+        if isinstance(flat, ApplicationError):
+            results[account.pk] = flat
+            continue
+        value = totals[account.pk]
+        held = {
+            symbol: _DIVIDE.divide(v, value).quantize(_QUANTUM, context=_DIVIDE)
+            for symbol, v in values[account.pk].items()
+            if value > ZERO
+        }
+        mine = [
+            Rule(RuleKind(r.kind), r.value, r.reason, r.scope)
+            for r in restrictions
+            if r.scope == RestrictionScope.FIRM
+            or r.household_id == account.household_id
+            or r.account_id == account.pk
+        ]
+        own_outside = [
+            h
+            for h in outside
+            if h.account_id == account.pk or h.household_id == account.household_id
+        ]
+        try:
+            results[account.pk] = compute_effective_target(
+                flat,
+                securities=infos,
+                rules=mine,
+                outside=_exposures(own_outside, account, value, as_of),
+                substitutes={k: v for k, v in substitutes.items() if k in flat.weights},
+                held_weights=held,
+                account_value=value,
+            )
+        except TargetError as exc:
+            results[account.pk] = ApplicationError(
+                str(exc), code=RestrictionsErrorCode.INVALID, extra={"account_id": account.pk}
+            )
+    return results
+
+
 def effective_target_get(*, account: Account, as_of: date) -> EffectiveTarget:
     """The account's effective target on ``as_of`` with an explanation for every adjustment.
 
@@ -137,38 +245,10 @@ def effective_target_get(*, account: Account, as_of: date) -> EffectiveTarget:
     account value), then calls the pure ``apps.targets.effective_target``.
 
     Raises:
-        ApplicationError: ``NO_MODEL`` (no model assigned) or the model's flatten errors
-            (``model_no_version``).
+        ApplicationError: ``NO_MODEL`` (no model assigned), the model's flatten errors
+            (``model_no_version``) or inconsistent weights.
     """
-    if account.model is None:
-        raise ApplicationError(
-            f"account {account.number} has no model",
-            code=RestrictionsErrorCode.NO_MODEL,
-            extra={"account_id": account.pk},
-        )
-    flat = model_flatten(model=account.model, as_of=as_of)
-    restrictions = restrictions_in_force(account=account, as_of=as_of)
-    holdings = holdings_get(account=account, as_of=as_of)
-    account_value = holdings.total_value
-    held = {
-        p.symbol: _DIVIDE.divide(p.value, account_value).quantize(_QUANTUM, context=_DIVIDE)
-        for p in holdings.positions
-        if p.value is not None and account_value > ZERO
-    }
-    substitutes = substitutes_map(symbols=flat.weights)
-    symbols = {*flat.weights, *held, *(a for alts in substitutes.values() for a in alts)}
-    securities = security_map_get(symbols=symbols)
-    return compute_effective_target(
-        flat,
-        securities={
-            s.symbol: SecurityInfo(s.sector, s.industry, frozenset(s.esg_tags))
-            for s in securities.values()
-        },
-        rules=[Rule(RuleKind(r.kind), r.value, r.reason, r.scope) for r in restrictions],
-        outside=_exposures(
-            outside_holding_list_for_account(account=account), account, account_value, as_of
-        ),
-        substitutes=substitutes,
-        held_weights=held,
-        account_value=account_value,
-    )
+    result = effective_targets_get(accounts=[account], as_of=as_of)[account.pk]
+    if isinstance(result, ApplicationError):
+        raise result
+    return result

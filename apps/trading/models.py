@@ -126,7 +126,8 @@ class ProposalStatus(models.TextChoices):
 class Proposal(models.Model):
     """The optimizer's proposal for one account in one run, with metrics and exception flags.
 
-    ``snapshot`` is the core problem as JSON: any proposal can be replayed exactly.
+    ``snapshot_zlib`` is the account's own part of the core problem (JSON, zlib-compressed; the
+    run keeps the shared universe and risk model): any proposal can be replayed exactly.
     """
 
     run = models.ForeignKey(RebalanceRun, on_delete=models.CASCADE, related_name="proposals")
@@ -142,7 +143,7 @@ class Proposal(models.Model):
     summary = models.TextField(blank=True)
     solver = models.CharField(max_length=40, blank=True)
     solver_ms = models.PositiveIntegerField(default=0)
-    snapshot = models.JSONField(default=dict, blank=True)
+    snapshot_zlib = models.BinaryField(default=b"", blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

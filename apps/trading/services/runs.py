@@ -243,7 +243,7 @@ def _store_chunk(
                 summary="\n".join(data.notes),
                 solver=data.solver,
                 solver_ms=data.solver_ms,
-                snapshot=data.snapshot,
+                snapshot_zlib=adapters.snapshot_pack(data.snapshot),
                 decided_at=timezone.now() if proposal_status == ProposalStatus.APPROVED else None,
                 decision_note=AUTO_APPROVED if proposal_status == ProposalStatus.APPROVED else "",
             )

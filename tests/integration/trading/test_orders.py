@@ -2,7 +2,6 @@
 
 End to end in-process: run → approve (``proposals_decide``) → ``orders_create_from_approved``
 → ``trade_file_generate`` → ``fills_import`` → lots and realized gains from the tax-lot engine.
-The page and API URLs are mounted here (``urlpatterns`` below) as the lead will wire them.
 """
 
 import csv
@@ -12,7 +11,6 @@ from hashlib import sha256
 from unittest import mock
 
 import pytest
-from django.urls import include, path
 from django_tenants.utils import schema_context
 
 from apps.access.models import AuditEvent
@@ -21,7 +19,6 @@ from apps.accounts.models import RealizedGain, TaxLot, Transaction
 from apps.accounts.services.ledger import household_replay
 from apps.common.exceptions import ApplicationError
 from apps.common.money import round_money
-from apps.trading import order_apis, order_views
 from apps.trading.models import (
     FillImport,
     Order,
@@ -50,41 +47,8 @@ from apps.trading.services.trade_files import (
     trade_file_generate,
     trade_file_render,
 )
-from config import urls_tenants
 from tests.conftest import api_client, login_client
 from tests.integration.trading.conftest import AS_OF
-
-_api = [
-    path("orders/", order_apis.OrderListApi.as_view(), name="api-order-list"),
-    path("orders/create/", order_apis.OrderCreateApi.as_view(), name="api-order-create"),
-    path("trade-files/", order_apis.TradeFileListApi.as_view(), name="api-trade-file-list"),
-    path(
-        "trade-files/generate/",
-        order_apis.TradeFileGenerateApi.as_view(),
-        name="api-trade-file-generate",
-    ),
-    path(
-        "trade-files/<int:pk>/download/",
-        order_apis.TradeFileDownloadApi.as_view(),
-        name="api-trade-file-download",
-    ),
-    path("fills/", order_apis.FillsImportApi.as_view(), name="api-fills-import"),
-]
-urlpatterns = [
-    path("orders/", order_views.orders_page, name="orders"),
-    path("orders/create/", order_views.orders_create, name="orders-create"),
-    path("orders/trade-files/", order_views.trade_file_generate_view, name="trade-file-generate"),
-    path(
-        "orders/trade-files/<int:pk>/download/",
-        order_views.trade_file_download,
-        name="trade-file-download",
-    ),
-    path("orders/fills/", order_views.fills_upload, name="fills-upload"),
-    path("api/v1/", include(_api)),
-    *urls_tenants.urlpatterns,
-]
-
-pytestmark = pytest.mark.urls(__name__)
 
 GENERIC_FILLS_HEADER = "allocation_id,account_number,symbol,side,shares,price,trade_date\n"
 

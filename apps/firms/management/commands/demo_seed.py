@@ -20,6 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--skip-reference-data", action="store_true")
+        parser.add_argument("--households", type=int, default=40)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["skip_reference_data"]:
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 service=FirmService.SUB_ADVISORY,
             ).firm
         self._firm_users(firm)
+        self._book(firm, households=options["households"])
         self.stdout.write(self.style.SUCCESS("demo ready"))
         self.stdout.write(f"  firm:     http://{DEMO_HOST}:8000/  (password {DEMO_PASSWORD})")
         for role in ("admin", "advisor", "trader", "viewer"):
@@ -50,6 +52,79 @@ class Command(BaseCommand):
             user_model.objects.create_user(
                 username=STAFF_USERNAME, password=DEMO_PASSWORD, is_staff=True, is_superuser=True
             )
+
+    def _book(self, firm: Firm, *, households: int) -> None:
+        """A synthetic book on a 50-name model, a few customizations, and one book run queued."""
+        from apps.accounts.models import Account
+        from apps.common.tenancy import firm_today
+        from apps.securities.models import Price
+        from apps.trading.models import RebalanceRun, RunMode, RunScope
+        from apps.trading.services.runs import rebalance_run_create
+        from apps.trading.services.synthetic_book import synthetic_book_create
+
+        with schema_context(firm.schema_name):
+            if Account.objects.exists():
+                return
+            as_of = (
+                Price.objects.filter(priced_on__lte=firm_today(firm))
+                .order_by("-priced_on")
+                .values_list("priced_on", flat=True)
+                .first()
+            )
+            if as_of is None:
+                self.stderr.write("no prices loaded: run load_reference_data first")
+                return
+            book = synthetic_book_create(
+                households=households, names=50, as_of=as_of, seed=2026, model_code="CORE50"
+            )
+            self._customize(as_of)
+            self.stdout.write(
+                f"  book:     {book.accounts} accounts, {book.lots} lots on model CORE50 "
+                f"(50 names), prices as of {as_of}"
+            )
+            if not RebalanceRun.objects.exists():
+                run = rebalance_run_create(
+                    scope=RunScope.BOOK,
+                    scope_ids=[],
+                    mode=RunMode.FULL_REBALANCE,
+                    as_of=as_of,
+                    requested_by=None,
+                )
+                self.stdout.write(f"  run:      #{run.pk} queued; the demo's Celery worker runs it")
+
+    def _customize(self, as_of: Any) -> None:
+        """Give three accounts the customizations clients ask for (screen, cash need, budget)."""
+        from datetime import timedelta
+        from decimal import Decimal
+
+        from apps.accounts.models import Account
+        from apps.accounts.services.accounts import account_update_profile
+        from apps.restrictions.services import restriction_add
+
+        first, second, third = list(Account.objects.filter(registration="taxable")[:3])
+        restriction_add(
+            kind="exclude_esg",
+            value="tobacco",
+            starts_on=as_of - timedelta(days=30),
+            acting_user=None,
+            account=first,
+            reason="Client asked for a tobacco-free portfolio",
+        )
+        account_update_profile(
+            account=second,
+            changes={
+                "withdrawal_amount": Decimal("5000.00"),
+                "withdrawal_frequency": "monthly",
+                "next_withdrawal_on": as_of + timedelta(days=10),
+                "cash_reserve_amount": Decimal("2000.00"),
+            },
+            acting_user=None,
+        )
+        account_update_profile(
+            account=third,
+            changes={"annual_budget_amount": Decimal("3000.00"), "transition_years": 3},
+            acting_user=None,
+        )
 
     def _firm_users(self, firm: Firm) -> None:
         from apps.access.roles import Role

@@ -1,0 +1,205 @@
+"""Book benchmark: one whole-book rebalance through real Celery workers on PostgreSQL and Redis.
+
+    python bench/book.py --accounts 2000 --names 500      (500-name direct-index accounts)
+    python bench/book.py --accounts 2000 --names 50       (50-name model accounts)
+
+Uses its own database ``platform_bench`` on the server of DATABASE_URL (or the embedded one:
+run ``./dev stack start`` first) and the broker of CELERY_BROKER_URL (or the embedded Redis).
+Seeds a firm ``bench_<names>_<accounts>`` with the documented synthetic book
+(``apps.trading.services.synthetic_book``: about 1,600 lots per 500-name account) unless it
+exists, then:
+
+- baseline: the first chunk's accounts optimized in this process, one process, no Celery;
+- measured: a book run through ``--workers`` worker processes (``celery worker -c N``).
+
+accounts_per_s = accounts / wall time of the run (first task start to last chunk stored);
+solver_share = time inside the solver / (wall time x worker processes); peak_rss_mb = the
+largest peak resident set of a worker process. The last line is exactly:
+
+    book accounts=<n> names=<n> accounts_per_s=<x> solver_share=<x> peak_rss_mb=<x> failed=<n>
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+
+def _bench_database_url() -> str:
+    import environ
+
+    from config import devstack
+
+    url = os.environ.get("DATABASE_URL") or devstack.database_url()
+    conf = environ.Env.db_url_config(url)
+    host, port, user = conf["HOST"], conf.get("PORT") or "", conf["USER"]
+    import psycopg
+
+    with psycopg.connect(
+        host=host, port=port or None, user=user, dbname="postgres", autocommit=True
+    ) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = 'platform_bench'").fetchone():
+            c.execute("CREATE DATABASE platform_bench")
+    if host.startswith("/"):
+        return f"postgres://{quote(user)}@:{port}/{host}/platform_bench"
+    return f"postgres://{quote(user)}@{host}:{port}/platform_bench"
+
+
+def _peak_rss_mb(pid: int) -> float:
+    import psutil
+
+    peak = 0
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--names", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = _bench_database_url()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from apps.firms.models import Firm
+    from apps.firms.services import firm_create
+    from apps.securities.models import Price
+
+    started = time.perf_counter()
+    call_command("migrate_schemas", "--shared", verbosity=0)
+    if not Price.objects.exists():
+        call_command("load_reference_data", verbosity=0)
+    as_of = Price.objects.order_by("-priced_on").values_list("priced_on", flat=True).first()
+    slug = f"bench_{args.names}_{args.accounts}"
+    firm = Firm.objects.filter(slug=slug).first()
+    if firm is None:
+        firm = firm_create(
+            name=f"Bench {args.names}x{args.accounts}",
+            slug=slug,
+            domain=f"{slug.replace('_', '-')}.localhost",
+            admin_email="bench@bench.test",
+        ).firm
+        with schema_context(slug):
+            from apps.trading.services.synthetic_book import synthetic_book_create
+
+            households = max(1, round(args.accounts / 1.25))  # every 4th household adds an IRA
+            book = synthetic_book_create(
+                households=households, names=args.names, as_of=as_of, seed=args.seed
+            )
+            seconds = time.perf_counter() - started
+            print(f"seeded {book.accounts} accounts, {book.lots} lots in {seconds:.0f} s")
+
+    from apps.trading.models import RebalanceRun, RunAccount
+    from apps.trading.services.runs import (
+        rebalance_chunk_execute,
+        rebalance_run_create,
+        rebalance_run_start,
+    )
+
+    with schema_context(slug):
+        from apps.accounts.models import Account
+
+        total = Account.objects.count()
+        # Baseline: the first chunk in this process (no Celery, one process).
+        base = rebalance_run_create(
+            scope="book",
+            scope_ids=[],
+            mode="full_rebalance",
+            as_of=as_of,
+            requested_by=None,
+            enqueue=False,
+        )
+        rebalance_run_start(run_id=base.pk, enqueue=False)
+        t0 = time.perf_counter()
+        done = rebalance_chunk_execute(run_id=base.pk, chunk=0)
+        baseline_rate = done / (time.perf_counter() - t0)
+        RunAccount.objects.filter(run=base).delete()
+        RebalanceRun.objects.filter(pk=base.pk).delete()
+        run = rebalance_run_create(
+            scope="book",
+            scope_ids=[],
+            mode="full_rebalance",
+            as_of=as_of,
+            requested_by=None,
+            enqueue=False,
+        )
+    connection.close()
+
+    env = {**os.environ, "OPTIMIZER_QUEUE": f"bench-{os.getpid()}"}
+    log = open(ROOT / ".dev" / "bench-worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            env["OPTIMIZER_QUEUE"],
+            "-c",
+            str(args.workers),
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(3)
+        from apps.trading.tasks import rebalance_run_start as start_task
+
+        with schema_context(slug):
+            start_task.apply_async(args=[run.pk], queue=env["OPTIMIZER_QUEUE"])
+            while True:
+                run.refresh_from_db()
+                if run.status == "completed":
+                    break
+                if worker.poll() is not None:
+                    raise SystemExit("worker died: see .dev/bench-worker.log")
+                time.sleep(0.5)
+        peak = _peak_rss_mb(worker.pid)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait()
+    wall = (run.finished_at - run.started_at).total_seconds()
+    rate = total / wall
+    share = run.solver_ms / 1000 / (wall * args.workers)
+    print(f"baseline (1 process, in-process, first chunk): {baseline_rate:.1f} accounts/s")
+    print(f"workers={args.workers} wall_s={wall:.1f} ratio_vs_baseline={rate / baseline_rate:.2f}")
+    print(
+        f"book accounts={total} names={args.names} accounts_per_s={rate:.1f} "
+        f"solver_share={share:.2f} peak_rss_mb={peak:.0f} failed={run.failed_accounts}"
+    )
+
+
+if __name__ == "__main__":
+    main()
