@@ -52,3 +52,9 @@ def shares(value: object) -> str:
         return "—"
     text = f"{amount:,.6f}".rstrip("0").rstrip(".")
     return text or "0"
+
+
+@register.filter
+def minus(value: float, other: float) -> float:
+    """``value - other`` for statistics shown side by side (e.g. return versus the model)."""
+    return float(value) - float(other)

@@ -1,0 +1,53 @@
+"""Firm-host pages: report batches with progress, and file downloads (generate_reports)."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from apps.access.permissions import Action, action_required
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import firm_today
+from apps.reports.apis import report_file_response
+from apps.reports.forms import ReportBatchForm
+from apps.reports.models import ReportKind
+from apps.reports.selectors import report_batch_list, report_file_list
+from apps.reports.services.batches import report_batch_create
+
+
+@action_required(Action.GENERATE_REPORTS)
+def report_list_page(request: HttpRequest) -> HttpResponse:
+    """Batches, newest first, and the form that starts one."""
+    today = firm_today()
+    form = ReportBatchForm(request.POST or None, initial={"year": today.year, "as_of": today})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = report_batch_create(
+                kind=ReportKind(data["kind"]),
+                year=data["year"],
+                as_of=data["as_of"],
+                account_ids=[data["account_id"]] if data.get("account_id") else None,
+                requested_by=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Report batch #{batch.pk} started.")
+            return redirect("report-batch", pk=batch.pk)
+    page = Paginator(report_batch_list(), 25).get_page(request.GET.get("page"))
+    return render(request, "reports/batches.html", {"page": page, "form": form})
+
+
+@action_required(Action.GENERATE_REPORTS)
+def report_batch_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One batch: progress (the page refreshes while it runs), failures, files to download."""
+    batch = get_object_or_404(report_batch_list(), pk=pk)
+    files = Paginator(report_file_list(batch=batch), 100).get_page(request.GET.get("page"))
+    return render(request, "reports/batch.html", {"batch": batch, "files": files})
+
+
+@action_required(Action.GENERATE_REPORTS)
+def report_file_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Download one PDF of this firm (404 for any id not in this firm's schema)."""
+    return report_file_response(get_object_or_404(report_file_list(), pk=pk))
