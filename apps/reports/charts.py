@@ -20,7 +20,7 @@ MUTED = "#6b7785"
 def _colour(value: str, fallback: str) -> str:
     try:
         HEX_COLOUR(value)
-    except Exception:  # noqa: BLE001 - a bad colour never reaches the SVG
+    except Exception:  # a bad colour never reaches the SVG
         return fallback
     return value
 

@@ -21,7 +21,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 
-class FetchRefused(ValueError):
+class FetchRefusedError(ValueError):
     """A document asked for a resource outside our static files."""
 
 
@@ -42,7 +42,7 @@ class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
         """Fetch ``url`` if it is a data URI or a file under our static roots.
 
         Raises:
-            FetchRefused: any other URL (http, https, ftp, files elsewhere).
+            FetchRefusedError: any other URL (http, https, ftp, files elsewhere).
         """
         scheme = url.split(":", 1)[0].lower()
         if scheme == "data":
@@ -52,7 +52,7 @@ class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
             if any(path.is_relative_to(root) for root in _static_roots()) and path.is_file():
                 return super().fetch(path.as_uri(), headers)
         self.refused.append(url)
-        raise FetchRefused(f"refused to fetch {url[:200]}: reports use our static files only")
+        raise FetchRefusedError(f"refused to fetch {url[:200]}: reports use our static files only")
 
 
 @dataclass(frozen=True)

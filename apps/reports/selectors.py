@@ -44,9 +44,7 @@ def report_account_list(*, account_ids: Iterable[int] | None = None) -> QuerySet
 
 def taxable_managed_account_list() -> QuerySet[Account]:
     """The firm report's population: taxable accounts on a model (IRAs save no tax now)."""
-    return report_account_list().filter(
-        registration=Registration.TAXABLE, model__isnull=False
-    )
+    return report_account_list().filter(registration=Registration.TAXABLE, model__isnull=False)
 
 
 def report_batch_list() -> QuerySet[ReportBatch]:

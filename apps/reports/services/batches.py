@@ -169,7 +169,7 @@ def _render_one(
     key = str(account.pk) if account is not None else "firm"
     try:
         pdf = render()
-    except Exception as exc:  # noqa: BLE001 - one report's failure is recorded, not raised
+    except Exception as exc:  # one report's failure is recorded, never raised
         with transaction.atomic():
             locked = ReportBatch.objects.select_for_update().get(pk=batch.pk)
             if key not in locked.failures:
@@ -184,9 +184,7 @@ def _render_one(
     )
     with transaction.atomic():
         locked = ReportBatch.objects.select_for_update().get(pk=batch.pk)
-        exists = ReportFile.objects.filter(
-            batch=locked, account=account, kind=locked.kind
-        ).exists()
+        exists = ReportFile.objects.filter(batch=locked, account=account, kind=locked.kind).exists()
         if exists:  # another delivery stored it first
             default_storage.delete(name)
             return 0

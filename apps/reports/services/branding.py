@@ -104,6 +104,9 @@ def firm_branding_update(
         ) from exc
     row.save()
     audit_event_record(
-        action="reports.branding.update", acting_user=acting_user, obj=row, payload={"fields": changed}
+        action="reports.branding.update",
+        acting_user=acting_user,
+        obj=row,
+        payload={"fields": changed},
     )
     return row

@@ -91,9 +91,7 @@ def firm_taxes_saved_get(*, year: int, as_of: date) -> FirmTaxesSaved:
         year=year,
         as_of=as_of,
         rows=rows,
-        share=core.firm_share(
-            [core.AccountOutcome(r.value, r.gross_saved, r.fees) for r in rows]
-        ),
+        share=core.firm_share([core.AccountOutcome(r.value, r.gross_saved, r.fees) for r in rows]),
         inception_share=core.firm_share(
             [core.AccountOutcome(r.value, r.inception_gross, r.inception_fees) for r in rows]
         ),
@@ -168,10 +166,14 @@ def _runs(model: ModelPortfolio, year: int) -> list[RunDispersion]:
             for key in ("active_risk_rate", "max_drift_weight")
             for side in ("before", "after")
         ]
-        te_before, te_after, drift_before, drift_after = spreads
-        assert te_before and te_after and drift_before and drift_after  # noqa: S101 - non-empty
+        present = [s for s in spreads if s is not None]
+        if len(present) != len(spreads):
+            continue
+        te_before, te_after, drift_before, drift_after = present
         runs.append(
-            RunDispersion(run_id, as_of, len(metrics), te_before, te_after, drift_before, drift_after)
+            RunDispersion(
+                run_id, as_of, len(metrics), te_before, te_after, drift_before, drift_after
+            )
         )
     return runs
 
@@ -245,9 +247,7 @@ def report_render_dispersion(*, year: int, as_of: date) -> RenderedPdf:
         for run in item.runs[-4:]:
             for label, s in (("before", run.te_before), ("after", run.te_after)):
                 chart_rows.append(
-                    RangeRow(
-                        f"{run.as_of:%Y-%m-%d} {label}", s.low, s.q1, s.median, s.q3, s.high
-                    )
+                    RangeRow(f"{run.as_of:%Y-%m-%d} {label}", s.low, s.q1, s.median, s.q3, s.high)
                 )
         returns_chart = None
         if item.returns is not None and item.tracking_errors is not None:

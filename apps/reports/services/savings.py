@@ -123,7 +123,9 @@ def taxes_saved_for_account(
             average_value=sum(values, ZERO) / len(values),
             year_fraction=core.year_fraction(year=y, start=account.opened_on, end=end),
         )
-        years.append(core.taxes_saved_year(year=y, rebalances=executed, rates=rates, fees=fee_basis))
+        years.append(
+            core.taxes_saved_year(year=y, rebalances=executed, rates=rates, fees=fee_basis)
+        )
         for p, e in zip(by_year.get(y, []), executed, strict=True):
             lines.append(
                 RebalanceLine(

@@ -82,7 +82,7 @@ def run_model(model, as_of=AS_OF) -> list[Proposal]:
 
 
 @pytest.fixture
-def report_book(run_book, firms):
+def report_book(run_book, firms):  # noqa: F811 - the trading fixture
     """The run book plus a long-lot account and a restriction, rebalanced and filled."""
     from apps.access.roles import Role
 
@@ -133,6 +133,13 @@ def report_book(run_book, firms):
     legacy.refresh_from_db()
     many.refresh_from_db()
     return {**run_book, "legacy": legacy, "many": many, "proposals": proposals}
+
+
+def record_timing(name: str, elapsed_ms: float, pages: int) -> None:
+    """Append a rendering time to artifacts/reports/timings.txt (quoted in the notes)."""
+    REPORTS_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (REPORTS_ARTIFACTS / "timings.txt").open("a") as handle:
+        handle.write(f"{name}\t{elapsed_ms:.0f} ms\t{pages} pages\n")
 
 
 def save_pages(pdf: bytes, name: str) -> list[Path]:

@@ -99,13 +99,15 @@ def test_tasks_refuse_to_run_without_a_firm_schema(firms, db):
 def test_api_creates_lists_and_downloads(report_book, firms, django_capture_on_commit_callbacks):
     account = report_book["legacy"]
     client = api_client(firms["a"], Role.ADVISOR)
-    with mock.patch("apps.reports.tasks.report_batch_start.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(
-                "/api/v1/reports/batches/",
-                {"kind": "client", "year": YEAR, "as_of": str(AS_OF), "account_ids": [account.pk]},
-                format="json",
-            )
+    with (
+        mock.patch("apps.reports.tasks.report_batch_start.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            "/api/v1/reports/batches/",
+            {"kind": "client", "year": YEAR, "as_of": str(AS_OF), "account_ids": [account.pk]},
+            format="json",
+        )
     assert response.status_code == 201, response.content
     batch_id = response.json()["id"]
     delay.assert_called_once_with(batch_id)

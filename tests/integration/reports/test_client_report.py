@@ -7,7 +7,7 @@ import time
 from apps.reports.services.client import report_render_client
 from apps.reports.services.savings import taxes_saved_for_account
 from apps.reports.templatetags.report_format import money
-from tests.integration.reports.conftest import AS_OF, YEAR, pdf_pages, save_pages
+from tests.integration.reports.conftest import AS_OF, YEAR, pdf_pages, record_timing, save_pages
 
 LOT_HEADER = re.compile(r"Security\s+Acquired\s+Shares\s+Cost basis")
 
@@ -16,7 +16,9 @@ def _pdfinfo_pages(pdf: bytes, tmp_path) -> int:
     path = tmp_path / "info.pdf"
     path.write_bytes(pdf)
     out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True)
-    return int(next(line for line in out.stdout.splitlines() if line.startswith("Pages:")).split()[1])
+    return int(
+        next(line for line in out.stdout.splitlines() if line.startswith("Pages:")).split()[1]
+    )
 
 
 def test_client_report_holds_the_key_figures(report_book, tmp_path):
@@ -30,7 +32,7 @@ def test_client_report_holds_the_key_figures(report_book, tmp_path):
     text = "\n".join(pages)
     saved = taxes_saved_for_account(account=account, year=YEAR, as_of=AS_OF)
     save_pages(pdf.content, "client-legacy")
-    print(f"client report (legacy): {elapsed_ms:.0f} ms, {pdf.pages} pages")
+    record_timing("client report (6 positions)", elapsed_ms, pdf.pages)
     assert "Evelyn Hartley Trust" in text
     assert "Your 2024 portfolio report" in pages[0]
     assert saved.this_year.rebalances == 1
@@ -56,7 +58,7 @@ def test_long_lot_table_paginates_with_repeated_header(report_book, tmp_path):
     elapsed_ms = (time.perf_counter() - started) * 1000
     pages = pdf_pages(pdf.content, tmp_path)
     save_pages(pdf.content, "client-many-lots")
-    print(f"client report (96 lots): {elapsed_ms:.0f} ms, {pdf.pages} pages")
+    record_timing("client report (96 lots)", elapsed_ms, pdf.pages)
     with_header = [i for i, page in enumerate(pages) if LOT_HEADER.search(page)]
     assert len(with_header) >= 2  # the lots table spans pages, its header repeated on each
     assert with_header == list(range(with_header[0], with_header[-1] + 1))

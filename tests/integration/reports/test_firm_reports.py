@@ -12,7 +12,7 @@ from apps.reports.services.firm import (
 )
 from apps.reports.services.savings import taxes_saved_for_account
 from apps.reports.templatetags.report_format import money
-from tests.integration.reports.conftest import AS_OF, YEAR, pdf_pages, save_pages
+from tests.integration.reports.conftest import AS_OF, YEAR, pdf_pages, record_timing, save_pages
 
 
 def test_taxes_saved_report_counts_accounts_and_assets_ahead_of_fees(report_book, tmp_path):
@@ -31,7 +31,7 @@ def test_taxes_saved_report_counts_accounts_and_assets_ahead_of_fees(report_book
 
     started = time.perf_counter()
     pdf = report_render_taxes_saved(year=YEAR, as_of=AS_OF)
-    print(f"taxes-saved report: {(time.perf_counter() - started) * 1000:.0f} ms, {pdf.pages} pages")
+    record_timing("taxes-saved report", (time.perf_counter() - started) * 1000, pdf.pages)
     text = "\n".join(pdf_pages(pdf.content, tmp_path))
     save_pages(pdf.content, "firm-taxes-saved")
     assert "Taxes saved versus fees, 2024" in text
@@ -53,7 +53,7 @@ def test_dispersion_report_before_and_after_the_run(report_book, tmp_path):
 
     started = time.perf_counter()
     pdf = report_render_dispersion(year=YEAR, as_of=AS_OF)
-    print(f"dispersion report: {(time.perf_counter() - started) * 1000:.0f} ms, {pdf.pages} pages")
+    record_timing("dispersion report", (time.perf_counter() - started) * 1000, pdf.pages)
     text = "\n".join(pdf_pages(pdf.content, tmp_path))
     save_pages(pdf.content, "firm-dispersion")
     assert "Dispersion report, 2024" in text

@@ -2,7 +2,12 @@
 
 import pytest
 
-from apps.reports.rendering import FetchRefused, StaticOnlyFetcher, pdf_from_html, pdf_from_template
+from apps.reports.rendering import (
+    FetchRefusedError,
+    StaticOnlyFetcher,
+    pdf_from_html,
+    pdf_from_template,
+)
 
 
 @pytest.mark.parametrize(
@@ -16,7 +21,7 @@ from apps.reports.rendering import FetchRefused, StaticOnlyFetcher, pdf_from_htm
 )
 def test_fetcher_refuses_anything_outside_our_static_files(url):
     fetcher = StaticOnlyFetcher()
-    with pytest.raises(FetchRefused):
+    with pytest.raises(FetchRefusedError):
         fetcher.fetch(url)
     assert fetcher.refused == [url]
 
@@ -29,7 +34,7 @@ def test_fetcher_serves_our_static_css_and_data_uris(settings):
     assert fetcher.fetch(css.as_uri()).read()
     assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
     # A path that climbs out of the static directory is refused.
-    with pytest.raises(FetchRefused):
+    with pytest.raises(FetchRefusedError):
         fetcher.fetch(css.as_uri().replace("/css/app.css", "/../manage.py"))
 
 
