@@ -24,5 +24,6 @@ urlpatterns = [
     path("staff/logout/", auth_views.LogoutView.as_view(next_page="public-home"), name="logout"),
     path("staff/", firm_views.staff_console, name="staff-console"),
     path("staff/firms/<int:firm_id>/enter/", firm_views.staff_enter_firm, name="staff-enter"),
+    path("staff/firms/<int:firm_id>/book-run/", firm_views.staff_book_run, name="staff-book-run"),
     path("admin/", public_admin_site.urls),
 ]

@@ -113,10 +113,11 @@ def firm_user_set_role(*, user: Any, role: Role, acting_user: Any) -> Any:
 
 
 @transaction.atomic
-def platform_staff_user_get_or_create(*, staff_username: str, entry_id: int) -> Any:
-    """The firm-side login that represents a platform staff member entering as sub-advisor.
+def platform_staff_user_get_or_create(*, staff_username: str, entry_id: int | None) -> Any:
+    """The firm-side login that represents a platform staff member acting as sub-advisor.
 
-    Audited on every entry; the user has no password (only the signed entry logs it in).
+    Audited every time (``entry_id`` is the console entry, None when staff act from the public
+    console, e.g. starting a book run); the user has no password.
     """
     require_tenant_schema()
     user_model = get_user_model()

@@ -168,3 +168,90 @@ def staff_entry_consume(*, token: str, schema_name: str) -> StaffEntry:
     entry.used_at = timezone.now()
     entry.save(update_fields=["used_at"])
     return entry
+
+
+@dataclass(frozen=True)
+class SubAdvisoryRow:
+    """One sub-advised firm as the staff console shows it (counts read in the firm's schema)."""
+
+    firm: Firm
+    domain: str
+    accounts: int
+    runs_active: int
+    last_run: dict[str, Any] | None
+    pending_approvals: int
+    flagged: int
+
+
+def subadvisory_overview() -> list[SubAdvisoryRow]:
+    """Every active sub-advised firm's book: runs, approvals waiting, exceptions (firm by firm)."""
+    from django_tenants.utils import tenant_context
+
+    from apps.accounts.models import Account
+    from apps.trading.models import ProposalStatus, RunStatus
+    from apps.trading.progress import run_progress
+    from apps.trading.selectors import exception_queue, run_list
+
+    rows = []
+    for firm in firm_list_active():
+        if firm.service != FirmService.SUB_ADVISORY:
+            continue
+        domain = firm.get_primary_domain()
+        with tenant_context(firm):
+            last = run_list().first()
+            pending = exception_queue()
+            rows.append(
+                SubAdvisoryRow(
+                    firm=firm,
+                    domain=domain.domain if domain else "",
+                    accounts=Account.objects.count(),
+                    runs_active=run_list()
+                    .filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING))
+                    .count(),
+                    last_run=None
+                    if last is None
+                    else {"id": last.pk, "as_of": last.as_of, "progress": run_progress(last)},
+                    pending_approvals=pending.count(),
+                    flagged=pending.filter(status=ProposalStatus.PENDING_APPROVAL)
+                    .exclude(flags=[])
+                    .count(),
+                )
+            )
+    return rows
+
+
+def staff_book_run_start(*, firm: Firm, staff_user: Any) -> int:
+    """Platform staff start a whole-book run for a sub-advised firm from the public console.
+
+    The run is requested by the staff member's firm-side login (``platform+<name>``) and
+    audited in the firm's schema like any run. Returns the run id.
+
+    Raises:
+        PermissionDeniedError: not platform staff, or the firm is not sub-advised.
+    """
+    from django_tenants.utils import tenant_context
+
+    if not (staff_user.is_active and staff_user.is_staff):
+        raise PermissionDeniedError("platform staff only", code=FirmErrorCode.NOT_STAFF)
+    if firm.service != FirmService.SUB_ADVISORY:
+        raise PermissionDeniedError(
+            f"{firm.name} is a software-only firm: the platform does not act for it",
+            code=FirmErrorCode.NOT_SUB_ADVISED,
+        )
+    with tenant_context(firm):
+        from apps.access.services import platform_staff_user_get_or_create
+        from apps.common.tenancy import firm_today
+        from apps.trading.models import RunMode, RunScope
+        from apps.trading.services.runs import rebalance_run_create
+
+        acting = platform_staff_user_get_or_create(
+            staff_username=staff_user.get_username(), entry_id=None
+        )
+        run = rebalance_run_create(
+            scope=RunScope.BOOK,
+            scope_ids=[],
+            mode=RunMode.FULL_REBALANCE,
+            as_of=firm_today(firm),
+            requested_by=acting,
+        )
+        return int(run.pk)

@@ -16,8 +16,10 @@ from apps.firms.models import Firm, StaffEntry
 from apps.firms.services import (
     firm_create,
     firm_list_active,
+    staff_book_run_start,
     staff_entry_consume,
     staff_entry_request,
+    subadvisory_overview,
 )
 
 
@@ -55,8 +57,28 @@ def staff_console(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "firms/console.html",
-        {"firms": _firm_rows(), "form": form, "entries": entries, "entry_form": StaffEntryForm()},
+        {
+            "firms": _firm_rows(),
+            "form": form,
+            "entries": entries,
+            "entry_form": StaffEntryForm(),
+            "book": subadvisory_overview(),
+        },
     )
+
+
+@require_POST
+@staff_member_required(login_url="staff-login")
+def staff_book_run(request: HttpRequest, firm_id: int) -> HttpResponse:
+    """Start a whole-book rebalance for a sub-advised firm (audited in the firm)."""
+    firm = get_object_or_404(Firm.objects.exclude(schema_name="public"), pk=firm_id)
+    try:
+        run_id = staff_book_run_start(firm=firm, staff_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Book run #{run_id} started for {firm.name}.")
+    return redirect("staff-console")
 
 
 def _firm_rows() -> list[dict[str, Any]]:
