@@ -7,7 +7,6 @@ from django_tenants.utils import schema_context
 
 from apps.access.models import AuditEvent, Membership
 from apps.firms.models import Firm, FirmService, StaffEntry
-from tests.integration.trading.conftest import priced_universe, run_book  # noqa: F401
 
 
 @pytest.fixture
@@ -94,29 +93,6 @@ def test_non_staff_public_user_cannot_enter(firms, db):
     assert response.status_code == 302
     assert "/staff/login/" in response["Location"]
     assert not StaffEntry.objects.exists()
-
-
-def test_console_shows_sub_advised_books_and_starts_a_book_run(
-    firms, staff_client, run_book, django_capture_on_commit_callbacks
-):
-    # staff_client first: the staff login lives in public; run_book then fills firm A.
-    from django.db import connection
-
-    from apps.trading.models import RebalanceRun
-
-    connection.set_schema_to_public()
-    html = staff_client.get("/staff/").content.decode()
-    assert "Sub-advisory book" in html
-    assert "Firm A Wealth" in html
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = staff_client.post(f"/staff/firms/{firms['a'].firm.pk}/book-run/", follow=True)
-    assert "Book run #" in response.content.decode()
-    assert len(callbacks) == 1
-    with schema_context(firms["a"].schema):
-        run = RebalanceRun.objects.get()
-        assert run.scope == "book"
-        assert run.requested_by_name == "platform+ops"
-        assert AuditEvent.objects.filter(action="rebalance_run.create").count() == 1
 
 
 def test_console_refuses_a_book_run_for_a_software_firm(firms, staff_client):
