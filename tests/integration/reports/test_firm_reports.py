@@ -59,3 +59,56 @@ def test_dispersion_report_before_and_after_the_run(report_book, tmp_path):
     assert "Dispersion report, 2024" in text
     assert "CORE8" in text
     assert f"#{run.run_id}" in text
+
+
+def test_firm_b_reports_hold_none_of_firm_a_data(report_book, firms, tmp_path):
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(firms["b"].firm):
+        taxes = report_render_taxes_saved(year=YEAR, as_of=AS_OF)
+        dispersion = report_render_dispersion(year=YEAR, as_of=AS_OF)
+    for pdf in (taxes, dispersion):
+        text = "\n".join(pdf_pages(pdf.content, tmp_path))
+        assert "Firm B Advisors" in text
+        for leaked in ("Firm A Wealth", "Evelyn Hartley Trust", "Okafor Joint", "CORE8"):
+            assert leaked not in text
+
+
+def test_branding_colours_and_logo_reach_the_cover(report_book, firms, tmp_path, settings):
+    import io
+
+    from PIL import Image
+
+    from apps.access.roles import Role
+    from apps.reports.services.branding import firm_branding_update
+    from apps.reports.services.client import report_render_client
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    logo = io.BytesIO()
+    Image.new("RGB", (360, 90), "#d4a017").save(logo, format="PNG")
+    firm_branding_update(
+        acting_user=firms["a"].users[Role.FIRM_ADMIN],
+        display_name="Hartwell & Pike Private Wealth",
+        primary_colour="#0f4c3a",
+        secondary_colour="#d4a017",
+        disclaimer="Hartwell & Pike is a registered investment adviser.",
+        logo=("logo.png", logo.getvalue()),
+    )
+    pdf = report_render_client(account=report_book["legacy"], year=YEAR, as_of=AS_OF)
+    assert pdf.refused == ()
+    text = "\n".join(pdf_pages(pdf.content, tmp_path))
+    assert "HARTWELL & PIKE PRIVATE WEALTH" in text
+    assert "Hartwell & Pike is a registered investment adviser." in text
+    (cover, *_) = save_pages(pdf.content, "client-branded")
+    pixel = Image.open(cover).convert("RGB").getpixel((5, 5))
+    assert pixel == (15, 76, 58)  # the firm's primary colour fills the cover band
+
+
+def test_branding_rejects_a_bad_colour(firm_a):
+    import pytest
+
+    from apps.common.exceptions import ApplicationError
+    from apps.reports.services.branding import firm_branding_update
+
+    with pytest.raises(ApplicationError, match="colour"):
+        firm_branding_update(acting_user=None, primary_colour="red; background:url(x)")
