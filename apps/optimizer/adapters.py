@@ -237,14 +237,13 @@ def _gains_budget_left(account: Account, as_of: date) -> float | None:
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
     """Household trades of the last 30 days, by household (two queries)."""
     since = as_of - timedelta(days=settings.OPTIMIZER_WASH_WINDOW_DAYS)
+    household_ids = Account.objects.filter(pk__in=account_ids).values("household_id")
     rows = list(
         Transaction.objects.filter(
-            account__household__accounts__in=account_ids,
+            account__household_id__in=household_ids,
             kind__in=(TransactionKind.BUY, TransactionKind.SELL),
             trade_on__range=(since, as_of),
-        )
-        .distinct()
-        .values_list("pk", "account__household_id", "account_id", "symbol", "trade_on", "kind")
+        ).values_list("pk", "account__household_id", "account_id", "symbol", "trade_on", "kind")
     )
     losses = set(
         RealizedGain.objects.filter(sell_id__in=[r[0] for r in rows], gain_amount__lt=0)
@@ -283,7 +282,13 @@ def account_problems_build(
         lots_by_account[account_id].append(LotRow(*values))
     recent = _recent_trades(account_ids, as_of)
     targets = effective_targets_get(
-        accounts=[a for a in accounts if a.model_id is not None], as_of=as_of
+        accounts=[a for a in accounts if a.model_id is not None],
+        as_of=as_of,
+        lots=[
+            (account_id, lot.symbol, lot.shares)
+            for account_id, lots in lots_by_account.items()
+            for lot in lots
+        ],
     )
     problems: list[AccountProblem] = []
     skips: list[AccountSkip] = []
@@ -437,9 +442,10 @@ def proposal_data_from_result(
     """Convert a core result to Decimal rows, metrics and the replayable snapshot."""
     problem = built.problem
     prices = problem.universe.prices
+    index = {symbol: i for i, symbol in enumerate(problem.universe.symbols)}
     trades = []
     for trade in result.trades:
-        price = to_decimal(float(prices[problem.universe.symbols.index(trade.symbol)]))
+        price = to_decimal(float(prices[index[trade.symbol]]))
         shares = round_shares_down(to_decimal(trade.shares), whole=not is_fractional)
         if shares <= 0:
             continue

@@ -132,12 +132,18 @@ def _exposures(
 
 
 def _values_at_market(
-    accounts: list[Account], as_of: date
+    accounts: list[Account], as_of: date, lots: list[tuple[int, str, Decimal]] | None
 ) -> tuple[dict[int, dict[str, Decimal]], dict[int, Decimal]]:
-    """Per account: value by symbol (priced lots only) and total value with cash (two queries)."""
-    lots = list(
-        TaxLot.objects.filter(account__in=accounts).values_list("account_id", "symbol", "shares")
-    )
+    """Per account: value by symbol (priced lots only) and total value with cash (two queries).
+
+    ``lots`` (account id, symbol, shares) may be passed by a caller that already read them.
+    """
+    if lots is None:
+        lots = list(
+            TaxLot.objects.filter(account__in=accounts).values_list(
+                "account_id", "symbol", "shares"
+            )
+        )
     quotes = price_map_get(symbols={symbol for _, symbol, _ in lots}, as_of=as_of)
     values: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for account_id, symbol, shares in lots:
@@ -149,12 +155,16 @@ def _values_at_market(
 
 
 def effective_targets_get(
-    *, accounts: list[Account], as_of: date
+    *,
+    accounts: list[Account],
+    as_of: date,
+    lots: list[tuple[int, str, Decimal]] | None = None,
 ) -> dict[int, EffectiveTarget | ApplicationError]:
     """Effective targets of many accounts in a few set-based queries (book runs use this).
 
     Per account the result is its target, or the ``ApplicationError`` that explains why it has
-    none (no model, a model without a version in force, inconsistent weights).
+    none (no model, a model without a version in force, inconsistent weights). ``lots``
+    (account id, symbol, shares) saves a query when the caller has read them already.
     """
     models = {a.model_id: a.model for a in accounts if a.model_id is not None}
     flats: dict[int, Any] = {}
@@ -179,7 +189,7 @@ def effective_targets_get(
             Q(account__in=accounts) | Q(household_id__in=household_ids)
         ).order_by("exposure_key", "id")
     )
-    values, totals = _values_at_market(accounts, as_of)
+    values, totals = _values_at_market(accounts, as_of, lots)
     model_symbols = {s for f in flats.values() if not isinstance(f, Exception) for s in f.weights}
     substitutes = substitutes_map(symbols=model_symbols)
     held_symbols = {s for per in values.values() for s in per}

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.access.services import audit_event_record
+from apps.common.bulk import copy_rows
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
 from apps.optimizer import adapters
@@ -249,25 +250,18 @@ def _store_chunk(
             )
         )
         trades[account_id] = data.trades
-    RunAccount.objects.bulk_update(claimed, ["status", "reason", "updated_at"])
+    _run_accounts_update(claimed)
     created = Proposal.objects.bulk_create(proposals)
-    ProposedTrade.objects.bulk_create(
-        ProposedTrade(
-            proposal=proposal,
-            side=t.side,
-            symbol=t.symbol,
-            lot_key=t.lot_key,
-            shares=t.shares,
-            price=t.price,
-            amount=t.amount,
-            realized_gain_amount=t.realized_gain_amount,
-            term=t.term,
-            reason=t.reason,
-            explanation=t.explanation,
-        )
-        for proposal in created
-        for t in trades[proposal.account_id]
-    )
+    copy_rows(
+        ProposedTrade,
+        TRADE_COLUMNS,
+        (
+            (proposal.pk, t.side, t.symbol, t.lot_key, t.shares, t.price, t.amount,
+             t.realized_gain_amount, t.term, t.reason, t.explanation)
+            for proposal in created
+            for t in trades[proposal.account_id]
+        ),
+    )  # fmt: skip
     RebalanceRun.objects.filter(pk=run.pk).update(
         done_accounts=F("done_accounts") + counts[RunAccountStatus.DONE],
         failed_accounts=F("failed_accounts") + counts[RunAccountStatus.FAILED],
@@ -277,6 +271,23 @@ def _store_chunk(
     )
     run.refresh_from_db()
     _finish_if_done(run)
+
+
+TRADE_COLUMNS = (
+    "proposal_id", "side", "symbol", "lot_key", "shares", "price", "amount",
+    "realized_gain_amount", "term", "reason", "explanation",
+)  # fmt: skip
+
+
+def _run_accounts_update(claimed: list[RunAccount]) -> None:
+    """One UPDATE for the accounts done, one per distinct failure or skip reason."""
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for run_account in claimed:
+        key = (run_account.status, run_account.reason)
+        by_outcome.setdefault(key, []).append(run_account.pk)
+    now = timezone.now()
+    for (status, reason), ids in by_outcome.items():
+        RunAccount.objects.filter(pk__in=ids).update(status=status, reason=reason, updated_at=now)
 
 
 def _finish_if_done(run: RebalanceRun) -> None:
