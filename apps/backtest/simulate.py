@@ -36,6 +36,7 @@ from apps.backtest.policies import (
     Market,
     OursPolicy,
     SolveStats,
+    default_solver_config,
     holdings,
     raise_pro_rata,
 )
@@ -58,10 +59,10 @@ class SimulationSettings:
     end: int
     targets: FloatArray
     scan: str = "weekly"  # "weekly" | "daily"
-    solver: SolverConfig = field(default_factory=SolverConfig)
+    solver: SolverConfig = field(default_factory=default_solver_config)
     try_second_side: bool = True
     rebalance_trigger_te: float = 0.01
-    harvest_risk_scale: float = 1.0  # risk aversion of harvest-only scans / risk aversion
+    harvest_risk_scale: float = 0.25  # risk aversion of harvest-only scans / risk aversion
     workers: int = 2
 
 
