@@ -11,14 +11,13 @@ caller, never fetched.
 import base64
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 
 class FetchRefusedError(ValueError):
@@ -31,28 +30,44 @@ def _static_roots() -> list[Path]:
     return [r.resolve() for r in roots]
 
 
-class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
-    """A WeasyPrint URL fetcher that serves ``data:`` URIs and our static files only."""
+@lru_cache(maxsize=1)
+def _fetcher_class() -> type:
+    # WeasyPrint is imported on first use: it parses its stylesheets at import, which web and
+    # worker processes should not pay for (or log) until they render.
+    from weasyprint.urls import URLFetcher
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
-        self.refused: list[str] = []
+    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        """A WeasyPrint URL fetcher that serves ``data:`` URIs and our static files only."""
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        """Fetch ``url`` if it is a data URI or a file under our static roots.
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
+            self.refused: list[str] = []
 
-        Raises:
-            FetchRefusedError: any other URL (http, https, ftp, files elsewhere).
-        """
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            path = Path(unquote(urlsplit(url).path)).resolve()
-            if any(path.is_relative_to(root) for root in _static_roots()) and path.is_file():
-                return super().fetch(path.as_uri(), headers)
-        self.refused.append(url)
-        raise FetchRefusedError(f"refused to fetch {url[:200]}: reports use our static files only")
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            """Fetch ``url`` if it is a data URI or a file under our static roots.
+
+            Raises:
+                FetchRefusedError: any other URL (http, https, ftp, files elsewhere).
+            """
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlsplit(url).path)).resolve()
+                inside = any(path.is_relative_to(root) for root in _static_roots())
+                if inside and path.is_file():
+                    return super().fetch(path.as_uri(), headers)
+            self.refused.append(url)
+            raise FetchRefusedError(
+                f"refused to fetch {url[:200]}: reports use our static files only"
+            )
+
+    return StaticOnlyFetcher
+
+
+def static_only_fetcher() -> Any:
+    """A new fetcher for one document; ``.refused`` lists the URLs it turned away."""
+    return _fetcher_class()()
 
 
 @dataclass(frozen=True)
@@ -85,7 +100,9 @@ def pdf_from_template(template_name: str, context: dict[str, Any]) -> RenderedPd
 def pdf_from_html(html: str, *, started: float | None = None) -> RenderedPdf:
     """Lay out HTML produced by our templates; the base URL is our static directory."""
     started = time.perf_counter() if started is None else started
-    fetcher = StaticOnlyFetcher()
+    from weasyprint import HTML
+
+    fetcher = static_only_fetcher()
     roots = _static_roots()
     base_url = roots[-1].as_uri() + "/" if roots else None
     document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()

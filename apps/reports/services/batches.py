@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -149,12 +150,12 @@ def report_batch_chunk_execute(*, batch_id: int, chunk: int) -> int:
     stored = 0
     accounts = report_account_list(account_ids=[a for a in _pending_ids(batch) if a in mine])
     for account in accounts:
-        stored += _render_one(
-            batch,
-            account,
-            lambda a=account: report_render_client(account=a, year=batch.year, as_of=batch.as_of),
-        )
+        stored += _render_one(batch, account, partial(_client_pdf, batch=batch, account=account))
     return stored
+
+
+def _client_pdf(*, batch: ReportBatch, account: Account) -> RenderedPdf:
+    return report_render_client(account=account, year=batch.year, as_of=batch.as_of)
 
 
 def _filename(batch: ReportBatch, account: Account | None) -> str:

@@ -164,10 +164,14 @@ def client_report_context(*, account: Account, year: int, as_of: date) -> dict[s
     has_targets = bool(targets)
     holdings_chart = paired_bars(
         [
-            PairedBar(r.symbol, float(r.weight), float(r.target) if has_targets else None)
+            PairedBar(r.symbol, float(r.weight), float(r.target) if r.target is not None else None)
             for r in rows
         ]
-        + [PairedBar("Cash", float(cash_weight), float(cash_target) if has_targets else None)],
+        + [
+            PairedBar(
+                "Cash", float(cash_weight), float(cash_target) if cash_target is not None else None
+            )
+        ],
         title="Holdings versus target",
         primary=branding.primary,
         secondary=branding.secondary,

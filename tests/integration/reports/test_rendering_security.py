@@ -4,9 +4,9 @@ import pytest
 
 from apps.reports.rendering import (
     FetchRefusedError,
-    StaticOnlyFetcher,
     pdf_from_html,
     pdf_from_template,
+    static_only_fetcher,
 )
 
 
@@ -20,7 +20,7 @@ from apps.reports.rendering import (
     ],
 )
 def test_fetcher_refuses_anything_outside_our_static_files(url):
-    fetcher = StaticOnlyFetcher()
+    fetcher = static_only_fetcher()
     with pytest.raises(FetchRefusedError):
         fetcher.fetch(url)
     assert fetcher.refused == [url]
@@ -30,7 +30,7 @@ def test_fetcher_serves_our_static_css_and_data_uris(settings):
     from pathlib import Path
 
     css = Path(settings.STATICFILES_DIRS[0]) / "css" / "app.css"
-    fetcher = StaticOnlyFetcher()
+    fetcher = static_only_fetcher()
     assert fetcher.fetch(css.as_uri()).read()
     assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
     # A path that climbs out of the static directory is refused.
