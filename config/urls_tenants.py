@@ -59,6 +59,17 @@ urlpatterns = [
     path("", include("apps.models.urls_pages")),
     path("", include("apps.restrictions.urls_pages")),
     path("", include("apps.reports.urls_pages")),
+    path(
+        "accounts/<int:pk>/profile/",
+        account_views.account_profile_update,
+        name="account-profile-update",
+    ),
+    path("accounts/<int:pk>/preview/", trading_views.account_preview_page, name="account-preview"),
+    path(
+        "accounts/<int:pk>/preview/submit/",
+        trading_views.account_preview_submit_view,
+        name="account-preview-submit",
+    ),
     path("runs/", trading_views.run_list_page, name="run-list"),
     path("runs/<int:pk>/", trading_views.run_detail_page, name="run-detail"),
     path("runs/<int:pk>/cancel/", trading_views.run_cancel, name="run-cancel"),

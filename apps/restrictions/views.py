@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
@@ -101,6 +102,7 @@ def account_design_page(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "restriction_form": RestrictionForm(initial={"starts_on": firm_today()}),
             "outside_form": OutsideHoldingForm(),
+            "profile_form": AccountProfileForm(instance=account),
         },
     )
 

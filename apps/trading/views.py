@@ -1,5 +1,7 @@
 """Firm-host pages for traders and staff: runs with live progress, proposals, approvals."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -9,10 +11,12 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
+from apps.accounts.models import Account
 from apps.trading.forms import DecisionForm, RunCreateForm
-from apps.trading.models import ProposalStatus, RebalanceRun, RunAccountStatus, RunScope
+from apps.trading.models import ProposalStatus, RebalanceRun, RunAccountStatus, RunMode, RunScope
 from apps.trading.progress import run_progress
 from apps.trading.selectors import exception_queue, proposal_list, run_list
+from apps.trading.services.preview import account_preview, account_preview_submit
 from apps.trading.services.review import proposals_decide
 from apps.trading.services.runs import rebalance_run_cancel, rebalance_run_create
 
@@ -118,3 +122,54 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
             return redirect("exception-queue")
         messages.error(request, "Select at least one proposal and a decision.")
     return render(request, "trading/exceptions.html", {"pending": pending})
+
+
+def _as_of(request: HttpRequest) -> date:
+    raw = request.GET.get("as_of") or request.POST.get("as_of") or ""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return firm_today()
+
+
+@action_required(Action.DESIGN_SOLUTION)
+def account_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """What a rebalance of this account would do now: trades, reasons, tax, risk. Not stored."""
+    account = get_object_or_404(Account.objects.select_related("model"), pk=pk)
+    mode = RunMode(request.GET.get("mode") or RunMode.FULL_REBALANCE)
+    as_of = _as_of(request)
+    preview = account_preview(account=account, as_of=as_of, mode=mode)
+    data = preview.data
+    return render(
+        request,
+        "trading/preview.html",
+        {
+            "account": account,
+            "as_of": as_of,
+            "mode": mode,
+            "modes": RunMode.choices,
+            "preview": preview,
+            "trades": data.trades if data else [],
+            "before": data.metrics["before"] if data else {},
+            "after": data.metrics["after"] if data else {},
+        },
+    )
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit the previewed design: optimized again now and sent to the trader's review."""
+    account = get_object_or_404(Account, pk=pk)
+    try:
+        proposal = account_preview_submit(
+            account=account,
+            as_of=_as_of(request),
+            mode=RunMode(request.POST.get("mode") or RunMode.FULL_REBALANCE),
+            acting_user=request.user,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("account-preview", pk=pk)
+    messages.success(request, "Submitted: the proposal is with the trading desk for review.")
+    return redirect("proposal-detail", pk=proposal.pk)
