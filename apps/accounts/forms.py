@@ -30,8 +30,8 @@ class AccountProfileForm(forms.ModelForm):
             "is_fractional_shares",
             "fee_rate",
         )
-        widgets = {"next_withdrawal_on": forms.DateInput(attrs={"type": "date"})}
-        labels = {
+        widgets = {"next_withdrawal_on": forms.DateInput(attrs={"type": "date"})}  # noqa: RUF012
+        labels = {  # noqa: RUF012
             "withdrawal_amount": "Withdrawal amount (USD)",
             "next_withdrawal_on": "Next withdrawal on",
             "cash_reserve_amount": "Cash reserve (USD)",

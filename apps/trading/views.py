@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
-from apps.accounts.models import Account
 from apps.trading.forms import DecisionForm, RunCreateForm
 from apps.trading.models import ProposalStatus, RebalanceRun, RunAccountStatus, RunMode, RunScope
 from apps.trading.progress import run_progress
