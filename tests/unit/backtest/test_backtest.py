@@ -260,3 +260,20 @@ def test_command_line_prints_the_summary_line_last(files: tuple[Path, Path]) -> 
     last = out.stdout.strip().splitlines()[-1]
     assert LINE.match(last), last
     assert last.startswith("backtest accounts=3 ")
+
+
+def test_manage_py_backtest_needs_no_database(files: tuple[Path, Path]) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    prices, sectors = files
+    out = StringIO()
+    call_command(
+        "backtest",
+        "--prices", str(prices), "--sectors", str(sectors), "--start", "2019-01-02",
+        "--end", "2019-02-28", "--accounts", "2", "--seed", "4", "--workers", "1",
+        stdout=out,
+    )  # fmt: skip
+    last = out.getvalue().strip().splitlines()[-1]
+    assert LINE.match(last), last
