@@ -68,14 +68,26 @@ def _make_firm(slug: str, host: str, name: str) -> TestFirm:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """The test database; at the end, cut off server/worker processes still connected to it."""
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+    """The test database, always created (pytest-django's creates it only when a collected test
+    asks for ``db``; worker and browser tests use committed data and never do).
+
+    At the end, server and worker processes still connected to it are cut off.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
         )
+    yield
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(config, verbosity=0)
 
 
 @pytest.fixture(scope="session")

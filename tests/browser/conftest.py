@@ -30,8 +30,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+def chromium(firms: Any) -> Iterator[Any]:
+    """One headless Chromium for the session.
+
+    Requests the firms first: ORM work must happen before Playwright's event loop starts in
+    this thread (Django's connections are per event-loop context there).
+    """
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
