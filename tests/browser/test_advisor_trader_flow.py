@@ -120,7 +120,7 @@ def ui_firm(django_db_setup, django_db_blocker) -> Iterator[dict]:
             model_assign(account=account, model=model, acting_user=None)
             account_id = account.pk
         connection.set_schema_to_public()
-    yield {"firm": firm, "account_id": account_id, "host": "firm-ui.localhost"}
+    yield {"firm": firm, "account_id": account_id, "host": "firm-ui.localhost", "today": today}
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         Firm.objects.get(slug="firm_ui").delete(force_drop=True)
@@ -159,7 +159,7 @@ def test_design_preview_submit_approve_and_download(ui_firm, server_port, chromi
     profile.locator("[name=withdrawal_amount]").fill("5000.00")
     profile.locator("[name=withdrawal_frequency]").select_option("monthly")
     profile.locator("[name=next_withdrawal_on]").fill(
-        (date.today() + timedelta(days=10)).isoformat()
+        (ui_firm["today"] + timedelta(days=10)).isoformat()
     )
     profile.locator("[name=transition_years]").fill("3")
     profile.locator("button[type=submit]").click()
