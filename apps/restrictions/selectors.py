@@ -1,11 +1,13 @@
 """Reads of restrictions, outside holdings and substitutes, and an account's effective target."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_DOWN, Context, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 from django.db.models import Q, QuerySet
 
 from apps.accounts.holdings import holdings_get
@@ -131,13 +133,114 @@ def _exposures(
     return exposures
 
 
+class LotShares(NamedTuple):
+    """Open lots column-wise (a book run's chunk): shares in millionths, exact integers."""
+
+    account_ids: npt.NDArray[np.int64]
+    names: Sequence[str]  # distinct symbols
+    codes: npt.NDArray[np.int64]  # per lot, its symbol's position in ``names``
+    shares_micro: npt.NDArray[np.int64]  # shares × 10^6 (SHARES has 6 decimal places)
+
+
+_MICRO_DIGITS = 6
+# Products below this many millionths of a dollar cannot overflow int64 in _cents_half_even.
+_SAFE_PRODUCT = 2.0**62
+
+
+def _cents_half_even(
+    shares_micro: npt.NDArray[np.int64], price_micro: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """round_money(shares × price) in cents, exactly, for millionth-scaled integer inputs.
+
+    shares × price is a multiple of 10^-12 dollars; it is split so that no intermediate
+    exceeds int64 (the caller checks ``whole shares × price_micro < 2^62``), then rounded half
+    to even like ``round_money``.
+    """
+    whole, fraction = np.divmod(shares_micro, 10**6)
+    micro_dollars = whole * price_micro
+    high, low = np.divmod(micro_dollars, 10**4)  # cents, and the rest in 10^-6 dollars
+    rest = low * 10**6 + fraction * price_micro  # in 10^-12 dollars
+    carry, remainder = np.divmod(rest, 10**10)
+    cents = high + carry
+    half = 5 * 10**9
+    round_up = (remainder > half) | ((remainder == half) & (cents % 2 == 1))
+    out: npt.NDArray[np.int64] = cents + round_up
+    return out
+
+
+def _values_at_market_columns(
+    accounts: list[Account], as_of: date, lots: LotShares
+) -> tuple[dict[int, dict[str, Decimal]], dict[int, Decimal]] | None:
+    """``_values_at_market`` over columns in integer cents (the same Decimal results).
+
+    Returns None when a price has more than 6 decimal places or a product could overflow:
+    the caller then takes the Decimal path.
+    """
+    names = lots.names
+    quotes = price_map_get(symbols=names, as_of=as_of)
+    price_micro = np.full(len(names), -1, dtype=np.int64)
+    for j, symbol in enumerate(names):
+        quote = quotes.get(symbol)
+        if quote is None:
+            continue
+        exponent = quote.close_price.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -_MICRO_DIGITS:
+            return None
+        price_micro[j] = int(quote.close_price.scaleb(_MICRO_DIGITS))
+    codes = lots.codes
+    prices = price_micro[codes]
+    priced = prices >= 0
+    shares = lots.shares_micro[priced]
+    prices = prices[priced]
+    if (
+        len(shares)
+        and float(np.max((shares // 10**6).astype(np.float64) * prices)) >= _SAFE_PRODUCT
+    ):
+        return None
+    if len(prices) and int(prices.max()) >= 2**40:  # fraction × price must stay far below 2^63
+        return None
+    cents = _cents_half_even(shares, prices)
+    pks = np.array([a.pk for a in accounts], dtype=np.int64)
+    by_pk = np.argsort(pks, kind="stable")
+    lot_accounts = lots.account_ids[priced]
+    found = np.minimum(np.searchsorted(pks[by_pk], lot_accounts), max(len(pks) - 1, 0))
+    known = (pks[by_pk][found] == lot_accounts) if len(pks) else np.zeros(len(lot_accounts), bool)
+    positions = by_pk[found] if len(pks) else np.zeros(len(lot_accounts), np.int64)
+    keys = positions[known] * len(names) + codes[priced][known]
+    unique, inverse = np.unique(keys, return_inverse=True)
+    sums = np.zeros(len(unique), dtype=np.int64)
+    np.add.at(sums, inverse, cents[known])
+    values: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for key, total in zip(unique.tolist(), sums.tolist(), strict=True):
+        position, code = divmod(key, len(names))
+        values[accounts[position].pk][names[code]] = Decimal(total).scaleb(-2)
+    totals = {a.pk: a.cash_amount + sum(values[a.pk].values(), ZERO) for a in accounts}
+    return values, totals
+
+
 def _values_at_market(
-    accounts: list[Account], as_of: date, lots: list[tuple[int, str, Decimal]] | None
+    accounts: list[Account],
+    as_of: date,
+    lots: list[tuple[int, str, Decimal]] | LotShares | None,
 ) -> tuple[dict[int, dict[str, Decimal]], dict[int, Decimal]]:
     """Per account: value by symbol (priced lots only) and total value with cash (two queries).
 
-    ``lots`` (account id, symbol, shares) may be passed by a caller that already read them.
+    Each lot is valued at ``round_money(shares × close)``. ``lots`` (account id, symbol, shares),
+    or the same as columns, may be passed by a caller that already read them.
     """
+    if isinstance(lots, LotShares):
+        done = _values_at_market_columns(accounts, as_of, lots)
+        if done is not None:
+            return done
+        lots = [
+            (account_id, lots.names[code], Decimal(shares).scaleb(-_MICRO_DIGITS))
+            for account_id, code, shares in zip(
+                lots.account_ids.tolist(),
+                lots.codes.tolist(),
+                lots.shares_micro.tolist(),
+                strict=True,
+            )
+        ]
     if lots is None:
         lots = list(
             TaxLot.objects.filter(account__in=accounts).values_list(
@@ -158,13 +261,14 @@ def effective_targets_get(
     *,
     accounts: list[Account],
     as_of: date,
-    lots: list[tuple[int, str, Decimal]] | None = None,
+    lots: list[tuple[int, str, Decimal]] | LotShares | None = None,
 ) -> dict[int, EffectiveTarget | ApplicationError]:
     """Effective targets of many accounts in a few set-based queries (book runs use this).
 
     Per account the result is its target, or the ``ApplicationError`` that explains why it has
     none (no model, a model without a version in force, inconsistent weights). ``lots``
-    (account id, symbol, shares) saves a query when the caller has read them already.
+    (account id, symbol, shares), or ``LotShares`` columns, saves a query when the caller has
+    read them already.
     """
     models = {a.model_id: a.model for a in accounts if a.model_id is not None}
     flats: dict[int, Any] = {}

@@ -32,8 +32,11 @@ from apps.optimizer.core.errors import RebalanceInfeasible
 from apps.optimizer.core.types import (
     FloatArray,
     HouseholdProblem,
+    LotTable,
     RebalanceMode,
     SolverConfig,
+    lot_table,
+    lot_tables_concat,
 )
 from apps.taxlots.rules import is_long_term, long_term_start
 
@@ -53,6 +56,31 @@ def cached_is_long_term(holding_period_start: date, sold_on: date, months: int) 
 def cached_long_term_start(holding_period_start: date, months: int) -> date:
     """``apps.taxlots.rules.long_term_start``, memoised."""
     return long_term_start(holding_period_start, months)
+
+
+def household_lots(problem: HouseholdProblem) -> tuple[LotTable, IntArray]:
+    """Every lot of the household as one table, and the account index of each lot."""
+    tables = [lot_table(account.lots) for account in problem.accounts]
+    lot_account = np.repeat(
+        np.arange(len(tables), dtype=np.int64), [len(t) for t in tables]
+    ).astype(np.int64)
+    return lot_tables_concat(tables), lot_account
+
+
+def holding_periods(start_days: IntArray, as_of: date, months: int) -> tuple[BoolArray, IntArray]:
+    """Per lot: long-term on ``as_of``, and the ordinal of the first long-term day.
+
+    The rules are evaluated once per distinct start date (lots share purchase dates).
+    """
+    if not len(start_days):
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    unique, inverse = np.unique(start_days, return_inverse=True)
+    starts = [date.fromordinal(d) for d in unique.tolist()]
+    is_long = np.array([cached_is_long_term(d, as_of, months) for d in starts], dtype=bool)
+    long_from = np.array(
+        [cached_long_term_start(d, months).toordinal() for d in starts], dtype=np.int64
+    )
+    return is_long[inverse], long_from[inverse]
 
 
 LOT_FREE = 0
@@ -138,14 +166,12 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     months = config.holding_period_months
 
     accounts = problem.accounts
-    lots = [lot for account in accounts for lot in account.lots]
-    lot_account = np.array(
-        [a for a, account in enumerate(accounts) for _ in account.lots], dtype=np.int64
-    )
-    lot_symbol = np.array([lot.symbol_index for lot in lots], dtype=np.int64)
-    lot_shares = np.array([lot.shares for lot in lots], dtype=np.float64)
-    lot_basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
-    lot_value = lot_shares * prices[lot_symbol] if lots else np.zeros(0)
+    table, lot_account = household_lots(problem)
+    lot_count = len(table)
+    lot_symbol = table.symbol_index
+    lot_shares = table.shares
+    lot_basis = table.basis_amount
+    lot_value = lot_shares * prices[lot_symbol]
 
     cash = np.array([account.cash_amount for account in accounts], dtype=np.float64)
     account_values = cash.copy()
@@ -169,21 +195,20 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         ],
         dtype=bool,
     )
-    lot_taxable = taxable[lot_account] if lots else np.zeros(0, dtype=bool)
+    lot_taxable = taxable[lot_account]
     registered = np.array([a.tax_profile.is_taxable for a in accounts], dtype=bool)
-    lot_registered_taxable = registered[lot_account] if lots else np.zeros(0, dtype=bool)
+    lot_registered_taxable = registered[lot_account]
     lot_gain_rate = 1.0 - lot_basis / np.maximum(lot_value, 1e-300)
-    is_long = np.array(
-        [cached_is_long_term(lot.holding_period_start, as_of, months) for lot in lots]
-    )
-    is_long = is_long.astype(bool) if lots else np.zeros(0, dtype=bool)
+    is_long, long_from_days = holding_periods(table.holding_period_start_days, as_of, months)
     short_rates = np.array([a.tax_profile.short_term_rate for a in accounts])
     long_rates = np.array([a.tax_profile.long_term_rate for a in accounts])
     lot_tax_rate = np.where(is_long, long_rates[lot_account], short_rates[lot_account]) * (
         lot_taxable
     )
     lot_is_loss = lot_gain_rate < 0.0
-    loss_of_basis = np.where(lot_basis > 0.0, (lot_basis - lot_value) / lot_basis, 0.0)
+    loss_of_basis = np.zeros(lot_count)
+    has_basis = lot_basis > 0.0
+    loss_of_basis[has_basis] = (lot_basis - lot_value)[has_basis] / lot_basis[has_basis]
 
     def names_in(selected: frozenset[str]) -> BoolArray:
         if not selected:
@@ -195,12 +220,12 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     must_sell = names_in(cons.must_sell_symbols)
     lock_buy = names_in(locks.no_buy_symbols)
     lock_loss_sale = names_in(locks.no_loss_sale_symbols)
-    never_sell_lot = np.zeros(len(lots), dtype=bool)
+    never_sell_lot = np.zeros(lot_count, dtype=bool)
     if cons.never_sell_lot_ids:
         never_sell_lot = np.array(
-            [lot.lot_id in cons.never_sell_lot_ids for lot in lots], dtype=bool
+            [lot_id in cons.never_sell_lot_ids for lot_id in table.lot_ids], dtype=bool
         )
-    never_sell_lot = never_sell_lot | (never_sell_name[lot_symbol] if lots else never_sell_lot)
+    never_sell_lot = never_sell_lot | never_sell_name[lot_symbol]
 
     buys_allowed_by_mode = mode not in (RebalanceMode.RAISE_CASH,)
     # A screened name (must-sell) is never bought, even when its sale is deferred.
@@ -218,8 +243,8 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     buyable = ~blocked & ~harvest_side
 
     # Lot states.
-    state = np.full(len(lots), LOT_FREE, dtype=np.int64)
-    forced = must_sell[lot_symbol] & ~never_sell_lot if lots else np.zeros(0, dtype=bool)
+    state = np.full(lot_count, LOT_FREE, dtype=np.int64)
+    forced = must_sell[lot_symbol] & ~never_sell_lot
     deferrable = forced & (lot_gain_rate > 0.0) & lot_taxable
     if mode is RebalanceMode.TRANSITION:
         forced = forced & ~deferrable
@@ -238,29 +263,30 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         state[deferrable & ~never_sell_lot] = LOT_FREE
 
     # Objective coefficient of each lot: tax + transaction cost + waiting + transition reward.
-    penalty = np.zeros(len(lots))
+    penalty = np.zeros(lot_count)
     if config.long_term_wait_days > 0 and config.long_term_wait_weight > 0.0:
-        waiting = np.flatnonzero(~is_long & (lot_gain_rate > 0.0) & lot_taxable)
-        for j in waiting.tolist():
-            lot = lots[j]
-            days_left = (cached_long_term_start(lot.holding_period_start, months) - as_of).days
-            if days_left <= config.long_term_wait_days:
-                rate_gap = max(short_rates[lot_account[j]] - long_rates[lot_account[j]], 0.0)
-                penalty[j] += config.long_term_wait_weight * rate_gap * lot_gain_rate[j]
+        days_left = long_from_days - as_of.toordinal()
+        waiting = np.flatnonzero(
+            ~is_long
+            & (lot_gain_rate > 0.0)
+            & lot_taxable
+            & (days_left <= config.long_term_wait_days)
+        )
+        rate_gap = np.maximum(short_rates - long_rates, 0.0)[lot_account[waiting]]
+        penalty[waiting] += config.long_term_wait_weight * rate_gap * lot_gain_rate[waiting]
     if mode is RebalanceMode.TRANSITION:
         penalty[deferrable] -= config.transition_sell_reward_rate
     location = np.zeros((len(accounts), n))
     for a, account in enumerate(accounts):
         if account.location_cost_rates is not None:
             location[a] = account.location_cost_rates
-    if lots:
-        penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
+    penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
     lot_cost = lot_tax_rate * lot_gain_rate + tc + penalty
 
-    buy_pairs = [(a, i) for a in range(len(accounts)) for i in np.flatnonzero(buyable)]
-    buy_account = np.array([p[0] for p in buy_pairs], dtype=np.int64)
-    buy_symbol = np.array([p[1] for p in buy_pairs], dtype=np.int64)
-    buy_penalty = location[buy_account, buy_symbol] if buy_pairs else np.zeros(0)
+    buyable_names = np.flatnonzero(buyable).astype(np.int64)
+    buy_account = np.repeat(np.arange(len(accounts), dtype=np.int64), len(buyable_names))
+    buy_symbol = np.tile(buyable_names, len(accounts))
+    buy_penalty = location[buy_account, buy_symbol]
     buy_cost = tc + buy_penalty
 
     # Cash floor per account, and the precheck that it can be met at all.
@@ -303,9 +329,7 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
             over[a] = forced_gain[a] - max(allowed, 0.0)
             left = min(allowed, 0.0)
         budget[a] = left
-    lot_in_budget = (
-        np.isfinite(budget[lot_account]) & lot_taxable if lots else np.zeros(0, dtype=bool)
-    )
+    lot_in_budget = np.isfinite(budget[lot_account]) & lot_taxable
 
     return PreparedProblem(
         value_amount=value,
@@ -316,12 +340,10 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         transaction_cost_rate=tc,
         lot_account=lot_account,
         lot_symbol=lot_symbol,
-        lot_ids=tuple(lot.lot_id for lot in lots),
+        lot_ids=table.lot_ids,
         lot_shares=lot_shares,
         lot_basis_amounts=lot_basis,
-        lot_start_days=np.array(
-            [lot.holding_period_start.toordinal() for lot in lots], dtype=np.int64
-        ),
+        lot_start_days=table.holding_period_start_days,
         lot_weight=lot_weight,
         lot_gain_rate=lot_gain_rate,
         lot_is_long_term=is_long,

@@ -33,6 +33,7 @@ from apps.optimizer.core.prepare import (
     LOT_FROZEN,
     BoolArray,
     PreparedProblem,
+    household_lots,
 )
 from apps.optimizer.core.problem import ContinuousSolution
 from apps.optimizer.core.types import FloatArray, HouseholdProblem, SolverConfig
@@ -452,12 +453,12 @@ def recheck(
     symbols, prices = universe.symbols, universe.prices
     cons, locks = problem.constraints, problem.wash_sale_locks
     value, tc = prepared.value_amount, prepared.transaction_cost_rate
-    lots = [lot for account in problem.accounts for lot in account.lots]
-    ids = [lot.lot_id for lot in lots]
+    lots, _ = household_lots(problem)
+    ids = lots.lot_ids
     accounts, n = len(problem.accounts), universe.size
     out: list[str] = []
-    shares_held = np.array([lot.shares for lot in lots], dtype=np.float64)
-    basis = np.array([lot.basis_amount for lot in lots], dtype=np.float64)
+    shares_held = lots.shares
+    basis = lots.basis_amount
     account, symbol = prepared.lot_account, prepared.lot_symbol
     sold = lot_sell_shares > 0.0
     never_sell = np.zeros(len(ids), dtype=bool)

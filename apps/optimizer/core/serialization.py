@@ -49,15 +49,29 @@ def to_jsonable(value: object) -> Any:
     return value
 
 
+def _array_dtype(hint: Any) -> Any:
+    """The scalar type of an ``NDArray[...]`` hint (float64 when it says none)."""
+    args = typing.get_args(hint)
+    if len(args) == 2:
+        scalar = typing.get_args(args[1])
+        if scalar and isinstance(scalar[0], type) and issubclass(scalar[0], np.generic):
+            return scalar[0]
+    return np.float64
+
+
 def _decode(hint: Any, data: Any) -> Any:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
         if data is None:
             return None
+        if len(options) > 1:  # e.g. lots: a list of TaxLot objects or a LotTable's columns
+            records = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
+            others = [o for o in options if o not in records]
+            options = (records if isinstance(data, dict) else others) or options
         return _decode(options[0], data)
     if origin is np.ndarray or hint is np.ndarray:
-        return np.asarray(data, dtype=np.float64)
+        return np.asarray(data, dtype=_array_dtype(hint))
     if origin is tuple:
         (item, *_rest) = typing.get_args(hint)
         return tuple(_decode(item, v) for v in data)

@@ -5,8 +5,11 @@ chunk only works on its accounts still ``pending``, claimed under ``select_for_u
 are ``acks_late``, so a chunk whose worker died is delivered again and finishes the job.
 """
 
+import gc
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -145,11 +148,32 @@ def _run_universe(run: RebalanceRun) -> adapters.RunUniverse:
     return universe
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (a chunk allocates ~10^6 short-lived objects).
+
+    The chunk's objects die by reference counting; scanning them again and again while they
+    pile up cost 10-30% of a chunk. Whatever cycles remain are collected when it resumes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def rebalance_chunk_execute(*, run_id: int, chunk: int) -> int:
     """Optimize the chunk's pending accounts and store their proposals; return how many.
 
     One bad account never stops the chunk: its failure is recorded with the reason.
     """
+    with _collector_paused():
+        return _chunk_execute(run_id=run_id, chunk=chunk)
+
+
+def _chunk_execute(*, run_id: int, chunk: int) -> int:
     require_tenant_schema()
     started = time.perf_counter()
     run = RebalanceRun.objects.get(pk=run_id)
