@@ -162,6 +162,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Per-firm API: each firm is served on its own host; tokens are per firm user.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for the firm's own users, like every other door.
+    "SERVE_PERMISSIONS": ["apps.access.permissions.IsFirmMember"],
 }
 
 # Celery (STYLE.md §4): JSON only, time limits, results never stored (client data stays out).
