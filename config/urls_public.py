@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from apps.access.admin_sites import public_admin_site
+from apps.access.login import ThrottledLoginView
 from apps.firms import views as firm_views
 
 
@@ -18,7 +19,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path(
         "staff/login/",
-        auth_views.LoginView.as_view(template_name="firms/staff_login.html"),
+        ThrottledLoginView.as_view(template_name="firms/staff_login.html"),
         name="staff-login",
     ),
     path("staff/logout/", auth_views.LogoutView.as_view(next_page="public-home"), name="logout"),

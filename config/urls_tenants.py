@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
+from apps.access.login import ThrottledLoginView
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
@@ -42,7 +43,7 @@ urlpatterns = [
     path("", access_views.dashboard, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        ThrottledLoginView.as_view(
             template_name="access/login.html", redirect_authenticated_user=True
         ),
         name="login",

@@ -131,3 +131,12 @@ def api_client(test_firm: TestFirm, role: Role) -> APIClient:
     client = APIClient(HTTP_HOST=test_firm.host)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (sign-in throttling counts live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
