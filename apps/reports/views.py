@@ -9,10 +9,11 @@ from apps.access.permissions import Action, action_required
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
 from apps.reports.apis import report_file_response
-from apps.reports.forms import ReportBatchForm
+from apps.reports.forms import BrandingForm, ReportBatchForm
 from apps.reports.models import ReportKind
-from apps.reports.selectors import report_batch_list, report_file_list
+from apps.reports.selectors import firm_branding_get, report_batch_list, report_file_list
 from apps.reports.services.batches import report_batch_create
+from apps.reports.services.branding import firm_branding_update
 
 
 @action_required(Action.GENERATE_REPORTS)
@@ -51,3 +52,37 @@ def report_batch_page(request: HttpRequest, pk: int) -> HttpResponse:
 def report_file_download(request: HttpRequest, pk: int) -> FileResponse:
     """Download one PDF of this firm (404 for any id not in this firm's schema)."""
     return report_file_response(get_object_or_404(report_file_list(), pk=pk))
+
+
+@action_required(Action.MANAGE_SETTINGS)
+def branding_settings_page(request: HttpRequest) -> HttpResponse:
+    """Firm admins set the logo, colours and disclaimer of their client reports (audited)."""
+    branding = firm_branding_get()
+    form = BrandingForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={
+            "display_name": branding.display_name,
+            "primary_colour": branding.primary_colour,
+            "secondary_colour": branding.secondary_colour,
+            "disclaimer": branding.disclaimer,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        logo = data["logo"]
+        try:
+            firm_branding_update(
+                acting_user=request.user,
+                display_name=data["display_name"],
+                primary_colour=data["primary_colour"],
+                secondary_colour=data["secondary_colour"],
+                disclaimer=data["disclaimer"],
+                logo=(logo.name, logo.read()) if logo else None,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Report branding saved.")
+            return redirect("branding-settings")
+    return render(request, "reports/branding.html", {"form": form, "branding": branding})

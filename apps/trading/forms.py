@@ -31,3 +31,26 @@ class DecisionForm(forms.Form):
     def __init__(self, *args: object, ids: list[int], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["proposal_ids"].choices = [(i, str(i)) for i in ids]  # type: ignore[attr-defined]
+
+
+class TradingSettingsForm(forms.ModelForm):
+    """The firm's approval policy, exception thresholds and daily scan behaviour."""
+
+    class Meta:
+        from apps.trading.models import TradingSettings
+
+        model = TradingSettings
+        fields = (
+            "is_auto_approve",
+            "large_tax_rate",
+            "large_drift_rate",
+            "big_trade_rate",
+            "is_scan_starting_runs",
+        )
+        labels = {  # noqa: RUF012
+            "is_auto_approve": "Approve proposals with no exception flag automatically",
+            "large_tax_rate": "Flag estimated tax above (fraction of account value)",
+            "large_drift_rate": "Flag drift left above (fraction)",
+            "big_trade_rate": "Flag a single trade above (fraction of account value)",
+            "is_scan_starting_runs": "The daily scan starts a run for the accounts it finds",
+        }

@@ -12,13 +12,26 @@ from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
-from apps.trading.forms import DecisionForm, RunCreateForm
-from apps.trading.models import ProposalStatus, RebalanceRun, RunAccountStatus, RunMode, RunScope
+from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
+from apps.trading.models import (
+    DailyScan,
+    ProposalStatus,
+    RebalanceRun,
+    RunAccountStatus,
+    RunMode,
+    RunScope,
+    TradingSettings,
+)
 from apps.trading.progress import run_progress
 from apps.trading.selectors import exception_queue, proposal_list, run_list
 from apps.trading.services.preview import account_preview, account_preview_submit
-from apps.trading.services.review import proposals_decide
+from apps.trading.services.review import (
+    proposals_decide,
+    trading_settings_get,
+    trading_settings_update,
+)
 from apps.trading.services.runs import rebalance_run_cancel, rebalance_run_create
+from apps.trading.services.scan import daily_scan_run
 
 
 @action_required(Action.VIEW_BOOK)
@@ -173,3 +186,49 @@ def account_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("account-preview", pk=pk)
     messages.success(request, "Submitted: the proposal is with the trading desk for review.")
     return redirect("proposal-detail", pk=proposal.pk)
+
+
+@action_required(Action.MANAGE_SETTINGS)
+def trading_settings_page(request: HttpRequest) -> HttpResponse:
+    """Firm admins set the approval policy, exception thresholds and the daily scan."""
+    policy = trading_settings_get()
+    form = TradingSettingsForm(
+        request.POST or None, instance=TradingSettings.objects.get(pk=policy.pk)
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {f: form.cleaned_data[f] for f in form.changed_data}
+        if changes:
+            trading_settings_update(changes=changes, acting_user=request.user)
+        messages.success(request, f"Saved: {', '.join(changes) or 'nothing changed'}.")
+        return redirect("trading-settings")
+    return render(request, "trading/settings.html", {"form": form})
+
+
+@action_required(Action.VIEW_BOOK)
+def daily_scan_page(request: HttpRequest) -> HttpResponse:
+    """The daily scan's to-do list: accounts out of tolerance, harvest opportunities, cash due."""
+    if request.method == "POST":
+        if not user_can(request.user, Action.RUN_REBALANCE):
+            return HttpResponse("your role may not scan or rebalance", status=403)
+        if request.POST.get("action") == "scan":
+            scan = daily_scan_run(as_of=firm_today())
+            messages.info(
+                request, f"Scan of {scan.scanned_on}: {scan.items.count()} account(s) found."
+            )
+            return redirect("daily-scan")
+        ids = [int(i) for i in request.POST.getlist("account_ids") if i.isdigit()]
+        try:
+            run = rebalance_run_create(
+                scope=RunScope.ACCOUNT,
+                scope_ids=ids,
+                mode=RunMode.FULL_REBALANCE,
+                as_of=firm_today(),
+                requested_by=request.user,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("daily-scan")
+        return redirect("run-detail", pk=run.pk)
+    scan = DailyScan.objects.first()
+    items = scan.items.select_related("account").order_by("account__name") if scan else []
+    return render(request, "trading/scan.html", {"scan": scan, "items": items})
