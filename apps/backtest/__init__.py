@@ -12,11 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from apps.backtest.policies import default_solver_config
 from apps.optimizer.core.types import SolverConfig
 
+if TYPE_CHECKING:
+    from apps.backtest.metrics import BacktestResult
+
 __all__ = ["BacktestOptions", "BacktestResult", "default_solver_config", "run_backtest"]
+
+
+def default_solver_config() -> SolverConfig:
+    """The optimizer settings of "ours" (``policies.default_solver_config``, documented there)."""
+    from apps.backtest.policies import default_solver_config as settings
+
+    return settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +68,7 @@ def run_backtest(
     """
     from apps.backtest.book import make_book, model_weights
     from apps.backtest.data import load_dataset
-    from apps.backtest.metrics import compute
+    from apps.backtest.metrics import BacktestResult, compute
     from apps.backtest.simulate import SimulationSettings, simulate
 
     data = load_dataset(prices, sectors)
@@ -130,4 +140,11 @@ def run_backtest(
     return result
 
 
-from apps.backtest.metrics import BacktestResult  # noqa: E402  (re-exported)
+def __getattr__(name: str) -> object:
+    # BacktestResult is re-exported lazily, so that ``python -m apps.backtest.data`` does not
+    # import the data module twice.
+    if name == "BacktestResult":
+        from apps.backtest.metrics import BacktestResult
+
+        return BacktestResult
+    raise AttributeError(name)

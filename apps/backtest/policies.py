@@ -7,7 +7,11 @@ tax-lot engine's open lots (adjusted basis, tacked holding periods), the account
 short/long rates, what is left of its annual gains budget (budget + carryforward losses − net
 gains realized this year), the wash-sale locks of the last 30 days
 (``locks.wash_sale_locks_from_history`` on the engine's realized rows) and the withdrawals due in
-the next 35 days (kept as cash). Lots are sold by specific identification.
+the next 35 days (kept as cash). Lots are sold by specific identification. A scan is a full
+rebalance when the account's ex-ante tracking error exceeds ``rebalance_trigger_te`` (1%), and
+otherwise harvest-only (only loss lots may be sold, replacements may be bought), solved with
+``harvest_config`` (``run_backtest``: a quarter of the risk aversion, since a harvest's deviation
+lasts about until the next full rebalance after the 31-day wash-sale window).
 
 The core gives each name one side per day (a name with a lot ≥ ``harvest_threshold_rate`` under
 water is harvest-side: no buys). With 20 names in a crash every name is harvest-side, nothing can

@@ -13,14 +13,14 @@ day's close (no intraday prices in the data):
 4. the account is valued at the close (cash + shares x close).
 
 Accounts are independent except for the shared prices, so they are split into chunks run by a
-process pool; each chunk walks the days once, building the risk model (trailing 252 daily
-returns, no look-ahead) and compiling the optimizer's universe once per solve day.
+process pool; each chunk walks the days once. The risk model of each solve day (trailing 252
+daily returns, no look-ahead) is built once for the whole book, before the accounts run; each
+chunk compiles the optimizer's universe once per solve day.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -42,7 +42,13 @@ from apps.backtest.policies import (
 )
 from apps.optimizer.core.problem import compile_universe
 from apps.optimizer.core.risk import RiskModelSpec, build_risk_model
-from apps.optimizer.core.types import FloatArray, RebalanceMode, SolverConfig, Universe
+from apps.optimizer.core.types import (
+    FloatArray,
+    RebalanceMode,
+    RiskModel,
+    SolverConfig,
+    Universe,
+)
 from apps.taxlots.engine import OpenLotRow, RealizedRow, Trade
 from apps.taxlots.rules import FilingStatus, YearInput, carryforward
 
@@ -135,13 +141,49 @@ def carry_in(ledger: AccountLedger, first_year: int, year: int) -> float:
     return float(last.carryover_out_short_term + last.carryover_out_long_term)
 
 
+def risk_model_on(data: PriceData, t: int) -> RiskModel:
+    """The risk model of day ``t``: trailing 252 daily returns up to its close (no look-ahead)."""
+    first = max(0, t - RISK_LOOKBACK_DAYS)
+    if t - first < MIN_RISK_HISTORY:
+        first = 0
+    history = data.closes[first : t + 1]
+    spec = RiskModelSpec(min_periods=min(MIN_RISK_HISTORY, max(len(history) - 1, 2)))
+    return build_risk_model(
+        symbols=data.symbols,
+        sectors=data.sectors,
+        industries=data.sectors,
+        price_history=history,
+        spec=spec,
+    )
+
+
+def solve_days(
+    data: PriceData, book: tuple[SimAccount, ...], settings: SimulationSettings
+) -> list[int]:
+    """Every day on which some account may call the optimizer (scans, fundings, withdrawals)."""
+    days = {
+        t
+        for t in range(settings.start, settings.end + 1)
+        if _is_scan_day(data, t, settings.start, settings.scan)
+    }
+    for account in book:
+        days.add(account.funded_day)
+        days |= _flow_days(data, account, settings.end)[0]
+    return sorted(days)
+
+
 class _Chunk:
     """A chunk of accounts walked through the window together."""
 
     def __init__(
-        self, data: PriceData, accounts: list[SimAccount], settings: SimulationSettings
+        self,
+        data: PriceData,
+        accounts: list[SimAccount],
+        settings: SimulationSettings,
+        risk_models: dict[int, RiskModel] | None = None,
     ) -> None:
         self.data = data
+        self.risk_models = risk_models or {}
         self.accounts = accounts
         self.settings = settings
         self.symbols = data.symbols
@@ -174,18 +216,7 @@ class _Chunk:
         prices = data.closes[t]
         if not solve:
             return Market(index=t, day=data.dates[t], prices=prices)
-        first = max(0, t - RISK_LOOKBACK_DAYS)
-        if t - first < MIN_RISK_HISTORY:
-            first = 0
-        history = data.closes[first : t + 1]
-        spec = RiskModelSpec(min_periods=min(MIN_RISK_HISTORY, max(len(history) - 1, 2)))
-        risk = build_risk_model(
-            symbols=data.symbols,
-            sectors=data.sectors,
-            industries=data.sectors,
-            price_history=history,
-            spec=spec,
-        )
+        risk = self.risk_models.get(t) or risk_model_on(data, t)
         universe = Universe(
             symbols=data.symbols, prices=prices, sectors=data.sectors, industries=data.sectors
         )
@@ -376,10 +407,19 @@ class _Chunk:
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(data: PriceData, settings: SimulationSettings) -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+def _init_worker(
+    data: PriceData, settings: SimulationSettings, risk_models: dict[int, RiskModel]
+) -> None:
     _WORKER["data"] = data
     _WORKER["settings"] = settings
+    _WORKER["risk_models"] = risk_models
+
+
+def _risk_models(days: list[int]) -> dict[int, RiskModel]:
+    data = _WORKER["data"]
+    if not isinstance(data, PriceData):
+        raise TypeError("worker not initialised")
+    return {t: risk_model_on(data, t) for t in days}
 
 
 def _run_chunk(accounts: list[SimAccount]) -> list[AccountRun]:
@@ -387,7 +427,10 @@ def _run_chunk(accounts: list[SimAccount]) -> list[AccountRun]:
     settings = _WORKER["settings"]
     if not isinstance(data, PriceData) or not isinstance(settings, SimulationSettings):
         raise TypeError("worker not initialised")
-    return _Chunk(data, accounts, settings).run()
+    risk_models = _WORKER.get("risk_models")
+    return _Chunk(
+        data, accounts, settings, risk_models if isinstance(risk_models, dict) else None
+    ).run()
 
 
 def simulate(
@@ -404,11 +447,19 @@ def simulate(
     workers = max(1, settings.workers)
     chunk_count = min(len(book), workers * 4) or 1
     chunks = [list(book[i::chunk_count]) for i in range(chunk_count)]
+    # Risk models are shared by every account: built once per solve day, before the accounts.
+    days = solve_days(data, book, settings)
     if workers == 1:
-        runs = [run for chunk in chunks for run in _Chunk(data, chunk, settings).run()]
+        risk_models = {t: risk_model_on(data, t) for t in days}
+        runs = [run for chunk in chunks for run in _Chunk(data, chunk, settings, risk_models).run()]
     else:
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_init_worker, initargs=(data, settings)) as pool:
+        parts = [days[i::workers] for i in range(workers)]
+        with context.Pool(workers, initializer=_init_worker, initargs=(data, settings, {})) as pool:
+            risk_models = {t: m for part in pool.map(_risk_models, parts) for t, m in part.items()}
+        with context.Pool(
+            workers, initializer=_init_worker, initargs=(data, settings, risk_models)
+        ) as pool:
             runs = [run for part in pool.map(_run_chunk, chunks, chunksize=1) for run in part]
     order = {a.account_id: i for i, a in enumerate(book)}
     runs.sort(key=lambda r: (order[r.account_id], POLICIES.index(r.policy)))
