@@ -1,5 +1,8 @@
 """Firm-host pages of the books of record: accounts list, account page, Form 8949 download."""
 
+from datetime import date
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +12,7 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required
 from apps.accounts.exports import form8949_csv
 from apps.accounts.forms import AccountProfileForm
-from apps.accounts.holdings import holdings_get
+from apps.accounts.holdings import Holdings, holdings_get
 from apps.accounts.models import Account, Registration
 from apps.accounts.selectors import (
     account_list,
@@ -22,6 +25,7 @@ from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
+from apps.models.selectors import model_flatten
 
 
 @action_required(Action.VIEW_BOOK)
@@ -43,6 +47,34 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _holdings_vs_model(account: Account, holdings: Holdings, as_of: date) -> list[Bar]:
+    """Bars of current weights with the model's target weights as markers (cash last)."""
+    target: dict[str, Decimal] = {}
+    cash_target: Decimal | None = None
+    if account.model is not None:
+        try:
+            flat = model_flatten(model=account.model, as_of=as_of)
+        except ApplicationError:
+            flat = None
+        if flat is not None:
+            target, cash_target = dict(flat.weights), flat.cash_weight
+    weights = {p.symbol: p.weight for p in holdings.positions if p.weight is not None}
+    bars = [
+        Bar(
+            symbol,
+            float(weights.get(symbol, 0)),
+            float(target[symbol]) if symbol in target else None,
+        )
+        for symbol in sorted(set(weights) | set(target))
+    ]
+    if holdings.total_value:
+        cash = holdings.cash / holdings.total_value
+        bars.append(
+            Bar("Cash", float(cash), float(cash_target) if cash_target is not None else None)
+        )
+    return bars
+
+
 def _year(request: HttpRequest) -> int:
     raw = request.GET.get("year", "")
     return int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else firm_today().year
@@ -51,13 +83,13 @@ def _year(request: HttpRequest) -> int:
 @action_required(Action.VIEW_BOOK)
 def account_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One account: holdings at market, lots with term, the tax year so far, the ledger."""
-    account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
+    account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     year = _year(request)
     today = firm_today()
     holdings = holdings_get(account=account, as_of=today)
     chart = horizontal_bars(
-        [Bar(p.symbol, float(p.weight)) for p in holdings.positions if p.weight is not None],
-        title=f"Weights of {account.name}'s positions",
+        _holdings_vs_model(account, holdings, today),
+        title=f"{account.name}: holdings (bars) against the model's targets (marks)",
     )
     return render(
         request,
