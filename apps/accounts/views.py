@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required
+from apps.accounts.attention import accounts_needing_attention
 from apps.accounts.exports import form8949_csv
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.holdings import Holdings, holdings_get
@@ -27,13 +28,24 @@ from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
 from apps.models.selectors import model_flatten
 
+ATTENTION_FLAGS = {
+    "drift": "Out of tolerance",
+    "harvest": "Harvest opportunity",
+    "cash_due": "Cash due",
+    "budget_nearly_used": "Budget nearly used",
+}
+
 
 @action_required(Action.VIEW_BOOK)
 def account_list_page(request: HttpRequest) -> HttpResponse:
     """Households' accounts with search and registration filter, paginated."""
     search = request.GET.get("q", "").strip()
     registration = request.GET.get("registration", "")
+    flag = request.GET.get("flag", "")
     accounts = account_list(search=search, registration=registration)
+    if flag in ATTENTION_FLAGS:
+        found = accounts_needing_attention(as_of=firm_today())
+        accounts = accounts.filter(pk__in=[a.account_id for a in found if getattr(a, f"is_{flag}")])
     page = Paginator(accounts, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -43,6 +55,8 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
             "q": search,
             "registration": registration,
             "registrations": Registration.choices,
+            "flag": flag,
+            "flags": ATTENTION_FLAGS.items(),
         },
     )
 

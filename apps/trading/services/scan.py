@@ -5,9 +5,9 @@ from datetime import date
 from django.db import transaction
 
 from apps.access.services import audit_event_record
+from apps.accounts.attention import accounts_needing_attention
 from apps.common.tenancy import require_tenant_schema
 from apps.trading.models import DailyScan, RunMode, RunScope, ScanItem
-from apps.trading.scan import accounts_needing_attention
 from apps.trading.services.review import trading_settings_get
 from apps.trading.services.runs import rebalance_run_create
 

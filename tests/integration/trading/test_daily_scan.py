@@ -59,3 +59,36 @@ def test_beat_dispatcher_runs_each_firms_scan_in_its_own_schema(firms, django_db
                 with schema_context(firms[key].schema):
                     AuditEvent.objects.filter(action="daily_scan.run").delete()
                     DailyScan.objects.all().delete()
+
+
+def test_account_list_filters_by_what_needs_attention(firms, run_book):
+    import time_machine
+
+    from apps.access.roles import Role
+    from tests.conftest import login_client
+
+    client = login_client(firms["a"], Role.ADVISOR)
+    with time_machine.travel("2024-06-28 15:00:00-04:00", tick=False):
+        harvest = client.get("/accounts/?flag=harvest").content.decode()
+        cash = client.get("/accounts/?flag=cash_due").content.decode()
+    assert "Legacy" in harvest
+    assert "New money" not in harvest
+    assert "No accounts match" in cash
+
+
+def test_withdrawals_due_within_the_horizon(run_book):
+    from datetime import date
+    from decimal import Decimal
+
+    from apps.accounts.cash import withdrawals_due
+
+    account = run_book["cash_only"]
+    account.withdrawal_amount = Decimal("5000")
+    account.withdrawal_frequency = "monthly"
+    account.next_withdrawal_on = date(2024, 1, 31)
+    as_of = date(2024, 1, 20)
+    assert withdrawals_due(account=account, as_of=as_of, horizon_days=10) == Decimal("0")
+    assert withdrawals_due(account=account, as_of=as_of, horizon_days=11) == Decimal("5000")
+    # Jan 31, then Feb 29 (month end clamps in a leap year), then Mar 31.
+    assert withdrawals_due(account=account, as_of=as_of, horizon_days=40) == Decimal("10000")
+    assert withdrawals_due(account=account, as_of=as_of, horizon_days=71) == Decimal("15000")

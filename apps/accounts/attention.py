@@ -1,4 +1,4 @@
-"""Which accounts need attention today: drift beyond tolerance, losses to harvest, cash due.
+"""Which accounts need attention: drift beyond tolerance, losses to harvest, cash due, budget.
 
 Set-based: one query for accounts, one for lots, one for prices, one per model for targets.
 The scan measures drift against the model's flattened target (restrictions are applied by the
@@ -12,11 +12,11 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import Account, Registration, TaxLot
 from apps.common.money import ZERO
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
-from apps.optimizer.adapters import withdrawals_due
 from apps.securities.selectors import price_map_get
 
 
@@ -29,6 +29,10 @@ class Attention:
     is_drift: bool
     is_harvest: bool
     is_cash_due: bool
+    is_budget_nearly_used: bool = False
+
+
+BUDGET_NEARLY_USED_RATE = Decimal("0.9")
 
 
 def accounts_needing_attention(*, as_of: date) -> list[Attention]:
