@@ -67,20 +67,43 @@ def household_lots(problem: HouseholdProblem) -> tuple[LotTable, IntArray]:
     return lot_tables_concat(tables), lot_account
 
 
+# Per holding-period length in months: (first ordinal, long-term start ordinal of each day from
+# it). Lots start on a few thousand distinct days, shared by every account of a book.
+_LONG_TERM_FROM: dict[int, tuple[int, IntArray]] = {}
+
+
+def _long_term_from_days(start_days: IntArray, months: int) -> IntArray:
+    """Ordinal of ``long_term_start`` for each start ordinal, from a per-process day table."""
+    low, high = int(start_days.min()), int(start_days.max())
+    first, table = _LONG_TERM_FROM.get(months, (0, np.zeros(0, dtype=np.int64)))
+    if low < first or high >= first + len(table):
+        if len(table):
+            low, high = min(low, first), max(high, first + len(table) - 1)
+        limit = date.max.toordinal() - 400 * 31  # room for adding the months
+        low, high = max(low - 366, 1), max(min(high + 366, limit), high)
+        table = np.array(
+            [
+                cached_long_term_start(date.fromordinal(d), months).toordinal()
+                for d in range(low, high + 1)
+            ],
+            dtype=np.int64,
+        )
+        first = low
+        _LONG_TERM_FROM[months] = (first, table)
+    out: IntArray = table[start_days - first]
+    return out
+
+
 def holding_periods(start_days: IntArray, as_of: date, months: int) -> tuple[BoolArray, IntArray]:
     """Per lot: long-term on ``as_of``, and the ordinal of the first long-term day.
 
-    The rules are evaluated once per distinct start date (lots share purchase dates).
+    Long-term means ``as_of >= long_term_start(start)``, as ``apps.taxlots.rules.is_long_term``
+    defines it; ``long_term_start`` is evaluated once per calendar day per process.
     """
     if not len(start_days):
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-    unique, inverse = np.unique(start_days, return_inverse=True)
-    starts = [date.fromordinal(d) for d in unique.tolist()]
-    is_long = np.array([cached_is_long_term(d, as_of, months) for d in starts], dtype=bool)
-    long_from = np.array(
-        [cached_long_term_start(d, months).toordinal() for d in starts], dtype=np.int64
-    )
-    return is_long[inverse], long_from[inverse]
+    long_from = _long_term_from_days(start_days, months)
+    return as_of.toordinal() >= long_from, long_from
 
 
 LOT_FREE = 0

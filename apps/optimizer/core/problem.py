@@ -221,6 +221,22 @@ class ContinuousSolution:
     relaxed: tuple[tuple[RowLabel, float], ...]  # (what, slack in fractions of V)
 
 
+def _csc(rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]) -> sp.csc_matrix:
+    """The canonical CSC matrix of (row, col, value) entries (as ``csc_matrix((v, (r, c)))``).
+
+    Sorting the entries by column and row directly is several times quicker than scipy's COO
+    conversion for these small matrices; duplicate entries (summed by scipy) take scipy's path.
+    """
+    order = np.lexsort((rows, cols))
+    r, c = rows[order], cols[order]
+    if len(c) > 1 and bool(np.any((c[1:] == c[:-1]) & (r[1:] == r[:-1]))):
+        return sp.csc_matrix((vals, (rows, cols)), shape=shape)
+    index = np.int32 if max(shape[0], shape[1], len(c)) < 2**31 - 1 else np.int64
+    indptr = np.zeros(shape[1] + 1, dtype=index)
+    np.cumsum(np.bincount(c, minlength=shape[1]), out=indptr[1:])
+    return sp.csc_matrix((vals[order], r.astype(index), indptr), shape=shape)
+
+
 def _free_weights(prepared: PreparedProblem) -> FloatArray:
     residual = prepared.initial_weights - prepared.forced_sell_weights_by_name
     out: FloatArray = residual - prepared.target_weights
@@ -351,13 +367,15 @@ def build_sparse_qp(
         g_rows.append(np.array([r for r, _ in slack_entries], dtype=np.int64))
         g_cols.append(nx_core + np.arange(n_slack))
         g_vals.append(np.array([v for _, v in slack_entries]))
-    g_matrix = sp.csc_matrix(
-        (np.concatenate(g_vals), (np.concatenate(g_rows), np.concatenate(g_cols))),
-        shape=(row, nx),
+    g_matrix = _csc(
+        np.concatenate(g_rows).astype(np.int64, copy=False),
+        np.concatenate(g_cols).astype(np.int64, copy=False),
+        np.concatenate(g_vals).astype(np.float64, copy=False),
+        (row, nx),
     )
-    a_matrix = sp.csc_matrix((a_vals, (a_rows, a_cols)), shape=(n + k, nx))
+    a_matrix = _csc(a_rows, a_cols, a_vals.astype(np.float64, copy=False), (n + k, nx))
     hr, hc, hv = compiled.ef_hessian
-    p_matrix = sp.csc_matrix((hv, (e0 + hr, e0 + hc)), shape=(nx, nx))
+    p_matrix = _csc(e0 + hr, e0 + hc, hv, (nx, nx))
     c = np.concatenate(
         [prepared.lot_cost[free], prepared.buy_cost, np.zeros(n + k), np.array(slack_costs)]
     )
