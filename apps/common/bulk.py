@@ -23,7 +23,9 @@ def copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequenc
     table = model._meta.db_table
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     count = 0
-    with connection.cursor() as cursor:
+    # Django's error wrapper: a lost connection surfaces as django.db.OperationalError, which
+    # the tasks retry, like every other query.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
             for row in rows:

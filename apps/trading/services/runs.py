@@ -199,7 +199,7 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
             "account_id", "account__is_fractional_shares"
         )
     )
-    solver_ms = 0
+    solver_ms = 0.0
     for built in problems:
         try:
             result = solve_rebalance(built.problem, config, universe.compiled)
@@ -209,13 +209,13 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         data = adapters.proposal_data_from_result(
             built=built, result=result, is_fractional=fractional[built.account_id]
         )
-        solver_ms += data.solver_ms
+        solver_ms += data.solver_time_ms
         outcomes[built.account_id] = (RunAccountStatus.DONE, "", data)
     _store_chunk(
         run_id=run_id,
         chunk=chunk,
         outcomes=outcomes,
-        solver_ms=solver_ms,
+        solver_ms=round(solver_ms),
         compute_ms=round((time.perf_counter() - started) * 1000),
     )
     return len(outcomes)
@@ -349,3 +349,22 @@ def rebalance_run_cancel(*, run: RebalanceRun, acting_user: Any) -> RebalanceRun
         payload={"accounts_cancelled": cancelled},
     )
     return run
+
+
+@transaction.atomic
+def rebalance_chunk_fail(*, run_id: int, chunk: int, reason: str) -> int:
+    """Record that a chunk's task gave up: its still-pending accounts fail with the reason.
+
+    Called by the task's failure handler (retries exhausted or an unexpected error), so a run
+    always finishes: one bad chunk never leaves a run running forever. Returns how many.
+    """
+    require_tenant_schema()
+    run = RebalanceRun.objects.select_for_update().get(pk=run_id)
+    failed = RunAccount.objects.filter(
+        run=run, chunk=chunk, status=RunAccountStatus.PENDING
+    ).update(status=RunAccountStatus.FAILED, reason=f"task failed: {reason}"[:2000])
+    if failed:
+        RebalanceRun.objects.filter(pk=run.pk).update(failed_accounts=F("failed_accounts") + failed)
+        run.refresh_from_db()
+        _finish_if_done(run)
+    return failed

@@ -120,3 +120,19 @@ def test_empty_scope_is_refused(run_book):
             requested_by=None,
         )
     assert not RebalanceRun.objects.exists()
+
+
+@override_settings(OPTIMIZER_CHUNK_SIZE=2)
+def test_a_chunk_that_gives_up_fails_its_accounts_and_the_run_finishes(run_book):
+    from apps.trading.services.runs import rebalance_chunk_fail
+
+    run = _run(run_book)
+    rebalance_run_start(run_id=run.pk)
+    rebalance_chunk_execute(run_id=run.pk, chunk=0)
+    assert rebalance_chunk_fail(run_id=run.pk, chunk=1, reason="OperationalError: gone") == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert run.failed_accounts == 1
+    failed = RunAccount.objects.get(run=run, chunk=1)
+    assert failed.reason == "task failed: OperationalError: gone"
+    assert rebalance_chunk_fail(run_id=run.pk, chunk=1, reason="again") == 0

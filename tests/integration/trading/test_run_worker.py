@@ -135,3 +135,26 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(
                 tmp_path / "second.log"
             ).read_text()[-3000:]
         _check_complete_without_duplicates(run.pk)
+
+
+def test_database_connections_cut_mid_run_are_retried(worker_firm, django_db_blocker, tmp_path):
+    queue = f"test-cut-{os.getpid()}"
+    env = {"OPTIMIZER_CHUNK_SIZE": "2"}
+    with django_db_blocker.unblock():
+        run = _new_run()
+        with killable_celery_worker(tmp_path / "worker.log", queue=queue, extra_env=env):
+            with schema_context("firm_w"):
+                rebalance_run_start.apply_async(args=[run.pk], queue=queue)
+            assert wait_for(lambda: _run(run.pk).done_accounts >= 4, timeout_s=120, every_s=0.02)
+            with connection.cursor() as cursor:  # every other session on the test database
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                assert cursor.fetchone()[0] >= 1
+            assert wait_for(lambda: _run(run.pk).status == RunStatus.COMPLETED, timeout_s=180), (
+                tmp_path / "worker.log"
+            ).read_text()[-3000:]
+        log = (tmp_path / "worker.log").read_text()
+        print(f"cut connections: {log.count('Retry in')} task(s) retried")
+        _check_complete_without_duplicates(run.pk)
