@@ -134,9 +134,8 @@ def api_client(test_firm: TestFirm, role: Role) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
+def _fresh_cache() -> None:
     """Each test starts with an empty cache (sign-in throttling counts live there)."""
     from django.core.cache import cache
 
     cache.clear()
-    yield
