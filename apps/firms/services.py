@@ -83,8 +83,19 @@ def firm_create(
     password = admin_password or secrets.token_urlsafe(12)
     with schema_context(firm.schema_name):
         from apps.access.roles import Role
-        from apps.access.services import firm_user_create
+        from apps.access.services import audit_event_record, firm_user_create
 
+        audit_event_record(
+            action="firm.create",
+            acting_user=None,
+            payload={
+                "name": name,
+                "slug": slug,
+                "domain": domain,
+                "kind": kind,
+                "service": service,
+            },
+        )
         firm_user_create(email=admin_email, password=password, role=Role.FIRM_ADMIN)
     return FirmCreated(
         firm=firm,

@@ -367,4 +367,10 @@ def rebalance_chunk_fail(*, run_id: int, chunk: int, reason: str) -> int:
         RebalanceRun.objects.filter(pk=run.pk).update(failed_accounts=F("failed_accounts") + failed)
         run.refresh_from_db()
         _finish_if_done(run)
+        audit_event_record(
+            action="rebalance_run.chunk_failed",
+            acting_user=None,
+            obj=run,
+            payload={"chunk": chunk, "accounts": failed, "reason": reason[:500]},
+        )
     return failed
