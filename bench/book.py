@@ -13,8 +13,11 @@ exists, then:
 - measured: a book run through ``--workers`` worker processes (``celery worker -c N``).
 
 accounts_per_s = accounts / wall time of the run (first task start to last chunk stored);
-solver_share = time inside the solver / (wall time x worker processes); peak_rss_mb = the
-largest peak resident set of a worker process. The last line is exactly:
+solver_share = time inside the solver (PIQP, ``RebalanceRun.solver_ms``) / (wall time x worker
+processes); peak_rss_mb = the largest peak resident set of a worker process. Before it, a line
+reports the CPU the worker processes used per account (robust to other load on the machine) and
+core_share: time in the whole optimizer core (``solve_rebalance``: prepare, QP, solve, rounding,
+result) / (wall time x worker processes). The last line is exactly:
 
     book accounts=<n> names=<n> accounts_per_s=<x> solver_share=<x> peak_rss_mb=<x> failed=<n>
 """
@@ -50,6 +53,20 @@ def _bench_database_url() -> str:
     if host.startswith("/"):
         return f"postgres://{quote(user)}@:{port}/{host}/platform_bench"
     return f"postgres://{quote(user)}@{host}:{port}/platform_bench"
+
+
+def _worker_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the worker's pool processes so far."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.Process(pid).children(recursive=True):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -175,6 +192,7 @@ def main() -> None:
     )
     try:
         time.sleep(3)
+        cpu_before = _worker_cpu_s(worker.pid)
         from apps.trading.tasks import rebalance_run_start as start_task
 
         with schema_context(slug):
@@ -187,6 +205,16 @@ def main() -> None:
                     raise SystemExit("worker died: see .dev/bench-worker.log")
                 time.sleep(0.5)
         peak = _peak_rss_mb(worker.pid)
+        cpu_used = _worker_cpu_s(worker.pid) - cpu_before
+        with schema_context(slug):
+            from apps.trading.models import Proposal
+
+            core_ms = sum(
+                float(ms or 0)
+                for ms in Proposal.objects.filter(run=run).values_list(
+                    "metrics__total_time_ms", flat=True
+                )
+            )
     finally:
         os.killpg(worker.pid, 15)
         worker.wait()
@@ -195,6 +223,10 @@ def main() -> None:
     share = run.solver_ms / 1000 / (wall * args.workers)
     print(f"baseline (1 process, in-process, first chunk): {baseline_rate:.1f} accounts/s")
     print(f"workers={args.workers} wall_s={wall:.1f} ratio_vs_baseline={rate / baseline_rate:.2f}")
+    print(
+        f"worker_cpu_ms_per_account={cpu_used * 1000 / total:.1f} "
+        f"core_share={core_ms / 1000 / (wall * args.workers):.2f}"
+    )
     print(
         f"book accounts={total} names={args.names} accounts_per_s={rate:.1f} "
         f"solver_share={share:.2f} peak_rss_mb={peak:.0f} failed={run.failed_accounts}"

@@ -565,6 +565,7 @@ class ProposalData:
     notes: list[str]
     solver: str
     solver_ms: int
+    solver_time_ms: float  # unrounded, so a run's total does not drift by rounding per account
     snapshot: dict[str, Any]
 
 
@@ -646,6 +647,7 @@ def proposal_data_from_result(
         notes=list(built.target_notes),
         solver=result.solver_name,
         solver_ms=round(result.solve_time_ms),
+        solver_time_ms=result.solve_time_ms,
         snapshot=problem_snapshot(problem),
     )
 
