@@ -7,6 +7,7 @@ Reads go through other apps' selectors in a few set-based queries per chunk of a
 
 import itertools
 import json
+import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -127,6 +128,38 @@ _PACKED = b"RBS2"  # packed snapshot: magic, header length, JSON header, raw arr
 _ARRAY_KEY = "$array"
 
 
+def _compact(array: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], int]:
+    """A smaller exact form of a 1-d array: (integers, decimal scale) or the array itself.
+
+    Shares (6 decimals) and money (2) read from the books are floats that are exactly
+    ``integer / 10^scale``; as small integers they compress several times better than raw
+    float64 bytes. Integers are stored in the smallest type that holds them.
+    """
+    if array.dtype.kind == "f" and array.ndim == 1 and len(array):
+        for scale in (0, 2, 6):
+            factor = 10.0**scale
+            scaled = np.round(array * factor)
+            if (
+                bool(np.all(np.abs(scaled) < 2.0**53))
+                and bool(np.all(scaled / factor == array))
+                and not np.any(np.signbit(array) & (array == 0.0))
+            ):
+                return _smallest_int(scaled.astype(np.int64)), scale
+        return array, -1
+    if array.dtype.kind in "iu" and array.ndim == 1 and len(array):
+        return _smallest_int(array.astype(np.int64)), 0
+    return array, -1
+
+
+def _smallest_int(array: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    low, high = int(array.min()), int(array.max())
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return array.astype(dtype)
+    return array
+
+
 def snapshot_pack(own: dict[str, Any]) -> bytes:
     """Compress an account's snapshot for storage (zlib level 1 over JSON plus raw arrays)."""
     blobs: list[bytes] = []
@@ -137,9 +170,10 @@ def snapshot_pack(own: dict[str, Any]) -> bytes:
         if isinstance(value, dict):
             return {k: encode(v) for k, v in value.items()}
         if isinstance(value, np.ndarray):
-            array = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+            array, scale = _compact(value)
+            array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
             blobs.append(array.tobytes())
-            ref = {_ARRAY_KEY: [array.dtype.str, offset, len(array)]}
+            ref = {_ARRAY_KEY: [array.dtype.str, offset, len(array), scale, value.dtype.str]}
             offset += array.nbytes
             return ref
         return value
@@ -161,8 +195,10 @@ def snapshot_unpack(data: bytes) -> dict[str, Any]:
     def decode(value: Any) -> Any:
         if isinstance(value, dict):
             if set(value) == {_ARRAY_KEY}:
-                dtype, offset, count = value[_ARRAY_KEY]
+                dtype, offset, count, scale, original = value[_ARRAY_KEY]
                 array = np.frombuffer(raw, dtype=np.dtype(dtype), count=count, offset=base + offset)
+                if scale >= 0 and np.dtype(original).kind == "f":  # integers / 10^scale
+                    return (array.astype(np.float64) / 10.0**scale).tolist()
                 return array.tolist()
             return {k: decode(v) for k, v in value.items()}
         return value
@@ -243,6 +279,14 @@ class LotRow(NamedTuple):
     has_basis: bool
 
 
+def _reordered(values: Sequence[str], order: list[int]) -> tuple[str, ...]:
+    """``values`` picked in ``order`` (itemgetter does it in C)."""
+    if len(order) > 1:
+        picked: tuple[str, ...] = operator.itemgetter(*order)(values)
+        return picked
+    return tuple(values[j] for j in order)
+
+
 @dataclass(frozen=True)
 class ChunkLots:
     """The open lots of a chunk of accounts column-wise, grouped by account (one query).
@@ -291,7 +335,7 @@ class ChunkLots:
         account_array = np.array(accounts, dtype=np.int64)
         names = tuple(sorted(set(symbols)))
         code_of = {name: j for j, name in enumerate(names)}
-        codes = np.fromiter((code_of[s] for s in symbols), dtype=np.int64, count=count)
+        codes = np.array(list(map(code_of.__getitem__, symbols)), dtype=np.int64)
         order = np.lexsort(
             (
                 np.array(lot_ids, dtype=np.int64),
@@ -310,8 +354,8 @@ class ChunkLots:
                 slices[int(account_array[begin])] = slice(begin, end)
         return cls(
             account_ids=account_array,
-            lot_keys=tuple(keys[j] for j in ordered),
-            symbols=tuple(symbols[j] for j in ordered),
+            lot_keys=_reordered(keys, ordered),
+            symbols=_reordered(symbols, ordered),
             names=names,
             codes=codes[order],
             shares_micro=np.array(shares, dtype=np.int64)[order],
