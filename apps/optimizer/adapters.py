@@ -581,7 +581,7 @@ def _account_problem(
     return AccountProblem(account_id=account.pk, problem=problem, target_notes=notes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TradeData:
     """A proposed trade in Decimal: shares rounded toward zero, money to cents."""
 
@@ -613,6 +613,8 @@ class ProposalData:
     snapshot: dict[str, Any]
 
 
+_SIDES = {side: side.value for side in core.TradeSide}
+_REASONS = {reason: reason.value for reason in core.TradeReason}
 _PRICES: dict[int, tuple[core.Universe, dict[str, tuple[Decimal, Decimal]]]] = {}
 
 
@@ -637,15 +639,21 @@ def proposal_data_from_result(
     problem = built.problem
     prices = _decimal_prices(problem.universe)
     trades = []
+    sell = core.TradeSide.SELL
     for trade in result.trades:
         price, stored_price = prices[trade.symbol]
-        shares = round_shares_down(to_decimal(trade.shares), whole=not is_fractional)
+        if is_fractional:
+            shares = round_shares_down(to_decimal(trade.shares), whole=False)
+        else:
+            # Toward zero, as round_shares_down(to_decimal(x), whole=True): for x >= 0 the
+            # shortest repr never crosses an integer that x is below, so int() agrees.
+            shares = Decimal(int(trade.shares))
         if shares <= 0:
             continue
-        is_sell = trade.side is core.TradeSide.SELL
+        is_sell = trade.side is sell
         trades.append(
             TradeData(
-                side=trade.side.value,
+                side=_SIDES[trade.side],
                 symbol=trade.symbol,
                 lot_key=trade.lot_id or "",
                 shares=shares,
@@ -655,7 +663,7 @@ def proposal_data_from_result(
                 if is_sell
                 else None,
                 term=("long" if trade.is_long_term else "short") if is_sell else "",
-                reason=trade.reason.value,
+                reason=_REASONS[trade.reason],
                 explanation=trade.explanation,
             )
         )
