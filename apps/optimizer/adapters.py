@@ -195,7 +195,8 @@ def snapshot_unpack(data: bytes) -> dict[str, Any]:
     def decode(value: Any) -> Any:
         if isinstance(value, dict):
             if set(value) == {_ARRAY_KEY}:
-                dtype, offset, count, scale, original = value[_ARRAY_KEY]
+                dtype, offset, count, *compact = value[_ARRAY_KEY]  # 3 fields: raw array
+                scale, original = compact if compact else (-1, dtype)
                 array = np.frombuffer(raw, dtype=np.dtype(dtype), count=count, offset=base + offset)
                 if scale >= 0 and np.dtype(original).kind == "f":  # integers / 10^scale
                     return (array.astype(np.float64) / 10.0**scale).tolist()
