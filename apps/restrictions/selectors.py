@@ -211,9 +211,11 @@ def _values_at_market_columns(
     sums = np.zeros(len(unique), dtype=np.int64)
     np.add.at(sums, inverse, cents[known])
     values: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    pk_of = [a.pk for a in accounts]
+    width = len(names)
     for key, total in zip(unique.tolist(), sums.tolist(), strict=True):
-        position, code = divmod(key, len(names))
-        values[accounts[position].pk][names[code]] = Decimal(total).scaleb(-2)
+        position, code = divmod(key, width)
+        values[pk_of[position]][names[code]] = Decimal(total).scaleb(-2)
     totals = {a.pk: a.cash_amount + sum(values[a.pk].values(), ZERO) for a in accounts}
     return values, totals
 
@@ -304,37 +306,37 @@ def effective_targets_get(
     }
     results: dict[int, EffectiveTarget | ApplicationError] = {}
     for account in accounts:
+        pk, household_id = account.pk, account.household_id
         flat = flats.get(account.model_id) if account.model_id is not None else None
         if flat is None:
-            results[account.pk] = ApplicationError(
+            results[pk] = ApplicationError(
                 f"account {account.number} has no model",
                 code=RestrictionsErrorCode.NO_MODEL,
-                extra={"account_id": account.pk},
+                extra={"account_id": pk},
             )
             continue
         if isinstance(flat, ApplicationError):
-            results[account.pk] = flat
+            results[pk] = flat
             continue
-        value = totals[account.pk]
-        held = {
-            symbol: _DIVIDE.divide(v, value).quantize(_QUANTUM, context=_DIVIDE)
-            for symbol, v in values[account.pk].items()
+        value = totals[pk]
+        held = (
+            {
+                symbol: _DIVIDE.divide(v, value).quantize(_QUANTUM, context=_DIVIDE)
+                for symbol, v in values[pk].items()
+            }
             if value > ZERO
-        }
+            else {}
+        )
         mine = [
             Rule(RuleKind(r.kind), r.value, r.reason, r.scope)
             for r in restrictions
             if r.scope == RestrictionScope.FIRM
-            or r.household_id == account.household_id
-            or r.account_id == account.pk
+            or r.household_id == household_id
+            or r.account_id == pk
         ]
-        own_outside = [
-            h
-            for h in outside
-            if h.account_id == account.pk or h.household_id == account.household_id
-        ]
+        own_outside = [h for h in outside if h.account_id == pk or h.household_id == household_id]
         try:
-            results[account.pk] = compute_effective_target(
+            results[pk] = compute_effective_target(
                 flat,
                 securities=infos,
                 rules=mine,
@@ -344,8 +346,8 @@ def effective_targets_get(
                 account_value=value,
             )
         except TargetError as exc:
-            results[account.pk] = ApplicationError(
-                str(exc), code=RestrictionsErrorCode.INVALID, extra={"account_id": account.pk}
+            results[pk] = ApplicationError(
+                str(exc), code=RestrictionsErrorCode.INVALID, extra={"account_id": pk}
             )
     return results
 
