@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -267,17 +267,6 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
         priced_on={s: quotes[s].priced_on for s in names},
         index={s: i for i, s in enumerate(names)},
     )
-
-
-class LotRow(NamedTuple):
-    """An open lot as read for the optimizer (no ORM object per lot in the hot path)."""
-
-    lot_key: str
-    symbol: str
-    shares: Decimal
-    adjusted_basis_amount: Decimal | None
-    holding_period_start_on: date
-    has_basis: bool
 
 
 def _reordered(values: Sequence[str], order: list[int]) -> tuple[str, ...]:
@@ -611,7 +600,7 @@ class ProposalData:
     solver: str
     solver_ms: int
     solver_time_ms: float  # unrounded, so a run's total does not drift by rounding per account
-    snapshot: dict[str, Any]
+    snapshot: dict[str, Any]  # ``problem_snapshot``: JSON values and numpy arrays (snapshot_pack)
 
 
 _SIDES = {side: side.value for side in core.TradeSide}
