@@ -314,7 +314,9 @@ class ChunkLots:
             "array_agg(acquired_on - DATE '0001-01-01' + 1), array_agg(has_basis) "
             f"FROM {table} WHERE account_id = ANY(%s)"
         )
-        with connection.cursor() as cursor:
+        # Django's error wrapper: a lost connection surfaces as django.db.OperationalError, which
+        # the tasks retry, like every other query.
+        with connection.wrap_database_errors, connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's own cursor: one row of binary arrays, no row tuples
             raw.execute(sql, [list(account_ids)], binary=True)
             columns = raw.fetchone()
