@@ -21,6 +21,7 @@ import numpy.typing as npt
 from django.conf import settings
 from django.db import connection
 
+from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import (
     Account,
     BudgetKind,
@@ -29,7 +30,6 @@ from apps.accounts.models import (
     TaxLot,
     Transaction,
     TransactionKind,
-    WithdrawalFrequency,
 )
 from apps.accounts.selectors import realized_summary
 from apps.common.exceptions import ApplicationError
@@ -42,17 +42,11 @@ from apps.optimizer.core.serialization import from_jsonable, to_jsonable
 from apps.restrictions.selectors import LotShares, effective_targets_get
 from apps.securities.selectors import price_history_get, price_map_get, security_map_get
 from apps.targets import EffectiveTarget
-from apps.taxlots.rules import add_months
 
 _REGISTRATIONS = {
     Registration.TAXABLE: core.Registration.TAXABLE,
     Registration.TRADITIONAL_IRA: core.Registration.TAX_DEFERRED,
     Registration.ROTH_IRA: core.Registration.TAX_EXEMPT,
-}
-_FREQUENCY_MONTHS = {
-    WithdrawalFrequency.MONTHLY: 1,
-    WithdrawalFrequency.QUARTERLY: 3,
-    WithdrawalFrequency.ANNUALLY: 12,
 }
 
 
@@ -375,24 +369,6 @@ class AccountProblem:
     target_notes: tuple[str, ...]
 
 
-def withdrawals_due(*, account: Account, as_of: date, horizon_days: int) -> Decimal:
-    """Scheduled withdrawals falling within ``horizon_days`` of ``as_of`` (USD)."""
-    months = _FREQUENCY_MONTHS.get(WithdrawalFrequency(account.withdrawal_frequency))
-    if months is None or account.next_withdrawal_on is None:
-        return ZERO
-    end, due, total, step = (
-        as_of + timedelta(days=horizon_days),
-        account.next_withdrawal_on,
-        ZERO,
-        0,
-    )
-    while due <= end:
-        total += account.withdrawal_amount
-        step += 1
-        due = add_months(account.next_withdrawal_on, months * step)
-    return total
-
-
 def _gains_budget_left(account: Account, as_of: date) -> float | None:
     """Net gain still allowed this year; a tax budget converts at the higher rate (cautious)."""
     if account.registration != Registration.TAXABLE or account.annual_budget_amount is None:
@@ -706,4 +682,5 @@ def _metrics(m: core.PortfolioMetrics) -> dict[str, Any]:
 
 
 def _money(amount: float) -> str:
-    return str(round_money(to_decimal(amount)))
+    value = round_money(to_decimal(amount))
+    return str(abs(value) if value == 0 else value)  # never "-0.00"

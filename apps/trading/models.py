@@ -126,8 +126,9 @@ class ProposalStatus(models.TextChoices):
 class Proposal(models.Model):
     """The optimizer's proposal for one account in one run, with metrics and exception flags.
 
-    ``snapshot_zlib`` is the account's own part of the core problem (JSON, zlib-compressed; the
-    run keeps the shared universe and risk model): any proposal can be replayed exactly.
+    ``snapshot_zlib`` is the account's own part of the core problem (a JSON header and raw
+    arrays, zlib-compressed; ``adapters.snapshot_unpack`` reads it; the run keeps the shared
+    universe and risk model): any proposal can be replayed exactly.
     """
 
     run = models.ForeignKey(RebalanceRun, on_delete=models.CASCADE, related_name="proposals")
