@@ -5,12 +5,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.access.services import audit_event_record
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.tenancy import require_tenant_schema
+from apps.common.validation import full_clean_or_error
 from apps.models.csv_io import targets_csv_parse
 from apps.models.errors import ModelsErrorCode
 from apps.models.models import ModelPortfolio, ModelTarget, ModelVersion
@@ -25,14 +25,7 @@ MODEL_FIELDS = ("name", "description", "provider", "fee_bps", "is_active")
 
 
 def _validated(obj: Any) -> None:
-    try:
-        obj.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-            code=ModelsErrorCode.INVALID,
-            extra=exc.message_dict,
-        ) from exc
+    full_clean_or_error(obj, code=ModelsErrorCode.INVALID)
 
 
 @transaction.atomic

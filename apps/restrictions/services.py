@@ -5,13 +5,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.access.services import audit_event_record
 from apps.accounts.models import Account, Household
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
+from apps.common.validation import full_clean_or_error
 from apps.restrictions.errors import RestrictionsErrorCode
 from apps.restrictions.models import (
     OutsideHolding,
@@ -27,14 +27,7 @@ EXPOSURE_KINDS = ("symbol", "sector", "industry")
 
 
 def _validated(obj: Any) -> None:
-    try:
-        obj.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-            code=RestrictionsErrorCode.INVALID,
-            extra=exc.message_dict,
-        ) from exc
+    full_clean_or_error(obj, code=RestrictionsErrorCode.INVALID)
 
 
 def _unknown(what: str, value: str) -> ApplicationError:

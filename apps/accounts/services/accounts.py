@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.access.services import audit_event_record
@@ -10,6 +9,7 @@ from apps.accounts.errors import AccountsErrorCode
 from apps.accounts.models import Account, Household
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.tenancy import require_tenant_schema
+from apps.common.validation import full_clean_or_error
 
 # What an advisor may change on an account (the "design the solution" fields).
 PROFILE_FIELDS = (
@@ -39,14 +39,7 @@ PROFILE_FIELDS = (
 
 
 def _validated(obj: Any) -> None:
-    try:
-        obj.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-            code=AccountsErrorCode.INVALID,
-            extra=exc.message_dict,
-        ) from exc
+    full_clean_or_error(obj, code=AccountsErrorCode.INVALID)
 
 
 @transaction.atomic
