@@ -82,6 +82,9 @@ def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> It
         )
     yield
     with django_db_blocker.unblock():
+        # A fresh connection: forked children (the backtest's worker pool) may have closed the
+        # socket this process inherited to them.
+        connection.close()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
