@@ -88,7 +88,7 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
     serializer_class = ModelOutput
     required_write_action = Action.MANAGE_MODELS
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class ModelListInput(serializers.Serializer[Any]):
         """A new model."""
 
         code = serializers.CharField(max_length=32)
@@ -103,10 +103,10 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
         """Models, filtered."""
         return model_list(search=self.request.query_params.get("search", ""))
 
-    @extend_schema(request=InputSerializer, responses={201: ModelOutput})
+    @extend_schema(request=ModelListInput, responses={201: ModelOutput})
     def post(self, request: Request) -> Response:
         """Create a model (then add a version)."""
-        data = self.InputSerializer(data=request.data)
+        data = self.ModelListInput(data=request.data)
         data.is_valid(raise_exception=True)
         model = model_create(acting_user=request.user, **data.validated_data)
         return Response(ModelOutput(model).data, status=status.HTTP_201_CREATED)
@@ -143,7 +143,7 @@ class ModelVersionListApi(_ModelScoped, APIView):
         symbol_or_model = serializers.CharField(max_length=40)
         weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class ModelVersionListInput(serializers.Serializer[Any]):
         """A new version: weights and cash sum to exactly one."""
 
         effective_on = serializers.DateField()
@@ -156,11 +156,11 @@ class ModelVersionListApi(_ModelScoped, APIView):
         """Versions, newest first."""
         return Response(VersionOutput(model_version_list(model=self.model()), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: VersionOutput})
+    @extend_schema(request=ModelVersionListInput, responses={201: VersionOutput})
     def post(self, request: Request, pk: int) -> Response:
         """Create the next version (validated; audited)."""
         model = self.model()
-        data = self.InputSerializer(data=request.data)
+        data = self.ModelVersionListInput(data=request.data)
         data.is_valid(raise_exception=True)
         targets = self.TargetInput(data=data.validated_data["targets"], many=True)
         targets.is_valid(raise_exception=True)

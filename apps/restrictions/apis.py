@@ -82,7 +82,7 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
     serializer_class = RestrictionOutput
     required_write_action = Action.DESIGN_SOLUTION
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class RestrictionListInput(serializers.Serializer[Any]):
         """A new restriction: give ``account`` or ``household`` (neither: firm-wide)."""
 
         account = serializers.IntegerField(required=False, allow_null=True)
@@ -105,10 +105,10 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
             as_of=_as_of(self.request) if params.get("as_of") else None,
         )
 
-    @extend_schema(request=InputSerializer, responses={201: RestrictionOutput})
+    @extend_schema(request=RestrictionListInput, responses={201: RestrictionOutput})
     def post(self, request: Request) -> Response:
         """Add a restriction (audited)."""
-        data = self.InputSerializer(data=request.data)
+        data = self.RestrictionListInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         account_id, household_id = values.pop("account", None), values.pop("household", None)
@@ -137,17 +137,17 @@ class RestrictionEndApi(APIView):
 
     required_action = Action.DESIGN_SOLUTION
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class RestrictionEndInput(serializers.Serializer[Any]):
         """The first day the restriction is no longer in force."""
 
         ends_on = serializers.DateField(required=False)
 
-    @extend_schema(request=InputSerializer, responses=RestrictionOutput)
+    @extend_schema(request=RestrictionEndInput, responses=RestrictionOutput)
     def post(self, request: Request, pk: int) -> Response:
         """End it (audited)."""
         restriction = get_object_or_404(Restriction, pk=pk)
         _require_scope_action(request.user, restriction.scope)
-        data = self.InputSerializer(data=request.data)
+        data = self.RestrictionEndInput(data=request.data)
         data.is_valid(raise_exception=True)
         restriction = restriction_end(
             restriction=restriction,
@@ -173,7 +173,7 @@ class OutsideHoldingListApi(APIView):
 
     required_write_action = Action.DESIGN_SOLUTION
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class OutsideHoldingListInput(serializers.Serializer[Any]):
         """``scope`` "account" (default) or "household"; an amount or a weight."""
 
         exposure_key = serializers.CharField(max_length=120)
@@ -198,11 +198,11 @@ class OutsideHoldingListApi(APIView):
         holdings = outside_holding_list_for_account(account=account)
         return Response(OutsideHoldingOutput(holdings, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: OutsideHoldingOutput})
+    @extend_schema(request=OutsideHoldingListInput, responses={201: OutsideHoldingOutput})
     def post(self, request: Request, pk: int) -> Response:
         """Set (create or replace) one outside holding (audited)."""
         account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.OutsideHoldingListInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         is_household = values.pop("scope") == "household"
@@ -220,6 +220,7 @@ class OutsideHoldingRemoveApi(APIView):
 
     required_action = Action.DESIGN_SOLUTION
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int, holding_id: int) -> Response:
         """Delete it (audited)."""
         account = get_object_or_404(Account, pk=pk)
@@ -237,7 +238,7 @@ class SubstituteListApi(APIView):
 
     required_write_action = Action.MANAGE_MODELS
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class SubstituteListInput(serializers.Serializer[Any]):
         """A symbol and its alternatives, first choice first (empty: remove)."""
 
         symbol = serializers.CharField(max_length=16)
@@ -245,14 +246,15 @@ class SubstituteListApi(APIView):
             child=serializers.CharField(max_length=16), allow_empty=True
         )
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         """All substitutes."""
         return Response(substitutes_map())
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=SubstituteListInput, responses=OpenApiTypes.OBJECT)
     def put(self, request: Request) -> Response:
         """Replace one symbol's alternatives (audited)."""
-        data = self.InputSerializer(data=request.data)
+        data = self.SubstituteListInput(data=request.data)
         data.is_valid(raise_exception=True)
         rows = substitute_set(acting_user=request.user, **data.validated_data)
         return Response(
@@ -268,16 +270,16 @@ class AccountModelApi(APIView):
 
     required_action = Action.DESIGN_SOLUTION
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class AccountModelInput(serializers.Serializer[Any]):
         """A model code of this firm, or null."""
 
         model = serializers.CharField(allow_null=True)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=AccountModelInput, responses=OpenApiTypes.OBJECT)
     def put(self, request: Request, pk: int) -> Response:
         """Assign (audited)."""
         account = get_object_or_404(Account, pk=pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.AccountModelInput(data=request.data)
         data.is_valid(raise_exception=True)
         code = data.validated_data["model"]
         model = get_object_or_404(ModelPortfolio, code=code.strip().upper()) if code else None

@@ -164,6 +164,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs page are for the firm's own users, like every other door.
     "SERVE_PERMISSIONS": ["apps.access.permissions.IsFirmMember"],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "apps.trading.models.RunStatus",
+        "ProposalStatusEnum": "apps.trading.models.ProposalStatus",
+        "OrderStatusEnum": "apps.trading.models.OrderStatus",
+        "ReportBatchStatusEnum": "apps.reports.models.ReportBatchStatus",
+        "TransactionKindEnum": "apps.accounts.models.TransactionKind",
+        "RestrictionKindEnum": "apps.restrictions.models.RestrictionKind",
+        "RestrictionScopeEnum": "apps.restrictions.models.RestrictionScope",
+        "SecurityKindEnum": "apps.securities.models.SecurityKind",
+        "ReportKindEnum": "apps.reports.models.ReportKind",
+        "RunScopeEnum": "apps.trading.models.RunScope",
+    },
 }
 
 # Celery (STYLE.md §4): JSON only, time limits, results never stored (client data stays out).
