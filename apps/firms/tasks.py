@@ -45,3 +45,13 @@ def daily_scan_dispatch(force: bool = False, queue: str | None = None) -> int:
             )
         sent += 1
     return sent
+
+
+@app.task(ignore_result=True)
+def runs_resume_dispatch() -> int:
+    """Every few minutes (beat): each active firm re-sends the work of its stalled runs."""
+    firms = firm_list_active()
+    for firm in firms:
+        with tenant_context(firm):
+            app.send_task("apps.trading.tasks.rebalance_runs_resume")
+    return len(firms)

@@ -77,3 +77,15 @@ def daily_scan(as_of: str) -> None:
 
     require_tenant_schema()
     daily_scan_run(as_of=date.fromisoformat(as_of))
+
+
+@app.task(ignore_result=True, **RETRY)
+def rebalance_runs_resume() -> None:
+    """Re-send the work of this firm's stalled runs (sent per firm by the beat dispatcher)."""
+    from django.conf import settings
+
+    from apps.common.tenancy import require_tenant_schema
+    from apps.trading.services.runs import rebalance_runs_resume as resume
+
+    require_tenant_schema()
+    resume(stalled_after_s=settings.OPTIMIZER_RUN_STALLED_AFTER_S)

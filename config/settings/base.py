@@ -247,8 +247,14 @@ CELERY_BEAT_SCHEDULE = {
     "daily-scan-dispatch": {
         "task": "apps.firms.tasks.daily_scan_dispatch",
         "schedule": crontab(minute=0),
-    }
+    },
+    "runs-resume-dispatch": {
+        "task": "apps.firms.tasks.runs_resume_dispatch",
+        "schedule": crontab(minute="*/5"),
+    },
 }
+# A run with no progress for this long has its pending chunks sent again (lost messages).
+OPTIMIZER_RUN_STALLED_AFTER_S = env.int("OPTIMIZER_RUN_STALLED_AFTER_S", default=600)
 
 # Sub-advisory entry tokens (public host -> firm host) live this many seconds.
 PLATFORM_STAFF_ENTRY_MAX_AGE_S = 60

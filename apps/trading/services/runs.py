@@ -10,12 +10,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from apps.access.services import audit_event_record
@@ -374,3 +374,31 @@ def rebalance_chunk_fail(*, run_id: int, chunk: int, reason: str) -> int:
             payload={"chunk": chunk, "accounts": failed, "reason": reason[:500]},
         )
     return failed
+
+
+def rebalance_runs_resume(*, stalled_after_s: int) -> list[int]:
+    """Re-enqueue the work of runs that made no progress for ``stalled_after_s`` seconds.
+
+    Chunk messages can be lost (a broker restarted without persistence, a queue purged); the run
+    would then wait forever. Re-sending is safe: chunks only work on accounts still pending.
+    Returns the ids of the runs resumed.
+    """
+    require_tenant_schema()
+    cutoff = timezone.now() - timedelta(seconds=stalled_after_s)
+    resumed = []
+    active = RebalanceRun.objects.filter(
+        status__in=(RunStatus.QUEUED, RunStatus.RUNNING), is_cancel_requested=False
+    ).annotate(last_progress=Max("run_accounts__updated_at"))
+    for run in active:
+        last = max(t for t in (run.last_progress, run.started_at, run.created_at) if t is not None)
+        if last >= cutoff:
+            continue
+        chunks = rebalance_run_start(run_id=run.pk)
+        audit_event_record(
+            action="rebalance_run.resume",
+            acting_user=None,
+            obj=run,
+            payload={"chunks": chunks, "stalled_since": last.isoformat()},
+        )
+        resumed.append(run.pk)
+    return resumed

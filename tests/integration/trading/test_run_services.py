@@ -136,3 +136,29 @@ def test_a_chunk_that_gives_up_fails_its_accounts_and_the_run_finishes(run_book)
     failed = RunAccount.objects.get(run=run, chunk=1)
     assert failed.reason == "task failed: OperationalError: gone"
     assert rebalance_chunk_fail(run_id=run.pk, chunk=1, reason="again") == 0
+
+
+def test_stalled_runs_have_their_pending_chunks_sent_again(
+    run_book, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.access.models import AuditEvent
+    from apps.trading.services.runs import rebalance_runs_resume
+
+    run = _run(run_book)
+    rebalance_run_start(run_id=run.pk, enqueue=False)  # as if the chunk messages were lost
+    assert rebalance_runs_resume(stalled_after_s=600) == []  # recent progress: left alone
+    old = timezone.now() - timedelta(hours=1)
+    RunAccount.objects.filter(run=run).update(updated_at=old)
+    RebalanceRun.objects.filter(pk=run.pk).update(started_at=old, created_at=old)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert rebalance_runs_resume(stalled_after_s=600) == [run.pk]
+    assert len(callbacks) == 1  # one on_commit that sends every pending chunk
+    assert AuditEvent.objects.get(action="rebalance_run.resume").payload["chunks"] == [0]
+    rebalance_chunk_execute(run_id=run.pk, chunk=0)
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert rebalance_runs_resume(stalled_after_s=0) == []  # finished runs are never resumed
