@@ -1026,17 +1026,39 @@ def _schwab_total(cells: list[str]) -> bool:
 
 
 def _schwab_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
-    parsed.custodian = SCHWAB_CUSTODIAN
-    table = _find_header(records, _SCHWAB_LOT_COLUMNS, strict=False, problems=parsed.problems)
+    _custodian_lots(
+        records,
+        parsed,
+        custodian=SCHWAB_CUSTODIAN,
+        columns=_SCHWAB_LOT_COLUMNS,
+        date_column="Open Date",
+        skip=_schwab_total,
+    )
+
+
+def _custodian_lots(
+    records: Iterator[tuple[int, list[str]]],
+    parsed: ParsedFile,
+    *,
+    custodian: str,
+    columns: Sequence[_Column],
+    date_column: str,
+    skip: Callable[[list[str]], bool] | None = None,
+) -> None:
+    """Open lots from a custodian's lot export (Schwab-like and Fidelity-like share the shape)."""
+    parsed.custodian = custodian
+    table = _find_header(records, columns, strict=False, problems=parsed.problems)
     if table is None:
         return
     seen: Counter[str] = Counter()
-    rows = _data_rows(records, table, strict=False, parsed=parsed, skip=_schwab_total)
+    rows = _data_rows(
+        records, table, strict=False, parsed=parsed, **({"skip": skip} if skip else {})
+    )
     for index, row in enumerate(rows):
         before = len(row.problems)
         account_number = _identifier(row, "Account Number")
         symbol = _symbol(row, "Symbol")
-        acquired_on = _us_date(row, "Open Date")
+        acquired_on = _us_date(row, date_column)
         shares = _shares(row, "Quantity", custodian_format=True)
         _positive(row, "Quantity", shares)
         cost_basis = _money(row, "Cost Basis", custodian_format=True, required=False)
@@ -1044,14 +1066,14 @@ def _schwab_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -
         if len(row.problems) > before:
             continue
         assert account_number and symbol and acquired_on and shares is not None  # noqa: S101, PT018
-        # Schwab's lot export names no lot: the id is the symbol, open date and occurrence.
+        # The lot exports name no lot: the id is the symbol, open date and occurrence.
         lot_key = f"{symbol}-{acquired_on:%Y%m%d}"
         seen[f"{account_number}|{lot_key}"] += 1
         parsed.rows.append(
             _opening_lot(
                 row,
                 index=index,
-                key=(SCHWAB_CUSTODIAN, account_number),
+                key=(custodian, account_number),
                 lot_id=f"{lot_key}-{seen[f'{account_number}|{lot_key}']}",
                 symbol=symbol,
                 shares=shares,
@@ -1211,38 +1233,13 @@ def _fidelity_transactions(records: Iterator[tuple[int, list[str]]], parsed: Par
 
 
 def _fidelity_lots(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
-    parsed.custodian = FIDELITY_CUSTODIAN
-    table = _find_header(records, _FIDELITY_LOT_COLUMNS, strict=False, problems=parsed.problems)
-    if table is None:
-        return
-    seen: Counter[str] = Counter()
-    rows = _data_rows(records, table, strict=False, parsed=parsed)
-    for index, row in enumerate(rows):
-        before = len(row.problems)
-        account_number = _identifier(row, "Account Number")
-        symbol = _symbol(row, "Symbol")
-        acquired_on = _us_date(row, "Date Acquired")
-        shares = _shares(row, "Quantity", custodian_format=True)
-        _positive(row, "Quantity", shares)
-        cost_basis = _money(row, "Cost Basis", custodian_format=True, required=False)
-        _positive(row, "Cost Basis", cost_basis, allow_zero=True)
-        if len(row.problems) > before:
-            continue
-        assert account_number and symbol and acquired_on and shares is not None  # noqa: S101, PT018
-        lot_key = f"{symbol}-{acquired_on:%Y%m%d}"
-        seen[f"{account_number}|{lot_key}"] += 1
-        parsed.rows.append(
-            _opening_lot(
-                row,
-                index=index,
-                key=(FIDELITY_CUSTODIAN, account_number),
-                lot_id=f"{lot_key}-{seen[f'{account_number}|{lot_key}']}",
-                symbol=symbol,
-                shares=shares,
-                cost_basis=cost_basis,
-                acquired_on=acquired_on,
-            )
-        )
+    _custodian_lots(
+        records,
+        parsed,
+        custodian=FIDELITY_CUSTODIAN,
+        columns=_FIDELITY_LOT_COLUMNS,
+        date_column="Date Acquired",
+    )
 
 
 def _fidelity_positions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFile) -> None:
