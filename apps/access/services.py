@@ -1,5 +1,7 @@
 """Firm users, roles and the audit trail (tenant schema only)."""
 
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,6 +12,7 @@ from apps.access.models import AuditEvent, Membership
 from apps.access.roles import Role
 from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
 from apps.common.tenancy import require_tenant_schema
+from apps.common.validation import full_clean_or_error
 
 
 def audit_event_record(
@@ -193,3 +196,41 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
         payload={"file": name, "rows": rows, "action_prefix": action_prefix, "schema": schema},
     )
     return name
+
+
+@transaction.atomic
+def object_fields_update(
+    *,
+    obj: models.Model,
+    changes: Mapping[str, Any],
+    allowed: Sequence[str],
+    action: str,
+    acting_user: Any,
+    code: StrEnum,
+) -> Any:
+    """Change some fields of a row under a lock; validate; audit every before/after value.
+
+    Only fields that really change are saved and audited (no audit row when nothing changes).
+
+    Raises:
+        ApplicationError: an unknown field or an invalid value (nothing is saved).
+    """
+    require_tenant_schema()
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=code)
+    row = type(obj).objects.select_for_update().get(pk=obj.pk)  # type: ignore[attr-defined]
+    before = {field: getattr(row, field) for field in changes}
+    for field, value in changes.items():
+        setattr(row, field, value)
+    full_clean_or_error(row, code=code)
+    changed = [f for f in changes if before[f] != getattr(row, f)]
+    if changed:
+        row.save(update_fields=changed)
+        audit_event_record(
+            action=action,
+            acting_user=acting_user,
+            obj=row,
+            payload={f: {"before": str(before[f]), "after": str(getattr(row, f))} for f in changed},
+        )
+    return row

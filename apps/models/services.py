@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.access.services import audit_event_record
+from apps.access.services import audit_event_record, object_fields_update
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.tenancy import require_tenant_schema
 from apps.common.validation import full_clean_or_error
@@ -62,32 +62,18 @@ def model_create(
     return model
 
 
-@transaction.atomic
 def model_update(
     *, model: ModelPortfolio, changes: Mapping[str, Any], acting_user: Any
 ) -> ModelPortfolio:
     """Change a model's description fields (never its targets: those are versions)."""
-    require_tenant_schema()
-    unknown = set(changes) - set(MODEL_FIELDS)
-    if unknown:
-        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=ModelsErrorCode.INVALID)
-    model = ModelPortfolio.objects.select_for_update().get(pk=model.pk)
-    before = {f: getattr(model, f) for f in changes}
-    for f, value in changes.items():
-        setattr(model, f, value)
-    _validated(model)
-    changed = [f for f in changes if before[f] != getattr(model, f)]
-    if changed:
-        model.save(update_fields=changed)
-        audit_event_record(
-            action="model.update",
-            acting_user=acting_user,
-            obj=model,
-            payload={
-                f: {"before": str(before[f]), "after": str(getattr(model, f))} for f in changed
-            },
-        )
-    return model
+    return object_fields_update(  # type: ignore[no-any-return]
+        obj=model,
+        changes=changes,
+        allowed=MODEL_FIELDS,
+        action="model.update",
+        acting_user=acting_user,
+        code=ModelsErrorCode.INVALID,
+    )
 
 
 def _check_weight(label: str, weight: Decimal, errors: dict[str, str]) -> None:

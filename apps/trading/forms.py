@@ -1,6 +1,7 @@
 from django import forms
 
-from apps.trading.models import RunMode, RunScope
+from apps.trading.models import RunMode, RunScope, TradingSettings
+from apps.trading.services.review import SETTINGS_FIELDS
 
 
 class RunCreateForm(forms.Form):
@@ -37,16 +38,8 @@ class TradingSettingsForm(forms.ModelForm):
     """The firm's approval policy, exception thresholds and daily scan behaviour."""
 
     class Meta:
-        from apps.trading.models import TradingSettings
-
         model = TradingSettings
-        fields = (
-            "is_auto_approve",
-            "large_tax_rate",
-            "large_drift_rate",
-            "big_trade_rate",
-            "is_scan_starting_runs",
-        )
+        fields = SETTINGS_FIELDS
         labels = {  # noqa: RUF012
             "is_auto_approve": "Approve proposals with no exception flag automatically",
             "large_tax_rate": "Flag estimated tax above (fraction of account value)",

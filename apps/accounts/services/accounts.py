@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.access.services import audit_event_record
+from apps.access.services import audit_event_record, object_fields_update
 from apps.accounts.errors import AccountsErrorCode
 from apps.accounts.models import Account, Household
 from apps.common.exceptions import ApplicationError, ConflictError
@@ -92,7 +92,6 @@ def account_create(
     return account
 
 
-@transaction.atomic
 def account_update_profile(
     *, account: Account, changes: dict[str, Any], acting_user: Any
 ) -> Account:
@@ -101,24 +100,11 @@ def account_update_profile(
     Raises:
         ApplicationError: an unknown field or an invalid value (nothing is saved).
     """
-    require_tenant_schema()
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=AccountsErrorCode.INVALID)
-    account = Account.objects.select_for_update().get(pk=account.pk)
-    before = {field: getattr(account, field) for field in changes}
-    for field, value in changes.items():
-        setattr(account, field, value)
-    _validated(account)
-    changed = [f for f in changes if before[f] != getattr(account, f)]
-    if changed:
-        account.save(update_fields=changed)
-        audit_event_record(
-            action="account.update_profile",
-            acting_user=acting_user,
-            obj=account,
-            payload={
-                f: {"before": str(before[f]), "after": str(getattr(account, f))} for f in changed
-            },
-        )
-    return account
+    return object_fields_update(  # type: ignore[no-any-return]
+        obj=account,
+        changes=changes,
+        allowed=PROFILE_FIELDS,
+        action="account.update_profile",
+        acting_user=acting_user,
+        code=AccountsErrorCode.INVALID,
+    )

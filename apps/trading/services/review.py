@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.access.services import audit_event_record
+from apps.access.services import audit_event_record, object_fields_update
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
 from apps.optimizer.adapters import ProposalData
@@ -23,22 +23,25 @@ def trading_settings_get() -> TradingSettings:
     return settings
 
 
-@transaction.atomic
+SETTINGS_FIELDS = (
+    "is_auto_approve",
+    "large_tax_rate",
+    "large_drift_rate",
+    "big_trade_rate",
+    "is_scan_starting_runs",
+)
+
+
 def trading_settings_update(*, changes: dict[str, Any], acting_user: Any) -> TradingSettings:
     """Change the firm's trading policy (audited with before/after)."""
-    policy = TradingSettings.objects.select_for_update().get(pk=trading_settings_get().pk)
-    before = {field: str(getattr(policy, field)) for field in changes}
-    for field, value in changes.items():
-        setattr(policy, field, value)
-    policy.full_clean()
-    policy.save()
-    audit_event_record(
+    return object_fields_update(  # type: ignore[no-any-return]
+        obj=trading_settings_get(),
+        changes=changes,
+        allowed=SETTINGS_FIELDS,
         action="trading_settings.update",
         acting_user=acting_user,
-        obj=policy,
-        payload={f: {"before": before[f], "after": str(getattr(policy, f))} for f in changes},
+        code=TradingErrorCode.INVALID,
     )
-    return policy
 
 
 def proposal_flags(*, data: ProposalData, policy: TradingSettings) -> list[str]:
