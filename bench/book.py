@@ -28,31 +28,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-
-def _bench_database_url() -> str:
-    import environ
-
-    from config import devstack
-
-    url = os.environ.get("DATABASE_URL") or devstack.database_url()
-    conf = environ.Env.db_url_config(url)
-    host, port, user = conf["HOST"], conf.get("PORT") or "", conf["USER"]
-    import psycopg
-
-    with psycopg.connect(
-        host=host, port=port or None, user=user, dbname="postgres", autocommit=True
-    ) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = 'platform_bench'").fetchone():
-            c.execute("CREATE DATABASE platform_bench")
-    if host.startswith("/"):
-        return f"postgres://{quote(user)}@:{port}/{host}/platform_bench"
-    return f"postgres://{quote(user)}@{host}:{port}/platform_bench"
+from bench.common import bench_database_url  # noqa: E402
 
 
 def _worker_cpu_s(pid: int) -> float:
@@ -92,7 +73,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = bench_database_url("platform_bench")
     import django
 
     django.setup()
