@@ -305,6 +305,11 @@ def effective_targets_get(
         for s in security_map_get(symbols=symbols).values()
     }
     results: dict[int, EffectiveTarget | ApplicationError] = {}
+    # Accounts with the same model, rules and exposures share one target: the pure function
+    # reads held weights only for symbols a rule matches (never-sell floors, blocked holdings)
+    # and the account's value only for outside amounts, so those are all the key needs.
+    shared: dict[tuple[Any, ...], EffectiveTarget | TargetError] = {}
+    unknown = SecurityInfo()
     for account in accounts:
         pk, household_id = account.pk, account.household_id
         flat = flats.get(account.model_id) if account.model_id is not None else None
@@ -319,36 +324,52 @@ def effective_targets_get(
             results[pk] = flat
             continue
         value = totals[pk]
-        held = (
-            {
-                symbol: _DIVIDE.divide(v, value).quantize(_QUANTUM, context=_DIVIDE)
-                for symbol, v in values[pk].items()
-            }
-            if value > ZERO
-            else {}
-        )
-        mine = [
+        rules = tuple(
             Rule(RuleKind(r.kind), r.value, r.reason, r.scope)
             for r in restrictions
             if r.scope == RestrictionScope.FIRM
             or r.household_id == household_id
             or r.account_id == pk
-        ]
+        )
+        held = (
+            {
+                symbol: _DIVIDE.divide(v, value).quantize(_QUANTUM, context=_DIVIDE)
+                for symbol, v in values[pk].items()
+                if any(rule.matches(symbol, infos.get(symbol, unknown)) for rule in rules)
+            }
+            if value > ZERO and rules
+            else {}
+        )
         own_outside = [h for h in outside if h.account_id == pk or h.household_id == household_id]
-        try:
-            results[pk] = compute_effective_target(
-                flat,
-                securities=infos,
-                rules=mine,
-                outside=_exposures(own_outside, account, value, as_of),
-                substitutes={k: v for k, v in substitutes.items() if k in flat.weights},
-                held_weights=held,
-                account_value=value,
+        exposures = tuple(_exposures(own_outside, account, value, as_of))
+        key = (
+            account.model_id,
+            rules,
+            exposures,
+            value if exposures else None,
+            tuple(sorted(held.items())),
+        )
+        if key not in shared:
+            try:
+                shared[key] = compute_effective_target(
+                    flat,
+                    securities=infos,
+                    rules=rules,
+                    outside=exposures,
+                    substitutes={k: v for k, v in substitutes.items() if k in flat.weights},
+                    held_weights=held,
+                    account_value=value,
+                )
+            except TargetError as exc:
+                shared[key] = exc
+        target = shared[key]
+        results[pk] = (
+            ApplicationError(
+                str(target), code=RestrictionsErrorCode.INVALID, extra={"account_id": pk}
             )
-        except TargetError as exc:
-            results[pk] = ApplicationError(
-                str(exc), code=RestrictionsErrorCode.INVALID, extra={"account_id": pk}
-            )
+            if isinstance(target, TargetError)
+            else target
+        )
     return results
 
 

@@ -204,3 +204,58 @@ def test_no_model_is_an_error(design):
     with pytest.raises(ApplicationError) as info:
         effective_target_get(account=design["other"], as_of=AS_OF)
     assert info.value.code == RestrictionsErrorCode.NO_MODEL
+
+
+def test_a_batch_shares_targets_only_between_accounts_it_cannot_tell_apart(design):
+    """Book runs compute one target per distinct (model, rules, exposures, matched holdings):
+    two plain accounts share it; never-sell accounts holding different weights do not."""
+    from apps.accounts.models import Account
+    from apps.models.services import model_assign
+    from apps.restrictions.selectors import effective_targets_get
+
+    admin, household = design["admin"], design["household"]
+    accounts = [design["account"]]
+    for number in ("9003", "9004", "9005"):
+        account = Account.objects.create(
+            household=household,
+            custodian="schwab",
+            number=number,
+            name=f"Okafor {number}",
+            registration="taxable",
+        )
+        accounts.append(model_assign(account=account, model=design["model"], acting_user=admin))
+    plain_a, plain_b, held_10, held_5 = accounts
+    for account, shares in ((held_10, "250"), (held_5, "125")):  # INTC at 40: 10% and 5%
+        for ext, kind, symbol, count, amount in (
+            ("dep", "deposit", "", None, "100000"),
+            ("b-intc", "buy", "INTC", shares, str(int(shares) * 40)),
+        ):
+            Transaction.objects.create(
+                account=account,
+                external_id=ext,
+                kind=kind,
+                trade_on=date(2024, 1, 3),
+                symbol=symbol,
+                shares=D(count) if count else None,
+                amount=D(amount),
+            )
+        restriction_add(
+            kind="never_sell",
+            value="INTC",
+            starts_on=date(2024, 1, 1),
+            account=account,
+            reason="legacy",
+            acting_user=admin,
+        )
+    ledger_rebuild(household=household)
+    for account in accounts:
+        account.refresh_from_db()
+    batch = effective_targets_get(accounts=accounts, as_of=AS_OF)
+    assert batch[plain_a.pk] is batch[plain_b.pk]
+    assert batch[held_10.pk].weights["INTC"] == D("0.1")
+    assert batch[held_5.pk].weights["INTC"] == D("0.05")
+    for account in accounts:  # the same as each account's target computed on its own
+        alone = effective_target_get(account=account, as_of=AS_OF)
+        assert batch[account.pk].weights == alone.weights
+        assert batch[account.pk].lines == alone.lines
+        assert batch[account.pk].never_sell == alone.never_sell
