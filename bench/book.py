@@ -86,7 +86,7 @@ def main() -> None:
     from apps.securities.models import Price
 
     started = time.perf_counter()
-    call_command("migrate_schemas", "--shared", verbosity=0)
+    call_command("migrate_schemas", verbosity=0)  # the public schema and the bench firms
     if not Price.objects.exists():
         call_command("load_reference_data", verbosity=0)
     as_of = Price.objects.order_by("-priced_on").values_list("priced_on", flat=True).first()

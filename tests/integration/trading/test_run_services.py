@@ -97,6 +97,24 @@ def test_replay_from_snapshot_gives_the_same_trades(run_book):
     assert [(s, lot) for s, lot, _ in replayed] == [(s, lot) for s, lot, _ in stored]
 
 
+def test_proposed_trades_follow_their_proposal(run_book):
+    """The trade rows' link to their proposal has no database constraint (speed): every stored
+    trade points at a proposal of the run, and deleting a run's proposals deletes their trades."""
+    run = _run(run_book)
+    for chunk in rebalance_run_start(run_id=run.pk):
+        rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
+    proposals = Proposal.objects.filter(run=run)
+    trades = ProposedTrade.objects.filter(proposal__run=run)
+    assert trades.count() > 0
+    orphans = ProposedTrade.objects.exclude(proposal_id__in=Proposal.objects.values("pk"))
+    assert not orphans.exists()
+    assert trades.count() == sum(p.trades.count() for p in proposals)
+    proposal_ids = list(proposals.values_list("pk", flat=True))
+    proposals.delete()
+    assert not ProposedTrade.objects.filter(proposal_id__in=proposal_ids).exists()
+    assert not ProposedTrade.objects.exclude(proposal_id__in=Proposal.objects.values("pk")).exists()
+
+
 def test_cancel_marks_pending_accounts_and_stops(run_book):
     run = _run(run_book)
     rebalance_run_start(run_id=run.pk)
