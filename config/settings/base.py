@@ -4,6 +4,8 @@ With no ``DATABASE_URL`` / ``CELERY_BROKER_URL`` the project uses its embedded P
 (``config.devstack``, started by ``./dev``); with them set it uses real servers.
 """
 
+from datetime import timedelta
+
 from celery.schedules import crontab
 
 from config.env import BASE_DIR, env
@@ -189,6 +191,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker that loses the broker lets its running tasks finish (they need only PostgreSQL); their
+# acks are lost and Redis redelivers them after the visibility timeout, as no-ops. (Celery 6 will
+# cancel them by default: the work would be thrown away and wait for the redelivery.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="default")
 OPTIMIZER_QUEUE = env("OPTIMIZER_QUEUE", default="optimizer")
@@ -243,6 +249,10 @@ OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=50)
 # The daily scan: an hourly beat dispatcher sends each firm's scan at this local hour.
 PLATFORM_DAILY_SCAN_LOCAL_HOUR = env.int("PLATFORM_DAILY_SCAN_LOCAL_HOUR", default=6)
 PLATFORM_DISPATCH_JITTER_S = env.float("PLATFORM_DISPATCH_JITTER_S", default=60.0)
+# A run with no progress for this long has its pending chunks sent again (messages lost by a
+# broker restarted without persistence); beat looks for such runs this often.
+OPTIMIZER_RUN_STALLED_AFTER_S = env.int("OPTIMIZER_RUN_STALLED_AFTER_S", default=600)
+OPTIMIZER_RUN_RESUME_EVERY_S = env.int("OPTIMIZER_RUN_RESUME_EVERY_S", default=300)
 CELERY_BEAT_SCHEDULE = {
     "daily-scan-dispatch": {
         "task": "apps.firms.tasks.daily_scan_dispatch",
@@ -250,11 +260,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     "runs-resume-dispatch": {
         "task": "apps.firms.tasks.runs_resume_dispatch",
-        "schedule": crontab(minute="*/5"),
+        "schedule": timedelta(seconds=OPTIMIZER_RUN_RESUME_EVERY_S),
     },
 }
-# A run with no progress for this long has its pending chunks sent again (lost messages).
-OPTIMIZER_RUN_STALLED_AFTER_S = env.int("OPTIMIZER_RUN_STALLED_AFTER_S", default=600)
 
 # Sub-advisory entry tokens (public host -> firm host) live this many seconds.
 PLATFORM_STAFF_ENTRY_MAX_AGE_S = 60

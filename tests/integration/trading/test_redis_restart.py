@@ -1,0 +1,105 @@
+"""Redis (the broker) killed and restarted in the middle of a book run: the run completes.
+
+The test owns its Redis server (``tests.processes.redis_server``) and a real worker whose broker
+is that server. Mid-run the server gets SIGKILL (a crash), stays down, and starts again on the
+same socket. What carries the run across the outage:
+
+- the worker reconnects by itself (``broker_connection_retry``, up to
+  ``broker_connection_max_retries`` = 100 attempts, backing off 2 s, 4 s, ... 30 s); the chunks
+  it was running keep running (``worker_cancel_long_running_tasks_on_connection_loss`` is off),
+  store their proposals and fail only to ack, so their messages stay "unacked" and come back
+  after the visibility timeout, as no-ops (chunks only work on accounts still pending);
+- with an append-only file (what production runs, docs/operations.md) the queued chunk
+  messages survive the restart and the reconnected worker finishes the run, nothing else needed;
+- without persistence every queued message is gone; beat's ``runs_resume_dispatch`` has each
+  firm re-send the pending chunks of runs with no progress for ``OPTIMIZER_RUN_STALLED_AFTER_S``
+  (here 3 s, checked every second; in production 600 s, checked every 300 s).
+"""
+
+import os
+import time
+
+import pytest
+from django_tenants.utils import schema_context
+
+from apps.access.models import AuditEvent
+from apps.accounts.models import Account
+from apps.trading.models import Proposal, RunStatus
+from apps.trading.tasks import rebalance_run_start
+from config.celery import app
+from tests.integration.trading.conftest import (
+    WORKER_SCHEMA,
+    worker_run_check_complete,
+    worker_run_get,
+    worker_run_new,
+)
+from tests.processes import killable_celery_worker, redis_server, wait_for
+
+pytestmark = pytest.mark.worker
+OUTAGE_S = 2.0
+CHUNK_TASK = "apps.trading.tasks.rebalance_chunk_execute"
+
+
+@pytest.mark.parametrize("is_persistent", [True, False], ids=["append-only-file", "no-persistence"])
+def test_redis_restarted_mid_run_the_run_completes(
+    worker_firm, django_db_blocker, tmp_path, is_persistent
+):
+    queue = f"test-redis-{os.getpid()}"
+    log = tmp_path / "worker.log"
+    (tmp_path / "redis").mkdir()
+    with (
+        django_db_blocker.unblock(),
+        redis_server(tmp_path / "redis", is_persistent=is_persistent) as redis,
+    ):
+        env = {
+            "CELERY_BROKER_URL": redis.broker_url,
+            "CELERY_DEFAULT_QUEUE": queue,  # beat's dispatcher too: the worker consumes one queue
+            "OPTIMIZER_CHUNK_SIZE": "2",
+            "OPTIMIZER_RUN_STALLED_AFTER_S": "3",
+            "OPTIMIZER_RUN_RESUME_EVERY_S": "1",
+            "PLATFORM_DAILY_SCAN_LOCAL_HOUR": "99",  # this beat never sends a daily scan
+        }
+        # With persistence, no beat: the broker alone must carry the run.
+        beat = None if is_persistent else tmp_path / "beat-schedule"
+        run = worker_run_new()
+        with killable_celery_worker(log, queue=queue, extra_env=env, beat_schedule=beat):
+            with schema_context(WORKER_SCHEMA), app.connection_for_write(redis.broker_url) as conn:
+                rebalance_run_start.apply_async(args=[run.pk], queue=queue, connection=conn)
+            assert wait_for(
+                lambda: worker_run_get(run.pk).done_accounts >= 4, timeout_s=60, every_s=0.02
+            ), log.read_text()[-3000:]
+            redis.kill()
+            killed_at = worker_run_get(run.pk)
+            time.sleep(OUTAGE_S)
+            redis.start()
+            restarted = time.monotonic()
+            chunks_kept = redis.queued_task_names(queue).count(CHUNK_TASK)
+            assert wait_for(
+                lambda: worker_run_get(run.pk).status == RunStatus.COMPLETED, timeout_s=60
+            ), log.read_text()[-3000:]
+            print(
+                f"redis restart ({'AOF' if is_persistent else 'no persistence'}): "
+                f"{killed_at.remaining_accounts} accounts pending at the kill, {chunks_kept} chunk "
+                f"messages in Redis after the restart, run completed "
+                f"{time.monotonic() - restarted:.1f} s after the restart"
+            )
+        # The worker held at most 2 chunks (4 accounts); the rest were queued in Redis.
+        assert killed_at.status == RunStatus.RUNNING
+        assert killed_at.remaining_accounts > 4, "the run was nearly done at the kill: slow it"
+        assert "Connection to broker lost" in log.read_text()
+        run = worker_run_check_complete(run.pk)
+        assert run.done_accounts == run.total_accounts
+        with schema_context(WORKER_SCHEMA):
+            assert sorted(Proposal.objects.filter(run=run).values_list("account", flat=True)) == (
+                sorted(Account.objects.values_list("pk", flat=True))
+            )
+            resumes = AuditEvent.objects.filter(
+                action="rebalance_run.resume",
+                object_type="trading.RebalanceRun",
+                object_id=str(run.pk),
+            )
+            if is_persistent:  # the queued chunks came back from the file; no beat ran
+                assert chunks_kept > 0
+            else:  # every queued chunk was lost: the stalled-run resume sent them again
+                assert chunks_kept == 0
+                assert resumes.exists()
