@@ -39,6 +39,8 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler404 = "apps.common.api.not_found"
+
 urlpatterns = [
     path("", access_views.dashboard, name="home"),
     path(

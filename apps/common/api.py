@@ -1,7 +1,16 @@
-"""API plumbing shared by every app: the exception handler that maps ApplicationError."""
+"""API plumbing shared by every app: error handling and the OpenAPI schema class.
+
+The exception handler maps ApplicationError; ``ApiSchema`` documents the error responses every
+operation can give; ``not_found`` answers unrouted API URLs in JSON.
+"""
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,3 +25,72 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=exc.http_status,
         )
     return drf_exception_handler(exc, context)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL no route matches (``handler404``): JSON under ``/api/``, else the page.
+
+    API clients get the same body as DRF's own 404s; ``/api/v1/accounts/-1/`` is such a URL
+    (``<int:pk>`` takes no sign).
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+class ApiErrorOutput(serializers.Serializer[Any]):
+    """An error a service raised on purpose (``ApplicationError``), as the handler writes it."""
+
+    code = serializers.CharField(help_text="stable, machine-readable (an app's error code enum)")
+    message = serializers.CharField()
+    extra = serializers.DictField(required=False)
+
+
+class ErrorDetailOutput(serializers.Serializer[Any]):
+    """DRF's own errors: not authenticated, not allowed, not found, throttled, bad JSON."""
+
+    detail = serializers.CharField()
+
+
+class ApiSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus the error responses an operation can give.
+
+    An operation that authenticates documents 401 and 403 (a role without the action); one with
+    path parameters documents 404; one that reads a body or query parameters documents 400
+    (field errors, or a service's refusal in ``ApiErrorOutput`` form); a throttled one 429.
+    Responses a view declares itself (409 for a conflict, say) are kept as declared.
+    """
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        for code, body in self._error_bodies().items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                    body, code, direction=direction
+                )
+        return responses
+
+    def _error_bodies(self) -> dict[str, OpenApiResponse]:
+        api_error = self.resolve_serializer(ApiErrorOutput, "response").ref
+        detail = self.resolve_serializer(ErrorDetailOutput, "response").ref
+        bodies: dict[str, OpenApiResponse] = {}
+        if self.method in ("POST", "PUT", "PATCH") or self.get_override_parameters():
+            field_errors = {
+                "type": "object",
+                "description": "field name → its messages (nested for nested fields)",
+                "additionalProperties": {},
+            }
+            bodies["400"] = OpenApiResponse(
+                {"anyOf": [api_error, detail, field_errors]},
+                description="invalid input, or refused by a business rule",
+            )
+        if self.get_auth():
+            bodies["401"] = OpenApiResponse(detail, description="no valid token or session")
+            bodies["403"] = OpenApiResponse(
+                {"anyOf": [detail, api_error]}, description="the user's role lacks the action"
+            )
+        if "{" in self.path:
+            bodies["404"] = OpenApiResponse(detail, description="no such object in this firm")
+        if self.view.get_throttles():
+            bodies["429"] = OpenApiResponse(detail, description="too many requests; retry later")
+        return bodies

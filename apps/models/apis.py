@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.common.api import ApiErrorOutput
 from apps.common.tenancy import firm_today
 from apps.models.models import ModelPortfolio, ModelVersion
 from apps.models.selectors import (
@@ -103,7 +104,7 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
         """Models, filtered."""
         return model_list(search=self.request.query_params.get("search", ""))
 
-    @extend_schema(request=ModelListInput, responses={201: ModelOutput})
+    @extend_schema(request=ModelListInput, responses={201: ModelOutput, 409: ApiErrorOutput})
     def post(self, request: Request) -> Response:
         """Create a model (then add a version)."""
         data = self.ModelListInput(data=request.data)

@@ -85,8 +85,12 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
     class RestrictionListInput(serializers.Serializer[Any]):
         """A new restriction: give ``account`` or ``household`` (neither: firm-wide)."""
 
-        account = serializers.IntegerField(required=False, allow_null=True)
-        household = serializers.IntegerField(required=False, allow_null=True)
+        account = serializers.PrimaryKeyRelatedField(
+            queryset=Account.objects.all(), required=False, allow_null=True
+        )
+        household = serializers.PrimaryKeyRelatedField(
+            queryset=Household.objects.all(), required=False, allow_null=True
+        )
         kind = serializers.ChoiceField(choices=RestrictionKind.choices)
         value = serializers.CharField(max_length=100)
         starts_on = serializers.DateField(required=False)
@@ -111,9 +115,7 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
         data = self.RestrictionListInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        account_id, household_id = values.pop("account", None), values.pop("household", None)
-        account = get_object_or_404(Account, pk=account_id) if account_id else None
-        household = get_object_or_404(Household, pk=household_id) if household_id else None
+        account, household = values.pop("account", None), values.pop("household", None)
         scope = (
             RestrictionScope.ACCOUNT
             if account

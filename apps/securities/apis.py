@@ -48,6 +48,8 @@ class SecurityDetailOutput(SecurityOutput):
 class SecurityListApi(APIView):
     """Securities, filtered by symbol, sector, industry, ESG tag or kind; paginated."""
 
+    pagination_class = LimitOffsetPagination  # also what the schema documents
+
     class FilterSerializer(serializers.Serializer[Any]):
         """Query parameters of the list."""
 
@@ -64,7 +66,7 @@ class SecurityListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = security_list(filters=filters.validated_data)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SecurityOutput(page, many=True).data)
 

@@ -157,7 +157,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.api.ApiSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sub-advisory rebalancing platform API",

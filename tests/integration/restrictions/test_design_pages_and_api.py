@@ -134,14 +134,14 @@ def test_firm_b_cannot_reach_firm_a_restrictions(firms, screened):
     )
     assert b.get(f"/api/v1/accounts/{account_pk}/effective-target/").status_code == 404
     assert b.get(f"/api/v1/accounts/{account_pk}/outside-holdings/").status_code == 404
-    assert (
-        b.post(
-            "/api/v1/restrictions/",
-            {"account": account_pk, "kind": "never_buy", "value": "KO"},
-            format="json",
-        ).status_code
-        == 404
+    # An id in the body that this firm does not have is a field error, as any unknown id.
+    refused = b.post(
+        "/api/v1/restrictions/",
+        {"account": account_pk, "kind": "never_buy", "value": "KO"},
+        format="json",
     )
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["account"]
     page = login_client(firms["b"], Role.FIRM_ADMIN)
     assert page.get(f"/accounts/{account_pk}/design/").status_code == 404
     assert (

@@ -1,0 +1,202 @@
+"""schemathesis against the firm API's OpenAPI schema, in process, on firm A's host.
+
+Every operation of the served schema gets a bounded number of generated requests (schema-valid
+path, query, headers and bodies) as firm A's admin, over a book with real objects (accounts, a
+model, a finished run with proposals, orders, a trade file, a restriction, an outside holding, a
+report batch): half of the examples of an operation with path parameters use those objects' ids.
+Each response must not be a 5xx, must have a documented status code and content type, and its
+body must match the documented schema.
+
+The app is called through Django's WSGI handler (schemathesis' WSGI transport), inside the
+test's transaction: everything the fuzzer writes is rolled back.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from apps.access.roles import Role
+from apps.reports.models import ReportFile, ReportKind
+from apps.reports.services.batches import (
+    report_batch_chunk_execute,
+    report_batch_create,
+    report_batch_start,
+)
+from apps.restrictions.models import RestrictionKind
+from apps.restrictions.services import outside_holding_set, restriction_add
+from apps.trading.models import Proposal, ProposalStatus
+from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.review import proposals_decide
+from apps.trading.services.trade_files import trade_file_generate
+from tests.conftest import api_client
+from tests.integration.reports.conftest import run_model
+from tests.integration.trading.conftest import (  # noqa: F401 - fixtures
+    AS_OF,
+    priced_universe,
+    run_book,
+)
+
+# Generated requests per operation (hypothesis examples): 50 operations x 20 stays well under a
+# minute on two cores.
+MAX_EXAMPLES = 20
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@contextmanager
+def _connection_kept_across_requests() -> Iterator[None]:
+    """Keep the test's connection (and its open transaction) across in-process requests.
+
+    Django closes "old" connections when a request starts and finishes; inside the test's
+    transaction that would drop it. Django's own test client detaches the same receivers.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_book(firms, run_book) -> dict[str, Any]:  # noqa: F811 - the trading fixture
+    """Real objects behind every kind of path parameter: their values by parameter name."""
+    admin = firms["a"].users[Role.FIRM_ADMIN]
+    proposals = run_model(run_book["model"])
+    pending = [p.pk for p in proposals if p.status == ProposalStatus.PENDING_APPROVAL]
+    proposals_decide(proposal_ids=pending, approve=True, acting_user=admin)
+    orders_create_from_approved(acting_user=admin)
+    trade_file = trade_file_generate(custodian="schwab", layout="generic", acting_user=admin)
+    legacy = run_book["legacy"]
+    restriction = restriction_add(
+        kind=RestrictionKind.NEVER_BUY,
+        value="BBB",
+        starts_on=date(2024, 1, 1),
+        account=legacy,
+        acting_user=admin,
+    )
+    holding = outside_holding_set(
+        exposure_key="AAA", account=legacy, amount=Decimal("1000"), acting_user=admin
+    )
+    batch = report_batch_create(
+        kind=ReportKind.CLIENT,
+        year=AS_OF.year,
+        as_of=AS_OF,
+        account_ids=[legacy.pk],
+        requested_by=admin,
+        enqueue=False,
+    )
+    for chunk in report_batch_start(batch_id=batch.pk, enqueue=False):
+        report_batch_chunk_execute(batch_id=batch.pk, chunk=chunk)
+    proposal = Proposal.objects.filter(account=legacy).get()
+    return {
+        "id": {  # by the path prefix that names the collection
+            "/api/v1/accounts/": legacy.pk,
+            "/api/v1/models/": run_book["model"].pk,
+            "/api/v1/runs/": proposal.run_id,
+            "/api/v1/proposals/": proposal.pk,
+            "/api/v1/trade-files/": trade_file.pk,
+            "/api/v1/restrictions/": restriction.pk,
+            "/api/v1/reports/batches/": batch.pk,
+            "/api/v1/reports/files/": ReportFile.objects.get(batch=batch).pk,
+            "/api/v1/users/": admin.pk,
+        },
+        "holding_id": holding.pk,
+        "number": 1,
+        "symbol": "AAA",
+    }
+
+
+def _real_path_parameters(path: str, book: dict[str, Any]) -> dict[str, Any]:
+    """Path parameters naming objects of ``fuzz_book`` for one operation's path template."""
+    params = {name: value for name, value in book.items() if f"{{{name}}}" in path}
+    if "{id}" in path:
+        params["id"] = next(pk for prefix, pk in book["id"].items() if path.startswith(prefix))
+    return params
+
+
+def _exercise(strategy: st.SearchStrategy, send: Callable[[Any], None]) -> None:
+    """Send ``MAX_EXAMPLES`` generated cases (reproducible: derandomized, no shrinking)."""
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        send(case)
+
+    run()
+
+
+def test_every_api_operation_answers_within_its_schema(firms, firm_a, fuzz_book):
+    client = api_client(firms["a"], Role.FIRM_ADMIN)
+    response = client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = schemathesis.openapi.from_dict(response.json())
+    schema.app = WSGIHandler()
+    token = Token.objects.get(user=firms["a"].users[Role.FIRM_ADMIN]).key
+    headers = {"Authorization": f"Token {token}"}
+    base_url = f"http://{firms['a'].host}"
+
+    operations = [result.ok() for result in schema.get_all_operations()]
+    statuses: dict[str, Counter[int]] = {}
+    failures: list[str] = []
+    for operation in operations:
+        strategy = operation.as_strategy()
+        real = _real_path_parameters(operation.path, fuzz_book)
+        if real:
+            strategy = st.one_of(strategy, operation.as_strategy(path_parameters=real))
+
+        def send(case, label=operation.label):
+            response = case.call(base_url=base_url, headers=headers)
+            statuses.setdefault(label, Counter())[response.status_code] += 1
+            case.validate_response(response, checks=CHECKS, headers=headers)
+
+        try:
+            with _connection_kept_across_requests():
+                _exercise(strategy, send)
+        except (Exception, FailureGroup) as exc:  # every operation is tried; all are reported
+            failures.append(f"{operation.label}: {exc}")
+    for label, counts in statuses.items():
+        print(f"{label}: {dict(sorted(counts.items()))}")
+    print(f"operations: {len(operations)}, requests: {sum(map(Counter.total, statuses.values()))}")
+    assert len(statuses) == len(operations)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_unrouted_api_urls_answer_json_404_and_pages_html(firms, db):
+    client = api_client(firms["a"], Role.FIRM_ADMIN)
+    api = client.get("/api/v1/accounts/-1/")
+    assert (api.status_code, api.json()) == (404, {"detail": "Not found."})
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
