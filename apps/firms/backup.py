@@ -106,13 +106,10 @@ class RestoreReport:
 # --- connection -----------------------------------------------------------------------------------
 
 
-def libpq_params(*, dbname: str | None = None) -> dict[str, str]:
+def _libpq_params(*, dbname: str | None = None) -> dict[str, str]:
     """Libpq keywords for Django's default database (unix socket directory or TCP host).
 
     ``OPTIONS`` entries that are libpq keywords (``sslmode``, ``sslrootcert``…) are kept.
-
-    Args:
-        dbname: another database on the same server (default: Django's).
     """
     conf = connection.settings_dict
     keywords = {option.keyword.decode() for option in psycopg.pq.Conninfo.get_defaults()}
@@ -127,6 +124,15 @@ def libpq_params(*, dbname: str | None = None) -> dict[str, str]:
     return {key: value for key, value in params.items() if value}
 
 
+def database_conninfo(*, dbname: str | None = None) -> str:
+    """A libpq connection string for Django's default database, from its settings.
+
+    Args:
+        dbname: another database on the same server (default: Django's).
+    """
+    return psycopg.conninfo.make_conninfo(**_libpq_params(dbname=dbname))
+
+
 def _pg_program_run(
     program: str, args: list[str], *, code: FirmErrorCode, connect: bool = True
 ) -> None:
@@ -139,7 +145,7 @@ def _pg_program_run(
     """
     from config.devstack import pg_bin_dir
 
-    params = libpq_params()
+    params = _libpq_params()
     password = params.pop("password", None)
     dbname = [f"--dbname={psycopg.conninfo.make_conninfo(**params)}"] if connect else []
     result = subprocess.run(  # noqa: S603 -- fixed program, argument list, no shell
@@ -169,7 +175,7 @@ def firm_backup(*, firm: Firm, path: Path) -> BackupReport:
         work = Path(tmp)
         for name in (SECURITIES_CSV, FIRM_JSON):
             (work / name).parent.mkdir(parents=True, exist_ok=True)
-        with psycopg.connect(**libpq_params()) as conn:
+        with psycopg.connect(database_conninfo()) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             with conn.transaction(), conn.cursor() as cursor:
@@ -224,10 +230,13 @@ def firm_backup(*, firm: Firm, path: Path) -> BackupReport:
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         partial = path.with_name(path.name + ".partial")
-        with tarfile.open(partial, "w:gz") as archive:
-            for name in (MANIFEST, *parts):
-                archive.add(work / name, arcname=name, recursive=False)
-        partial.replace(path)
+        try:
+            with tarfile.open(partial, "w:gz") as archive:
+                for name in (MANIFEST, *parts):
+                    archive.add(work / name, arcname=name, recursive=False)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
     return BackupReport(
         path=path,
         schema=schema,
@@ -279,7 +288,7 @@ def _symbol_references(schema: str, tables: set[str]) -> sql.Composable:
             continue
         table = sql.Identifier(schema, model._meta.db_table)
         for field in model._meta.concrete_fields:
-            column = sql.Identifier(field.column)
+            column = sql.Identifier(str(field.column))
             if isinstance(field, models.CharField) and field.name in _SYMBOL_FIELD_NAMES:
                 selects.append(sql.SQL("SELECT {} FROM {}").format(column, table))
             elif isinstance(field, models.JSONField) and field.name.endswith("_symbols"):
@@ -293,7 +302,7 @@ def _symbol_references(schema: str, tables: set[str]) -> sql.Composable:
 
 
 def _columns(model: type[models.Model], *, without: tuple[str, ...]) -> list[str]:
-    return [f.column for f in model._meta.concrete_fields if f.name not in without]
+    return [str(f.column) for f in model._meta.concrete_fields if f.name not in without]
 
 
 def _securities_query(references: sql.Composable) -> sql.Composable:
@@ -520,7 +529,9 @@ def _schema_load(work: Path) -> None:
         code=FirmErrorCode.RESTORE_FAILED,
         connect=False,
     )
-    if connection.pg_version < _TRANSACTION_TIMEOUT_SINCE:
+    with _raw_cursor() as cursor:
+        server_version = cursor.connection.info.server_version
+    if server_version < _TRANSACTION_TIMEOUT_SINCE:
         _preamble_line_drop(script, _TRANSACTION_TIMEOUT_LINE)
     _pg_program_run(
         "psql",

@@ -32,7 +32,7 @@ from psycopg import sql
 
 from apps.accounts.models import Account, Household, TaxLot, Transaction
 from apps.accounts.services.ledger import ledger_rebuild
-from apps.firms.backup import firm_backup, libpq_params
+from apps.firms.backup import database_conninfo, firm_backup
 from apps.firms.models import Firm
 from apps.firms.services import firm_create
 from apps.securities.models import Price, Security
@@ -153,7 +153,7 @@ def archive(source_firm, django_db_blocker, tmp_path_factory) -> Path:
 def empty_database(django_db_setup, django_db_blocker) -> Iterator[str]:
     """A new, empty database on the test server; dropped afterwards."""
     name = f"{connection.settings_dict['NAME']}_restore_{uuid.uuid4().hex[:8]}"
-    with django_db_blocker.unblock(), psycopg.connect(**libpq_params(), autocommit=True) as conn:
+    with django_db_blocker.unblock(), psycopg.connect(database_conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         yield name
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -181,7 +181,7 @@ def _manage(database: str, media_root: Path, *args: str) -> subprocess.Completed
 
 
 def _rows(database: str | None, query: str) -> list[tuple]:
-    with psycopg.connect(**libpq_params(dbname=database)) as conn:
+    with psycopg.connect(database_conninfo(dbname=database)) as conn:
         return conn.execute(query).fetchall()
 
 
@@ -209,17 +209,17 @@ SECURITIES = """
 PRICES = """
     SELECT s.symbol, (to_jsonb(p) - 'id' - 'security_id')::text FROM securities_price p
     JOIN securities_security s ON s.id = p.security_id ORDER BY 1, 2"""
-TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'firm_bk' ORDER BY 1"
+TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1"
 
 
-def _table_digests(database: str | None) -> dict[str, str]:
+def _table_digests(database: str | None, schema: str = SLUG) -> dict[str, str]:
     """md5 of every table of the firm's schema, over its rows as text, sorted."""
     digests = {}
-    with psycopg.connect(**libpq_params(dbname=database)) as conn:
-        for (table,) in conn.execute(TABLES).fetchall():
+    with psycopg.connect(database_conninfo(dbname=database)) as conn:
+        for (table,) in conn.execute(TABLES, (schema,)).fetchall():
             query = sql.SQL(
                 "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {} t"
-            ).format(sql.Identifier(SLUG, table))
+            ).format(sql.Identifier(schema, table))
             digests[table] = conn.execute(query).fetchone()[0]
     return digests
 
@@ -267,7 +267,7 @@ def test_restored_firm_replays_its_ledger_to_the_same_lots(
     assert (media / SLUG / STORED_FILE[0]).read_bytes() == STORED_FILE[1]
 
     # Derived rows wiped, then the restored ledger is replayed in the restored database.
-    with psycopg.connect(**libpq_params(dbname=empty_database)) as conn:
+    with psycopg.connect(database_conninfo(dbname=empty_database)) as conn:
         for table in ("accounts_washsalematch", "accounts_realizedgain", "accounts_taxlot"):
             conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(SLUG, table)))
     assert not any(_ledger(empty_database).values())
@@ -281,6 +281,38 @@ def test_restored_firm_replays_its_ledger_to_the_same_lots(
     assert f"schema '{SLUG}' exists in this database" in again.stderr
     assert _rows(empty_database, "SELECT count(*) FROM firms_firm") == [(1,)]
     assert _ledger(empty_database) == original
+
+
+def test_a_firm_restored_under_a_new_slug_gets_its_schema_host_and_files(
+    archive, empty_database, django_db_blocker, tmp_path
+):
+    with django_db_blocker.unblock():
+        original_tables = _table_digests(None)
+    media = tmp_path / "media"
+
+    result = _manage(
+        empty_database,
+        media,
+        "firm_restore",
+        str(archive),
+        "--slug",
+        "bk_copy",
+        "--domain",
+        "c.test",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert _table_digests(empty_database, "bk_copy") == original_tables
+    assert _rows(empty_database, "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%bk%'") == [
+        ("bk_copy",)
+    ]
+    assert _rows(empty_database, "SELECT slug, schema_name FROM firms_firm") == [
+        ("bk_copy", "bk_copy")
+    ]
+    assert _rows(empty_database, "SELECT domain, is_primary FROM firms_domain") == [
+        ("c.test", True)
+    ]
+    assert (media / "bk_copy" / STORED_FILE[0]).read_bytes() == STORED_FILE[1]
 
 
 def _rewrite(source: Path, target: Path, *, member: str, edit) -> Path:
