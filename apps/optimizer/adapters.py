@@ -301,7 +301,7 @@ class ChunkLots:
         """
         table = connection.ops.quote_name(TaxLot._meta.db_table)  # the model's own table
         sql = (
-            "SELECT array_agg(id), array_agg(account_id), array_agg(lot_key), "  # noqa: S608
+            "SELECT array_agg(id), array_agg(account_id), array_agg(lot_key), "  # noqa: S608 - the table name is the model's own, quoted  # nosec B608
             "array_agg(symbol), array_agg((shares * 1000000)::bigint), "
             "array_agg(COALESCE((adjusted_basis_amount * 100)::bigint, 0)), "
             "array_agg(holding_period_start_on - DATE '0001-01-01' + 1), "

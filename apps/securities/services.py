@@ -362,8 +362,8 @@ def _parse_price_csv(
         if row_errors:
             errors.extend(row_errors)
             continue
-        assert priced_on is not None  # noqa: S101 -- checked above
-        assert close is not None  # noqa: S101 -- checked above
+        assert priced_on is not None  # noqa: S101 -- checked above  # nosec B101
+        assert close is not None  # noqa: S101 -- checked above  # nosec B101
         is_synthetic = synthetic_text in _TRUE
         key = (symbol, priced_on)
         if key in first:
@@ -429,7 +429,7 @@ def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
             )
             SELECT count(*) FILTER (WHERE is_created), count(*) FILTER (WHERE NOT is_created)
             FROM upserted
-            """  # noqa: S608 -- table names come from model metadata, values are parameters
+            """  # noqa: S608 -- table names come from model metadata, values are parameters  # nosec B608
         )
         created, updated = cursor.fetchone()
         cursor.execute("DROP TABLE securities_price_load")

@@ -603,8 +603,8 @@ def _generic_transaction(row: _Row, index: int) -> TransactionRow | None:
         row.error(field_name, "only a sell names a lot method or lots")
     if len(row.problems) > before:
         return None
-    assert key is not None and external_id is not None and trade_on is not None  # noqa: S101, PT018
-    assert kind is not None and amount is not None and picks is not None  # noqa: S101, PT018
+    assert key is not None and external_id is not None and trade_on is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
+    assert kind is not None and amount is not None and picks is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
     return TransactionRow(
         line=row.line,
         order=index,
@@ -673,7 +673,7 @@ def _generic_lot(row: _Row, index: int) -> TransactionRow | None:
         row.error("wash_adjustment", "needs a cost basis")
     if len(row.problems) > before:
         return None
-    assert key and lot_id and symbol and shares is not None and acquired_on  # noqa: S101, PT018
+    assert key and lot_id and symbol and shares is not None and acquired_on  # noqa: S101, PT018 - the row has no problems  # nosec B101
     return _opening_lot(
         row,
         index=index,
@@ -700,7 +700,7 @@ def _generic_position(row: _Row, index: int) -> PositionRow | None:
             row.error("cost_basis", "cash has no cost basis")
         if len(row.problems) > before:
             return None
-        assert key is not None and amount is not None  # noqa: S101, PT018
+        assert key is not None and amount is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
         return PositionRow(row.line, key[0], key[1], CASH_SYMBOL, amount, None, as_of)
     shares = _shares(row, "shares")
     _positive(row, "shares", shares)
@@ -708,7 +708,7 @@ def _generic_position(row: _Row, index: int) -> PositionRow | None:
     _positive(row, "cost_basis", cost_basis, allow_zero=True)
     if len(row.problems) > before:
         return None
-    assert key is not None and symbol and shares is not None  # noqa: S101, PT018
+    assert key is not None and symbol and shares is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
     return PositionRow(row.line, key[0], key[1], symbol, shares, cost_basis, as_of)
 
 
@@ -793,7 +793,7 @@ def _account_row(row: _Row, choices: dict[str, Sequence[str]]) -> AccountRow | N
             values[name] = _choice(row, name, choices[choice_of], upper=choice_of == "lot_method")
     if len(row.problems) > before:
         return None
-    assert household_id and household_name and key  # noqa: S101, PT018
+    assert household_id and household_name and key  # noqa: S101, PT018 - the row has no problems  # nosec B101
     return AccountRow(row.line, household_id, household_name, key[0], key[1], values)
 
 
@@ -964,7 +964,7 @@ def _custodian_transaction(
             symbol = ""
     if len(row.problems) > before or trade_on is None or not account_number:
         return None  # a bad date or account was reported by the caller
-    assert symbol is not None and amount is not None  # noqa: S101, PT018
+    assert symbol is not None and amount is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
     return TransactionRow(
         line=row.line,
         order=-index,  # custodian exports list the newest entry first
@@ -1065,7 +1065,7 @@ def _custodian_lots(
         _positive(row, "Cost Basis", cost_basis, allow_zero=True)
         if len(row.problems) > before:
             continue
-        assert account_number and symbol and acquired_on and shares is not None  # noqa: S101, PT018
+        assert account_number and symbol and acquired_on and shares is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
         # The lot exports name no lot: the id is the symbol, open date and occurrence.
         lot_key = f"{symbol}-{acquired_on:%Y%m%d}"
         seen[f"{account_number}|{lot_key}"] += 1
@@ -1100,7 +1100,7 @@ def _schwab_positions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFi
             amount = _money(row, "Market Value", custodian_format=True)
             if len(row.problems) > before:
                 continue
-            assert account_number and amount is not None  # noqa: S101, PT018
+            assert account_number and amount is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
             parsed.rows.append(
                 PositionRow(row.line, SCHWAB_CUSTODIAN, account_number, CASH_SYMBOL, amount)
             )
@@ -1112,7 +1112,7 @@ def _schwab_positions(records: Iterator[tuple[int, list[str]]], parsed: ParsedFi
         _positive(row, "Cost Basis", cost_basis, allow_zero=True)
         if len(row.problems) > before:
             continue
-        assert account_number and symbol and shares is not None  # noqa: S101, PT018
+        assert account_number and symbol and shares is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
         parsed.rows.append(
             PositionRow(row.line, SCHWAB_CUSTODIAN, account_number, symbol, shares, cost_basis)
         )
@@ -1264,7 +1264,7 @@ def _fidelity_positions(records: Iterator[tuple[int, list[str]]], parsed: Parsed
             amount = _money(row, "Current Value", custodian_format=True)
             if len(row.problems) > before:
                 continue
-            assert account_number and amount is not None  # noqa: S101, PT018
+            assert account_number and amount is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
             parsed.rows.append(
                 PositionRow(row.line, FIDELITY_CUSTODIAN, account_number, CASH_SYMBOL, amount)
             )
@@ -1276,7 +1276,7 @@ def _fidelity_positions(records: Iterator[tuple[int, list[str]]], parsed: Parsed
         _positive(row, "Cost Basis Total", cost_basis, allow_zero=True)
         if len(row.problems) > before:
             continue
-        assert account_number and symbol and shares is not None  # noqa: S101, PT018
+        assert account_number and symbol and shares is not None  # noqa: S101, PT018 - the row has no problems  # nosec B101
         parsed.rows.append(
             PositionRow(row.line, FIDELITY_CUSTODIAN, account_number, symbol, shares, cost_basis)
         )

@@ -612,7 +612,7 @@ def _plan_positions(plan: _Plan, parsed: ParsedFile, *, as_of: date | None, file
     for (account_pk, symbol), group in merged.items():
         account, line = by_pk[account_pk], group[0].line
         snapshot_on = group[0].as_of or default_as_of
-        assert snapshot_on is not None  # checked above  # noqa: S101
+        assert snapshot_on is not None  # checked above  # noqa: S101  # nosec B101
         custodian_says = sum((r.shares for r in group), ZERO)
         if symbol == CASH_SYMBOL:
             entry = _plan_cash(plan, account, line, snapshot_on, custodian_says, cash, filename)

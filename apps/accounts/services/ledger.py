@@ -72,7 +72,7 @@ def _trade_of(entry: Transaction) -> engine.Trade:
             )
             for pick in entry.lot_picks
         )
-    assert entry.shares is not None  # a DB constraint for buys and sells  # noqa: S101
+    assert entry.shares is not None  # a DB constraint for buys and sells  # noqa: S101  # nosec B101
     return engine.Trade(
         id=engine_id(account_id=entry.account_id, external_id=entry.external_id),
         date=entry.trade_on,

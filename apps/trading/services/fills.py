@@ -626,7 +626,7 @@ def _apply(
     allocations = {f.allocation.pk: f.allocation for f in fills}
     for fill in fills:
         allocation = fill.allocation
-        assert fill.entry is not None  # noqa: S101
+        assert fill.entry is not None  # noqa: S101 - _match gives every fill an entry  # nosec B101
         allocation.filled_shares += fill.shares
         allocation.fill_amount += fill.entry.amount
         allocation.fill_count += 1

@@ -11,7 +11,7 @@ from apps.firms.services import firm_create
 
 DEMO_SLUG = "demo"
 DEMO_HOST = "demo.localhost"
-DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - a published demo login, never a real secret
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - a published demo login, never a real secret  # nosec B105
 STAFF_USERNAME = "staff"
 
 
