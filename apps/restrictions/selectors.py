@@ -13,7 +13,13 @@ from django.db.models import Q, QuerySet
 from apps.accounts.holdings import holdings_get
 from apps.accounts.models import Account, Household, TaxLot
 from apps.common.exceptions import ApplicationError
-from apps.common.money import ZERO, round_money
+from apps.common.money import (
+    MICRO_DIGITS,
+    ZERO,
+    product_cents,
+    product_fits,
+    round_money,
+)
 from apps.models.selectors import model_flatten
 from apps.restrictions.errors import RestrictionsErrorCode
 from apps.restrictions.models import OutsideHolding, Restriction, RestrictionScope, Substitute
@@ -142,32 +148,6 @@ class LotShares(NamedTuple):
     shares_micro: npt.NDArray[np.int64]  # shares × 10^6 (SHARES has 6 decimal places)
 
 
-_MICRO_DIGITS = 6
-# Products below this many millionths of a dollar cannot overflow int64 in _cents_half_even.
-_SAFE_PRODUCT = 2.0**62
-
-
-def _cents_half_even(
-    shares_micro: npt.NDArray[np.int64], price_micro: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    """round_money(shares × price) in cents, exactly, for millionth-scaled integer inputs.
-
-    shares × price is a multiple of 10^-12 dollars; it is split so that no intermediate
-    exceeds int64 (the caller checks ``whole shares × price_micro < 2^62``), then rounded half
-    to even like ``round_money``.
-    """
-    whole, fraction = np.divmod(shares_micro, 10**6)
-    micro_dollars = whole * price_micro
-    high, low = np.divmod(micro_dollars, 10**4)  # cents, and the rest in 10^-6 dollars
-    rest = low * 10**6 + fraction * price_micro  # in 10^-12 dollars
-    carry, remainder = np.divmod(rest, 10**10)
-    cents = high + carry
-    half = 5 * 10**9
-    round_up = (remainder > half) | ((remainder == half) & (cents % 2 == 1))
-    out: npt.NDArray[np.int64] = cents + round_up
-    return out
-
-
 def _values_at_market_columns(
     accounts: list[Account], as_of: date, lots: LotShares
 ) -> tuple[dict[int, dict[str, Decimal]], dict[int, Decimal]] | None:
@@ -184,22 +164,17 @@ def _values_at_market_columns(
         if quote is None:
             continue
         exponent = quote.close_price.as_tuple().exponent
-        if not isinstance(exponent, int) or exponent < -_MICRO_DIGITS:
+        if not isinstance(exponent, int) or exponent < -MICRO_DIGITS:
             return None
-        price_micro[j] = int(quote.close_price.scaleb(_MICRO_DIGITS))
+        price_micro[j] = int(quote.close_price.scaleb(MICRO_DIGITS))
     codes = lots.codes
     prices = price_micro[codes]
     priced = prices >= 0
     shares = lots.shares_micro[priced]
     prices = prices[priced]
-    if (
-        len(shares)
-        and float(np.max((shares // 10**6).astype(np.float64) * prices)) >= _SAFE_PRODUCT
-    ):
+    if not product_fits(shares, prices):
         return None
-    if len(prices) and int(prices.max()) >= 2**40:  # fraction × price must stay far below 2^63
-        return None
-    cents = _cents_half_even(shares, prices)
+    cents = product_cents(shares, prices)
     pks = np.array([a.pk for a in accounts], dtype=np.int64)
     by_pk = np.argsort(pks, kind="stable")
     lot_accounts = lots.account_ids[priced]
@@ -235,7 +210,7 @@ def _values_at_market(
         if done is not None:
             return done
         lots = [
-            (account_id, lots.names[code], Decimal(shares).scaleb(-_MICRO_DIGITS))
+            (account_id, lots.names[code], Decimal(shares).scaleb(-MICRO_DIGITS))
             for account_id, code, shares in zip(
                 lots.account_ids.tolist(),
                 lots.codes.tolist(),
