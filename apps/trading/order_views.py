@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -68,8 +69,11 @@ def _page(
     active = (OrderStatus.OPEN, OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
     context = {
         "approved_count": approved_unordered_count(),
-        "orders": order_list().filter(status__in=active)[:200],
-        "done_orders": order_list().exclude(status__in=active)[:50],
+        # Open orders with their allocations, 25 a page; done orders show no allocations.
+        "orders": Paginator(order_list().filter(status__in=active), 25).get_page(
+            request.GET.get("page")
+        ),
+        "done_orders": order_list().exclude(status__in=active).prefetch_related(None)[:50],
         "custodians": open_order_custodians(),
         "layouts": _LAYOUT_CHOICES,
         "trade_files": trade_file_list()[:50],

@@ -43,14 +43,28 @@ def run_universe_symbols(*, account_ids: Sequence[int], as_of: date) -> list[str
     return sorted(symbols)
 
 
+# A run's universe snapshot (prices and risk model of every name, up to megabytes) is read only
+# by the chunk tasks; lists and pages defer it.
+_RUN_SNAPSHOT_FIELDS = ("universe_snapshot", "universe_symbols")
+
+
 def run_list() -> QuerySet[RebalanceRun]:
-    """Runs, newest first."""
-    return RebalanceRun.objects.select_related("requested_by")
+    """Runs, newest first, without their universe snapshot."""
+    return RebalanceRun.objects.select_related("requested_by").defer(*_RUN_SNAPSHOT_FIELDS)
 
 
 def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> QuerySet[Proposal]:
-    """Proposals with their account, optionally of one run and one status."""
-    proposals = Proposal.objects.select_related("account", "run")
+    """Proposals with their account, optionally of one run and one status.
+
+    The replay snapshot (``snapshot_zlib``, kilobytes per proposal) and the run's universe
+    snapshot are deferred: pages and the API never show them, and a list of proposals would
+    otherwise carry megabytes (the run's snapshot once per row).
+    """
+    proposals = (
+        Proposal.objects.select_related("account", "run")
+        .defer("snapshot_zlib")
+        .defer(*(f"run__{field}" for field in _RUN_SNAPSHOT_FIELDS))
+    )
     if run is not None:
         proposals = proposals.filter(run=run)
     if status:
@@ -59,5 +73,7 @@ def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> Query
 
 
 def exception_queue() -> QuerySet[Proposal]:
-    """Proposals waiting for a trader, flagged ones first."""
-    return proposal_list(status=ProposalStatus.PENDING_APPROVAL).order_by("-flags", "-created_at")
+    """Proposals waiting for a trader, flagged ones first (a stable order, for pagination)."""
+    return proposal_list(status=ProposalStatus.PENDING_APPROVAL).order_by(
+        "-flags", "-created_at", "-pk"
+    )

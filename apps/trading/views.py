@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
+from apps.common.pagination import key_page
 from apps.common.tenancy import firm_today
 from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
 from apps.trading.models import (
@@ -63,11 +64,12 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
 
 @action_required(Action.VIEW_BOOK)
 def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """One run: live progress, failures and skips with reasons, its proposals."""
-    run = get_object_or_404(RebalanceRun, pk=pk)
+    """One run: live progress, failures and skips with reasons, its proposals (paginated)."""
+    run = get_object_or_404(run_list(), pk=pk)
     problems = run.run_accounts.exclude(
         status__in=(RunAccountStatus.DONE, RunAccountStatus.PENDING)
     )
+    proposals = proposal_list(run=run).order_by("status", "account__name", "pk")
     return render(
         request,
         "trading/run_detail.html",
@@ -75,7 +77,7 @@ def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
             "run": run,
             "progress": run_progress(run),
             "problems": problems.select_related("account")[:200],
-            "proposals": proposal_list(run=run).order_by("status", "account__name")[:500],
+            "proposals": key_page(proposals, per_page=50, number=request.GET.get("page")),
         },
     )
 
@@ -114,8 +116,9 @@ def proposal_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @action_required(Action.VIEW_BOOK)
 def exception_queue_page(request: HttpRequest) -> HttpResponse:
-    """Proposals waiting for a trader, flagged first; approve or reject in bulk."""
-    pending = list(exception_queue()[:500])
+    """Proposals waiting for a trader, flagged first, 100 a page; approve or reject in bulk."""
+    page = key_page(exception_queue(), per_page=100, number=request.GET.get("page"))
+    pending = list(page)
     if request.method == "POST":
         if not user_can(request.user, Action.APPROVE_TRADES):
             return HttpResponse("your role may not approve trades", status=403)
@@ -134,7 +137,7 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{count} proposal(s) {form.cleaned_data['decision']}d.")
             return redirect("exception-queue")
         messages.error(request, "Select at least one proposal and a decision.")
-    return render(request, "trading/exceptions.html", {"pending": pending})
+    return render(request, "trading/exceptions.html", {"pending": pending, "page": page})
 
 
 def _as_of(request: HttpRequest) -> date:

@@ -1,0 +1,27 @@
+"""Pages of long lists whose rows are wide (JSON columns, joined rows)."""
+
+from typing import Any, TypeVar
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+def key_page(queryset: QuerySet[M], *, per_page: int, number: Any) -> "Page[M]":
+    """Return page ``number`` of ``queryset``, sorting primary keys only, then reading the rows.
+
+    PostgreSQL sorts whole rows: ordering thousands of proposals with their JSON metrics and
+    joined accounts spilled to disk (~150 ms for 10,000 rows); the keys alone sort in memory.
+    The page's objects keep the queryset's order, ``select_related`` and deferrals.
+
+    Args:
+        queryset: ordered, not sliced.
+        per_page: rows per page.
+        number: the requested page (``request.GET["page"]``); out of range gives the last.
+    """
+    page = Paginator(queryset.values_list("pk", flat=True), per_page).get_page(number)
+    keys = list(page.object_list)
+    rows = queryset.order_by().in_bulk(keys)
+    page.object_list = [rows[key] for key in keys]
+    return page
