@@ -20,6 +20,10 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import connection
+from psycopg import postgres
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import (
@@ -271,6 +275,35 @@ def _reordered(values: Sequence[str], order: list[int]) -> tuple[str, ...]:
     return tuple(values[j] for j in order)
 
 
+class _Int8ArrayLoader(Loader):
+    """A one-dimensional bigint[] without NULLs, in binary, straight into a numpy int64 array.
+
+    PostgreSQL's binary array format (src/backend/utils/adt/arrayfuncs.c, array_send): int32
+    ndim, int32 has-nulls flag, int32 element type, then (int32 size, int32 lower bound) per
+    dimension, then per element an int32 length and the value, big-endian. psycopg's default
+    loader builds a Python int per element (~100,000 per chunk column).
+    """
+
+    format = Format.BINARY
+    _element = np.dtype([("length", ">i4"), ("value", ">i8")])
+
+    def load(self, data: Buffer) -> npt.NDArray[np.int64]:
+        raw = bytes(data)
+        ndim, has_nulls = int.from_bytes(raw[0:4], "big"), int.from_bytes(raw[4:8], "big")
+        if ndim == 0:
+            return np.zeros(0, dtype=np.int64)
+        if ndim != 1 or has_nulls:
+            raise ValueError("expected a one-dimensional array without NULLs")
+        elements = np.frombuffer(raw, dtype=self._element, offset=20)
+        return elements["value"].astype(np.int64)
+
+
+class _Int4ArrayLoader(_Int8ArrayLoader):
+    """The same for integer[] (4-byte values)."""
+
+    _element = np.dtype([("length", ">i4"), ("value", ">i4")])
+
+
 @dataclass(frozen=True)
 class ChunkLots:
     """The open lots of a chunk of accounts column-wise, grouped by account (one query).
@@ -312,24 +345,26 @@ class ChunkLots:
         # the tasks retry, like every other query.
         with connection.wrap_database_errors, connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's own cursor: one row of binary arrays, no row tuples
+            for name, loader in (("int8", _Int8ArrayLoader), ("int4", _Int4ArrayLoader)):
+                array_oid = postgres.types[name].array_oid  # the array type, not the element
+                raw.adapters.register_loader(array_oid, loader)  # this cursor only
             raw.execute(sql, [list(account_ids)], binary=True)
             columns = raw.fetchone()
+        empty = np.zeros(0, dtype=np.int64)
         lot_ids, accounts, keys, symbols, shares, basis, starts, acquired, has_basis = (
-            column or [] for column in (columns or [None] * 9)
+            column if column is not None else default
+            for column, default in zip(
+                columns or [None] * 9,
+                (empty, empty, [], [], empty, empty, empty, empty, []),
+                strict=True,
+            )
         )
         count = len(keys)
-        account_array = np.array(accounts, dtype=np.int64)
+        account_array = accounts
         names = tuple(sorted(set(symbols)))
         code_of = {name: j for j, name in enumerate(names)}
         codes = np.array(list(map(code_of.__getitem__, symbols)), dtype=np.int64)
-        order = np.lexsort(
-            (
-                np.array(lot_ids, dtype=np.int64),
-                np.array(acquired, dtype=np.int64),
-                codes,
-                account_array,
-            )
-        )
+        order = np.lexsort((lot_ids, acquired, codes, account_array))
         ordered = order.tolist()
         account_array = account_array[order]
         slices: dict[int, slice] = {}
@@ -344,9 +379,9 @@ class ChunkLots:
             symbols=_reordered(symbols, ordered),
             names=names,
             codes=codes[order],
-            shares_micro=np.array(shares, dtype=np.int64)[order],
-            basis_cents=np.array(basis, dtype=np.int64)[order],
-            start_days=np.array(starts, dtype=np.int64)[order],
+            shares_micro=shares[order],
+            basis_cents=basis[order],
+            start_days=starts[order],
             has_basis=np.array(has_basis, dtype=bool)[order],
             slices=slices,
         )

@@ -180,3 +180,42 @@ def test_stalled_runs_have_their_pending_chunks_sent_again(
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert rebalance_runs_resume(stalled_after_s=0) == []  # finished runs are never resumed
+
+
+def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book):
+    """The binary array read (numpy loaders) returns each lot's exact shares, basis and dates,
+    grouped by account, and nothing for accounts without lots or an empty chunk."""
+    from apps.accounts.models import TaxLot
+    from apps.optimizer.adapters import ChunkLots
+
+    accounts = [run_book["legacy"], run_book["cash_only"], run_book["no_basis"]]
+    lots = ChunkLots.read([a.pk for a in accounts])
+    expected = {
+        (
+            lot.account_id,
+            lot.lot_key,
+            lot.symbol,
+            int(lot.shares * 10**6),
+            int(lot.adjusted_basis_amount * 100) if lot.adjusted_basis_amount is not None else 0,
+            lot.holding_period_start_on.toordinal(),
+            lot.has_basis,
+        )
+        for lot in TaxLot.objects.filter(account__in=accounts)
+    }
+    read = {
+        (
+            int(lots.account_ids[i]),
+            lots.lot_keys[i],
+            lots.symbols[i],
+            int(lots.shares_micro[i]),
+            int(lots.basis_cents[i]),
+            int(lots.start_days[i]),
+            bool(lots.has_basis[i]),
+        )
+        for i in range(len(lots.lot_keys))
+    }
+    assert read == expected and len(lots.lot_keys) == len(expected) > 0
+    assert run_book["cash_only"].pk not in lots.slices
+    assert lots.slices[run_book["legacy"].pk].stop - lots.slices[run_book["legacy"].pk].start == 2
+    nothing = ChunkLots.read([run_book["cash_only"].pk])
+    assert len(nothing.lot_keys) == 0 and nothing.slices == {} and nothing.shares_micro.size == 0
