@@ -76,7 +76,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BackupReport:
-    """What ``firm_backup`` wrote."""
+    """What ``firm_backup`` wrote.
+
+    Counts of tables, rows, public rows and files; the archive's size in bytes; wall time in
+    seconds.
+    """
 
     path: Path
     schema: str
@@ -91,7 +95,10 @@ class BackupReport:
 
 @dataclass(frozen=True)
 class RestoreReport:
-    """What ``firm_restore`` created; ``*_added`` count public rows the database lacked."""
+    """What ``firm_restore`` created.
+
+    ``*_added`` count the public rows the database lacked; wall time in seconds.
+    """
 
     firm: Firm
     domains: tuple[str, ...]
@@ -166,11 +173,14 @@ def firm_backup(*, firm: Firm, path: Path) -> BackupReport:
     """Write one firm's archive to ``path`` (replaced atomically: never a half-written file).
 
     Raises:
-        ApplicationError: pg_dump failed (its message is included).
+        ApplicationError: the directory does not exist, or pg_dump failed (its message is
+            included).
     """
     started = time.perf_counter()
     schema = str(firm.schema_name)
     path = path.resolve()
+    if not path.parent.is_dir():
+        raise ApplicationError(f"no directory {path.parent}", code=FirmErrorCode.BACKUP_FAILED)
     with tempfile.TemporaryDirectory(prefix="firm-backup-") as tmp:
         work = Path(tmp)
         for name in (SECURITIES_CSV, FIRM_JSON):
@@ -492,6 +502,9 @@ def _manifest_read(path: Path, archive: tarfile.TarFile) -> dict[str, Any]:
             f" restores version {FORMAT_VERSION} only",
             code=FirmErrorCode.ARCHIVE_FORMAT_UNKNOWN,
         )
+    missing = {"schema", "slug", "tables", "public_rows", "files", "parts"} - set(manifest)
+    if missing:
+        raise _corrupt(path, f"{MANIFEST} lacks {sorted(missing)}")
     return manifest
 
 
