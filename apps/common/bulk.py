@@ -32,3 +32,23 @@ def copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequenc
                 copy.write_row(row)
                 count += 1
     return count
+
+
+def next_ids(model: type[Model], count: int) -> list[int]:
+    """Reserve ``count`` primary keys from the model's identity sequence (one query).
+
+    For rows written with ``copy_rows`` whose ids the caller needs (COPY returns none). The
+    ids are the sequence's own, so rows inserted later by the ORM never collide; a rolled-back
+    transaction leaves a gap, as any insert does.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk
+    assert pk is not None  # noqa: S101 - every concrete model has one  # nosec B101
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(table), pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
