@@ -47,6 +47,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, models, transaction
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 from psycopg import sql
@@ -108,6 +109,7 @@ class RestoreReport:
     prices_added: int
     files: int
     seconds: float
+    migrations_pending: tuple[str, ...]
 
 
 # --- connection -----------------------------------------------------------------------------------
@@ -391,7 +393,8 @@ def firm_restore(
     Creates the shared tables by migrations if the database has none, adds the securities and
     prices the database lacks (existing rows win: the master is shared by every firm), restores
     the schema, checks the manifest's row counts, then creates the Firm, its Domains and files.
-    Any failure drops what was created.
+    Any failure drops what was created. The schema is restored as saved: the report lists this
+    release's migrations it lacks (an archive from an older release), for the operator to run.
 
     Args:
         path: the archive written by ``firm_backup``.
@@ -447,7 +450,20 @@ def firm_restore(
         prices_added=prices_added,
         files=len(files),
         seconds=time.perf_counter() - started,
+        migrations_pending=_migrations_pending(schema),
     )
+
+
+def _migrations_pending(schema: str) -> tuple[str, ...]:
+    """This release's migrations that the schema has not applied (``app.name``, sorted).
+
+    Every schema records every app's migrations (django-tenants runs them all, the router
+    skips the other list's operations), so an archive from an older release lacks some.
+    """
+    with schema_context(schema):
+        loader = MigrationLoader(connection, ignore_no_migrations=True)
+        pending = set(loader.graph.nodes) - set(loader.applied_migrations)
+    return tuple(sorted(f"{app}.{name}" for app, name in pending))
 
 
 def _corrupt(path: Path, reason: str) -> ApplicationError:

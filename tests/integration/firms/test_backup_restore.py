@@ -245,6 +245,7 @@ def test_restored_firm_replays_its_ledger_to_the_same_lots(
 
     restored = _manage(empty_database, media, "firm_restore", str(archive))
     assert restored.returncode == 0, restored.stderr
+    assert "migrations of this release" not in restored.stdout  # same release: none missing
 
     # Every table of the schema holds the same rows, and the firm's public rows came along.
     assert _table_digests(empty_database) == original_tables
@@ -283,22 +284,25 @@ def test_restored_firm_replays_its_ledger_to_the_same_lots(
     assert _ledger(empty_database) == original
 
 
-def test_a_firm_restored_under_a_new_slug_gets_its_schema_host_and_files(
-    archive, empty_database, django_db_blocker, tmp_path
+def test_an_older_archive_restored_under_a_new_slug_is_renamed_and_names_missing_migrations(
+    source_firm, empty_database, django_db_blocker, tmp_path
 ):
-    with django_db_blocker.unblock():
-        original_tables = _table_digests(None)
+    # Saved as an older release would have saved it: without the latest accounts migration.
+    older = tmp_path / "older.tar.gz"
+    with django_db_blocker.unblock(), psycopg.connect(database_conninfo(), autocommit=True) as conn:
+        row = conn.execute(
+            "DELETE FROM firm_bk.django_migrations WHERE id = (SELECT max(id)"
+            " FROM firm_bk.django_migrations WHERE app = 'accounts') RETURNING *"
+        ).fetchone()
+        try:
+            firm_backup(firm=source_firm, path=older)
+            original_tables = _table_digests(None)
+        finally:
+            conn.execute("INSERT INTO firm_bk.django_migrations VALUES (%s, %s, %s, %s)", row)
     media = tmp_path / "media"
 
     result = _manage(
-        empty_database,
-        media,
-        "firm_restore",
-        str(archive),
-        "--slug",
-        "bk_copy",
-        "--domain",
-        "c.test",
+        empty_database, media, "firm_restore", str(older), "--slug=bk_copy", "--domain=c.test"
     )
 
     assert result.returncode == 0, result.stderr
@@ -313,6 +317,8 @@ def test_a_firm_restored_under_a_new_slug_gets_its_schema_host_and_files(
         ("c.test", True)
     ]
     assert (media / "bk_copy" / STORED_FILE[0]).read_bytes() == STORED_FILE[1]
+    assert f"lacks 1 migrations of this release (accounts.{row[2]})" in result.stdout
+    assert "migrate_schemas --tenant --schema=bk_copy" in result.stdout
 
 
 def _rewrite(source: Path, target: Path, *, member: str, edit) -> Path:

@@ -34,3 +34,9 @@ class Command(BaseCommand):
             f"securities and {report.prices_added} prices; {report.files} files "
             f"({report.seconds:.1f} s)"
         )
+        if report.migrations_pending:
+            self.stdout.write(
+                f"the firm's schema lacks {len(report.migrations_pending)} migrations of this "
+                f"release ({', '.join(report.migrations_pending[:5])}): run "
+                f"python manage.py migrate_schemas --tenant --schema={report.firm.schema_name}"
+            )
