@@ -1,5 +1,6 @@
 """Reads of the books of record: accounts, lots, ledger, realized gains, the tax year so far."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -89,10 +90,29 @@ class RealizedSummary:
     budget_left: Decimal | None
 
 
+def _year_totals(
+    accounts: Sequence[Account], year: int
+) -> dict[int, tuple[dict[str, Decimal], Decimal]]:
+    """Per account: reportable gain by term and the disallowed losses of the year (one query)."""
+    totals: dict[int, tuple[dict[str, Decimal], Decimal]] = {}
+    rows = (
+        RealizedGain.objects.filter(account__in=accounts, sold_on__year=year)
+        .values("account_id", "term")
+        .annotate(gain=Sum("reportable_gain_amount"), lost=Sum("disallowed_amount"))
+        .values_list("account_id", "term", "gain", "lost")
+        .order_by()
+    )
+    for account_id, term, gain, lost in rows:
+        by_term, disallowed = totals.get(account_id, ({}, ZERO))
+        by_term[term] = by_term.get(term, ZERO) + (gain or ZERO)
+        totals[account_id] = (by_term, disallowed + (lost or ZERO))
+    return totals
+
+
 def _summary(
     *,
     year: int,
-    rows: QuerySet[RealizedGain],
+    totals: tuple[dict[str, Decimal], Decimal],
     carry_short: Decimal,
     carry_long: Decimal,
     filing_status: str,
@@ -101,11 +121,7 @@ def _summary(
     budget_kind: str,
     budget_amount: Decimal | None,
 ) -> RealizedSummary:
-    sums = {
-        term: total or ZERO
-        for term, total in rows.values_list("term").annotate(total=Sum("reportable_gain_amount"))
-    }
-    disallowed = rows.aggregate(total=Sum("disallowed_amount"))["total"] or ZERO
+    sums, disallowed = totals
     netted = schedule_d_year(
         year=year,
         filing_status=TaxFilingStatus(filing_status),
@@ -152,18 +168,27 @@ def realized_summary(*, account: Account, year: int) -> RealizedSummary:
 
     Retirement accounts realize nothing taxable: their summary is all zeros.
     """
-    carry_short, carry_long = _carry_in(account, year)
-    return _summary(
-        year=year,
-        rows=realized_gain_list(account=account, year=year),
-        carry_short=carry_short,
-        carry_long=carry_long,
-        filing_status=account.filing_status,
-        short_rate=account.short_term_rate + account.state_rate,
-        long_rate=account.long_term_rate + account.state_rate,
-        budget_kind=account.budget_kind,
-        budget_amount=account.annual_budget_amount,
-    )
+    return realized_summaries(accounts=[account], year=year)[account.pk]
+
+
+def realized_summaries(*, accounts: Sequence[Account], year: int) -> dict[int, RealizedSummary]:
+    """``realized_summary`` of many accounts, by account id, in one query (book runs, scans)."""
+    totals = _year_totals(accounts, year)
+    summaries = {}
+    for account in accounts:
+        carry_short, carry_long = _carry_in(account, year)
+        summaries[account.pk] = _summary(
+            year=year,
+            totals=totals.get(account.pk, ({}, ZERO)),
+            carry_short=carry_short,
+            carry_long=carry_long,
+            filing_status=account.filing_status,
+            short_rate=account.short_term_rate + account.state_rate,
+            long_rate=account.long_term_rate + account.state_rate,
+            budget_kind=account.budget_kind,
+            budget_amount=account.annual_budget_amount,
+        )
+    return summaries
 
 
 def household_realized_summary(*, household: Household, year: int) -> RealizedSummary | None:
@@ -178,9 +203,15 @@ def household_realized_summary(*, household: Household, year: int) -> RealizedSu
     first = taxable[0]
     carries = [_carry_in(a, year) for a in taxable]
     budgets = [a.annual_budget_amount for a in taxable if a.annual_budget_amount is not None]
+    by_term: dict[str, Decimal] = {}
+    disallowed = ZERO
+    for account_terms, account_disallowed in _year_totals(taxable, year).values():
+        for term, gain in account_terms.items():
+            by_term[term] = by_term.get(term, ZERO) + gain
+        disallowed += account_disallowed
     return _summary(
         year=year,
-        rows=RealizedGain.objects.filter(account__in=taxable, sold_on__year=year),
+        totals=(by_term, disallowed),
         carry_short=sum((c[0] for c in carries), ZERO),
         carry_long=sum((c[1] for c in carries), ZERO),
         filing_status=first.filing_status or FilingStatus.SINGLE,

@@ -35,7 +35,7 @@ from apps.accounts.models import (
     Transaction,
     TransactionKind,
 )
-from apps.accounts.selectors import realized_summary
+from apps.accounts.selectors import RealizedSummary, realized_summaries
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO, round_money, round_shares_down, to_decimal, to_float
 from apps.optimizer.core import types as core
@@ -404,11 +404,17 @@ class AccountProblem:
     target_notes: tuple[str, ...]
 
 
-def _gains_budget_left(account: Account, as_of: date) -> float | None:
-    """Net gain still allowed this year; a tax budget converts at the higher rate (cautious)."""
-    if account.registration != Registration.TAXABLE or account.annual_budget_amount is None:
+def _has_budget(account: Account) -> bool:
+    return account.registration == Registration.TAXABLE and account.annual_budget_amount is not None
+
+
+def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> float | None:
+    """Net gain still allowed this year (USD); a tax budget converts at the higher rate (cautious).
+
+    ``summary`` is the account's year so far (``realized_summaries``), None without a budget.
+    """
+    if summary is None or not _has_budget(account):
         return None
-    summary = realized_summary(account=account, year=as_of.year)
     left = summary.budget_left if summary.budget_left is not None else ZERO
     if account.budget_kind == BudgetKind.TAX:
         rate = max(account.short_term_rate, account.long_term_rate) + account.state_rate
@@ -458,6 +464,7 @@ def account_problems_build(
     accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household", "model"))
     lots = ChunkLots.read(account_ids)
     recent = _recent_trades(account_ids, as_of)
+    budgets = realized_summaries(accounts=[a for a in accounts if _has_budget(a)], year=as_of.year)
     targets = effective_targets_get(
         accounts=[a for a in accounts if a.model_id is not None],
         as_of=as_of,
@@ -475,6 +482,7 @@ def account_problems_build(
             where=lots.slices.get(account.pk, slice(0, 0)),
             lot_symbol=lot_symbol,
             recent=recent.get(account.household_id, []),
+            budget=budgets.get(account.pk),
             target=targets.get(account.pk),
             as_of=as_of,
             mode=mode,
@@ -512,6 +520,7 @@ def _account_problem(
     where: slice,
     lot_symbol: npt.NDArray[np.int64],
     recent: list[RecentTrade],
+    budget: RealizedSummary | None,
     target: EffectiveTarget | ApplicationError | None,
     as_of: date,
     mode: str,
@@ -559,7 +568,7 @@ def _account_problem(
             long_term_rate=to_float(account.long_term_rate + account.state_rate)
             if taxable
             else 0.0,
-            gains_budget_amount=_gains_budget_left(account, as_of),
+            gains_budget_amount=_gains_budget_left(account, budget),
             registration=registration,
         ),
         risk_model=run_universe.risk_model,

@@ -219,3 +219,51 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book):
     assert lots.slices[run_book["legacy"].pk].stop - lots.slices[run_book["legacy"].pk].start == 2
     nothing = ChunkLots.read([run_book["cash_only"].pk])
     assert len(nothing.lot_keys) == 0 and nothing.slices == {} and nothing.shares_micro.size == 0
+
+
+def test_gains_budgets_of_a_chunk_are_read_in_one_query(run_book):
+    """Each budgeted account gets its own budget left this year (realized gains netted), and
+    the chunk's queries do not grow with the number of budgeted accounts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.accounts.models import Account, Transaction
+    from apps.accounts.selectors import realized_summary
+    from apps.accounts.services.ledger import ledger_rebuild
+    from apps.optimizer import adapters
+    from apps.trading.services.runs import _run_universe
+
+    legacy, cash_only = run_book["legacy"], run_book["cash_only"]
+    Transaction.objects.create(  # realizes a gain this year: 100 AAA bought at 20
+        account=legacy,
+        external_id="s-aaa",
+        kind="sell",
+        trade_on=AS_OF,
+        symbol="AAA",
+        shares=Decimal("100"),
+        amount=Decimal("3000"),
+    )
+    ledger_rebuild(household=legacy.household)
+    run = _run(run_book)
+    rebalance_run_start(run_id=run.pk, enqueue=False)
+    universe = _run_universe(RebalanceRun.objects.get(pk=run.pk))
+    ids = [legacy.pk, cash_only.pk]
+
+    def build():
+        with CaptureQueriesContext(connection) as queries:
+            problems, _ = adapters.account_problems_build(
+                account_ids=ids, as_of=AS_OF, mode=RunMode.FULL_REBALANCE, run_universe=universe
+            )
+        budgets = {p.account_id: p.problem.tax_profile.gains_budget_amount for p in problems}
+        return budgets, len(queries)
+
+    Account.objects.filter(pk=legacy.pk).update(annual_budget_amount=Decimal("5000"))
+    budgets, one_budget = build()
+    assert budgets[cash_only.pk] is None
+    left = realized_summary(account=Account.objects.get(pk=legacy.pk), year=AS_OF.year)
+    assert left.budget_used > 0
+    assert budgets[legacy.pk] == pytest.approx(float(left.budget_left))
+    Account.objects.filter(pk=cash_only.pk).update(annual_budget_amount=Decimal("7000"))
+    budgets, two_budgets = build()
+    assert budgets[cash_only.pk] == pytest.approx(7000.0)
+    assert two_budgets == one_budget
