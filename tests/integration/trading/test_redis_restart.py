@@ -22,6 +22,7 @@ import os
 import time
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.access.models import AuditEvent
@@ -61,9 +62,9 @@ def test_redis_restarted_mid_run_the_run_completes(
             "OPTIMIZER_RUN_RESUME_EVERY_S": "1",
             "PLATFORM_DAILY_SCAN_LOCAL_HOUR": "99",  # this beat never sends a daily scan
         }
-        run = worker_run_new()
         beat = tmp_path / "beat-schedule"
         with killable_celery_worker(log, queue=queue, extra_env=env, beat_schedule=beat):
+            run = worker_run_new()  # now: queued longer than 5 s, beat would start it too
             with schema_context(WORKER_SCHEMA), app.connection_for_write(redis.broker_url) as conn:
                 rebalance_run_start.apply_async(args=[run.pk], queue=queue, connection=conn)
             assert wait_for(
@@ -71,6 +72,7 @@ def test_redis_restarted_mid_run_the_run_completes(
             ), log.read_text()[-3000:]
             redis.kill()
             killed_at = worker_run_get(run.pk)
+            killed_on = timezone.now()
             time.sleep(OUTAGE_S)
             redis.start()
             restarted = time.monotonic()
@@ -93,11 +95,12 @@ def test_redis_restarted_mid_run_the_run_completes(
                 action="rebalance_run.resume",
                 object_type="trading.RebalanceRun",
                 object_id=str(run.pk),
+                created_at__gt=killed_on,
             )
             print(
                 f"redis restart ({'AOF' if is_persistent else 'no persistence'}): "
                 f"{killed_at.remaining_accounts} accounts pending at the kill, {chunks_kept} chunk "
-                f"messages in Redis after the restart, {resumes.count()} resume(s), run "
+                f"messages in Redis after the restart, {resumes.count()} resume(s) since, run "
                 f"completed {completed_s:.1f} s after the restart"
             )
             if is_persistent:  # the queued chunks came back from the file
@@ -105,3 +108,39 @@ def test_redis_restarted_mid_run_the_run_completes(
             else:  # every queued chunk was lost: the stalled-run resume sent them again
                 assert chunks_kept == 0
                 assert resumes.exists()
+
+
+def test_worker_outlives_a_redis_crash_while_running_a_task_with_a_slot_free(
+    worker_firm, django_db_blocker, tmp_path
+):
+    queue = f"test-redis-slot-{os.getpid()}"
+    log = tmp_path / "worker.log"
+    (tmp_path / "redis").mkdir()
+    with (
+        django_db_blocker.unblock(),
+        redis_server(tmp_path / "redis", is_persistent=False) as redis,
+    ):
+        # Chunks of 95 and 5 accounts: once the small one is stored, one worker process runs
+        # the big one and the other is free, so the worker waits on a BRPOP when Redis dies.
+        env = {"CELERY_BROKER_URL": redis.broker_url, "OPTIMIZER_CHUNK_SIZE": "95"}
+        with killable_celery_worker(log, queue=queue, extra_env=env) as worker:
+            run = worker_run_new()
+            with schema_context(WORKER_SCHEMA), app.connection_for_write(redis.broker_url) as conn:
+                rebalance_run_start.apply_async(args=[run.pk], queue=queue, connection=conn)
+            assert wait_for(
+                lambda: worker_run_get(run.pk).done_accounts >= 5, timeout_s=60, every_s=0.02
+            ), log.read_text()[-3000:]
+            redis.kill()
+            killed_at = worker_run_get(run.pk)
+            time.sleep(OUTAGE_S)
+            redis.start()
+            assert wait_for(lambda: log.read_text().count("Connected to") == 2, timeout_s=30), (
+                log.read_text()[-3000:]
+            )
+            assert worker.poll() is None, "the worker exited when Redis went away"
+            assert wait_for(
+                lambda: worker_run_get(run.pk).status == RunStatus.COMPLETED, timeout_s=60
+            )
+        assert (killed_at.status, killed_at.done_accounts) == (RunStatus.RUNNING, 5)
+        assert "Unrecoverable error" not in log.read_text()
+        worker_run_check_complete(run.pk)
