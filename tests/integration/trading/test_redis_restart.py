@@ -5,10 +5,13 @@ whose broker is that server. Mid-run the server gets SIGKILL (a crash), stays do
 again on the same socket. What carries the run across the outage:
 
 - the worker and beat reconnect by themselves (``broker_connection_retry``, up to
-  ``broker_connection_max_retries`` = 100 attempts, 2 s, 4 s, ... 30 s apart); the chunks being
-  run keep running (``worker_cancel_long_running_tasks_on_connection_loss`` is off), store their
-  proposals and fail only to ack, so their messages stay "unacked" and come back after the
-  visibility timeout, as no-ops (chunks only work on accounts still pending);
+  ``broker_connection_max_retries`` = 100 attempts, 2 s, 4 s, ... 30 s apart), provided the
+  worker survives the loss: with kombu 5.7 as released, one waiting on a BRPOP with a task
+  running exited ("Unrecoverable error"; fixed in ``config/celery.py``, proved by the last
+  test here);
+- the chunks being run keep running (``worker_cancel_long_running_tasks_on_connection_loss``
+  is off), store their proposals and fail only to ack, so their messages stay "unacked" and
+  come back after the visibility timeout, as no-ops (chunks only work on accounts pending);
 - with an append-only file (what production runs, docs/operations.md) the queued chunk messages
   survive the restart and the reconnected worker goes on. Not quite all of them: kombu's Redis
   transport pops a message (BRPOP) and only then records it as unacked from the worker, so a
