@@ -8,9 +8,24 @@ from apps.access.models import AuditEvent, Membership
 
 User = get_user_model()
 
+
+class LoginAdmin(UserAdmin):
+    """Logins are deactivated, never deleted, on both admin sites.
+
+    Django's delete collector follows every relation to the user model by id through the
+    schemas on the search path: on the platform's site it queries tenant tables that ``public``
+    lacks (a 500); on a firm's site it reaches public rows (platform staff entries) whose user
+    has the same id as the firm's user, and would list them on the confirmation page.
+    """
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        """Never: deactivate the login instead (its audit trail stays attributable)."""
+        return False
+
+
 # Logins exist per schema: platform staff in public, firm users in each firm's schema.
 for site in (public_admin_site, firm_admin_site):
-    site.register(User, UserAdmin)
+    site.register(User, LoginAdmin)
     site.register(Group, GroupAdmin)
 
 

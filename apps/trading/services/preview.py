@@ -34,13 +34,14 @@ def account_preview(*, account: Account, as_of: date, mode: RunMode) -> Preview:
     symbols = run_universe_symbols(account_ids=[account.pk], as_of=as_of)
     if not symbols:
         return Preview(None, "the account holds nothing and its model has no target")
-    universe = adapters.run_universe_build(symbols=symbols, as_of=as_of)
-    problems, skips = adapters.account_problems_build(
-        account_ids=[account.pk], as_of=as_of, mode=mode, run_universe=universe
-    )
-    if skips:
-        return Preview(None, skips[0].reason)
     try:
+        # The risk model refuses too few prices (stale data, a new name): a problem, not a 500.
+        universe = adapters.run_universe_build(symbols=symbols, as_of=as_of)
+        problems, skips = adapters.account_problems_build(
+            account_ids=[account.pk], as_of=as_of, mode=mode, run_universe=universe
+        )
+        if skips:
+            return Preview(None, skips[0].reason)
         result = solve_rebalance(problems[0].problem, adapters.solver_config(), universe.compiled)
     except OptimizerError as exc:
         return Preview(None, str(exc))
