@@ -6,8 +6,9 @@
 Uses its own database ``platform_bench`` on the server of DATABASE_URL (or the embedded one:
 run ``./dev stack start`` first) and the broker of CELERY_BROKER_URL (or the embedded Redis).
 Seeds a firm ``bench_<names>_<accounts>`` with the documented synthetic book
-(``apps.trading.services.synthetic_book``: about 1,600 lots per 500-name account) unless it
-exists, then:
+(``apps.trading.services.synthetic_book``: about 2,000 lots per 500-name account) unless it
+exists, customizes it once (``synthetic_book_customize``: a never-buy name on every 10th
+account, a gains budget on every 3rd taxable one, a monthly withdrawal on every 25th), then:
 
 - baseline: the first chunk's accounts optimized in this process, one process, no Celery;
 - measured: a book run through ``--workers`` worker processes (``celery worker -c N``).
@@ -108,6 +109,12 @@ def main() -> None:
             )
             seconds = time.perf_counter() - started
             print(f"seeded {book.accounts} accounts, {book.lots} lots in {seconds:.0f} s")
+    with schema_context(slug):
+        from apps.trading.services.synthetic_book import synthetic_book_customize
+
+        customized = synthetic_book_customize(as_of=as_of)
+        if customized:
+            print(f"customized {customized} accounts (restrictions, gains budgets, withdrawals)")
 
     from apps.trading.models import RebalanceRun, RunAccount
     from apps.trading.services.runs import (

@@ -11,6 +11,10 @@ Generator (seeded, deterministic for a seed and the securities in the database):
 - Value about 600 USD per name (the median position of a 500-name direct index), cash 0.5%-3%.
 - Lots are booked as opening-lot ledger entries and the ledger is replayed per household, so
   lots are exactly what the tax-lot engine derives.
+
+``synthetic_book_customize`` then gives the accounts the customization real books carry (see
+its docstring); the book benchmark applies it, so its figures include per-account targets,
+gains budgets and cash needs.
 """
 
 from dataclasses import dataclass
@@ -21,11 +25,21 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
-from apps.accounts.models import Account, Household, Transaction, TransactionKind
+from apps.accounts.models import (
+    Account,
+    BudgetKind,
+    Household,
+    Transaction,
+    TransactionKind,
+    WithdrawalFrequency,
+)
 from apps.accounts.services.ledger import ledger_rebuild
 from apps.common.money import round_money, round_shares_down, to_decimal
 from apps.common.tenancy import require_tenant_schema
+from apps.models.models import ModelTarget
 from apps.models.services import model_create, model_version_create
+from apps.restrictions.models import Restriction, RestrictionKind
+from apps.restrictions.services import restriction_add
 from apps.securities.models import SecurityKind
 from apps.securities.selectors import price_map_get, security_list
 
@@ -161,3 +175,58 @@ def _holdings(
                 )
             )
     return entries
+
+
+CUSTOMIZATION = "synthetic book customization"
+
+
+@transaction.atomic
+def synthetic_book_customize(*, as_of: date, acting_user: Any | None = None) -> int:
+    """Customize the synthetic book's accounts like a real book (idempotent); return how many.
+
+    In account-id order: every 10th account never buys one of its model's names (a different
+    name each, so these accounts get their own effective targets); every 3rd taxable account
+    has an annual net-gains budget of 5,000 USD; every 25th account takes a monthly withdrawal
+    of 2,000 USD starting 10 days after ``as_of``. Nothing changes if the book was customized.
+    """
+    require_tenant_schema()
+    if Restriction.objects.filter(reason=CUSTOMIZATION).exists():
+        return 0
+    accounts = list(Account.objects.filter(model__isnull=False).order_by("pk"))
+    names: dict[int, list[str]] = {}
+    changed: set[int] = set()
+    for i, account in enumerate(accounts):
+        if i % 10 == 0:
+            if account.model_id not in names:
+                names[account.model_id] = sorted(
+                    ModelTarget.objects.filter(version__model_id=account.model_id)
+                    .exclude(symbol="")
+                    .values_list("symbol", flat=True)
+                    .distinct()
+                )
+            symbols = names[account.model_id]
+            restriction_add(
+                kind=RestrictionKind.NEVER_BUY,
+                value=symbols[(i // 10 * 7) % len(symbols)],
+                starts_on=as_of - timedelta(days=30),
+                account=account,
+                reason=CUSTOMIZATION,
+                acting_user=acting_user,
+            )
+            changed.add(account.pk)
+        if i % 3 == 0 and account.registration == "taxable":
+            account.budget_kind = BudgetKind.GAINS
+            account.annual_budget_amount = Decimal("5000")
+            changed.add(account.pk)
+        if i % 25 == 0:
+            account.withdrawal_amount = Decimal("2000")
+            account.withdrawal_frequency = WithdrawalFrequency.MONTHLY
+            account.next_withdrawal_on = as_of + timedelta(days=10)
+            changed.add(account.pk)
+    Account.objects.bulk_update(
+        accounts,
+        ["budget_kind", "annual_budget_amount", "withdrawal_amount", "withdrawal_frequency",
+         "next_withdrawal_on"],
+        batch_size=1000,
+    )  # fmt: skip
+    return len(changed)

@@ -267,3 +267,40 @@ def test_gains_budgets_of_a_chunk_are_read_in_one_query(run_book):
     budgets, two_budgets = build()
     assert budgets[cash_only.pk] == pytest.approx(7000.0)
     assert two_budgets == one_budget
+
+
+def test_synthetic_book_customization_is_per_account_and_idempotent(firm_a):
+    """The benchmark's book carries real customization: its own never-buy name on every 10th
+    account (so its own effective target), gains budgets and withdrawals; applied once."""
+    from apps.accounts.models import Account
+    from apps.restrictions.models import Restriction
+    from apps.restrictions.selectors import effective_targets_get
+    from apps.trading.services.synthetic_book import (
+        CUSTOMIZATION,
+        synthetic_book_create,
+        synthetic_book_customize,
+    )
+    from tests.integration.trading.conftest import _worker_prices_seed
+
+    _worker_prices_seed()
+    synthetic_book_create(households=24, names=10, as_of=AS_OF, seed=3)  # 30 accounts
+    accounts = list(Account.objects.order_by("pk"))
+    assert synthetic_book_customize(as_of=AS_OF) > 0
+    restricted = list(Restriction.objects.filter(reason=CUSTOMIZATION))
+    assert sorted(r.account_id for r in restricted) == [accounts[i].pk for i in (0, 10, 20)]
+    assert len({r.value for r in restricted}) == 3
+    budgeted = {a.pk for i, a in enumerate(accounts) if i % 3 == 0 and a.registration == "taxable"}
+    assert (
+        set(
+            Account.objects.filter(annual_budget_amount=Decimal("5000")).values_list(
+                "pk", flat=True
+            )
+        )
+        == budgeted
+    )
+    assert Account.objects.filter(withdrawal_frequency="monthly").count() == 2  # 0th and 25th
+    targets = effective_targets_get(accounts=accounts, as_of=AS_OF)
+    for restriction in restricted:
+        assert restriction.value not in targets[restriction.account_id].weights
+    assert synthetic_book_customize(as_of=AS_OF) == 0
+    assert Restriction.objects.filter(reason=CUSTOMIZATION).count() == 3
