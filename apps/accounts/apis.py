@@ -24,6 +24,7 @@ from apps.accounts.selectors import (
     transaction_list,
 )
 from apps.accounts.services.accounts import PROFILE_FIELDS, account_update_profile
+from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
 
 YEAR = OpenApiParameter("year", OpenApiTypes.INT, description="Tax year (default: this year)")
@@ -80,6 +81,7 @@ class AccountListApi(ListAPIView):
     """Accounts (filters: ``search``, ``household``, ``registration``)."""
 
     serializer_class = AccountOutput
+    pagination_class = KeyLimitOffsetPagination
 
     def get_queryset(self) -> Any:
         """Accounts, filtered."""

@@ -4,7 +4,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -25,6 +24,7 @@ from apps.accounts.selectors import (
 from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
+from apps.common.pagination import key_page
 from apps.common.tenancy import firm_today
 from apps.models.selectors import model_flatten
 
@@ -46,7 +46,7 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
     if flag in ATTENTION_FLAGS:
         found = accounts_needing_attention(as_of=firm_today())
         accounts = accounts.filter(pk__in=[a.account_id for a in found if getattr(a, f"is_{flag}")])
-    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    page = key_page(accounts, per_page=50, number=request.GET.get("page"))
     return render(
         request,
         "accounts/list.html",

@@ -1,9 +1,13 @@
 """Pages of long lists whose rows are wide (JSON columns, joined rows)."""
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 M = TypeVar("M", bound=Model)
 
@@ -25,3 +29,22 @@ def key_page(queryset: QuerySet[M], *, per_page: int, number: Any) -> "Page[M]":
     rows = queryset.order_by().in_bulk(keys)
     page.object_list = [rows[key] for key in keys]
     return page
+
+
+class KeyLimitOffsetPagination(LimitOffsetPagination):
+    """The API's limit/offset pagination, sorting primary keys only (as ``key_page`` does)."""
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
+    ) -> list[Any] | None:
+        """The page's rows, in the queryset's order (``None`` when pagination is off)."""
+        if not isinstance(queryset, QuerySet):
+            return super().paginate_queryset(queryset, request, view)
+        keys = super().paginate_queryset(queryset.values_list("pk", flat=True), request, view)
+        if keys is None:
+            return None
+        rows = queryset.order_by().in_bulk(keys)
+        return [rows[key] for key in keys]

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
 from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, RunMode, RunScope
 from apps.trading.progress import run_progress
@@ -186,6 +187,7 @@ class ProposalListApi(ListAPIView):
     """Proposals (filters ``run``, ``status``) with their trades."""
 
     serializer_class = ProposalOutput
+    pagination_class = KeyLimitOffsetPagination
 
     def get_queryset(self) -> Any:
         """Proposals of this firm."""
