@@ -309,7 +309,7 @@ def _percentile(times: dict[int, int], fraction: float) -> int:
     return 0
 
 
-def _report(stats_json: Path, users: int, server_cpu_s: float) -> None:
+def _report(stats_json: Path, users: int, *, server_cpu_s: float, database_cpu_s: float) -> None:
     """Print the per-endpoint table (ms), the server's CPU per request and the last line."""
     entries = [e for e in json.loads(stats_json.read_text()) if e["num_requests"]]
     print(f"{'endpoint':48} {'reqs':>6} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>7}")
@@ -329,7 +329,8 @@ def _report(stats_json: Path, users: int, server_cpu_s: float) -> None:
     )
     print(
         f"server_cpu_ms_per_request={server_cpu_s * 1000 / max(requests, 1):.1f} "
-        "(gunicorn workers and their PostgreSQL backends, measured window)"
+        f"(gunicorn workers and their PostgreSQL backends; of which PostgreSQL "
+        f"{database_cpu_s * 1000 / max(requests, 1):.1f})"
     )
     print(
         f"load users={users} requests_per_s={requests / seconds:.1f} "
@@ -338,8 +339,11 @@ def _report(stats_json: Path, users: int, server_cpu_s: float) -> None:
     )
 
 
-def _server_cpu_s(server_pid: int, database: str) -> dict[int, float]:
-    """CPU seconds so far of each gunicorn worker and each PostgreSQL backend of ``database``."""
+def _server_cpu_s(server_pid: int, database: str) -> dict[tuple[str, int], float]:
+    """CPU seconds so far of each gunicorn worker and each PostgreSQL backend of ``database``.
+
+    Keys are ``("gunicorn" | "postgres", pid)``.
+    """
     import psutil
     from django.db import connection
 
@@ -350,12 +354,15 @@ def _server_cpu_s(server_pid: int, database: str) -> dict[int, float]:
         )
         backends = [psutil.Process(pid) for (pid,) in cursor.fetchall()]
     cpu = {}
-    for proc in [*psutil.Process(server_pid).children(), *backends]:
+    for kind, proc in [
+        *(("gunicorn", p) for p in psutil.Process(server_pid).children()),
+        *(("postgres", p) for p in backends),
+    ]:
         try:
             times = proc.cpu_times()
         except psutil.Error:
             continue
-        cpu[proc.pid] = times.user + times.system
+        cpu[kind, proc.pid] = times.user + times.system
     return cpu
 
 
@@ -369,6 +376,9 @@ def main() -> None:
         "--warmup", type=int, default=15, help="seconds after the last sign-in, not measured"
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (>1: gthread workers)"
+    )
     parser.add_argument("--database", default="platform_load")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -413,6 +423,8 @@ def main() -> None:
             "config.wsgi",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--no-control-socket",
@@ -476,8 +488,13 @@ def main() -> None:
     finally:
         os.killpg(server.pid, 15)
         server.wait()
-    server_cpu = sum(cpu_after[pid] - cpu_before[pid] for pid in cpu_after if pid in cpu_before)
-    _report(Path(f"{prefix}.json"), args.users, server_cpu)
+    used = {key: cpu_after[key] - cpu_before[key] for key in cpu_after if key in cpu_before}
+    _report(
+        Path(f"{prefix}.json"),
+        args.users,
+        server_cpu_s=sum(used.values()),
+        database_cpu_s=sum(s for (kind, _), s in used.items() if kind == "postgres"),
+    )
 
 
 if __name__ == "__main__":
