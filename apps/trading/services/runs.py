@@ -128,12 +128,24 @@ def _prepare(run: RebalanceRun) -> None:
         ignore_conflicts=True,
     )
     symbols = run_universe_symbols(account_ids=account_ids, as_of=run.as_of)
-    universe = adapters.run_universe_build(symbols=symbols, as_of=run.as_of)
+    run.total_accounts = len(account_ids)
+    run.started_at = timezone.now()
+    try:
+        universe = adapters.run_universe_build(symbols=symbols, as_of=run.as_of)
+    except OptimizerError as exc:  # e.g. too little price history for a risk model
+        # The data-quality gate for the whole run: every account skipped with the reason.
+        reason = f"no risk model for the run's securities: {exc}"[:2000]
+        RunAccount.objects.filter(run=run).update(
+            status=RunAccountStatus.SKIPPED, reason=reason, updated_at=timezone.now()
+        )
+        run.skipped_accounts = len(account_ids)
+        run.status = RunStatus.COMPLETED
+        run.finished_at = run.started_at
+        run.save()
+        return
     run.universe_symbols = list(universe.universe.symbols)
     run.universe_snapshot = universe.snapshot()
-    run.total_accounts = len(account_ids)
     run.status = RunStatus.RUNNING
-    run.started_at = timezone.now()
     run.save()
     _UNIVERSES[(connection.schema_name, run.pk)] = universe
 

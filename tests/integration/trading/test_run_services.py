@@ -304,3 +304,17 @@ def test_synthetic_book_customization_is_per_account_and_idempotent(firm_a):
         assert restriction.value not in targets[restriction.account_id].weights
     assert synthetic_book_customize(as_of=AS_OF) == 0
     assert Restriction.objects.filter(reason=CUSTOMIZATION).count() == 3
+
+
+@override_settings(OPTIMIZER_RISK_HISTORY_DAYS=2)
+def test_a_universe_without_a_risk_model_skips_every_account_with_the_reason(run_book):
+    """Too little price history for a risk model: the run completes, every account skipped
+    with the reason (the data-quality gate for the whole run), nothing proposed, no error."""
+    run = _run(run_book)
+    assert rebalance_run_start(run_id=run.pk) == []
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert (run.total_accounts, run.skipped_accounts, run.done_accounts) == (3, 3, 0)
+    reasons = set(RunAccount.objects.filter(run=run).values_list("reason", flat=True))
+    assert len(reasons) == 1 and reasons.pop().startswith("no risk model for the run's securities")
+    assert not Proposal.objects.filter(run=run).exists()
