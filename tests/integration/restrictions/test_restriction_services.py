@@ -166,11 +166,11 @@ def test_effective_target_applies_everything_with_explanations(design):
     assert any("sector:Real Estate (account, rental) of 6.00%" in line for line in lines)
 
 
-def test_never_sell_holding_uses_the_ledger_weights(design):
-    admin, account = design["admin"], design["account"]
-    for ext, kind, symbol, shares, amount in (
+def _never_sell_intc_held(account, admin, shares: int) -> None:
+    """100,000 USD deposited, ``shares`` INTC bought at 40, and INTC never to be sold."""
+    for ext, kind, symbol, count, amount in (
         ("dep", "deposit", "", None, "100000"),
-        ("b-intc", "buy", "INTC", "250", "10000"),  # 250 x 40 = 10% of 100,000
+        ("b-intc", "buy", "INTC", str(shares), str(shares * 40)),
     ):
         Transaction.objects.create(
             account=account,
@@ -178,11 +178,9 @@ def test_never_sell_holding_uses_the_ledger_weights(design):
             kind=kind,
             trade_on=date(2024, 1, 3),
             symbol=symbol,
-            shares=D(shares) if shares else None,
+            shares=D(count) if count else None,
             amount=D(amount),
         )
-    ledger_rebuild(household=design["household"])
-    account.refresh_from_db()
     restriction_add(
         kind="never_sell",
         value="INTC",
@@ -191,6 +189,13 @@ def test_never_sell_holding_uses_the_ledger_weights(design):
         reason="legacy",
         acting_user=admin,
     )
+
+
+def test_never_sell_holding_uses_the_ledger_weights(design):
+    admin, account = design["admin"], design["account"]
+    _never_sell_intc_held(account, admin, 250)  # 250 x 40 = 10% of 100,000
+    ledger_rebuild(household=design["household"])
+    account.refresh_from_db()
     target = effective_target_get(account=account, as_of=AS_OF)
     assert target.weights["INTC"] == D("0.1")
     tech = sum(target.weights[s] for s in ("AAPL", "MSFT", "INTC"))
@@ -225,28 +230,8 @@ def test_a_batch_shares_targets_only_between_accounts_it_cannot_tell_apart(desig
         )
         accounts.append(model_assign(account=account, model=design["model"], acting_user=admin))
     plain_a, plain_b, held_10, held_5 = accounts
-    for account, shares in ((held_10, "250"), (held_5, "125")):  # INTC at 40: 10% and 5%
-        for ext, kind, symbol, count, amount in (
-            ("dep", "deposit", "", None, "100000"),
-            ("b-intc", "buy", "INTC", shares, str(int(shares) * 40)),
-        ):
-            Transaction.objects.create(
-                account=account,
-                external_id=ext,
-                kind=kind,
-                trade_on=date(2024, 1, 3),
-                symbol=symbol,
-                shares=D(count) if count else None,
-                amount=D(amount),
-            )
-        restriction_add(
-            kind="never_sell",
-            value="INTC",
-            starts_on=date(2024, 1, 1),
-            account=account,
-            reason="legacy",
-            acting_user=admin,
-        )
+    _never_sell_intc_held(held_10, admin, 250)  # 10% of the account
+    _never_sell_intc_held(held_5, admin, 125)  # 5%
     ledger_rebuild(household=household)
     for account in accounts:
         account.refresh_from_db()
