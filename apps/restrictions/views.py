@@ -140,21 +140,23 @@ def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
     return _design(pk)
 
 
-@require_POST
-@action_required(Action.DESIGN_SOLUTION)
-def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add a restriction to the account or its household (POST)."""
-    account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
+def _restriction_add_posted(request: HttpRequest, account: Account | None) -> None:
+    """Add the posted restriction; a message says how it went.
+
+    To the account (or its household, if the form says so), or without an account to the firm.
+    """
     form = RestrictionForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
-        return _design(pk)
+        return
     data = form.cleaned_data
-    is_household = data["scope"] == "household"
+    household = None
+    if account is not None and data["scope"] == "household":
+        account, household = None, account.household
     try:
         restriction = restriction_add(
-            account=None if is_household else account,
-            household=account.household if is_household else None,
+            account=account,
+            household=household,
             kind=data["kind"],
             value=data["value"],
             starts_on=data["starts_on"],
@@ -166,6 +168,25 @@ def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Added: {restriction}.")
+
+
+def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> None:
+    """End the restriction today; a message says how it went."""
+    try:
+        restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Ended: {restriction}.")
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a restriction to the account or its household (POST)."""
+    _restriction_add_posted(
+        request, get_object_or_404(Account.objects.select_related("household"), pk=pk)
+    )
     return _design(pk)
 
 
@@ -179,12 +200,7 @@ def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) 
         | Restriction.objects.filter(household_id=account.household_id),
         pk=restriction_id,
     )
-    try:
-        restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Ended: {restriction}.")
+    _restriction_end_today(request, restriction)
     return _design(pk)
 
 
@@ -254,24 +270,7 @@ def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
 @action_required(Action.MANAGE_MODELS)
 def firm_restriction_add(request: HttpRequest) -> HttpResponse:
     """Add a firm-wide restriction (POST)."""
-    form = RestrictionForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("firm-restrictions")
-    data = form.cleaned_data
-    try:
-        restriction = restriction_add(
-            kind=data["kind"],
-            value=data["value"],
-            starts_on=data["starts_on"],
-            ends_on=data["ends_on"],
-            reason=data["reason"],
-            acting_user=request.user,
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Added: {restriction}.")
+    _restriction_add_posted(request, None)
     return redirect("firm-restrictions")
 
 
@@ -282,12 +281,7 @@ def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpRespo
     restriction = get_object_or_404(
         Restriction.objects.filter(scope=RestrictionScope.FIRM), pk=restriction_id
     )
-    try:
-        restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Ended: {restriction}.")
+    _restriction_end_today(request, restriction)
     return redirect("firm-restrictions")
 
 
