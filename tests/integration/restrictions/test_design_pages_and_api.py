@@ -150,3 +150,28 @@ def test_firm_b_cannot_reach_firm_a_restrictions(firms, screened):
     )
     assert page.post(f"/restrictions/{restriction_pk}/end/").status_code == 404
     assert "client values" not in page.get("/restrictions/").content.decode()
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_firm_admin_adds_and_ends_a_firm_restriction_on_its_page(firms, design):
+    """The firm page: a firm-wide restriction added (scope firm, audited), shown, ended today;
+    an advisor (no model management) may look but not change; a bad value adds nothing."""
+    admin = login_client(firms["a"], Role.FIRM_ADMIN)
+    posted = admin.post(
+        "/restrictions/add/",
+        {"kind": "never_buy", "value": "PM", "starts_on": "2024-06-01", "reason": "policy"},
+        follow=True,
+    )
+    restriction = Restriction.objects.get(value="PM")
+    assert restriction.scope == "firm" and restriction.account_id is None
+    assert "Added:" in posted.content.decode()
+    assert AuditEvent.objects.filter(action__startswith="restriction").exists()
+    assert admin.post("/restrictions/add/", {"kind": "never_buy", "value": ""}).status_code == 302
+    assert Restriction.objects.count() == 1
+    advisor = login_client(firms["a"], Role.ADVISOR)
+    assert advisor.get("/restrictions/").status_code == 200
+    assert advisor.post(f"/restrictions/{restriction.pk}/end/").status_code == 403
+    ended = admin.post(f"/restrictions/{restriction.pk}/end/", follow=True)
+    restriction.refresh_from_db()
+    assert restriction.ends_on == date(2024, 6, 28)
+    assert "Ended:" in ended.content.decode()
