@@ -45,6 +45,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 # psycopg 3 binds parameters on the server: large bulk writes (proposals, lots) skip Python-side
 # quoting of every value.
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+# django-tenants wraps this backend: Django's, declaring server-side binding's parameter limit so
+# that bulk writes and deletes are batched (config/postgresql/base.py).
+ORIGINAL_BACKEND = "config.postgresql"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 SHARED_APPS = [

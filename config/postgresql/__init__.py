@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with PostgreSQL's parameter limit declared (see ``base``)."""
