@@ -24,18 +24,24 @@ def scope_account_ids(*, scope: str, scope_ids: Sequence[int]) -> list[int]:
     return list(accounts.order_by("pk").values_list("pk", flat=True))
 
 
+# Account ids per IN list: a statement binds at most 65,535 parameters, a book may hold more.
+_IDS_PER_QUERY = 20_000
+
+
 def run_universe_symbols(*, account_ids: Sequence[int], as_of: date) -> list[str]:
     """Every name a run may hold or buy: holdings, the models' targets and their substitutes."""
-    symbols = set(
-        TaxLot.objects.filter(account_id__in=account_ids)
-        .values_list("symbol", flat=True)
-        .distinct()
-    )
-    model_ids = set(
-        Account.objects.filter(pk__in=account_ids, model__isnull=False)
-        .values_list("model_id", flat=True)
-        .distinct()
-    )
+    symbols: set[str] = set()
+    model_ids: set[int] = set()
+    for start in range(0, len(account_ids), _IDS_PER_QUERY):
+        part = account_ids[start : start + _IDS_PER_QUERY]
+        symbols.update(
+            TaxLot.objects.filter(account_id__in=part).values_list("symbol", flat=True).distinct()
+        )
+        model_ids.update(
+            Account.objects.filter(pk__in=part, model__isnull=False)
+            .values_list("model_id", flat=True)
+            .distinct()
+        )
     for model in ModelPortfolio.objects.filter(pk__in=model_ids):
         symbols |= set(model_flatten(model=model, as_of=as_of).weights)
     for alternatives in substitutes_map(symbols=symbols).values():

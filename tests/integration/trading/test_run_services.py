@@ -318,3 +318,14 @@ def test_a_universe_without_a_risk_model_skips_every_account_with_the_reason(run
     reasons = set(RunAccount.objects.filter(run=run).values_list("reason", flat=True))
     assert len(reasons) == 1 and reasons.pop().startswith("no risk model for the run's securities")
     assert not Proposal.objects.filter(run=run).exists()
+
+
+def test_universe_symbols_are_read_in_batches_of_account_ids(run_book, monkeypatch):
+    """A book larger than one statement's parameters: the ids go in batches, same names."""
+    from apps.trading import selectors
+
+    ids = [run_book[k].pk for k in ("legacy", "cash_only", "no_basis")]
+    whole = selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF)
+    monkeypatch.setattr(selectors, "_IDS_PER_QUERY", 1)
+    assert selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF) == whole
+    assert {"AAA", "EEE", "CCC"} <= set(whole)
