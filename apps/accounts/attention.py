@@ -38,8 +38,8 @@ BUDGET_NEARLY_USED_RATE = Decimal("0.9")
 def accounts_needing_attention(*, as_of: date) -> list[Attention]:
     """Accounts with a model that drift, have harvestable losses or need cash soon."""
     accounts = list(Account.objects.filter(model__isnull=False))
-    lots = list(
-        TaxLot.objects.filter(account__in=accounts, has_basis=True).values_list(
+    lots = list(  # a join, not a list of ids: a book may hold more than 65,535 accounts
+        TaxLot.objects.filter(account__model__isnull=False, has_basis=True).values_list(
             "account_id", "symbol", "shares", "adjusted_basis_amount"
         )
     )
