@@ -1,16 +1,17 @@
 """Which accounts need attention: drift beyond tolerance, losses to harvest, cash due, budget.
 
-Set-based: one query for accounts, one for lots, one for prices, one per model for targets.
+Set-based: one query for accounts, one for prices, one per model for targets, and one that
+values and compares every lot in SQL.
 The scan measures drift against the model's flattened target (restrictions are applied by the
 run itself); it is a to-do list, not a trade decision.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import Account, Registration, TaxLot
@@ -37,55 +38,19 @@ BUDGET_NEARLY_USED_RATE = Decimal("0.9")
 
 def accounts_needing_attention(*, as_of: date) -> list[Attention]:
     """Accounts with a model that drift, have harvestable losses or need cash soon."""
-    accounts = list(Account.objects.filter(model__isnull=False))
-    lots = list(  # a join, not a list of ids: a book may hold more than 65,535 accounts
-        TaxLot.objects.filter(account__model__isnull=False, has_basis=True).values_list(
-            "account_id", "symbol", "shares", "adjusted_basis_amount"
-        )
-    )
-    quotes = price_map_get(symbols={lot[1] for lot in lots}, as_of=as_of)
-    targets = {
-        m.pk: model_flatten(model=m, as_of=as_of).weights
-        for m in ModelPortfolio.objects.filter(pk__in={a.model_id for a in accounts})
-    }
-    values: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    losers: dict[int, set[str]] = defaultdict(set)
-    by_id = {a.pk: a for a in accounts}
-    for account_id, symbol, shares, basis in lots:
-        quote = quotes.get(symbol)
-        if quote is None:
-            continue
-        value = shares * quote.close_price
-        values[account_id][symbol] += value
-        account = by_id[account_id]
-        if (
-            account.registration == Registration.TAXABLE
-            and account.is_harvesting_enabled
-            and basis
-            and value < basis * (1 - account.harvest_threshold_rate)
-        ):
-            losers[account_id].add(symbol)
+    accounts = list(Account.objects.filter(model__isnull=False).order_by("pk"))
+    if not accounts:
+        return []
+    drifts = _drift_and_losers(accounts=accounts, as_of=as_of)
     found = []
     for account in accounts:
         reasons = []
-        held = values.get(account.pk, {})
-        total = account.cash_amount + sum(held.values(), ZERO)
-        target = targets.get(account.model_id, {})
-        drift = ZERO
-        if total > 0:
-            drift = max(
-                (
-                    abs(held.get(s, ZERO) / total - target.get(s, ZERO))
-                    for s in set(held) | set(target)
-                ),
-                default=ZERO,
-            )
+        drift, losers = drifts.get(account.pk, (ZERO, []))
         is_drift = drift > account.drift_tolerance_rate
         if is_drift:
             reasons.append(f"drift {drift:.2%} > tolerance {account.drift_tolerance_rate:.2%}")
-        if losers.get(account.pk):
-            names = sorted(losers[account.pk])
-            reasons.append(f"harvest: {len(names)} name(s) under water ({', '.join(names[:5])})")
+        if losers:
+            reasons.append(f"harvest: {len(losers)} name(s) under water ({', '.join(losers[:5])})")
         due = withdrawals_due(
             account=account, as_of=as_of, horizon_days=settings.OPTIMIZER_CASH_HORIZON_DAYS
         )
@@ -96,9 +61,74 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
                 f"cash due {need:.2f} (withdrawals and reserve), cash {account.cash_amount:.2f}"
             )
         if reasons:
-            found.append(
-                Attention(
-                    account.pk, tuple(reasons), is_drift, bool(losers.get(account.pk)), is_cash_due
-                )
-            )
+            found.append(Attention(account.pk, tuple(reasons), is_drift, bool(losers), is_cash_due))
     return found
+
+
+def _drift_and_losers(
+    *, accounts: list[Account], as_of: date
+) -> dict[int, tuple[Decimal, list[str]]]:
+    """Per account: the largest |weight - target weight| (fraction) and its names under water.
+
+    Weights are values at the latest close over cash plus the lots with a basis; a name is
+    under water when a lot's value is below its basis by more than the account's harvest
+    threshold (taxable accounts that harvest). Aggregated in SQL, one query over the book's
+    lots (a Python loop over the 2 M lots of a 10,000-account book took 8 s); closes and the
+    models' flattened targets arrive as arrays. Table names are unqualified (search_path).
+    """
+    symbols = TaxLot.objects.order_by().values_list("symbol", flat=True).distinct()
+    quotes = price_map_get(symbols=set(symbols), as_of=as_of)
+    targets = [
+        (model.pk, symbol, weight)
+        for model in ModelPortfolio.objects.filter(pk__in={a.model_id for a in accounts})
+        for symbol, weight in model_flatten(model=model, as_of=as_of).weights.items()
+    ]
+    lot, account = TaxLot._meta.db_table, Account._meta.db_table
+    sql = f"""
+    WITH price(symbol, close_price) AS (SELECT * FROM unnest(%s::text[], %s::numeric[])),
+    target(model_id, symbol, weight) AS (
+        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::numeric[])),
+    held AS (
+        SELECT l.account_id, l.symbol, SUM(l.shares * p.close_price) AS value,
+               bool_or(a.registration = %s AND a.is_harvesting_enabled
+                       AND l.adjusted_basis_amount <> 0
+                       AND l.shares * p.close_price
+                           < l.adjusted_basis_amount * (1 - a.harvest_threshold_rate)) AS is_loser
+        FROM "{lot}" l JOIN price p ON p.symbol = l.symbol JOIN "{account}" a ON a.id = l.account_id
+        WHERE l.has_basis AND a.model_id IS NOT NULL
+        GROUP BY l.account_id, l.symbol),
+    total AS (
+        SELECT a.id AS account_id, a.model_id, a.cash_amount + COALESCE(SUM(h.value), 0) AS total
+        FROM "{account}" a LEFT JOIN held h ON h.account_id = a.id
+        WHERE a.model_id IS NOT NULL GROUP BY a.id),
+    pair AS (
+        SELECT COALESCE(h.account_id, g.account_id) AS account_id, h.symbol, h.is_loser,
+               COALESCE(h.value, 0) AS value, COALESCE(g.weight, 0) AS weight
+        FROM held h FULL JOIN (
+            SELECT t.account_id, target.symbol, target.weight
+            FROM total t JOIN target ON target.model_id = t.model_id) g
+        ON g.account_id = h.account_id AND g.symbol = h.symbol)
+    SELECT t.account_id,
+           CASE WHEN t.total > 0
+                THEN COALESCE(MAX(ABS(p.value / NULLIF(t.total, 0) - p.weight)), 0)
+                ELSE 0 END,
+           array_agg(p.symbol ORDER BY p.symbol) FILTER (WHERE p.is_loser)
+    FROM total t LEFT JOIN pair p ON p.account_id = t.account_id
+    GROUP BY t.account_id, t.total
+    """  # noqa: S608 - table names from model metadata; every value is bound
+    params = [
+        list(quotes),
+        [q.close_price for q in quotes.values()],
+        [t[0] for t in targets],
+        [t[1] for t in targets],
+        [t[2] for t in targets],
+        Registration.TAXABLE.value,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # JIT compilation cost more than it saved on this one aggregate (2.5 s of 5.7 s).
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return {
+            account_id: (Decimal(drift), losers or [])
+            for account_id, drift, losers in cursor.fetchall()
+        }
