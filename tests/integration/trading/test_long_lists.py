@@ -1,0 +1,57 @@
+"""A run's proposals and the approvals queue page through a long list (10,000-account firms)."""
+
+from apps.access.roles import Role
+from apps.accounts.models import Account, Household
+from apps.trading.models import Proposal, ProposalStatus, RebalanceRun
+from tests.conftest import login_client
+from tests.integration.trading.conftest import AS_OF
+
+PROPOSALS = 120
+
+
+def _run_with_pending_proposals() -> RebalanceRun:
+    household = Household.objects.create(external_id="H-LONG", name="Long household")
+    accounts = Account.objects.bulk_create(
+        Account(
+            household=household,
+            custodian="schwab",
+            number=f"L{i:03d}",
+            name=f"Client {(i * 37) % PROPOSALS:03d}",  # name order differs from id order
+            registration="taxable",
+        )
+        for i in range(PROPOSALS)
+    )
+    run = RebalanceRun.objects.create(scope="book", as_of=AS_OF, status="completed")
+    Proposal.objects.bulk_create(
+        Proposal(run=run, account=a, status=ProposalStatus.PENDING_APPROVAL) for a in accounts
+    )
+    return run
+
+
+def test_run_page_lists_every_proposal_a_page_at_a_time_by_account_name(firms, firm_a):
+    run = _run_with_pending_proposals()
+    client = login_client(firm_a, Role.VIEWER)
+    names = []
+    for number in (1, 2, 3):
+        page = client.get(f"/runs/{run.pk}/?page={number}").context["proposals"]
+        assert page.paginator.count == PROPOSALS
+        names += [p.account.name for p in page]
+    assert len(names) == PROPOSALS
+    assert names == sorted(names)
+    assert "Page 1 of 3 (120 proposals)" in client.get(f"/runs/{run.pk}/").content.decode()
+
+
+def test_approvals_pages_and_approves_from_a_later_page(firms, firm_a):
+    _run_with_pending_proposals()
+    client = login_client(firm_a, Role.TRADER)
+    first = client.get("/approvals/").context["pending"]
+    second = client.get("/approvals/?page=2").context["pending"]
+    assert (len(first), len(second)) == (100, 20)
+    assert not {p.pk for p in first} & {p.pk for p in second}
+    chosen = second[0].pk
+    response = client.post(
+        "/approvals/?page=2", {"proposal_ids": [chosen], "decision": "approve", "note": ""}
+    )
+    assert response.status_code == 302
+    assert Proposal.objects.get(pk=chosen).status == ProposalStatus.APPROVED
+    assert Proposal.objects.filter(status=ProposalStatus.PENDING_APPROVAL).count() == 119
