@@ -14,12 +14,17 @@ from apps.trading.models import (
 
 
 def order_list(*, status: str = "", custodian: str = "") -> QuerySet[Order]:
-    """Block orders, newest first, with their allocations and accounts prefetched."""
+    """Block orders, newest first, with their allocations and accounts' numbers prefetched.
+
+    An order can have thousands of allocations: of each account only its number is read.
+    """
+    allocations = (
+        OrderAllocation.objects.select_related("account")
+        .only(*(f.name for f in OrderAllocation._meta.concrete_fields), "account__number")
+        .order_by("pk")
+    )
     orders = Order.objects.select_related("trade_file").prefetch_related(
-        Prefetch(
-            "allocations",
-            queryset=OrderAllocation.objects.select_related("account").order_by("pk"),
-        )
+        Prefetch("allocations", queryset=allocations)
     )
     if status:
         orders = orders.filter(status=status)
