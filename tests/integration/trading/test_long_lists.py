@@ -1,8 +1,10 @@
-"""A run's proposals and the approvals queue page through a long list (10,000-account firms)."""
+"""A run's proposals, the approvals queue and open orders page through long lists."""
+
+from decimal import Decimal
 
 from apps.access.roles import Role
 from apps.accounts.models import Account, Household
-from apps.trading.models import Proposal, ProposalStatus, RebalanceRun
+from apps.trading.models import Order, Proposal, ProposalStatus, RebalanceRun
 from tests.conftest import login_client
 from tests.integration.trading.conftest import AS_OF
 
@@ -55,3 +57,24 @@ def test_approvals_pages_and_approves_from_a_later_page(firms, firm_a):
     assert response.status_code == 302
     assert Proposal.objects.get(pk=chosen).status == ProposalStatus.APPROVED
     assert Proposal.objects.filter(status=ProposalStatus.PENDING_APPROVAL).count() == 119
+
+
+def test_orders_page_lists_open_orders_25_a_page_newest_first(firms, firm_a):
+    orders = [
+        Order.objects.create(custodian="schwab", symbol=f"S{i:02d}", side="buy", total_shares=1)
+        for i in range(30)
+    ]
+    Order.objects.create(
+        custodian="schwab",
+        symbol="DONE",
+        side="buy",
+        total_shares=1,
+        status="filled",
+        filled_shares=Decimal(1),
+    )
+    client = login_client(firm_a, Role.VIEWER)
+    first = client.get("/orders/").context["orders"]
+    second = client.get("/orders/?page=2").context["orders"]
+    assert first.paginator.count == 30  # open orders only
+    assert [o.pk for o in [*first, *second]] == [o.pk for o in reversed(orders)]
+    assert [o.symbol for o in client.get("/orders/").context["done_orders"]] == ["DONE"]
