@@ -16,7 +16,9 @@ account, a gains budget on every 3rd taxable one, a monthly withdrawal on every 
 accounts_per_s = accounts / wall time of the run (first task start to last chunk stored);
 solver_share = time inside the solver (PIQP, ``RebalanceRun.solver_ms``) / (wall time x worker
 processes); peak_rss_mb = the largest peak resident set of a worker process. Before it, a line
-reports the CPU the worker processes used per account (robust to other load on the machine) and
+reports the CPU the worker processes used per account (robust to other load on the machine), the
+rest of the machine's busy CPU over the run per account (PostgreSQL, Redis and this script when
+the machine is otherwise quiet; everybody else's work too when it is not) and
 core_share: time in the whole optimizer core (``solve_rebalance``: prepare, QP, solve, rounding,
 result) / (wall time x worker processes). The last line is exactly:
 
@@ -64,6 +66,14 @@ def _peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 peak = max(peak, int(line.split()[1]))
     return peak / 1024
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, everything but idle)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
 
 
 def main() -> None:
@@ -181,6 +191,7 @@ def main() -> None:
     try:
         time.sleep(3)
         cpu_before = _worker_cpu_s(worker.pid)
+        machine_before = _machine_busy_s()
         from apps.trading.tasks import rebalance_run_start as start_task
 
         with schema_context(slug):
@@ -194,6 +205,7 @@ def main() -> None:
                 time.sleep(0.5)
         peak = _peak_rss_mb(worker.pid)
         cpu_used = _worker_cpu_s(worker.pid) - cpu_before
+        machine_used = _machine_busy_s() - machine_before
         with schema_context(slug):
             from apps.trading.models import Proposal
 
@@ -213,6 +225,7 @@ def main() -> None:
     print(f"workers={args.workers} wall_s={wall:.1f} ratio_vs_baseline={rate / baseline_rate:.2f}")
     print(
         f"worker_cpu_ms_per_account={cpu_used * 1000 / total:.1f} "
+        f"other_cpu_ms_per_account={(machine_used - cpu_used) * 1000 / total:.1f} "
         f"core_share={core_ms / 1000 / (wall * args.workers):.2f}"
     )
     print(

@@ -34,11 +34,16 @@ def run_universe_symbols(*, account_ids: Sequence[int], as_of: date) -> list[str
     model_ids: set[int] = set()
     for start in range(0, len(account_ids), _IDS_PER_QUERY):
         part = account_ids[start : start + _IDS_PER_QUERY]
+        # order_by(): the models' default ordering would join DISTINCT and return every lot.
         symbols.update(
-            TaxLot.objects.filter(account_id__in=part).values_list("symbol", flat=True).distinct()
+            TaxLot.objects.filter(account_id__in=part)
+            .order_by()
+            .values_list("symbol", flat=True)
+            .distinct()
         )
         model_ids.update(
             Account.objects.filter(pk__in=part, model__isnull=False)
+            .order_by()
             .values_list("model_id", flat=True)
             .distinct()
         )

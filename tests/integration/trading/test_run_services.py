@@ -321,11 +321,19 @@ def test_a_universe_without_a_risk_model_skips_every_account_with_the_reason(run
 
 
 def test_universe_symbols_are_read_in_batches_of_account_ids(run_book, monkeypatch):
-    """A book larger than one statement's parameters: the ids go in batches, same names."""
+    """A book larger than one statement's parameters: the ids go in batches, same names; the
+    DISTINCT reads carry no default ordering (which made them return every lot of the book)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from apps.trading import selectors
 
     ids = [run_book[k].pk for k in ("legacy", "cash_only", "no_basis")]
-    whole = selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF)
+    with CaptureQueriesContext(connection) as queries:
+        whole = selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF)
+    reads = ('SELECT DISTINCT "accounts_taxlot"', 'SELECT DISTINCT "accounts_account"')
+    distinct = [q["sql"] for q in queries if q["sql"].startswith(reads)]
+    assert len(distinct) == 2 and not any("ORDER BY" in sql for sql in distinct)  # one per lot
     monkeypatch.setattr(selectors, "_IDS_PER_QUERY", 1)
     assert selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF) == whole
     assert {"AAA", "EEE", "CCC"} <= set(whole)
