@@ -435,6 +435,7 @@ def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[Re
     )
     losses = set(
         RealizedGain.objects.filter(sell_id__in=[r[0] for r in rows], gain_amount__lt=0)
+        .order_by()  # no default ordering in the DISTINCT: one row per sale
         .values_list("sell_id", flat=True)
         .distinct()
     )

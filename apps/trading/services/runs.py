@@ -107,6 +107,7 @@ def rebalance_run_start(*, run_id: int, enqueue: bool = True) -> list[int]:
         chunks = sorted(
             set(
                 RunAccount.objects.filter(run=run, status=RunAccountStatus.PENDING)
+                .order_by()  # no default ordering in the DISTINCT: one row per chunk
                 .values_list("chunk", flat=True)
                 .distinct()
             )

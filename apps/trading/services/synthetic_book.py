@@ -201,6 +201,7 @@ def synthetic_book_customize(*, as_of: date, acting_user: Any | None = None) -> 
                 names[account.model_id] = sorted(
                     ModelTarget.objects.filter(version__model_id=account.model_id)
                     .exclude(symbol="")
+                    .order_by()
                     .values_list("symbol", flat=True)
                     .distinct()
                 )
