@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import Account, Registration, TaxLot
+from apps.accounts.selectors import realized_summaries
 from apps.common.money import ZERO
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
@@ -33,7 +34,7 @@ class Attention:
     is_budget_nearly_used: bool = False
 
 
-BUDGET_NEARLY_USED_RATE = Decimal("0.9")
+BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or tax)
 
 
 def accounts_needing_attention(*, as_of: date) -> list[Attention]:
@@ -42,6 +43,14 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
     if not accounts:
         return []
     drifts = _drift_and_losers(accounts=accounts, as_of=as_of)
+    budgets = realized_summaries(
+        accounts=[
+            a
+            for a in accounts
+            if a.registration == Registration.TAXABLE and a.annual_budget_amount is not None
+        ],
+        year=as_of.year,
+    )
     found = []
     for account in accounts:
         reasons = []
@@ -60,8 +69,30 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
             reasons.append(
                 f"cash due {need:.2f} (withdrawals and reserve), cash {account.cash_amount:.2f}"
             )
+        summary = budgets.get(account.pk)
+        is_budget_nearly_used = bool(
+            summary is not None
+            and summary.budget_amount
+            and summary.budget_used is not None
+            and summary.budget_used >= BUDGET_NEARLY_USED_RATE * summary.budget_amount
+        )
+        if is_budget_nearly_used and summary is not None and summary.budget_amount:
+            used = summary.budget_used or ZERO
+            reasons.append(
+                f"{summary.budget_kind} budget {used / summary.budget_amount:.0%} used "
+                f"({used:.2f} of {summary.budget_amount:.2f})"
+            )
         if reasons:
-            found.append(Attention(account.pk, tuple(reasons), is_drift, bool(losers), is_cash_due))
+            found.append(
+                Attention(
+                    account.pk,
+                    tuple(reasons),
+                    is_drift,
+                    bool(losers),
+                    is_cash_due,
+                    is_budget_nearly_used,
+                )
+            )
     return found
 
 

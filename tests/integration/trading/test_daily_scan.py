@@ -92,3 +92,40 @@ def test_withdrawals_due_within_the_horizon(run_book):
     # Jan 31, then Feb 29 (month end clamps in a leap year), then Mar 31.
     assert withdrawals_due(account=account, as_of=as_of, horizon_days=40) == Decimal("10000")
     assert withdrawals_due(account=account, as_of=as_of, horizon_days=71) == Decimal("15000")
+
+
+def test_a_gains_budget_nine_tenths_used_needs_attention(firms, run_book):
+    """The "budget nearly used" filter: realized net gains at 90% or more of the year's budget."""
+    from decimal import Decimal
+
+    import time_machine
+
+    from apps.access.roles import Role
+    from apps.accounts.attention import accounts_needing_attention
+    from apps.accounts.models import Account, Transaction
+    from apps.accounts.services.ledger import ledger_rebuild
+    from tests.conftest import login_client
+
+    legacy = run_book["legacy"]
+    Transaction.objects.create(  # 100 AAA bought at 20, sold at 30: a 1,000 gain this year
+        account=legacy,
+        external_id="s-aaa",
+        kind="sell",
+        trade_on=AS_OF,
+        symbol="AAA",
+        shares=Decimal("100"),
+        amount=Decimal("3000"),
+    )
+    ledger_rebuild(household=legacy.household)
+    Account.objects.filter(pk=legacy.pk).update(annual_budget_amount=Decimal("1100"))
+    found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
+    assert found[legacy.pk].is_budget_nearly_used
+    assert any("gains budget 91% used (1000.00 of 1100.00)" in r for r in found[legacy.pk].reasons)
+    assert not found[run_book["cash_only"].pk].is_budget_nearly_used  # no budget
+    client = login_client(firms["a"], Role.ADVISOR)
+    with time_machine.travel("2024-06-28 15:00:00-04:00", tick=False):
+        page = client.get("/accounts/?flag=budget_nearly_used").content.decode()
+    assert "Legacy" in page and "New money" not in page
+    Account.objects.filter(pk=legacy.pk).update(annual_budget_amount=Decimal("1200"))  # 83%
+    found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
+    assert not found[legacy.pk].is_budget_nearly_used
