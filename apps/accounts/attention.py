@@ -146,7 +146,7 @@ def _drift_and_losers(
            array_agg(p.symbol ORDER BY p.symbol) FILTER (WHERE p.is_loser)
     FROM total t LEFT JOIN pair p ON p.account_id = t.account_id
     GROUP BY t.account_id, t.total
-    """  # noqa: S608 - table names from model metadata; every value is bound
+    """  # noqa: S608  # nosec B608 - table names from model metadata; values are bound
     params = [
         list(quotes),
         [q.close_price for q in quotes.values()],
