@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import StrEnum
 
-from apps.taxlots.errors import Problem, ReplayError
+from apps.taxlots.errors import Problem, ReplayError, shortened
 from apps.taxlots.rules import (
     LONG_TERM_MONTHS,
+    MAX_AMOUNT,
     WASH_SALE_WINDOW_DAYS,
     Term,
     long_term_start,
@@ -70,9 +71,15 @@ CENT = Decimal("0.01")
 #: Money carries at most cents; shares at most 6 places (the ledger's (20, 2) and (20, 6)).
 MONEY_PLACES = 2
 QUANTITY_PLACES = 6
+#: Quantities are shares below this (exclusive), as in the ledger's numeric(20, 6) columns;
+#: amounts are below ``rules.MAX_AMOUNT`` USD.
+MAX_QUANTITY = Decimal(10**14)
 # Wide enough that amount x shares / shares is exact before the single rounding to cents for
-# amounts below 10**15 USD and quantities below 10**12 shares.
+# amounts below MAX_AMOUNT and quantities below MAX_QUANTITY (40 digits).
 _CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN)
+#: Largest ``ReplayParams`` accepted (a century each): anything larger is a typo, not a what-if.
+MAX_WASH_SALE_WINDOW_DAYS = 36525
+MAX_LONG_TERM_MONTHS = 1200
 
 
 class AccountType(StrEnum):
@@ -293,28 +300,44 @@ def _check_amount(value: Decimal, where: str, field: str, problems: list[Problem
     if not value.is_finite():
         problems.append(Problem(where, field, "must be a finite number"))
     elif value < ZERO:
-        problems.append(Problem(where, field, f"must be >= 0 USD, got {value}"))
+        problems.append(Problem(where, field, f"must be >= 0 USD, got {shortened(str(value))}"))
+    elif value >= MAX_AMOUNT:
+        problems.append(
+            Problem(where, field, f"must be below 10**18 USD, got {shortened(str(value))}")
+        )
     elif _places(value) > MONEY_PLACES:
-        problems.append(Problem(where, field, f"has more than 2 decimal places (cents): {value}"))
+        problems.append(
+            Problem(
+                where, field, f"has more than 2 decimal places (cents): {shortened(str(value))}"
+            )
+        )
 
 
 def _check_quantity(value: Decimal, where: str, field: str, problems: list[Problem]) -> None:
     if not value.is_finite():
         problems.append(Problem(where, field, "must be a finite number"))
     elif value <= ZERO:
-        problems.append(Problem(where, field, f"must be > 0 shares, got {value}"))
+        problems.append(Problem(where, field, f"must be > 0 shares, got {shortened(str(value))}"))
+    elif value >= MAX_QUANTITY:
+        problems.append(
+            Problem(where, field, f"must be below 10**14 shares, got {shortened(str(value))}")
+        )
     elif _places(value) > QUANTITY_PLACES:
-        problems.append(Problem(where, field, f"has more than 6 decimal places: {value}"))
+        problems.append(
+            Problem(where, field, f"has more than 6 decimal places: {shortened(str(value))}")
+        )
 
 
 def _validate_params(params: ReplayParams) -> list[Problem]:
     problems: list[Problem] = []
-    for field, value, lowest in (
-        ("wash_sale_window_days", params.wash_sale_window_days, 0),
-        ("long_term_months", params.long_term_months, 1),
+    for field, value, lowest, highest in (
+        ("wash_sale_window_days", params.wash_sale_window_days, 0, MAX_WASH_SALE_WINDOW_DAYS),
+        ("long_term_months", params.long_term_months, 1, MAX_LONG_TERM_MONTHS),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
             problems.append(Problem("params", field, f"must be an integer >= {lowest}"))
+        elif value > highest:
+            problems.append(Problem("params", field, f"must be at most {highest}"))
     return problems
 
 
@@ -417,7 +440,7 @@ def _validate_sell(trade: Trade, where: str, buys: dict[str, Trade]) -> list[Pro
     for pick_index, pick in enumerate(trade.lots):
         field = f"lots[{pick_index}]"
         _check_quantity(pick.quantity, where, f"{field}.quantity", found)
-        if pick.quantity.is_finite():
+        if pick.quantity.is_finite() and pick.quantity.copy_abs() < MAX_QUANTITY:
             total += pick.quantity
         if pick.lot_id in named:
             found.append(Problem(where, f"{field}.lot_id", f"lot {pick.lot_id!r} named twice"))
@@ -629,10 +652,19 @@ class _Replayer:
         self.matches: list[tuple[int, int, WashMatch]] = []
         self.losses = 0
         self.problems: list[tuple[int, Problem]] = []  # (trade index, problem)
-        self._long_term_start: dict[dt.date, dt.date] = {}
+        self.seq, self.trade_id = -1, ""  # the trade being applied: index and id
+        # None: the long-term start falls after 9999-12-31 (never long-term on a real date).
+        self._long_term_start: dict[dt.date, dt.date | None] = {}
+
+    def _window_start(self, day: dt.date) -> dt.date:
+        """Return the first day of the wash-sale window ending on ``day`` (0001-01-01 at worst)."""
+        if day - dt.date.min < self.window:
+            return dt.date.min
+        return day - self.window
 
     # ---------------------------------------------------------------------------- buys
     def buy(self, seq: int, trade: Trade) -> None:
+        self.seq, self.trade_id = seq, trade.id
         lot = _Lot(trade, seq, is_taxable=self.taxable[trade.account])
         key = (trade.account, trade.symbol)
         self.positions.setdefault(key, {})[lot.id] = lot
@@ -646,7 +678,7 @@ class _Replayer:
         pending = self.pending.get(lot.symbol)
         if not pending:
             return
-        earliest = lot.acquired - self.window
+        earliest = self._window_start(lot.acquired)
         while pending and (pending[0].sold_on < earliest or not pending[0].unmatched):
             pending.popleft()
         for loss in pending:
@@ -659,6 +691,7 @@ class _Replayer:
 
     # --------------------------------------------------------------------------- sells
     def sell(self, seq: int, trade: Trade, method: LotMethod) -> None:
+        self.seq, self.trade_id = seq, trade.id
         key = (trade.account, trade.symbol)
         position = self.positions.get(key, {})
         plan = self._plan(seq, trade, position, method)
@@ -763,7 +796,7 @@ class _Replayer:
         pending_loss = _Loss(row, quantity, loss, hps, self.losses)
         recent = self.recent_buys.get(row.lot.symbol)
         if recent:
-            earliest = pending_loss.sold_on - self.window
+            earliest = self._window_start(pending_loss.sold_on)
             while recent and (recent[0].acquired < earliest or not recent[0].capacity):
                 recent.popleft()
             for lot in recent:
@@ -798,7 +831,10 @@ class _Replayer:
         if lot.is_taxable:
             kind = WashKind.DEFERRED
             piece.adjustment += disallowed
-            piece.hps = tacked_holding_period_start(lot.acquired, loss.hps, loss.sold_on)
+            try:
+                piece.hps = tacked_holding_period_start(lot.acquired, loss.hps, loss.sold_on)
+            except OverflowError:
+                self._before_calendar(lot, loss)
         else:
             kind = WashKind.PERMANENT
         match = WashMatch(
@@ -812,12 +848,29 @@ class _Replayer:
         )
         self.matches.append((loss.order, len(self.matches), match))
 
+    def _before_calendar(self, lot: _Lot, loss: _Loss) -> None:
+        # The tacked start (IRC §1223(3)) would be before 0001-01-01: no date can state it.
+        self.problems.append(
+            (
+                self.seq,
+                Problem(
+                    _where(self.seq, self.trade_id),
+                    "date",
+                    f"lot {lot.id} replaces the loss of sell {loss.row.sell.id} and its holding "
+                    f"period would start before 0001-01-01",
+                ),
+            )
+        )
+
     def _term(self, hps: dt.date, sold_on: dt.date) -> Term:
-        start = self._long_term_start.get(hps)
-        if start is None:
-            start = long_term_start(hps, self.params.long_term_months)
+        if hps not in self._long_term_start:
+            try:
+                start: dt.date | None = long_term_start(hps, self.params.long_term_months)
+            except (OverflowError, ValueError):  # the date module ends at 9999-12-31
+                start = None
             self._long_term_start[hps] = start
-        return Term.LONG if sold_on >= start else Term.SHORT
+        start = self._long_term_start[hps]
+        return Term.LONG if start is not None and sold_on >= start else Term.SHORT
 
     # --------------------------------------------------------------------------- result
     def result(self) -> ReplayResult:

@@ -5,6 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# Characters str.splitlines() breaks at, shown escaped so that a problem stays on one line.
+_LINE_BREAKS = str.maketrans(
+    {char: repr(char)[1:-1] for char in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+)
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """Return ``text``, or its start and its length when longer than ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 20]}... ({len(text)} characters)"
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -21,9 +33,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # One physical line whatever the file put in ids, symbols or keys.
         if self.field:
-            return f"{self.where}: {self.field}: {self.message}"
-        return f"{self.where}: {self.message}"
+            return f"{self.where}: {self.field}: {self.message}".translate(_LINE_BREAKS)
+        return f"{self.where}: {self.message}".translate(_LINE_BREAKS)
 
 
 class TaxLotInputError(ValueError):

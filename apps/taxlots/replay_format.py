@@ -1,6 +1,7 @@
 """The tax-replay JSON format (``/work/shared/formats/tax-replay.md``): parse, validate, serialize.
 
-Input numbers are read as ``Decimal`` straight from their JSON text (never through ``float``);
+Files are UTF-8 (a leading byte-order mark is ignored, as RFC 8259 section 8.1 allows). Input
+numbers are read as ``Decimal`` straight from their JSON text (never through ``float``);
 numeric strings are accepted too. Output amounts are JSON numbers rounded half-even to cents,
 quantities are JSON integers when whole. Every problem in a file is reported, one per line,
 with the trade (id and index), the field and why; a file with any problem yields no result.
@@ -13,10 +14,11 @@ field cannot silently change a tax result, except the informational keys in
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TypeVar
@@ -32,7 +34,13 @@ from apps.taxlots.engine import (
     Trade,
     replay_checked,
 )
-from apps.taxlots.errors import CarryforwardError, Problem, ReplayError, TaxLotInputError
+from apps.taxlots.errors import (
+    CarryforwardError,
+    Problem,
+    ReplayError,
+    TaxLotInputError,
+    shortened,
+)
 from apps.taxlots.rules import FilingStatus, YearInput, YearResult, carryforward
 
 __all__ = [
@@ -77,26 +85,108 @@ _YEAR_KEYS = {
     "carryover_in_long_term",
 }
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Integers at or above this in size are out of range anywhere in the format.
+_HUGE = Decimal(10**18)
 
 _T = TypeVar("_T")
 
 
 class _BadJSONError(ValueError):
-    pass
+    def __init__(self, constant: str) -> None:
+        super().__init__(constant)
+        self.constant = constant
 
 
 def _reject_constant(name: str) -> object:
-    raise _BadJSONError(f"{name} is not a number JSON allows")
+    raise _BadJSONError(name)
 
 
-def loads(text: str, *, error: type[TaxLotInputError] = ReplayError) -> object:
-    """Parse JSON text with every non-integer number as an exact ``Decimal``.
+def _integer(text: str) -> int | Decimal:
+    # Python refuses int() of more than 4,300 digits; such a number is reported where it is.
+    return int(text) if len(text) <= 4000 else Decimal(text)
+
+
+_OTHER_UNICODE = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _decode(data: bytes, error: type[TaxLotInputError]) -> str:
+    """Return a UTF-8 file's text, or raise ``error`` naming the line and column of a bad byte."""
+    for mark, name in _OTHER_UNICODE:
+        if data.startswith(mark):
+            message = f"not UTF-8 text at line 1 column 1: the file is {name}; save it as UTF-8"
+            raise error([Problem("input", "", message)])
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        message = (
+            f"not UTF-8 text at line {line} column {column}: byte 0x{data[exc.start]:02x} "
+            f"({exc.reason}); save the file as UTF-8"
+        )
+        raise error([Problem("input", "", message)]) from exc
+
+
+def _outside_strings(text: str) -> Iterator[tuple[int, int, int]]:
+    """Yield (index, line, column) of every character of JSON text outside its strings."""
+    in_string, escaped, line, line_start = False, False, 1, 0
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        yield index, line, index - line_start + 1
+        if char == '"':
+            in_string = True
+        elif char == "\n":
+            line, line_start = line + 1, index + 1
+
+
+def _deepest(text: str) -> tuple[int, int, int]:
+    """Return the deepest nesting of arrays and objects in JSON text, and its line and column."""
+    deepest, level = (0, 1, 1), 0
+    for index, line, column in _outside_strings(text):
+        if text[index] in "[{":
+            level += 1
+            if level > deepest[0]:
+                deepest = (level, line, column)
+        elif text[index] in "]}":
+            level -= 1
+    return deepest
+
+
+def _position_of(text: str, token: str) -> tuple[int, int]:
+    """Return the line and column of ``token``'s first occurrence outside JSON strings."""
+    for index, line, column in _outside_strings(text):
+        if text.startswith(token, index):
+            return line, column
+    return 1, 1  # not reached: the parser found the token
+
+
+def loads(text: str | bytes, *, error: type[TaxLotInputError] = ReplayError) -> object:
+    """Parse JSON text (or a UTF-8 file's bytes) with every non-integer number a ``Decimal``.
 
     Raises:
-        TaxLotInputError: (``error``) with one problem when the text is not valid JSON.
+        TaxLotInputError: (``error``) with one problem, naming the line and column, when the
+            bytes are not UTF-8 or the text is not valid JSON.
     """
+    if isinstance(text, bytes):
+        text = _decode(text, error)
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant
+        )
     except json.JSONDecodeError as exc:
         raise error(
             [
@@ -106,7 +196,16 @@ def loads(text: str, *, error: type[TaxLotInputError] = ReplayError) -> object:
             ]
         ) from exc
     except _BadJSONError as exc:
-        raise error([Problem("input", "", f"invalid JSON: {exc}")]) from exc
+        line, column = _position_of(text, exc.constant)
+        message = f"invalid JSON at line {line} column {column}: {exc.constant} is not a number"
+        raise error([Problem("input", "", message)]) from exc
+    except RecursionError as exc:  # the parser recurses once per level of nesting
+        depth, line, column = _deepest(text)
+        message = (
+            f"invalid JSON at line {line} column {column}: arrays and objects nested {depth} "
+            "deep, too deep to read"
+        )
+        raise error([Problem("input", "", message)]) from exc
 
 
 def _json_number(value: Decimal, *, money: bool) -> int | float:
@@ -167,13 +266,17 @@ class _Reader:
             return None
         return self.text(obj, key, where)
 
-    def number(self, obj: Mapping[str, object], key: str, where: str) -> Decimal | None:
+    def number(
+        self, obj: Mapping[str, object], key: str, where: str, field: str = ""
+    ) -> Decimal | None:
+        """Read ``obj[key]`` as a number; problems name ``field`` (default: ``key``)."""
+        field = field or key
         value = obj.get(key)
         if value is None:
-            self.problem(where, key, "is required")
+            self.problem(where, field, "is required")
             return None
         if isinstance(value, bool):
-            self.problem(where, key, "must be a number, got a boolean")
+            self.problem(where, field, "must be a number, got a boolean")
             return None
         if isinstance(value, int):
             return Decimal(value)
@@ -186,7 +289,7 @@ class _Reader:
                 number = None
             if number is not None and number.is_finite():
                 return number
-        self.problem(where, key, f"must be a number, got {_kind(value)}")
+        self.problem(where, field, f"must be a number, got {_kind(value)}")
         return None
 
     def optional_number(self, obj: Mapping[str, object], key: str, where: str) -> Decimal | None:
@@ -201,7 +304,10 @@ class _Reader:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, Decimal) and value == value.to_integral_value():
-            return int(value)
+            if value.copy_abs() < _HUGE:  # abs() would round, and overflow
+                return int(value)
+            self.problem(where, key, f"is out of range: {_kind(value)}")
+            return default
         self.problem(where, key, f"must be an integer, got {_kind(value)}")
         return default
 
@@ -216,7 +322,7 @@ class _Reader:
             except ValueError as exc:
                 self.problem(where, key, f"{value!r} is not a valid date: {exc}")
                 return None
-        self.problem(where, key, f"must be a date as YYYY-MM-DD, got {value!r}")
+        self.problem(where, key, f"must be a date as YYYY-MM-DD, got {_shown(value)}")
         return None
 
     def optional_date(self, obj: Mapping[str, object], key: str, where: str) -> dt.date | None:
@@ -238,8 +344,13 @@ class _Reader:
                 return parse(value)
             except ValueError:
                 pass
-        self.problem(where, key, f"must be one of {', '.join(allowed)}, got {value!r}")
+        self.problem(where, key, f"must be one of {', '.join(allowed)}, got {_shown(value)}")
         return None
+
+
+def _shown(value: object) -> str:
+    """A value as a problem quotes it: a string in quotes, anything else by its kind."""
+    return repr(shortened(value)) if isinstance(value, str) else _kind(value)
 
 
 def _kind(value: object) -> str:
@@ -248,9 +359,9 @@ def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | Decimal):
-        return f"the number {value}"
+        return f"the number {shortened(str(value))}"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {shortened(value)!r}"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
@@ -431,7 +542,7 @@ def _read_picks(reader: _Reader, raw_lots: object, where: str) -> tuple[LotPick,
         if not isinstance(lot_id, str) or not lot_id:
             reader.problem(where, f"{field}.lot_id", f"must be a lot id, got {_kind(lot_id)}")
             continue
-        quantity = reader.number(pick, "quantity", f"{where}: {field}")
+        quantity = reader.number(pick, "quantity", where, f"{field}.quantity")
         if quantity is not None:
             picks.append(LotPick(lot_id, quantity))
     return tuple(picks)
@@ -445,7 +556,8 @@ def _placeholder(raw: object) -> Trade:
         value = obj.get(key)
         return value if isinstance(value, str) else ""
 
-    side = Side.BUY if str(obj.get("side", "")).lower() == "buy" else Side.SELL
+    raw_side = obj.get("side")
+    side = Side.BUY if isinstance(raw_side, str) and raw_side.lower() == "buy" else Side.SELL
     return Trade(
         id=text("id"),
         date=dt.date.min,
@@ -519,8 +631,8 @@ def serialize_replay_result(result: ReplayResult) -> dict[str, object]:
     }
 
 
-def replay_document(text: str) -> dict[str, object]:
-    """Parse a tax-replay input file's text, replay it and return the output document.
+def replay_document(text: str | bytes) -> dict[str, object]:
+    """Parse a tax-replay input file (text, or UTF-8 bytes), replay it, return the output document.
 
     Raises:
         ReplayError: listing every problem of the file (reading and replaying), in file order.
@@ -560,6 +672,9 @@ def parse_carryforward_input(document: object) -> tuple[str, list[YearInput]]:
         if isinstance(year, bool) or not isinstance(year, int):
             reader.problem(where, "year", f"must be an integer year, got {_kind(year)}")
             continue
+        if not 1 <= year <= 9999:
+            reader.problem(where, "year", f"must be from 1 to 9999, got {_kind(year)}")
+            continue
         where = f"year {year} ({where})"
         short = reader.number(obj, "short_term_net", where)
         long = reader.number(obj, "long_term_net", where)
@@ -597,8 +712,8 @@ def serialize_carryforward(filing_status: str, results: Sequence[YearResult]) ->
     }
 
 
-def carryforward_document(text: str) -> dict[str, object]:
-    """Parse a ``tax_carryforward`` input file's text and return the output document.
+def carryforward_document(text: str | bytes) -> dict[str, object]:
+    """Parse a ``tax_carryforward`` input file (text, or UTF-8 bytes), return the output document.
 
     Raises:
         CarryforwardError: listing every problem of the file.

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from apps.taxlots.errors import CarryforwardError, Problem
+from apps.taxlots.errors import CarryforwardError, Problem, shortened
 
 ZERO = Decimal(0)
+#: USD amounts are below this in size (exclusive), as in the ledger's numeric(20, 2) columns;
+#: sums of them rounded to cents stay within Decimal's default 28 digits.
+MAX_AMOUNT = Decimal(10**18)
 
 #: IRC §1222: "more than 1 year".
 LONG_TERM_MONTHS = 12
@@ -248,7 +251,8 @@ def carryforward(filing_status: FilingStatus | str, years: Sequence[YearInput]) 
 
     Raises:
         CarryforwardError: listing every problem (unknown status, gaps between years, negative
-            carryovers, stated carryovers that disagree with the previous year's).
+            carryovers, amounts of 10**18 USD or more, stated carryovers that disagree with the
+            previous year's).
     """
     problems: list[Problem] = []
     status: FilingStatus | None
@@ -268,9 +272,19 @@ def carryforward(filing_status: FilingStatus | str, years: Sequence[YearInput]) 
             problems.append(
                 Problem(where, "year", f"must follow {years[index - 1].year} with no gap")
             )
-        for field in ("carryover_in_short_term", "carryover_in_long_term"):
+        for field in (
+            "short_term_net",
+            "long_term_net",
+            "carryover_in_short_term",
+            "carryover_in_long_term",
+        ):
             value = getattr(item, field)
-            if value is not None and value < ZERO:
+            if value is None:
+                continue
+            if not value.is_finite() or value.copy_abs() >= MAX_AMOUNT:
+                text = shortened(str(value))
+                problems.append(Problem(where, field, f"must be below 10**18 USD, got {text}"))
+            elif field.startswith("carryover") and value < ZERO:
                 problems.append(Problem(where, field, "must be a positive loss amount or 0"))
     if problems or status is None:
         raise CarryforwardError(problems)

@@ -117,3 +117,20 @@ def test_commands_are_found_by_name(tmp_path: Path) -> None:
     assert json.loads(out)["totals"] == SPEC_TOTALS
     out, _ = call("tax_carryforward", str(write(tmp_path, "c.json", CARRY_INPUT)))
     assert json.loads(out)["years"][0]["net_capital"] == -14132.0
+
+
+def test_tax_replay_output_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "out.json"
+    err = StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command(
+            tax_replay.Command(),
+            str(write(tmp_path, "in.json", SPEC_INPUT)),
+            "-o",
+            str(target),
+            stderr=err,
+        )
+    assert exited.value.code == 2
+    [line] = err.getvalue().splitlines()
+    assert line.startswith(f"{target}: cannot write: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json"]

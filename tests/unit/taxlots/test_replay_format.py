@@ -1,5 +1,6 @@
 """The tax-replay JSON format: the spec's own examples, exactly, and one line per bad field."""
 
+import codecs
 import json
 from typing import Any
 
@@ -132,7 +133,7 @@ def test_one_line_per_problem_with_trade_and_field() -> None:
         "trade b2 (trades[1]): amount: is required",
         "trade s1 (trades[2]): side: must be one of buy, sell, got 'short'",
         "trade s2 (trades[3]): lots[0].qty: unknown field (misspelt?)",
-        "trade s2 (trades[3]): lots[0]: quantity: is required",
+        "trade s2 (trades[3]): lots[0].quantity: is required",
         "trade s3 (trades[4]): fees: unknown field (misspelt?)",
         "trade s4 (trades[5]): amount: must be a number, got a boolean",
         "trades[6]: must be an object, got the string 'not a trade'",
@@ -156,7 +157,7 @@ def test_invalid_json_is_one_problem() -> None:
     assert caught.value.lines() == ["input: invalid JSON at line 1 column 13: Expecting value"]
     with pytest.raises(ReplayError) as caught:
         loads('{"amount": NaN}')
-    assert caught.value.lines() == ["input: invalid JSON: NaN is not a number JSON allows"]
+    assert caught.value.lines() == ["input: invalid JSON at line 1 column 12: NaN is not a number"]
 
 
 def test_missing_sections_are_reported() -> None:
@@ -215,4 +216,86 @@ def test_carryforward_problems() -> None:
         "input: filing_status: is required",
         "year 2023 (years[0]): short_term_net: is required",
         "year 2023 (years[0]): long_term_net: must be a number, got the string 'x'",
+    ]
+
+
+# ------------------------------------------------------------- what the fuzzing found (#10)
+
+
+def test_file_bytes_must_be_utf8_and_a_byte_order_mark_is_ignored() -> None:
+    text = json.dumps(SPEC_INPUT, indent=1)
+    assert replay_document(codecs.BOM_UTF8 + text.encode()) == replay_document(text)
+    with pytest.raises(ReplayError) as caught:
+        replay_document(text.encode("utf-16"))
+    assert caught.value.lines() == [
+        "input: not UTF-8 text at line 1 column 1: the file is UTF-16; save it as UTF-8"
+    ]
+    with pytest.raises(ReplayError) as caught:
+        replay_document('{\n  "note": "Café"}'.encode("latin-1"))
+    assert caught.value.lines() == [
+        "input: not UTF-8 text at line 2 column 15: byte 0xe9 (invalid continuation byte); "
+        "save the file as UTF-8"
+    ]
+
+
+def test_json_too_deep_or_too_long_is_a_located_problem() -> None:
+    with pytest.raises(ReplayError) as caught:
+        replay_document('{"trades":\n' + "[" * 5000 + "]" * 5000 + "}")
+    assert caught.value.lines() == [
+        "input: invalid JSON at line 2 column 5000: arrays and objects nested 5001 deep, "
+        "too deep to read"
+    ]
+    document = json.loads(json.dumps(SPEC_INPUT))
+    document["trades"][0]["quantity"] = 7
+    with pytest.raises(ReplayError) as caught:
+        replay_document(json.dumps(document).replace('"quantity": 7', '"quantity": ' + "7" * 5000))
+    assert caught.value.lines() == [
+        "trade b1 (trades[0]): quantity: must be below 10**14 shares, "
+        "got 7777777777777777777777777777777777777777... (5000 characters)"
+    ]
+
+
+def test_sizes_beyond_the_ledger_and_the_calendar_are_problems() -> None:
+    document = json.loads(json.dumps(SPEC_INPUT))
+    document["params"]["wash_sale_window_days"] = 10**40
+    document["trades"][1]["amount"] = 10**18
+    document["trades"][2]["quantity"] = "1e400"
+    assert problems_of(document) == [
+        "params: wash_sale_window_days: must be at most 36525",
+        "trade b2 (trades[1]): amount: must be below 10**18 USD, got 1000000000000000000",
+        "trade b3 (trades[2]): quantity: must be below 10**14 shares, got 1E+400",
+    ]
+
+
+def test_a_holding_period_tacked_before_0001_01_01_is_a_problem() -> None:
+    # IRC §1223(3): the replacement (b2, bought 5 days before the loss sale) would start
+    # holding 5 days before b1's start, which is the calendar's first day.
+    document = {
+        "accounts": [{"id": "t", "type": "taxable"}],
+        "trades": [
+            {"id": "b1", "date": "0001-01-01", "account": "t", "symbol": "S", "side": "buy",
+             "quantity": 10, "amount": 100},
+            {"id": "b2", "date": "0001-01-05", "account": "t", "symbol": "S", "side": "buy",
+             "quantity": 10, "amount": 100},
+            {"id": "s1", "date": "0001-01-10", "account": "t", "symbol": "S", "side": "sell",
+             "quantity": 10, "amount": 50, "lots": [{"lot_id": "b1", "quantity": 10}]},
+        ],
+    }  # fmt: skip
+    assert problems_of(document) == [
+        "trade s1 (trades[2]): date: lot b2 replaces the loss of sell s1 and its holding period "
+        "would start before 0001-01-01"
+    ]
+    document["trades"][1]["date"] = "0001-01-10"  # bought on the sale day: starts 0001-01-01
+    assert replay_text(document)["wash_matches"][0]["replacement_holding_period_start"] == (
+        "0001-01-01"
+    )
+
+
+def test_a_line_break_in_a_file_value_stays_on_the_problem_line() -> None:
+    document = json.loads(json.dumps(SPEC_INPUT))
+    document["trades"][3]["symbol"] = "M\nN"
+    document["trades"][3].pop("lots")
+    assert problems_of(document) == [
+        "trade s1 (trades[3]): quantity: sells 100 shares of M\\nN in account taxable but only "
+        "0 are held"
     ]

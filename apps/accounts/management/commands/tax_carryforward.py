@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -30,16 +30,16 @@ class Command(BaseCommand):
         """Read the file, compute, print the JSON or one line per problem (exit 2)."""
         source = Path(options["input"])
         try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            content = source.read_bytes()
+        except OSError as exc:
             self._fail([f"{source}: cannot read: {exc}"])
         try:
-            document = carryforward_document(text)
+            document = carryforward_document(content)
         except CarryforwardError as exc:
             self._fail(exc.lines())
         self.stdout.write(dumps(document), ending="")
 
-    def _fail(self, lines: list[str]) -> None:
+    def _fail(self, lines: list[str]) -> NoReturn:
         # One line per problem and no result; exit status 2 like argparse's usage errors.
         for line in lines:
             self.stderr.write(line)

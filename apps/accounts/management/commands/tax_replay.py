@@ -5,9 +5,11 @@ The format is ``/work/shared/formats/tax-replay.md``; the logic is ``apps.taxlot
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -33,21 +35,39 @@ class Command(BaseCommand):
         """Read the file, compute, print the JSON or one line per problem (exit 2)."""
         source = Path(options["input"])
         try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            content = source.read_bytes()
+        except OSError as exc:
             self._fail([f"{source}: cannot read: {exc}"])
         try:
-            document = replay_document(text)
+            document = replay_document(content)
         except ReplayError as exc:
             self._fail(exc.lines())
         output = dumps(document)
-        if options.get("output"):
-            Path(options["output"]).write_text(output, encoding="utf-8")
-        else:
+        if not options.get("output"):
             self.stdout.write(output, ending="")
+            return
+        target = Path(options["output"])
+        try:
+            _write_whole(target, output)
+        except OSError as exc:
+            self._fail([f"{target}: cannot write: {exc}"])
 
-    def _fail(self, lines: list[str]) -> None:
+    def _fail(self, lines: list[str]) -> NoReturn:
         # One line per problem and no result; exit status 2 like argparse's usage errors.
         for line in lines:
             self.stderr.write(line)
         sys.exit(2)
+
+
+def _write_whole(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` whole or not at all (a temporary file renamed over it)."""
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
