@@ -121,6 +121,12 @@ def run_book(priced_universe, firms):
     return {"model": model, "legacy": legacy, "cash_only": cash_only, "no_basis": no_basis}
 
 
+def realize_aaa_gain(account: Account) -> None:
+    """Sell 100 of the run book's AAA (bought at 20) at 30 on AS_OF: a 1,000 USD gain this year."""
+    entry(account, "s-aaa", "sell", AS_OF, "AAA", "100", "3000")
+    ledger_rebuild(household=account.household)
+
+
 WORKER_SCHEMA = "firm_w"
 WORKER_SYMBOLS = [f"WK{i:02d}" for i in range(12)]
 

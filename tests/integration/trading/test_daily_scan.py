@@ -102,21 +102,12 @@ def test_a_gains_budget_nine_tenths_used_needs_attention(firms, run_book):
 
     from apps.access.roles import Role
     from apps.accounts.attention import accounts_needing_attention
-    from apps.accounts.models import Account, Transaction
-    from apps.accounts.services.ledger import ledger_rebuild
+    from apps.accounts.models import Account
     from tests.conftest import login_client
+    from tests.integration.trading.conftest import realize_aaa_gain
 
     legacy = run_book["legacy"]
-    Transaction.objects.create(  # 100 AAA bought at 20, sold at 30: a 1,000 gain this year
-        account=legacy,
-        external_id="s-aaa",
-        kind="sell",
-        trade_on=AS_OF,
-        symbol="AAA",
-        shares=Decimal("100"),
-        amount=Decimal("3000"),
-    )
-    ledger_rebuild(household=legacy.household)
+    realize_aaa_gain(legacy)  # a 1,000 gain this year
     Account.objects.filter(pk=legacy.pk).update(annual_budget_amount=Decimal("1100"))
     found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
     assert found[legacy.pk].is_budget_nearly_used

@@ -227,23 +227,14 @@ def test_gains_budgets_of_a_chunk_are_read_in_one_query(run_book):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.accounts.models import Account, Transaction
+    from apps.accounts.models import Account
     from apps.accounts.selectors import realized_summary
-    from apps.accounts.services.ledger import ledger_rebuild
     from apps.optimizer import adapters
     from apps.trading.services.runs import _run_universe
+    from tests.integration.trading.conftest import realize_aaa_gain
 
     legacy, cash_only = run_book["legacy"], run_book["cash_only"]
-    Transaction.objects.create(  # realizes a gain this year: 100 AAA bought at 20
-        account=legacy,
-        external_id="s-aaa",
-        kind="sell",
-        trade_on=AS_OF,
-        symbol="AAA",
-        shares=Decimal("100"),
-        amount=Decimal("3000"),
-    )
-    ledger_rebuild(household=legacy.household)
+    realize_aaa_gain(legacy)
     run = _run(run_book)
     rebalance_run_start(run_id=run.pk, enqueue=False)
     universe = _run_universe(RebalanceRun.objects.get(pk=run.pk))
