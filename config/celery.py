@@ -2,9 +2,12 @@
 
 import os
 from queue import Empty
+from typing import Any
 
+from django.db import InterfaceError, OperationalError, connections
 from kombu.transport import redis as kombu_redis
 from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.task import TenantTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -31,6 +34,34 @@ def _redis_channel_close_after_server_loss(self: kombu_redis.Channel) -> None:
 
 kombu_redis.Channel.close = _redis_channel_close_after_server_loss  # type: ignore[method-assign]
 
-app = CeleryApp("platform")
+
+class PlatformTask(TenantTask):
+    """A tenant task whose firm lookup survives a connection the database dropped between tasks.
+
+    tenant-schemas-celery reads the firm in its ``task_prerun`` handler, before Django's own
+    handlers discard a broken connection; a failure there is only logged, and the task body then
+    runs in ``public`` and is refused (``require_tenant_schema``): a chunk lost until the
+    stalled-run resume. The read is tried once more on a fresh connection; if the database is
+    still down the task is refused as before (fails closed).
+    """
+
+    @classmethod
+    def get_tenant_for_schema(cls, schema_name: str) -> Any:
+        """The firm of ``schema_name``; on a dropped connection, once more on a fresh one."""
+        try:
+            return super().get_tenant_for_schema(schema_name)
+        except (OperationalError, InterfaceError):
+            for alias in cls.get_tenant_databases():
+                connections[alias].close()
+            return super().get_tenant_for_schema(schema_name)
+
+
+class PlatformCeleryApp(CeleryApp):
+    """The tenant-aware app with ``PlatformTask`` as every task's base class."""
+
+    task_cls = "config.celery:PlatformTask"
+
+
+app = PlatformCeleryApp("platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

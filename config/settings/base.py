@@ -197,6 +197,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A worker that loses the broker lets its running tasks finish (they need only PostgreSQL); their
 # acks are lost and Redis redelivers them after the visibility timeout, as no-ops. (Celery 6 will
 # cancel them by default: the work would be thrown away and wait for the redelivery.)
+# Each task reads its firm afresh (a firm deactivated or renamed takes effect at once).
+CELERY_TASK_TENANT_CACHE_SECONDS = 0
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="default")

@@ -58,3 +58,27 @@ def test_real_worker_runs_in_firm_a_schema_only(firms, probes, django_db_blocker
     assert sorted(r["acting_username"] for r in rows) == ["a0", "a1", "a2"]
     assert all(r["action"] == f"{tag}.a" for r in rows)
     path.unlink()
+
+
+def test_a_task_finds_its_firm_after_the_database_dropped_the_connection(firms, django_db_blocker):
+    """The firm lookup before a task (tenant-schemas-celery's prerun) on a connection the
+    database terminated since the last task: read again on a fresh connection, not logged and
+    skipped (which ran the task in public, refused, and lost its chunk until the resume)."""
+    import psycopg
+    from django.db import connection
+
+    from config.celery import PlatformTask
+
+    with django_db_blocker.unblock():
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        params = connection.get_connection_params()
+        with psycopg.connect(
+            **{k: v for k, v in params.items() if k in ("host", "port", "user", "dbname")},
+            autocommit=True,
+        ) as other:
+            assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+        assert not settings.CELERY_TASK_TENANT_CACHE_SECONDS  # so the firm is read, not cached
+        firm = PlatformTask.get_tenant_for_schema(schema_name=firms["a"].schema)
+        assert firm.schema_name == firms["a"].schema
+        assert connection.connection.info.backend_pid != pid
