@@ -137,29 +137,26 @@ def main() -> None:
         from apps.accounts.models import Account
 
         total = Account.objects.count()
+
         # Baseline: the first chunk in this process (no Celery, one process).
-        base = rebalance_run_create(
-            scope="book",
-            scope_ids=[],
-            mode="full_rebalance",
-            as_of=as_of,
-            requested_by=None,
-            enqueue=False,
-        )
+        def book_run() -> RebalanceRun:
+            return rebalance_run_create(
+                scope="book",
+                scope_ids=[],
+                mode="full_rebalance",
+                as_of=as_of,
+                requested_by=None,
+                enqueue=False,
+            )
+
+        base = book_run()
         rebalance_run_start(run_id=base.pk, enqueue=False)
         t0 = time.perf_counter()
         done = rebalance_chunk_execute(run_id=base.pk, chunk=0)
         baseline_rate = done / (time.perf_counter() - t0)
         RunAccount.objects.filter(run=base).delete()
         RebalanceRun.objects.filter(pk=base.pk).delete()
-        run = rebalance_run_create(
-            scope="book",
-            scope_ids=[],
-            mode="full_rebalance",
-            as_of=as_of,
-            requested_by=None,
-            enqueue=False,
-        )
+        run = book_run()
     connection.close()
 
     env = {**os.environ, "OPTIMIZER_QUEUE": f"bench-{os.getpid()}"}

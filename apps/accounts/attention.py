@@ -44,11 +44,7 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
         return []
     drifts = _drift_and_losers(accounts=accounts, as_of=as_of)
     budgets = realized_summaries(
-        accounts=[
-            a
-            for a in accounts
-            if a.registration == Registration.TAXABLE and a.annual_budget_amount is not None
-        ],
+        accounts=[a for a in accounts if a.has_gains_budget],
         year=as_of.year,
     )
     found = []

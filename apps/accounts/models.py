@@ -155,6 +155,11 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.custodian} {self.number})"
 
+    @property
+    def has_gains_budget(self) -> bool:
+        """Whether a yearly budget caps this account's realized gains (taxable accounts only)."""
+        return self.registration == Registration.TAXABLE and self.annual_budget_amount is not None
+
     def clean(self) -> None:
         """Single-row rules: rates are fractions; a withdrawal schedule needs a next date."""
         for field in ("short_term_rate", "long_term_rate", "state_rate", "fee_rate"):

@@ -119,13 +119,8 @@ def firm_list_active() -> list[Firm]:
     return list(Firm.objects.exclude(schema_name="public").filter(is_active=True))
 
 
-@transaction.atomic
-def staff_entry_request(*, firm: Firm, staff_user: Any, reason: str) -> str:
-    """Record that platform staff asked to enter a firm; return a one-use signed entry token.
-
-    Raises:
-        PermissionDeniedError: the user is not platform staff or the firm is not sub-advised.
-    """
+def _require_staff_for(firm: Firm, staff_user: Any) -> None:
+    """Only active platform staff act for a firm, and only for a sub-advised one."""
     if not (staff_user.is_active and staff_user.is_staff):
         raise PermissionDeniedError("platform staff only", code=FirmErrorCode.NOT_STAFF)
     if firm.service != FirmService.SUB_ADVISORY:
@@ -133,6 +128,16 @@ def staff_entry_request(*, firm: Firm, staff_user: Any, reason: str) -> str:
             f"{firm.name} is a software-only firm: the platform does not act for it",
             code=FirmErrorCode.NOT_SUB_ADVISED,
         )
+
+
+@transaction.atomic
+def staff_entry_request(*, firm: Firm, staff_user: Any, reason: str) -> str:
+    """Record that platform staff asked to enter a firm; return a one-use signed entry token.
+
+    Raises:
+        PermissionDeniedError: the user is not platform staff or the firm is not sub-advised.
+    """
+    _require_staff_for(firm, staff_user)
     if not reason.strip():
         raise ApplicationError("say why you enter the firm", code=FirmErrorCode.INVALID)
     entry = StaffEntry.objects.create(
@@ -242,13 +247,7 @@ def staff_book_run_start(*, firm: Firm, staff_user: Any) -> int:
     """
     from django_tenants.utils import tenant_context
 
-    if not (staff_user.is_active and staff_user.is_staff):
-        raise PermissionDeniedError("platform staff only", code=FirmErrorCode.NOT_STAFF)
-    if firm.service != FirmService.SUB_ADVISORY:
-        raise PermissionDeniedError(
-            f"{firm.name} is a software-only firm: the platform does not act for it",
-            code=FirmErrorCode.NOT_SUB_ADVISED,
-        )
+    _require_staff_for(firm, staff_user)
     with tenant_context(firm):
         from apps.access.services import platform_staff_user_get_or_create
         from apps.common.tenancy import firm_today

@@ -404,16 +404,12 @@ class AccountProblem:
     target_notes: tuple[str, ...]
 
 
-def _has_budget(account: Account) -> bool:
-    return account.registration == Registration.TAXABLE and account.annual_budget_amount is not None
-
-
 def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> float | None:
     """Net gain still allowed this year (USD); a tax budget converts at the higher rate (cautious).
 
     ``summary`` is the account's year so far (``realized_summaries``), None without a budget.
     """
-    if summary is None or not _has_budget(account):
+    if summary is None or not account.has_gains_budget:
         return None
     left = summary.budget_left if summary.budget_left is not None else ZERO
     if account.budget_kind == BudgetKind.TAX:
@@ -465,7 +461,9 @@ def account_problems_build(
     accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household", "model"))
     lots = ChunkLots.read(account_ids)
     recent = _recent_trades(account_ids, as_of)
-    budgets = realized_summaries(accounts=[a for a in accounts if _has_budget(a)], year=as_of.year)
+    budgets = realized_summaries(
+        accounts=[a for a in accounts if a.has_gains_budget], year=as_of.year
+    )
     targets = effective_targets_get(
         accounts=[a for a in accounts if a.model_id is not None],
         as_of=as_of,
