@@ -25,10 +25,14 @@ def key_page(queryset: QuerySet[M], *, per_page: int, number: Any) -> "Page[M]":
         number: the requested page (``request.GET["page"]``); out of range gives the last.
     """
     page = Paginator(queryset.values_list("pk", flat=True), per_page).get_page(number)
-    keys = list(page.object_list)
-    rows = queryset.order_by().in_bulk(keys)
-    page.object_list = [rows[key] for key in keys]
+    page.object_list = _rows_in_key_order(queryset, list(page.object_list))
     return page
+
+
+def _rows_in_key_order(queryset: QuerySet[M], keys: list[Any]) -> list[M]:
+    """The queryset's rows with these primary keys, in the keys' order (one unsorted read)."""
+    rows = queryset.order_by().in_bulk(keys)
+    return [rows[key] for key in keys]
 
 
 class KeyLimitOffsetPagination(LimitOffsetPagination):
@@ -46,5 +50,4 @@ class KeyLimitOffsetPagination(LimitOffsetPagination):
         keys = super().paginate_queryset(queryset.values_list("pk", flat=True), request, view)
         if keys is None:
             return None
-        rows = queryset.order_by().in_bulk(keys)
-        return [rows[key] for key in keys]
+        return _rows_in_key_order(queryset, list(keys))
