@@ -126,8 +126,8 @@ class ProposalStatus(models.TextChoices):
 class Proposal(models.Model):
     """The optimizer's proposal for one account in one run, with metrics and exception flags.
 
-    ``snapshot_zlib`` is the account's own part of the core problem (a JSON header and raw
-    arrays, zlib-compressed; ``adapters.snapshot_unpack`` reads it; the run keeps the shared
+    ``snapshot`` is the account's own part of the core problem (a JSON header and raw
+    arrays, Zstandard-compressed; ``adapters.snapshot_unpack`` reads it; the run keeps the shared
     universe and risk model): any proposal can be replayed exactly.
     """
 
@@ -144,7 +144,7 @@ class Proposal(models.Model):
     summary = models.TextField(blank=True)
     solver = models.CharField(max_length=40, blank=True)
     solver_ms = models.PositiveIntegerField(default=0)
-    snapshot_zlib = models.BinaryField(default=b"", blank=True)
+    snapshot = models.BinaryField(default=b"", blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -67,13 +67,13 @@ def run_list() -> QuerySet[RebalanceRun]:
 def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> QuerySet[Proposal]:
     """Proposals with their account, optionally of one run and one status.
 
-    The replay snapshot (``snapshot_zlib``, kilobytes per proposal) and the run's universe
+    The replay snapshot (``snapshot``, kilobytes per proposal) and the run's universe
     snapshot are deferred: pages and the API never show them, and a list of proposals would
     otherwise carry megabytes (the run's snapshot once per row).
     """
     proposals = (
         Proposal.objects.select_related("account", "run")
-        .defer("snapshot_zlib")
+        .defer("snapshot")
         .defer(*(f"run__{field}" for field in _RUN_SNAPSHOT_FIELDS))
     )
     if run is not None:

@@ -308,7 +308,7 @@ def _store_chunk(
 
 PROPOSAL_COLUMNS = (
     "id", "run_id", "account_id", "status", "flags", "metrics", "estimated_tax_amount",
-    "naive_tax_amount", "turnover_amount", "summary", "solver", "solver_ms", "snapshot_zlib",
+    "naive_tax_amount", "turnover_amount", "summary", "solver", "solver_ms", "snapshot",
     "decided_at", "decision_note", "created_at",
 )  # fmt: skip
 TRADE_COLUMNS = (

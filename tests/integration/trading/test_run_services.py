@@ -67,7 +67,7 @@ def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
     )
     from apps.optimizer.adapters import snapshot_unpack
 
-    assert snapshot_unpack(legacy.snapshot_zlib)["lot_columns"]["lot_id"]  # replayable input
+    assert snapshot_unpack(legacy.snapshot)["lot_columns"]["lot_id"]  # replayable input
     assert run.universe_snapshot["universe"]["symbols"]
 
     # Re-running the whole run or a chunk adds nothing.
@@ -86,7 +86,7 @@ def test_replay_from_snapshot_gives_the_same_trades(run_book):
     run.refresh_from_db()
     proposal = Proposal.objects.get(run=run, account=run_book["legacy"])
     problem = adapters.problem_from_snapshot(
-        run_snapshot=run.universe_snapshot, own=adapters.snapshot_unpack(proposal.snapshot_zlib)
+        run_snapshot=run.universe_snapshot, own=adapters.snapshot_unpack(proposal.snapshot)
     )
     result = solve_rebalance(problem, adapters.solver_config())
     replayed = sorted((t.symbol, t.lot_id or "", round(t.shares, 6)) for t in result.trades)

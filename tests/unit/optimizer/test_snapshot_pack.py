@@ -6,6 +6,7 @@ import json
 import zlib
 
 import numpy as np
+import zstandard
 
 from apps.optimizer.adapters import snapshot_pack, snapshot_unpack
 
@@ -33,7 +34,9 @@ def test_packed_arrays_round_trip_exactly() -> None:
         "whole": np.array([1.0, -7.0, 2.0**40]),
         "empty": np.zeros(0),
     }
-    data = snapshot_unpack(snapshot_pack(own))
+    packed = snapshot_pack(own)
+    assert packed[:4] == b"\x28\xb5\x2f\xfd"  # a Zstandard frame
+    data = snapshot_unpack(packed)
     columns = data["lot_columns"]
     assert columns["lot_id"] == own["lot_columns"]["lot_id"]
     assert _bits(columns["shares"]) == _bits(shares.tolist())
@@ -53,3 +56,9 @@ def test_earlier_snapshots_still_unpack() -> None:
     header = json.dumps({"x": {"$array": ["<f8", 0, 2]}}).encode()
     raw = b"RBS2" + len(header).to_bytes(4, "little") + header + np.array([0.5, 2.0]).tobytes()
     assert snapshot_unpack(zlib.compress(raw)) == {"x": [0.5, 2.0]}
+    # Packed and zlib-compressed (before Zstandard): the same content comes back.
+    own = {"lot_columns": {"lot_id": ["a", "b"], "shares": np.array([1.5, 2.25])}}
+    repacked = zlib.compress(zstandard.ZstdDecompressor().decompress(snapshot_pack(own)), 1)
+    assert snapshot_unpack(repacked) == {
+        "lot_columns": {"lot_id": ["a", "b"], "shares": [1.5, 2.25]}
+    }
