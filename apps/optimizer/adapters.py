@@ -7,7 +7,6 @@ Reads go through other apps' selectors in a few set-based queries per chunk of a
 
 import itertools
 import json
-import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -275,14 +274,6 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
     )
 
 
-def _reordered(values: Sequence[str], order: list[int]) -> tuple[str, ...]:
-    """``values`` picked in ``order`` (itemgetter does it in C)."""
-    if len(order) > 1:
-        picked: tuple[str, ...] = operator.itemgetter(*order)(values)
-        return picked
-    return tuple(values[j] for j in order)
-
-
 class _Int8ArrayLoader(Loader):
     """A one-dimensional bigint[] without NULLs, in binary, straight into a numpy int64 array.
 
@@ -322,8 +313,7 @@ class ChunkLots:
     """
 
     account_ids: npt.NDArray[np.int64]
-    lot_keys: tuple[str, ...]
-    symbols: tuple[str, ...]
+    lot_keys: npt.NDArray[np.object_]  # str per lot (an object array reorders in C)
     shares_micro: npt.NDArray[np.int64]
     basis_cents: npt.NDArray[np.int64]  # 0 where the basis is missing
     start_days: npt.NDArray[np.int64]  # holding-period start, date ordinals
@@ -368,13 +358,11 @@ class ChunkLots:
             )
         )
         count = len(keys)
-        account_array = accounts
         names = tuple(sorted(set(symbols)))
         code_of = {name: j for j, name in enumerate(names)}
-        codes = np.array(list(map(code_of.__getitem__, symbols)), dtype=np.int64)
-        order = np.lexsort((lot_ids, acquired, codes, account_array))
-        ordered = order.tolist()
-        account_array = account_array[order]
+        codes = np.fromiter(map(code_of.__getitem__, symbols), dtype=np.int64, count=count)
+        order = np.lexsort((lot_ids, acquired, codes, accounts))
+        account_array = accounts[order]
         slices: dict[int, slice] = {}
         if count:
             change = np.flatnonzero(account_array[1:] != account_array[:-1]) + 1
@@ -383,8 +371,7 @@ class ChunkLots:
                 slices[int(account_array[begin])] = slice(begin, end)
         return cls(
             account_ids=account_array,
-            lot_keys=_reordered(keys, ordered),
-            symbols=_reordered(symbols, ordered),
+            lot_keys=np.array(keys, dtype=object)[order],
             names=names,
             codes=codes[order],
             shares_micro=shares[order],
@@ -501,7 +488,8 @@ def account_problems_build(
 
 def _books_gate(*, account: Account, lots: ChunkLots, where: slice) -> str | None:
     missing = np.flatnonzero(~lots.has_basis[where])
-    missing_basis = sorted({lots.symbols[where.start + j] for j in missing.tolist()})
+    codes = lots.codes[where][missing]
+    missing_basis = [lots.names[code] for code in np.unique(codes).tolist()]  # names are sorted
     if missing_basis:
         return f"lots without cost basis: {', '.join(missing_basis)} (import the basis first)"
     if account.cash_amount < 0:
@@ -540,7 +528,7 @@ def _account_problem(
         return AccountSkip(account.pk, reason)
     if not isinstance(target, EffectiveTarget):
         return AccountSkip(account.pk, f"no effective target: {target}")
-    held = set(lots.symbols[where])
+    held = {lots.names[code] for code in np.unique(lots.codes[where]).tolist()}
     wanted = held | {s for s, w in target.weights.items() if w > 0}
     reason = _price_gate(wanted=wanted, run_universe=run_universe, as_of=as_of)
     if reason is not None:

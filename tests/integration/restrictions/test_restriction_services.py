@@ -244,3 +244,16 @@ def test_a_batch_shares_targets_only_between_accounts_it_cannot_tell_apart(desig
         assert batch[account.pk].weights == alone.weights
         assert batch[account.pk].lines == alone.lines
         assert batch[account.pk].never_sell == alone.never_sell
+    # A book chunk's columns (integer cents, per-symbol values built on demand) give the same.
+    from apps.optimizer.adapters import ChunkLots
+    from apps.restrictions.selectors import LotShares
+
+    chunk = ChunkLots.read([a.pk for a in accounts])
+    columns = effective_targets_get(
+        accounts=accounts,
+        as_of=AS_OF,
+        lots=LotShares(chunk.account_ids, chunk.names, chunk.codes, chunk.shares_micro),
+    )
+    for account in accounts:
+        assert columns[account.pk].weights == batch[account.pk].weights
+        assert columns[account.pk].lines == batch[account.pk].lines

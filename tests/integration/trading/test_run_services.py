@@ -206,7 +206,7 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book):
         (
             int(lots.account_ids[i]),
             lots.lot_keys[i],
-            lots.symbols[i],
+            lots.names[lots.codes[i]],
             int(lots.shares_micro[i]),
             int(lots.basis_cents[i]),
             int(lots.start_days[i]),
