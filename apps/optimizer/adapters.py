@@ -20,10 +20,6 @@ import numpy.typing as npt
 import zstandard
 from django.conf import settings
 from django.db import connection
-from psycopg import postgres
-from psycopg.abc import Buffer
-from psycopg.adapt import Loader
-from psycopg.pq import Format
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import (
@@ -36,6 +32,7 @@ from apps.accounts.models import (
     TransactionKind,
 )
 from apps.accounts.selectors import RealizedSummary, realized_summaries
+from apps.common.arrays import array_row
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO, round_money, round_shares_down, to_decimal, to_float
 from apps.optimizer.core import types as core
@@ -274,35 +271,6 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
     )
 
 
-class _Int8ArrayLoader(Loader):
-    """A one-dimensional bigint[] without NULLs, in binary, straight into a numpy int64 array.
-
-    PostgreSQL's binary array format (src/backend/utils/adt/arrayfuncs.c, array_send): int32
-    ndim, int32 has-nulls flag, int32 element type, then (int32 size, int32 lower bound) per
-    dimension, then per element an int32 length and the value, big-endian. psycopg's default
-    loader builds a Python int per element (~100,000 per chunk column).
-    """
-
-    format = Format.BINARY
-    _element = np.dtype([("length", ">i4"), ("value", ">i8")])
-
-    def load(self, data: Buffer) -> npt.NDArray[np.int64]:
-        raw = bytes(data)
-        ndim, has_nulls = int.from_bytes(raw[0:4], "big"), int.from_bytes(raw[4:8], "big")
-        if ndim == 0:
-            return np.zeros(0, dtype=np.int64)
-        if ndim != 1 or has_nulls:
-            raise ValueError("expected a one-dimensional array without NULLs")
-        elements = np.frombuffer(raw, dtype=self._element, offset=20)
-        return elements["value"].astype(np.int64)
-
-
-class _Int4ArrayLoader(_Int8ArrayLoader):
-    """The same for integer[] (4-byte values)."""
-
-    _element = np.dtype([("length", ">i4"), ("value", ">i4")])
-
-
 @dataclass(frozen=True)
 class ChunkLots:
     """The open lots of a chunk of accounts column-wise, grouped by account (one query).
@@ -339,15 +307,7 @@ class ChunkLots:
             "array_agg(acquired_on - DATE '0001-01-01' + 1), array_agg(has_basis) "
             f"FROM {table} WHERE account_id = ANY(%s)"
         )
-        # Django's error wrapper: a lost connection surfaces as django.db.OperationalError, which
-        # the tasks retry, like every other query.
-        with connection.wrap_database_errors, connection.cursor() as cursor:
-            raw = cursor.cursor  # psycopg's own cursor: one row of binary arrays, no row tuples
-            for name, loader in (("int8", _Int8ArrayLoader), ("int4", _Int4ArrayLoader)):
-                array_oid = postgres.types[name].array_oid  # the array type, not the element
-                raw.adapters.register_loader(array_oid, loader)  # this cursor only
-            raw.execute(sql, [list(account_ids)], binary=True)
-            columns = raw.fetchone()
+        columns = array_row(sql, [list(account_ids)])
         empty = np.zeros(0, dtype=np.int64)
         lot_ids, accounts, keys, symbols, shares, basis, starts, acquired, has_basis = (
             column if column is not None else default
