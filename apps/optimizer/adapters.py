@@ -20,6 +20,7 @@ import numpy.typing as npt
 import zstandard
 from django.conf import settings
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import (
@@ -374,31 +375,28 @@ def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> flo
 
 
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
-    """Household trades of the last 30 days, by household (two queries)."""
+    """Household trades of the last 30 days, by household (one query)."""
     since = as_of - timedelta(days=settings.OPTIMIZER_WASH_WINDOW_DAYS)
     household_ids = Account.objects.filter(pk__in=account_ids).values("household_id")
-    rows = list(
+    losses = RealizedGain.objects.filter(sell_id=OuterRef("pk"), gain_amount__lt=0)
+    rows = (
         Transaction.objects.filter(
             account__household_id__in=household_ids,
             kind__in=(TransactionKind.BUY, TransactionKind.SELL),
             trade_on__range=(since, as_of),
-        ).values_list("pk", "account__household_id", "account_id", "symbol", "trade_on", "kind")
-    )
-    losses = set(
-        RealizedGain.objects.filter(sell_id__in=[r[0] for r in rows], gain_amount__lt=0)
-        .order_by()  # no default ordering in the DISTINCT: one row per sale
-        .values_list("sell_id", flat=True)
-        .distinct()
+        )
+        .annotate(is_loss=Exists(losses))
+        .values_list("account__household_id", "account_id", "symbol", "trade_on", "kind", "is_loss")
     )
     trades: dict[int, list[RecentTrade]] = defaultdict(list)
-    for pk, household_id, account_id, symbol, traded_on, kind in rows:
+    for household_id, account_id, symbol, traded_on, kind, is_loss in rows:
         side = core.TradeSide.BUY if kind == TransactionKind.BUY else core.TradeSide.SELL
         trades[household_id].append(
             RecentTrade(
                 symbol=symbol,
                 traded_on=traded_on,
                 side=side,
-                is_loss=pk in losses,
+                is_loss=is_loss,
                 account_id=str(account_id),
             )
         )
