@@ -10,7 +10,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -356,8 +356,57 @@ class AccountProblem:
     """A core problem ready to solve, with the target's explanation lines."""
 
     account_id: int
+    household_id: int
     problem: core.RebalanceProblem
     target_notes: tuple[str, ...]
+
+    @property
+    def solve_order(self) -> tuple[int, bool, int]:
+        """Sort key: a household's accounts one after the other, taxable ones first.
+
+        Taxable accounts harvest losses; the household's later accounts then keep out of those
+        names (``household_traded``).
+        """
+        taxable = self.problem.tax_profile.registration is core.Registration.TAXABLE
+        return self.household_id, not taxable, self.account_id
+
+    def household_traded(self, trades: Sequence[RecentTrade]) -> "AccountProblem":
+        """This problem once other accounts of the household trade ``trades`` the same day.
+
+        A same-day trade is inside every wash-sale window (IRC §1091(a); IRS Publication 550,
+        "Wash Sales": 30 days before or after the sale), and a household's accounts count as one
+        taxpayer's, an IRA's purchases included (Rev. Rul. 2008-5): a loss sale elsewhere locks
+        buying the name here, a purchase elsewhere locks selling it here at a loss.
+        """
+        if not trades:
+            return self
+        problem = self.problem
+        extra = wash_sale_locks_from_history(problem.as_of, trades)
+        locks = problem.wash_sale_locks
+        merged = core.WashSaleLocks(
+            no_buy_symbols=locks.no_buy_symbols | extra.no_buy_symbols,
+            no_loss_sale_symbols=locks.no_loss_sale_symbols | extra.no_loss_sale_symbols,
+        )
+        return replace(self, problem=replace(problem, wash_sale_locks=merged))
+
+    def trades_today(self, result: core.RebalanceResult) -> list[RecentTrade]:
+        """The result's trades as the household's trades of the day, for its later accounts.
+
+        Only a taxable account's sale below basis is a loss sale (an IRA realizes no loss).
+        """
+        problem = self.problem
+        taxable = problem.tax_profile.registration is core.Registration.TAXABLE
+        sell = core.TradeSide.SELL
+        return [
+            RecentTrade(
+                symbol=trade.symbol,
+                traded_on=problem.as_of,
+                side=trade.side,
+                is_loss=taxable and trade.side is sell and trade.realized_gain_amount < 0.0,
+                account_id=str(self.account_id),
+            )
+            for trade in result.trades
+        ]
 
 
 def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> float | None:
@@ -543,7 +592,12 @@ def _account_problem(
         account_id=str(account.pk),
     )
     notes = tuple(adjustment.text for adjustment in target.adjustments)
-    return AccountProblem(account_id=account.pk, problem=problem, target_notes=notes)
+    return AccountProblem(
+        account_id=account.pk,
+        household_id=account.household_id,
+        problem=problem,
+        target_notes=notes,
+    )
 
 
 @dataclass(frozen=True, slots=True)

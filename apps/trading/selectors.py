@@ -12,8 +12,11 @@ from apps.restrictions.selectors import substitutes_map
 from apps.trading.models import Proposal, ProposalStatus, RebalanceRun, RunScope
 
 
-def scope_account_ids(*, scope: str, scope_ids: Sequence[int]) -> list[int]:
-    """Ids of the accounts a scope covers, in id order (one query)."""
+def scope_accounts(*, scope: str, scope_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(account id, household id) of the accounts a scope covers (one query).
+
+    In (household, account id) order: a household's accounts together.
+    """
     accounts = Account.objects.all()
     if scope == RunScope.ACCOUNT:
         accounts = accounts.filter(pk__in=scope_ids)
@@ -21,7 +24,7 @@ def scope_account_ids(*, scope: str, scope_ids: Sequence[int]) -> list[int]:
         accounts = accounts.filter(household_id__in=scope_ids)
     elif scope == RunScope.MODEL:
         accounts = accounts.filter(model_id__in=scope_ids)
-    return list(accounts.order_by("pk").values_list("pk", flat=True))
+    return list(accounts.order_by("household_id", "pk").values_list("pk", "household_id"))
 
 
 # Account ids per IN list: a statement binds at most 65,535 parameters, a book may hold more.

@@ -25,6 +25,7 @@ from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
 from apps.optimizer import adapters
 from apps.optimizer.core.errors import OptimizerError
+from apps.optimizer.core.locks import RecentTrade
 from apps.optimizer.core.problem import solve_rebalance
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import (
@@ -38,7 +39,7 @@ from apps.trading.models import (
     RunScope,
     RunStatus,
 )
-from apps.trading.selectors import run_universe_symbols, scope_account_ids
+from apps.trading.selectors import run_universe_symbols, scope_accounts
 from apps.trading.services.review import AUTO_APPROVED, proposal_flags, trading_settings_get
 
 # Compiled universes of recent runs in this worker process, keyed by (schema, run id).
@@ -65,7 +66,7 @@ def rebalance_run_create(
         ApplicationError: the scope covers no account.
     """
     require_tenant_schema()
-    if not scope_account_ids(scope=scope, scope_ids=scope_ids):
+    if not scope_accounts(scope=scope, scope_ids=scope_ids):
         raise ApplicationError("the scope covers no account", code=TradingErrorCode.EMPTY_SCOPE)
     run = RebalanceRun(
         scope=scope,
@@ -122,10 +123,13 @@ def rebalance_run_start(*, run_id: int, enqueue: bool = True) -> list[int]:
 
 
 def _prepare(run: RebalanceRun) -> None:
-    account_ids = scope_account_ids(scope=run.scope, scope_ids=run.scope_ids)
-    size = settings.OPTIMIZER_CHUNK_SIZE
+    accounts = scope_accounts(scope=run.scope, scope_ids=run.scope_ids)
+    account_ids = [account_id for account_id, _ in accounts]
     RunAccount.objects.bulk_create(
-        [RunAccount(run=run, account_id=a, chunk=i // size) for i, a in enumerate(account_ids)],
+        [
+            RunAccount(run=run, account_id=account_id, chunk=chunk)
+            for account_id, chunk in _chunked_by_household(accounts)
+        ],
         ignore_conflicts=True,
     )
     symbols = run_universe_symbols(account_ids=account_ids, as_of=run.as_of)
@@ -149,6 +153,21 @@ def _prepare(run: RebalanceRun) -> None:
     run.status = RunStatus.RUNNING
     run.save()
     _UNIVERSES[(connection.schema_name, run.pk)] = universe
+
+
+def _chunked_by_household(accounts: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """(account id, chunk) for (account id, household id) pairs in household order.
+
+    Chunks hold ``OPTIMIZER_CHUNK_SIZE`` accounts, more when a household would straddle two:
+    a household's accounts are optimized one after the other in one chunk, so that none of
+    them buys what another sells at a loss the same day (``_household_locks``).
+    """
+    size, chunk, count, previous = settings.OPTIMIZER_CHUNK_SIZE, 0, 0, None
+    for account_id, household_id in accounts:
+        if count >= size and household_id != previous:
+            chunk, count = chunk + 1, 0
+        yield account_id, chunk
+        count, previous = count + 1, household_id
 
 
 def _run_universe(run: RebalanceRun) -> adapters.RunUniverse:
@@ -214,12 +233,18 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         )
     )
     solver_ms = 0.0
-    for built in problems:
+    # A household's accounts are in one chunk (_chunked_by_household): each is solved knowing
+    # what the ones before it trade today, so that none buys what another sells at a loss.
+    household_today: dict[int, list[RecentTrade]] = {}
+    for unlocked in sorted(problems, key=lambda b: b.solve_order):
+        today = household_today.setdefault(unlocked.household_id, [])
+        built = unlocked.household_traded(today)
         try:
             result = solve_rebalance(built.problem, config, universe.compiled)
         except OptimizerError as exc:
             outcomes[built.account_id] = (RunAccountStatus.FAILED, str(exc), None)
             continue
+        today += built.trades_today(result)
         data = adapters.proposal_data_from_result(
             built=built, result=result, is_fractional=fractional[built.account_id]
         )

@@ -20,7 +20,7 @@ from apps.trading.services.runs import (
     rebalance_run_create,
     rebalance_run_start,
 )
-from tests.integration.trading.conftest import AS_OF
+from tests.integration.trading.conftest import AS_OF, SECTORS
 
 
 def _run(run_book, user=None):
@@ -33,8 +33,17 @@ def _run(run_book, user=None):
     )
 
 
+def _own_household(account):
+    """Move the account to a household of its own (a household never straddles two chunks)."""
+    from apps.accounts.models import Account, Household
+
+    household = Household.objects.create(external_id=f"H-{account.number}", name=account.name)
+    Account.objects.filter(pk=account.pk).update(household=household)
+
+
 @override_settings(OPTIMIZER_CHUNK_SIZE=2)
 def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
+    _own_household(run_book["no_basis"])
     run = _run(run_book)
     chunks = rebalance_run_start(run_id=run.pk)
     assert chunks == [0, 1]
@@ -53,10 +62,15 @@ def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
 
     cash_proposal = Proposal.objects.get(run=run, account=run_book["cash_only"])
     buys = ProposedTrade.objects.filter(proposal=cash_proposal, side="buy")
-    assert buys.count() == 8  # invests in every name of the model
+    harvested = ProposedTrade.objects.filter(
+        proposal__run=run, proposal__account=run_book["legacy"], realized_gain_amount__lt=0
+    )
+    assert {t.symbol for t in harvested} == {"EEE"}  # the legacy account harvests EEE first
+    # Every name of the model but the one its household sells at a loss today (a wash sale).
+    assert {t.symbol for t in buys} == set(SECTORS) - {"EEE"}
     assert all(t.reason == "fill_underweight" and t.explanation for t in buys)
     invested = sum(t.amount for t in buys)
-    assert Decimal("90000") < invested <= Decimal("100000")
+    assert Decimal("84000") < invested <= Decimal("100000")  # 7 names at 12% are 84,000
 
     legacy = Proposal.objects.get(run=run, account=run_book["legacy"])
     sells = ProposedTrade.objects.filter(proposal=legacy, side="sell")
@@ -144,6 +158,7 @@ def test_empty_scope_is_refused(run_book):
 def test_a_chunk_that_gives_up_fails_its_accounts_and_the_run_finishes(run_book):
     from apps.trading.services.runs import rebalance_chunk_fail
 
+    _own_household(run_book["no_basis"])
     run = _run(run_book)
     rebalance_run_start(run_id=run.pk)
     rebalance_chunk_execute(run_id=run.pk, chunk=0)
@@ -328,3 +343,57 @@ def test_universe_symbols_are_read_in_batches_of_account_ids(run_book, monkeypat
     monkeypatch.setattr(selectors, "_IDS_PER_QUERY", 1)
     assert selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF) == whole
     assert {"AAA", "EEE", "CCC"} <= set(whole)
+
+
+@pytest.mark.parametrize("days_before", [30, 31])
+def test_book_run_keeps_the_households_wash_sale_windows(run_book, days_before):
+    """Trades in any account of the household lock the run's trades (IRC §1091, IRS Publication
+    550 "Wash Sales": 30 days before or after the sale): a loss sale locks buying the name, a
+    purchase locks selling it at a loss; on day 31 nothing is locked. Within the run, the
+    household's accounts never buy what one of them sells at a loss the same day."""
+    from datetime import timedelta
+
+    from apps.accounts.services.ledger import ledger_rebuild
+    from tests.integration.accounts.conftest import entry
+
+    cash_only, legacy = run_book["cash_only"], run_book["legacy"]
+    traded_on = AS_OF - timedelta(days=days_before)
+    entry(cash_only, "dep-0", "deposit", AS_OF - timedelta(days=90), amount="20000")
+    entry(cash_only, "b-bbb", "buy", AS_OF - timedelta(days=60), "BBB", "100", "9000")
+    entry(cash_only, "s-bbb", "sell", traded_on, "BBB", "100", "3000")  # a 6,000 USD loss
+    entry(cash_only, "b-eee", "buy", traded_on, "EEE", "1", "60")
+    ledger_rebuild(household=cash_only.household)
+    run = _run(run_book)
+    for chunk in rebalance_run_start(run_id=run.pk):
+        rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
+    trades = ProposedTrade.objects.filter(proposal__run=run).select_related("proposal")
+    bought = {(t.proposal.account_id, t.symbol) for t in trades if t.side == "buy"}
+    loss_sales = {
+        (t.proposal.account_id, t.symbol)
+        for t in trades
+        if t.side == "sell" and t.realized_gain_amount < 0
+    }
+    bought_names = {symbol for _, symbol in bought}
+    if days_before == 30:  # the loss sale and the purchase are in today's windows
+        assert "BBB" not in bought_names
+        assert not any(symbol == "EEE" for _, symbol in loss_sales)
+    else:  # day 31: free to buy BBB and to harvest EEE in the legacy account
+        assert "BBB" in bought_names
+        assert (legacy.pk, "EEE") in loss_sales
+    # Same day, across the household's accounts: no name both sold at a loss and bought.
+    assert not {symbol for _, symbol in loss_sales} & bought_names
+    assert (cash_only.pk, "BBB" if days_before == 30 else "EEE") not in bought
+
+
+def test_households_stay_in_one_chunk_and_chunks_keep_their_size():
+    """Chunks of OPTIMIZER_CHUNK_SIZE accounts, larger only where a household would straddle."""
+    from apps.trading.services.runs import _chunked_by_household
+
+    accounts = [(1, 10), (2, 10), (3, 11), (4, 12), (5, 12), (6, 12), (7, 13), (8, 14)]
+    with override_settings(OPTIMIZER_CHUNK_SIZE=2):
+        chunks = dict(_chunked_by_household(accounts))
+    assert chunks == {1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 1, 7: 2, 8: 2}
+    with override_settings(OPTIMIZER_CHUNK_SIZE=1):
+        assert dict(_chunked_by_household(accounts)) == {
+            1: 0, 2: 0, 3: 1, 4: 2, 5: 2, 6: 2, 7: 3, 8: 4
+        }  # fmt: skip
