@@ -397,15 +397,14 @@ class AccountProblem:
         problem = self.problem
         taxable = problem.tax_profile.registration is core.Registration.TAXABLE
         sell = core.TradeSide.SELL
+        kinds = {  # one per name, side and loss: a sale of several lots locks once
+            (t.symbol, t.side, taxable and t.side is sell and t.realized_gain_amount < 0.0)
+            for t in result.trades
+        }
+        account_id = str(self.account_id)
         return [
-            RecentTrade(
-                symbol=trade.symbol,
-                traded_on=problem.as_of,
-                side=trade.side,
-                is_loss=taxable and trade.side is sell and trade.realized_gain_amount < 0.0,
-                account_id=str(self.account_id),
-            )
-            for trade in result.trades
+            RecentTrade(symbol, problem.as_of, side, is_loss, account_id)
+            for symbol, side, is_loss in kinds
         ]
 
 

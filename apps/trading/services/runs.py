@@ -236,7 +236,8 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
     # A household's accounts are in one chunk (_chunked_by_household): each is solved knowing
     # what the ones before it trade today, so that none buys what another sells at a loss.
     household_today: dict[int, list[RecentTrade]] = {}
-    for unlocked in sorted(problems, key=lambda b: b.solve_order):
+    ordered = sorted(problems, key=lambda b: b.solve_order)
+    for position, unlocked in enumerate(ordered):
         today = household_today.setdefault(unlocked.household_id, [])
         built = unlocked.household_traded(today)
         try:
@@ -244,7 +245,9 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         except OptimizerError as exc:
             outcomes[built.account_id] = (RunAccountStatus.FAILED, str(exc), None)
             continue
-        today += built.trades_today(result)
+        later = ordered[position + 1] if position + 1 < len(ordered) else None
+        if later is not None and later.household_id == built.household_id:
+            today += built.trades_today(result)
         data = adapters.proposal_data_from_result(
             built=built, result=result, is_fractional=fractional[built.account_id]
         )
