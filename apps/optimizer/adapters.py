@@ -473,9 +473,19 @@ def account_problems_build(
     index = run_universe.index
     # Universe position of every lot's symbol (-1: not in the universe, i.e. unpriced).
     lot_symbol = np.array([index.get(s, -1) for s in lots.names], dtype=np.int64)[lots.codes]
+    limit = as_of - timedelta(days=settings.OPTIMIZER_MAX_PRICE_AGE_DAYS)
+    prices = _PriceCheck(
+        index=index,
+        limit=limit,
+        stale=frozenset(s for s, day in run_universe.priced_on.items() if day < limit),
+    )
+    weights: dict[int, _TargetWeights] = {}  # by id() of a target shared by several accounts
     problems: list[AccountProblem] = []
     skips: list[AccountSkip] = []
     for account in accounts:
+        target = targets.get(account.pk)
+        if isinstance(target, EffectiveTarget) and id(target) not in weights:
+            weights[id(target)] = _TargetWeights.of(target, index, run_universe.universe.size)
         built = _account_problem(
             account=account,
             lots=lots,
@@ -483,10 +493,12 @@ def account_problems_build(
             lot_symbol=lot_symbol,
             recent=recent.get(account.household_id, []),
             budget=budgets.get(account.pk),
-            target=targets.get(account.pk),
+            target=target,
+            target_weights=weights.get(id(target)),
             as_of=as_of,
             mode=mode,
             run_universe=run_universe,
+            prices=prices,
         )
         (problems if isinstance(built, AccountProblem) else skips).append(built)  # type: ignore[arg-type]
     return problems, skips
@@ -503,15 +515,41 @@ def _books_gate(*, account: Account, lots: ChunkLots, where: slice) -> str | Non
     return None
 
 
-def _price_gate(*, wanted: set[str], run_universe: RunUniverse, as_of: date) -> str | None:
-    unpriced = sorted(wanted - set(run_universe.index))
-    if unpriced:
-        return f"no price for {', '.join(unpriced)}"
-    limit = as_of - timedelta(days=settings.OPTIMIZER_MAX_PRICE_AGE_DAYS)
-    stale = sorted(s for s in wanted if run_universe.priced_on[s] < limit)
-    if stale:
-        return f"stale prices (older than {limit}): {', '.join(stale)}"
-    return None
+@dataclass(frozen=True)
+class _PriceCheck:
+    """The run's priced names and those priced before ``limit`` (stale), once per chunk."""
+
+    index: dict[str, int]
+    limit: date
+    stale: frozenset[str]
+
+    def gate(self, wanted: set[str]) -> str | None:
+        unpriced = sorted(wanted.difference(self.index))
+        if unpriced:
+            return f"no price for {', '.join(unpriced)}"
+        stale = sorted(wanted & self.stale)
+        if stale:
+            return f"stale prices (older than {self.limit}): {', '.join(stale)}"
+        return None
+
+
+@dataclass(frozen=True)
+class _TargetWeights:
+    """A target's names with a positive weight and, when all are priced, its weight vector."""
+
+    symbols: frozenset[str]
+    weights: npt.NDArray[np.float64] | None  # universe order; None: a name is not in it
+
+    @classmethod
+    def of(cls, target: EffectiveTarget, index: dict[str, int], size: int) -> "_TargetWeights":
+        positive = {symbol: weight for symbol, weight in target.weights.items() if weight > 0}
+        if not all(symbol in index for symbol in positive):
+            return cls(frozenset(positive), None)
+        weights = np.zeros(size)
+        for symbol, weight in positive.items():
+            weights[index[symbol]] = to_float(weight)
+        weights.flags.writeable = False  # shared by the problems of the accounts sharing it
+        return cls(frozenset(positive), weights)
 
 
 def _account_problem(
@@ -523,27 +561,26 @@ def _account_problem(
     recent: list[RecentTrade],
     budget: RealizedSummary | None,
     target: EffectiveTarget | ApplicationError | None,
+    target_weights: _TargetWeights | None,
     as_of: date,
     mode: str,
     run_universe: RunUniverse,
+    prices: _PriceCheck,
 ) -> AccountProblem | AccountSkip:
     if account.model_id is None:
         return AccountSkip(account.pk, "no model assigned")
     reason = _books_gate(account=account, lots=lots, where=where)
     if reason is not None:
         return AccountSkip(account.pk, reason)
-    if not isinstance(target, EffectiveTarget):
+    if not isinstance(target, EffectiveTarget) or target_weights is None:
         return AccountSkip(account.pk, f"no effective target: {target}")
     held = {lots.names[code] for code in np.unique(lots.codes[where]).tolist()}
-    wanted = held | {s for s, w in target.weights.items() if w > 0}
-    reason = _price_gate(wanted=wanted, run_universe=run_universe, as_of=as_of)
+    reason = prices.gate(held | target_weights.symbols)
     if reason is not None:
         return AccountSkip(account.pk, reason)
     index = run_universe.index
-    weights = np.zeros(run_universe.universe.size)
-    for symbol, weight in target.weights.items():
-        if weight > 0:
-            weights[index[symbol]] = to_float(weight)
+    weights = target_weights.weights
+    assert weights is not None  # noqa: S101 - the gate found every target name priced  # nosec B101
     cash_weight = 1.0 - float(weights.sum())
     registration = _REGISTRATIONS[Registration(account.registration)]
     taxable = registration is core.Registration.TAXABLE
