@@ -49,6 +49,23 @@ def test_packed_arrays_round_trip_exactly() -> None:
     assert data["empty"] == [] and data["cash_amount"] == 12.5
 
 
+def test_text_tuples_round_trip_as_lists() -> None:
+    own = {
+        "ids": (*(f"lot-{i}-é" for i in range(50)), "", "tab\there"),
+        "one_empty": ("",),
+        "none": (),
+        "with_nul": ("a\0b", "c"),  # not from the database: kept as a JSON list
+        "mixed": ("a", 1),
+    }
+    assert snapshot_unpack(snapshot_pack(own)) == {
+        "ids": [f"lot-{i}-é" for i in range(50)] + ["", "tab\there"],
+        "one_empty": [""],
+        "none": [],
+        "with_nul": ["a\0b", "c"],
+        "mixed": ["a", 1],
+    }
+
+
 def test_earlier_snapshots_still_unpack() -> None:
     plain = {"lot_columns": {"lot_id": ["a"], "shares": [1.5]}, "cash_amount": 3.0}
     assert snapshot_unpack(zlib.compress(json.dumps(plain).encode())) == plain
