@@ -197,13 +197,26 @@ def test_stalled_runs_have_their_pending_chunks_sent_again(
     assert rebalance_runs_resume(stalled_after_s=0) == []  # finished runs are never resumed
 
 
-def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book):
-    """The binary array read (numpy loaders) returns each lot's exact shares, basis and dates,
-    grouped by account, and nothing for accounts without lots or an empty chunk."""
+@pytest.mark.parametrize("edge", [False, True])
+def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
+    """The binary array read (numpy loaders, packed dates, joined texts) returns each lot's
+    exact key, symbol, shares, basis and dates, grouped by account, and nothing for accounts
+    without lots or an empty chunk; also at the calendar's ends and with a key holding the
+    texts' separator."""
+    from datetime import date
+
     from apps.accounts.models import TaxLot
     from apps.optimizer.adapters import ChunkLots
 
     accounts = [run_book["legacy"], run_book["cash_only"], run_book["no_basis"]]
+    if edge:
+        first, last = TaxLot.objects.filter(account__in=accounts).order_by("pk")[:2]
+        TaxLot.objects.filter(pk=first.pk).update(
+            lot_key="a\x1fb", acquired_on=date.max, holding_period_start_on=date.min
+        )
+        TaxLot.objects.filter(pk=last.pk).update(
+            lot_key="", acquired_on=date.min, holding_period_start_on=date.max
+        )
     lots = ChunkLots.read([a.pk for a in accounts])
     expected = {
         (
@@ -217,6 +230,7 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book):
         )
         for lot in TaxLot.objects.filter(account__in=accounts)
     }
+    assert len(expected) == 3  # two lots in the legacy account, one without basis
     read = {
         (
             int(lots.account_ids[i]),
@@ -230,6 +244,8 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book):
         for i in range(len(lots.lot_keys))
     }
     assert read == expected and len(lots.lot_keys) == len(expected) > 0
+    for where in lots.slices.values():  # each account's lots in symbol order
+        assert lots.codes[where].tolist() == sorted(lots.codes[where].tolist())
     assert run_book["cash_only"].pk not in lots.slices
     assert lots.slices[run_book["legacy"].pk].stop - lots.slices[run_book["legacy"].pk].start == 2
     nothing = ChunkLots.read([run_book["cash_only"].pk])
