@@ -413,3 +413,15 @@ def test_households_stay_in_one_chunk_and_chunks_keep_their_size():
         assert dict(_chunked_by_household(accounts)) == {
             1: 0, 2: 0, 3: 1, 4: 2, 5: 2, 6: 2, 7: 3, 8: 4
         }  # fmt: skip
+
+
+def test_proposal_snapshots_skip_the_databases_own_compression(run_book):
+    """Snapshots are Zstandard already: their column is stored EXTERNAL (no pglz attempt)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'trading_proposal'::regclass AND attname = 'snapshot'"
+        )
+        assert cursor.fetchone() == ("e",)
