@@ -316,13 +316,8 @@ def _store_chunk(
     copy_rows(
         ProposedTrade,
         TRADE_COLUMNS,
-        (
-            (pk, t.side, t.symbol, t.lot_key, t.shares, t.price, t.amount,
-             t.realized_gain_amount, t.term, t.reason, t.explanation)
-            for pk, row in zip(ids, proposals, strict=True)
-            for t in trades[row[1]]
-        ),
-    )  # fmt: skip
+        ((pk, *t) for pk, row in zip(ids, proposals, strict=True) for t in trades[row[1]]),
+    )
     RebalanceRun.objects.filter(pk=run.pk).update(
         done_accounts=F("done_accounts") + counts[RunAccountStatus.DONE],
         failed_accounts=F("failed_accounts") + counts[RunAccountStatus.FAILED],
@@ -339,10 +334,7 @@ PROPOSAL_COLUMNS = (
     "naive_tax_amount", "turnover_amount", "summary", "solver", "solver_ms", "snapshot",
     "decided_at", "decision_note", "created_at",
 )  # fmt: skip
-TRADE_COLUMNS = (
-    "proposal_id", "side", "symbol", "lot_key", "shares", "price", "amount",
-    "realized_gain_amount", "term", "reason", "explanation",
-)  # fmt: skip
+TRADE_COLUMNS = ("proposal_id", *adapters.TradeData._fields)  # the fields are the columns
 
 
 def _run_accounts_update(claimed: list[RunAccount]) -> None:
