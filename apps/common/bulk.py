@@ -5,11 +5,23 @@ current firm's schema (STYLE.md §5.7). Values go through psycopg's COPY adaptat
 stays Decimal.
 """
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
+
+_T = TypeVar("_T")
+
+# Ids per IN list: a statement binds at most 65,535 parameters (server-side binding), and a
+# book's accounts, proposals or trades may be more.
+IDS_PER_QUERY = 20_000
+
+
+def id_batches(ids: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``ids`` in consecutive slices of at most ``IDS_PER_QUERY``, for ``__in`` lookups."""
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        yield ids[start : start + IDS_PER_QUERY]
 
 
 def copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -6,6 +6,7 @@ from datetime import date
 from django.db.models import QuerySet
 
 from apps.accounts.models import Account, TaxLot
+from apps.common.bulk import id_batches
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.restrictions.selectors import substitutes_map
@@ -27,16 +28,11 @@ def scope_accounts(*, scope: str, scope_ids: Sequence[int]) -> list[tuple[int, i
     return list(accounts.order_by("household_id", "pk").values_list("pk", "household_id"))
 
 
-# Account ids per IN list: a statement binds at most 65,535 parameters, a book may hold more.
-_IDS_PER_QUERY = 20_000
-
-
 def run_universe_symbols(*, account_ids: Sequence[int], as_of: date) -> list[str]:
     """Every name a run may hold or buy: holdings, the models' targets and their substitutes."""
     symbols: set[str] = set()
     model_ids: set[int] = set()
-    for start in range(0, len(account_ids), _IDS_PER_QUERY):
-        part = account_ids[start : start + _IDS_PER_QUERY]
+    for part in id_batches(account_ids):
         # order_by(): the models' default ordering would join DISTINCT and return every lot.
         symbols.update(
             TaxLot.objects.filter(account_id__in=part)

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.access.services import audit_event_record
+from apps.common.bulk import id_batches
 from apps.common.money import ZERO
 from apps.common.tenancy import require_tenant_schema
 from apps.trading.models import (
@@ -64,11 +65,13 @@ def orders_create_from_approved(*, acting_user: Any | None) -> list[Order]:
     if not proposals:
         return []
     by_id = {p.pk: p for p in proposals}
-    trades = list(
-        ProposedTrade.objects.filter(proposal_id__in=by_id, allocation__isnull=True).order_by(
-            "proposal_id", "side", "symbol", "lot_key", "pk"
-        )
-    )
+    trades = [
+        trade
+        for part in id_batches(list(by_id))  # in proposal order, as the proposals are
+        for trade in ProposedTrade.objects.filter(
+            proposal_id__in=part, allocation__isnull=True
+        ).order_by("proposal_id", "side", "symbol", "lot_key", "pk")
+    ]
     groups: dict[tuple[str, str, str], list[ProposedTrade]] = defaultdict(list)
     for trade in trades:
         account = by_id[trade.proposal_id].account

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.access.services import audit_event_record, object_fields_update
+from apps.common.bulk import id_batches
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
 from apps.optimizer.adapters import ProposalData
@@ -79,7 +80,11 @@ def proposals_decide(
         ApplicationError: a proposal is not pending approval (nothing is changed).
     """
     require_tenant_schema()
-    proposals = list(Proposal.objects.select_for_update().filter(pk__in=proposal_ids))
+    proposals = [
+        proposal
+        for part in id_batches(sorted(set(proposal_ids)))
+        for proposal in Proposal.objects.select_for_update().filter(pk__in=part).order_by("pk")
+    ]
     not_pending = [p.pk for p in proposals if p.status != ProposalStatus.PENDING_APPROVAL]
     if not_pending or len(proposals) != len(set(proposal_ids)):
         raise ApplicationError(

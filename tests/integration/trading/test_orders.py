@@ -139,6 +139,26 @@ def test_approved_proposals_become_block_orders_once(approved, trader):
     assert Order.objects.count() == len(orders)
 
 
+@pytest.fixture
+def _one_id_per_query(monkeypatch):
+    from apps.common import bulk
+
+    monkeypatch.setattr(bulk, "IDS_PER_QUERY", 1)
+
+
+@pytest.mark.usefixtures("_one_id_per_query")  # before ``approved``: its approval batches too
+def test_decisions_and_orders_read_ids_in_batches(approved, trader):
+    """A statement binds at most 65,535 parameters: approvals and order creation read proposals
+    and trades in batches (``common.bulk.id_batches``); one id per batch gives the same result."""
+    orders = orders_create_from_approved(acting_user=trader)
+    proposals = Proposal.objects.filter(run=approved["run"]).exclude(status="no_trades")
+    assert {p.status for p in proposals} == {ProposalStatus.ORDERED} and len(proposals) == 2
+    assert OrderAllocation.objects.count() == sum(p.trades.count() for p in proposals) > 0
+    assert sum(o.total_shares for o in orders) == sum(
+        t.shares for p in proposals for t in p.trades.all()
+    )
+
+
 def test_a_killed_worker_mid_order_creation_leaves_no_duplicate(approved, trader):
     from apps.trading.services import orders as orders_service
 

@@ -348,6 +348,7 @@ def test_universe_symbols_are_read_in_batches_of_account_ids(run_book, monkeypat
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from apps.common import bulk
     from apps.trading import selectors
 
     ids = [run_book[k].pk for k in ("legacy", "cash_only", "no_basis")]
@@ -356,7 +357,7 @@ def test_universe_symbols_are_read_in_batches_of_account_ids(run_book, monkeypat
     reads = ('SELECT DISTINCT "accounts_taxlot"', 'SELECT DISTINCT "accounts_account"')
     distinct = [q["sql"] for q in queries if q["sql"].startswith(reads)]
     assert len(distinct) == 2 and not any("ORDER BY" in sql for sql in distinct)  # one per lot
-    monkeypatch.setattr(selectors, "_IDS_PER_QUERY", 1)
+    monkeypatch.setattr(bulk, "IDS_PER_QUERY", 1)
     assert selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF) == whole
     assert {"AAA", "EEE", "CCC"} <= set(whole)
 
