@@ -276,7 +276,10 @@ class TaxLot(models.Model):
 
     class Meta:
         ordering = ("symbol", "acquired_on", "lot_key")
-        indexes = (models.Index(fields=("account", "symbol")),)
+        indexes = (
+            models.Index(fields=("account", "symbol")),
+            models.Index(fields=("symbol",)),  # selectors.held_symbols: a book run's names
+        )
         constraints = (
             models.CheckConstraint(condition=Q(shares__gt=0), name="tax_lot_shares_positive"),
         )

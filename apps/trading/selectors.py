@@ -6,6 +6,7 @@ from datetime import date
 from django.db.models import QuerySet
 
 from apps.accounts.models import Account, TaxLot
+from apps.accounts.selectors import held_symbols
 from apps.common.bulk import id_batches
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
@@ -28,18 +29,25 @@ def scope_accounts(*, scope: str, scope_ids: Sequence[int]) -> list[tuple[int, i
     return list(accounts.order_by("household_id", "pk").values_list("pk", "household_id"))
 
 
-def run_universe_symbols(*, account_ids: Sequence[int], as_of: date) -> list[str]:
-    """Every name a run may hold or buy: holdings, the models' targets and their substitutes."""
-    symbols: set[str] = set()
+def run_universe_symbols(
+    *, account_ids: Sequence[int], as_of: date, is_whole_book: bool = False
+) -> list[str]:
+    """Every name a run may hold or buy: holdings, the models' targets and their substitutes.
+
+    ``is_whole_book``: the accounts are all the firm's, so the holdings are every lot's symbol
+    (``held_symbols``, an index probe per name instead of reading every lot).
+    """
+    symbols: set[str] = held_symbols() if is_whole_book else set()
     model_ids: set[int] = set()
     for part in id_batches(account_ids):
-        # order_by(): the models' default ordering would join DISTINCT and return every lot.
-        symbols.update(
-            TaxLot.objects.filter(account_id__in=part)
-            .order_by()
-            .values_list("symbol", flat=True)
-            .distinct()
-        )
+        if not is_whole_book:
+            # order_by(): the models' default ordering would join DISTINCT and return every lot.
+            symbols.update(
+                TaxLot.objects.filter(account_id__in=part)
+                .order_by()
+                .values_list("symbol", flat=True)
+                .distinct()
+            )
         model_ids.update(
             Account.objects.filter(pk__in=part, model__isnull=False)
             .order_by()

@@ -132,7 +132,9 @@ def _prepare(run: RebalanceRun) -> None:
         ],
         ignore_conflicts=True,
     )
-    symbols = run_universe_symbols(account_ids=account_ids, as_of=run.as_of)
+    symbols = run_universe_symbols(
+        account_ids=account_ids, as_of=run.as_of, is_whole_book=run.scope == RunScope.BOOK
+    )
     run.total_accounts = len(account_ids)
     run.started_at = timezone.now()
     try:

@@ -360,6 +360,17 @@ def test_universe_symbols_are_read_in_batches_of_account_ids(run_book, monkeypat
     monkeypatch.setattr(bulk, "IDS_PER_QUERY", 1)
     assert selectors.run_universe_symbols(account_ids=ids, as_of=AS_OF) == whole
     assert {"AAA", "EEE", "CCC"} <= set(whole)
+    # The whole book: every lot's symbol by a loose index scan, the same names.
+    from apps.accounts.models import Account, TaxLot
+    from apps.accounts.selectors import held_symbols
+
+    book = list(Account.objects.values_list("pk", flat=True))
+    assert selectors.run_universe_symbols(account_ids=book, as_of=AS_OF, is_whole_book=True) == (
+        selectors.run_universe_symbols(account_ids=book, as_of=AS_OF)
+    )
+    assert held_symbols() == set(TaxLot.objects.values_list("symbol", flat=True)) != set()
+    TaxLot.objects.all().delete()
+    assert held_symbols() == set()
 
 
 @pytest.mark.parametrize("days_before", [30, 31])
