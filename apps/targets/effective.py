@@ -77,6 +77,9 @@ class SecurityInfo:
     esg_tags: frozenset[str] = frozenset()
 
 
+_UNKNOWN = SecurityInfo()
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A restriction in force on the account, already resolved from firm/household/account."""
@@ -85,10 +88,15 @@ class Rule:
     value: str
     reason: str = ""
     scope: str = ""  # "firm", "household" or "account", for the explanation
+    # ``value`` normalized once: a target screens every name of the model against every rule.
+    _key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", self.value.strip().casefold())
 
     def matches(self, symbol: str, info: SecurityInfo) -> bool:
         """Whether the rule applies to the security."""
-        value = self.value.strip().casefold()
+        value = self._key
         if not value:
             return False
         if self.kind in (RuleKind.NEVER_BUY, RuleKind.NEVER_SELL):
@@ -242,7 +250,7 @@ class _Book:
         )
 
     def info(self, symbol: str) -> SecurityInfo:
-        return self.securities.get(symbol, SecurityInfo())
+        return self.securities.get(symbol, _UNKNOWN)
 
     def blocking(self, symbol: str) -> list[Rule]:
         """Rules that forbid buying the symbol (never-buy and screens)."""
