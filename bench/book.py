@@ -128,11 +128,6 @@ def main() -> None:
         customized = synthetic_book_customize(as_of=as_of)
         if customized:
             print(f"customized {customized} accounts (restrictions, gains budgets, withdrawals)")
-            # Planner statistics of the freshly loaded book, as autovacuum gathers them within a
-            # minute or so of a load: with none, the chunk lot read of a 4 M-lot book was
-            # planned as a parallel scan of the whole table (3.5x its cost).
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
 
     from apps.trading.models import RebalanceRun, RunAccount
     from apps.trading.services.runs import (

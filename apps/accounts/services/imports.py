@@ -31,9 +31,12 @@ from apps.accounts.models import (
     FilingStatus,
     Household,
     LotMethod,
+    RealizedGain,
     Registration,
+    TaxLot,
     Transaction,
     TransactionKind,
+    WashSaleMatch,
     WithdrawalFrequency,
 )
 from apps.accounts.services.import_layouts import (
@@ -54,6 +57,7 @@ from apps.accounts.services.ledger import (
     household_replay,
     ledger_rebuild,
 )
+from apps.common.bulk import statistics_refresh
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.money import ZERO
 from apps.common.tenancy import firm_today, require_tenant_schema
@@ -105,6 +109,9 @@ _ENGINE_PROBLEM_RE = re.compile(r"trade (?P<id>\S+) \(trades\[\d+\]\): (?P<rest>
 _ENGINE_FIELD_RE = re.compile(r"(?P<field>[A-Za-z_][\w.\[\]]*): (?P<message>.*)", re.DOTALL)
 # Account columns an import may not change: they decide identity and tax treatment.
 _ACCOUNT_FIXED_FIELDS = ("registration", "currency")
+# Ledger rows in one import from which the planner statistics of the ledger's tables are
+# refreshed before the commit (``common.bulk.statistics_refresh``).
+STATISTICS_AFTER_ROWS = 10_000
 
 
 class ImportRejectedError(ApplicationError):
@@ -858,4 +865,6 @@ def _apply(plan: _Plan, *, report: ImportReport, acting_user: Any | None) -> Non
                 ImportProblem(0, "ledger", str(text)) for text in exc.extra.get("problems", [])
             )
             raise ImportRejectedError(replace(report, problems=problems)) from exc
+    if len(plan.entries) >= STATISTICS_AFTER_ROWS:  # an onboarding import: a book in one file
+        statistics_refresh(Transaction, TaxLot, RealizedGain, WashSaleMatch)
     audit_event_record(action="custodian_import.apply", acting_user=acting_user, payload=payload)

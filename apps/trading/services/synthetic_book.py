@@ -10,7 +10,8 @@ Generator (seeded, deterministic for a seed and the securities in the database):
   0.3)), so older lots tend to carry gains and some lots carry losses.
 - Value about 600 USD per name (the median position of a 500-name direct index), cash 0.5%-3%.
 - Lots are booked as opening-lot ledger entries and the ledger is replayed per household, so
-  lots are exactly what the tax-lot engine derives.
+  lots are exactly what the tax-lot engine derives; the tables' planner statistics are refreshed
+  before the commit, as after a large custodian import.
 
 ``synthetic_book_customize`` then gives the accounts the customization real books carry (see
 its docstring); the book benchmark applies it, so its figures include per-account targets,
@@ -29,11 +30,15 @@ from apps.accounts.models import (
     Account,
     BudgetKind,
     Household,
+    RealizedGain,
+    TaxLot,
     Transaction,
     TransactionKind,
+    WashSaleMatch,
     WithdrawalFrequency,
 )
 from apps.accounts.services.ledger import ledger_rebuild
+from apps.common.bulk import statistics_refresh
 from apps.common.money import round_money, round_shares_down, to_decimal
 from apps.common.tenancy import require_tenant_schema
 from apps.models.models import ModelTarget
@@ -125,6 +130,7 @@ def synthetic_book_create(
     Transaction.objects.bulk_create(entries, batch_size=5000)
     for household in Household.objects.filter(external_id__startswith=f"SYN-{seed}-"):
         ledger_rebuild(household=household)
+    statistics_refresh(Household, Account, Transaction, TaxLot, RealizedGain, WashSaleMatch)
     lots = sum(1 for e in entries if e.kind == TransactionKind.BUY)
     return SyntheticBook(model.pk, symbols, households, len(accounts), lots)
 

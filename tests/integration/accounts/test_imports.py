@@ -469,3 +469,30 @@ def test_a_firm_a_file_on_firm_b_host_finds_no_accounts(books, firms):
         assert not AuditEvent.objects.filter(action__startswith="custodian_import")
     with schema_context(firms["a"].schema):
         assert Transaction.objects.count() == 0
+
+
+@pytest.mark.parametrize(("threshold", "refreshed"), [(7, True), (8, False)])
+def test_a_large_import_refreshes_the_ledgers_planner_statistics(
+    books, monkeypatch, threshold, refreshed
+):
+    """From ``STATISTICS_AFTER_ROWS`` ledger rows (7 here) the import ANALYZEs the ledger's
+    tables before it commits, so a book run started right after plans with the new sizes."""
+    from django.db import connection
+
+    from apps.accounts.services import imports
+
+    monkeypatch.setattr(imports, "STATISTICS_AFTER_ROWS", threshold)
+
+    def reltuples(table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            return cursor.fetchone()[0]
+
+    before = reltuples("accounts_transaction")
+    _import(PLAIN_TRANSACTIONS)
+    assert Transaction.objects.count() == 7
+    if refreshed:
+        assert reltuples("accounts_transaction") == 7
+        assert reltuples("accounts_taxlot") == TaxLot.objects.count() > 0
+    else:
+        assert reltuples("accounts_transaction") == before
