@@ -101,6 +101,22 @@ def _reject_constant(name: str) -> object:
     raise _BadJSONError(name)
 
 
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object's members, refusing a name given twice (JSON would keep the last silently)."""
+    members: dict[str, object] = {}
+    for key, value in pairs:
+        if key in members:
+            raise _DuplicateKeyError(key)
+        members[key] = value
+    return members
+
+
 def _integer(text: str) -> int | Decimal:
     # Python refuses int() of more than 4,300 digits; such a number is reported where it is.
     return int(text) if len(text) <= 4000 else Decimal(text)
@@ -185,7 +201,11 @@ def loads(text: str | bytes, *, error: type[TaxLotInputError] = ReplayError) -> 
         text = _decode(text, error)
     try:
         return json.loads(
-            text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant
+            text,
+            parse_float=Decimal,
+            parse_int=_integer,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as exc:
         raise error(
@@ -198,6 +218,12 @@ def loads(text: str | bytes, *, error: type[TaxLotInputError] = ReplayError) -> 
     except _BadJSONError as exc:
         line, column = _position_of(text, exc.constant)
         message = f"invalid JSON at line {line} column {column}: {exc.constant} is not a number"
+        raise error([Problem("input", "", message)]) from exc
+    except _DuplicateKeyError as exc:
+        message = (
+            f"invalid JSON: an object gives {json.dumps(exc.key)} twice "
+            "(each field once: which value was meant is unknown)"
+        )
         raise error([Problem("input", "", message)]) from exc
     except RecursionError as exc:  # the parser recurses once per level of nesting
         depth, line, column = _deepest(text)

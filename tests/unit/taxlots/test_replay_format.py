@@ -160,6 +160,22 @@ def test_invalid_json_is_one_problem() -> None:
     assert caught.value.lines() == ["input: invalid JSON at line 1 column 12: NaN is not a number"]
 
 
+def test_a_field_given_twice_in_one_object_is_refused() -> None:
+    """JSON keeps the last of two equal keys silently: an amount or date given twice is an
+    error in the file, not a choice the engine may make."""
+    with pytest.raises(ReplayError) as caught:
+        replay_document('{"accounts": [], "trades": [{"id": "t1", "id": "t2"}]}')
+    assert caught.value.lines() == [
+        'input: invalid JSON: an object gives "id" twice (each field once: which value was '
+        "meant is unknown)"
+    ]
+    with pytest.raises(CarryforwardError) as caught:
+        carryforward_document('{"filing_status": "single", "filing_status": "single"}')
+    assert caught.value.lines()[0].startswith('input: invalid JSON: an object gives "filing_')
+    # The same key in different objects, and equal values under different keys, are fine.
+    assert loads('[{"a": 1}, {"a": 1, "b": 1}]') == [{"a": 1}, {"a": 1, "b": 1}]
+
+
 def test_missing_sections_are_reported() -> None:
     assert problems_of({}) == [
         "input: accounts: must be an array, got null",
