@@ -43,6 +43,7 @@ from apps.taxlots.rules import (
     Term,
     long_term_start,
     tacked_holding_period_start,
+    wash_sale_window,
 )
 
 __all__ = [
@@ -642,7 +643,7 @@ class _Replayer:
     def __init__(self, accounts: Sequence[AccountSpec], params: ReplayParams) -> None:
         self.params = params
         self.taxable = {a.id: a.type.is_taxable for a in accounts}
-        self.window = dt.timedelta(days=params.wash_sale_window_days)
+        self.window_days = params.wash_sale_window_days
         self.positions: dict[tuple[str, str], dict[str, _Lot]] = {}
         self.held: dict[tuple[str, str], Decimal] = {}
         self.lots: dict[str, _Lot] = {}  # every lot ever bought, by id, in acquisition order
@@ -655,12 +656,6 @@ class _Replayer:
         self.seq, self.trade_id = -1, ""  # the trade being applied: index and id
         # None: the long-term start falls after 9999-12-31 (never long-term on a real date).
         self._long_term_start: dict[dt.date, dt.date | None] = {}
-
-    def _window_start(self, day: dt.date) -> dt.date:
-        """Return the first day of the wash-sale window ending on ``day`` (0001-01-01 at worst)."""
-        if day - dt.date.min < self.window:
-            return dt.date.min
-        return day - self.window
 
     # ---------------------------------------------------------------------------- buys
     def buy(self, seq: int, trade: Trade) -> None:
@@ -678,7 +673,7 @@ class _Replayer:
         pending = self.pending.get(lot.symbol)
         if not pending:
             return
-        earliest = self._window_start(lot.acquired)
+        earliest = wash_sale_window(lot.acquired, self.window_days)[0]
         while pending and (pending[0].sold_on < earliest or not pending[0].unmatched):
             pending.popleft()
         for loss in pending:
@@ -796,7 +791,7 @@ class _Replayer:
         pending_loss = _Loss(row, quantity, loss, hps, self.losses)
         recent = self.recent_buys.get(row.lot.symbol)
         if recent:
-            earliest = self._window_start(pending_loss.sold_on)
+            earliest = wash_sale_window(pending_loss.sold_on, self.window_days)[0]
             while recent and (recent[0].acquired < earliest or not recent[0].capacity):
                 recent.popleft()
             for lot in recent:

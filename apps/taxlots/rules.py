@@ -97,10 +97,13 @@ def wash_sale_window(
         days: calendar days on each side (30: the 61-day period of Treas. Reg. 1.1091-1(a)).
 
     Returns:
-        ``(sold_on - days, sold_on + days)``.
+        ``(sold_on - days, sold_on + days)``, each end cut at the calendar's ends (0001-01-01,
+        9999-12-31: a window reaching past them holds no other date; docs/tax-rules.md §2).
     """
     delta = dt.timedelta(days=days)
-    return sold_on - delta, sold_on + delta
+    first = sold_on - delta if sold_on - dt.date.min >= delta else dt.date.min
+    last = sold_on + delta if dt.date.max - sold_on >= delta else dt.date.max
+    return first, last
 
 
 def tacked_holding_period_start(

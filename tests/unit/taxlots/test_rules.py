@@ -78,6 +78,14 @@ def test_wash_sale_window_days_is_a_parameter() -> None:
     assert wash_sale_window(d("2020-03-01"), days=0) == (d("2020-03-01"), d("2020-03-01"))
 
 
+def test_wash_sale_window_stops_at_the_calendars_ends() -> None:
+    # Day 30 still fits (0001-01-31 - 30 days = 0001-01-01); day 31 would be before the calendar.
+    assert wash_sale_window(d("0001-01-31")) == (d("0001-01-01"), d("0001-03-02"))
+    assert wash_sale_window(d("0001-01-30")) == (d("0001-01-01"), d("0001-03-01"))
+    assert wash_sale_window(d("9999-12-01")) == (d("9999-11-01"), d("9999-12-31"))
+    assert wash_sale_window(d("9999-12-31"), days=36525)[1] == d("9999-12-31")
+
+
 def test_tacked_holding_period_subtracts_days_held() -> None:
     # Held 2012-09-26 .. 2013-01-09 = 105 days; replacement bought 2012-12-19.
     assert tacked_holding_period_start(d("2012-12-19"), d("2012-09-26"), d("2013-01-09")) == d(
