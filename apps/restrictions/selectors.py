@@ -1,7 +1,8 @@
 """Reads of restrictions, outside holdings and substitutes, and an account's effective target."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any, NamedTuple
@@ -148,38 +149,19 @@ class LotShares(NamedTuple):
     shares_micro: npt.NDArray[np.int64]  # shares × 10^6 (SHARES has 6 decimal places)
 
 
+@dataclass(frozen=True)
 class _MarketValues:
     """Accounts' holdings at market: totals with cash, and each account's value by symbol.
 
-    ``by_symbol`` is built per account on demand: a book chunk needs it only for accounts with
-    rules (never-sell floors, blocked holdings), and 45,000 Decimals per chunk of 100 500-name
-    accounts cost more than the rest of the valuation.
+    ``by_symbol`` (account id -> {symbol: USD, each lot rounded to cents}) is called per account
+    on demand: a book chunk needs it only for accounts with rules (never-sell floors, blocked
+    holdings), and 45,000 Decimals per chunk of 100 500-name accounts cost more than the rest of
+    the valuation.
     """
 
-    def __init__(
-        self,
-        totals: dict[int, Decimal],
-        held_symbols: set[str],
-        by_symbol: dict[int, dict[str, Decimal]] | None = None,
-        cents: tuple[dict[int, slice], Sequence[str], npt.NDArray[np.int64], Any] | None = None,
-    ) -> None:
-        self.totals = totals
-        self.held_symbols = held_symbols
-        self._by_symbol = by_symbol or {}
-        self._cents = cents  # per account its slice of (names, codes, cents) rows
-
-    def by_symbol(self, account_id: int) -> dict[str, Decimal]:
-        """The account's priced holdings by symbol (USD, each lot rounded to cents)."""
-        if self._cents is None:
-            return self._by_symbol.get(account_id, {})
-        slices, names, codes, cents = self._cents
-        where = slices.get(account_id)
-        if where is None:
-            return {}
-        return {
-            names[code]: Decimal(total).scaleb(-2)
-            for code, total in zip(codes[where].tolist(), cents[where].tolist(), strict=True)
-        }
+    totals: dict[int, Decimal]
+    held_symbols: set[str]
+    by_symbol: Callable[[int], dict[str, Decimal]]
 
 
 def _values_at_market_columns(
@@ -235,7 +217,15 @@ def _values_at_market_columns(
         for a, total in zip(accounts, per_position.tolist(), strict=True)
     }
     held = {names[code] for code in np.unique(row_code).tolist()}
-    return _MarketValues(totals, held, cents=(slices, names, row_code, sums))
+
+    def by_symbol(account_id: int) -> dict[str, Decimal]:
+        where = slices.get(account_id, slice(0, 0))
+        return {
+            names[code]: Decimal(total).scaleb(-2)
+            for code, total in zip(row_code[where].tolist(), sums[where].tolist(), strict=True)
+        }
+
+    return _MarketValues(totals, held, by_symbol)
 
 
 def _values_at_market(
@@ -275,7 +265,7 @@ def _values_at_market(
             values[account_id][symbol] += round_money(shares * quote.close_price)
     totals = {a.pk: a.cash_amount + sum(values[a.pk].values(), ZERO) for a in accounts}
     held = {symbol for per in values.values() for symbol in per}
-    return _MarketValues(totals, held, by_symbol={pk: dict(v) for pk, v in values.items()})
+    return _MarketValues(totals, held, lambda account_id: dict(values.get(account_id, {})))
 
 
 def effective_targets_get(
