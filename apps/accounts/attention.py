@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import Account, Registration, TaxLot
 from apps.accounts.selectors import realized_summaries
+from apps.common.bulk import sql_table
 from apps.common.money import ZERO
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
@@ -110,7 +111,7 @@ def _drift_and_losers(
         for model in ModelPortfolio.objects.filter(pk__in={a.model_id for a in accounts})
         for symbol, weight in model_flatten(model=model, as_of=as_of).weights.items()
     ]
-    lot, account = TaxLot._meta.db_table, Account._meta.db_table
+    lot, account = sql_table(TaxLot), sql_table(Account)
     sql = f"""
     WITH price(symbol, close_price) AS (SELECT * FROM unnest(%s::text[], %s::numeric[])),
     target(model_id, symbol, weight) AS (
@@ -121,12 +122,12 @@ def _drift_and_losers(
                        AND l.adjusted_basis_amount <> 0
                        AND l.shares * p.close_price
                            < l.adjusted_basis_amount * (1 - a.harvest_threshold_rate)) AS is_loser
-        FROM "{lot}" l JOIN price p ON p.symbol = l.symbol JOIN "{account}" a ON a.id = l.account_id
+        FROM {lot} l JOIN price p ON p.symbol = l.symbol JOIN {account} a ON a.id = l.account_id
         WHERE l.has_basis AND a.model_id IS NOT NULL
         GROUP BY l.account_id, l.symbol),
     total AS (
         SELECT a.id AS account_id, a.model_id, a.cash_amount + COALESCE(SUM(h.value), 0) AS total
-        FROM "{account}" a LEFT JOIN held h ON h.account_id = a.id
+        FROM {account} a LEFT JOIN held h ON h.account_id = a.id
         WHERE a.model_id IS NOT NULL GROUP BY a.id),
     pair AS (
         SELECT COALESCE(h.account_id, g.account_id) AS account_id, h.symbol, h.is_loser,

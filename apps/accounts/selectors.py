@@ -18,6 +18,7 @@ from apps.accounts.models import (
     Term,
     Transaction,
 )
+from apps.common.bulk import sql_table
 from apps.common.money import ZERO, round_money
 from apps.taxlots.estimate import estimated_tax
 from apps.taxlots.rules import FilingStatus as TaxFilingStatus
@@ -61,7 +62,7 @@ def held_symbols() -> set[str]:
     A loose index scan on the lots' symbol index: one index probe per distinct symbol, where
     ``SELECT DISTINCT`` read every lot (half a second for a 4 M-lot book).
     """
-    table = connection.ops.quote_name(TaxLot._meta.db_table)  # the model's own table
+    table = sql_table(TaxLot)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH RECURSIVE held(symbol) AS ("  # noqa: S608 - the model's own table, quoted  # nosec B608

@@ -13,6 +13,12 @@ from django.db.models import Model
 
 _T = TypeVar("_T")
 
+
+def sql_table(model: type[Model]) -> str:
+    """The model's table quoted for raw SQL, unqualified (the current firm's schema)."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 # Ids per IN list: a statement binds at most 65,535 parameters (server-side binding), and a
 # book's accounts, proposals or trades may be more.
 IDS_PER_QUERY = 20_000
@@ -32,14 +38,13 @@ def copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequenc
         columns: database column names, in the order of each row's values.
         rows: the values; ``None`` is NULL.
     """
-    table = model._meta.db_table
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     count = 0
     # Django's error wrapper: a lost connection surfaces as django.db.OperationalError, which
     # the tasks retry, like every other query.
     with connection.wrap_database_errors, connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+        with raw.copy(f"COPY {sql_table(model)} ({quoted}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
@@ -55,13 +60,12 @@ def next_ids(model: type[Model], count: int) -> list[int]:
     """
     if count <= 0:
         return []
-    table = model._meta.db_table
     pk = model._meta.pk
     assert pk is not None  # noqa: S101 - every concrete model has one  # nosec B101
     with connection.wrap_database_errors, connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(table), pk.column, count],
+            [sql_table(model), pk.column, count],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -76,4 +80,4 @@ def statistics_refresh(*models: type[Model]) -> None:
     """
     with connection.wrap_database_errors, connection.cursor() as cursor:
         for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute(f"ANALYZE {sql_table(model)}")

@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 from django.conf import settings
-from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from apps.accounts.cash import withdrawals_due
@@ -34,6 +33,7 @@ from apps.accounts.models import (
 )
 from apps.accounts.selectors import RealizedSummary, realized_summaries
 from apps.common.arrays import array_row
+from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO, round_money, round_shares_down, to_decimal, to_float
 from apps.optimizer.core import types as core
@@ -366,13 +366,12 @@ def _lot_columns(account_ids: Sequence[int], *, texts: str) -> tuple[Any, ...]:
     in cents (0 when missing) and (holding-period start ordinal << 25 | acquired-on ordinal
     << 1 | has basis).
     """
-    table = connection.ops.quote_name(TaxLot._meta.db_table)  # the model's own table
     sql = (
         f"SELECT array_agg(id), array_agg(account_id), {texts}, "  # noqa: S608 - constant expressions and the model's own table, quoted  # nosec B608
         "array_agg(shares_micro), array_agg(basis_cents), "
         "array_agg(((holding_period_start_on - DATE '0001-01-01' + 1)::bigint "
         f"* {1 << _DAY_BITS} + (acquired_on - DATE '0001-01-01' + 1)) * 2 + has_basis::int) "
-        f"FROM {table} WHERE account_id = ANY(%s)"
+        f"FROM {sql_table(TaxLot)} WHERE account_id = ANY(%s)"
     )
     row = array_row(sql, [list(account_ids)])
     if row is None or row[0] is None:  # no lots

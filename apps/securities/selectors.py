@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the venv
-from django.db import connection
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.common.arrays import array_row
+from apps.common.bulk import sql_table
 from apps.securities.models import Price, Security
 
 
@@ -93,8 +93,8 @@ def price_history_get(*, symbols: Iterable[str], start: date, end: date) -> pd.D
         "SELECT array_agg(p.priced_on - DATE '0001-01-01' + 1), array_agg(w.position), "  # noqa: S608 - table names are the models' own, quoted  # nosec B608
         "array_agg(p.close_price::float8) "
         "FROM unnest(%s::text[]) WITH ORDINALITY AS w(symbol, position) "
-        f"JOIN {_table(Security)} s ON s.symbol = w.symbol "
-        f"JOIN {_table(Price)} p ON p.security_id = s.id "
+        f"JOIN {sql_table(Security)} s ON s.symbol = w.symbol "
+        f"JOIN {sql_table(Price)} p ON p.security_id = s.id "
         "AND p.priced_on >= %s AND p.priced_on <= %s"
     )
     row = array_row(sql, [ordered, start, end])
@@ -106,10 +106,6 @@ def price_history_get(*, symbols: Iterable[str], start: date, end: date) -> pd.D
     history[date_index, positions - 1] = closes  # WITH ORDINALITY counts from 1
     index = pd.Index([date.fromordinal(int(d)) for d in dates], name="priced_on")
     return pd.DataFrame(history, index=index, columns=ordered)
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def security_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Security]:

@@ -21,6 +21,7 @@ from typing import TextIO
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
 from apps.securities import reference_data as ref
 from apps.securities.models import Price, Security, SecurityKind
@@ -390,8 +391,7 @@ def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
     Raw SQL (second reviewer): unqualified table names only, so ``search_path`` decides the
     schema (STYLE §5.7); the temporary table lives in pg_temp and is dropped at commit.
     """
-    price_table = Price._meta.db_table
-    security_table = Security._meta.db_table
+    price_table, security_table = sql_table(Price), sql_table(Security)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS securities_price_load")
         cursor.execute(

@@ -162,7 +162,7 @@ def _chunked_by_household(accounts: list[tuple[int, int]]) -> Iterator[tuple[int
 
     Chunks hold ``OPTIMIZER_CHUNK_SIZE`` accounts, more when a household would straddle two:
     a household's accounts are optimized one after the other in one chunk, so that none of
-    them buys what another sells at a loss the same day (``_household_locks``).
+    them buys what another sells at a loss the same day (``AccountProblem.household_traded``).
     """
     size, chunk, count, previous = settings.OPTIMIZER_CHUNK_SIZE, 0, 0, None
     for account_id, household_id in accounts:
