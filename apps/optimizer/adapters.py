@@ -5,6 +5,7 @@ Reads go through other apps' selectors in a few set-based queries per chunk of a
 (``money.to_decimal``), shares rounded toward zero, money to cents.
 """
 
+import hashlib
 import itertools
 import json
 import zlib
@@ -351,6 +352,60 @@ class ChunkLots:
             slices=slices,
         )
 
+    def without(self, reserved: dict[tuple[int, str], Decimal]) -> "ChunkLots":
+        """These lots less the shares that open sell orders reserve, per (account, lot key).
+
+        A lot's basis shrinks in proportion; a lot reserved whole leaves the table. A key held in
+        several pieces (a lot split by a wash sale) is reserved from its first piece on.
+        """
+        wanted = {
+            key: int(shares * 1_000_000)
+            for key, shares in reserved.items()
+            if key[0] in self.slices
+        }
+        if not wanted:
+            return self
+        shares, basis = self.shares_micro.copy(), self.basis_cents.copy()
+        for (account_id, lot_key), micro in wanted.items():
+            where = self.slices[account_id]
+            for i in np.flatnonzero(self.lot_keys[where] == lot_key) + where.start:
+                taken = min(micro, int(shares[i]))
+                if taken:
+                    basis[i] -= round(int(basis[i]) * taken / int(shares[i]))
+                    shares[i] -= taken
+                    micro -= taken
+        keep = shares > 0
+        account_array = self.account_ids[keep]
+        slices: dict[int, slice] = {}
+        if len(account_array):
+            change = np.flatnonzero(account_array[1:] != account_array[:-1]) + 1
+            for begin, end in itertools.pairwise([0, *change.tolist(), len(account_array)]):
+                slices[int(account_array[begin])] = slice(begin, end)
+        return replace(
+            self,
+            account_ids=account_array,
+            lot_keys=self.lot_keys[keep],
+            shares_micro=shares[keep],
+            basis_cents=basis[keep],
+            start_days=self.start_days[keep],
+            has_basis=self.has_basis[keep],
+            codes=self.codes[keep],
+            slices=slices,
+        )
+
+
+@dataclass(frozen=True)
+class Reservations:
+    """What open orders (not yet filled nor cancelled) hold back, per account.
+
+    A run solves on what is left: lots less the shares of open sells, cash less the cost of
+    open buys (the trading app prices them with its buffer). Proceeds of open sells are not
+    counted until they are filled.
+    """
+
+    lot_shares: dict[tuple[int, str], Decimal] = field(default_factory=dict)  # shares
+    cash_amount: dict[int, Decimal] = field(default_factory=dict)  # USD
+
 
 _DAY_BITS = 24  # a date ordinal (days since 0001-01-01, 1-based) is below 2^22 up to 9999-12-31
 _DAY_MASK = (1 << _DAY_BITS) - 1
@@ -492,15 +547,22 @@ def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[Re
 
 
 def account_problems_build(
-    *, account_ids: Sequence[int], as_of: date, mode: str, run_universe: RunUniverse
+    *,
+    account_ids: Sequence[int],
+    as_of: date,
+    mode: str,
+    run_universe: RunUniverse,
+    reserved: Reservations | None = None,
 ) -> tuple[list[AccountProblem], list[AccountSkip]]:
     """Core problems for a chunk of accounts, and the accounts the data-quality gate skips.
 
     The gate skips an account with a lot missing its basis, a holding or target that is unpriced
     or priced more than ``OPTIMIZER_MAX_PRICE_AGE_DAYS`` before ``as_of``, or negative cash.
+    ``reserved``: shares and cash that open orders hold back (solved on what is left).
     """
     accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household", "model"))
-    lots = ChunkLots.read(account_ids)
+    reserved = reserved or Reservations()
+    lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
     budgets = realized_summaries(
         accounts=[a for a in accounts if a.has_gains_budget], year=as_of.year
@@ -539,6 +601,7 @@ def account_problems_build(
             mode=mode,
             run_universe=run_universe,
             prices=prices,
+            reserved_cash=reserved.cash_amount.get(account.pk, ZERO),
         )
         (problems if isinstance(built, AccountProblem) else skips).append(built)  # type: ignore[arg-type]
     return problems, skips
@@ -606,6 +669,7 @@ def _account_problem(
     mode: str,
     run_universe: RunUniverse,
     prices: _PriceCheck,
+    reserved_cash: Decimal,
 ) -> AccountProblem | AccountSkip:
     if account.model_id is None:
         return AccountSkip(account.pk, "no model assigned")
@@ -638,7 +702,7 @@ def _account_problem(
             holding_period_start_days=lots.start_days[where],
             account_id=str(account.pk),
         ),
-        cash_amount=to_float(account.cash_amount),
+        cash_amount=to_float(account.cash_amount - reserved_cash),
         tax_profile=core.TaxProfile(
             short_term_rate=to_float(account.short_term_rate + account.state_rate)
             if taxable
@@ -674,6 +738,56 @@ def _account_problem(
         problem=problem,
         target_notes=notes,
     )
+
+
+# The parts of an account's input that a proposal depends on, as the advisor would name them;
+# the run-wide universe and risk model, and the wash-sale locks (household trades, checked by
+# the pre-trade checks at order creation), are not part of it.
+_DIGEST_PARTS = {
+    "holdings": ("lots",),
+    "cash": ("cash_amount",),
+    "target (model, screens, outside holdings)": ("target_weights", "cash_target_weight"),
+    "restrictions and trading settings": ("constraints",),
+    "tax settings and budget": ("tax_profile",),
+    "cash needs": ("cash_reserve_amount", "withdrawals_due_amount"),
+}
+
+
+def input_digest(problem: core.RebalanceProblem) -> dict[str, str]:
+    """A short digest of each part of an account's optimizer input (``_DIGEST_PARTS``).
+
+    Two builds of the same account with the same run give equal digests unless its holdings,
+    cash, target, restrictions, settings or cash needs changed in between; the parts that differ
+    say what changed.
+    """
+    digests = {}
+    for part, names in _DIGEST_PARTS.items():
+        h = hashlib.blake2b(digest_size=8)
+        for name in names:
+            value = getattr(problem, name)
+            if name == "lots":
+                table = core.lot_table(value)
+                h.update("\0".join(table.lot_ids).encode())
+                for array in (
+                    table.symbol_index,
+                    table.shares,
+                    table.basis_amount,
+                    table.holding_period_start_days,
+                ):
+                    h.update(np.ascontiguousarray(array).tobytes())
+            elif isinstance(value, np.ndarray):
+                h.update(np.ascontiguousarray(value).tobytes())
+            else:
+                h.update(json.dumps(to_jsonable(value), sort_keys=True).encode())
+        digests[part] = h.hexdigest()
+    return digests
+
+
+def input_changes(*, stored: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The parts of the input that differ (all of them when nothing was stored)."""
+    if not stored:
+        return ["the proposal predates input digests"]
+    return [part for part in now if stored.get(part) != now[part]]
 
 
 class TradeData(NamedTuple):

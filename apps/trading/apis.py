@@ -170,6 +170,7 @@ class ProposalOutput(serializers.ModelSerializer):
             "run",
             "account",
             "status",
+            "status_reason",
             "flags",
             "metrics",
             "estimated_tax_amount",
@@ -216,13 +217,15 @@ class DecisionInput(serializers.Serializer):
 
 
 class DecisionOutput(serializers.Serializer):
-    """How many proposals were decided."""
+    """How many proposals were decided, already stood so, or turned out stale (with why)."""
 
     decided = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    stale = serializers.DictField(child=serializers.CharField())
 
 
 class ProposalDecideApi(APIView):
-    """Approve or reject one or many proposals (traders); all or nothing; audited."""
+    """Approve or reject live proposals (traders); idempotent; stale ones are named; audited."""
 
     required_action = Action.APPROVE_TRADES
 
@@ -237,4 +240,10 @@ class ProposalDecideApi(APIView):
             acting_user=request.user,
             note=data.validated_data["note"],
         )
-        return Response({"decided": decided})
+        return Response(
+            {
+                "decided": decided.decided,
+                "unchanged": decided.unchanged,
+                "stale": {str(k): v for k, v in decided.stale.items()},
+            }
+        )

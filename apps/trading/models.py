@@ -114,13 +114,30 @@ class RunAccount(models.Model):
 
 
 class ProposalStatus(models.TextChoices):
-    """A proposal's review state."""
+    """A proposal's life (``docs/operations.md``, "Proposal life cycle").
+
+    Live (at most one per account, by a unique index): pending approval, approved, held.
+    ``superseded``: a newer run computed the account again. ``stale``: the account changed
+    (holdings, cash, target, restrictions, settings) after the proposal was computed. ``held``:
+    approved, but a pre-trade check at order creation failed (reasons in ``status_reason``).
+    """
 
     PENDING_APPROVAL = "pending_approval", "Pending approval"
     APPROVED = "approved", "Approved"
+    HELD = "held", "Held back by pre-trade checks"
     REJECTED = "rejected", "Rejected"
     ORDERED = "ordered", "Ordered"
+    FILLED = "filled", "Filled"
+    SUPERSEDED = "superseded", "Superseded by a newer run"
+    STALE = "stale", "Stale: the account changed"
     NO_TRADES = "no_trades", "No trades needed"
+
+
+LIVE_PROPOSAL_STATUSES = (
+    ProposalStatus.PENDING_APPROVAL,
+    ProposalStatus.APPROVED,
+    ProposalStatus.HELD,
+)
 
 
 class Proposal(models.Model):
@@ -150,12 +167,27 @@ class Proposal(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=300, blank=True)
+    input_digest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Digest of each part of the optimizer's input (holdings, cash, target, ...): "
+        "a proposal whose account's input differs now is stale.",
+    )
+    status_reason = models.TextField(
+        blank=True, help_text="Why it is superseded, stale or held back (pre-trade checks)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = (
             models.UniqueConstraint(fields=("run", "account"), name="proposal_once_per_run"),
+            # One live proposal per account: approving "all" can never order an account twice.
+            models.UniqueConstraint(
+                fields=("account",),
+                condition=Q(status__in=LIVE_PROPOSAL_STATUSES),
+                name="proposal_one_live_per_account",
+            ),
         )
 
     def __str__(self) -> str:
@@ -369,13 +401,27 @@ class OrderAllocation(models.Model):
     )
     shares = models.DecimalField(**SHARES)
     lot_instructions = models.JSONField(default=list, blank=True)
+    lot_key = models.CharField(
+        max_length=128, blank=True, help_text="Sells: the lot relieved (the proposed trade's)."
+    )
+    is_open = models.BooleanField(
+        default=True, help_text="Not yet filled nor cancelled: its shares and cash are reserved."
+    )
     filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
     fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     fill_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ("order", "id")
+        indexes = (models.Index(fields=("account", "is_open")),)
         constraints = (
+            # A lot is in at most one open sell: a second sale of it cannot reach a trade file
+            # until the first is filled or cancelled, whatever is clicked or retried.
+            models.UniqueConstraint(
+                fields=("account", "lot_key"),
+                condition=Q(is_open=True) & ~Q(lot_key=""),
+                name="order_allocation_one_open_sell_per_lot",
+            ),
             models.CheckConstraint(
                 condition=Q(shares__gt=0), name="order_allocation_shares_positive"
             ),

@@ -112,8 +112,8 @@ class OrderCreateApi(APIView):
     @extend_schema(request=None, responses={201: OrderOutput(many=True)})
     def post(self, request: Request) -> Response:
         """Create the orders; an empty list when no approved proposal waits."""
-        orders = orders_create_from_approved(acting_user=request.user)
-        fresh = order_list().filter(pk__in=[o.pk for o in orders]).order_by("pk")
+        batch = orders_create_from_approved(acting_user=request.user)
+        fresh = order_list().filter(pk__in=[o.pk for o in batch.orders]).order_by("pk")
         return Response(OrderOutput(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,7 +1,16 @@
 """Reads of block orders, allocations, trade files and fills imports (current firm's schema)."""
 
-from django.db.models import Prefetch, QuerySet
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+
+from apps.accounts.models import Registration
+from apps.common.money import ZERO, round_money
+from apps.optimizer.adapters import Reservations
 from apps.trading.models import (
     FillImport,
     Order,
@@ -61,4 +70,92 @@ def open_order_custodians() -> list[str]:
                 "custodian", flat=True
             )
         )
+    )
+
+
+def buy_price_buffer_rate() -> Decimal:
+    """Fraction added to a buy's price when cash is reserved or checked for it.
+
+    The optimizer's transaction-cost allowance (``OPTIMIZER_TRANSACTION_COST_BPS``): the cash
+    floor it keeps is the one the pre-trade check applies, so what it proposes passes.
+    """
+    bps = settings.OPTIMIZER_SOLVER_CONFIG["transaction_cost_bps"]
+    return Decimal(str(bps)) / Decimal(10_000)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """The part of an open allocation not yet filled: its shares and cash are reserved."""
+
+    account_id: int
+    household_id: int
+    symbol: str
+    side: str
+    lot_key: str
+    shares: Decimal  # remaining, > 0
+    price: Decimal  # the proposal's price per share
+    is_loss: bool  # a sale below basis in a taxable account (a wash-sale trigger)
+
+
+def in_flight_list(
+    *, account_ids: Iterable[int] = (), household_ids: Iterable[int] = ()
+) -> list[InFlight]:
+    """Open allocations (not filled nor cancelled) of the accounts or households (one query)."""
+    accounts, households = list(account_ids), list(household_ids)
+    rows = OrderAllocation.objects.filter(
+        Q(account_id__in=accounts) | Q(account__household_id__in=households), is_open=True
+    ).values_list(
+        "account_id",
+        "account__household_id",
+        "account__registration",
+        "proposed_trade__symbol",
+        "proposed_trade__side",
+        "lot_key",
+        "shares",
+        "filled_shares",
+        "proposed_trade__price",
+        "proposed_trade__realized_gain_amount",
+    )
+    return [
+        InFlight(
+            account_id=account_id,
+            household_id=household_id,
+            symbol=symbol,
+            side=side,
+            lot_key=lot_key,
+            shares=shares - filled,
+            price=price,
+            is_loss=side == "sell"
+            and registration == Registration.TAXABLE
+            and gain is not None
+            and gain < 0,
+        )
+        for (
+            account_id,
+            household_id,
+            registration,
+            symbol,
+            side,
+            lot_key,
+            shares,
+            filled,
+            price,
+            gain,
+        ) in rows
+        if shares > filled
+    ]
+
+
+def reservations_for(*, account_ids: Iterable[int]) -> Reservations:
+    """What the accounts' open orders hold back: lot shares of sells, cash of buys (buffered)."""
+    lots: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    cash: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    buffer = 1 + buy_price_buffer_rate()
+    for item in in_flight_list(account_ids=account_ids):
+        if item.side == "sell":
+            lots[(item.account_id, item.lot_key)] += item.shares
+        else:
+            cash[item.account_id] += item.shares * item.price * buffer
+    return Reservations(
+        lot_shares=dict(lots), cash_amount={a: round_money(v) for a, v in cash.items()}
     )

@@ -96,11 +96,15 @@ def orders_page(request: HttpRequest) -> HttpResponse:
 @action_required(Action.APPROVE_TRADES)
 def orders_create(request: HttpRequest) -> HttpResponse:
     """Aggregate every approved proposal into block orders."""
-    orders = orders_create_from_approved(acting_user=request.user)
-    if orders:
-        messages.success(request, f"Created {len(orders)} block order(s).")
-    else:
+    batch = orders_create_from_approved(acting_user=request.user)
+    if batch.orders:
+        messages.success(request, f"Created {len(batch.orders)} block order(s).")
+    elif not (batch.held or batch.stale):
         messages.info(request, "No approved proposal is waiting for orders.")
+    for pk, reasons in batch.held.items():
+        messages.warning(request, f"Proposal #{pk} held back: {'; '.join(reasons)}.")
+    for pk, reason in batch.stale.items():
+        messages.warning(request, f"Proposal #{pk} is stale: {reason}.")
     return redirect("orders")
 
 

@@ -125,7 +125,7 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
         form = DecisionForm(request.POST, ids=[p.pk for p in pending])
         if form.is_valid():
             try:
-                count = proposals_decide(
+                decisions = proposals_decide(
                     proposal_ids=form.cleaned_data["proposal_ids"],
                     approve=form.cleaned_data["decision"] == "approve",
                     acting_user=request.user,
@@ -134,7 +134,15 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, f"{count} proposal(s) {form.cleaned_data['decision']}d.")
+                decided = form.cleaned_data["decision"]
+                messages.success(
+                    request,
+                    f"{decisions.decided} proposal(s) {decided}d"
+                    + (f", {decisions.unchanged} already {decided}d" if decisions.unchanged else "")
+                    + ".",
+                )
+                for pk, reason in decisions.stale.items():
+                    messages.warning(request, f"Proposal #{pk} is stale, not approved: {reason}.")
             return redirect("exception-queue")
         messages.error(request, "Select at least one proposal and a decision.")
     return render(request, "trading/exceptions.html", {"pending": pending, "page": page})

@@ -19,6 +19,7 @@ import hashlib
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from apps.access.services import audit_event_record
 from apps.accounts.models import Account, Household, Transaction, TransactionKind
@@ -46,6 +47,8 @@ from apps.trading.models import (
     Order,
     OrderAllocation,
     OrderStatus,
+    Proposal,
+    ProposalStatus,
     TradeFileLayout,
     TradeSide,
 )
@@ -618,6 +621,20 @@ def fills_import(
         return _apply(fills, report=report, content=content, acting_user=acting_user)
 
 
+def _proposals_filled(allocations: Iterable[OrderAllocation]) -> None:
+    """Ordered proposals none of whose allocations is still open become ``filled``."""
+    touched = Proposal.objects.filter(
+        status=ProposalStatus.ORDERED,
+        trades__allocation__in=[a.pk for a in allocations],
+    )
+    still_open = OrderAllocation.objects.filter(
+        proposed_trade__proposal=OuterRef("pk"), is_open=True
+    )
+    Proposal.objects.filter(pk__in=touched.values("pk")).exclude(Exists(still_open)).update(
+        status=ProposalStatus.FILLED
+    )
+
+
 def _apply(
     fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: Any | None
 ) -> FillReport:
@@ -630,9 +647,11 @@ def _apply(
         allocation.filled_shares += fill.shares
         allocation.fill_amount += fill.entry.amount
         allocation.fill_count += 1
+        allocation.is_open = allocation.filled_shares < allocation.shares
     OrderAllocation.objects.bulk_update(
-        allocations.values(), ["filled_shares", "fill_amount", "fill_count"]
+        allocations.values(), ["filled_shares", "fill_amount", "fill_count", "is_open"]
     )
+    _proposals_filled(allocations.values())
     orders = list(
         Order.objects.select_for_update().filter(pk__in={a.order_id for a in allocations.values()})
     )

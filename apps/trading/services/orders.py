@@ -7,6 +7,7 @@ behind (the transaction rolls back); the next run finds the same proposals still
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -26,6 +27,7 @@ from apps.trading.models import (
     ProposedTrade,
     TradeSide,
 )
+from apps.trading.services.pretrade import PretradeBook, proposals_currency
 
 
 class OrdersErrorCode(StrEnum):
@@ -44,16 +46,29 @@ def _lot_instructions(trade: ProposedTrade) -> list[dict[str, str]]:
     return [{"lot_id": trade.lot_key, "shares": str(trade.shares)}]
 
 
+@dataclass(frozen=True)
+class OrderBatch:
+    """What order creation did: the new orders, and the proposals it kept back, with why."""
+
+    orders: list[Order]
+    held: dict[int, list[str]]  # proposal id -> the pre-trade checks it failed
+    stale: dict[int, str]  # proposal id -> what changed in its account
+
+
 @transaction.atomic
-def orders_create_from_approved(*, acting_user: Any | None) -> list[Order]:
-    """Turn every approved proposal into block orders with one allocation per proposed trade.
+def orders_create_from_approved(*, acting_user: Any | None) -> OrderBatch:
+    """Turn approved proposals into block orders, one allocation per proposed trade.
 
-    Orders are grouped per (account custodian, symbol, side); a sell allocation carries its
-    lot instructions (the proposal's lot, specific identification). The proposals become
-    ``ordered``. Each order is audited (``order.create``) with its allocations.
+    Each approved proposal passes two gates first (``pretrade``): its account must be as it was
+    computed (else it turns ``stale``) and its trades, on top of every open order and of the
+    proposals ordered before it in this batch, must pass the pre-trade checks (else it turns
+    ``held`` with the reasons); the rest of the block goes on. Orders are grouped per (account
+    custodian, symbol, side); a sell allocation carries its lot instructions (specific
+    identification). Ordered proposals become ``ordered``. Each order is audited.
 
-    Returns:
-        The new orders (empty when no approved proposal waits).
+    Idempotent: approved proposals are claimed under ``select_for_update``, a proposed trade is
+    allocated once (one-to-one), and a lot is in at most one open sell (a unique index), so a
+    double click, a second browser or a redelivered task orders nothing twice.
     """
     require_tenant_schema()
     proposals = list(
@@ -63,77 +78,131 @@ def orders_create_from_approved(*, acting_user: Any | None) -> list[Order]:
         .order_by("pk")
     )
     if not proposals:
-        return []
+        return OrderBatch([], {}, {})
     by_id = {p.pk: p for p in proposals}
-    trades = [
-        trade
-        for part in id_batches(list(by_id))  # in proposal order, as the proposals are
+    trades_of: dict[int, list[ProposedTrade]] = defaultdict(list)
+    for part in id_batches(list(by_id)):  # in proposal order, as the proposals are
         for trade in ProposedTrade.objects.filter(
             proposal_id__in=part, allocation__isnull=True
-        ).order_by("proposal_id", "side", "symbol", "lot_key", "pk")
-    ]
+        ).order_by("proposal_id", "side", "symbol", "lot_key", "pk"):
+            trades_of[trade.proposal_id].append(trade)
+
+    currency = proposals_currency(proposals)
+    book = PretradeBook.read(p.account_id for p in proposals)
+    stale: dict[int, str] = {}
+    held: dict[int, list[str]] = {}
+    ordered: list[Proposal] = []
+    for proposal in proposals:
+        current = currency[proposal.pk]
+        if current.problem is None:
+            stale[proposal.pk] = current.stale_reason
+            continue
+        reasons = book.check(
+            proposal=proposal, trades=trades_of[proposal.pk], problem=current.problem
+        )
+        if reasons:
+            held[proposal.pk] = reasons
+            continue
+        book.accept(proposal=proposal, trades=trades_of[proposal.pk])
+        ordered.append(proposal)
+
     groups: dict[tuple[str, str, str], list[ProposedTrade]] = defaultdict(list)
-    for trade in trades:
-        account = by_id[trade.proposal_id].account
-        groups[(account.custodian, trade.symbol, trade.side)].append(trade)
+    for proposal in ordered:
+        for trade in trades_of[proposal.pk]:
+            groups[(proposal.account.custodian, trade.symbol, trade.side)].append(trade)
+    orders = [
+        _order_create(custodian, symbol, side, members, by_id, acting_user)
+        for (custodian, symbol, side), members in sorted(groups.items())
+    ]
+    _proposals_mark(ordered, held, stale, acting_user)
+    return OrderBatch(orders, held, stale)
 
-    orders: list[Order] = []
-    for (custodian, symbol, side), members in sorted(groups.items()):
-        total = sum((t.shares for t in members), ZERO)
-        order = Order(
-            custodian=custodian,
-            symbol=symbol,
-            side=side,
-            total_shares=total,
-            status=OrderStatus.OPEN,
-            created_by=acting_user,
-        )
-        order.full_clean()
-        order.save()
-        allocations = [
-            OrderAllocation(
-                order=order,
-                account=by_id[t.proposal_id].account,
-                proposed_trade=t,
-                shares=t.shares,
-                lot_instructions=_lot_instructions(t),
-            )
-            for t in members
-        ]
-        OrderAllocation.objects.bulk_create(allocations)
-        audit_event_record(
-            action="order.create",
-            acting_user=acting_user,
-            obj=order,
-            payload={
-                "custodian": custodian,
-                "symbol": symbol,
-                "side": side,
-                "total_shares": str(total),
-                "allocations": [
-                    {
-                        "account_id": a.account_id,
-                        "proposed_trade_id": a.proposed_trade_id,
-                        "shares": str(a.shares),
-                        "lots": a.lot_instructions,
-                    }
-                    for a in allocations
-                ],
-            },
-        )
-        orders.append(order)
 
-    for proposal in proposals:
-        proposal.status = ProposalStatus.ORDERED
-    Proposal.objects.bulk_update(proposals, ["status"])
-    for proposal in proposals:
+def _order_create(
+    custodian: str,
+    symbol: str,
+    side: str,
+    members: list[ProposedTrade],
+    by_id: dict[int, Proposal],
+    acting_user: Any | None,
+) -> Order:
+    total = sum((t.shares for t in members), ZERO)
+    order = Order(
+        custodian=custodian,
+        symbol=symbol,
+        side=side,
+        total_shares=total,
+        status=OrderStatus.OPEN,
+        created_by=acting_user,
+    )
+    order.full_clean()
+    order.save()
+    allocations = [
+        OrderAllocation(
+            order=order,
+            account=by_id[t.proposal_id].account,
+            proposed_trade=t,
+            shares=t.shares,
+            lot_key=t.lot_key if t.side == TradeSide.SELL else "",
+            lot_instructions=_lot_instructions(t),
+        )
+        for t in members
+    ]
+    OrderAllocation.objects.bulk_create(allocations)
+    audit_event_record(
+        action="order.create",
+        acting_user=acting_user,
+        obj=order,
+        payload={
+            "custodian": custodian,
+            "symbol": symbol,
+            "side": side,
+            "total_shares": str(total),
+            "allocations": [
+                {
+                    "account_id": a.account_id,
+                    "proposed_trade_id": a.proposed_trade_id,
+                    "shares": str(a.shares),
+                    "lots": a.lot_instructions,
+                }
+                for a in allocations
+            ],
+        },
+    )
+    return order
+
+
+def _proposals_mark(
+    ordered: list[Proposal],
+    held: dict[int, list[str]],
+    stale: dict[int, str],
+    acting_user: Any | None,
+) -> None:
+    """Ordered, held and stale proposals take their status, each audited."""
+    for proposal in ordered:
+        proposal.status, proposal.status_reason = ProposalStatus.ORDERED, ""
+    Proposal.objects.bulk_update(ordered, ["status", "status_reason"])
+    for proposal in ordered:
         audit_event_record(
             action="proposal.order",
             acting_user=acting_user,
             obj=proposal,
             payload={"account_id": proposal.account_id, "run_id": proposal.run_id},
         )
-    return orders
+    for status, reasons, action in (
+        (ProposalStatus.HELD, {k: "; ".join(v) for k, v in held.items()}, "proposal.hold"),
+        (ProposalStatus.STALE, stale, "proposal.stale"),
+    ):
+        kept = list(Proposal.objects.filter(pk__in=list(reasons)))
+        for proposal in kept:
+            proposal.status, proposal.status_reason = status, reasons[proposal.pk]
+            audit_event_record(
+                action=action,
+                acting_user=acting_user,
+                obj=proposal,
+                payload={"account_id": proposal.account_id, "reason": reasons[proposal.pk]},
+            )
+        Proposal.objects.bulk_update(kept, ["status", "status_reason"])
 
 
 def order_status_for(*, total_shares: Decimal, filled_shares: Decimal, current: str) -> str:

@@ -12,6 +12,7 @@ from apps.optimizer.core.errors import OptimizerError
 from apps.optimizer.core.problem import solve_rebalance
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import Proposal, RunAccount, RunMode, RunScope
+from apps.trading.order_selectors import reservations_for
 from apps.trading.selectors import run_universe_symbols
 from apps.trading.services.runs import (
     rebalance_chunk_execute,
@@ -38,7 +39,11 @@ def account_preview(*, account: Account, as_of: date, mode: RunMode) -> Preview:
         # The risk model refuses too few prices (stale data, a new name): a problem, not a 500.
         universe = adapters.run_universe_build(symbols=symbols, as_of=as_of)
         problems, skips = adapters.account_problems_build(
-            account_ids=[account.pk], as_of=as_of, mode=mode, run_universe=universe
+            account_ids=[account.pk],
+            as_of=as_of,
+            mode=mode,
+            run_universe=universe,
+            reserved=reservations_for(account_ids=[account.pk]),
         )
         if skips:
             return Preview(None, skips[0].reason)

@@ -1,5 +1,6 @@
 """Review of proposals: exception flags, the firm's approval policy, approve and reject."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from apps.common.tenancy import require_tenant_schema
 from apps.optimizer.adapters import ProposalData
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import Proposal, ProposalStatus, TradingSettings
+from apps.trading.services.pretrade import proposals_currency
 
 AUTO_APPROVED = "auto-approved: no exception flag"
 
@@ -70,39 +72,89 @@ def proposal_flags(*, data: ProposalData, policy: TradingSettings) -> list[str]:
     return flags
 
 
+@dataclass(frozen=True)
+class Decisions:
+    """What a decision did: how many proposals changed, how many already stood so, which are stale.
+
+    ``stale``: proposal id -> why (its account changed since it was computed; re-run it).
+    """
+
+    decided: int
+    unchanged: int
+    stale: dict[int, str]
+
+
+_DECIDABLE = (ProposalStatus.PENDING_APPROVAL, ProposalStatus.HELD)
+
+
 @transaction.atomic
 def proposals_decide(
     *, proposal_ids: list[int], approve: bool, acting_user: Any, note: str = ""
-) -> int:
-    """Approve or reject pending proposals (one or in bulk); each decision is audited.
+) -> Decisions:
+    """Approve or reject live proposals (one or in bulk); each decision is audited.
+
+    Idempotent: a proposal already approved (or rejected) by the same decision is left as it is
+    (a double click, a second browser, a retried API call). An approval re-checks that the
+    account is as it was computed (``pretrade.proposals_currency``); a proposal whose account
+    changed turns ``stale`` with the reason instead, and the others are approved.
 
     Raises:
-        ApplicationError: a proposal is not pending approval (nothing is changed).
+        ApplicationError: a proposal is unknown or not live (superseded, stale, ordered, or
+            decided the other way); nothing is changed.
     """
     require_tenant_schema()
+    wanted = sorted(set(proposal_ids))
     proposals = [
         proposal
-        for part in id_batches(sorted(set(proposal_ids)))
+        for part in id_batches(wanted)
         for proposal in Proposal.objects.select_for_update().filter(pk__in=part).order_by("pk")
     ]
-    not_pending = [p.pk for p in proposals if p.status != ProposalStatus.PENDING_APPROVAL]
-    if not_pending or len(proposals) != len(set(proposal_ids)):
-        raise ApplicationError(
-            "only proposals pending approval can be decided",
-            code=TradingErrorCode.NOT_PENDING,
-            extra={"not_pending": not_pending},
-        )
-    now = timezone.now()
     status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
-    for proposal in proposals:
+    unchanged = [p for p in proposals if p.status == status]
+    refused = [p for p in proposals if p.status != status and p.status not in _DECIDABLE]
+    if refused or len(proposals) != len(wanted):
+        missing = sorted(set(wanted) - {p.pk for p in proposals})
+        raise ApplicationError(
+            "only proposals pending approval or held back can be decided: "
+            + "; ".join(
+                f"#{p.pk} is {p.get_status_display().lower()}"
+                + (f" ({p.status_reason})" if p.status_reason else "")
+                for p in refused[:20]
+            )
+            + (f"; unknown: {missing[:20]}" if missing else ""),
+            code=TradingErrorCode.NOT_PENDING,
+            extra={"not_pending": [p.pk for p in refused], "unknown": missing},
+        )
+    todo = [p for p in proposals if p.status in _DECIDABLE]
+    stale: dict[int, str] = {}
+    if approve and todo:
+        currency = proposals_currency(todo)
+        stale = {pk: c.stale_reason for pk, c in currency.items() if c.stale_reason}
+    now = timezone.now()
+    for proposal in todo:
+        if proposal.pk in stale:
+            proposal.status, proposal.status_reason = ProposalStatus.STALE, stale[proposal.pk]
+            continue
         proposal.status, proposal.decided_by, proposal.decided_at = status, acting_user, now
-        proposal.decision_note = note[:300]
-    Proposal.objects.bulk_update(proposals, ["status", "decided_by", "decided_at", "decision_note"])
-    for proposal in proposals:
+        proposal.decision_note, proposal.status_reason = note[:300], ""
+    Proposal.objects.bulk_update(
+        todo, ["status", "status_reason", "decided_by", "decided_at", "decision_note"]
+    )
+    for proposal in todo:
+        is_stale = proposal.pk in stale
         audit_event_record(
-            action="proposal.approve" if approve else "proposal.reject",
+            action="proposal.stale"
+            if is_stale
+            else "proposal.approve"
+            if approve
+            else "proposal.reject",
             acting_user=acting_user,
             obj=proposal,
-            payload={"account_id": proposal.account_id, "run_id": proposal.run_id, "note": note},
+            payload={
+                "account_id": proposal.account_id,
+                "run_id": proposal.run_id,
+                "note": note,
+                **({"reason": stale[proposal.pk]} if is_stale else {}),
+            },
         )
-    return len(proposals)
+    return Decisions(decided=len(todo) - len(stale), unchanged=len(unchanged), stale=stale)

@@ -7,19 +7,19 @@ are ``acks_late``, so a chunk whose worker died is delivered again and finishes 
 
 import gc
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from apps.access.services import audit_event_record
+from apps.accounts.models import Account
 from apps.common.bulk import copy_rows, next_ids
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
@@ -29,6 +29,7 @@ from apps.optimizer.core.locks import RecentTrade
 from apps.optimizer.core.problem import solve_rebalance
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import (
+    LIVE_PROPOSAL_STATUSES,
     Proposal,
     ProposalStatus,
     ProposedTrade,
@@ -39,12 +40,10 @@ from apps.trading.models import (
     RunScope,
     RunStatus,
 )
+from apps.trading.order_selectors import reservations_for
 from apps.trading.selectors import run_universe_symbols, scope_accounts
 from apps.trading.services.review import AUTO_APPROVED, proposal_flags, trading_settings_get
-
-# Compiled universes of recent runs in this worker process, keyed by (schema, run id).
-_UNIVERSES: "OrderedDict[tuple[str, int], adapters.RunUniverse]" = OrderedDict()
-_UNIVERSE_CACHE_SIZE = 4
+from apps.trading.services.universes import run_universe_get, run_universe_remember
 
 
 @transaction.atomic
@@ -154,7 +153,7 @@ def _prepare(run: RebalanceRun) -> None:
     run.universe_snapshot = universe.snapshot()
     run.status = RunStatus.RUNNING
     run.save()
-    _UNIVERSES[(connection.schema_name, run.pk)] = universe
+    run_universe_remember(run, universe)
 
 
 def _chunked_by_household(accounts: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
@@ -170,17 +169,6 @@ def _chunked_by_household(accounts: list[tuple[int, int]]) -> Iterator[tuple[int
             chunk, count = chunk + 1, 0
         yield account_id, chunk
         count, previous = count + 1, household_id
-
-
-def _run_universe(run: RebalanceRun) -> adapters.RunUniverse:
-    key = (connection.schema_name, run.pk)
-    universe = _UNIVERSES.get(key)
-    if universe is None:
-        universe = adapters.RunUniverse.from_snapshot(run.universe_snapshot)
-        _UNIVERSES[key] = universe
-        while len(_UNIVERSES) > _UNIVERSE_CACHE_SIZE:
-            _UNIVERSES.popitem(last=False)
-    return universe
 
 
 @contextmanager
@@ -221,13 +209,19 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         return 0
     if run.is_cancel_requested:
         return 0
-    universe = _run_universe(run)
+    universe = run_universe_get(run)
     problems, skips = adapters.account_problems_build(
-        account_ids=pending, as_of=run.as_of, mode=run.mode, run_universe=universe
+        account_ids=pending,
+        as_of=run.as_of,
+        mode=run.mode,
+        run_universe=universe,
+        reserved=reservations_for(account_ids=pending),
     )
     outcomes: dict[int, tuple[str, str, adapters.ProposalData | None]] = {
         s.account_id: (RunAccountStatus.SKIPPED, s.reason, None) for s in skips
     }
+    # Of the account's own input, before the household's same-day trades lock it further.
+    digests = {built.account_id: adapters.input_digest(built.problem) for built in problems}
     config = adapters.solver_config()
     fractional = dict(
         RunAccount.objects.filter(run=run, chunk=chunk).values_list(
@@ -259,6 +253,7 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         run_id=run_id,
         chunk=chunk,
         outcomes=outcomes,
+        digests=digests,
         solver_ms=round(solver_ms),
         compute_ms=round((time.perf_counter() - started) * 1000),
     )
@@ -271,6 +266,7 @@ def _store_chunk(
     run_id: int,
     chunk: int,
     outcomes: dict[int, tuple[str, str, adapters.ProposalData | None]],
+    digests: dict[int, dict[str, str]],
     solver_ms: int,
     compute_ms: int,
 ) -> None:
@@ -281,6 +277,8 @@ def _store_chunk(
             run=run, chunk=chunk, status=RunAccountStatus.PENDING, account_id__in=outcomes
         )
     )
+    with_proposal = sorted(r.account_id for r in claimed if outcomes[r.account_id][2] is not None)
+    newer = _supersede_live(run=run, account_ids=with_proposal)
     policy = trading_settings_get()
     now = timezone.now()
     proposals: list[tuple[Any, ...]] = []
@@ -294,8 +292,12 @@ def _store_chunk(
         if data is None:
             continue
         flags = proposal_flags(data=data, policy=policy)
+        status_reason = ""
         if not data.trades:
             proposal_status = ProposalStatus.NO_TRADES
+        elif account_id in newer:
+            proposal_status = ProposalStatus.SUPERSEDED
+            status_reason = f"superseded by run #{newer[account_id]}, computed later"
         elif policy.is_auto_approve and not flags:
             proposal_status = ProposalStatus.APPROVED
         else:
@@ -306,7 +308,7 @@ def _store_chunk(
              data.estimated_tax_amount, data.naive_tax_amount, data.turnover_amount,
              "\n".join(data.notes), data.solver, data.solver_ms,
              adapters.snapshot_pack(data.snapshot), now if approved else None,
-             AUTO_APPROVED if approved else "", now)
+             AUTO_APPROVED if approved else "", Jsonb(digests[account_id]), status_reason, now)
         )  # fmt: skip
         trades[account_id] = data.trades
     _run_accounts_update(claimed)
@@ -334,9 +336,29 @@ def _store_chunk(
 PROPOSAL_COLUMNS = (
     "id", "run_id", "account_id", "status", "flags", "metrics", "estimated_tax_amount",
     "naive_tax_amount", "turnover_amount", "summary", "solver", "solver_ms", "snapshot",
-    "decided_at", "decision_note", "created_at",
+    "decided_at", "decision_note", "input_digest", "status_reason", "created_at",
 )  # fmt: skip
 TRADE_COLUMNS = ("proposal_id", *adapters.TradeData._fields)  # the fields are the columns
+
+
+def _supersede_live(*, run: RebalanceRun, account_ids: list[int]) -> dict[int, int]:
+    """Retire the accounts' live proposals of older runs; return those of newer runs.
+
+    A run's proposal supersedes every live one (pending, approved, held) of an earlier run of
+    the account; when a later run already stored one, this run's is stored superseded instead
+    (``{account id: newer run id}``). The accounts' rows are locked first, so two runs storing
+    the same account one after the other see each other's proposals, and the unique index
+    ``proposal_one_live_per_account`` holds by construction.
+    """
+    if not account_ids:
+        return {}
+    list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values("pk"))
+    live = Proposal.objects.filter(account_id__in=account_ids, status__in=LIVE_PROPOSAL_STATUSES)
+    newer = dict(live.filter(run_id__gt=run.pk).values_list("account_id", "run_id"))
+    live.filter(run_id__lt=run.pk).update(
+        status=ProposalStatus.SUPERSEDED, status_reason=f"superseded by run #{run.pk}"
+    )
+    return newer
 
 
 def _run_accounts_update(claimed: list[RunAccount]) -> None:

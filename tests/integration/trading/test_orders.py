@@ -99,7 +99,7 @@ def _fills_csv(rows: list[tuple]) -> bytes:
 
 
 def test_approved_proposals_become_block_orders_once(approved, trader):
-    orders = orders_create_from_approved(acting_user=trader)
+    orders = orders_create_from_approved(acting_user=trader).orders
 
     keys = [(o.custodian, o.symbol, o.side) for o in orders]
     assert len(keys) == len(set(keys))  # one block per (custodian, symbol, side)
@@ -135,7 +135,7 @@ def test_approved_proposals_become_block_orders_once(approved, trader):
     assert AuditEvent.objects.filter(action="order.create").count() == len(orders)
 
     # Again: nothing new (proposals are ordered; a trade is allocated once).
-    assert orders_create_from_approved(acting_user=trader) == []
+    assert orders_create_from_approved(acting_user=trader).orders == []
     assert Order.objects.count() == len(orders)
 
 
@@ -150,7 +150,7 @@ def _one_id_per_query(monkeypatch):
 def test_decisions_and_orders_read_ids_in_batches(approved, trader):
     """A statement binds at most 65,535 parameters: approvals and order creation read proposals
     and trades in batches (``common.bulk.id_batches``); one id per batch gives the same result."""
-    orders = orders_create_from_approved(acting_user=trader)
+    orders = orders_create_from_approved(acting_user=trader).orders
     proposals = Proposal.objects.filter(run=approved["run"]).exclude(status="no_trades")
     assert {p.status for p in proposals} == {ProposalStatus.ORDERED} and len(proposals) == 2
     assert OrderAllocation.objects.count() == sum(p.trades.count() for p in proposals) > 0
@@ -178,7 +178,7 @@ def test_a_killed_worker_mid_order_creation_leaves_no_duplicate(approved, trader
     assert not OrderAllocation.objects.exists()
     assert Proposal.objects.filter(status=ProposalStatus.APPROVED).count() == 2
 
-    orders = orders_create_from_approved(acting_user=trader)  # the redelivered task
+    orders = orders_create_from_approved(acting_user=trader).orders  # the redelivered task
     assert orders
     assert (
         OrderAllocation.objects.count()
@@ -250,7 +250,7 @@ def test_trade_files_in_three_layouts_with_lot_instructions(approved, trader):
 
 
 def test_generating_twice_never_duplicates_lines(approved, trader):
-    orders = orders_create_from_approved(acting_user=trader)
+    orders = orders_create_from_approved(acting_user=trader).orders
     trade_file = trade_file_generate(custodian="schwab", layout="generic", acting_user=trader)
 
     assert trade_file.line_count == OrderAllocation.objects.count()
@@ -628,16 +628,25 @@ def test_order_list_query_count_does_not_grow_with_orders(
 
 def test_a_sell_fill_relieves_the_instructed_lot_not_the_oldest(run_book, trader):
     from apps.accounts.services.ledger import ledger_rebuild
-    from apps.trading.models import ProposedTrade, RebalanceRun
+    from apps.trading.models import ProposedTrade
     from tests.integration.accounts.conftest import entry
 
     legacy = run_book["legacy"]
     entry(legacy, "b-aaa-2", "buy", AS_OF.replace(month=1, day=10), "AAA", "50", "3000")
     ledger_rebuild(household=legacy.household)
-    run = RebalanceRun.objects.create(scope=RunScope.ACCOUNT, scope_ids=[legacy.pk], as_of=AS_OF)
-    proposal = Proposal.objects.create(
-        run=run, account=legacy, status=ProposalStatus.APPROVED, metrics={}
+    run = rebalance_run_create(
+        scope=RunScope.ACCOUNT,
+        scope_ids=[legacy.pk],
+        mode=RunMode.FULL_REBALANCE,
+        as_of=AS_OF,
+        requested_by=trader,
     )
+    for chunk in rebalance_run_start(run_id=run.pk):
+        rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
+    # The run's proposal (its account unchanged since), with one hand-written sell instead.
+    proposal = Proposal.objects.get(run=run)
+    proposal.trades.all().delete()
+    Proposal.objects.filter(pk=proposal.pk).update(status=ProposalStatus.APPROVED)
     ProposedTrade.objects.create(
         proposal=proposal,
         side="sell",
@@ -649,7 +658,7 @@ def test_a_sell_fill_relieves_the_instructed_lot_not_the_oldest(run_book, trader
         reason="harvest",
         explanation="test",
     )
-    (order,) = orders_create_from_approved(acting_user=trader)
+    (order,) = orders_create_from_approved(acting_user=trader).orders
     trade_file_generate(custodian="schwab", layout="generic", acting_user=trader)
     allocation = order.allocations.get()
     content = _fills_csv([(allocation.pk, "R1", "AAA", "sell", 20, "70.005", AS_OF)])

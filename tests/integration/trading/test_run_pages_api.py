@@ -88,7 +88,11 @@ def test_bulk_approval_is_all_or_nothing_and_audited(firms, run_book):
         {"proposal_ids": pending, "decision": "approve", "note": "reviewed"},
         format="json",
     )
-    assert response.json() == {"decided": 2}
+    assert response.json() == {"decided": 2, "unchanged": 0, "stale": {}}
+    retried = client.post(  # a retried call (double click, network retry) changes nothing
+        "/api/v1/proposals/decide/", {"proposal_ids": pending, "decision": "approve"}, format="json"
+    )
+    assert retried.json() == {"decided": 0, "unchanged": 2, "stale": {}}
     again = client.post(
         "/api/v1/proposals/decide/", {"proposal_ids": pending, "decision": "reject"}, format="json"
     )

@@ -261,14 +261,14 @@ def test_gains_budgets_of_a_chunk_are_read_in_one_query(run_book):
     from apps.accounts.models import Account
     from apps.accounts.selectors import realized_summary
     from apps.optimizer import adapters
-    from apps.trading.services.runs import _run_universe
+    from apps.trading.services.universes import run_universe_get
     from tests.integration.trading.conftest import realize_aaa_gain
 
     legacy, cash_only = run_book["legacy"], run_book["cash_only"]
     realize_aaa_gain(legacy)
     run = _run(run_book)
     rebalance_run_start(run_id=run.pk, enqueue=False)
-    universe = _run_universe(RebalanceRun.objects.get(pk=run.pk))
+    universe = run_universe_get(RebalanceRun.objects.get(pk=run.pk))
     ids = [legacy.pk, cash_only.pk]
 
     def build():
