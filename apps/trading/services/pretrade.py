@@ -21,7 +21,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from apps.accounts.models import Account, Registration, TaxLot
-from apps.common.money import ZERO
+from apps.common.money import ZERO, round_money
 from apps.optimizer import adapters
 from apps.optimizer.core import types as core
 from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, TradeSide
@@ -181,11 +181,12 @@ class PretradeBook:
                     f"sells {_text(shares)} shares of lot {lot_key} in a whole-share account "
                     "(a fractional lot is sold whole or kept)"
                 )
+        cash = round_money(cash)  # cents: what the custodian's books can show
         if cash < account.cash_reserve_amount:
             reasons.append(
                 f"cash after the trades would be {cash:,.2f} (open orders and a "
-                f"{buffer * 10_000:g} bp price buffer included), below the reserve of "
-                f"{account.cash_reserve_amount:,.2f}"
+                f"{(buffer * 10_000).normalize():f} bp price buffer included), "
+                f"below the reserve of {account.cash_reserve_amount:,.2f}"
             )
         for symbol in sorted(bought):
             if symbol in never_buy:
