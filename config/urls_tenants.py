@@ -77,6 +77,7 @@ urlpatterns = [
     path("runs/<int:pk>/", trading_views.run_detail_page, name="run-detail"),
     path("runs/<int:pk>/cancel/", trading_views.run_cancel, name="run-cancel"),
     path("proposals/<int:pk>/", trading_views.proposal_detail_page, name="proposal-detail"),
+    path("proposals/<int:pk>/rerun/", trading_views.proposal_rerun_view, name="proposal-rerun"),
     path("approvals/", trading_views.exception_queue_page, name="exception-queue"),
     path("scan/", trading_views.daily_scan_page, name="daily-scan"),
     path("settings/", trading_views.trading_settings_page, name="trading-settings"),

@@ -17,7 +17,7 @@ from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, RunMode, 
 from apps.trading.progress import run_progress
 from apps.trading.selectors import proposal_list, run_list
 from apps.trading.services.review import proposals_decide
-from apps.trading.services.runs import rebalance_run_cancel, rebalance_run_create
+from apps.trading.services.runs import proposal_rerun, rebalance_run_cancel, rebalance_run_create
 
 
 class ProgressOutput(serializers.Serializer):
@@ -247,3 +247,16 @@ class ProposalDecideApi(APIView):
                 "stale": {str(k): v for k, v in decided.stale.items()},
             }
         )
+
+
+class ProposalRerunApi(APIView):
+    """Re-run a stale or held back proposal's account today (the one-click re-run)."""
+
+    required_action = Action.RUN_REBALANCE
+
+    @extend_schema(request=None, responses={201: RunOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        """Start the run; it goes to the optimizer queue."""
+        proposal = get_object_or_404(proposal_list(), pk=pk)
+        run = proposal_rerun(proposal=proposal, acting_user=request.user)
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import Account, TaxLot
 from apps.accounts.selectors import held_symbols
@@ -91,7 +91,23 @@ def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> Query
 
 
 def exception_queue() -> QuerySet[Proposal]:
-    """Proposals waiting for a trader, flagged ones first (a stable order, for pagination)."""
-    return proposal_list(status=ProposalStatus.PENDING_APPROVAL).order_by(
-        "-flags", "-created_at", "-pk"
+    """Proposals waiting for a trader: held back ones, then flagged ones, then the rest.
+
+    A stable order, for pagination. Held back: approved once, kept out of the orders by a
+    pre-trade check (``status_reason`` says which).
+    """
+    return (
+        proposal_list()
+        .filter(status__in=(ProposalStatus.HELD, ProposalStatus.PENDING_APPROVAL))
+        .order_by("status", "-flags", "-created_at", "-pk")  # "held" sorts before "pending"
+    )
+
+
+def stale_proposal_list(*, limit: int = 50) -> list[Proposal]:
+    """The newest stale proposals of accounts not run again since (to re-run them)."""
+    newer = Proposal.objects.filter(
+        account_id=OuterRef("account_id"), run_id__gt=OuterRef("run_id")
+    )
+    return list(
+        proposal_list(status=ProposalStatus.STALE).exclude(Exists(newer)).order_by("-pk")[:limit]
     )

@@ -10,4 +10,5 @@ urlpatterns = [
     path("proposals/", apis.ProposalListApi.as_view(), name="api-proposal-list"),
     path("proposals/<int:pk>/", apis.ProposalDetailApi.as_view(), name="api-proposal-detail"),
     path("proposals/decide/", apis.ProposalDecideApi.as_view(), name="api-proposal-decide"),
+    path("proposals/<int:pk>/rerun/", apis.ProposalRerunApi.as_view(), name="api-proposal-rerun"),
 ]

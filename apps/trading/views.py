@@ -24,14 +24,23 @@ from apps.trading.models import (
     TradingSettings,
 )
 from apps.trading.progress import run_progress
-from apps.trading.selectors import exception_queue, proposal_list, run_list
+from apps.trading.selectors import (
+    exception_queue,
+    proposal_list,
+    run_list,
+    stale_proposal_list,
+)
 from apps.trading.services.preview import account_preview, account_preview_submit
 from apps.trading.services.review import (
     proposals_decide,
     trading_settings_get,
     trading_settings_update,
 )
-from apps.trading.services.runs import rebalance_run_cancel, rebalance_run_create
+from apps.trading.services.runs import (
+    proposal_rerun,
+    rebalance_run_cancel,
+    rebalance_run_create,
+)
 from apps.trading.services.scan import daily_scan_run
 
 
@@ -108,10 +117,26 @@ def proposal_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
             "trades": proposal.trades.all(),
             "before": proposal.metrics.get("before", {}),
             "after": proposal.metrics.get("after", {}),
-            "can_decide": proposal.status == ProposalStatus.PENDING_APPROVAL
+            "can_decide": proposal.status in (ProposalStatus.PENDING_APPROVAL, ProposalStatus.HELD)
             and user_can(request.user, Action.APPROVE_TRADES),
+            "can_rerun": proposal.status in (ProposalStatus.STALE, ProposalStatus.HELD)
+            and user_can(request.user, Action.RUN_REBALANCE),
         },
     )
+
+
+@require_POST
+@action_required(Action.RUN_REBALANCE)
+def proposal_rerun_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click: run the stale or held back proposal's account again, today."""
+    proposal = get_object_or_404(proposal_list(), pk=pk)
+    try:
+        run = proposal_rerun(proposal=proposal, acting_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("proposal-detail", pk=pk)
+    messages.success(request, f"Run #{run.pk} started for {proposal.account.name}.")
+    return redirect("run-detail", pk=run.pk)
 
 
 @action_required(Action.VIEW_BOOK)
@@ -145,7 +170,11 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
                     messages.warning(request, f"Proposal #{pk} is stale, not approved: {reason}.")
             return redirect("exception-queue")
         messages.error(request, "Select at least one proposal and a decision.")
-    return render(request, "trading/exceptions.html", {"pending": pending, "page": page})
+    return render(
+        request,
+        "trading/exceptions.html",
+        {"pending": pending, "page": page, "stale": stale_proposal_list()},
+    )
 
 
 def _as_of(request: HttpRequest) -> date:

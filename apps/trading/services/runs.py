@@ -22,7 +22,7 @@ from apps.access.services import audit_event_record
 from apps.accounts.models import Account
 from apps.common.bulk import copy_rows, next_ids
 from apps.common.exceptions import ApplicationError
-from apps.common.tenancy import require_tenant_schema
+from apps.common.tenancy import firm_today, require_tenant_schema
 from apps.optimizer import adapters
 from apps.optimizer.core.errors import OptimizerError
 from apps.optimizer.core.locks import RecentTrade
@@ -88,6 +88,27 @@ def rebalance_run_create(
 
         transaction.on_commit(lambda: rebalance_run_start_task.delay(run.pk))
     return run
+
+
+def proposal_rerun(*, proposal: Proposal, acting_user: Any) -> RebalanceRun:
+    """The one-click re-run of a stale or held back proposal: its account, today, same mode.
+
+    Raises:
+        ApplicationError: the proposal is neither stale nor held back.
+    """
+    require_tenant_schema()
+    if proposal.status not in (ProposalStatus.STALE, ProposalStatus.HELD):
+        raise ApplicationError(
+            "only a stale or held back proposal is re-run from here",
+            code=TradingErrorCode.INVALID,
+        )
+    return rebalance_run_create(
+        scope=RunScope.ACCOUNT,
+        scope_ids=[proposal.account_id],
+        mode=RunMode(proposal.run.mode),
+        as_of=firm_today(),
+        requested_by=acting_user,
+    )
 
 
 def rebalance_run_start(*, run_id: int, enqueue: bool = True) -> list[int]:

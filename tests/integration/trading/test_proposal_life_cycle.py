@@ -286,3 +286,40 @@ def test_each_pre_trade_check_holds_back_its_proposal_and_the_rest_goes_on(
     assert greedy.status == ProposalStatus.HELD and greedy.status_reason == reasons
     loss.refresh_from_db()
     assert loss.status == ProposalStatus.ORDERED
+
+
+def test_a_stale_proposal_is_listed_and_re_run_in_one_click(firms, run_book, trader):
+    from tests.conftest import api_client, login_client
+
+    legacy = run_book["legacy"]
+    run_now(scope=RunScope.ACCOUNT, ids=[legacy.pk], user=trader)
+    (proposal,) = live(legacy)
+    entry(legacy, "dep-3", "deposit", AS_OF, amount="250")
+    ledger_rebuild(household=legacy.household)
+    client = login_client(firms["a"], Role.TRADER)
+    response = client.post(
+        "/approvals/", {"proposal_ids": [proposal.pk], "decision": "approve", "note": ""}
+    )
+    assert response.status_code == 302
+    page = client.get("/approvals/")
+    assert [p.pk for p in page.context["stale"]] == [proposal.pk]
+    assert "the account changed since run" in page.content.decode()
+    detail = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "Re-run this account now" in detail
+
+    assert (
+        api_client(firms["a"], Role.VIEWER)
+        .post(f"/api/v1/proposals/{proposal.pk}/rerun/")
+        .status_code
+        == 403
+    )
+    created = api_client(firms["a"], Role.TRADER).post(f"/api/v1/proposals/{proposal.pk}/rerun/")
+    assert created.status_code == 201
+    assert (created.json()["scope"], created.json()["scope_ids"]) == ("account", [legacy.pk])
+    response = client.post(f"/proposals/{proposal.pk}/rerun/")
+    assert response.status_code == 302 and response.url.startswith("/runs/")
+    # Once the account has a newer proposal (here a run as of the test prices' date: the
+    # re-runs above are as of today, past the prices), the stale one leaves the list.
+    run_now(scope=RunScope.ACCOUNT, ids=[legacy.pk], user=trader)
+    assert client.get("/approvals/").context["stale"] == []
+    assert len(live(legacy)) == 1
