@@ -59,6 +59,9 @@ def _membership(labels: tuple[str, ...]) -> tuple[list[str], FloatArray]:
     return names, matrix
 
 
+_FACTOR_VARIANCE_FLOOR = 1e-12  # annualised variance: a volatility of 1e-6
+
+
 def _group_means(returns: FloatArray, membership: FloatArray) -> FloatArray:
     counts = membership.sum(axis=0)
     means: FloatArray = (returns @ membership) / counts
@@ -158,7 +161,13 @@ def build_risk_model(
     sample = centered.T @ centered / periods
     delta = shrinkage_intensity(centered)
     shrunk = (1.0 - delta) * sample + delta * np.diag(np.diag(sample))
-    factor_covariance = 0.5 * (shrunk + shrunk.T) * spec.periods_per_year
+    # A factor can have no variation at all (the industry factor of a sector's only industry is
+    # its sector minus itself): a zero eigenvalue, which rounding can make -1e-18 and a
+    # Cholesky factor refuse. A floor far below any real variance keeps F positive definite.
+    factor_covariance = (
+        0.5 * (shrunk + shrunk.T) * spec.periods_per_year
+        + np.eye(shrunk.shape[0]) * _FACTOR_VARIANCE_FLOOR
+    )
     specific = residual.var(axis=0) * spec.periods_per_year
     specific = np.maximum(specific, spec.specific_variance_floor)
     return RiskModel(
