@@ -121,20 +121,24 @@ def shares_text(shares: float) -> str:
 
 
 def sell_explanation(
-    *, shares: str, symbol: str, lot_id: str, is_long_term: bool, gain: float, why: str
+    *, shares: str, symbol: str, lot_id: str, is_long_term: bool, gain: str, why: str
 ) -> str:
-    """The sentence of a sale (``gain`` in account currency, printed to cents)."""
+    """The sentence of a sale; ``gain`` is the signed gain as text, to cents ("-21.40").
+
+    The adapter calls it again with the stored Decimal values, so the sentence of a stored row
+    states its own share count and gain.
+    """
     term = "long" if is_long_term else "short"
-    kind = "gain" if gain >= 0 else "loss"
+    kind = "loss" if gain.startswith("-") else "gain"
     return (
         f"Sell {shares} shares of {symbol} from lot {lot_id} ({term}-term {kind} of "
-        f"{abs(gain):,.2f}) {why}."
+        f"{gain.removeprefix('-')}) {why}."
     )
 
 
-def buy_explanation(*, shares: str, symbol: str, amount: float, why: str) -> str:
-    """The sentence of a purchase (``amount`` in account currency, printed to cents)."""
-    return f"Buy {shares} shares of {symbol} ({amount:,.2f}) {why}."
+def buy_explanation(*, shares: str, symbol: str, amount: str, why: str) -> str:
+    """The sentence of a purchase; ``amount`` as text, to cents ("1,234.50")."""
+    return f"Buy {shares} shares of {symbol} ({amount}) {why}."
 
 
 def _money(amount: float) -> str:
@@ -264,7 +268,7 @@ def build_result(
                     symbol=symbols[i],
                     lot_id=lot_ids[j],
                     is_long_term=lt,
-                    gain=g,
+                    gain=f"{g:,.2f}",
                     why=why,
                 ),  # explanation
                 why,
@@ -307,7 +311,7 @@ def build_result(
                 is_long_term=None,
                 reason=reason,
                 explanation=buy_explanation(
-                    shares=shares_text(q), symbol=symbols[i], amount=x, why=why
+                    shares=shares_text(q), symbol=symbols[i], amount=f"{x:,.2f}", why=why
                 ),
                 why=why,
             )

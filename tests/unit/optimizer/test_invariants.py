@@ -151,5 +151,11 @@ def _check(problem: RebalanceProblem, result: RebalanceResult) -> None:
         gains = sum(t.realized_gain_amount for t in sells)
         forced = result.taxes.forced_gain_amount
         assert gains <= max(budget, forced, budget + forced) + 0.01
-    assert not result.violations, (result.violations, result.repairs, result.relaxed)
+    # A cash need out of reach is met as far as possible, over the gains budget if need be (said).
+    allowed = ("over budget",) if result.cash_short else ()
+    assert all(any(a in v for a in allowed) for v in result.violations), (
+        result.violations,
+        result.repairs,
+        result.relaxed,
+    )
     assert all(p > 0 for p in prices)
