@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import Account, TaxLot
 from apps.accounts.selectors import held_symbols
@@ -11,7 +11,14 @@ from apps.common.bulk import id_batches
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.restrictions.selectors import substitutes_map
-from apps.trading.models import Proposal, ProposalStatus, RebalanceRun, RunScope
+from apps.trading.models import (
+    DailyScan,
+    Proposal,
+    ProposalStatus,
+    RebalanceRun,
+    RunScope,
+    ScanItem,
+)
 
 
 def scope_accounts(*, scope: str, scope_ids: Sequence[int]) -> list[tuple[int, int]]:
@@ -94,4 +101,22 @@ def exception_queue() -> QuerySet[Proposal]:
     """Proposals waiting for a trader, flagged ones first (a stable order, for pagination)."""
     return proposal_list(status=ProposalStatus.PENDING_APPROVAL).order_by(
         "-flags", "-created_at", "-pk"
+    )
+
+
+def scan_item_list(*, scan: DailyScan) -> QuerySet[ScanItem]:
+    """A scan's to-do list: accounts whose live proposal cannot fund a cash need first.
+
+    ``is_cash_short``: a proposal pending approval or approved says (``metrics["cash_short"]``)
+    that the withdrawals due plus the reserve could not be funded; then by account name.
+    """
+    cash_short = Proposal.objects.filter(
+        account_id=OuterRef("account_id"),
+        status__in=(ProposalStatus.PENDING_APPROVAL, ProposalStatus.APPROVED),
+        metrics__cash_short__0__isnull=False,
+    )
+    return (
+        scan.items.select_related("account")
+        .annotate(is_cash_short=Exists(cash_short))
+        .order_by("-is_cash_short", "account__name")
     )

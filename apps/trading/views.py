@@ -24,7 +24,7 @@ from apps.trading.models import (
     TradingSettings,
 )
 from apps.trading.progress import run_progress
-from apps.trading.selectors import exception_queue, proposal_list, run_list
+from apps.trading.selectors import exception_queue, proposal_list, run_list, scan_item_list
 from apps.trading.services.preview import account_preview, account_preview_submit
 from apps.trading.services.review import (
     proposals_decide,
@@ -233,5 +233,5 @@ def daily_scan_page(request: HttpRequest) -> HttpResponse:
             return redirect("daily-scan")
         return redirect("run-detail", pk=run.pk)
     scan = DailyScan.objects.first()
-    items = scan.items.select_related("account").order_by("account__name") if scan else []
+    items = scan_item_list(scan=scan) if scan else []
     return render(request, "trading/scan.html", {"scan": scan, "items": items})

@@ -139,3 +139,30 @@ def test_preview_states_the_figures_of_its_trades(run_book, firms):
         figures.turnover_amount,
         figures.estimated_tax_amount,
     )
+
+
+def test_the_to_do_list_shows_accounts_with_an_unfunded_cash_need_first(run_book, firms):
+    from apps.access.roles import Role
+    from apps.trading.models import DailyScan, ScanItem
+    from apps.trading.selectors import scan_item_list
+
+    fractional, funded = _cash_accounts(run_book, firms["a"].users[Role.FIRM_ADMIN])
+    run = rebalance_run_create(
+        scope=RunScope.ACCOUNT,
+        scope_ids=[fractional.pk, funded.pk],
+        mode=RunMode.FULL_REBALANCE,
+        as_of=AS_OF,
+        requested_by=None,
+        enqueue=False,
+    )
+    for chunk in rebalance_run_start(run_id=run.pk, enqueue=False):
+        rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
+    scan = DailyScan.objects.create(scanned_on=AS_OF)
+    for account in (funded, fractional):  # "Withdrawal" sorts after "Fractional lots" by name
+        ScanItem.objects.create(scan=scan, account=account, reasons=["cash due"], is_cash_due=True)
+    Account.objects.filter(pk=fractional.pk).update(name="Z last by name")
+    items = list(scan_item_list(scan=scan))
+    assert [(i.account_id, i.is_cash_short) for i in items] == [
+        (fractional.pk, True),
+        (funded.pk, False),
+    ]
