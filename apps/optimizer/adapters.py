@@ -761,7 +761,7 @@ def proposal_data_from_result(
                 symbol=trade.symbol,
                 lot_id=trade.lot_id or "",
                 is_long_term=bool(trade.is_long_term),
-                gain=f"{gain:,.2f}",
+                gain=f"{gain:,}",  # already to cents
                 why=trade.why,
             )
         else:
@@ -769,7 +769,7 @@ def proposal_data_from_result(
             explanation = core_report.buy_explanation(
                 shares=shares_text(shares),
                 symbol=trade.symbol,
-                amount=f"{amount:,.2f}",
+                amount=f"{amount:,}",
                 why=trade.why,
             )
         trades.append(

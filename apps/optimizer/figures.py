@@ -84,6 +84,8 @@ def stored_shares(shares: float) -> Decimal:
     the nearest step, never truncated a second time. Off the grid (a test lot with more
     decimals) it rounds toward zero, so a sale never exceeds the lot.
     """
+    if shares.is_integer():  # whole shares: most rows of most accounts
+        return Decimal(int(shares))
     exact = to_decimal(shares)
     stepped = exact.quantize(SHARE_QUANTUM, rounding=ROUND_HALF_EVEN)
     if abs(stepped - exact) <= _GRID_NOISE:
