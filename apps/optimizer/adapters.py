@@ -36,7 +36,7 @@ from apps.accounts.selectors import RealizedSummary, realized_summaries
 from apps.common.arrays import array_row
 from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
-from apps.common.money import ZERO, round_money, round_shares_down, to_decimal, to_float
+from apps.common.money import ZERO, round_money, to_decimal, to_float
 from apps.optimizer.core import types as core
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.problem import CompiledUniverse, compile_universe
@@ -848,22 +848,44 @@ def _decimal_prices(universe: core.Universe) -> dict[str, tuple[Decimal, Decimal
 def proposal_data_from_result(
     *, built: AccountProblem, result: core.RebalanceResult, is_fractional: bool
 ) -> ProposalData:
-    """Convert a core result to Decimal rows, metrics and the replayable snapshot."""
+    """Convert a core result to Decimal rows, metrics and the replayable snapshot.
+
+    Rows keep the core's share counts (``_stored_shares``; ``is_fractional`` only documents the
+    account: the core rounded for it), and each row's sentence is written from its stored share
+    count and gain. Every figure comes from the stored rows through ``proposal_figures``; a
+    trade the post-solve stage dropped is listed in ``metrics["dropped"]`` with why, and a cash
+    need left unfunded in ``metrics["cash_short"]`` and first in the notes.
+    """
+    from apps.optimizer.core import report as core_report
+    from apps.optimizer.figures import proposal_figures, shares_text, stored_shares
+
     problem = built.problem
     prices = _decimal_prices(problem.universe)
     trades = []
     sell = core.TradeSide.SELL
     for trade in result.trades:
         price, stored_price = prices[trade.symbol]
-        if is_fractional:
-            shares = round_shares_down(to_decimal(trade.shares), whole=False)
+        shares = stored_shares(trade.shares)
+        amount = round_money(shares * price)
+        if trade.side is sell:
+            gain = round_money(to_decimal(trade.realized_gain_amount))
+            gain = abs(gain) if gain == 0 else gain  # "0.00", never "-0.00"
+            explanation = core_report.sell_explanation(
+                shares=shares_text(shares),
+                symbol=trade.symbol,
+                lot_id=trade.lot_id or "",
+                is_long_term=bool(trade.is_long_term),
+                gain=f"{gain:,}",  # already to cents
+                why=trade.why,
+            )
         else:
-            # Toward zero, as round_shares_down(to_decimal(x), whole=True): for x >= 0 the
-            # shortest repr never crosses an integer that x is below, so int() agrees.
-            shares = Decimal(int(trade.shares))
-        if shares <= 0:
-            continue
-        is_sell = trade.side is sell
+            gain = None
+            explanation = core_report.buy_explanation(
+                shares=shares_text(shares),
+                symbol=trade.symbol,
+                amount=f"{amount:,}",
+                why=trade.why,
+            )
         trades.append(
             TradeData(  # positional, in field order
                 _SIDES[trade.side],
@@ -871,22 +893,23 @@ def proposal_data_from_result(
                 trade.lot_id or "",
                 shares,
                 stored_price,
-                round_money(shares * price),
-                round_money(to_decimal(trade.realized_gain_amount)) if is_sell else None,
-                ("long" if trade.is_long_term else "short") if is_sell else "",
+                amount,
+                gain,
+                ("long" if trade.is_long_term else "short") if gain is not None else "",
                 _REASONS[trade.reason],
-                trade.explanation,
+                explanation if trade.why else trade.explanation,
             )
         )
-    value = result.before.value_amount
+    figures = proposal_figures(problem=problem, trades=trades)
+    cash_short = list(result.cash_short)
+    if figures.cash_short_amount > 0 and not cash_short:
+        cash_short.append(
+            f"cash after the trades ({figures.cash_after_amount:,}) is below the reserve plus "
+            f"withdrawals due ({figures.cash_required_amount:,}) by {figures.cash_short_amount:,}"
+        )
     metrics = {
-        "before": _metrics(result.before),
-        "after": _metrics(result.after),
-        "short_term_gain_amount": _money(result.taxes.short_term_gain_amount),
-        "long_term_gain_amount": _money(result.taxes.long_term_gain_amount),
-        "losses_harvested_amount": _money(result.taxes.losses_harvested_amount),
+        **figures.metrics(),
         "forced_gain_amount": _money(result.taxes.forced_gain_amount),
-        "turnover_weight": round(result.turnover_weight, 6),
         "objective": {
             "risk": result.objective.risk,
             "tax": result.objective.tax,
@@ -898,30 +921,32 @@ def proposal_data_from_result(
         "forced": list(result.forced),
         "repairs": list(result.repairs),
         "violations": list(result.violations),
+        "dropped": [
+            {
+                "side": d.side.value,
+                "symbol": d.symbol,
+                "lot_key": d.lot_id or "",
+                "amount": _money(d.amount),
+                "why": d.why,
+            }
+            for d in result.dropped
+        ],
+        "cash_short": cash_short,
         "status": result.status,
         "total_time_ms": round(result.total_time_ms, 3),
     }
     return ProposalData(
         trades=trades,
         metrics=metrics,
-        estimated_tax_amount=round_money(to_decimal(result.taxes.estimated_tax_amount)),
+        estimated_tax_amount=figures.estimated_tax_amount,
         naive_tax_amount=round_money(to_decimal(result.naive.estimated_tax_amount)),
-        turnover_amount=round_money(to_decimal(result.turnover_weight * value)),
-        notes=list(built.target_notes),
+        turnover_amount=figures.turnover_amount,
+        notes=[f"Cash short: {line}" for line in cash_short] + list(built.target_notes),
         solver=result.solver_name,
         solver_ms=round(result.solve_time_ms),
         solver_time_ms=result.solve_time_ms,
         snapshot=problem_snapshot(problem),
     )
-
-
-def _metrics(m: core.PortfolioMetrics) -> dict[str, Any]:
-    return {
-        "active_risk_rate": round(m.active_risk_rate, 6),
-        "max_drift_weight": round(m.max_drift_weight, 6),
-        "cash_weight": round(m.cash_weight, 6),
-        "value_amount": _money(m.value_amount),
-    }
 
 
 def _money(amount: float) -> str:

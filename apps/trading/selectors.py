@@ -11,7 +11,14 @@ from apps.common.bulk import id_batches
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.restrictions.selectors import substitutes_map
-from apps.trading.models import Proposal, ProposalStatus, RebalanceRun, RunScope
+from apps.trading.models import (
+    DailyScan,
+    Proposal,
+    ProposalStatus,
+    RebalanceRun,
+    RunScope,
+    ScanItem,
+)
 
 
 def scope_accounts(*, scope: str, scope_ids: Sequence[int]) -> list[tuple[int, int]]:
@@ -110,4 +117,22 @@ def stale_proposal_list(*, limit: int = 50) -> list[Proposal]:
     )
     return list(
         proposal_list(status=ProposalStatus.STALE).exclude(Exists(newer)).order_by("-pk")[:limit]
+    )
+
+
+def scan_item_list(*, scan: DailyScan) -> QuerySet[ScanItem]:
+    """A scan's to-do list: accounts whose live proposal cannot fund a cash need first.
+
+    ``is_cash_short``: a proposal pending approval or approved says (``metrics["cash_short"]``)
+    that the withdrawals due plus the reserve could not be funded; then by account name.
+    """
+    cash_short = Proposal.objects.filter(
+        account_id=OuterRef("account_id"),
+        status__in=(ProposalStatus.PENDING_APPROVAL, ProposalStatus.APPROVED),
+        metrics__cash_short__0__isnull=False,
+    )
+    return (
+        scan.items.select_related("account")
+        .annotate(is_cash_short=Exists(cash_short))
+        .order_by("-is_cash_short", "account__name")
     )

@@ -28,6 +28,7 @@ from apps.trading.selectors import (
     exception_queue,
     proposal_list,
     run_list,
+    scan_item_list,
     stale_proposal_list,
 )
 from apps.trading.services.preview import account_preview, account_preview_submit
@@ -270,5 +271,5 @@ def daily_scan_page(request: HttpRequest) -> HttpResponse:
             return redirect("daily-scan")
         return redirect("run-detail", pk=run.pk)
     scan = DailyScan.objects.first()
-    items = scan.items.select_related("account").order_by("account__name") if scan else []
+    items = scan_item_list(scan=scan) if scan else []
     return render(request, "trading/scan.html", {"scan": scan, "items": items})

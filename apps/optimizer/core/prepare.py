@@ -153,6 +153,7 @@ class PreparedProblem:
     turnover_cap_weight: float | None
     sector_band_weight: float | None
     industry_band_weight: float | None
+    cash_short_notes: tuple[str, ...] = ()  # accounts whose floor was lowered, and why
 
     @property
     def forced_sell_weights_by_name(self) -> FloatArray:
@@ -174,8 +175,7 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         The prepared numeric problem.
 
     Raises:
-        RebalanceInfeasible: When an account cannot reach its cash floor even by selling
-            everything it may sell.
+        RebalanceInfeasible: When the household has no value.
     """
     universe = problem.universe
     prices = universe.prices
@@ -312,22 +312,35 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     buy_penalty = location[buy_account, buy_symbol]
     buy_cost = tc + buy_penalty
 
-    # Cash floor per account, and the precheck that it can be met at all.
+    # Cash floor per account. A floor out of reach (cash plus everything that may be sold today
+    # falls short of reserve + withdrawals due) is lowered to what can be raised, and the
+    # shortfall is reported with why: the proposal raises what it can and says it could not
+    # fund the rest, rather than proposing nothing.
     floors = np.array(
         [a.cash_reserve_amount + a.withdrawals_due_amount for a in accounts], dtype=np.float64
     )
+    sellable = state != LOT_FROZEN
     sellable_value = np.zeros(len(accounts))
-    np.add.at(sellable_value, lot_account[state != LOT_FROZEN], lot_value[state != LOT_FROZEN])
+    np.add.at(sellable_value, lot_account[sellable], lot_value[sellable])
+    never_sell_value = np.zeros(len(accounts))
+    np.add.at(never_sell_value, lot_account[never_sell_lot], lot_value[never_sell_lot])
+    short_notes: list[str] = []
     for a, account in enumerate(accounts):
         reachable = cash[a] + (1.0 - tc) * sellable_value[a]
-        if reachable + 1e-9 * max(value, 1.0) < floors[a]:
-            raise RebalanceInfeasible(
-                f"account {account.account_id}: cash reserve plus withdrawals due "
-                f"({floors[a]:.2f}) exceed cash plus everything that may be sold today "
-                f"({reachable:.2f}); lower the reserve or the withdrawals, or allow sales of "
-                "never-sell lots or wash-sale-locked loss lots",
-                relax=("cash_reserve_amount", "withdrawals_due_amount", "never_sell"),
-            )
+        if reachable + 1e-9 * max(value, 1.0) >= floors[a]:
+            continue
+        frozen_value = float(lot_value[(lot_account == a) & ~sellable].sum()) - float(
+            never_sell_value[a]
+        )
+        short_notes.append(
+            f"account {account.account_id}: cash reserve plus withdrawals due "
+            f"({floors[a]:,.2f}) exceed cash plus everything that may be sold today "
+            f"({reachable:,.2f}), short by {floors[a] - reachable:,.2f}: the rest is never-sell "
+            f"({never_sell_value[a]:,.2f}) or may not be sold today ({max(frozen_value, 0.0):,.2f}"
+            f"; wash-sale rules or the {mode.value} mode); lower the reserve or the withdrawals, "
+            "or allow sales of never-sell lots"
+        )
+        floors[a] = max(reachable - 0.005, 0.0)  # half a cent under: rounding stays feasible
 
     # Gains budget per account: free sells share what forced sells leave (never below zero
     # for them when forced sells alone exceed the budget).
@@ -390,4 +403,5 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         turnover_cap_weight=cons.turnover_cap_weight,
         sector_band_weight=cons.sector_band_weight,
         industry_band_weight=cons.industry_band_weight,
+        cash_short_notes=tuple(short_notes),
     )

@@ -12,6 +12,10 @@ Order of operations and why:
    Forced sales are never dropped.
 3. Rounding toward zero: whole shares (or 1e-6 shares when fractional), so no sale exceeds the
    lot and no buy spends cash that is not there; a lot sold (almost) entirely is sold entirely.
+   In a whole-share account a lot holding a fraction of a share (a transfer, a reinvested
+   dividend) is sold either in whole shares, the fraction staying in the lot, or entirely,
+   fraction included: never a part of the fraction (docs/tax-rules.md, "Fractional lots in
+   whole-share accounts"). Every repair below keeps that rule (``_snap``).
 4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while the gains
    budget is exceeded; trim the largest buys while turnover or cash are short; if cash is still
    short with no buys left, sell more of the cheapest sellable lots.
@@ -36,7 +40,13 @@ from apps.optimizer.core.prepare import (
     household_lots,
 )
 from apps.optimizer.core.problem import ContinuousSolution
-from apps.optimizer.core.types import FloatArray, HouseholdProblem, SolverConfig
+from apps.optimizer.core.types import (
+    DroppedTrade,
+    FloatArray,
+    HouseholdProblem,
+    SolverConfig,
+    TradeSide,
+)
 
 FRACTIONAL_STEP_SHARES = 1e-6
 _EPS = 1e-9
@@ -52,6 +62,7 @@ class RoundedTrades:
     repairs: tuple[str, ...]
     violations: tuple[str, ...]  # hard constraints still broken (expected empty)
     band_notes: tuple[str, ...] = ()  # soft band breaches left after repairs
+    dropped: tuple[DroppedTrade, ...] = ()  # solver trades left at zero shares, with why
 
 
 def _round_down(quantity: FloatArray, is_fractional: bool) -> FloatArray:
@@ -60,6 +71,13 @@ def _round_down(quantity: FloatArray, is_fractional: bool) -> FloatArray:
         return stepped * FRACTIONAL_STEP_SHARES
     whole: FloatArray = np.floor(quantity + _EPS)
     return whole
+
+
+def _snap(quantity: float, lot_shares: float, is_fractional: bool) -> float:
+    """A lot sale after a repair: the whole lot, or rounded down to the share step."""
+    if quantity >= lot_shares - _EPS:
+        return lot_shares
+    return max(float(_round_down(np.array([quantity]), is_fractional)[0]), 0.0)
 
 
 def _step_up(quantity: float, is_fractional: bool) -> float:
@@ -95,6 +113,9 @@ class _Book:
         self.budget_limit = np.full(len(prepared.account_values), np.inf)
         self.turnover_limit = np.inf
         self.sell_unfiltered = np.zeros(len(lots))  # shares wanted before the minimum trade
+        # Why a trade of the solution may end at zero shares (set by the step that cut it).
+        self.sell_why: list[str] = [""] * len(lots)
+        self.buy_why: list[str] = [""] * len(prepared.buy_symbol)
 
     # Amounts and aggregates -------------------------------------------------------------
     def proceeds(self) -> FloatArray:
@@ -181,10 +202,16 @@ def _apply_min_trade(book: _Book, sell_amount: FloatArray, buy_amount: FloatArra
     np.add.at(sold, (prepared.lot_account[free], prepared.lot_symbol[free]), sell_amount[free])
     small = (sold > 0.0) & (sold < threshold)
     drop = free & small[prepared.lot_account, prepared.lot_symbol]
-    sell_amount[drop] = 0.0
     small_buys = (buy_amount > 0.0) & (
         buy_amount < threshold[prepared.buy_account, prepared.buy_symbol]
     )
+    for j in np.flatnonzero(drop & (sell_amount > 0.0)).tolist():
+        limit = threshold[prepared.lot_account[j], prepared.lot_symbol[j]]
+        book.sell_why[j] = f"the sale of the name is below the minimum trade ({limit:,.2f})"
+    for j in np.flatnonzero(small_buys).tolist():
+        limit = threshold[prepared.buy_account[j], prepared.buy_symbol[j]]
+        book.buy_why[j] = f"below the minimum trade ({limit:,.2f})"
+    sell_amount[drop] = 0.0
     buy_amount[small_buys] = 0.0
     dropped = int(small.sum() + small_buys.sum())
     if dropped:
@@ -246,8 +273,10 @@ def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
             if excess <= 0.0:
                 break
             cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.is_fractional))
-            book.sell[lot] -= cut
-            excess -= cut * gain_share[lot]
+            kept = _snap(book.sell[lot] - cut, book.lot_shares[lot], book.is_fractional)
+            excess -= (book.sell[lot] - kept) * gain_share[lot]
+            book.sell[lot] = kept
+            book.sell_why[lot] = "trimmed to hold the gains budget"
         book.repairs.append(f"adjusted sells in account {a} to hold the gains budget")
 
 
@@ -273,7 +302,7 @@ def _band_room(book: _Book) -> FloatArray:
     return room
 
 
-def _trim_buys(book: _Book, account: int | None, shortfall: float) -> float:
+def _trim_buys(book: _Book, account: int | None, shortfall: float, why: str) -> float:
     """Trim buys (of one account, or all) by at least ``shortfall`` of spending.
 
     Buys in the band groups with the most room are trimmed first (within that room), then the
@@ -301,6 +330,7 @@ def _trim_buys(book: _Book, account: int | None, shortfall: float) -> float:
                 cut = min(cut, max(_round_down(np.array([limit]), book.is_fractional)[0], 0.0))
             book.buy[j] -= cut
             shortfall -= cut * unit
+            book.buy_why[j] = why
     return shortfall
 
 
@@ -311,7 +341,7 @@ def _repair_turnover(book: _Book, relaxed: dict[tuple[str, str], float]) -> None
     cap += relaxed.get(("turnover", ""), 0.0)
     excess = book.free_turnover() - cap * book.value
     if excess > 1e-9 * book.value:
-        _trim_buys(book, None, excess / (1.0 + book.tc))
+        _trim_buys(book, None, excess / (1.0 + book.tc), "trimmed to hold the turnover cap")
         book.repairs.append("trimmed buys to hold the turnover cap")
 
 
@@ -349,7 +379,7 @@ def _repair_cash(book: _Book) -> None:
         if remaining <= 0.0:
             book.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
             continue
-        remaining = _trim_buys(book, int(a), remaining)
+        remaining = _trim_buys(book, int(a), remaining, "trimmed to keep the cash floor")
         book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
         if remaining <= 0.0:
             continue
@@ -467,8 +497,17 @@ def recheck(
             never_sell[j] = (
                 ids[j] in cons.never_sell_lot_ids or symbols[symbol[j]] in cons.never_sell_symbols
             )
+    part_of_fraction = np.zeros(len(ids), dtype=bool)
+    if not cons.is_fractional_shares:
+        # Whole shares or the whole lot, fraction included (see the module docstring).
+        part_of_fraction = (
+            sold
+            & (np.abs(lot_sell_shares - np.round(lot_sell_shares)) > _EPS)
+            & (np.abs(lot_sell_shares - shares_held) > _EPS)
+        )
     checks = (
         ((lot_sell_shares < 0.0) | (lot_sell_shares > shares_held), "sells more than held"),
+        (part_of_fraction, "sells part of a fractional share in a whole-share account"),
         (sold & (prepared.lot_state == LOT_FROZEN), "frozen today but sold"),
         (sold & never_sell, "never-sell but sold"),
         ((prepared.lot_state == LOT_FORCED) & (lot_sell_shares < shares_held), "forced unsold"),
@@ -506,7 +545,7 @@ def recheck(
         cash_after = (
             acct.cash_amount + (1 - tc) * sold_value[a].sum() - (1 + tc) * bought_value[a].sum()
         )
-        floor = acct.cash_reserve_amount + acct.withdrawals_due_amount
+        floor = prepared.cash_floor_weights[a] * value  # lowered when out of reach
         if cash_after < floor - 1e-6:
             out.append(f"account {acct.account_id}: cash {cash_after:.2f} below {floor:.2f}")
     # Gains budget (free sells only; forced sells are reported separately).
@@ -560,7 +599,12 @@ def round_and_repair(
     sell_amount = solution.lot_sell_weights * book.value
     buy_amount = solution.buy_weights * book.value
     relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
+    wanted = (sell_amount.copy(), buy_amount.copy())
     _net_same_name(book, sell_amount, buy_amount)
+    for j in np.flatnonzero((wanted[0] >= CENT) & (sell_amount <= 0.0)).tolist():
+        book.sell_why[j] = "netted against a buy of the same name"
+    for j in np.flatnonzero((wanted[1] >= CENT) & (buy_amount <= 0.0)).tolist():
+        book.buy_why[j] = "netted against a sale of the same name"
     unfiltered = (sell_amount.copy(), buy_amount.copy())
     book.sell_unfiltered = np.minimum(
         unfiltered[0] / np.maximum(book.lot_price, 1e-300), book.lot_shares
@@ -582,8 +626,17 @@ def round_and_repair(
         restore_buys = names[prepared.buy_symbol]
         sell_amount[restore_sells] = unfiltered[0][restore_sells]
         buy_amount[restore_buys] = unfiltered[1][restore_buys]
+        for j in np.flatnonzero(restore_sells & (unfiltered[0] > 0.0)).tolist():
+            book.sell_why[j] = ""
+        for j in np.flatnonzero(restore_buys & (unfiltered[1] > 0.0)).tolist():
+            book.buy_why[j] = ""
         _round(book, sell_amount, buy_amount)
         book.repairs.append(f"kept small trades in {len(breaches)} band groups")
+    step = "less than the share step (0.000001)" if book.is_fractional else "less than one share"
+    for j in np.flatnonzero((sell_amount > 0.0) & (book.sell <= 0.0)).tolist():
+        book.sell_why[j] = book.sell_why[j] or step
+    for j in np.flatnonzero((buy_amount > 0.0) & (book.buy <= 0.0)).tolist():
+        book.buy_why[j] = book.buy_why[j] or step
     cap = prepared.turnover_cap_weight
     if cap is not None:
         book.turnover_limit = (cap + relaxed.get(("turnover", ""), 0.0)) * book.value
@@ -616,4 +669,39 @@ def round_and_repair(
         repairs=tuple(book.repairs),
         violations=violations,
         band_notes=band_notes,
+        dropped=_dropped(book, wanted, unfiltered),
     )
+
+
+def _dropped(
+    book: _Book, wanted: tuple[FloatArray, FloatArray], netted: tuple[FloatArray, FloatArray]
+) -> tuple[DroppedTrade, ...]:
+    """Trades of the solution (a cent or more) that ended at zero shares, with why."""
+    prepared, symbols = book.prepared, book.problem.universe.symbols
+    account_ids = [a.account_id for a in book.problem.accounts]
+    out = []
+    for j in np.flatnonzero((wanted[0] >= CENT) & (book.sell <= 0.0)).tolist():
+        amount = netted[0][j] if netted[0][j] > 0.0 else wanted[0][j]
+        out.append(
+            DroppedTrade(
+                account_ids[prepared.lot_account[j]],
+                TradeSide.SELL,
+                symbols[prepared.lot_symbol[j]],
+                prepared.lot_ids[j],
+                float(amount),
+                book.sell_why[j] or "rounded to zero shares",
+            )
+        )
+    for j in np.flatnonzero((wanted[1] >= CENT) & (book.buy <= 0.0)).tolist():
+        amount = netted[1][j] if netted[1][j] > 0.0 else wanted[1][j]
+        out.append(
+            DroppedTrade(
+                account_ids[prepared.buy_account[j]],
+                TradeSide.BUY,
+                symbols[prepared.buy_symbol[j]],
+                None,
+                float(amount),
+                book.buy_why[j] or "rounded to zero shares",
+            )
+        )
+    return tuple(out)

@@ -571,6 +571,23 @@ class Trade:
     is_long_term: bool | None  # sells: holding period; buys: None
     reason: TradeReason
     explanation: str  # one human sentence
+    why: str = ""  # the purpose clause of ``explanation`` ("to harvest the loss")
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedTrade:
+    """A trade of the continuous solution that the post-solve stage left out, and why.
+
+    ``amount`` is the solver's wanted amount (account currency) after same-name netting, or
+    before it for a trade netting cancelled; ``lot_id`` is None for buys.
+    """
+
+    account_id: str
+    side: TradeSide
+    symbol: str
+    lot_id: str | None
+    amount: float
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,3 +655,7 @@ class RebalanceResult:
     repairs: tuple[str, ...]  # post-solve adjustments (netting, minimum trade, cash, budget)
     violations: tuple[str, ...]  # constraints still violated after repair (expected empty)
     naive: NaiveRebalance
+    dropped: tuple[DroppedTrade, ...] = ()  # solver trades left out after the solve, with why
+    # Accounts whose cash floor (reserve + withdrawals due) cannot be met today, and why; the
+    # trades then raise what may be sold (the floor is lowered to that).
+    cash_short: tuple[str, ...] = ()

@@ -53,7 +53,8 @@ def proposal_flags(*, data: ProposalData, policy: TradingSettings) -> list[str]:
     ``large_tax``: estimated tax above the firm's threshold of account value; ``large_drift``:
     drift left after the trades above the threshold; ``relaxed``/``forced``: the optimizer had
     to soften a constraint or exceed a limit for restrictions; ``big_trade``: one trade above
-    the threshold of account value; ``violation``: a constraint still violated after rounding.
+    the threshold of account value; ``violation``: a constraint still violated after rounding;
+    ``cash_short``: a withdrawal due or the reserve cannot be funded (the header says why).
     """
     value = Decimal(data.metrics["before"]["value_amount"])
     flags = []
@@ -69,6 +70,8 @@ def proposal_flags(*, data: ProposalData, policy: TradingSettings) -> list[str]:
         flags.append("big_trade")
     if data.metrics["violations"]:
         flags.append("violation")
+    if data.metrics.get("cash_short"):
+        flags.append("cash_short")
     return flags
 
 

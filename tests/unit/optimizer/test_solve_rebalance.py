@@ -8,7 +8,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from apps.optimizer.core.errors import ProblemShapeError, RebalanceInfeasible, SolverFailed
+from apps.optimizer.core.errors import ProblemShapeError, SolverFailed
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.prepare import prepare_problem
 from apps.optimizer.core.problem import (
@@ -146,18 +146,22 @@ def test_infeasible_band_is_relaxed_elastically_and_reported():
     assert not result.violations
 
 
-def test_cash_floor_out_of_reach_raises_with_what_to_relax():
+def test_cash_floor_out_of_reach_sells_what_it_may_and_says_why():
     u = universe([100.0, 100.0], ["A", "B"])
     p = problem(
         u,
-        [lot("a", 0, 10.0, 90.0, 400)],
+        [lot("a", 0, 10.0, 90.0, 400), lot("n", 1, 5.0, 90.0, 400)],
         [0.5, 0.5],
         cash=100.0,
         withdrawals=50_000.0,
+        constraints=Constraints(never_sell_symbols=frozenset({"N1"})),
     )
-    with pytest.raises(RebalanceInfeasible, match="lower the reserve or the withdrawals") as err:
-        solve_rebalance(p, EXACT)
-    assert "withdrawals_due_amount" in err.value.relax
+    result = solve_rebalance(p, EXACT)
+    (note,) = result.cash_short
+    assert "exceed cash plus everything that may be sold today" in note
+    assert "never-sell (500.00)" in note, note
+    assert [(t.lot_id, t.shares) for t in result.trades] == [("a", 10.0)]
+    assert not result.violations
 
 
 def test_gains_budget_holds_for_voluntary_sales():
