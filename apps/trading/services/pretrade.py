@@ -8,9 +8,10 @@ Two gates, both run when proposals are approved and again when orders are create
   target, restrictions, settings or cash needs makes the proposal stale, with the parts named.
 - **Safe** (at order creation only, over everything already ordered and not yet filled or
   cancelled, and the proposals ordered before it in the same batch): no lot sold beyond what
-  is held; cash after the buys, priced with ``buy_price_buffer_rate``, not below the reserve; no
+  is held; cash after the buys, priced with ``buy_price_buffer_rate``, not below the reserve (nor
+  below the cash before, when that is already under the reserve); no
   never-buy or screened name bought; no wash sale created across the household; whole shares in
-  whole-share accounts (a fractional lot is only ever sold whole: docs/tax-rules.md).
+  whole-share accounts (a fractional lot in whole shares or entirely: docs/tax-rules.md).
 """
 
 from collections import defaultdict
@@ -159,6 +160,9 @@ class PretradeBook:
         locks = problem.wash_sale_locks
         selling: dict[str, Decimal] = defaultdict(lambda: ZERO)
         cash = account.cash_amount - self.reserved_cash.get(account.pk, ZERO)
+        # Trades may not take cash below the reserve, nor below where it already is (a
+        # proposal raising cash for an account under its reserve goes out).
+        floor = min(account.cash_reserve_amount, round_money(cash))
         loss_sold = {t.symbol for t in trades if t.side == TradeSide.SELL and _is_loss(t, taxable)}
         bought = {t.symbol for t in trades if t.side == TradeSide.BUY}
         for trade in trades:
@@ -179,14 +183,19 @@ class PretradeBook:
             if not account.is_fractional_shares and _fraction(shares) and shares != held:
                 reasons.append(
                     f"sells {_text(shares)} shares of lot {lot_key} in a whole-share account "
-                    "(a fractional lot is sold whole or kept)"
+                    "(a fractional lot is sold in whole shares or entirely)"
                 )
         cash = round_money(cash)  # cents: what the custodian's books can show
-        if cash < account.cash_reserve_amount:
+        if cash < floor:
+            reserve = account.cash_reserve_amount
             reasons.append(
                 f"cash after the trades would be {cash:,.2f} (open orders and a "
-                f"{(buffer * 10_000).normalize():f} bp price buffer included), "
-                f"below the reserve of {account.cash_reserve_amount:,.2f}"
+                f"{(buffer * 10_000).normalize():f} bp price buffer included), below "
+                + (
+                    f"the reserve of {reserve:,.2f}"
+                    if floor == reserve
+                    else f"the cash before them, {floor:,.2f} (the reserve is {reserve:,.2f})"
+                )
             )
         for symbol in sorted(bought):
             if symbol in never_buy:
