@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -426,7 +426,11 @@ def _match(plan: _Plan, rows: list[_Row], allocations: dict[int, OrderAllocation
             )
             continue
         whole = not targets[0].account.is_fractional_shares
-        if whole and row.shares != row.shares.to_integral_value():
+        # A whole-share account sells a fractional lot entirely (docs/tax-rules.md): the fill
+        # that completes such an order carries the order's own fraction, and only that one.
+        fraction = row.shares - row.shares.to_integral_value(rounding=ROUND_DOWN)
+        open_fraction = open_shares - open_shares.to_integral_value(rounding=ROUND_DOWN)
+        if whole and fraction and fraction != open_fraction:
             plan.problem(
                 row.line,
                 "shares",

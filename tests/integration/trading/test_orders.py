@@ -675,3 +675,70 @@ def test_a_sell_fill_relieves_the_instructed_lot_not_the_oldest(run_book, trader
         TaxLot.objects.filter(account=legacy, symbol="AAA").values_list("lot_key", "shares")
     )
     assert remaining == {"b-aaa": Decimal(400), "b-aaa-2": Decimal(30)}
+
+
+def test_a_whole_share_account_sells_a_fractional_lot_entirely_through_to_the_fill(
+    run_book, trader
+):
+    """The lot of 7.5 shares (a dividend reinvested) goes out whole and its fill is booked;
+    any other fraction in a whole-share account is still refused."""
+    from apps.accounts.services.ledger import ledger_rebuild
+    from apps.trading.models import ProposedTrade
+    from tests.integration.accounts.conftest import entry
+
+    legacy = run_book["legacy"]
+    assert not legacy.is_fractional_shares
+    entry(legacy, "b-fff", "buy", AS_OF.replace(month=2, day=1), "FFF", "7.5", "400")
+    ledger_rebuild(household=legacy.household)
+    run = rebalance_run_create(
+        scope=RunScope.ACCOUNT,
+        scope_ids=[legacy.pk],
+        mode=RunMode.FULL_REBALANCE,
+        as_of=AS_OF,
+        requested_by=trader,
+    )
+    for chunk in rebalance_run_start(run_id=run.pk):
+        rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
+    proposal = Proposal.objects.get(run=run)
+    proposal.trades.all().delete()
+    Proposal.objects.filter(pk=proposal.pk).update(status=ProposalStatus.APPROVED)
+    ProposedTrade.objects.create(
+        proposal=proposal,
+        side="sell",
+        symbol="FFF",
+        lot_key="b-fff",
+        shares=Decimal("7.5"),
+        price=Decimal("60"),
+        amount=Decimal("450"),
+        realized_gain_amount=Decimal("50"),
+        term="short",
+        reason="reduce_risk",
+        explanation="Sell 7.5 shares of FFF from lot b-fff (the whole lot)",
+    )
+    (order,) = orders_create_from_approved(acting_user=trader).orders
+    trade_file_generate(custodian="schwab", layout="generic", acting_user=trader)
+    allocation = order.allocations.get()
+
+    with pytest.raises(FillsRejectedError) as rejected:
+        fills_import(
+            content=_fills_csv([(allocation.pk, "R1", "FFF", "sell", "7.25", "60", AS_OF)]),
+            filename="odd.csv",
+            acting_user=trader,
+        )
+    assert "7.25: account R1 trades whole shares" in "\n".join(rejected.value.report.lines())
+    fills_import(
+        content=_fills_csv([(allocation.pk, "R1", "FFF", "sell", "7", "60", AS_OF)]),
+        filename="part.csv",
+        acting_user=trader,
+    )
+    fills_import(
+        content=_fills_csv([(allocation.pk, "R1", "FFF", "sell", "0.5", "60", AS_OF)]),
+        filename="rest.csv",
+        acting_user=trader,
+    )
+
+    assert not TaxLot.objects.filter(account=legacy, lot_key="b-fff").exists()
+    allocation.refresh_from_db()
+    assert (allocation.filled_shares, allocation.is_open) == (Decimal("7.5"), False)
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.FILLED
