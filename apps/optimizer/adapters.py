@@ -405,6 +405,9 @@ class Reservations:
 
     lot_shares: dict[tuple[int, str], Decimal] = field(default_factory=dict)  # shares
     cash_amount: dict[int, Decimal] = field(default_factory=dict)  # USD
+    # By household: open orders as trades of the day (a loss sale in flight locks buying the
+    # name anywhere in the household, a buy in flight locks selling it at a loss).
+    household_trades: dict[int, list[RecentTrade]] = field(default_factory=dict)
 
 
 _DAY_BITS = 24  # a date ordinal (days since 0001-01-01, 1-based) is below 2^22 up to 9999-12-31
@@ -593,7 +596,8 @@ def account_problems_build(
             lots=lots,
             where=lots.slices.get(account.pk, slice(0, 0)),
             lot_symbol=lot_symbol,
-            recent=recent.get(account.household_id, []),
+            recent=recent.get(account.household_id, [])
+            + reserved.household_trades.get(account.household_id, []),
             budget=budgets.get(account.pk),
             target=target,
             target_weights=weights.get(id(target)),

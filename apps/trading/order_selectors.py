@@ -3,14 +3,18 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from apps.accounts.models import Registration
+from apps.accounts.models import Account, Registration
 from apps.common.money import ZERO, round_money
 from apps.optimizer.adapters import Reservations
+from apps.optimizer.core.locks import RecentTrade
+from apps.optimizer.core.types import TradeSide
 from apps.trading.models import (
     FillImport,
     Order,
@@ -97,13 +101,11 @@ class InFlight:
     is_loss: bool  # a sale below basis in a taxable account (a wash-sale trigger)
 
 
-def in_flight_list(
-    *, account_ids: Iterable[int] = (), household_ids: Iterable[int] = ()
-) -> list[InFlight]:
-    """Open allocations (not filled nor cancelled) of the accounts or households (one query)."""
-    accounts, households = list(account_ids), list(household_ids)
+def in_flight_list(*, household_ids: Iterable[int] | QuerySet[Any]) -> list[InFlight]:
+    """Open allocations (not filled nor cancelled) of the households' accounts (one query)."""
+    households = household_ids if isinstance(household_ids, QuerySet) else list(household_ids)
     rows = OrderAllocation.objects.filter(
-        Q(account_id__in=accounts) | Q(account__household_id__in=households), is_open=True
+        account__household_id__in=households, is_open=True
     ).values_list(
         "account_id",
         "account__household_id",
@@ -146,16 +148,41 @@ def in_flight_list(
     ]
 
 
-def reservations_for(*, account_ids: Iterable[int]) -> Reservations:
-    """What the accounts' open orders hold back: lot shares of sells, cash of buys (buffered)."""
+def reservations_for(*, account_ids: Iterable[int], as_of: date) -> Reservations:
+    """What open orders hold back for the accounts (one query over their households).
+
+    The accounts' own open sells reserve lot shares and their open buys cash (buffered); every
+    open order of their households counts as a trade on ``as_of`` for the wash-sale locks.
+    """
+    ids = list(account_ids)
     lots: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
     cash: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    trades: dict[int, set[tuple[str, str, bool, int]]] = defaultdict(set)
     buffer = 1 + buy_price_buffer_rate()
-    for item in in_flight_list(account_ids=account_ids):
+    mine = set(ids)
+    households = Account.objects.filter(pk__in=ids).values("household_id")
+    for item in in_flight_list(household_ids=households):
+        trades[item.household_id].add((item.symbol, item.side, item.is_loss, item.account_id))
+        if item.account_id not in mine:
+            continue
         if item.side == "sell":
             lots[(item.account_id, item.lot_key)] += item.shares
         else:
             cash[item.account_id] += item.shares * item.price * buffer
     return Reservations(
-        lot_shares=dict(lots), cash_amount={a: round_money(v) for a, v in cash.items()}
+        lot_shares=dict(lots),
+        cash_amount={a: round_money(v) for a, v in cash.items()},
+        household_trades={
+            household: [
+                RecentTrade(
+                    symbol=symbol,
+                    traded_on=as_of,
+                    side=TradeSide(side),
+                    is_loss=is_loss,
+                    account_id=str(account_id),
+                )
+                for symbol, side, is_loss, account_id in sorted(members)
+            ]
+            for household, members in trades.items()
+        },
     )

@@ -65,7 +65,7 @@ def proposals_currency(proposals: Sequence[Proposal]) -> dict[int, Currency]:
             as_of=run.as_of,
             mode=run.mode,
             run_universe=run_universe_get(run),
-            reserved=reservations_for(account_ids=account_ids),
+            reserved=reservations_for(account_ids=account_ids, as_of=run.as_of),
         )
         built = {b.account_id: b.problem for b in problems}
         skipped = {s.account_id: s.reason for s in skips}
@@ -200,23 +200,23 @@ class PretradeBook:
         for symbol in sorted(bought):
             if symbol in never_buy:
                 reasons.append(f"buys {symbol}, which the account may not buy (restriction)")
-            if symbol in locks.no_buy_symbols:
-                reasons.append(f"buys {symbol}, sold at a loss in the household within 30 days")
-            elif symbol in household.loss_sells:
+            if symbol in household.loss_sells:
                 reasons.append(
                     f"buys {symbol} while {household.loss_sells[symbol]} sells it at a loss "
                     "(wash sale, IRC §1091)"
                 )
             elif symbol in loss_sold:
                 reasons.append(f"buys {symbol} and sells it at a loss (wash sale, IRC §1091)")
+            elif symbol in locks.no_buy_symbols:
+                reasons.append(f"buys {symbol}, sold at a loss in the household within 30 days")
         for symbol in sorted(loss_sold):
-            if symbol in locks.no_loss_sale_symbols:
-                reasons.append(f"sells {symbol} at a loss, bought in the household within 30 days")
-            elif symbol in household.buys:
+            if symbol in household.buys:
                 reasons.append(
                     f"sells {symbol} at a loss while {household.buys[symbol]} buys it "
                     "(wash sale, IRC §1091)"
                 )
+            elif symbol in locks.no_loss_sale_symbols:
+                reasons.append(f"sells {symbol} at a loss, bought in the household within 30 days")
         whole_only = not account.is_fractional_shares
         reasons += [
             f"buys {_text(t.shares)} shares of {t.symbol} in a whole-share account"

@@ -43,7 +43,7 @@ def account_preview(*, account: Account, as_of: date, mode: RunMode) -> Preview:
             as_of=as_of,
             mode=mode,
             run_universe=universe,
-            reserved=reservations_for(account_ids=[account.pk]),
+            reserved=reservations_for(account_ids=[account.pk], as_of=as_of),
         )
         if skips:
             return Preview(None, skips[0].reason)

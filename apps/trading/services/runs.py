@@ -236,7 +236,7 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         as_of=run.as_of,
         mode=run.mode,
         run_universe=universe,
-        reserved=reservations_for(account_ids=pending),
+        reserved=reservations_for(account_ids=pending, as_of=run.as_of),
     )
     outcomes: dict[int, tuple[str, str, adapters.ProposalData | None]] = {
         s.account_id: (RunAccountStatus.SKIPPED, s.reason, None) for s in skips

@@ -323,3 +323,21 @@ def test_a_stale_proposal_is_listed_and_re_run_in_one_click(firms, run_book, tra
     run_now(scope=RunScope.ACCOUNT, ids=[legacy.pk], user=trader)
     assert client.get("/approvals/").context["stale"] == []
     assert len(live(legacy)) == 1
+
+
+def test_the_next_run_keeps_the_household_out_of_names_in_flight(
+    run_book, trader, priced_universe
+):
+    legacy, cash_only = run_book["legacy"], run_book["cash_only"]
+    run_now(scope=RunScope.ACCOUNT, ids=[cash_only.pk], user=trader)
+    (before,) = live(cash_only)
+    assert before.trades.filter(side="buy", symbol="EEE").exists()  # the model wants EEE
+    eee = str(priced_universe["EEE"])
+    _approved_with(legacy, trader, _sell("b-eee", "EEE", "100", eee, "-2000"))
+    orders_create_from_approved(acting_user=trader)  # the loss sale is in flight
+
+    run_now(scope=RunScope.ACCOUNT, ids=[cash_only.pk], user=trader)
+
+    (after,) = live(cash_only)
+    assert not after.trades.filter(side="buy", symbol="EEE").exists()
+    assert after.trades.filter(side="buy").exists()
