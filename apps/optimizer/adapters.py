@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from apps.accounts.cash import withdrawals_due
+from apps.accounts.custodians import quantity_places
 from apps.accounts.models import (
     Account,
     BudgetKind,
@@ -724,6 +725,7 @@ def _account_problem(
             must_sell_symbols=(frozenset(target.blocked) & held) - frozenset(target.never_sell),
             min_trade_amount=to_float(account.min_trade_amount),
             is_fractional_shares=account.is_fractional_shares,
+            share_places=quantity_places(account.custodian),
         ),
         wash_sale_locks=wash_sale_locks_from_history(as_of, recent),
         cash_reserve_amount=to_float(account.cash_reserve_amount),

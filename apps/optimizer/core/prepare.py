@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from apps.optimizer.core.errors import RebalanceInfeasible
 from apps.optimizer.core.types import (
+    Constraints,
     FloatArray,
     HouseholdProblem,
     LotTable,
@@ -162,6 +163,35 @@ class PreparedProblem:
         out = np.zeros_like(self.initial_weights)
         np.add.at(out, self.lot_symbol[forced], self.lot_weight[forced])
         return out
+
+
+def representable(shares: FloatArray, places: int) -> npt.NDArray[np.bool_]:
+    """Whether each share count has at most ``places`` decimal places (lots hold 6 at most)."""
+    if places >= 6:
+        return np.ones(shares.shape, dtype=bool)
+    scaled = shares * 10.0**places
+    out: npt.NDArray[np.bool_] = np.abs(scaled - np.round(scaled)) < 1e-6
+    return out
+
+
+def share_step(constraints: Constraints) -> float:
+    """The smallest trade in shares: 1, or the custodian's 10^-places for fractional accounts."""
+    return 10.0**-constraints.share_places if constraints.is_fractional_shares else 1.0
+
+
+def sell_caps(lot_shares: FloatArray, constraints: Constraints) -> FloatArray:
+    """What a sale may take of each lot, in shares.
+
+    All of it when the custodian can write its share count, else what the share step allows
+    (the fraction stays in the lot).
+    """
+    step = share_step(constraints)
+    caps: FloatArray = np.where(
+        representable(lot_shares, constraints.share_places),
+        lot_shares,
+        np.floor(lot_shares / step + 1e-9) * step,
+    )
+    return caps
 
 
 def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> PreparedProblem:
@@ -321,7 +351,8 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     )
     sellable = state != LOT_FROZEN
     sellable_value = np.zeros(len(accounts))
-    np.add.at(sellable_value, lot_account[sellable], lot_value[sellable])
+    cap_value = sell_caps(lot_shares, problem.constraints) * prices[lot_symbol]
+    np.add.at(sellable_value, lot_account[sellable], cap_value[sellable])
     never_sell_value = np.zeros(len(accounts))
     np.add.at(never_sell_value, lot_account[never_sell_lot], lot_value[never_sell_lot])
     short_notes: list[str] = []

@@ -10,12 +10,14 @@ Order of operations and why:
    A fixed threshold drops most trades in small positions of a large direct index (the median
    position of a 500-name account is a few hundred dollars) and costs ~12 bp of tracking.
    Forced sales are never dropped.
-3. Rounding toward zero: whole shares (or 1e-6 shares when fractional), so no sale exceeds the
-   lot and no buy spends cash that is not there; a lot sold (almost) entirely is sold entirely.
-   In a whole-share account a lot holding a fraction of a share (a transfer, a reinvested
-   dividend) is sold either in whole shares, the fraction staying in the lot, or entirely,
-   fraction included: never a part of the fraction (docs/tax-rules.md, "Fractional lots in
-   whole-share accounts"). Every repair below keeps that rule (``_snap``).
+3. Rounding toward zero: whole shares (or the custodian's step, 10^-``share_places`` shares,
+   when fractional), so no sale exceeds the lot and no buy spends cash that is not there; a lot
+   sold (almost) entirely is sold entirely. In a whole-share account a lot holding a fraction of
+   a share (a transfer, a reinvested dividend) is sold either in whole shares, the fraction
+   staying in the lot, or entirely, fraction included: never a part of the fraction
+   (docs/tax-rules.md, "Fractional lots in whole-share accounts"). A lot is sold entirely only
+   when the custodian can write its share count (``share_places``; Fidelity takes 3 places);
+   otherwise at most what the step allows (``_Book.sell_cap``). Every repair keeps both rules.
 4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while the gains
    budget is exceeded; trim the largest buys while turnover or cash are short; if cash is still
    short with no buys left, sell more of the cheapest sellable lots.
@@ -38,6 +40,9 @@ from apps.optimizer.core.prepare import (
     BoolArray,
     PreparedProblem,
     household_lots,
+    representable,
+    sell_caps,
+    share_step,
 )
 from apps.optimizer.core.problem import ContinuousSolution
 from apps.optimizer.core.types import (
@@ -48,7 +53,6 @@ from apps.optimizer.core.types import (
     TradeSide,
 )
 
-FRACTIONAL_STEP_SHARES = 1e-6
 _EPS = 1e-9
 CENT = 0.01  # money tolerance of the re-check (amounts are rounded to cents downstream)
 
@@ -65,25 +69,20 @@ class RoundedTrades:
     dropped: tuple[DroppedTrade, ...] = ()  # solver trades left at zero shares, with why
 
 
-def _round_down(quantity: FloatArray, is_fractional: bool) -> FloatArray:
-    if is_fractional:
-        stepped: FloatArray = np.floor(quantity / FRACTIONAL_STEP_SHARES + _EPS)
-        return stepped * FRACTIONAL_STEP_SHARES
-    whole: FloatArray = np.floor(quantity + _EPS)
-    return whole
+def _round_down(quantity: FloatArray, step: float) -> FloatArray:
+    stepped: FloatArray = np.floor(quantity / step + _EPS) * step
+    return stepped
 
 
-def _snap(quantity: float, lot_shares: float, is_fractional: bool) -> float:
-    """A lot sale after a repair: the whole lot, or rounded down to the share step."""
-    if quantity >= lot_shares - _EPS:
-        return lot_shares
-    return max(float(_round_down(np.array([quantity]), is_fractional)[0]), 0.0)
+def _snap(quantity: float, cap: float, step: float) -> float:
+    """A lot sale after a repair: all the lot may give (``cap``), or rounded down to the step."""
+    if quantity >= cap - _EPS:
+        return cap
+    return max(float(_round_down(np.array([quantity]), step)[0]), 0.0)
 
 
-def _step_up(quantity: float, is_fractional: bool) -> float:
-    if is_fractional:
-        return math.ceil(quantity / FRACTIONAL_STEP_SHARES - _EPS) * FRACTIONAL_STEP_SHARES
-    return float(math.ceil(quantity - _EPS))
+def _step_up(quantity: float, step: float) -> float:
+    return float(math.ceil(quantity / step - _EPS) * step)
 
 
 class _Book:
@@ -105,7 +104,10 @@ class _Book:
         self.buy_price = (
             self.prices[prepared.buy_symbol] if len(prepared.buy_symbol) else (np.zeros(0))
         )
-        self.is_fractional = problem.constraints.is_fractional_shares
+        cons = problem.constraints
+        self.is_fractional = cons.is_fractional_shares
+        self.step = share_step(cons)
+        self.sell_cap = sell_caps(self.lot_shares, cons)
         self.repairs: list[str] = []
         self.sell = np.zeros(len(lots))
         self.buy = np.zeros(len(prepared.buy_symbol))
@@ -224,11 +226,11 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
         sell_amount >= prepared.lot_weight * book.value * (1.0 - 1e-7)
     )
     book.sell_wanted = np.minimum(sell_amount / np.maximum(book.lot_price, 1e-300), book.lot_shares)
-    shares = _round_down(book.sell_wanted, book.is_fractional)
-    shares = np.where(whole_lot, book.lot_shares, np.minimum(shares, book.lot_shares))
+    shares = _round_down(book.sell_wanted, book.step)
+    shares = np.where(whole_lot, book.sell_cap, np.minimum(shares, book.sell_cap))
     book.sell = np.where(prepared.lot_state == LOT_FROZEN, 0.0, np.maximum(shares, 0.0))
     book.buy = np.maximum(
-        _round_down(buy_amount / np.maximum(book.buy_price, 1e-300), book.is_fractional), 0.0
+        _round_down(buy_amount / np.maximum(book.buy_price, 1e-300), book.step), 0.0
     )
 
 
@@ -256,10 +258,7 @@ def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
         for lot in rounded_down[np.argsort(gain_share[rounded_down])]:
             if excess <= 0.0:
                 break
-            step = (
-                min(_step_up(float(wanted[lot]), book.is_fractional), book.lot_shares[lot])
-                - book.sell[lot]
-            )
+            step = min(_step_up(float(wanted[lot]), book.step), book.sell_cap[lot]) - book.sell[lot]
             book.sell[lot] += step
             excess += step * gain_share[lot]
         candidates = np.flatnonzero(
@@ -272,8 +271,8 @@ def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
         for lot in candidates[np.argsort(-prepared.lot_gain_rate[candidates])]:
             if excess <= 0.0:
                 break
-            cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.is_fractional))
-            kept = _snap(book.sell[lot] - cut, book.lot_shares[lot], book.is_fractional)
+            cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.step))
+            kept = _snap(book.sell[lot] - cut, book.sell_cap[lot], book.step)
             excess -= (book.sell[lot] - kept) * gain_share[lot]
             book.sell[lot] = kept
             book.sell_why[lot] = "trimmed to hold the gains budget"
@@ -324,10 +323,10 @@ def _trim_buys(book: _Book, account: int | None, shortfall: float, why: str) -> 
             if shortfall <= 0.0:
                 return shortfall
             unit = book.buy_price[j] * (1.0 + book.tc)
-            cut = min(book.buy[j], _step_up(shortfall / unit, book.is_fractional))
+            cut = min(book.buy[j], _step_up(shortfall / unit, book.step))
             if within_room:
                 limit = _band_room(book)[prepared.buy_symbol[j]] * book.value / book.buy_price[j]
-                cut = min(cut, max(_round_down(np.array([limit]), book.is_fractional)[0], 0.0))
+                cut = min(cut, max(_round_down(np.array([limit]), book.step)[0], 0.0))
             book.buy[j] -= cut
             shortfall -= cut * unit
             book.buy_why[j] = why
@@ -367,7 +366,7 @@ def _repair_cash(book: _Book) -> None:
                 break
             needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
             target = min(float(wanted[lot]), needed)
-            step = min(_step_up(target, book.is_fractional), book.lot_shares[lot]) - book.sell[lot]
+            step = min(_step_up(target, book.step), book.sell_cap[lot]) - book.sell[lot]
             extra_gain = step * gain_share[lot] if prepared.lot_in_budget[lot] else 0.0
             extra_value = step * book.lot_price[lot]
             if step <= 0.0 or extra_gain > room or extra_value > turnover_room:
@@ -386,7 +385,7 @@ def _repair_cash(book: _Book) -> None:
         sellable = np.flatnonzero(
             (prepared.lot_account == a)
             & (prepared.lot_state == LOT_FREE)
-            & (book.sell < book.lot_shares)
+            & (book.sell < book.sell_cap)
         )
         bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (book.buy > 0.0)])
         for lot in sellable[np.argsort(prepared.lot_cost[sellable])]:
@@ -396,8 +395,8 @@ def _repair_cash(book: _Book) -> None:
                 continue
             unit = book.lot_price[lot] * (1.0 - book.tc)
             extra = min(
-                book.lot_shares[lot] - book.sell[lot],
-                _step_up(remaining / unit, book.is_fractional),
+                book.sell_cap[lot] - book.sell[lot],
+                _step_up(remaining / unit, book.step),
             )
             book.sell[lot] += extra
             remaining -= extra * unit
@@ -505,12 +504,20 @@ def recheck(
             & (np.abs(lot_sell_shares - np.round(lot_sell_shares)) > _EPS)
             & (np.abs(lot_sell_shares - shares_held) > _EPS)
         )
+    forced_cap = sell_caps(shares_held, cons)
     checks = (
         ((lot_sell_shares < 0.0) | (lot_sell_shares > shares_held), "sells more than held"),
         (part_of_fraction, "sells part of a fractional share in a whole-share account"),
+        (
+            sold & ~representable(lot_sell_shares, cons.share_places),
+            f"sells a share count finer than the custodian takes ({cons.share_places} places)",
+        ),
         (sold & (prepared.lot_state == LOT_FROZEN), "frozen today but sold"),
         (sold & never_sell, "never-sell but sold"),
-        ((prepared.lot_state == LOT_FORCED) & (lot_sell_shares < shares_held), "forced unsold"),
+        (
+            (prepared.lot_state == LOT_FORCED) & (lot_sell_shares < forced_cap - _EPS),
+            "forced unsold",
+        ),
     )
     for mask, text in checks:
         out.extend(f"lot {ids[j]}: {text}" for j in np.flatnonzero(mask))
@@ -632,7 +639,9 @@ def round_and_repair(
             book.buy_why[j] = ""
         _round(book, sell_amount, buy_amount)
         book.repairs.append(f"kept small trades in {len(breaches)} band groups")
-    step = "less than the share step (0.000001)" if book.is_fractional else "less than one share"
+    step = (
+        f"less than the share step ({book.step:g})" if book.is_fractional else "less than one share"
+    )
     for j in np.flatnonzero((sell_amount > 0.0) & (book.sell <= 0.0)).tolist():
         book.sell_why[j] = book.sell_why[j] or step
     for j in np.flatnonzero((buy_amount > 0.0) & (book.buy <= 0.0)).tolist():

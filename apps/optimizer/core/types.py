@@ -328,8 +328,14 @@ class Constraints:
     turnover_cap_weight: float | None = None
     min_trade_amount: float = 0.0
     is_fractional_shares: bool = False
+    # Decimal places of a share count the custodian takes: a fractional account trades in
+    # steps of 10^-places, and any account sells a lot entirely (fraction included) only when
+    # its share count has no more places than that; otherwise the fraction stays in the lot.
+    share_places: int = 6
 
     def __post_init__(self) -> None:
+        if not 0 <= self.share_places <= 6:
+            raise ProblemShapeError("share_places must be between 0 and 6")
         _check_optional_non_negative(self.sector_band_weight, "sector_band_weight")
         _check_optional_non_negative(self.industry_band_weight, "industry_band_weight")
         _check_optional_non_negative(self.turnover_cap_weight, "turnover_cap_weight")

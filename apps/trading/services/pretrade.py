@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from apps.accounts.custodians import quantity_places
 from apps.accounts.models import Account, Registration, TaxLot
 from apps.common.money import ZERO, round_money
 from apps.optimizer import adapters
@@ -217,6 +218,13 @@ class PretradeBook:
                 )
             elif symbol in locks.no_loss_sale_symbols:
                 reasons.append(f"sells {symbol} at a loss, bought in the household within 30 days")
+        places = quantity_places(account.custodian)
+        reasons += [
+            f"{t.side}s {_text(t.shares)} shares of {t.symbol}: {account.custodian} takes "
+            f"{places} decimal places"
+            for t in trades
+            if _places(t.shares) > places
+        ]
         whole_only = not account.is_fractional_shares
         reasons += [
             f"buys {_text(t.shares)} shares of {t.symbol} in a whole-share account"
@@ -247,3 +255,8 @@ def _is_loss(trade: ProposedTrade, taxable: bool) -> bool:
 
 def _fraction(shares: Decimal) -> bool:
     return shares != shares.to_integral_value()
+
+
+def _places(shares: Decimal) -> int:
+    exponent = shares.normalize().as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.access.services import audit_event_record
+from apps.accounts.custodians import FIDELITY_QUANTITY_PLACES
 from apps.accounts.models import TaxLot
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
@@ -84,7 +85,6 @@ FIDELITY_COLUMNS = (
     "Tax Lot Unit Cost",
     "Client Reference",
 )
-FIDELITY_QUANTITY_PLACES = 3  # "out to three decimal places" (Wealthscape Import Orders help)
 _UNIT_COST_QUANTUM = Decimal("0.000001")
 
 

@@ -325,9 +325,7 @@ def test_a_stale_proposal_is_listed_and_re_run_in_one_click(firms, run_book, tra
     assert len(live(legacy)) == 1
 
 
-def test_the_next_run_keeps_the_household_out_of_names_in_flight(
-    run_book, trader, priced_universe
-):
+def test_the_next_run_keeps_the_household_out_of_names_in_flight(run_book, trader, priced_universe):
     legacy, cash_only = run_book["legacy"], run_book["cash_only"]
     run_now(scope=RunScope.ACCOUNT, ids=[cash_only.pk], user=trader)
     (before,) = live(cash_only)

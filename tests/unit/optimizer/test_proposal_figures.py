@@ -63,8 +63,10 @@ def stored_accounts(draw: st.DrawFn) -> RebalanceProblem:
     )
     value = problem.cash_amount + float(shares @ problem.universe.prices[table.symbol_index])
     withdrawals = draw(st.sampled_from([0.0, 0.02, 0.2, 2.0])) * value  # 2.0: out of reach
+    places = draw(st.sampled_from([6, 6, 3]))  # 3: a custodian taking 3 places (Fidelity)
     return dataclasses.replace(
         problem,
+        constraints=dataclasses.replace(problem.constraints, share_places=places),
         lots=lots,
         cash_amount=round(problem.cash_amount, 2),
         cash_reserve_amount=round(problem.cash_reserve_amount, 2),
@@ -95,6 +97,8 @@ def _check_rows(problem: RebalanceProblem, result: RebalanceResult, data: adapte
             trade.lot_id or "",
         )
         assert row.shares == row.shares.quantize(Decimal("0.000001"))
+        places = problem.constraints.share_places
+        assert row.shares == row.shares.quantize(Decimal(1).scaleb(-places)), "custodian's places"
         assert abs(float(row.shares) - trade.shares) <= 1e-9, "the core's share count is stored"
         assert row.shares > 0
         assert row.reason == trade.reason.value
