@@ -24,15 +24,11 @@ from django.db.models import Sum
 from apps.accounts.custodians import quantity_places
 from apps.accounts.models import Account, Registration, TaxLot
 from apps.common.money import ZERO, round_money
+from apps.common.tenancy import firm_today
 from apps.optimizer import adapters
 from apps.optimizer.core import types as core
 from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, TradeSide
-from apps.trading.order_selectors import (
-    InFlight,
-    buy_price_buffer_rate,
-    in_flight_list,
-    reservations_for,
-)
+from apps.trading.order_selectors import buy_price_buffer_rate, reservations_for
 from apps.trading.services.universes import run_universe_get
 
 
@@ -127,23 +123,17 @@ class PretradeBook:
             .values("account_id", "lot_key")
             .annotate(shares=Sum("shares"))
         }
-        reserved_shares: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
-        reserved_cash: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        reserved = reservations_for(account_ids=list(accounts), as_of=firm_today())
         households: dict[int, _Household] = defaultdict(_Household)
-        buffer = 1 + buy_price_buffer_rate()
-        flights: list[InFlight] = in_flight_list(
-            household_ids={a.household_id for a in accounts.values()}
-        )
-        for item in flights:
-            where = f"an open order of account {item.account_id}"
-            households[item.household_id].add(
-                symbol=item.symbol, side=item.side, is_loss=item.is_loss, where=where
-            )
-            if item.side == TradeSide.SELL:
-                reserved_shares[(item.account_id, item.lot_key)] += item.shares
-            else:
-                reserved_cash[item.account_id] += item.shares * item.price * buffer
-        return cls(lots, dict(reserved_shares), dict(reserved_cash), households, accounts)
+        for household_id, trades in reserved.household_trades.items():
+            for trade in trades:
+                households[household_id].add(
+                    symbol=trade.symbol,
+                    side=trade.side,
+                    is_loss=trade.is_loss,
+                    where=f"an open order of account {trade.account_id}",
+                )
+        return cls(lots, reserved.lot_shares, reserved.cash_amount, households, accounts)
 
     def check(
         self, *, proposal: Proposal, trades: Sequence[ProposedTrade], problem: core.RebalanceProblem
