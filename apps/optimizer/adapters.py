@@ -927,16 +927,7 @@ def proposal_data_from_result(
         "forced": list(result.forced),
         "repairs": list(result.repairs),
         "violations": list(result.violations),
-        "dropped": [
-            {
-                "side": d.side.value,
-                "symbol": d.symbol,
-                "lot_key": d.lot_id or "",
-                "amount": _money(d.amount),
-                "why": d.why,
-            }
-            for d in result.dropped
-        ],
+        **_dropped_metrics(result.dropped),
         "cash_short": cash_short,
         "status": result.status,
         "total_time_ms": round(result.total_time_ms, 3),
@@ -953,6 +944,38 @@ def proposal_data_from_result(
         solver_time_ms=result.solve_time_ms,
         snapshot=problem_snapshot(problem),
     )
+
+
+DROPPED_LISTED = 25  # the largest dropped trades listed one by one; all are counted by why
+
+
+def _dropped_metrics(dropped: Sequence[core.DroppedTrade]) -> dict[str, Any]:
+    """Trades the post-solve stage dropped: counted and summed by why, the largest listed.
+
+    A 500-name account's solution drops a few hundred cents-to-dollars trades to whole shares
+    and minimum sizes; every one is accounted for in the summary, and the ones that matter (the
+    largest) are named.
+    """
+    by_why: dict[str, list[float]] = defaultdict(list)
+    for trade in dropped:
+        by_why[trade.why].append(trade.amount)
+    largest = sorted(dropped, key=lambda d: -d.amount)[:DROPPED_LISTED]
+    return {
+        "dropped": [
+            {
+                "side": d.side.value,
+                "symbol": d.symbol,
+                "lot_key": d.lot_id or "",
+                "amount": _money(d.amount),
+                "why": d.why,
+            }
+            for d in largest
+        ],
+        "dropped_summary": [
+            {"why": why, "count": len(amounts), "amount": _money(sum(amounts))}
+            for why, amounts in sorted(by_why.items(), key=lambda item: -sum(item[1]))
+        ],
+    }
 
 
 def _money(amount: float) -> str:

@@ -174,7 +174,10 @@ def _check_figures(problem: RebalanceProblem, result: RebalanceResult, data: ada
         CHECKED["cash_short"] += 1
     if result.cash_short:
         assert data.metrics["cash_short"] == list(result.cash_short)
-    CHECKED["dropped"] += len(data.metrics["dropped"])
+    summary = data.metrics["dropped_summary"]
+    assert sum(g["count"] for g in summary) == len(result.dropped)  # every one accounted for
+    assert len(data.metrics["dropped"]) == min(len(result.dropped), adapters.DROPPED_LISTED)
+    CHECKED["dropped"] += len(result.dropped)
     for dropped in data.metrics["dropped"]:
         assert dropped["why"] and Decimal(dropped["amount"]) >= 0
 
