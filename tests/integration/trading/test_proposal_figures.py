@@ -115,6 +115,12 @@ def test_every_stored_proposal_states_the_figures_of_its_stored_trades(run_book,
     # The small EEE loss lot is held back by the wash-sale side rule: the note says so.
     assert "EEE" not in sold
     assert "may not be sold today (29.26; wash-sale rules" in short.metrics["cash_short"][0]
+    # The page shows each row's share count as its sentence states it (not rounded to 4 places).
+    from apps.access.roles import Role
+    from tests.conftest import login_client
+
+    page = login_client(firms["a"], Role.VIEWER).get(f"/proposals/{short.pk}/").content.decode()
+    assert '<td class="num">10.5</td>' in page and '<td class="num">5.25</td>' in page
 
 
 def test_preview_states_the_figures_of_its_trades(run_book, firms):
