@@ -8,11 +8,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from django.db import connections
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
 from apps.accounts.models import Account
+from apps.firms.models import Firm
 from apps.trading.models import (
     OrderAllocation,
     Proposal,
@@ -29,10 +29,8 @@ from apps.trading.services.runs import (
 )
 from tests.integration.trading.conftest import AS_OF, WORKER_SCHEMA
 
-pytestmark = pytest.mark.usefixtures("worker_firm")
 
-
-def _together(*actions: Callable[[], Any]) -> list[Any]:
+def _together(firm: Firm, *actions: Callable[[], Any]) -> list[Any]:
     """Run each action in its own thread and database connection, released at once."""
     barrier = threading.Barrier(len(actions))
     results: list[Any] = [None] * len(actions)
@@ -40,7 +38,7 @@ def _together(*actions: Callable[[], Any]) -> list[Any]:
 
     def work(i: int, action: Callable[[], Any]) -> None:
         try:
-            with schema_context(WORKER_SCHEMA):
+            with tenant_context(firm):  # a real firm, as a request or a task has
                 barrier.wait(timeout=30)
                 results[i] = action()
         except BaseException as exc:  # re-raised in the test's thread
@@ -82,7 +80,7 @@ def _an_account_with_trades(django_db_blocker) -> int:
     raise AssertionError("no account of the worker book has trades")
 
 
-def test_two_approvals_and_two_order_clicks_at_once_order_once(django_db_blocker):
+def test_two_approvals_and_two_order_clicks_at_once_order_once(worker_firm, django_db_blocker):
     account_id = _an_account_with_trades(django_db_blocker)
     with django_db_blocker.unblock(), schema_context(WORKER_SCHEMA):
         proposal = Proposal.objects.get(
@@ -93,8 +91,9 @@ def test_two_approvals_and_two_order_clicks_at_once_order_once(django_db_blocker
         def approve() -> Any:
             return proposals_decide(proposal_ids=[proposal.pk], approve=True, acting_user=None)
 
-        decisions = _together(approve, approve)
+        decisions = _together(worker_firm, approve, approve)
         batches = _together(
+            worker_firm,
             lambda: orders_create_from_approved(acting_user=None),
             lambda: orders_create_from_approved(acting_user=None),
         )
@@ -111,7 +110,9 @@ def test_two_approvals_and_two_order_clicks_at_once_order_once(django_db_blocker
         assert proposal.status == ProposalStatus.ORDERED
 
 
-def test_two_runs_of_one_account_stored_at_once_leave_one_live_proposal(django_db_blocker):
+def test_two_runs_of_one_account_stored_at_once_leave_one_live_proposal(
+    worker_firm, django_db_blocker
+):
     account_id = _an_account_with_trades(django_db_blocker)
     with django_db_blocker.unblock(), schema_context(WORKER_SCHEMA):
         first, second = _account_run(account_id), _account_run(account_id)
@@ -119,7 +120,7 @@ def test_two_runs_of_one_account_stored_at_once_leave_one_live_proposal(django_d
         def execute(run: tuple[int, list[int]]) -> Callable[[], None]:
             return lambda: [rebalance_chunk_execute(run_id=run[0], chunk=c) for c in run[1]]
 
-        _together(execute(first), execute(second))
+        _together(worker_firm, execute(first), execute(second))
 
         live = Proposal.objects.filter(
             account_id=account_id,
