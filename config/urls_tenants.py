@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.trading.urls")),
     path("orders/", order_apis.OrderListApi.as_view(), name="api-order-list"),
     path("orders/create/", order_apis.OrderCreateApi.as_view(), name="api-order-create"),
+    path("orders/<int:pk>/cancel/", order_apis.OrderCancelApi.as_view(), name="api-order-cancel"),
     path("trade-files/", order_apis.TradeFileListApi.as_view(), name="api-trade-file-list"),
     path(
         "trade-files/generate/",
@@ -83,6 +84,7 @@ urlpatterns = [
     path("settings/", trading_views.trading_settings_page, name="trading-settings"),
     path("orders/", order_views.orders_page, name="orders"),
     path("orders/create/", order_views.orders_create, name="orders-create"),
+    path("orders/<int:pk>/cancel/", order_views.order_cancel_view, name="order-cancel"),
     path("orders/trade-files/", order_views.trade_file_generate_view, name="trade-file-generate"),
     path(
         "orders/trade-files/<int:pk>/download/",

@@ -128,6 +128,7 @@ class ProposalStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     ORDERED = "ordered", "Ordered"
     FILLED = "filled", "Filled"
+    CANCELLED = "cancelled", "Orders cancelled (part may be filled)"
     SUPERSEDED = "superseded", "Superseded by a newer run"
     STALE = "stale", "Stale: the account changed"
     NO_TRADES = "no_trades", "No trades needed"

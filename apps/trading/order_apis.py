@@ -5,6 +5,7 @@ view's ``required_action``. Paths the lead mounts under ``api/v1/``::
 
     path("orders/", OrderListApi.as_view(), name="api-order-list"),
     path("orders/create/", OrderCreateApi.as_view(), name="api-order-create"),
+    path("orders/<int:pk>/cancel/", OrderCancelApi.as_view(), name="api-order-cancel"),
     path("trade-files/", TradeFileListApi.as_view(), name="api-trade-file-list"),
     path("trade-files/generate/", TradeFileGenerateApi.as_view(), name="api-trade-file-generate"),
     path("trade-files/<int:pk>/download/", TradeFileDownloadApi.as_view(),
@@ -29,7 +30,7 @@ from apps.access.permissions import Action
 from apps.trading.models import Order, OrderAllocation, TradeFile, TradeFileLayout
 from apps.trading.order_selectors import order_list, trade_file_list
 from apps.trading.services.fills import fills_import
-from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.orders import order_cancel, orders_create_from_approved
 from apps.trading.services.trade_files import trade_file_content, trade_file_generate
 
 
@@ -217,3 +218,16 @@ class FillsImportApi(APIView):
         )
         code = status.HTTP_201_CREATED if report.is_applied else status.HTTP_200_OK
         return Response(FillsReportOutput(report).data, status=code)
+
+
+class OrderCancelApi(APIView):
+    """Cancel an order's unfilled rest (traders): its shares and cash are no longer reserved."""
+
+    required_action = Action.APPROVE_TRADES
+
+    @extend_schema(request=None, responses=OrderOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        """Cancel; 400 when nothing is left to cancel."""
+        order = get_object_or_404(Order, pk=pk)
+        order_cancel(order=order, acting_user=request.user)
+        return Response(OrderOutput(order_list().get(pk=pk)).data)

@@ -5,6 +5,7 @@ URL names the template uses (wired by the lead in ``config/urls_tenants.py``)::
 
     path("orders/", order_views.orders_page, name="orders"),
     path("orders/create/", order_views.orders_create, name="orders-create"),
+    path("orders/<int:pk>/cancel/", order_views.order_cancel_view, name="order-cancel"),
     path("orders/trade-files/", order_views.trade_file_generate_view, name="trade-file-generate"),
     path("orders/trade-files/<int:pk>/download/", order_views.trade_file_download,
          name="trade-file-download"),
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.services.import_layouts import MAX_FILE_BYTES
 from apps.common.exceptions import ApplicationError
-from apps.trading.models import OrderStatus, TradeFileLayout
+from apps.trading.models import Order, OrderStatus, TradeFileLayout
 from apps.trading.order_selectors import (
     approved_unordered_count,
     fill_import_list,
@@ -32,7 +33,7 @@ from apps.trading.order_selectors import (
     trade_file_list,
 )
 from apps.trading.services.fills import FillsRejectedError, fills_import
-from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.orders import order_cancel, orders_create_from_approved
 from apps.trading.services.trade_files import trade_file_content, trade_file_generate
 
 _LAYOUT_CHOICES = [(layout.value, layout.label) for layout in TradeFileLayout]
@@ -169,3 +170,17 @@ def fills_upload(request: HttpRequest) -> HttpResponse:
         form.add_error(None, exc.message)
         return _page(request, fills_form=form, status=400)
     return _page(request, report=report)
+
+
+@require_POST
+@action_required(Action.APPROVE_TRADES)
+def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel an order's unfilled rest: its shares and cash are no longer reserved."""
+    order = get_object_or_404(Order, pk=pk)
+    try:
+        order_cancel(order=order, acting_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Order #{order.pk} cancelled; its shares and cash are free.")
+    return redirect("orders")

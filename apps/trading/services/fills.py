@@ -19,7 +19,6 @@ import hashlib
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -28,7 +27,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Max
 
 from apps.access.services import audit_event_record
 from apps.accounts.models import Account, Household, Transaction, TransactionKind
@@ -47,12 +46,10 @@ from apps.trading.models import (
     Order,
     OrderAllocation,
     OrderStatus,
-    Proposal,
-    ProposalStatus,
     TradeFileLayout,
     TradeSide,
 )
-from apps.trading.services.orders import OrdersErrorCode, order_status_for
+from apps.trading.services.orders import OrdersErrorCode, order_status_for, proposals_close
 
 _FILLABLE = (OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
 _SHARES_PLACES = 6
@@ -625,20 +622,6 @@ def fills_import(
         return _apply(fills, report=report, content=content, acting_user=acting_user)
 
 
-def _proposals_filled(allocations: Iterable[OrderAllocation]) -> None:
-    """Ordered proposals none of whose allocations is still open become ``filled``."""
-    touched = Proposal.objects.filter(
-        status=ProposalStatus.ORDERED,
-        trades__allocation__in=[a.pk for a in allocations],
-    )
-    still_open = OrderAllocation.objects.filter(
-        proposed_trade__proposal=OuterRef("pk"), is_open=True
-    )
-    Proposal.objects.filter(pk__in=touched.values("pk")).exclude(Exists(still_open)).update(
-        status=ProposalStatus.FILLED
-    )
-
-
 def _apply(
     fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: Any | None
 ) -> FillReport:
@@ -655,7 +638,7 @@ def _apply(
     OrderAllocation.objects.bulk_update(
         allocations.values(), ["filled_shares", "fill_amount", "fill_count", "is_open"]
     )
-    _proposals_filled(allocations.values())
+    proposals_close(allocation_ids=list(allocations))
     orders = list(
         Order.objects.select_for_update().filter(pk__in={a.order_id for a in allocations.values()})
     )

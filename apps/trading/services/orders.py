@@ -13,9 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
 
 from apps.access.services import audit_event_record
 from apps.common.bulk import id_batches
+from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
 from apps.common.tenancy import require_tenant_schema
 from apps.trading.models import (
@@ -203,6 +205,90 @@ def _proposals_mark(
                 payload={"account_id": proposal.account_id, "reason": reasons[proposal.pk]},
             )
         Proposal.objects.bulk_update(kept, ["status", "status_reason"])
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, acting_user: Any | None, note: str = "") -> Order:
+    """Cancel what is left of a block order: its open allocations stop reserving shares and cash.
+
+    An open order (not yet in a trade file) is simply withdrawn; a sent one is cancelled for
+    its unfilled rest once the custodian confirms (fills booked before stay booked). A sell
+    order whose proposals have buys open or filled is refused: those buys spend its proceeds. Each
+    ordered proposal none of whose allocations is still open becomes ``filled`` when every one
+    was filled, else ``cancelled``. Audited (``order.cancel``).
+
+    Raises:
+        ApplicationError: the order is already filled or cancelled, or its sales pay for buys
+            that are open or filled.
+    """
+    require_tenant_schema()
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status in (OrderStatus.FILLED, OrderStatus.CANCELLED):
+        raise ApplicationError(
+            f"order {order.pk} is {order.status}: nothing left to cancel",
+            code=OrdersErrorCode.INVALID,
+        )
+    released = list(OrderAllocation.objects.select_for_update().filter(order=order, is_open=True))
+    if order.side == TradeSide.SELL:
+        # A proposal's buys are paid for by its sells: cancelling the sells while its buys are
+        # in flight or done would take the account's cash below where the proposal left it.
+        funded = sorted(
+            set(
+                OrderAllocation.objects.filter(
+                    proposed_trade__proposal__in=ProposedTrade.objects.filter(
+                        allocation__in=released
+                    ).values("proposal_id"),
+                    proposed_trade__side=TradeSide.BUY,
+                )
+                .filter(Q(is_open=True) | Q(filled_shares__gt=0))
+                .values_list("order_id", flat=True)
+            )
+        )
+        if funded:
+            raise ApplicationError(
+                f"order {order.pk}'s sales pay for buys in order(s) "
+                f"{', '.join(f'#{pk}' for pk in funded)}, open or filled: cancel those buys "
+                "first (filled buys need these sales)",
+                code=OrdersErrorCode.INVALID,
+                extra={"buy_orders": funded},
+            )
+    OrderAllocation.objects.filter(pk__in=[a.pk for a in released]).update(is_open=False)
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    proposals_close(allocation_ids=[a.pk for a in released])
+    audit_event_record(
+        action="order.cancel",
+        acting_user=acting_user,
+        obj=order,
+        payload={
+            "note": note[:300],
+            "released": [
+                {
+                    "allocation_id": a.pk,
+                    "account_id": a.account_id,
+                    "shares": str(a.remaining_shares),
+                }
+                for a in released
+            ],
+        },
+    )
+    return order
+
+
+def proposals_close(*, allocation_ids: list[int]) -> None:
+    """Ordered proposals of these allocations with none still open: filled, or cancelled."""
+    still_open = OrderAllocation.objects.filter(
+        proposed_trade__proposal=OuterRef("pk"), is_open=True
+    )
+    unfilled = OrderAllocation.objects.filter(
+        proposed_trade__proposal=OuterRef("pk"), filled_shares__lt=F("shares")
+    )
+    closed = Proposal.objects.filter(
+        status=ProposalStatus.ORDERED,
+        pk__in=ProposedTrade.objects.filter(allocation__in=allocation_ids).values("proposal_id"),
+    ).exclude(Exists(still_open))
+    closed.filter(Exists(unfilled)).update(status=ProposalStatus.CANCELLED)
+    closed.update(status=ProposalStatus.FILLED)
 
 
 def order_status_for(*, total_shares: Decimal, filled_shares: Decimal, current: str) -> str:

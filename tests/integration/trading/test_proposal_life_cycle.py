@@ -339,3 +339,56 @@ def test_the_next_run_keeps_the_household_out_of_names_in_flight(run_book, trade
     (after,) = live(cash_only)
     assert not after.trades.filter(side="buy", symbol="EEE").exists()
     assert after.trades.filter(side="buy").exists()
+
+
+def test_a_cancelled_order_frees_its_lot_and_cash(firms, run_book, trader, priced_universe):
+    from apps.trading.models import OrderStatus
+    from apps.trading.services.orders import order_cancel
+    from tests.conftest import api_client
+
+    legacy = run_book["legacy"]
+    aaa = str(priced_universe["AAA"])
+    sold = _approved_with(legacy, trader, _sell("b-aaa", "AAA", "300", aaa, "1000"))
+    (order,) = orders_create_from_approved(acting_user=trader).orders
+    allocation = order.allocations.get()
+
+    viewer = api_client(firms["a"], Role.VIEWER)
+    assert viewer.post(f"/api/v1/orders/{order.pk}/cancel/").status_code == 403
+    response = api_client(firms["a"], Role.TRADER).post(f"/api/v1/orders/{order.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    with pytest.raises(ApplicationError, match="nothing left to cancel"):
+        order_cancel(order=order, acting_user=trader)
+
+    allocation.refresh_from_db()
+    sold.refresh_from_db()
+    assert allocation.is_open is False
+    assert (sold.status, order.__class__.objects.get(pk=order.pk).status) == (
+        ProposalStatus.CANCELLED,
+        OrderStatus.CANCELLED,
+    )
+    assert AuditEvent.objects.filter(action="order.cancel", object_id=str(order.pk)).exists()
+    # The lot is whole again for the next proposal: 300 shares of it may be ordered again.
+    _approved_with(legacy, trader, _sell("b-aaa", "AAA", "300", aaa, "1000"))
+    batch = orders_create_from_approved(acting_user=trader)
+    assert batch.held == {} and len(batch.orders) == 1
+
+
+def test_sales_that_pay_for_buys_in_flight_cannot_be_cancelled_first(
+    run_book, trader, priced_universe
+):
+    from apps.trading.models import Order
+    from apps.trading.services.orders import order_cancel
+
+    legacy = run_book["legacy"]
+    aaa, bbb = str(priced_universe["AAA"]), str(priced_universe["BBB"])
+    sale, purchase = _sell("b-aaa", "AAA", "300", aaa, "1000"), _buy("BBB", "50", bbb)
+    _approved_with(legacy, trader, sale, purchase)
+    orders_create_from_approved(acting_user=trader)
+    sell, buy = Order.objects.get(side="sell"), Order.objects.get(side="buy")
+
+    with pytest.raises(ApplicationError, match=f"pay for buys in order\\(s\\) #{buy.pk}"):
+        order_cancel(order=sell, acting_user=trader)
+    assert sell.allocations.get().is_open  # nothing changed
+    order_cancel(order=buy, acting_user=trader)  # the buys first, then the sales
+    order_cancel(order=sell, acting_user=trader)
+    assert not OrderAllocation.objects.filter(is_open=True).exists()

@@ -1,5 +1,6 @@
-"""Property-based: any sequence of runs, approvals, rejections, cancellations, order creations,
-fills and cash movements on a random household keeps trading safe (real PostgreSQL).
+"""Property-based: any sequence of runs, approvals, rejections, cancelled runs, order creations,
+fills, order cancellations and cash movements on a random household keeps trading safe (real
+PostgreSQL).
 
 After every step: no lot is in open sells beyond what it holds; no proposed trade is ordered
 twice and an ordered proposal has all its trades ordered; an account has at most one live
@@ -32,7 +33,7 @@ from apps.trading.models import (
     RunScope,
 )
 from apps.trading.services.fills import fills_import
-from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.orders import order_cancel, orders_create_from_approved
 from apps.trading.services.review import proposals_decide
 from apps.trading.services.runs import (
     rebalance_chunk_execute,
@@ -72,6 +73,7 @@ step = st.one_of(
     st.tuples(st.just("fill"), st.just(0)),
     st.tuples(st.just("deposit"), st.integers(0, 2)),
     st.tuples(st.just("cancelled_run"), st.just(0)),
+    st.tuples(st.just("cancel_order"), st.just(0)),
 )
 # Each plan is a desk's day or two: some actions, and the usual run -> approve -> order -> fill
 # cycle woven in at random places, so that most examples reach the custodian and back.
@@ -170,6 +172,16 @@ def _step(kind: str, arg: int, made: list[Account], admin) -> None:
         account = made[arg % len(made)]
         entry(account, f"d{EXAMPLES['steps']}", "deposit", AS_OF, amount="1000")
         ledger_rebuild(household=account.household)
+    elif kind == "cancel_order":
+        first = Order.objects.exclude(
+            status__in=(OrderStatus.FILLED, OrderStatus.CANCELLED)
+        ).first()
+        if first:
+            before = dict(OrderAllocation.objects.values_list("pk", "is_open"))
+            try:
+                order_cancel(order=first, acting_user=admin)
+            except ApplicationError:  # its sales pay for open or filled buys: nothing changed
+                assert dict(OrderAllocation.objects.values_list("pk", "is_open")) == before
     elif kind == "cancelled_run":
         run = rebalance_run_create(
             scope=RunScope.BOOK,
@@ -201,13 +213,10 @@ def _check_invariants(made: list[Account]) -> None:
 
     allocations = OrderAllocation.objects.values("proposed_trade_id").annotate(n=Count("pk"))
     assert all(row["n"] == 1 for row in allocations)
-    for proposal in Proposal.objects.filter(
-        status__in=(ProposalStatus.ORDERED, ProposalStatus.FILLED)
-    ):
+    ordered = (ProposalStatus.ORDERED, ProposalStatus.FILLED, ProposalStatus.CANCELLED)
+    for proposal in Proposal.objects.filter(status__in=ordered):
         assert proposal.trades.filter(allocation__isnull=True).count() == 0
-    for proposal in Proposal.objects.exclude(
-        status__in=(ProposalStatus.ORDERED, ProposalStatus.FILLED)
-    ):
+    for proposal in Proposal.objects.exclude(status__in=ordered):
         assert not proposal.trades.filter(allocation__isnull=False).exists()
 
     live = Proposal.objects.filter(status__in=LIVE_PROPOSAL_STATUSES).values("account_id")
