@@ -206,6 +206,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         "trading.rebalancerun": proposals[0].run_id,
         "trading.proposal": pending[0],
         "trading.orderallocation": allocation.pk,
+        "trading.order": allocation.order_id,
         "trading.tradefile": trade_file.pk,
         "reports.reportbatch": batch.pk,
         "reports.reportfile": report_file.pk,

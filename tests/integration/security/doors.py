@@ -32,6 +32,7 @@ SEGMENT_KINDS = {
     "runs": "trading.rebalancerun",
     "proposals": "trading.proposal",
     "trade-files": "trading.tradefile",
+    "orders": "trading.order",
     "users": "auth.user",
     "exports": "access.auditevent",
     "securities": "security_symbol",

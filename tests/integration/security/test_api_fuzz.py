@@ -120,6 +120,7 @@ def fuzz_book(firms, run_book) -> dict[str, Any]:  # noqa: F811 - the trading fi
             "/api/v1/runs/": proposal.run_id,
             "/api/v1/proposals/": proposal.pk,
             "/api/v1/trade-files/": trade_file.pk,
+            "/api/v1/orders/": trade_file.orders.first().pk,
             "/api/v1/restrictions/": restriction.pk,
             "/api/v1/reports/batches/": batch.pk,
             "/api/v1/reports/files/": ReportFile.objects.get(batch=batch).pk,
