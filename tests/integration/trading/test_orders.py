@@ -626,30 +626,37 @@ def test_order_list_query_count_does_not_grow_with_orders(
                 _ = allocation.account.number
 
 
-def test_a_sell_fill_relieves_the_instructed_lot_not_the_oldest(run_book, trader):
-    from apps.accounts.services.ledger import ledger_rebuild
+def _approved_with_sell(account, trader, **sell) -> Proposal:
+    """The account's proposal from a run now (its account unchanged since), approved, with one
+    hand-written sell instead of its own trades."""
     from apps.trading.models import ProposedTrade
-    from tests.integration.accounts.conftest import entry
 
-    legacy = run_book["legacy"]
-    entry(legacy, "b-aaa-2", "buy", AS_OF.replace(month=1, day=10), "AAA", "50", "3000")
-    ledger_rebuild(household=legacy.household)
     run = rebalance_run_create(
         scope=RunScope.ACCOUNT,
-        scope_ids=[legacy.pk],
+        scope_ids=[account.pk],
         mode=RunMode.FULL_REBALANCE,
         as_of=AS_OF,
         requested_by=trader,
     )
     for chunk in rebalance_run_start(run_id=run.pk):
         rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
-    # The run's proposal (its account unchanged since), with one hand-written sell instead.
     proposal = Proposal.objects.get(run=run)
     proposal.trades.all().delete()
     Proposal.objects.filter(pk=proposal.pk).update(status=ProposalStatus.APPROVED)
-    ProposedTrade.objects.create(
-        proposal=proposal,
-        side="sell",
+    ProposedTrade.objects.create(proposal=proposal, side="sell", **sell)
+    return proposal
+
+
+def test_a_sell_fill_relieves_the_instructed_lot_not_the_oldest(run_book, trader):
+    from apps.accounts.services.ledger import ledger_rebuild
+    from tests.integration.accounts.conftest import entry
+
+    legacy = run_book["legacy"]
+    entry(legacy, "b-aaa-2", "buy", AS_OF.replace(month=1, day=10), "AAA", "50", "3000")
+    ledger_rebuild(household=legacy.household)
+    _approved_with_sell(
+        legacy,
+        trader,
         symbol="AAA",
         lot_key="b-aaa-2",  # the newer lot: FIFO would relieve b-aaa instead
         shares=Decimal(20),
@@ -683,28 +690,15 @@ def test_a_whole_share_account_sells_a_fractional_lot_entirely_through_to_the_fi
     """The lot of 7.5 shares (a dividend reinvested) goes out whole and its fill is booked;
     any other fraction in a whole-share account is still refused."""
     from apps.accounts.services.ledger import ledger_rebuild
-    from apps.trading.models import ProposedTrade
     from tests.integration.accounts.conftest import entry
 
     legacy = run_book["legacy"]
     assert not legacy.is_fractional_shares
     entry(legacy, "b-fff", "buy", AS_OF.replace(month=2, day=1), "FFF", "7.5", "400")
     ledger_rebuild(household=legacy.household)
-    run = rebalance_run_create(
-        scope=RunScope.ACCOUNT,
-        scope_ids=[legacy.pk],
-        mode=RunMode.FULL_REBALANCE,
-        as_of=AS_OF,
-        requested_by=trader,
-    )
-    for chunk in rebalance_run_start(run_id=run.pk):
-        rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
-    proposal = Proposal.objects.get(run=run)
-    proposal.trades.all().delete()
-    Proposal.objects.filter(pk=proposal.pk).update(status=ProposalStatus.APPROVED)
-    ProposedTrade.objects.create(
-        proposal=proposal,
-        side="sell",
+    proposal = _approved_with_sell(
+        legacy,
+        trader,
         symbol="FFF",
         lot_key="b-fff",
         shares=Decimal("7.5"),
