@@ -49,6 +49,7 @@ class PathYear:
     estimated_tax_amount: float
     tracking_error_rate: float  # after the year's trades
     value_amount: float
+    unrealized_gain_amount: float  # of the lots left after the year's trades, at its prices
 
 
 def concentrated_account(data: PriceData, *, start: int, seed: int = 0) -> SimAccount:
@@ -63,9 +64,14 @@ def transition_path(
     account: SimAccount,
     *,
     years: int,
+    window: int = 0,
     config: SolverConfig | None = None,
 ) -> list[PathYear]:
-    """Follow the account's ``years``-year transition from its funding day, one run a year."""
+    """Follow the account's ``years``-year transition from its funding day, one run a year.
+
+    ``window``: yearly runs in all (at least ``years``); the runs after the horizon are ordinary
+    full rebalances (no plan, no budget), so horizons compare over the same years.
+    """
     config = config or default_solver_config()
     n = len(data.symbols)
     targets = model_weights(n, "equal", 0)
@@ -83,7 +89,7 @@ def transition_path(
     cash = account.initial_cash
     index = {s: i for i, s in enumerate(data.symbols)}
     path: list[PathYear] = []
-    for y in range(years):
+    for y in range(max(years, window)):
         t = data.index_on_or_after(add_months(start_day, 12 * y))
         day = data.dates[t]
         universe = Universe(
@@ -109,37 +115,49 @@ def transition_path(
             account_id=account.account_id,
         )
 
-        plan = plan_transition(
-            problem,
-            years=years - y,
-            solve=partial(solve_rebalance, config=config, compiled=compiled),
-            risk_aversion=config.risk_aversion,
-            tolerance_rate=TOLERANCE_RATE,
-            discount_rate=DISCOUNT_RATE,
-        )
-        budget = plan.this_year_budget_amount
-        planned = replace(
-            problem,
-            risk_aversion_scale=plan.this_year_risk_aversion_scale,
-            tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
-        )
+        shape, budget, planned = "after", None, problem
+        if y < years:
+            plan = plan_transition(
+                problem,
+                years=years - y,
+                solve=partial(solve_rebalance, config=config, compiled=compiled),
+                risk_aversion=config.risk_aversion,
+                tolerance_rate=TOLERANCE_RATE,
+                discount_rate=DISCOUNT_RATE,
+            )
+            shape, budget = plan.shape, plan.this_year_budget_amount
+            planned = replace(
+                problem,
+                risk_aversion_scale=plan.this_year_risk_aversion_scale,
+                tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
+            )
         result = solve_rebalance(planned, config, compiled)
         taxes = result.taxes
         path.append(
             PathYear(
                 year=day.year,
-                shape=plan.shape,
+                shape=shape,
                 gains_budget_amount=budget,
                 short_term_gain_amount=taxes.short_term_gain_amount,
                 long_term_gain_amount=taxes.long_term_gain_amount,
                 estimated_tax_amount=taxes.estimated_tax_amount,
                 tracking_error_rate=result.after.active_risk_rate,
                 value_amount=result.before.value_amount,
+                unrealized_gain_amount=0.0,
             )
         )
         lots, flow = apply_trades(lots, result, day, index, day.year)
         cash += flow
+        unrealized = float(
+            lots.shares @ universe.prices[lots.symbol_index] - lots.basis_amount.sum()
+        )
+        path[-1] = replace(path[-1], unrealized_gain_amount=unrealized)
     return path
+
+
+def present_value_of_tax(path: Sequence[PathYear]) -> float:
+    """The path's yearly tax discounted to its first run at ``DISCOUNT_RATE`` (USD)."""
+    return sum(p.estimated_tax_amount / (1 + DISCOUNT_RATE) ** k for k, p in enumerate(path))
 
 
 def write(line: str) -> None:
@@ -163,9 +181,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{account.initial_value:,.0f}, rates {account.short_rate:.3f}/{account.long_rate:.3f}"
     )
     for years in (1, 3, 5):
-        path = transition_path(data, account, years=years)
+        path = transition_path(data, account, years=years, window=5)
         total = sum(p.estimated_tax_amount for p in path)
-        write(f"N={years}: total tax {total:,.0f}")
+        present = present_value_of_tax(path)
+        owed = path[-1].unrealized_gain_amount * account.long_rate
+        write(
+            f"N={years}: tax over {len(path)} years {total:,.0f} (present value {present:,.0f}); "
+            f"value at the last run {path[-1].value_amount:,.0f}, unrealized gain left "
+            f"{path[-1].unrealized_gain_amount:,.0f} (~{owed:,.0f} of tax at the long-term rate)"
+        )
         for p in path:
             budget = "rest" if p.gains_budget_amount is None else f"{p.gains_budget_amount:,.0f}"
             write(
