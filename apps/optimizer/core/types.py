@@ -55,6 +55,29 @@ def _check_optional_non_negative(value: float | None, name: str) -> None:
         raise ProblemShapeError(f"{name} must be None or a finite value >= 0, got {value!r}")
 
 
+def _check_identical_groups(groups: object) -> tuple[frozenset[str], ...]:
+    """The groups of substantially identical symbols as a tuple of frozensets, checked.
+
+    Every group names at least two distinct symbols and no symbol is in two groups (groups
+    that overlap are one group: the caller merges them).
+    """
+    if not isinstance(groups, tuple | list) or any(isinstance(g, str) for g in groups):
+        raise ProblemShapeError("substantially_identical must be a tuple of symbol sets")
+    out = tuple(frozenset(group) for group in groups)
+    seen: set[str] = set()
+    for group in out:
+        if len(group) < 2 or not all(isinstance(s, str) and s for s in group):
+            raise ProblemShapeError(
+                f"a substantially identical group needs two or more symbols: {sorted(group)}"
+            )
+        if seen & group:
+            raise ProblemShapeError(
+                f"symbols in two substantially identical groups: {sorted(seen & group)}"
+            )
+        seen |= group
+    return out
+
+
 class RebalanceMode(StrEnum):
     """What the run is allowed to do."""
 
@@ -408,9 +431,17 @@ class HouseholdProblem:
     constraints: Constraints = field(default_factory=Constraints)
     wash_sale_locks: WashSaleLocks = field(default_factory=WashSaleLocks)
     mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
+    # Groups of symbols the wash-sale rule treats as one security (share classes of one issuer,
+    # funds on one index): a loss sale of one member and a purchase of another is a wash sale.
+    substantially_identical: tuple[frozenset[str], ...] = ()
 
     def __post_init__(self) -> None:
         n = self.universe.size
+        object.__setattr__(
+            self,
+            "substantially_identical",
+            _check_identical_groups(self.substantially_identical),
+        )
         object.__setattr__(
             self, "target_weights", _check_targets(self.target_weights, self.cash_target_weight, n)
         )
@@ -452,8 +483,14 @@ class RebalanceProblem:
     withdrawals_due_amount: float = 0.0
     mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
     account_id: str = "account"
+    substantially_identical: tuple[frozenset[str], ...] = ()  # see HouseholdProblem
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "substantially_identical",
+            _check_identical_groups(self.substantially_identical),
+        )
         object.__setattr__(
             self,
             "target_weights",
@@ -480,6 +517,7 @@ class RebalanceProblem:
             constraints=self.constraints,
             wash_sale_locks=self.wash_sale_locks,
             mode=self.mode,
+            substantially_identical=self.substantially_identical,
         )
 
 
