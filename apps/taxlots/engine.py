@@ -9,21 +9,35 @@ How one pass finds wash sales in both directions (IRC §1091(a), Treas. Reg. 1.1
 
 * Trades are applied in order. A sell relieves lots (FIFO, LIFO, HIFO or specific lots); each
   relieved piece sold below its adjusted basis in a taxable account is a *loss piece*.
+* Substantially identical means the same symbol, or two symbols of one group of
+  ``ReplayParams.substantially_identical`` (GOOG and GOOGL): every index below is keyed by the
+  symbol's group, and a replacement keeps its own symbol, basis and holding period plus the
+  adjustment (IRC §1091(a), (d); Pub 550 "Substantially identical stock or securities").
 * Look back: the loss piece is matched at once against replacement shares bought in
-  ``[sale - 30 days, sale]`` that are still held, in acquisition order.
+  ``[sale - 30 days, sale]`` that are still held when the loss is realized, in acquisition
+  order. Shares bought in that period but already sold are not replacements: §1091(d) adds the
+  disallowed loss to the basis of the shares "so acquired", which "postpones the loss deduction
+  until the disposition of the new stock" (Pub 550 "Wash Sales"); shares already disposed of
+  can postpone nothing, and counting them would reopen their earlier sale and, when that sale
+  is itself a loss replaced by the shares now sold, chain the loss back and forth without end
+  (docs/tax-rules.md §2, "Replacements bought before the loss sale").
 * Look forward: loss shares not yet replaced stay *pending* for 30 days; every later buy of the
-  symbol, in any account, is first matched against pending losses in the order the losses were
-  realized (Reg. 1.1091-1(b)) before it can be sold, so its adjusted basis is right when it is.
-* A replacement share absorbs at most one loss share; the sold lot's own shares and shares of
-  the same ``buy_group`` never replace it. A taxable replacement gets the disallowed loss added
-  to its basis and its holding period tacked (IRC §1091(d), §1223(3)); an IRA replacement makes
-  the disallowance permanent with no basis change (Rev. Rul. 2008-5).
+  symbol's group, in any account, is first matched against pending losses in the order the
+  losses were realized (Reg. 1.1091-1(b)) before it can be sold, so its adjusted basis is right
+  when it is.
+* A replacement share absorbs at most one loss share (Reg. 1.1091-1(e)); the sold lot's own
+  shares and shares of the same ``buy_group`` never replace it. A taxable replacement gets the
+  disallowed loss added to its basis and its holding period tacked from the sold shares' own
+  holding-period start (imported or tacked, not their acquisition date) (IRC §1091(d),
+  §1223(3)); an IRA replacement makes the disallowance permanent with no basis change (Rev.
+  Rul. 2008-5).
 
 Every money figure is computed exactly and rounded once, half-even, to cents when it is booked;
 complementary parts are obtained by subtraction or cumulative rounding, so parts always sum
 exactly to their whole (proceeds across lots, basis across pieces, disallowed loss across
 replacements). Indexes: open lots per (account, symbol) in acquisition order, recent buys and
-pending losses per symbol in deques trimmed to the window, so a replay is linear in the trades.
+pending losses per symbol group in deques trimmed to the window, so a replay is linear in the
+trades.
 """
 
 from __future__ import annotations
@@ -152,7 +166,8 @@ class Trade:
         id: unique in the history; a buy's id is its lot id.
         date: trade date.
         account: ``AccountSpec.id``.
-        symbol: the security; equal symbols are the only "substantially identical" securities.
+        symbol: the security. Equal symbols are substantially identical, and so are the
+            symbols of one group of ``ReplayParams.substantially_identical``.
         side: buy or sell.
         quantity: shares, > 0, at most 6 decimal places.
         amount: USD, >= 0, cents: a buy's total cost (its basis), a sell's net proceeds.
@@ -189,11 +204,16 @@ class ReplayParams:
         lot_method: relief for sells without ``lots`` or ``lot_method``.
         wash_sale_window_days: calendar days on each side of a loss sale (30 by statute).
         long_term_months: calendar months after which shares are long-term (12 by statute).
+        substantially_identical: groups of symbols (at least two each, no symbol in two
+            groups) that are substantially identical to each other (IRC §1091(a)): a purchase
+            of any symbol of a group replaces a loss sale of any symbol of it. A symbol in no
+            group is substantially identical only to itself.
     """
 
     lot_method: LotMethod = LotMethod.FIFO
     wash_sale_window_days: int = WASH_SALE_WINDOW_DAYS
     long_term_months: int = LONG_TERM_MONTHS
+    substantially_identical: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +359,38 @@ def _validate_params(params: ReplayParams) -> list[Problem]:
             problems.append(Problem("params", field, f"must be an integer >= {lowest}"))
         elif value > highest:
             problems.append(Problem("params", field, f"must be at most {highest}"))
+    problems.extend(_validate_groups(params.substantially_identical))
+    return problems
+
+
+def _validate_groups(groups: Sequence[frozenset[str]]) -> list[Problem]:
+    """Check ``ReplayParams.substantially_identical``: groups of 2+ non-empty, disjoint symbols."""
+    problems: list[Problem] = []
+    first_group: dict[str, int] = {}
+    for index, group in enumerate(groups):
+        field = f"substantially_identical[{index}]"
+        symbols = sorted(s for s in group if isinstance(s, str) and s)
+        if len(symbols) != len(group):
+            problems.append(Problem("params", field, "symbols must be non-empty strings"))
+        if len(group) < 2:
+            problems.append(
+                Problem(
+                    "params", field, f"a group needs at least 2 different symbols, got {len(group)}"
+                )
+            )
+        for symbol in symbols:
+            if symbol in first_group:
+                problems.append(
+                    Problem(
+                        "params",
+                        field,
+                        f"{shortened(symbol)!r} is already in "
+                        f"substantially_identical[{first_group[symbol]}]: a symbol belongs to "
+                        "one group",
+                    )
+                )
+            else:
+                first_group[symbol] = index
     return problems
 
 
@@ -644,11 +696,16 @@ class _Replayer:
         self.params = params
         self.taxable = {a.id: a.type.is_taxable for a in accounts}
         self.window_days = params.wash_sale_window_days
+        # Each symbol's wash-sale identity: a member of its group (the same for the whole
+        # group), or itself. Groups are disjoint, so no two groups share an identity.
+        self.identity = {
+            symbol: min(group) for group in params.substantially_identical for symbol in group
+        }
         self.positions: dict[tuple[str, str], dict[str, _Lot]] = {}
         self.held: dict[tuple[str, str], Decimal] = {}
         self.lots: dict[str, _Lot] = {}  # every lot ever bought, by id, in acquisition order
-        self.recent_buys: dict[str, deque[_Lot]] = {}
-        self.pending: dict[str, deque[_Loss]] = {}
+        self.recent_buys: dict[str, deque[_Lot]] = {}  # by identity
+        self.pending: dict[str, deque[_Loss]] = {}  # by identity
         self.rows: list[_Row] = []
         self.matches: list[tuple[int, int, WashMatch]] = []
         self.losses = 0
@@ -666,11 +723,12 @@ class _Replayer:
         self.held[key] = self.held.get(key, ZERO) + trade.quantity
         self.lots[lot.id] = lot
         if lot.capacity:
-            self._match_forward(lot)
-            self.recent_buys.setdefault(lot.symbol, deque()).append(lot)
+            identity = self.identity.get(lot.symbol, lot.symbol)
+            self._match_forward(lot, identity)
+            self.recent_buys.setdefault(identity, deque()).append(lot)
 
-    def _match_forward(self, lot: _Lot) -> None:
-        pending = self.pending.get(lot.symbol)
+    def _match_forward(self, lot: _Lot, identity: str) -> None:
+        pending = self.pending.get(identity)
         if not pending:
             return
         earliest = wash_sale_window(lot.acquired, self.window_days)[0]
@@ -789,7 +847,8 @@ class _Replayer:
     def _loss(self, row: _Row, quantity: Decimal, loss: Decimal, hps: dt.date) -> None:
         self.losses += 1
         pending_loss = _Loss(row, quantity, loss, hps, self.losses)
-        recent = self.recent_buys.get(row.lot.symbol)
+        identity = self.identity.get(row.lot.symbol, row.lot.symbol)
+        recent = self.recent_buys.get(identity)
         if recent:
             earliest = wash_sale_window(pending_loss.sold_on, self.window_days)[0]
             while recent and (recent[0].acquired < earliest or not recent[0].capacity):
@@ -802,7 +861,7 @@ class _Replayer:
                 if capacity and not self._excluded(pending_loss, lot):
                     self._match(pending_loss, lot, min(unmatched, capacity))
         if pending_loss.unmatched:
-            self.pending.setdefault(row.lot.symbol, deque()).append(pending_loss)
+            self.pending.setdefault(identity, deque()).append(pending_loss)
 
     @staticmethod
     def _excluded(loss: _Loss, lot: _Lot) -> bool:
@@ -972,7 +1031,8 @@ def replay(
     Args:
         accounts: every account of the household (wash sales are detected across all of them).
         trades: in the order they happened (same-day trades in intraday order).
-        params: lot method, wash-sale window and long-term months; defaults when ``None``.
+        params: lot method, wash-sale window, long-term months and groups of substantially
+            identical symbols; defaults when ``None``.
 
     Returns:
         Realized rows (taxable accounts only: sales inside an IRA are not tax events), open lots,

@@ -60,7 +60,12 @@ CENT = Decimal("0.01")
 #: Keys allowed anywhere for people's benefit; they never change a result.
 INFORMATIONAL_KEYS = frozenset({"note", "notes", "comment", "description", "source", "price"})
 
-_PARAMS_KEYS = {"lot_method", "wash_sale_window_days", "long_term_months"}
+_PARAMS_KEYS = {
+    "lot_method",
+    "wash_sale_window_days",
+    "long_term_months",
+    "substantially_identical",
+}
 _ACCOUNT_KEYS = {"id", "type"}
 _TRADE_KEYS = {
     "id",
@@ -449,6 +454,9 @@ def parse_replay_input(document: object) -> ReplayInput:
                     params_obj, "wash_sale_window_days", "params", 30
                 ),
                 long_term_months=reader.integer(params_obj, "long_term_months", "params", 12),
+                substantially_identical=_read_groups(
+                    reader, params_obj.get("substantially_identical")
+                ),
             )
 
     accounts: list[AccountSpec] = []
@@ -482,6 +490,42 @@ def parse_replay_input(document: object) -> ReplayInput:
         unparsable=frozenset(unparsable),
         problems=tuple(reader.problems),
     )
+
+
+def _read_groups(reader: _Reader, raw: object) -> tuple[frozenset[str], ...]:
+    """Read ``params.substantially_identical``: an array of arrays of symbols.
+
+    A group with a malformed member (not a non-empty string, or named twice) is reported here
+    and left out; the engine checks the rest (two symbols or more, no symbol in two groups).
+    """
+    if raw is None:
+        return ()
+    items = reader.array(raw, "params", "substantially_identical")
+    if items is None:
+        return ()
+    groups: list[frozenset[str]] = []
+    for index, raw_group in enumerate(items):
+        field = f"substantially_identical[{index}]"
+        members = reader.array(raw_group, "params", field)
+        if members is None:
+            continue
+        symbols: list[str] = []
+        ok = True
+        for member_index, symbol in enumerate(members):
+            where_in = f"{field}[{member_index}]"
+            if not isinstance(symbol, str) or not symbol.strip():
+                reader.problem(
+                    "params", where_in, f"must be a non-empty symbol string, got {_kind(symbol)}"
+                )
+                ok = False
+            elif symbol in symbols:
+                reader.problem("params", where_in, f"{_shown(symbol)} is named twice")
+                ok = False
+            else:
+                symbols.append(symbol)
+        if ok:
+            groups.append(frozenset(symbols))
+    return tuple(groups)
 
 
 def _read_trade(reader: _Reader, raw: object, index: int) -> Trade | None:

@@ -51,20 +51,51 @@ def add_months(start: dt.date, months: int) -> dt.date:
 
 
 def long_term_start(holding_period_start: dt.date, months: int = LONG_TERM_MONTHS) -> dt.date:
-    """Return the first sale date on which shares are long-term.
+    """Return the first sale date on which shares are long-term ("held more than" ``months``).
 
-    The holding period excludes the acquisition day and includes the sale day (Rev. Rul. 66-97,
-    Rev. Rul. 70-598), so shares are long-term when the sale date is *after* the holding-period
-    start plus ``months`` calendar months (Feb 29 + 12 months is clamped to Feb 28).
+    The rule (IRC §1222(3): "held for more than 1 year"):
+
+    * The holding period excludes the acquisition day and includes the sale day, both trade
+      dates (Rev. Rul. 66-97; Rev. Rul. 70-598): it begins the day after ``holding_period_start``.
+    * It is counted in calendar months, not days (Rev. Rul. 66-7, 1966-1 C.B. 188): ``months``
+      months beginning on day D of a month end the day before day D of the month ``months``
+      later, so shares are long-term from that day D. Bought 2019-03-15: the period begins
+      2019-03-16, a year of it ends 2020-03-15 (short-term), long-term from 2020-03-16.
+    * When that month has no day D (a period beginning on the 29th, 30th or 31st), the months
+      end with that month and long-term begins on the first day of the next month. (No ruling
+      states this case; it is the one reading under which a sale on the anniversary is never
+      "more than" the period, as Pub 550 "Holding Period" requires: bought Feb 5, sold Feb 5 of
+      the next year is short-term.)
+    * So a lot acquired on the **last day of a month** begins its holding period on the first
+      day of the next month and is long-term from the first day of the month after the month
+      ``months`` after the acquisition month (Rev. Rul. 66-7; *Caspe v. United States*, 694
+      F.2d 1116 (8th Cir. 1982): bought 1972-11-30, sold 1973-05-31 was held six months, not
+      "more than six months"). Bought 2019-02-28: long-term from 2020-03-01, not 2020-02-29.
+
+    Every case is one formula: the day after ``holding_period_start`` moved ``months`` calendar
+    months later, or the first day of the following month when the target month is too short.
+    (Clamping to the month's last day instead would make a lot bought 2020-02-28, or 03-30 for
+    6 months, long-term on its anniversary, which is not "more than" the period.)
 
     Args:
-        holding_period_start: the acquisition (trade) date, or the tacked date after a wash sale.
+        holding_period_start: the acquisition (trade) date, or the tacked date after a wash sale
+            (a computed date, treated as an acquisition on that date: see
+            :func:`tacked_holding_period_start`).
         months: holding period required, in calendar months (12 under IRC §1222).
 
     Returns:
         The earliest long-term sale date.
+
+    Raises:
+        OverflowError, ValueError: when that date would be after 9999-12-31.
     """
-    return add_months(holding_period_start, months) + dt.timedelta(days=1)
+    first_day = holding_period_start + dt.timedelta(days=1)
+    index = first_day.year * 12 + (first_day.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    if first_day.day <= last_day:
+        return dt.date(year, month0 + 1, first_day.day)
+    return dt.date(year, month0 + 1, last_day) + dt.timedelta(days=1)
 
 
 def is_long_term(
@@ -111,12 +142,23 @@ def tacked_holding_period_start(
 ) -> dt.date:
     """Return a wash-sale replacement's holding-period start (IRC §1223(3)).
 
-    The replacement's holding period includes the period the sold shares were held, so it starts
-    at its own acquisition date minus the days the sold shares were held.
+    The replacement's holding period includes the period the sold shares were held (IRC
+    §1223(3); Pub 550 "Wash Sales": "your holding period for the new stock ... includes the
+    holding period of the stock ... sold"), so it starts at its own acquisition date minus the
+    days the sold shares were held (``sold_on - sold_holding_period_start``: the sold shares'
+    acquisition day excluded, their sale day included, Rev. Rul. 66-97). Days are the only unit
+    in which the two periods add exactly; no source adds them in months.
+
+    The result is a computed date, used as the replacement's acquisition date: the long-term
+    test counts calendar months from the day after it like any other (:func:`long_term_start`),
+    the month-end rule of Rev. Rul. 66-7 included when the computed date is a month's last day.
+    Example: shares bought 2019-01-31 (a month end), sold at a loss 2019-03-15 (43 days held)
+    and replaced 2019-03-20: the replacement starts 2019-02-05 and is long-term from 2020-02-06.
 
     Args:
         replacement_acquired_on: trade date of the replacement shares.
-        sold_holding_period_start: holding-period start of the shares sold at a loss.
+        sold_holding_period_start: holding-period start of the shares sold at a loss (their
+            own, possibly imported or already tacked, start, not their acquisition date).
         sold_on: trade date of the loss sale.
     """
     return replacement_acquired_on - (sold_on - sold_holding_period_start)

@@ -86,17 +86,26 @@ def _picks(
     return tuple(picks)
 
 
-def replay_all(trades: list[Trade]) -> ReplayResult:
-    return replay(ACCOUNTS, trades, ReplayParams())
+def replay_all(trades: list[Trade], params: ReplayParams | None = None) -> ReplayResult:
+    return replay(ACCOUNTS, trades, params or ReplayParams())
+
+
+# A and B substantially identical (issue #17): purchases of either replace losses of both.
+PARAMS = pytest.mark.parametrize(
+    "params",
+    [ReplayParams(), ReplayParams(substantially_identical=(frozenset({"A", "B"}),))],
+    ids=["symbols", "A and B one group"],
+)
 
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@PARAMS
 @PROPERTY
-@given(histories())
-def test_basis_is_conserved_to_the_cent(trades: list[Trade]) -> None:
-    result = replay_all(trades)
+@given(trades=histories())
+def test_basis_is_conserved_to_the_cent(trades: list[Trade], params: ReplayParams) -> None:
+    result = replay_all(trades, params)
     purchases = sum(
         (t.amount for t in trades if t.side is Side.BUY and t.account in TAXABLE), Decimal(0)
     )
@@ -112,10 +121,13 @@ def test_basis_is_conserved_to_the_cent(trades: list[Trade]) -> None:
                for lot in result.lots_open)  # fmt: skip
 
 
+@PARAMS
 @PROPERTY
-@given(histories())
-def test_rows_are_consistent_and_disallowed_losses_are_fully_placed(trades: list[Trade]) -> None:
-    result = replay_all(trades)
+@given(trades=histories())
+def test_rows_are_consistent_and_disallowed_losses_are_fully_placed(
+    trades: list[Trade], params: ReplayParams
+) -> None:
+    result = replay_all(trades, params)
     for row in result.realized:
         assert row.reportable_gain_loss == row.gain_loss + row.wash_sale_disallowed
         assert row.gain_loss == row.proceeds - row.cost_basis

@@ -651,6 +651,7 @@ REPLAY_FIELDS: list[tuple[str, str]] = [
     ),
     ("lots", "lot_id"), ("lots", "quantity"), ("accounts", "id"), ("accounts", "type"),
     ("params", "lot_method"), ("params", "wash_sale_window_days"), ("params", "long_term_months"),
+    ("params", "substantially_identical"),
     ("input", "params"), ("input", "accounts"), ("input", "trades"),
 ]  # fmt: skip
 CARRYFORWARD_FIELDS: list[tuple[str, str]] = [

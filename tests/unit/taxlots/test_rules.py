@@ -37,12 +37,12 @@ def test_add_months_clamps_to_month_end(start: str, months: int, expected: str) 
     ("acquired", "last_short", "first_long"),
     [
         ("2019-03-01", "2020-03-01", "2020-03-02"),  # exactly one year is not "more than"
-        ("2020-02-29", "2021-02-28", "2021-03-01"),  # leap day: +12 months clamps to Feb 28
+        ("2020-02-29", "2021-02-28", "2021-03-01"),  # leap day, a month end: held from Mar 1
         ("2019-01-31", "2020-01-31", "2020-02-01"),  # month end
         ("2019-08-31", "2020-08-31", "2020-09-01"),  # month end
         ("2019-04-30", "2020-04-30", "2020-05-01"),  # month end, 30-day month
-        ("2020-02-28", "2021-02-28", "2021-03-01"),
-        ("2019-02-28", "2020-02-28", "2020-02-29"),  # spec'd formula: Feb 29 is after Feb 28
+        ("2020-02-28", "2021-02-28", "2021-03-01"),  # not a month end: the anniversary is short
+        ("2019-02-28", "2020-02-29", "2020-03-01"),  # month end: Rev. Rul. 66-7 (issue #17)
         ("2019-12-31", "2020-12-31", "2021-01-01"),  # year end
     ],
 )
