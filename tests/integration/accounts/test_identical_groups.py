@@ -265,3 +265,18 @@ def test_firm_admins_edit_groups_in_the_admin_through_the_services(master, firms
     with schema_context(firms["a"].schema):
         assert not IdenticalGroup.objects.exists()
         assert AuditEvent.objects.filter(action="identical_group.delete").count() == 1
+
+
+def test_the_firm_restrictions_page_lists_the_groups_with_reason_and_source(master, firms):
+    identical_group_create(
+        symbols=["VOO", "IVV"],
+        reason="both track the S&P 500",
+        source="prospectuses",
+        acting_user=master.users[Role.FIRM_ADMIN],
+    )
+    page = login_client(firms["a"], Role.VIEWER).get("/restrictions/").content.decode()
+    assert '<td rowspan="1">GOOG, GOOGL</td><td>share classes of one issuer</td>' in page
+    assert "both track the S&amp;P 500</td><td>prospectuses" in page
+    assert "/admin/accounts/identicalgroup/" not in page  # the admin link is for firm admins
+    admin_page = login_client(firms["a"], Role.FIRM_ADMIN).get("/restrictions/").content.decode()
+    assert "/admin/accounts/identicalgroup/" in admin_page
