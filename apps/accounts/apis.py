@@ -81,6 +81,7 @@ class AccountOutput(serializers.ModelSerializer):
             "currency",
             "cash_amount",
             *PROFILE_FIELDS,
+            "transition_start_year",
         )
 
 

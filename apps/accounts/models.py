@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce
@@ -55,6 +56,10 @@ class LotMethod(models.TextChoices):
     FIFO = "FIFO", "First in, first out"
     LIFO = "LIFO", "Last in, first out"
     HIFO = "HIFO", "Highest cost first"
+
+
+#: Longest transition horizon accepted (the planner simulates one solve per year and schedule).
+MAX_TRANSITION_YEARS = 10
 
 
 class Household(models.Model):
@@ -106,7 +111,15 @@ class Account(models.Model):
     transition_years = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Spread a legacy portfolio's move to the model over N years.",
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TRANSITION_YEARS)],
+        help_text="Spread a legacy portfolio's move to the model over N calendar years.",
+    )
+    # Set by the accounts service when the horizon is set or changed (this business year).
+    transition_start_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    transition_tolerance_rate = models.DecimalField(
+        **RATE,
+        default=Decimal("0.01"),
+        help_text="A transition has reached the model at this tracking error (annualised).",
     )
     is_harvesting_enabled = models.BooleanField(default=True)
     harvest_threshold_rate = models.DecimalField(
@@ -179,6 +192,16 @@ class Account(models.Model):
     def is_taxable(self) -> bool:
         """Whether realized gains in this account are taxed now."""
         return self.registration == Registration.TAXABLE
+
+    def transition_years_left(self, year: int) -> int | None:
+        """Calendar years of the transition left in ``year`` (this one included), or None.
+
+        None when the account has no horizon or its last transition year has passed.
+        """
+        if not self.transition_years or self.transition_start_year is None:
+            return None
+        left = self.transition_start_year + self.transition_years - year
+        return left if left >= 1 else None
 
 
 class TransactionKind(models.TextChoices):

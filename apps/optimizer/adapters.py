@@ -44,9 +44,10 @@ from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO, round_money, to_decimal, to_float
 from apps.optimizer.core import types as core
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
-from apps.optimizer.core.problem import CompiledUniverse, compile_universe
+from apps.optimizer.core.problem import CompiledUniverse, compile_universe, solve_rebalance
 from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.serialization import from_jsonable, to_jsonable
+from apps.optimizer.core.transition import TransitionPlan, plan_transition
 from apps.restrictions.selectors import LotShares, effective_targets_get
 from apps.securities.selectors import price_history_get, price_map_get, security_map_get
 from apps.targets import EffectiveTarget
@@ -462,6 +463,7 @@ class AccountProblem:
     household_id: int
     problem: core.RebalanceProblem
     target_notes: tuple[str, ...]
+    transition: TransitionPlan | None = None  # the plan this run follows, if any
 
     @property
     def solve_order(self) -> tuple[int, bool, int]:
@@ -521,11 +523,15 @@ def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> flo
     """
     if summary is None or not account.has_gains_budget:
         return None
-    left = summary.budget_left if summary.budget_left is not None else ZERO
+    return _as_gains(account, summary.budget_left if summary.budget_left is not None else ZERO)
+
+
+def _as_gains(account: Account, amount: Decimal) -> float:
+    """A budget amount as net gain (USD, >= 0): a tax budget converts at the higher rate."""
     if account.budget_kind == BudgetKind.TAX:
         rate = max(account.short_term_rate, account.long_term_rate) + account.state_rate
-        left = left / rate if rate > 0 else ZERO
-    return max(to_float(left), 0.0)
+        amount = amount / rate if rate > 0 else ZERO
+    return max(to_float(amount), 0.0)
 
 
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
@@ -576,8 +582,9 @@ def account_problems_build(
     reserved = reserved or Reservations()
     lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
+    planned = _planned(accounts, as_of=as_of, mode=mode)
     budgets = realized_summaries(
-        accounts=[a for a in accounts if a.has_gains_budget], year=as_of.year
+        accounts=[a for a in accounts if a.has_gains_budget or a.pk in planned], year=as_of.year
     )
     targets = effective_targets_get(
         accounts=[a for a in accounts if a.model_id is not None],
@@ -617,8 +624,75 @@ def account_problems_build(
             reserved_cash=reserved.cash_amount.get(account.pk, ZERO),
             identical=identical,
         )
+        if isinstance(built, AccountProblem) and account.pk in planned:
+            built = _with_transition_plan(
+                built,
+                account=account,
+                years=planned[account.pk],
+                summary=budgets[account.pk],
+                run_universe=run_universe,
+            )
         (problems if isinstance(built, AccountProblem) else skips).append(built)  # type: ignore[arg-type]
     return problems, skips
+
+
+# Modes that move an account toward its model; the others (harvest only, raise or invest cash)
+# do not follow a transition plan.
+_PLANNED_MODES = frozenset({core.RebalanceMode.FULL_REBALANCE, core.RebalanceMode.TRANSITION})
+
+
+def _planned(accounts: Sequence[Account], *, as_of: date, mode: str) -> dict[int, int]:
+    """Accounts in a transition in ``as_of``'s year, with the calendar years they have left."""
+    if core.RebalanceMode(mode) not in _PLANNED_MODES:
+        return {}
+    left = {a.pk: a.transition_years_left(as_of.year) for a in accounts}
+    return {pk: years for pk, years in left.items() if years is not None}
+
+
+def _annual_gains_budget(account: Account) -> float | None:
+    """The account's whole-year net gains budget (USD), None without one."""
+    if not account.has_gains_budget or account.annual_budget_amount is None:
+        return None
+    return _as_gains(account, account.annual_budget_amount)
+
+
+def _with_transition_plan(
+    built: AccountProblem,
+    *,
+    account: Account,
+    years: int,
+    summary: RealizedSummary,
+    run_universe: RunUniverse,
+) -> AccountProblem:
+    """The problem with this year's share of the account's transition plan as its gains budget.
+
+    The plan (``core.transition``) is re-made from today's holdings and prices at every run; the
+    run may realize what the plan gives this calendar year less what was realized already.
+    """
+    config = solver_config()
+    problem = built.problem
+    plan = plan_transition(
+        problem,
+        years=years,
+        solve=lambda p: solve_rebalance(p, config, run_universe.compiled),
+        risk_aversion=config.risk_aversion,
+        tolerance_rate=to_float(account.transition_tolerance_rate),
+        discount_rate=settings.OPTIMIZER_TRANSITION_DISCOUNT_RATE,
+        annual_gains_budget_amount=_annual_gains_budget(account),
+        realized_this_year_amount=to_float(summary.short_term + summary.long_term),
+    )
+    budget = plan.this_year_budget_amount
+    own = problem.tax_profile.gains_budget_amount
+    if budget is not None and own is not None:
+        budget = min(budget, own)
+    elif budget is None:
+        budget = own
+    planned = replace(
+        problem,
+        risk_aversion_scale=plan.this_year_risk_aversion_scale,
+        tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
+    )
+    return replace(built, problem=planned, transition=plan)
 
 
 def _books_gate(*, account: Account, lots: ChunkLots, where: slice) -> str | None:
@@ -945,18 +1019,104 @@ def proposal_data_from_result(
         "status": result.status,
         "total_time_ms": round(result.total_time_ms, 3),
     }
+    risk_note, unexplained = _tracking_error_note(result)
+    if unexplained and built.transition is not None:
+        metrics["violations"].append(unexplained)
+    plan_notes = []
+    if built.transition is not None:
+        metrics["transition_plan"] = transition_plan_json(built.transition)
+        plan_notes.append(built.transition.summary())
     return ProposalData(
         trades=trades,
         metrics=metrics,
         estimated_tax_amount=figures.estimated_tax_amount,
         naive_tax_amount=round_money(to_decimal(result.naive.estimated_tax_amount)),
         turnover_amount=figures.turnover_amount,
-        notes=[f"Cash short: {line}" for line in cash_short] + list(built.target_notes),
+        notes=[f"Cash short: {line}" for line in cash_short]
+        + plan_notes
+        + ([risk_note] if risk_note else [])
+        + list(built.target_notes),
         solver=result.solver_name,
         solver_ms=round(result.solve_time_ms),
         solver_time_ms=result.solve_time_ms,
         snapshot=problem_snapshot(problem),
     )
+
+
+# Why a run may raise an account's tracking error, by the reason of the trades that do it.
+_RISK_RISE_REASONS = {
+    core.TradeReason.RESTRICTION: "a restriction or screen forces sales",
+    core.TradeReason.RAISE_CASH: "cash is raised for the reserve or a withdrawal",
+    core.TradeReason.HARVEST: (
+        "losses are harvested (a name sold at a loss is not bought back for 31 days)"
+    ),
+}
+_RISK_RISE_TOLERANCE = 1e-5  # 0.1 bp: solver noise, not a rise
+
+
+def _tracking_error_note(result: core.RebalanceResult) -> tuple[str, str]:
+    """A note when the trades raise the tracking error, saying why; and the unexplained rise.
+
+    Returns ``(note, unexplained)``: ``note`` is empty when tracking error does not rise;
+    ``unexplained`` is non-empty when it rises with no forced sale, cash need or harvest.
+    """
+    before, after = result.before.active_risk_rate, result.after.active_risk_rate
+    if after <= before + _RISK_RISE_TOLERANCE:
+        return "", ""
+    change = f"Tracking error rises from {before:.2%} to {after:.2%}"
+    reasons = [
+        text
+        for reason, text in _RISK_RISE_REASONS.items()
+        if any(t.reason is reason for t in result.trades)
+    ]
+    if reasons:
+        return f"{change}: {'; '.join(reasons)}.", ""
+    text = f"{change} with no forced sale, cash need or harvest to explain it"
+    return f"{text}.", text
+
+
+def transition_plan_json(plan: TransitionPlan) -> dict[str, Any]:
+    """A transition plan as stored in a proposal's metrics: money as Decimal strings (USD)."""
+
+    def money(amount: float | None) -> str | None:
+        return None if amount is None else _money(amount)
+
+    return {
+        "shape": plan.shape,
+        "years_left": len(plan.years),
+        "tolerance_rate": round(plan.tolerance_rate, 6),
+        "starting_tracking_error_rate": round(plan.starting_tracking_error_rate, 6),
+        "reaches_model": plan.reaches_model,
+        "full_move_gain_amount": money(plan.full_move_gain_amount),
+        "realized_this_year_amount": money(plan.realized_this_year_amount),
+        "this_year_budget_amount": money(plan.this_year_budget_amount),
+        "total_tax_amount": money(sum(y.estimated_tax_amount for y in plan.years)),
+        "years": [
+            {
+                "year": y.year,
+                "rebalance_on": y.rebalance_on.isoformat(),
+                "gains_budget_amount": money(y.gains_budget_amount),
+                "short_term_gain_amount": money(y.short_term_gain_amount),
+                "long_term_gain_amount": money(y.long_term_gain_amount),
+                "losses_harvested_amount": money(y.losses_harvested_amount),
+                "estimated_tax_amount": money(y.estimated_tax_amount),
+                "tracking_error_rate": round(y.tracking_error_rate, 6),
+                "risk_aversion_scale": y.risk_aversion_scale,
+            }
+            for y in plan.years
+        ],
+        "alternatives": [
+            {
+                "shape": a.shape,
+                "total_tax_amount": money(a.total_tax_amount),
+                "discounted_tax_amount": money(a.discounted_tax_amount),
+                "risk_cost_amount": money(a.risk_cost_amount),
+                "total_cost_amount": money(a.total_cost_amount),
+                "is_chosen": a.shape == plan.shape,
+            }
+            for a in plan.alternatives
+        ],
+    }
 
 
 DROPPED_LISTED = 25  # the largest dropped trades listed one by one; all are counted by why

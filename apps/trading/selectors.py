@@ -2,12 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import Account, TaxLot
 from apps.accounts.selectors import held_symbols
 from apps.common.bulk import id_batches
+from apps.common.tenancy import require_tenant_schema
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.restrictions.selectors import substitutes_map
@@ -136,3 +138,21 @@ def scan_item_list(*, scan: DailyScan) -> QuerySet[ScanItem]:
         .annotate(is_cash_short=Exists(cash_short))
         .order_by("-is_cash_short", "account__name")
     )
+
+
+def latest_transition_plan(*, account_id: int) -> tuple[Proposal, dict[str, Any]] | None:
+    """The account's latest proposal that followed a transition plan, and that plan (or None).
+
+    Superseded and stale proposals count: the plan is what the last run planned, whatever
+    became of its trades.
+    """
+    require_tenant_schema()
+    proposal = (
+        Proposal.objects.filter(account_id=account_id, metrics__has_key="transition_plan")
+        .select_related("run")
+        .order_by("-run__as_of", "-pk")
+        .first()
+    )
+    if proposal is None:
+        return None
+    return proposal, proposal.metrics["transition_plan"]

@@ -8,7 +8,7 @@ from apps.access.services import audit_event_record, object_fields_update
 from apps.accounts.errors import AccountsErrorCode
 from apps.accounts.models import Account, Household
 from apps.common.exceptions import ApplicationError, ConflictError
-from apps.common.tenancy import require_tenant_schema
+from apps.common.tenancy import firm_today, require_tenant_schema
 from apps.common.validation import full_clean_or_error
 
 # What an advisor may change on an account (the "design the solution" fields).
@@ -24,6 +24,7 @@ PROFILE_FIELDS = (
     "carryforward_long_amount",
     "carryforward_year",
     "transition_years",
+    "transition_tolerance_rate",
     "is_harvesting_enabled",
     "harvest_threshold_rate",
     "cash_reserve_amount",
@@ -36,6 +37,21 @@ PROFILE_FIELDS = (
     "fee_rate",
     "lot_method",
 )
+
+
+def transition_start_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` plus the transition's start year when they set or change the horizon.
+
+    A horizon set (or changed) today starts its transition this business year: ``transition_years
+    = 3`` set in 2026 plans 2026, 2027 and 2028; clearing it ends the transition. The one place
+    that keeps ``transition_start_year`` true (profile changes, account creation, imports).
+    """
+    if "transition_years" not in changes:
+        return changes
+    years = changes["transition_years"]
+    if account.pk is not None and years == account.transition_years:
+        return changes
+    return {**changes, "transition_start_year": firm_today().year if years else None}
 
 
 def _validated(obj: Any) -> None:
@@ -79,8 +95,9 @@ def account_create(
         number=number,
         name=name,
         registration=registration,
-        **profile,
     )
+    for field_name, value in transition_start_changes(account, profile).items():
+        setattr(account, field_name, value)
     _validated(account)
     account.save()
     audit_event_record(
@@ -100,10 +117,13 @@ def account_update_profile(
     Raises:
         ApplicationError: an unknown field or an invalid value (nothing is saved).
     """
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=AccountsErrorCode.INVALID)
     return object_fields_update(  # type: ignore[no-any-return]
         obj=account,
-        changes=changes,
-        allowed=PROFILE_FIELDS,
+        changes=transition_start_changes(account, changes),
+        allowed=(*PROFILE_FIELDS, "transition_start_year"),
         action="account.update_profile",
         acting_user=acting_user,
         code=AccountsErrorCode.INVALID,

@@ -728,6 +728,7 @@ ACCOUNT_PROFILE_COLUMNS: dict[str, str] = {
     "carryforward_long_amount": "money",
     "carryforward_year": "int?",
     "transition_years": "int?",
+    "transition_tolerance_rate": "rate",
     "is_harvesting_enabled": "bool",
     "harvest_threshold_rate": "rate",
     "cash_reserve_amount": "money",

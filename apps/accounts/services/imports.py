@@ -39,6 +39,7 @@ from apps.accounts.models import (
     WashSaleMatch,
     WithdrawalFrequency,
 )
+from apps.accounts.services.accounts import transition_start_changes
 from apps.accounts.services.import_layouts import (
     CASH_SYMBOL,
     MAX_FILE_BYTES,
@@ -785,7 +786,7 @@ def _plan_accounts(plan: _Plan, rows: Sequence[AccountRow]) -> None:
             account = Account(
                 household=household, custodian=row.custodian, number=row.account_number
             )
-            for name, value in row.values.items():
+            for name, value in transition_start_changes(account, row.values).items():
                 setattr(account, name, value)
             _validate(plan, account, row.line, exclude=("household",))
             plan.new_accounts.append(account)
@@ -814,8 +815,10 @@ def _plan_accounts(plan: _Plan, rows: Sequence[AccountRow]) -> None:
         if not changed:
             plan.unchanged += 1
             continue
-        for name in changed:
-            setattr(stored, name, row.values[name])
+        updates = transition_start_changes(stored, {n: row.values[n] for n in changed})
+        for name, value in updates.items():
+            setattr(stored, name, value)
+        changed = list(updates)
         _validate(plan, stored, row.line, exclude=())
         plan.updated_accounts.append((stored, changed))
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cvxpy as cp
 import numpy as np
@@ -725,6 +725,9 @@ def solve_household(
 
     config = config or SolverConfig()
     start = time.perf_counter()
+    if problem.risk_aversion_scale != 1.0:
+        config = replace(config, risk_aversion=config.risk_aversion * problem.risk_aversion_scale)
+        compiled = None  # compiled for the run's risk aversion: this problem needs its own
     if compiled is None:
         compiled = compile_universe(problem.universe, problem.risk_model, config)
     elif (

@@ -50,6 +50,11 @@ def _check_rate(value: float, name: str, *, upper: float = 1.0) -> None:
         raise ProblemShapeError(f"{name} must be a fraction in [0, {upper}], got {value!r}")
 
 
+def _check_scale(value: float) -> None:
+    if not (math.isfinite(value) and value > 0.0):
+        raise ProblemShapeError(f"risk_aversion_scale must be > 0, got {value!r}")
+
+
 def _check_optional_non_negative(value: float | None, name: str) -> None:
     if value is not None and not (math.isfinite(value) and value >= 0.0):
         raise ProblemShapeError(f"{name} must be None or a finite value >= 0, got {value!r}")
@@ -431,11 +436,15 @@ class HouseholdProblem:
     constraints: Constraints = field(default_factory=Constraints)
     wash_sale_locks: WashSaleLocks = field(default_factory=WashSaleLocks)
     mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
+    # Multiplies the config's risk aversion for this problem (a transition's last year raises
+    # it until the plan's tracking error tolerance is met; see ``core.transition``).
+    risk_aversion_scale: float = 1.0
     # Groups of symbols the wash-sale rule treats as one security (share classes of one issuer,
     # funds on one index): a loss sale of one member and a purchase of another is a wash sale.
     substantially_identical: tuple[frozenset[str], ...] = ()
 
     def __post_init__(self) -> None:
+        _check_scale(self.risk_aversion_scale)
         n = self.universe.size
         object.__setattr__(
             self,
@@ -483,9 +492,11 @@ class RebalanceProblem:
     withdrawals_due_amount: float = 0.0
     mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
     account_id: str = "account"
+    risk_aversion_scale: float = 1.0  # see ``HouseholdProblem.risk_aversion_scale``
     substantially_identical: tuple[frozenset[str], ...] = ()  # see HouseholdProblem
 
     def __post_init__(self) -> None:
+        _check_scale(self.risk_aversion_scale)
         object.__setattr__(
             self,
             "substantially_identical",
@@ -517,6 +528,7 @@ class RebalanceProblem:
             constraints=self.constraints,
             wash_sale_locks=self.wash_sale_locks,
             mode=self.mode,
+            risk_aversion_scale=self.risk_aversion_scale,
             substantially_identical=self.substantially_identical,
         )
 

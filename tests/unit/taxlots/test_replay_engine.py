@@ -177,8 +177,8 @@ def test_other_symbols_are_not_substantially_identical() -> None:
 
 
 def test_shares_sold_before_the_loss_sale_do_not_replace_it() -> None:
-    # Convention (docs/tax-rules.md): a replacement bought before the loss sale must still be
-    # held when the loss is realized.
+    # The rule (docs/tax-rules.md §2, "Replacements bought before the loss sale"): shares bought
+    # within 30 days before a loss sale replace it only if still held when the loss is realized.
     result = run(
         buy("a", "2024-01-02", 10, 1000),
         buy("b", "2024-04-20", 10, 900),
@@ -187,6 +187,82 @@ def test_shares_sold_before_the_loss_sale_do_not_replace_it() -> None:
     )
     assert result.wash_matches == ()
     assert result.totals.short_term == D(50 - 200)
+
+
+# Issue #17 item 5d: 100 bought on day 1 (the loss lot), 100 more on day 10, the day-10 shares
+# sold on day 15, the day-1 lot sold at a loss on day 20.
+DAY_1, DAY_10, DAY_15, DAY_20 = "2024-03-01", "2024-03-10", "2024-03-15", "2024-03-20"
+
+
+def test_day_10_shares_sold_on_day_15_do_not_replace_the_day_20_loss() -> None:
+    result = run(
+        buy("day1", DAY_1, 100, 5000),
+        buy("day10", DAY_10, 100, 4500),
+        sell("g", DAY_15, 100, 4600, lots=[("day10", 100)]),  # a gain of 100
+        sell("s", DAY_20, 100, 4000, lots=[("day1", 100)]),  # a loss of 1000
+    )
+    assert result.wash_matches == ()
+    assert row(result, "g", "day10").gain_loss == D(100)  # the earlier sale is never reopened
+    assert row(result, "s", "day1").reportable_gain_loss == D(-1000)
+    assert result.totals.short_term == D(-900)
+
+
+def test_when_the_day_15_sale_is_itself_a_loss_the_day_1_shares_replace_it_once() -> None:
+    # Day 15: a loss of 100 on the day-10 shares; the day-1 shares, bought 14 days before and
+    # still held, replace it (basis 5100, days tacked). Day 20: the day-1 lot's loss (1100,
+    # with the deferred 100) finds no share held or bought in its window: allowed, so the whole
+    # economic loss (5000 + 4500 - 4400 - 4000 = 1100) is reported once, not chained back.
+    result = run(
+        buy("day1", DAY_1, 100, 5000),
+        buy("day10", DAY_10, 100, 4500),
+        sell("g", DAY_15, 100, 4400, lots=[("day10", 100)]),
+        sell("s", DAY_20, 100, 4000, lots=[("day1", 100)]),
+    )
+    [match] = result.wash_matches
+    assert (match.loss_sell_id, match.replacement_lot_id, match.disallowed_loss) == (
+        "g",
+        "day1",
+        D(100),
+    )
+    last = row(result, "s", "day1")
+    assert (last.cost_basis, last.gain_loss, last.wash_sale_disallowed) == (D(5100), D(-1100), 0)
+    assert last.holding_period_start == d(DAY_1) - (d(DAY_15) - d(DAY_10))
+    assert result.totals.short_term == D(-1100)
+
+
+def test_day_10_shares_partly_sold_replace_the_day_20_loss_with_what_is_left() -> None:
+    # 60 of the day-10 shares sold on day 15, 40 still held on day 20: 40 of the 100 loss
+    # shares are replaced (Reg. 1.1091-1(c)), the rest of the loss is allowed.
+    result = run(
+        buy("day1", DAY_1, 100, 5000),
+        buy("day10", DAY_10, 100, 4500),
+        sell("g", DAY_15, 60, 2760, lots=[("day10", 60)]),
+        sell("s", DAY_20, 100, 4000, lots=[("day1", 100)]),
+    )
+    sold = row(result, "s", "day1")
+    assert (sold.disallowed_quantity, sold.wash_sale_disallowed) == (D(40), D(400))
+    left = only_open(result, "day10")
+    assert (left.quantity, left.adjusted_basis, left.wash_adjustment) == (D(40), D(2200), D(400))
+
+
+def test_ira_shares_bought_and_sold_before_the_loss_sale_do_not_replace_it() -> None:
+    # The same rule across the household: the IRA's day-10 shares, gone by day 20, disallow
+    # nothing; still held on day 20 they would disallow the loss permanently (Rev. Rul. 2008-5).
+    gone = run(
+        buy("day1", DAY_1, 100, 5000),
+        buy("day10", DAY_10, 100, 4500, account="ira"),
+        sell("g", DAY_15, 100, 4600, account="ira"),
+        sell("s", DAY_20, 100, 4000),
+    )
+    assert gone.wash_matches == ()
+    assert gone.totals.short_term == D(-1000)
+    held = run(
+        buy("day1", DAY_1, 100, 5000),
+        buy("day10", DAY_10, 100, 4500, account="ira"),
+        sell("s", DAY_20, 100, 4000),
+    )
+    [match] = held.wash_matches
+    assert (match.kind, match.disallowed_loss) == (WashKind.PERMANENT, D(1000))
 
 
 def test_replacement_bought_after_the_sale_is_found_and_can_be_sold_in_the_window() -> None:
@@ -358,6 +434,35 @@ def test_imported_lot_keeps_its_adjusted_basis_and_tacked_holding_period() -> No
     sold = row(result, "s", "imp")
     assert (sold.cost_basis, sold.gain_loss, sold.term) == (D(950), D(50), Term.LONG)
     assert sold.acquired_date == d("2023-11-01")
+
+
+def test_an_imported_holding_period_start_is_tacked_onto_the_replacement() -> None:
+    # An opening lot transferred in on 2023-11-01 but held since 2022-06-15 (its imported
+    # holding_period_start), sold at a loss and replaced: the replacement includes the days
+    # since 2022-06-15 (IRC §1223(3)), not since the transfer date, and is long-term when sold.
+    result = run(
+        buy("imp", "2023-11-01", 10, 1000, holding_period_start="2022-06-15"),
+        sell("s", "2023-12-20", 10, 800),
+        buy("r", "2023-12-28", 10, 810),
+        sell("t", "2024-01-10", 10, 1100),
+    )
+    loss = row(result, "s", "imp")
+    assert (loss.holding_period_start, loss.term) == (d("2022-06-15"), Term.LONG)
+    tacked = d("2023-12-28") - (d("2023-12-20") - d("2022-06-15"))
+    assert tacked == d("2022-06-23")
+    [match] = matches_of(result, "s")
+    assert match.replacement_holding_period_start == tacked
+    replacement = row(result, "t", "r")
+    assert (replacement.holding_period_start, replacement.term) == (tacked, Term.LONG)
+    assert replacement.cost_basis == D(1010)
+    # The same lot without its imported start would tack from 2023-11-01: short-term.
+    plain = run(
+        buy("imp", "2023-11-01", 10, 1000),
+        sell("s", "2023-12-20", 10, 800),
+        buy("r", "2023-12-28", 10, 810),
+        sell("t", "2024-01-10", 10, 1100),
+    )
+    assert row(plain, "t", "r").term is Term.SHORT
 
 
 def test_imported_adjusted_lot_has_already_absorbed_a_loss() -> None:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_tax_lot_symbol_index'),
+        ('accounts', '0005_transition_plan'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
