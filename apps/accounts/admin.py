@@ -1,14 +1,27 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from apps.access.admin_sites import firm_admin_site
 from apps.accounts.models import (
     Account,
     Household,
+    IdenticalGroup,
     RealizedGain,
     TaxLot,
     Transaction,
     WashSaleMatch,
 )
+from apps.accounts.services.identical import (
+    identical_group_create,
+    identical_group_delete,
+    identical_group_members_check,
+    identical_group_update,
+)
+from apps.common.exceptions import ApplicationError
 
 
 class _DerivedAdmin(admin.ModelAdmin):
@@ -79,3 +92,77 @@ class WashSaleMatchAdmin(_DerivedAdmin):
         "disallowed_amount",
         "is_permanent",
     )
+
+
+class IdenticalGroupForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A group's symbols as one comma-separated field, checked as the service checks them."""
+
+    symbols = forms.CharField(
+        help_text="Two or more symbols of the security master, comma-separated (e.g. VOO, IVV)."
+    )
+
+    class Meta:
+        model = IdenticalGroup
+        fields = ("symbols", "reason", "source")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["symbols"] = ", ".join(
+                self.instance.members.values_list("symbol", flat=True)
+            )
+
+    def clean_symbols(self) -> list[str]:
+        """The symbols, upper-cased and sorted, or the service's reason for refusing them."""
+        try:
+            return identical_group_members_check(
+                self.cleaned_data["symbols"].split(","), group_id=self.instance.pk
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+@admin.register(IdenticalGroup, site=firm_admin_site)
+class IdenticalGroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The firm's substantially identical groups.
+
+    Changed through the audited services, which replay the ledgers a change touches.
+    """
+
+    form = IdenticalGroupForm
+    list_display = ("id", "member_symbols", "reason", "source", "updated_at")
+    search_fields = ("members__symbol", "reason", "source")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IdenticalGroup]:
+        """Groups with their members in one more query."""
+        return super().get_queryset(request).prefetch_related("members")
+
+    @admin.display(description="symbols")
+    def member_symbols(self, obj: IdenticalGroup) -> str:
+        """The group's symbols, comma-separated."""
+        return ", ".join(sorted(m.symbol for m in obj.members.all()))
+
+    def save_model(
+        self, request: HttpRequest, obj: IdenticalGroup, form: Any, change: bool
+    ) -> None:
+        """Create or update through the service (audited)."""
+        values = {
+            "symbols": form.cleaned_data["symbols"],
+            "reason": form.cleaned_data["reason"],
+            "source": form.cleaned_data["source"],
+            "acting_user": request.user,
+        }
+        if change:
+            saved = identical_group_update(group=obj, **values)
+        else:
+            saved = identical_group_create(**values)
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+
+    def delete_model(self, request: HttpRequest, obj: IdenticalGroup) -> None:
+        """Delete through the service (audited)."""
+        identical_group_delete(group=obj, acting_user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IdenticalGroup]) -> None:
+        """Delete each through the service (audited)."""
+        for group in queryset:
+            identical_group_delete(group=group, acting_user=request.user)

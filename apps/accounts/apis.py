@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,16 +14,23 @@ from rest_framework.views import APIView
 
 from apps.access.permissions import Action
 from apps.accounts.exports import form8949_csv
-from apps.accounts.models import Account
+from apps.accounts.models import Account, IdenticalGroup
 from apps.accounts.selectors import (
     account_list,
     household_list,
+    identical_group_list,
     realized_gain_list,
     realized_summary,
+    substantially_identical_groups,
     tax_lot_list_open,
     transaction_list,
 )
 from apps.accounts.services.accounts import PROFILE_FIELDS, account_update_profile
+from apps.accounts.services.identical import (
+    identical_group_create,
+    identical_group_delete,
+    identical_group_update,
+)
 from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
 
@@ -253,3 +260,107 @@ class Form8949Api(_AccountScoped, APIView):
         name = f"form8949-{account.custodian}-{account.number}-{year}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class IdenticalGroupOutput(serializers.Serializer[Any]):
+    """A firm group of substantially identical securities (IRC §1091(a))."""
+
+    id = serializers.IntegerField()
+    symbols = serializers.ListField(child=serializers.CharField())
+    reason = serializers.CharField()
+    # "source" is also a Field attribute; DRF collects declared fields before it matters.
+    source = serializers.CharField()  # type: ignore[assignment]
+
+    def to_representation(self, instance: IdenticalGroup) -> dict[str, Any]:
+        """The group with its members' symbols, sorted."""
+        return {
+            "id": instance.pk,
+            "symbols": sorted(m.symbol for m in instance.members.all()),
+            "reason": instance.reason,
+            "source": instance.source,
+        }
+
+
+class IdenticalGroupInput(serializers.Serializer[Any]):
+    """Two or more known symbols, why the firm treats them as one, and on what authority."""
+
+    symbols = serializers.ListField(
+        child=serializers.CharField(max_length=16), min_length=2, max_length=100
+    )
+    reason = serializers.CharField(max_length=300)
+    source = serializers.CharField(max_length=300)  # type: ignore[assignment]  # as above
+
+
+class IdenticalGroupListApi(APIView):
+    """The firm's groups of substantially identical securities; POST adds one.
+
+    Firm-wide tax rules: the firm's model managers change them (as firm-wide restrictions).
+    """
+
+    required_write_action = Action.MANAGE_MODELS
+
+    @extend_schema(responses=IdenticalGroupOutput(many=True))
+    def get(self, request: Request) -> Response:
+        """The firm's own groups, oldest first (``effective/`` adds the master's defaults)."""
+        return Response(IdenticalGroupOutput(identical_group_list(), many=True).data)
+
+    @extend_schema(request=IdenticalGroupInput, responses={201: IdenticalGroupOutput})
+    def post(self, request: Request) -> Response:
+        """Add a group (audited; the ledgers it changes are replayed)."""
+        data = IdenticalGroupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        group = identical_group_create(acting_user=request.user, **data.validated_data)
+        return Response(IdenticalGroupOutput(group).data, status=status.HTTP_201_CREATED)
+
+
+class IdenticalGroupDetailApi(APIView):
+    """One firm group: PUT replaces its symbols, reason and source; DELETE removes it."""
+
+    required_write_action = Action.MANAGE_MODELS
+
+    @extend_schema(responses=IdenticalGroupOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        """The group."""
+        return Response(IdenticalGroupOutput(get_object_or_404(IdenticalGroup, pk=pk)).data)
+
+    @extend_schema(request=IdenticalGroupInput, responses=IdenticalGroupOutput)
+    def put(self, request: Request, pk: int) -> Response:
+        """Replace it (audited, before and after)."""
+        group = get_object_or_404(IdenticalGroup, pk=pk)
+        data = IdenticalGroupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        group = identical_group_update(group=group, acting_user=request.user, **data.validated_data)
+        return Response(IdenticalGroupOutput(group).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        """Remove it (audited)."""
+        group = get_object_or_404(IdenticalGroup, pk=pk)
+        identical_group_delete(group=group, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IdenticalBasisOutput(serializers.Serializer[Any]):
+    """Why a group's symbols are one security; ``firm_group_id`` null: the security master."""
+
+    reason = serializers.CharField()
+    # "source" is also a Field attribute; DRF collects declared fields before it matters.
+    source = serializers.CharField()  # type: ignore[assignment]
+    firm_group_id = serializers.IntegerField(allow_null=True)
+
+
+class EffectiveIdenticalGroupOutput(serializers.Serializer[Any]):
+    """A group the ledger, the optimizer and the pre-trade checks use."""
+
+    symbols = serializers.ListField(child=serializers.CharField(), source="sorted_symbols")
+    bases = IdenticalBasisOutput(many=True)
+
+
+class EffectiveIdenticalGroupListApi(APIView):
+    """The effective groups: the security master's share classes and the firm's groups, merged."""
+
+    @extend_schema(responses=EffectiveIdenticalGroupOutput(many=True))
+    def get(self, request: Request) -> Response:
+        """Every effective group, by first symbol."""
+        groups = substantially_identical_groups()
+        return Response(EffectiveIdenticalGroupOutput(groups, many=True).data)

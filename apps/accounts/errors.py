@@ -7,3 +7,5 @@ class AccountsErrorCode(StrEnum):
     INVALID = "accounts_invalid"
     LEDGER_INCONSISTENT = "ledger_inconsistent"
     IMPORT_REJECTED = "import_rejected"
+    UNKNOWN_SYMBOL = "accounts_unknown_symbol"
+    SYMBOL_IN_ANOTHER_GROUP = "identical_symbol_in_another_group"

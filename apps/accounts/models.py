@@ -7,6 +7,7 @@ Securities are referenced by symbol (the public security master may change; STYL
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -362,3 +363,47 @@ class WashSaleMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loss_lot_key} -> {self.replacement_lot_key}: {self.disallowed_amount}"
+
+
+class IdenticalGroup(models.Model):
+    """A firm's group of substantially identical securities (IRC §1091(a)).
+
+    With why and on what authority the firm treats them as one (e.g. two ETFs tracking the same
+    index).
+    The effective groups (``selectors.substantially_identical_groups``) merge these with the
+    security master's share classes of one issuer; the ledger's wash-sale matching, the
+    optimizer and the pre-trade checks use them.
+    """
+
+    reason = models.CharField(max_length=300)
+    source = models.CharField(
+        max_length=300, help_text="The authority or document the firm relies on."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = (
+            models.CheckConstraint(condition=~Q(reason=""), name="identical_group_reason_given"),
+            models.CheckConstraint(condition=~Q(source=""), name="identical_group_source_given"),
+        )
+
+    def __str__(self) -> str:
+        return f"group #{self.pk}: {self.reason}"
+
+
+class IdenticalGroupMember(models.Model):
+    """A symbol of a firm's group; a symbol belongs to one group of the firm at most."""
+
+    group = models.ForeignKey(IdenticalGroup, on_delete=models.CASCADE, related_name="members")
+    symbol = models.CharField(max_length=16, unique=True)
+
+    class Meta:
+        ordering = ("symbol",)
+
+    def __str__(self) -> str:
+        return self.symbol

@@ -12,6 +12,8 @@ from apps.accounts.models import (
     BudgetKind,
     FilingStatus,
     Household,
+    IdenticalGroup,
+    IdenticalGroupMember,
     RealizedGain,
     Registration,
     TaxLot,
@@ -20,6 +22,8 @@ from apps.accounts.models import (
 )
 from apps.common.bulk import sql_table
 from apps.common.money import ZERO, round_money
+from apps.common.sets import merge_overlapping
+from apps.securities.selectors import share_class_groups
 from apps.taxlots.estimate import estimated_tax
 from apps.taxlots.rules import FilingStatus as TaxFilingStatus
 from apps.taxlots.rules import schedule_d_year
@@ -240,3 +244,67 @@ def household_realized_summary(*, household: Household, year: int) -> RealizedSu
         budget_kind=first.budget_kind,
         budget_amount=sum(budgets, ZERO) if budgets else None,
     )
+
+
+SHARE_CLASS_REASON = "share classes of one issuer"
+
+
+@dataclass(frozen=True)
+class IdenticalBasis:
+    """Why a group's symbols are substantially identical, and on what authority."""
+
+    reason: str
+    source: str
+    firm_group_id: int | None  # None: a default from the security master
+
+
+@dataclass(frozen=True)
+class EffectiveIdenticalGroup:
+    """Symbols the wash-sale rule treats as one security, with every basis that joined them."""
+
+    symbols: frozenset[str]
+    bases: tuple[IdenticalBasis, ...]
+
+    @property
+    def sorted_symbols(self) -> list[str]:
+        """The symbols in alphabetical order (for display)."""
+        return sorted(self.symbols)
+
+
+def identical_group_list() -> QuerySet[IdenticalGroup]:
+    """The firm's own groups with their members, oldest first."""
+    return IdenticalGroup.objects.prefetch_related("members").order_by("pk")
+
+
+def substantially_identical_groups() -> tuple[EffectiveIdenticalGroup, ...]:
+    """The effective groups of substantially identical securities (IRC §1091(a)), two queries.
+
+    The security master's share classes of one issuer (``share_class_groups``) and the firm's
+    own groups, merged where they share a symbol (transitively: {GOOG, GOOGL} and a firm's
+    {GOOGL, X} give {GOOG, GOOGL, X}). Ordered by first symbol; no symbol is in two groups.
+    """
+    bases: list[tuple[frozenset[str], IdenticalBasis]] = [
+        (group.symbols, IdenticalBasis(SHARE_CLASS_REASON, group.source, None))
+        for group in share_class_groups()
+    ]
+    firm: dict[int, tuple[set[str], IdenticalGroup]] = {}
+    for member in IdenticalGroupMember.objects.select_related("group").order_by("group_id"):
+        firm.setdefault(member.group_id, (set(), member.group))[0].add(member.symbol)
+    bases += [
+        (frozenset(symbols), IdenticalBasis(group.reason, group.source, group.pk))
+        for symbols, group in firm.values()
+    ]
+    groups = [
+        EffectiveIdenticalGroup(
+            symbols=symbols,
+            bases=tuple(basis for members, basis in bases if members <= symbols),
+        )
+        for symbols in merge_overlapping(members for members, _ in bases)
+        if len(symbols) > 1
+    ]
+    return tuple(sorted(groups, key=lambda g: g.sorted_symbols))
+
+
+def substantially_identical_symbol_sets() -> tuple[frozenset[str], ...]:
+    """The effective groups' symbols, as the tax-lot engine and the optimizer take them."""
+    return tuple(group.symbols for group in substantially_identical_groups())

@@ -23,4 +23,17 @@ urlpatterns = [
         name="api-account-realized-summary",
     ),
     path("accounts/<int:pk>/form8949/", apis.Form8949Api.as_view(), name="api-account-form8949"),
+    path(
+        "identical-groups/", apis.IdenticalGroupListApi.as_view(), name="api-identical-group-list"
+    ),
+    path(
+        "identical-groups/effective/",
+        apis.EffectiveIdenticalGroupListApi.as_view(),
+        name="api-identical-group-effective",
+    ),
+    path(
+        "identical-groups/<int:pk>/",
+        apis.IdenticalGroupDetailApi.as_view(),
+        name="api-identical-group-detail",
+    ),
 ]

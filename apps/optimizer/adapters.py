@@ -33,7 +33,11 @@ from apps.accounts.models import (
     Transaction,
     TransactionKind,
 )
-from apps.accounts.selectors import RealizedSummary, realized_summaries
+from apps.accounts.selectors import (
+    RealizedSummary,
+    realized_summaries,
+    substantially_identical_symbol_sets,
+)
 from apps.common.arrays import array_row
 from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
@@ -477,12 +481,15 @@ class AccountProblem:
         A same-day trade is inside every wash-sale window (IRC §1091(a); IRS Publication 550,
         "Wash Sales": 30 days before or after the sale), and a household's accounts count as one
         taxpayer's, an IRA's purchases included (Rev. Rul. 2008-5): a loss sale elsewhere locks
-        buying the name here, a purchase elsewhere locks selling it here at a loss.
+        buying the name (and every name substantially identical to it) here, a purchase
+        elsewhere locks selling them here at a loss.
         """
         if not trades:
             return self
         problem = self.problem
-        extra = wash_sale_locks_from_history(problem.as_of, trades)
+        extra = wash_sale_locks_from_history(
+            problem.as_of, trades, groups=problem.substantially_identical
+        )
         locks = problem.wash_sale_locks
         merged = core.WashSaleLocks(
             no_buy_symbols=locks.no_buy_symbols | extra.no_buy_symbols,
@@ -571,6 +578,7 @@ def account_problems_build(
     ``reserved``: shares and cash that open orders hold back (solved on what is left).
     """
     accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household", "model"))
+    identical = substantially_identical_symbol_sets()  # firm-wide: once per chunk
     reserved = reserved or Reservations()
     lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
@@ -614,6 +622,7 @@ def account_problems_build(
             run_universe=run_universe,
             prices=prices,
             reserved_cash=reserved.cash_amount.get(account.pk, ZERO),
+            identical=identical,
         )
         if isinstance(built, AccountProblem) and account.pk in planned:
             built = _with_transition_plan(
@@ -749,6 +758,7 @@ def _account_problem(
     run_universe: RunUniverse,
     prices: _PriceCheck,
     reserved_cash: Decimal,
+    identical: tuple[frozenset[str], ...],
 ) -> AccountProblem | AccountSkip:
     if account.model_id is None:
         return AccountSkip(account.pk, "no model assigned")
@@ -801,7 +811,7 @@ def _account_problem(
             is_fractional_shares=account.is_fractional_shares,
             share_places=quantity_places(account.custodian),
         ),
-        wash_sale_locks=wash_sale_locks_from_history(as_of, recent),
+        wash_sale_locks=wash_sale_locks_from_history(as_of, recent, groups=identical),
         cash_reserve_amount=to_float(account.cash_reserve_amount),
         withdrawals_due_amount=to_float(
             withdrawals_due(
@@ -810,6 +820,7 @@ def _account_problem(
         ),
         mode=core.RebalanceMode(mode),
         account_id=str(account.pk),
+        substantially_identical=identical,
     )
     notes = tuple(adjustment.text for adjustment in target.adjustments)
     return AccountProblem(
@@ -821,8 +832,10 @@ def _account_problem(
 
 
 # The parts of an account's input that a proposal depends on, as the advisor would name them;
-# the run-wide universe and risk model, and the wash-sale locks (household trades, checked by
-# the pre-trade checks at order creation), are not part of it.
+# the run-wide universe and risk model, the wash-sale locks (household trades, checked by
+# the pre-trade checks at order creation) and the firm-wide substantially identical groups
+# (like the universe; the pre-trade checks apply the groups in force at order creation) are
+# not part of it.
 _DIGEST_PARTS = {
     "holdings": ("lots",),
     "cash": ("cash_amount",),

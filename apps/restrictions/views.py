@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
+from apps.accounts.selectors import substantially_identical_groups
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
@@ -249,7 +250,7 @@ def account_outside_holding_remove(request: HttpRequest, pk: int, holding_id: in
 
 @action_required(Action.VIEW_BOOK)
 def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
-    """Firm-wide restrictions and substitutes (model managers change them)."""
+    """Firm-wide restrictions, substitutes and substantially identical groups."""
     as_of = firm_today()
     rows = list(restriction_list(firm_only=True))
     return render(
@@ -260,6 +261,8 @@ def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
             "in_force": [r for r in rows if _in_force(r, as_of)],
             "ended": [r for r in rows if not _in_force(r, as_of)],
             "substitutes": sorted(substitutes_map().items()),
+            "identical_groups": substantially_identical_groups(),
+            "can_admin": user_can(request.user, Action.ADMIN_SITE),
             "restriction_form": RestrictionForm(initial={"starts_on": as_of}),
             "substitute_form": SubstituteForm(),
         },

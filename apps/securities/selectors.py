@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +16,8 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.common.arrays import array_row
 from apps.common.bulk import sql_table
-from apps.securities.models import Price, Security
+from apps.common.sets import merge_overlapping
+from apps.securities.models import Price, Security, SecurityKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +141,65 @@ def security_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Secur
             symbol__icontains=search
         )
     return queryset.order_by("symbol")
+
+
+@dataclass(frozen=True, slots=True)
+class ShareClassGroup:
+    """Stocks of one issuer in the security master (share classes), and how they were found."""
+
+    symbols: frozenset[str]
+    source: str
+
+
+CUSIP_ISSUER_LENGTH = 6  # a CUSIP's first six characters number its issuer (CUSIP Global Services)
+_CLASS_SUFFIX = re.compile(r"\b(class|cl|series)\s+[a-z0-9]\b")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def issuer_name_key(name: str) -> str:
+    """An issuer name as compared across share classes.
+
+    Lower case, without "Class A" and punctuation: "Alphabet Inc. Class C" and "Alphabet Inc."
+    both give "alphabet inc".
+    """
+    text = _CLASS_SUFFIX.sub(" ", name.casefold())
+    return _NOT_WORD.sub(" ", text).strip()
+
+
+def share_class_groups() -> list[ShareClassGroup]:
+    """Stocks of the security master issued by one issuer (share classes), one query.
+
+    The same CUSIP issuer number (its first six characters), or the same issuer name
+    (``issuer_name_key``) where that does not join two different known issuer numbers. Groups
+    are ordered by their first symbol.
+
+    The loaded S&P 500 master leaves CUSIPs blank for share classes (their ISINs are ambiguous
+    in the source: ``reference_data.cusip_from_isins``), so names find GOOG/GOOGL, FOX/FOXA and
+    NWS/NWSA there; an imported master with CUSIPs groups by issuer number.
+    """
+    rows = Security.objects.filter(kind=SecurityKind.STOCK).values_list("symbol", "cusip", "name")
+    by_issuer: dict[str, set[str]] = defaultdict(set)
+    by_name: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for symbol, cusip, name in rows:
+        issuer = cusip[:CUSIP_ISSUER_LENGTH] if len(cusip) == 9 else ""
+        if issuer:
+            by_issuer[issuer].add(symbol)
+        key = issuer_name_key(name)
+        if key:
+            by_name[key].append((symbol, issuer, name))
+    sources: list[tuple[frozenset[str], str]] = [
+        (frozenset(symbols), f"security master: same CUSIP issuer number {issuer}")
+        for issuer, symbols in sorted(by_issuer.items())
+        if len(symbols) > 1
+    ]
+    for _, members in sorted(by_name.items()):
+        issuers = {issuer for _, issuer, _ in members if issuer}
+        if len(members) > 1 and len(issuers) <= 1:
+            name = min(members)[2]
+            symbols = frozenset(symbol for symbol, _, _ in members)
+            sources.append((symbols, f"security master: same issuer name ({name})"))
+    groups = []
+    for symbols in merge_overlapping(group for group, _ in sources):
+        found = sorted({text for group, text in sources if group <= symbols})
+        groups.append(ShareClassGroup(symbols=symbols, source="; ".join(found)))
+    return sorted(groups, key=lambda g: sorted(g.symbols))

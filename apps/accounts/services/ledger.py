@@ -23,6 +23,7 @@ from apps.accounts.models import (
     TransactionKind,
     WashSaleMatch,
 )
+from apps.accounts.selectors import substantially_identical_symbol_sets
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
 from apps.common.tenancy import require_tenant_schema
@@ -113,7 +114,9 @@ def household_replay(
         engine.AccountSpec(id=str(a.pk), type=_ACCOUNT_TYPES[Registration(a.registration)])
         for a in accounts
     ]
-    params = engine.ReplayParams()
+    # Wash sales match across substantially identical securities (IRC §1091(a)): the security
+    # master's share classes of one issuer and the firm's own groups.
+    params = engine.ReplayParams(substantially_identical=substantially_identical_symbol_sets())
     try:
         result = engine.replay(specs, [_trade_of(e) for e in entries], params)
     except engine.ReplayError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,23 +21,44 @@ class RecentTrade:
     account_id: str = ""
 
 
+def identical_symbols(groups: Iterable[frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Each grouped symbol's substantially identical group (itself included).
+
+    A symbol outside every group is identical only to itself (``identical_to``).
+    """
+    return {symbol: group for group in groups for symbol in group}
+
+
+def identical_to(symbol: str, index: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The symbols substantially identical to ``symbol`` (itself included), per ``index``."""
+    return index.get(symbol) or frozenset((symbol,))
+
+
 def wash_sale_locks_from_history(
-    as_of: date, trades: Iterable[RecentTrade], *, days: int = WASH_SALE_WINDOW_DAYS
+    as_of: date,
+    trades: Iterable[RecentTrade],
+    *,
+    days: int = WASH_SALE_WINDOW_DAYS,
+    groups: Iterable[frozenset[str]] = (),
 ) -> WashSaleLocks:
     """Locks in force on ``as_of`` from recent household trades.
 
     A loss sale locks purchases of its symbol while ``as_of`` is inside its wash-sale window; a
     purchase locks loss sales of its symbol while ``as_of`` is inside the purchase's window
     (the window is symmetric, so a loss sale today would have that purchase in its window).
+    A lock covers every symbol substantially identical to the traded one (IRC §1091(a):
+    "substantially identical stock or securities"; ``groups``).
 
     Args:
         as_of: The rebalance date.
         trades: Recent trades of every account of the household.
         days: Window half-width in calendar days.
+        groups: Groups of substantially identical symbols (no symbol in two groups).
 
     Returns:
         The locks.
     """
+    index = identical_symbols(groups)
     no_buy: set[str] = set()
     no_loss_sale: set[str] = set()
     for trade in trades:
@@ -47,9 +68,9 @@ def wash_sale_locks_from_history(
         if not first <= as_of <= last:
             continue
         if trade.side is TradeSide.SELL and trade.is_loss:
-            no_buy.add(trade.symbol)
+            no_buy |= identical_to(trade.symbol, index)
         elif trade.side is TradeSide.BUY:
-            no_loss_sale.add(trade.symbol)
+            no_loss_sale |= identical_to(trade.symbol, index)
     return WashSaleLocks(
         no_buy_symbols=frozenset(no_buy), no_loss_sale_symbols=frozenset(no_loss_sale)
     )

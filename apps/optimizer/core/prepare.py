@@ -17,6 +17,13 @@ gets one side for today, household-wide:
 Names that cannot be bought anyway (never-buy, must-sell, wash-sale buy lock, raise-cash mode)
 keep their loss lots free. Names bought in the last 30 days (wash-sale loss-sale lock) keep their
 taxable loss lots frozen unless a restriction forces the sale.
+
+Substantially identical names (``HouseholdProblem.substantially_identical``: share classes of one
+issuer, funds on one index) are one name for the rule (IRC §1091(a)): a group is harvest side when
+any member is (or a restriction sells a member's taxable lot at a loss), and then no member is
+bought; a member's taxable loss lot is frozen when any member may be bought; a wash-sale lock on
+one member locks them all. Risk-model replacements for a harvested name are therefore never a
+member of its group.
 """
 
 from __future__ import annotations
@@ -194,6 +201,29 @@ def sell_caps(lot_shares: FloatArray, constraints: Constraints) -> FloatArray:
     return caps
 
 
+def name_groups(symbols: tuple[str, ...], groups: tuple[frozenset[str], ...]) -> IntArray:
+    """Per name, the position of the first universe name of its substantially identical group.
+
+    A name outside every group (or alone in the universe from its group) maps to itself.
+    """
+    out = np.arange(len(symbols), dtype=np.int64)
+    if groups:
+        position = {symbol: i for i, symbol in enumerate(symbols)}
+        for group in groups:
+            members = sorted(position[s] for s in group if s in position)
+            if len(members) > 1:
+                out[members] = members[0]
+    return out
+
+
+def across_groups(mask: BoolArray, group: IntArray) -> BoolArray:
+    """Per name: whether ``mask`` holds for any name of its group (``name_groups``)."""
+    hit = np.zeros(len(mask), dtype=bool)
+    hit[group[mask]] = True
+    out: BoolArray = hit[group]
+    return out
+
+
 def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> PreparedProblem:
     """Turn a household problem into arrays, applying restrictions, modes and the side rule.
 
@@ -268,11 +298,13 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
             return np.zeros(n, dtype=bool)
         return np.array([s in selected for s in symbols], dtype=bool)
 
+    name_group = name_groups(symbols, problem.substantially_identical)
     never_buy = names_in(cons.never_buy_symbols)
     never_sell_name = names_in(cons.never_sell_symbols)
     must_sell = names_in(cons.must_sell_symbols)
-    lock_buy = names_in(locks.no_buy_symbols)
-    lock_loss_sale = names_in(locks.no_loss_sale_symbols)
+    # A lock on one member of a substantially identical group locks every member.
+    lock_buy = across_groups(names_in(locks.no_buy_symbols), name_group)
+    lock_loss_sale = across_groups(names_in(locks.no_loss_sale_symbols), name_group)
     never_sell_lot = np.zeros(lot_count, dtype=bool)
     if cons.never_sell_lot_ids:
         never_sell_lot = np.array(
@@ -292,8 +324,14 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     deep_loss = may_sell_loss & (loss_of_basis >= config.harvest_threshold_rate) & lot_is_loss
     harvest_side = np.zeros(n, dtype=bool)
     harvest_side[lot_symbol[deep_loss]] = True
-    harvest_side &= ~blocked
+    # A group is one name: a member on the harvest side, or a member's taxable loss lot that a
+    # restriction sells today, keeps every member from being bought (the purchase of one
+    # substantially identical to the loss would disallow it, IRC §1091(a)).
+    forced_loss = must_sell[lot_symbol] & ~never_sell_lot & lot_taxable & lot_is_loss
+    harvest_side[lot_symbol[forced_loss]] = True
+    harvest_side = across_groups(harvest_side, name_group)
     buyable = ~blocked & ~harvest_side
+    harvest_side &= ~blocked
 
     # Lot states.
     state = np.full(lot_count, LOT_FREE, dtype=np.int64)
@@ -302,8 +340,9 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     if mode is RebalanceMode.TRANSITION:
         forced = forced & ~deferrable
     frozen = never_sell_lot.copy()
-    # Taxable loss lots of buy-side names, or of names bought within the wash-sale window.
-    frozen |= lot_taxable & lot_is_loss & buyable[lot_symbol]
+    # Taxable loss lots of buy-side names (a member of the group may be bought), or of names
+    # bought within the wash-sale window.
+    frozen |= lot_taxable & lot_is_loss & across_groups(buyable, name_group)[lot_symbol]
     # A purchase in the last 30 days makes a loss sale today a wash sale whatever the rates.
     frozen |= lot_registered_taxable & lot_is_loss & lock_loss_sale[lot_symbol]
     if mode is RebalanceMode.INVEST_CASH:

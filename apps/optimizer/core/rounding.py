@@ -39,7 +39,9 @@ from apps.optimizer.core.prepare import (
     LOT_FROZEN,
     BoolArray,
     PreparedProblem,
+    across_groups,
     household_lots,
+    name_groups,
     representable,
     sell_caps,
     share_step,
@@ -529,6 +531,11 @@ def recheck(
     loss_sold = np.zeros(n, dtype=bool)
     if len(ids):
         loss_sold[symbol[sold & (gain < 0.0) & taxable[account]]] = True
+    # A loss sale of one member of a substantially identical group and a purchase of another
+    # is a wash sale too (IRC §1091(a)); a lock on one member locks them all.
+    name_group = name_groups(symbols, problem.substantially_identical)
+    loss_sold = across_groups(loss_sold, name_group)
+    lock_buy = across_groups(np.array([s in locks.no_buy_symbols for s in symbols]), name_group)
     bought_value = np.zeros((accounts, n))
     if len(buy_shares):
         np.add.at(
@@ -538,15 +545,18 @@ def recheck(
         )
     if np.any(buy_shares < 0.0):
         out.append("negative buy")
-    blocked = cons.never_buy_symbols | locks.no_buy_symbols | cons.must_sell_symbols
+    blocked = cons.never_buy_symbols | cons.must_sell_symbols
     for a, i in zip(*np.nonzero(bought_value > 0.0), strict=True):
         name, where = symbols[i], problem.accounts[a].account_id
-        if name in blocked:
+        if name in blocked or lock_buy[i]:
             out.append(f"account {where}: buys blocked name {name}")
         if sold_value[a, i] > 0.0:
             out.append(f"account {where}: sells and buys {name}")
         if loss_sold[i]:
-            out.append(f"{name}: loss sale and purchase the same day (wash sale)")
+            out.append(
+                f"{name}: loss sale of it or of a substantially identical name and purchase "
+                "the same day (wash sale)"
+            )
     # Cash floor per account.
     for a, acct in enumerate(problem.accounts):
         cash_after = (

@@ -60,6 +60,29 @@ def _check_optional_non_negative(value: float | None, name: str) -> None:
         raise ProblemShapeError(f"{name} must be None or a finite value >= 0, got {value!r}")
 
 
+def _check_identical_groups(groups: object) -> tuple[frozenset[str], ...]:
+    """The groups of substantially identical symbols as a tuple of frozensets, checked.
+
+    Every group names at least two distinct symbols and no symbol is in two groups (groups
+    that overlap are one group: the caller merges them).
+    """
+    if not isinstance(groups, tuple | list) or any(isinstance(g, str) for g in groups):
+        raise ProblemShapeError("substantially_identical must be a tuple of symbol sets")
+    out = tuple(frozenset(group) for group in groups)
+    seen: set[str] = set()
+    for group in out:
+        if len(group) < 2 or not all(isinstance(s, str) and s for s in group):
+            raise ProblemShapeError(
+                f"a substantially identical group needs two or more symbols: {sorted(group)}"
+            )
+        if seen & group:
+            raise ProblemShapeError(
+                f"symbols in two substantially identical groups: {sorted(seen & group)}"
+            )
+        seen |= group
+    return out
+
+
 class RebalanceMode(StrEnum):
     """What the run is allowed to do."""
 
@@ -416,10 +439,18 @@ class HouseholdProblem:
     # Multiplies the config's risk aversion for this problem (a transition's last year raises
     # it until the plan's tracking error tolerance is met; see ``core.transition``).
     risk_aversion_scale: float = 1.0
+    # Groups of symbols the wash-sale rule treats as one security (share classes of one issuer,
+    # funds on one index): a loss sale of one member and a purchase of another is a wash sale.
+    substantially_identical: tuple[frozenset[str], ...] = ()
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
         n = self.universe.size
+        object.__setattr__(
+            self,
+            "substantially_identical",
+            _check_identical_groups(self.substantially_identical),
+        )
         object.__setattr__(
             self, "target_weights", _check_targets(self.target_weights, self.cash_target_weight, n)
         )
@@ -462,9 +493,15 @@ class RebalanceProblem:
     mode: RebalanceMode = RebalanceMode.FULL_REBALANCE
     account_id: str = "account"
     risk_aversion_scale: float = 1.0  # see ``HouseholdProblem.risk_aversion_scale``
+    substantially_identical: tuple[frozenset[str], ...] = ()  # see HouseholdProblem
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
+        object.__setattr__(
+            self,
+            "substantially_identical",
+            _check_identical_groups(self.substantially_identical),
+        )
         object.__setattr__(
             self,
             "target_weights",
@@ -492,6 +529,7 @@ class RebalanceProblem:
             wash_sale_locks=self.wash_sale_locks,
             mode=self.mode,
             risk_aversion_scale=self.risk_aversion_scale,
+            substantially_identical=self.substantially_identical,
         )
 
 

@@ -10,7 +10,8 @@ Two gates, both run when proposals are approved and again when orders are create
   cancelled, and the proposals ordered before it in the same batch): no lot sold beyond what
   is held; cash after the buys, priced with ``buy_price_buffer_rate``, not below the reserve (nor
   below the cash before, when that is already under the reserve); no
-  never-buy or screened name bought; no wash sale created across the household; whole shares in
+  never-buy or screened name bought; no wash sale created across the household (a loss sale and
+  a purchase of the same or a substantially identical security: IRC §1091(a)); whole shares in
   whole-share accounts (a fractional lot in whole shares or entirely: docs/tax-rules.md).
 """
 
@@ -27,6 +28,7 @@ from apps.common.money import ZERO, round_money
 from apps.common.tenancy import firm_today
 from apps.optimizer import adapters
 from apps.optimizer.core import types as core
+from apps.optimizer.core.locks import identical_symbols, identical_to
 from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, TradeSide
 from apps.trading.order_selectors import buy_price_buffer_rate, reservations_for
 from apps.trading.services.universes import run_universe_get
@@ -188,26 +190,48 @@ class PretradeBook:
                     else f"the cash before them, {floor:,.2f} (the reserve is {reserve:,.2f})"
                 )
             )
+        # A security substantially identical to the one traded counts as the same (IRC §1091(a)).
+        index = identical_symbols(problem.substantially_identical)
         for symbol in sorted(bought):
+            same = sorted(identical_to(symbol, index))
+            sold_elsewhere = [s for s in same if s in household.loss_sells]
+            sold_here = [s for s in same if s in loss_sold]
             if symbol in never_buy:
                 reasons.append(f"buys {symbol}, which the account may not buy (restriction)")
-            if symbol in household.loss_sells:
+            if sold_elsewhere:
+                other = sold_elsewhere[0]
                 reasons.append(
-                    f"buys {symbol} while {household.loss_sells[symbol]} sells it at a loss "
+                    f"buys {symbol} while {household.loss_sells[other]} sells "
+                    f"{_it(other, symbol)} at a loss (wash sale, IRC §1091)"
+                )
+            elif sold_here:
+                reasons.append(
+                    f"buys {symbol} and sells {_it(sold_here[0], symbol)} at a loss "
                     "(wash sale, IRC §1091)"
                 )
-            elif symbol in loss_sold:
-                reasons.append(f"buys {symbol} and sells it at a loss (wash sale, IRC §1091)")
             elif symbol in locks.no_buy_symbols:
-                reasons.append(f"buys {symbol}, sold at a loss in the household within 30 days")
-        for symbol in sorted(loss_sold):
-            if symbol in household.buys:
                 reasons.append(
-                    f"sells {symbol} at a loss while {household.buys[symbol]} buys it "
-                    "(wash sale, IRC §1091)"
+                    f"buys {symbol}: it or a substantially identical security was sold at a "
+                    "loss in the household within 30 days"
+                    if len(same) > 1
+                    else f"buys {symbol}, sold at a loss in the household within 30 days"
+                )
+        for symbol in sorted(loss_sold):
+            same = sorted(identical_to(symbol, index))
+            bought_elsewhere = [s for s in same if s in household.buys]
+            if bought_elsewhere:
+                other = bought_elsewhere[0]
+                reasons.append(
+                    f"sells {symbol} at a loss while {household.buys[other]} buys "
+                    f"{_it(other, symbol)} (wash sale, IRC §1091)"
                 )
             elif symbol in locks.no_loss_sale_symbols:
-                reasons.append(f"sells {symbol} at a loss, bought in the household within 30 days")
+                reasons.append(
+                    f"sells {symbol} at a loss: it or a substantially identical security was "
+                    "bought in the household within 30 days"
+                    if len(same) > 1
+                    else f"sells {symbol} at a loss, bought in the household within 30 days"
+                )
         places = quantity_places(account.custodian)
         reasons += [
             f"{t.side}s {_text(t.shares)} shares of {t.symbol}: {account.custodian} takes "
@@ -236,6 +260,11 @@ class PretradeBook:
                 is_loss=trade.side == TradeSide.SELL and _is_loss(trade, taxable),
                 where=where,
             )
+
+
+def _it(traded: str, symbol: str) -> str:
+    """``it`` for the symbol itself, else the substantially identical symbol traded."""
+    return "it" if traded == symbol else traded
 
 
 def _is_loss(trade: ProposedTrade, taxable: bool) -> bool:

@@ -111,6 +111,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         Transaction,
         WashSaleMatch,
     )
+    from apps.accounts.services.identical import identical_group_create
     from apps.accounts.services.ledger import ledger_rebuild
     from apps.models.models import ModelPortfolio, ModelVersion
     from apps.reports.models import FirmBranding, ReportFile, ReportKind
@@ -184,6 +185,10 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
     firm_branding_update(acting_user=admin, display_name="Quokka Wealth", logo=("logo.png", _png()))
     export_name = audit_export_csv(action_prefix="", acting_user_id=admin.pk)
     export = AuditEvent.objects.get(action="audit.export", payload__file=export_name)
+    # Two names the household never both traded: no ledger is replayed (the ids below stay).
+    identical = identical_group_create(
+        symbols=["GGG", "HHH"], reason="Quokka identical", source="Quokka", acting_user=admin
+    )
     version = ModelVersion.objects.filter(model=run_book["model"]).get()
     report_file = ReportFile.objects.get(batch=batch)
     ids = {
@@ -197,6 +202,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         "accounts.taxlot": TaxLot.objects.filter(account=legacy).first().pk,
         "accounts.realizedgain": RealizedGain.objects.filter(account=legacy).first().pk,
         "accounts.washsalematch": WashSaleMatch.objects.get(household=household).pk,
+        "accounts.identicalgroup": identical.pk,
         "portfolio_models.modelportfolio": run_book["model"].pk,
         "portfolio_models.modelversion": version.pk,
         "model_version_number": version.number,

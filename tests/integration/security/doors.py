@@ -36,6 +36,7 @@ SEGMENT_KINDS = {
     "users": "auth.user",
     "exports": "access.auditevent",
     "securities": "security_symbol",
+    "identical-groups": "accounts.identicalgroup",
     "firms": "firms.firm",
 }
 # Request body fields (OpenAPI components) that carry ids, and what they name.

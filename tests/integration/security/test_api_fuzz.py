@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from apps.access.roles import Role
+from apps.accounts.services.identical import identical_group_create
 from apps.reports.models import ReportFile, ReportKind
 from apps.reports.services.batches import (
     report_batch_chunk_execute,
@@ -113,6 +114,9 @@ def fuzz_book(firms, run_book) -> dict[str, Any]:  # noqa: F811 - the trading fi
     for chunk in report_batch_start(batch_id=batch.pk, enqueue=False):
         report_batch_chunk_execute(batch_id=batch.pk, chunk=chunk)
     proposal = Proposal.objects.filter(account=legacy).get()
+    identical = identical_group_create(
+        symbols=["GGG", "HHH"], reason="fuzz", source="fuzz", acting_user=admin
+    )
     return {
         "id": {  # by the path prefix that names the collection
             "/api/v1/accounts/": legacy.pk,
@@ -122,6 +126,7 @@ def fuzz_book(firms, run_book) -> dict[str, Any]:  # noqa: F811 - the trading fi
             "/api/v1/trade-files/": trade_file.pk,
             "/api/v1/orders/": trade_file.orders.first().pk,
             "/api/v1/restrictions/": restriction.pk,
+            "/api/v1/identical-groups/": identical.pk,
             "/api/v1/reports/batches/": batch.pk,
             "/api/v1/reports/files/": ReportFile.objects.get(batch=batch).pk,
             "/api/v1/users/": admin.pk,

@@ -288,6 +288,34 @@ def test_each_pre_trade_check_holds_back_its_proposal_and_the_rest_goes_on(
     assert loss.status == ProposalStatus.ORDERED
 
 
+def test_the_pre_trade_check_holds_a_buy_of_a_security_identical_to_a_loss_sale(
+    run_book, trader, priced_universe, firms
+):
+    """A group the firm adds after the run binds at order creation (IRC §1091(a))."""
+    from apps.accounts.services.identical import identical_group_create
+
+    legacy, cash_only = run_book["legacy"], run_book["cash_only"]
+    eee, fff = str(priced_universe["EEE"]), str(priced_universe["FFF"])
+    loss = _approved_with(legacy, trader, _sell("b-eee", "EEE", "100", eee, "-2000"))
+    replacement = _approved_with(cash_only, trader, _buy("FFF", "10", fff))
+    identical_group_create(
+        symbols=["EEE", "FFF"],
+        reason="test: one utility in two listings",
+        source="test",
+        acting_user=firms["a"].users[Role.FIRM_ADMIN],
+    )
+
+    batch = orders_create_from_approved(acting_user=trader)
+
+    assert {o.symbol for o in batch.orders} == {"EEE"}
+    assert batch.held == {
+        replacement.pk: [
+            f"buys FFF while proposal #{loss.pk} (account {legacy.pk}) ordered in this batch "
+            "sells EEE at a loss (wash sale, IRC §1091)"
+        ]
+    }
+
+
 def test_a_stale_proposal_is_listed_and_re_run_in_one_click(firms, run_book, trader):
     from tests.conftest import api_client, login_client
 
