@@ -35,6 +35,7 @@ PROFILE_FIELDS = (
     "is_fractional_shares",
     "fee_rate",
     "lot_method",
+    "lot_selection",
 )
 
 

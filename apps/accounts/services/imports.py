@@ -31,6 +31,7 @@ from apps.accounts.models import (
     FilingStatus,
     Household,
     LotMethod,
+    LotSelection,
     RealizedGain,
     Registration,
     TaxLot,
@@ -258,6 +259,7 @@ def custodian_file_import(
             "budget_kind": BudgetKind.values,
             "withdrawal_frequency": WithdrawalFrequency.values,
             "lot_method": LotMethod.values,
+            "lot_selection": LotSelection.values,
         },
     )
     report = replace(report, rows_read=parsed.data_lines, skipped=parsed.skipped)
