@@ -5,7 +5,7 @@ A fills file is checked whole and applied all or nothing, with every problem rep
 becomes a ledger ``Transaction`` (external id ``fill:<allocation id>:<n>``); a sell carries
 ``lot_picks`` from the allocation's lot instructions, so the tax-lot engine relieves exactly the
 instructed lots (specific identification); a sell without instructions (an account that does not
-use specified lots) records the account's lot method, by which the custodian relieves it. Each
+use specified lots) records the allocation's lot method, by which the custodian relieves it. Each
 affected household is replayed before anything is written (an oversell is a problem on its line)
 and rebuilt after (``ledger_rebuild``).
 
@@ -528,10 +528,11 @@ def _entries(fills: list[_Fill], filename: str) -> None:
             shares=fill.shares,
             amount=round_money(fill.shares * fill.price),
             lot_picks=_lot_picks(allocation, fill.shares, picked) if is_sell else [],
+            lot_method=allocation.lot_method,
             source=f"fills:{filename}"[:200],
         )
-    # A sell without lot instructions is relieved by the account's lot method (the trade
-    # file said so): record it on the entry.
+    # A sell without lot instructions is relieved by the lot method its trade file named
+    # (allocations ordered before allocations recorded one: the account's).
     lot_method_record(entries=(f.entry for f in fills if f.entry is not None))
 
 
