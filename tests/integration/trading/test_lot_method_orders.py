@@ -16,6 +16,7 @@ from apps.access.roles import Role
 from apps.accounts.models import Account, Household, RealizedGain, Transaction
 from apps.accounts.services.ledger import ledger_rebuild
 from apps.models.services import model_assign, model_create, model_version_create
+from apps.optimizer import adapters
 from apps.trading.models import (
     OrderAllocation,
     Proposal,
@@ -159,6 +160,38 @@ def test_the_same_account_with_specified_lots_sells_the_new_lot(fifo_book):
             {"lot_id": allocation.lot_key, "shares": str(allocation.shares)}
         ]
         assert allocation.lot_method == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "lot_order"),
+    [
+        ({}, "FIFO"),
+        ({"lot_method": "HIFO"}, "HIFO"),
+        ({"lot_selection": "specified"}, None),
+        ({"lot_selection": "custodian"}, None),  # Schwab takes specified lots
+    ],
+)
+def test_the_account_settings_set_the_optimizers_lot_order(fifo_book, changes, lot_order):
+    account = fifo_book["account"]
+    universe = adapters.run_universe_build(symbols=SECTORS, as_of=AS_OF)
+
+    def built() -> adapters.AccountProblem:
+        (problem,), _ = adapters.account_problems_build(
+            account_ids=[account.pk],
+            as_of=AS_OF,
+            mode=RunMode.FULL_REBALANCE,
+            run_universe=universe,
+        )
+        return problem
+
+    before = built()
+    Account.objects.filter(pk=account.pk).update(**changes)
+    after = built()
+
+    assert after.problem.constraints.lot_order == lot_order
+    digests = adapters.input_digest(before.problem), adapters.input_digest(after.problem)
+    changed = adapters.input_changes(stored=digests[0], now=digests[1])
+    assert changed == ([] if lot_order == "FIFO" else ["restrictions and trading settings"])
 
 
 def _rows(content: bytes) -> list[dict[str, str]]:
