@@ -30,6 +30,8 @@ class AccountProfileForm(forms.ModelForm):
             "min_trade_amount",
             "is_fractional_shares",
             "fee_rate",
+            "lot_method",
+            "lot_selection",
         )
         widgets = {"next_withdrawal_on": forms.DateInput(attrs={"type": "date"})}  # noqa: RUF012
         labels = {  # noqa: RUF012
@@ -46,4 +48,6 @@ class AccountProfileForm(forms.ModelForm):
             "drift_tolerance_rate": "Drift tolerance (fraction)",
             "min_trade_amount": "Minimum trade (USD)",
             "fee_rate": "Annual fee (fraction of value)",
+            "lot_method": "Custodian's lot method (sales naming no lots)",
+            "lot_selection": "Lot instructions on sells",
         }

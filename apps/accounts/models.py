@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
+from apps.accounts.custodians import takes_specified_lots
 from apps.common.money import MONEY, RATE, SHARES
 
 
@@ -51,7 +52,7 @@ class WithdrawalFrequency(models.TextChoices):
 
 
 class LotMethod(models.TextChoices):
-    """Lot relief for sells that name no lots (imports); the optimizer picks lots itself."""
+    """The custodian's relief for sells that name no lots (docs/tax-rules.md, "Lot relief")."""
 
     FIFO = "FIFO", "First in, first out"
     LIFO = "LIFO", "Last in, first out"
@@ -60,6 +61,14 @@ class LotMethod(models.TextChoices):
 
 #: Longest transition horizon accepted (the planner simulates one solve per year and schedule).
 MAX_TRANSITION_YEARS = 10
+
+
+class LotSelection(models.TextChoices):
+    """Whether an account's sells name their lots (the optimizer's choice) or follow its method."""
+
+    CUSTODIAN = "custodian", "As the custodian allows"
+    SPECIFIED = "specified", "Specified lots (the optimizer chooses)"
+    METHOD = "method", "The account's lot method (no lot instructions)"
 
 
 class Household(models.Model):
@@ -141,7 +150,18 @@ class Account(models.Model):
     fee_rate = models.DecimalField(
         **RATE, default=Decimal("0.0075"), help_text="Annual advisory fee, fraction of value."
     )
-    lot_method = models.CharField(max_length=4, choices=LotMethod.choices, default=LotMethod.FIFO)
+    lot_method = models.CharField(
+        max_length=4,
+        choices=LotMethod.choices,
+        default=LotMethod.FIFO,
+        help_text="The custodian's relief of a sale that names no lots.",
+    )
+    lot_selection = models.CharField(
+        max_length=10,
+        choices=LotSelection.choices,
+        default=LotSelection.CUSTODIAN,
+        help_text="Whether sells name their lots or the custodian relieves them by the lot method.",
+    )
     # Set only through portfolio_models.services.model_assign (audited).
     model = models.ForeignKey(
         "portfolio_models.ModelPortfolio",
@@ -202,6 +222,17 @@ class Account(models.Model):
             return None
         left = self.transition_start_year + self.transition_years - year
         return left if left >= 1 else None
+
+    @property
+    def uses_specified_lots(self) -> bool:
+        """Whether this account's sells carry lot instructions (else its lot method relieves them).
+
+        ``lot_selection`` decides; ``custodian`` takes the custodian's default
+        (``custodians.takes_specified_lots``).
+        """
+        if self.lot_selection == LotSelection.CUSTODIAN:
+            return takes_specified_lots(self.custodian)
+        return self.lot_selection == LotSelection.SPECIFIED
 
 
 class TransactionKind(models.TextChoices):

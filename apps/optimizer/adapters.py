@@ -316,7 +316,10 @@ class ChunkLots:
 
     @classmethod
     def read(cls, account_ids: Sequence[int]) -> "ChunkLots":
-        """Read the lots of the accounts, each account's in (symbol, acquired on, lot id) order.
+        """Read the lots of the accounts, each account's in (symbol, acquired on, row id) order.
+
+        That is the tax-lot engine's acquisition order (FIFO): ``ledger_rebuild`` writes the
+        rows in the order the engine booked the buys, a lot's wash-sale pieces in its order.
 
         One SQL query returning one row (no Python tuple per lot), and no ORDER BY: sorting
         100,000 rows on text keys cost the database more than the rest of the read, so the lots
@@ -810,6 +813,8 @@ def _account_problem(
             min_trade_amount=to_float(account.min_trade_amount),
             is_fractional_shares=account.is_fractional_shares,
             share_places=quantity_places(account.custodian),
+            # Lots in the ledger's order (ChunkLots): the custodian's FIFO is their order.
+            lot_order=None if account.uses_specified_lots else account.lot_method,
         ),
         wash_sale_locks=wash_sale_locks_from_history(as_of, recent, groups=identical),
         cash_reserve_amount=to_float(account.cash_reserve_amount),

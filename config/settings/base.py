@@ -250,6 +250,9 @@ OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5
 OPTIMIZER_CASH_HORIZON_DAYS = env.int("OPTIMIZER_CASH_HORIZON_DAYS", default=30)
 # Transition plans discount later years' tax to today at this yearly rate (deferral's value).
 OPTIMIZER_TRANSITION_DISCOUNT_RATE = env.float("OPTIMIZER_TRANSITION_DISCOUNT_RATE", default=0.05)
+# Custodians that take no lot instructions with a sell: their accounts' sales are relieved by
+# the account's lot method (apps.accounts.custodians.takes_specified_lots).
+CUSTODIANS_WITHOUT_SPECIFIED_LOTS = env.list("CUSTODIANS_WITHOUT_SPECIFIED_LOTS", default=[])
 OPTIMIZER_WASH_WINDOW_DAYS = 30  # IRC §1091(a): 30 days before or after the sale
 OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=100)  # ~40 ms fixed per chunk
 

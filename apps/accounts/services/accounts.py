@@ -36,6 +36,7 @@ PROFILE_FIELDS = (
     "is_fractional_shares",
     "fee_rate",
     "lot_method",
+    "lot_selection",
 )
 
 

@@ -740,6 +740,7 @@ ACCOUNT_PROFILE_COLUMNS: dict[str, str] = {
     "is_fractional_shares": "bool",
     "fee_rate": "rate",
     "lot_method": "choice:lot_method",
+    "lot_selection": "choice:lot_selection",
 }
 _GENERIC_ACCOUNT_COLUMNS = (
     _Column("household_id"),

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from apps.optimizer.core.errors import RebalanceInfeasible
+from apps.optimizer.core.relief import relief_groups, states_in_order
 from apps.optimizer.core.types import (
     Constraints,
     FloatArray,
@@ -353,6 +354,16 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     state[forced] = LOT_FORCED  # a restriction overrides a freeze (except never-sell, above)
     if mode is RebalanceMode.TRANSITION:
         state[deferrable & ~never_sell_lot] = LOT_FREE
+    if cons.lot_order is not None:  # the custodian relieves in its order (relief.py)
+        groups = relief_groups(
+            lot_order=cons.lot_order,
+            lot_account=lot_account,
+            lot_symbol=lot_symbol,
+            lot_ids=table.lot_ids,
+            lot_shares=lot_shares,
+            lot_basis_amounts=lot_basis,
+        )
+        state = states_in_order(state, groups, free=LOT_FREE, forced=LOT_FORCED, frozen=LOT_FROZEN)
 
     # Objective coefficient of each lot: tax + transaction cost + waiting + transition reward.
     penalty = np.zeros(lot_count)

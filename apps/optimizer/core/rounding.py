@@ -21,6 +21,10 @@ Order of operations and why:
 4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while the gains
    budget is exceeded; trim the largest buys while turnover or cash are short; if cash is still
    short with no buys left, sell more of the cheapest sellable lots.
+   An account whose custodian relieves sales in its own order (``Constraints.lot_order``,
+   ``relief.py``) has each name's sale re-assigned to the lots in that order right after the
+   netting, and its budget and cash repairs change sales only at the end of that order; a
+   budget the relieved lots cannot hold is granted as slack and reported with the reason.
 5. Re-check every constraint on the final share counts and report any violation. Bands are
    soft: whole shares may move a group by one share of each rounded trade; a breach beyond
    that, left by a hard-constraint repair in a tiny account, is reported as a relaxation.
@@ -47,10 +51,12 @@ from apps.optimizer.core.prepare import (
     share_step,
 )
 from apps.optimizer.core.problem import ContinuousSolution
+from apps.optimizer.core.relief import amounts_in_order, relief_groups, sold_out_of_order
 from apps.optimizer.core.types import (
     DroppedTrade,
     FloatArray,
     HouseholdProblem,
+    IntArray,
     SolverConfig,
     TradeSide,
 )
@@ -236,13 +242,19 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
     )
 
 
-def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
+def _budget_limit(book: _Book, relaxed: dict[tuple[str, str], float]) -> FloatArray:
+    """Per account, the gains the free sells may realise (the budget plus any elastic slack)."""
     prepared = book.prepared
     slack = np.array(
         [relaxed.get(("budget", str(a)), 0.0) for a in range(len(prepared.budget_weights))]
     )
-    limit = (prepared.budget_weights + slack) * book.value
-    book.budget_limit = limit
+    limit: FloatArray = (prepared.budget_weights + slack) * book.value
+    return limit
+
+
+def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
+    prepared = book.prepared
+    limit = book.budget_limit = _budget_limit(book, relaxed)
     gains = book.budget_gains()
     gain_share = book.gain_per_share()
     for a in np.flatnonzero(gains > limit + 1e-6):
@@ -405,6 +417,206 @@ def _repair_cash(book: _Book) -> None:
         book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
 
 
+def order_groups(problem: HouseholdProblem, prepared: PreparedProblem) -> list[IntArray]:
+    """Each (account, name)'s lots in the custodian's relief order; none for specified lots."""
+    lot_order = problem.constraints.lot_order
+    if lot_order is None:
+        return []
+    return relief_groups(
+        lot_order=lot_order,
+        lot_account=prepared.lot_account,
+        lot_symbol=prepared.lot_symbol,
+        lot_ids=prepared.lot_ids,
+        lot_shares=prepared.lot_shares,
+        lot_basis_amounts=prepared.lot_basis_amounts,
+    )
+
+
+def _extend(book: _Book, group: IntArray, shares: float) -> list[tuple[int, float]]:
+    """Sell about ``shares`` more of a name in relief order (free lots; a frozen one stops it).
+
+    Each lot takes whole steps, or all it may give; returns the (lot, shares added) pairs.
+    """
+    added: list[tuple[int, float]] = []
+    left = shares
+    for j in group.tolist():
+        if left <= _EPS:
+            break
+        room = book.sell_cap[j] - book.sell[j]
+        if room <= _EPS:
+            continue
+        if book.prepared.lot_state[j] != LOT_FREE:
+            break
+        take = min(_step_up(book.sell[j] + left, book.step), book.sell_cap[j]) - book.sell[j]
+        book.sell[j] += take
+        added.append((j, take))
+        left -= take
+    return added
+
+
+def _next_cost(book: _Book, group: IntArray) -> float:
+    """The objective cost of the next lot a larger sale of the name would relieve."""
+    for j in group.tolist():
+        if book.sell[j] < book.sell_cap[j] - _EPS:
+            free = book.prepared.lot_state[j] == LOT_FREE
+            return float(book.prepared.lot_cost[j]) if free else math.inf
+    return math.inf
+
+
+def _unwind(book: _Book, group: IntArray, excess: float, gain_share: FloatArray) -> float:
+    """Shrink a name's sale from its last lot back until it realises ``excess`` less gain.
+
+    Returns the gain removed (the whole free part of the sale when that is not enough).
+    """
+    removed = 0.0
+    for j in reversed(group.tolist()):
+        if book.sell[j] <= 0.0:
+            continue
+        if book.prepared.lot_state[j] != LOT_FREE:
+            break
+        per_share = float(gain_share[j])
+        if per_share > 0.0 and removed + book.sell[j] * per_share >= excess:
+            cut = min(book.sell[j], _step_up((excess - removed) / per_share, book.step))
+            kept = _snap(book.sell[j] - cut, book.sell_cap[j], book.step)
+        else:
+            kept = 0.0
+        removed += (book.sell[j] - kept) * per_share
+        book.sell[j] = kept
+        book.sell_why[j] = "trimmed to hold the gains budget"
+        if removed >= excess:
+            break
+    return removed
+
+
+def _repair_budget_in_order(
+    book: _Book, relaxed: dict[tuple[str, str], float], groups: list[IntArray]
+) -> tuple[str, ...]:
+    """Hold the gains budget on the lots the custodian relieves; what cannot be held is said.
+
+    A sale relieved in order changes only at its end: first loss lots that rounding left short
+    of the solver's sale are sold, then the names whose sale realises the most gain per unit
+    sold are shrunk from their last lot back (a loss at the end goes too when a gain lies
+    before it). A budget still exceeded (a net loss the relief order cannot reach) is granted
+    as elastic slack in ``relaxed`` and reported, with the reason.
+
+    Returns:
+        The notes for the result's relaxations.
+    """
+    prepared = book.prepared
+    limit = book.budget_limit = _budget_limit(book, relaxed)
+    gains = book.budget_gains()
+    gain_share = np.where(prepared.lot_in_budget, book.gain_per_share(), 0.0)
+    wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+    notes: list[str] = []
+    for a in np.flatnonzero(gains > limit + 1e-6):
+        excess = float(gains[a] - limit[a])
+        mine = [g for g in groups if prepared.lot_account[g[0]] == a]
+        for group in mine:
+            toward = float(wanted[group].sum() - book.sell[group].sum())
+            if excess <= 0.0 or toward <= 1e-12:
+                continue
+            added = _extend(book, group, toward)
+            change = sum(q * gain_share[j] for j, q in added)
+            if change < 0.0:
+                excess += change
+            else:
+                for j, q in added:
+                    book.sell[j] -= q
+
+        def realised(group: IntArray) -> tuple[float, float]:
+            free = prepared.lot_state[group] == LOT_FREE
+            sold = book.sell[group] * free
+            return float(sold @ gain_share[group]), float(sold @ book.lot_price[group])
+
+        positive = [g for g in mine if realised(g)[0] > 0.0]
+        positive.sort(key=lambda g: -realised(g)[0] / max(realised(g)[1], 1e-300))
+        for group in positive:
+            if excess <= 0.0:
+                break
+            excess -= _unwind(book, group, excess, gain_share)
+        book.repairs.append(f"adjusted sells in account {a} to hold the gains budget")
+        if excess > CENT:
+            relaxed[("budget", str(a))] = relaxed.get(("budget", str(a)), 0.0) + excess / book.value
+            book.budget_limit[a] += excess
+            notes.append(
+                f"gains_budget[account {book.problem.accounts[a].account_id}] exceeded by "
+                f"{excess:,.2f}: the custodian relieves the account's lots "
+                f"{book.problem.constraints.lot_order}, and the lots it relieves first cannot "
+                "hold the budget"
+            )
+    return tuple(notes)
+
+
+def _repair_cash_in_order(
+    book: _Book, relaxed: dict[tuple[str, str], float], groups: list[IntArray]
+) -> tuple[str, ...]:
+    """Keep the cash floor as ``_repair_cash`` does, growing sales only in relief order.
+
+    The floor comes before the gains budget: when the lots the custodian relieves next realise
+    gains past the budget, the excess is granted as elastic slack in ``relaxed`` and reported.
+
+    Returns:
+        The notes for the result's relaxations.
+    """
+    prepared = book.prepared
+    short = prepared.cash_floor_weights * book.value - book.cash_after()
+    gain_share = np.where(prepared.lot_in_budget, book.gain_per_share(), 0.0)
+    wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+    for a in np.flatnonzero(short > 1e-9):
+        remaining = float(short[a])
+        mine = sorted(
+            (g for g in groups if prepared.lot_account[g[0]] == a),
+            key=lambda g: _next_cost(book, g),
+        )
+        # First back toward the solver's sale of each name, within the budget and turnover.
+        room = float(book.budget_limit[a] - book.budget_gains()[a])
+        turnover_room = book.turnover_limit - book.free_turnover()
+        for group in mine:
+            toward = float(wanted[group].sum() - book.sell[group].sum())
+            if remaining <= 0.0:
+                break
+            if toward <= 1e-12:
+                continue
+            unit = book.lot_price[group[0]] * (1.0 - book.tc)
+            added = _extend(book, group, min(toward, remaining / unit))
+            extra_gain = sum(q * gain_share[j] for j, q in added)
+            extra_value = sum(q for _, q in added) * book.lot_price[group[0]]
+            if extra_gain > room or extra_value > turnover_room:
+                for j, q in added:
+                    book.sell[j] -= q
+                continue
+            room -= extra_gain
+            turnover_room -= extra_value
+            remaining -= sum(q for _, q in added) * unit
+        if remaining <= 0.0:
+            book.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
+            continue
+        remaining = _trim_buys(book, int(a), remaining, "trimmed to keep the cash floor")
+        book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
+        if remaining <= 0.0:
+            continue
+        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (book.buy > 0.0)])
+        for group in mine:
+            if remaining <= 0.0:
+                break
+            if prepared.lot_symbol[group[0]] in bought:
+                continue
+            unit = book.lot_price[group[0]] * (1.0 - book.tc)
+            remaining -= sum(q for _, q in _extend(book, group, remaining / unit)) * unit
+        book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+    notes = []
+    over = book.budget_gains() - book.budget_limit
+    for a in np.flatnonzero(over > CENT):
+        relaxed[("budget", str(a))] = relaxed.get(("budget", str(a)), 0.0) + over[a] / book.value
+        book.budget_limit[a] += over[a]
+        notes.append(
+            f"gains_budget[account {book.problem.accounts[a].account_id}] exceeded by "
+            f"{over[a]:,.2f} to keep the cash floor: the custodian relieves the account's lots "
+            f"{book.problem.constraints.lot_order}"
+        )
+    return tuple(notes)
+
+
 def band_breaches(
     problem: HouseholdProblem,
     prepared: PreparedProblem,
@@ -523,6 +735,10 @@ def recheck(
     )
     for mask, text in checks:
         out.extend(f"lot {ids[j]}: {text}" for j in np.flatnonzero(mask))
+    out.extend(
+        f"lot {ids[j]}: sold before lots the custodian relieves first ({cons.lot_order})"
+        for j in sold_out_of_order(lot_sell_shares, forced_cap, order_groups(problem, prepared))
+    )
     proceeds = lot_sell_shares * prices[symbol] if len(ids) else np.zeros(0)
     sold_value = np.zeros((accounts, n))
     np.add.at(sold_value, (account, symbol), proceeds)
@@ -617,7 +833,13 @@ def round_and_repair(
     buy_amount = solution.buy_weights * book.value
     relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
     wanted = (sell_amount.copy(), buy_amount.copy())
+    groups = order_groups(problem, prepared)
+    lot_values = prepared.lot_weight * book.value
+    if groups:  # the custodian relieves each name's sale in its order
+        wanted = (amounts_in_order(wanted[0], lot_values, groups), wanted[1])
     _net_same_name(book, sell_amount, buy_amount)
+    if groups:
+        sell_amount = amounts_in_order(sell_amount, lot_values, groups)
     for j in np.flatnonzero((wanted[0] >= CENT) & (sell_amount <= 0.0)).tolist():
         book.sell_why[j] = "netted against a buy of the same name"
     for j in np.flatnonzero((wanted[1] >= CENT) & (buy_amount <= 0.0)).tolist():
@@ -659,9 +881,16 @@ def round_and_repair(
     cap = prepared.turnover_cap_weight
     if cap is not None:
         book.turnover_limit = (cap + relaxed.get(("turnover", ""), 0.0)) * book.value
-    _repair_budget(book, relaxed)
+    order_notes: tuple[str, ...] = ()
+    if groups:
+        order_notes = _repair_budget_in_order(book, relaxed, groups)
+    else:
+        _repair_budget(book, relaxed)
     _repair_turnover(book, relaxed)
-    _repair_cash(book)
+    if groups:
+        order_notes += _repair_cash_in_order(book, relaxed, groups)
+    else:
+        _repair_cash(book)
     violations = recheck(
         problem,
         prepared,
@@ -673,7 +902,7 @@ def round_and_repair(
     )
     # Bands and the turnover cap are soft: a breach left by whole shares plus a repair of a
     # hard constraint (cash floor, gains budget) is reported as a relaxation, not hidden.
-    band_notes = tuple(
+    band_notes = order_notes + tuple(
         f"{kind}[{group}] exceeded by {level - limit:.4%} of value after rounding and repairs"
         for kind, group, level, limit in band_breaches(
             problem, prepared, book.sell, book.buy, relaxed, rounded

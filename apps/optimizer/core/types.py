@@ -360,10 +360,18 @@ class Constraints:
     # steps of 10^-places, and any account sells a lot entirely (fraction included) only when
     # its share count has no more places than that; otherwise the fraction stays in the lot.
     share_places: int = 6
+    # None: sells name their lots (specified lots, the optimizer chooses). "FIFO", "LIFO" or
+    # "HIFO": the custodian relieves each sale in that order and the trades follow it
+    # (``relief.py``; FIFO is the order of the lots in the input, their acquisition order).
+    lot_order: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.share_places <= 6:
             raise ProblemShapeError("share_places must be between 0 and 6")
+        if self.lot_order not in (None, "FIFO", "LIFO", "HIFO"):
+            raise ProblemShapeError(
+                f"lot_order must be None, FIFO, LIFO or HIFO: {self.lot_order!r}"
+            )
         _check_optional_non_negative(self.sector_band_weight, "sector_band_weight")
         _check_optional_non_negative(self.industry_band_weight, "industry_band_weight")
         _check_optional_non_negative(self.turnover_cap_weight, "turnover_cap_weight")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from fractions import Fraction
 from functools import cache
 
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +19,9 @@ from apps.optimizer.core.types import (
     RebalanceProblem,
     RebalanceResult,
     SolverConfig,
+    TaxLot,
     TaxProfile,
+    Trade,
     TradeSide,
     WashSaleLocks,
 )
@@ -77,6 +80,7 @@ def accounts(draw: st.DrawFn) -> RebalanceProblem:
             turnover_cap_weight=draw(st.sampled_from([None, 0.05, 0.3])),
             min_trade_amount=draw(st.sampled_from([0.0, 50.0, 250.0])),
             is_fractional_shares=draw(st.booleans()),
+            lot_order=draw(st.sampled_from([None, "FIFO", "LIFO", "HIFO"])),
         ),
         wash_sale_locks=WashSaleLocks(
             no_buy_symbols=names["no_buy"], no_loss_sale_symbols=names["no_loss_sale"]
@@ -130,6 +134,8 @@ def _check(problem: RebalanceProblem, result: RebalanceResult) -> None:
             assert float(trade.shares).is_integer()
     if problem.mode is RebalanceMode.RAISE_CASH:
         assert not buys
+    if cons.lot_order is not None:
+        _check_relief_order(problem, sells)
 
     tc = CONFIG.transaction_cost_rate
     cash_after = (
@@ -159,3 +165,30 @@ def _check(problem: RebalanceProblem, result: RebalanceResult) -> None:
         result.relaxed,
     )
     assert all(p > 0 for p in prices)
+
+
+def _check_relief_order(problem: RebalanceProblem, sells: list[Trade]) -> None:
+    """Each name's sells are the custodian's relief of their total: whole lots, then one part."""
+    index = {lot.lot_id: k for k, lot in enumerate(problem.lots)}
+    sold = {t.lot_id: t.shares for t in sells}
+
+    def rank(lot: TaxLot) -> tuple[Fraction, int]:
+        k = index[lot.lot_id]
+        order = problem.constraints.lot_order
+        if order == "FIFO":
+            return (Fraction(0), k)
+        if order == "LIFO":
+            return (Fraction(0), -k)
+        # HIFO: highest cost per share first, in the ledger's units (cents, millionths of a
+        # share: these synthetic lots are not on that grid).
+        return (-Fraction(round(lot.basis_amount * 100), round(lot.shares * 1e6)), k)
+
+    for symbol_index in {lot.symbol_index for lot in problem.lots}:
+        ordered = sorted(
+            (lot for lot in problem.lots if lot.symbol_index == symbol_index), key=rank
+        )
+        taken = [sold.get(lot.lot_id, 0.0) for lot in ordered]
+        for k, lot in enumerate(ordered):
+            if taken[k] < lot.shares - 1e-9:
+                assert not any(taken[k + 1 :]), (problem.constraints.lot_order, ordered, taken)
+                break
