@@ -18,9 +18,10 @@ Order of operations and why:
    (docs/tax-rules.md, "Fractional lots in whole-share accounts"). A lot is sold entirely only
    when the custodian can write its share count (``share_places``; Fidelity takes 3 places);
    otherwise at most what the step allows (``_Book.sell_cap``). Every repair keeps both rules.
-4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while the gains
-   budget is exceeded; trim the largest buys while turnover or cash are short; if cash is still
-   short with no buys left, sell more of the cheapest sellable lots.
+4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while a budget
+   (net gains, a character's gains, tax) is exceeded; trim the largest buys while turnover or
+   cash are short; if cash is still short with no buys left, sell more of the cheapest sellable
+   lots (the cash floor is hard: a budget that gives way for it is reported as relaxed).
 5. Re-check every constraint on the final share counts and report any violation. Bands are
    soft: whole shares may move a group by one share of each rounded trade; a breach beyond
    that, left by a hard-constraint repair in a tiny account, is reported as a relaxation.
@@ -34,11 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from apps.optimizer.core.prepare import (
+    BUDGET_KINDS,
+    BUDGET_LABELS,
     LOT_FORCED,
     LOT_FREE,
     LOT_FROZEN,
     BoolArray,
     PreparedProblem,
+    budget_row_name,
     household_lots,
     representable,
     sell_caps,
@@ -99,7 +103,6 @@ class _Book:
         self.prices = problem.universe.prices
         lots = prepared.lot_ids
         self.lot_shares = prepared.lot_shares
-        self.lot_basis = prepared.lot_basis_amounts
         self.lot_price = self.prices[prepared.lot_symbol] if lots else np.zeros(0)
         self.buy_price = (
             self.prices[prepared.buy_symbol] if len(prepared.buy_symbol) else (np.zeros(0))
@@ -112,11 +115,14 @@ class _Book:
         self.sell = np.zeros(len(lots))
         self.buy = np.zeros(len(prepared.buy_symbol))
         self.sell_wanted = np.zeros(len(lots))  # continuous shares before rounding down
-        self.budget_limit = np.full(len(prepared.account_values), np.inf)
+        # Per account and budget kind (amounts; inf without a budget).
+        self.budget_limit = np.full(prepared.budget_limit_weights.shape, np.inf)
         self.turnover_limit = np.inf
         self.sell_unfiltered = np.zeros(len(lots))  # shares wanted before the minimum trade
         # Why a trade of the solution may end at zero shares (set by the step that cut it).
         self.sell_why: list[str] = [""] * len(lots)
+        # Accounts where the cash floor needed sales beyond the budgets' room (the last resort).
+        self.cash_over_budget: set[int] = set()
         self.buy_why: list[str] = [""] * len(prepared.buy_symbol)
 
     # Amounts and aggregates -------------------------------------------------------------
@@ -138,19 +144,18 @@ class _Book:
         out: FloatArray = cash + (1.0 - self.tc) * inflow - (1.0 + self.tc) * outflow
         return out
 
-    def gain_per_share(self) -> FloatArray:
-        out: FloatArray = self.lot_price - self.lot_basis / self.lot_shares
-        return out
-
-    def budget_gains(self) -> FloatArray:
+    def budget_used(self) -> FloatArray:
+        """What the free sells use of each account's budgets (accounts × BUDGET_KINDS, amounts)."""
         prepared = self.prepared
-        counted = prepared.lot_in_budget & (prepared.lot_state == LOT_FREE)
-        out = np.zeros(len(prepared.account_values))
-        np.add.at(
-            out,
-            prepared.lot_account[counted],
-            (self.sell * self.gain_per_share())[counted],
-        )
+        free = prepared.lot_state == LOT_FREE
+        out = np.zeros(prepared.budget_limit_weights.shape)
+        proceeds = self.proceeds()
+        for k in range(len(BUDGET_KINDS)):
+            np.add.at(
+                out[:, k],
+                prepared.lot_account[free],
+                (proceeds * prepared.lot_budget_rates[k])[free],
+            )
         return out
 
     def free_turnover(self) -> float:
@@ -235,48 +240,47 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
 
 
 def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
+    """Hold every budget: round up loss lots rounding left short, then trim the heaviest sells.
+
+    A loss counts <= 0 and a gain >= 0 in every kind of budget, so rounding a loss up or
+    trimming a gain never breaks another budget of the account.
+    """
     prepared = book.prepared
-    slack = np.array(
-        [relaxed.get(("budget", str(a)), 0.0) for a in range(len(prepared.budget_weights))]
-    )
-    limit = (prepared.budget_weights + slack) * book.value
+    limits = prepared.budget_limit_weights.copy()
+    for a, k in zip(*np.nonzero(np.isfinite(limits)), strict=True):
+        limits[a, k] += relaxed.get(("budget", budget_row_name(int(a), int(k))), 0.0)
+    limit = limits * book.value
     book.budget_limit = limit
-    gains = book.budget_gains()
-    gain_share = book.gain_per_share()
-    for a in np.flatnonzero(gains > limit + 1e-6):
-        excess = float(gains[a] - limit[a])
+    used = book.budget_used()
+    for a, k in zip(*np.nonzero(used > limit + 1e-6), strict=True):
+        excess = float(book.budget_used()[a, k] - limit[a, k])
+        if excess <= 0.0:
+            continue
+        # What one share sold of each lot uses of this budget.
+        per_share = book.lot_price * prepared.lot_budget_rates[k]
         wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)  # before min-trade drops
         # First round up loss lots that rounding left short of the solver's harvest (each moves
-        # less than one share), then trim the most gain-heavy sells.
-        rounded_down = np.flatnonzero(
-            (prepared.lot_account == a)
-            & (prepared.lot_state == LOT_FREE)
-            & prepared.lot_in_budget
-            & (gain_share < 0.0)
-            & (wanted > book.sell + 1e-12)
-        )
-        for lot in rounded_down[np.argsort(gain_share[rounded_down])]:
+        # less than one share), then trim the sells that use the most of the budget per unit.
+        mine = (prepared.lot_account == a) & (prepared.lot_state == LOT_FREE)
+        rounded_down = np.flatnonzero(mine & (per_share < 0.0) & (wanted > book.sell + 1e-12))
+        for lot in rounded_down[np.argsort(per_share[rounded_down])]:
             if excess <= 0.0:
                 break
             step = min(_step_up(float(wanted[lot]), book.step), book.sell_cap[lot]) - book.sell[lot]
             book.sell[lot] += step
-            excess += step * gain_share[lot]
-        candidates = np.flatnonzero(
-            (prepared.lot_account == a)
-            & (prepared.lot_state == LOT_FREE)
-            & prepared.lot_in_budget
-            & (book.sell > 0.0)
-            & (gain_share > 0.0)
-        )
-        for lot in candidates[np.argsort(-prepared.lot_gain_rate[candidates])]:
+            excess += step * per_share[lot]
+        candidates = np.flatnonzero(mine & (book.sell > 0.0) & (per_share > 0.0))
+        for lot in candidates[np.argsort(-prepared.lot_budget_rates[k][candidates])]:
             if excess <= 0.0:
                 break
-            cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.step))
+            cut = min(book.sell[lot], _step_up(excess / per_share[lot], book.step))
             kept = _snap(book.sell[lot] - cut, book.sell_cap[lot], book.step)
-            excess -= (book.sell[lot] - kept) * gain_share[lot]
+            excess -= (book.sell[lot] - kept) * per_share[lot]
             book.sell[lot] = kept
-            book.sell_why[lot] = "trimmed to hold the gains budget"
-        book.repairs.append(f"adjusted sells in account {a} to hold the gains budget")
+            book.sell_why[lot] = f"trimmed to hold the {BUDGET_LABELS[BUDGET_KINDS[k]]}"
+        book.repairs.append(
+            f"adjusted sells in account {a} to hold the {BUDGET_LABELS[BUDGET_KINDS[k]]}"
+        )
 
 
 def _band_room(book: _Book) -> FloatArray:
@@ -348,12 +352,11 @@ def _repair_cash(book: _Book) -> None:
     prepared = book.prepared
     floor = prepared.cash_floor_weights * book.value
     short = floor - book.cash_after()
-    gain_share = book.gain_per_share()
     for a in np.flatnonzero(short > 1e-9):
         # First undo the minimum-trade drops and the rounding down of sells (within the gains
         # budget and turnover cap): each moves the trade back toward the solver's answer.
         remaining = float(short[a])
-        room = float(book.budget_limit[a] - book.budget_gains()[a])
+        room = book.budget_limit[a] - book.budget_used()[a]  # per budget kind, inf without
         turnover_room = book.turnover_limit - book.free_turnover()
         wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
         rounded_down = np.flatnonzero(
@@ -367,12 +370,12 @@ def _repair_cash(book: _Book) -> None:
             needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
             target = min(float(wanted[lot]), needed)
             step = min(_step_up(target, book.step), book.sell_cap[lot]) - book.sell[lot]
-            extra_gain = step * gain_share[lot] if prepared.lot_in_budget[lot] else 0.0
+            extra_use = step * book.lot_price[lot] * prepared.lot_budget_rates[:, lot]
             extra_value = step * book.lot_price[lot]
-            if step <= 0.0 or extra_gain > room or extra_value > turnover_room:
+            if step <= 0.0 or np.any(extra_use > room) or extra_value > turnover_room:
                 continue
             book.sell[lot] += step
-            room -= extra_gain
+            room = room - extra_use
             turnover_room -= extra_value
             remaining -= step * book.lot_price[lot] * (1.0 - book.tc)
         if remaining <= 0.0:
@@ -401,6 +404,7 @@ def _repair_cash(book: _Book) -> None:
             book.sell[lot] += extra
             remaining -= extra * unit
         book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+        book.cash_over_budget.add(int(a))
 
 
 def band_breaches(
@@ -555,16 +559,17 @@ def recheck(
         floor = prepared.cash_floor_weights[a] * value  # lowered when out of reach
         if cash_after < floor - 1e-6:
             out.append(f"account {acct.account_id}: cash {cash_after:.2f} below {floor:.2f}")
-    # Gains budget (free sells only; forced sells are reported separately).
-    counted = (prepared.lot_state == LOT_FREE) & prepared.lot_in_budget
-    budget_gain = np.zeros(accounts)
-    np.add.at(budget_gain, account[counted], gain[counted])
-    for a in range(accounts):
-        limit = prepared.budget_weights[a] + relaxed_weights.get(("budget", str(a)), 0.0)
-        if np.isfinite(limit) and budget_gain[a] > limit * value + CENT:
+    # Budgets (free sells only; forced sells are reported separately).
+    free = prepared.lot_state == LOT_FREE
+    for a, k in zip(*np.nonzero(np.isfinite(prepared.budget_limit_weights)), strict=True):
+        name = budget_row_name(int(a), int(k))
+        limit = prepared.budget_limit_weights[a, k] + relaxed_weights.get(("budget", name), 0.0)
+        mine = free & (account == a)
+        used = float((proceeds[mine] * prepared.lot_budget_rates[k][mine]).sum())
+        if used > limit * value + CENT:
             out.append(
-                f"account {problem.accounts[a].account_id}: gains {budget_gain[a]:.2f} over "
-                f"budget {limit * value:.2f}"
+                f"account {problem.accounts[a].account_id}: {BUDGET_KINDS[k]} {used:.2f} over "
+                f"{BUDGET_LABELS[BUDGET_KINDS[k]]} {limit * value:.2f}"
             )
     # Turnover (free trades) and bands, with one share per name of rounding tolerance.
     if cons.turnover_cap_weight is not None:
@@ -652,6 +657,20 @@ def round_and_repair(
     _repair_budget(book, relaxed)
     _repair_turnover(book, relaxed)
     _repair_cash(book)
+    # The cash floor is hard: where its last-resort sales went past a budget (whole shares of
+    # a gain lot), the budget gives way by that much and the result says so.
+    budget_notes: list[str] = []
+    over = book.budget_used() - book.budget_limit
+    for a, k in zip(*np.nonzero(over > CENT), strict=True):
+        if int(a) not in book.cash_over_budget:
+            continue  # not caused by the cash floor: the re-check reports it
+        name = budget_row_name(int(a), int(k))
+        relaxed[("budget", name)] = relaxed.get(("budget", name), 0.0) + over[a, k] / book.value
+        kind = BUDGET_KINDS[k]
+        budget_notes.append(
+            f"{'gains' if kind == 'net_gains' else kind}_budget[account {a}] exceeded by "
+            f"{over[a, k]:.2f} to keep the cash floor after rounding"
+        )
     violations = recheck(
         problem,
         prepared,
@@ -663,7 +682,7 @@ def round_and_repair(
     )
     # Bands and the turnover cap are soft: a breach left by whole shares plus a repair of a
     # hard constraint (cash floor, gains budget) is reported as a relaxation, not hidden.
-    band_notes = tuple(
+    band_notes = tuple(budget_notes) + tuple(
         f"{kind}[{group}] exceeded by {level - limit:.4%} of value after rounding and repairs"
         for kind, group, level, limit in band_breaches(
             problem, prepared, book.sell, book.buy, relaxed, rounded

@@ -60,13 +60,20 @@ def accounts(draw: st.DrawFn) -> RebalanceProblem:
     value = base.cash_amount + sum(
         lot.shares * synthetic.universe.prices[lot.symbol_index] for lot in base.lots
     )
-    budget = draw(st.one_of(st.none(), st.floats(-0.01, 0.05).map(lambda r: r * value)))
+
+    def budget() -> float | None:
+        return draw(st.one_of(st.none(), st.floats(-0.01, 0.05).map(lambda r: r * value)))
+
     return dataclasses.replace(
         base,
         tax_profile=TaxProfile(
             short_term_rate=draw(st.sampled_from([0.0, 0.37, 0.408])),
             long_term_rate=draw(st.sampled_from([0.0, 0.15, 0.238])),
-            gains_budget_amount=budget,
+            gains_budget_amount=budget(),
+            harvest_threshold_rate=draw(st.sampled_from([None, 0.0, 0.05, 0.3])),
+            short_term_gains_budget_amount=budget(),
+            long_term_gains_budget_amount=budget(),
+            tax_budget_amount=budget(),
         ),
         constraints=Constraints(
             never_buy_symbols=names["never_buy"],
@@ -145,12 +152,41 @@ def _check(problem: RebalanceProblem, result: RebalanceResult) -> None:
     else:
         assert cash_after >= floor - 1e-6
 
-    budget = problem.tax_profile.gains_budget_amount
-    taxable = problem.tax_profile.short_term_rate > 0 or problem.tax_profile.long_term_rate > 0
-    if budget is not None and taxable and not any("gains_budget" in r for r in result.relaxed):
-        gains = sum(t.realized_gain_amount for t in sells)
-        forced = result.taxes.forced_gain_amount
-        assert gains <= max(budget, forced, budget + forced) + 0.01
+    profile = problem.tax_profile
+    taxable = profile.short_term_rate > 0 or profile.long_term_rate > 0
+    lot_rate = {
+        t.lot_id: profile.long_term_rate if t.is_long_term else profile.short_term_rate
+        for t in sells
+    }
+    harvesting = profile.harvest_threshold_rate is not None
+    for name, budget, counted in (
+        ("gains", profile.gains_budget_amount, lambda t: t.realized_gain_amount),
+        (
+            "short_term_gains",
+            profile.short_term_gains_budget_amount,
+            lambda t: 0.0 if t.is_long_term else t.realized_gain_amount,
+        ),
+        (
+            "long_term_gains",
+            profile.long_term_gains_budget_amount,
+            lambda t: t.realized_gain_amount if t.is_long_term else 0.0,
+        ),
+        (
+            "tax",
+            profile.tax_budget_amount,
+            lambda t: lot_rate[t.lot_id] * t.realized_gain_amount,
+        ),
+    ):
+        if budget is None or not taxable or any(f"{name}_budget" in r for r in result.relaxed):
+            continue
+        # Free sells hold the budget; forced ones may exceed it. A loss counts only where it
+        # may be harvested: summing every sale (losses included) bounds what was counted only
+        # when harvesting is on, so with it off gains alone are summed.
+        free = [t for t in sells if t.symbol not in cons.must_sell_symbols]
+        used = sum(counted(t) for t in free if harvesting or t.realized_gain_amount > 0)
+        forced = sum(max(counted(t), 0.0) for t in sells if t.symbol in cons.must_sell_symbols)
+        if not forced:
+            assert used <= max(budget, 0.0) + 0.01, (name, used, budget)
     # A cash need out of reach is met as far as possible, over the gains budget if need be (said).
     allowed = ("over budget",) if result.cash_short else ()
     assert all(any(a in v for a in allowed) for v in result.violations), (
