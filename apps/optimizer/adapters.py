@@ -507,18 +507,39 @@ class AccountProblem:
         ]
 
 
-def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> float | None:
-    """Net gain still allowed this year (USD); a tax budget converts at the higher rate (cautious).
+def _budgets_left(account: Account, summary: RealizedSummary | None) -> dict[str, float | None]:
+    """What each of the account's budgets still allows this year, as ``core.TaxProfile`` fields.
 
-    ``summary`` is the account's year so far (``realized_summaries``), None without a budget.
+    USD, never below zero; None where the account sets no such budget. The annual budget is in
+    net gains (``gains_budget_amount``) or in tax dollars (``tax_budget_amount``: the core
+    charges each lot's gain at its own short- or long-term rate); the caps per character are in
+    gains. ``summary`` is the account's year so far (``realized_summaries``), None without one.
     """
+    out: dict[str, float | None] = {
+        "gains_budget_amount": None,
+        "tax_budget_amount": None,
+        "short_term_gains_budget_amount": None,
+        "long_term_gains_budget_amount": None,
+    }
     if summary is None or not account.has_gains_budget:
-        return None
-    left = summary.budget_left if summary.budget_left is not None else ZERO
-    if account.budget_kind == BudgetKind.TAX:
-        rate = max(account.short_term_rate, account.long_term_rate) + account.state_rate
-        left = left / rate if rate > 0 else ZERO
-    return max(to_float(left), 0.0)
+        return out
+    kind = "tax" if account.budget_kind == BudgetKind.TAX else "gains"
+    for name, amount, left in (
+        (f"{kind}_budget_amount", summary.budget_amount, summary.budget_left),
+        (
+            "short_term_gains_budget_amount",
+            summary.short_term_budget_amount,
+            summary.short_term_budget_left,
+        ),
+        (
+            "long_term_gains_budget_amount",
+            summary.long_term_budget_amount,
+            summary.long_term_budget_left,
+        ),
+    ):
+        if amount is not None:
+            out[name] = max(to_float(left if left is not None else ZERO), 0.0)
+    return out
 
 
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
@@ -715,8 +736,11 @@ def _account_problem(
             long_term_rate=to_float(account.long_term_rate + account.state_rate)
             if taxable
             else 0.0,
-            gains_budget_amount=_gains_budget_left(account, budget),
             registration=registration,
+            harvest_threshold_rate=to_float(account.harvest_threshold_rate)
+            if account.is_harvesting_enabled
+            else None,
+            **_budgets_left(account, budget),
         ),
         risk_model=run_universe.risk_model,
         constraints=core.Constraints(
