@@ -186,7 +186,10 @@ class Account(models.Model):
         )
 
     def clean(self) -> None:
-        """Single-row rules: rates are fractions; a withdrawal schedule needs a next date."""
+        """Single-row rules: USD only; rates are fractions; a withdrawal schedule needs a date."""
+        if self.currency != "USD":
+            # Prices, cash, budgets and trade files are all in USD: refused, not ignored.
+            raise ValidationError({"currency": "only USD accounts are supported"})
         for field in ("short_term_rate", "long_term_rate", "state_rate", "fee_rate"):
             value = getattr(self, field)
             if value is not None and not Decimal("0") <= value < Decimal("1"):
