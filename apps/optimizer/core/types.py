@@ -253,12 +253,13 @@ class TaxProfile:
     estimated tax, Σ (each lot's own short- or long-term rate × its realised gain). Every budget
     is a linear row of the program over the free sells (``prepare.BUDGET_KINDS``).
 
-    ``harvest_threshold_rate``: a lot under water by at least this fraction of its basis makes
-    its name harvest-side today; ``None`` means harvesting is off for the account: its lots
-    never make a name harvest-side, the optimizer counts no benefit from realising one of its
-    losses (no tax saved in the objective, no room in a budget), and a harvest-only run sells
-    nothing in it. A loss lot may still be sold when risk, cash or a restriction call for it,
-    and its reason then says so. Non-taxable registrations behave as zero rates and no budget.
+    ``harvest_threshold_rate``: a lot under water by at least this fraction of its basis is
+    *harvestable*: it makes its name harvest-side today, and only a harvestable loss counts as a
+    benefit (tax saved in the objective, room in a budget) and is sold "to harvest the loss".
+    ``None`` means harvesting is off for the account: none of its lots is harvestable, and a
+    harvest-only run sells nothing in it. Any loss lot may still be sold when risk, cash or a
+    restriction call for it, and its reason then says so. Non-taxable registrations behave as
+    zero rates and no budget.
     """
 
     short_term_rate: float
