@@ -754,9 +754,18 @@ def solve_household(
     ):
         raise ProblemShapeError("compiled universe does not match the problem or config")
     prepared = prepare_problem(problem, config)
-    solution = solve_continuous(prepared, compiled, config)
+    try:
+        solution = solve_continuous(prepared, compiled, config)
+        needs_elastic = solution.status == STATUS_INFEASIBLE
+    except SolverFailed:
+        # A budget with no room pins its lots at zero and leaves the feasible set no interior;
+        # interior-point solvers may then stop at their limits. The elastic form has one (its
+        # slacks cost far more than any trade gains, so it only relaxes what must give way).
+        if not np.isfinite(prepared.budget_limit_weights).any():
+            raise
+        needs_elastic = True
     relaxed: tuple[str, ...] = ()
-    if solution.status == STATUS_INFEASIBLE:
+    if needs_elastic:
         solution = solve_continuous(prepared, compiled, config, is_elastic=True)
         if solution.status == STATUS_INFEASIBLE:
             raise RebalanceInfeasible(
