@@ -108,6 +108,20 @@ class Account(models.Model):
     annual_budget_amount = models.DecimalField(
         **MONEY, null=True, blank=True, help_text="Empty: no cap this year."
     )
+    # Caps on the year's net realized gain of one character (USD of gains, whatever
+    # ``budget_kind`` says), on top of the annual budget.
+    short_term_gains_budget_amount = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Cap on this year's net short-term gain (USD). Empty: no cap.",
+    )
+    long_term_gains_budget_amount = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Cap on this year's net long-term gain (USD). Empty: no cap.",
+    )
     carryforward_short_amount = models.DecimalField(
         **MONEY,
         default=Decimal("0"),
@@ -192,11 +206,24 @@ class Account(models.Model):
 
     @property
     def has_gains_budget(self) -> bool:
-        """Whether a yearly budget caps this account's realized gains (taxable accounts only)."""
-        return self.registration == Registration.TAXABLE and self.annual_budget_amount is not None
+        """Whether a yearly budget caps realized gains or their tax (taxable accounts only).
+
+        The annual budget (``budget_kind``) or a cap on one character's gains.
+        """
+        return self.registration == Registration.TAXABLE and any(
+            amount is not None
+            for amount in (
+                self.annual_budget_amount,
+                self.short_term_gains_budget_amount,
+                self.long_term_gains_budget_amount,
+            )
+        )
 
     def clean(self) -> None:
-        """Single-row rules: rates are fractions; a withdrawal schedule needs a next date."""
+        """Single-row rules: USD only; rates are fractions; a withdrawal schedule needs a date."""
+        if self.currency != "USD":
+            # Prices, cash, budgets and trade files are all in USD: refused, not ignored.
+            raise ValidationError({"currency": "only USD accounts are supported"})
         for field in ("short_term_rate", "long_term_rate", "state_rate", "fee_rate"):
             value = getattr(self, field)
             if value is not None and not Decimal("0") <= value < Decimal("1"):

@@ -243,7 +243,6 @@ OPTIMIZER_SOLVER_CONFIG = {
     "solver": env("OPTIMIZER_SOLVER", default="PIQP"),
     "risk_aversion": env.float("OPTIMIZER_RISK_AVERSION", default=100.0),
     "transaction_cost_bps": env.float("OPTIMIZER_TRANSACTION_COST_BPS", default=5.0),
-    "harvest_threshold_rate": env.float("OPTIMIZER_HARVEST_THRESHOLD_RATE", default=0.05),
 }
 OPTIMIZER_RISK_HISTORY_DAYS = env.int("OPTIMIZER_RISK_HISTORY_DAYS", default=730)
 OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5)
