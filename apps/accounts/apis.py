@@ -237,6 +237,24 @@ class RealizedSummaryOutput(serializers.Serializer):
     budget_amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
     budget_used = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
     budget_left = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    short_term_budget_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True
+    )
+    short_term_budget_used = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True
+    )
+    short_term_budget_left = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True
+    )
+    long_term_budget_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True
+    )
+    long_term_budget_used = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True
+    )
+    long_term_budget_left = serializers.DecimalField(
+        max_digits=20, decimal_places=2, allow_null=True
+    )
 
 
 class RealizedSummaryApi(_AccountScoped, APIView):

@@ -35,7 +35,7 @@ class Attention:
     is_budget_nearly_used: bool = False
 
 
-BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or tax)
+BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or tax) or a cap
 
 
 def accounts_needing_attention(*, as_of: date) -> list[Attention]:
@@ -67,18 +67,24 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
                 f"cash due {need:.2f} (withdrawals and reserve), cash {account.cash_amount:.2f}"
             )
         summary = budgets.get(account.pk)
-        is_budget_nearly_used = bool(
-            summary is not None
-            and summary.budget_amount
-            and summary.budget_used is not None
-            and summary.budget_used >= BUDGET_NEARLY_USED_RATE * summary.budget_amount
-        )
-        if is_budget_nearly_used and summary is not None and summary.budget_amount:
-            used = summary.budget_used or ZERO
-            reasons.append(
-                f"{summary.budget_kind} budget {used / summary.budget_amount:.0%} used "
-                f"({used:.2f} of {summary.budget_amount:.2f})"
-            )
+        is_budget_nearly_used = False
+        if summary is not None:
+            for label, amount, used in (
+                (f"{summary.budget_kind} budget", summary.budget_amount, summary.budget_used),
+                (
+                    "short-term gains cap",
+                    summary.short_term_budget_amount,
+                    summary.short_term_budget_used,
+                ),
+                (
+                    "long-term gains cap",
+                    summary.long_term_budget_amount,
+                    summary.long_term_budget_used,
+                ),
+            ):
+                if amount and used is not None and used >= BUDGET_NEARLY_USED_RATE * amount:
+                    is_budget_nearly_used = True
+                    reasons.append(f"{label} {used / amount:.0%} used ({used:.2f} of {amount:.2f})")
         if reasons:
             found.append(
                 Attention(

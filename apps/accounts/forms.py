@@ -19,6 +19,8 @@ class AccountProfileForm(forms.ModelForm):
             "filing_status",
             "budget_kind",
             "annual_budget_amount",
+            "short_term_gains_budget_amount",
+            "long_term_gains_budget_amount",
             "carryforward_short_amount",
             "carryforward_long_amount",
             "carryforward_year",
@@ -30,6 +32,8 @@ class AccountProfileForm(forms.ModelForm):
             "min_trade_amount",
             "is_fractional_shares",
             "fee_rate",
+            "lot_method",
+            "lot_selection",
         )
         widgets = {"next_withdrawal_on": forms.DateInput(attrs={"type": "date"})}  # noqa: RUF012
         labels = {  # noqa: RUF012
@@ -40,10 +44,14 @@ class AccountProfileForm(forms.ModelForm):
             "long_term_rate": "Long-term rate (fraction, e.g. 0.20)",
             "state_rate": "State rate (fraction)",
             "annual_budget_amount": "Annual budget (USD, empty: no cap)",
+            "short_term_gains_budget_amount": "Short-term gains cap (USD a year, empty: none)",
+            "long_term_gains_budget_amount": "Long-term gains cap (USD a year, empty: none)",
             "transition_years": "Transition horizon (years)",
             "transition_tolerance_rate": "Transition done at tracking error (fraction, e.g. 0.01)",
             "harvest_threshold_rate": "Harvest threshold (fraction of basis)",
             "drift_tolerance_rate": "Drift tolerance (fraction)",
             "min_trade_amount": "Minimum trade (USD)",
             "fee_rate": "Annual fee (fraction of value)",
+            "lot_method": "Custodian's lot method (sales naming no lots)",
+            "lot_selection": "Lot instructions on sells",
         }

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
+from apps.accounts.custodians import takes_specified_lots
 from apps.common.money import MONEY, RATE, SHARES
 
 
@@ -51,7 +52,7 @@ class WithdrawalFrequency(models.TextChoices):
 
 
 class LotMethod(models.TextChoices):
-    """Lot relief for sells that name no lots (imports); the optimizer picks lots itself."""
+    """The custodian's relief for sells that name no lots (docs/tax-rules.md, "Lot relief")."""
 
     FIFO = "FIFO", "First in, first out"
     LIFO = "LIFO", "Last in, first out"
@@ -60,6 +61,14 @@ class LotMethod(models.TextChoices):
 
 #: Longest transition horizon accepted (the planner simulates one solve per year and schedule).
 MAX_TRANSITION_YEARS = 10
+
+
+class LotSelection(models.TextChoices):
+    """Whether an account's sells name their lots (the optimizer's choice) or follow its method."""
+
+    CUSTODIAN = "custodian", "As the custodian allows"
+    SPECIFIED = "specified", "Specified lots (the optimizer chooses)"
+    METHOD = "method", "The account's lot method (no lot instructions)"
 
 
 class Household(models.Model):
@@ -98,6 +107,20 @@ class Account(models.Model):
     )
     annual_budget_amount = models.DecimalField(
         **MONEY, null=True, blank=True, help_text="Empty: no cap this year."
+    )
+    # Caps on the year's net realized gain of one character (USD of gains, whatever
+    # ``budget_kind`` says), on top of the annual budget.
+    short_term_gains_budget_amount = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Cap on this year's net short-term gain (USD). Empty: no cap.",
+    )
+    long_term_gains_budget_amount = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Cap on this year's net long-term gain (USD). Empty: no cap.",
     )
     carryforward_short_amount = models.DecimalField(
         **MONEY,
@@ -141,7 +164,18 @@ class Account(models.Model):
     fee_rate = models.DecimalField(
         **RATE, default=Decimal("0.0075"), help_text="Annual advisory fee, fraction of value."
     )
-    lot_method = models.CharField(max_length=4, choices=LotMethod.choices, default=LotMethod.FIFO)
+    lot_method = models.CharField(
+        max_length=4,
+        choices=LotMethod.choices,
+        default=LotMethod.FIFO,
+        help_text="The custodian's relief of a sale that names no lots.",
+    )
+    lot_selection = models.CharField(
+        max_length=10,
+        choices=LotSelection.choices,
+        default=LotSelection.CUSTODIAN,
+        help_text="Whether sells name their lots or the custodian relieves them by the lot method.",
+    )
     # Set only through portfolio_models.services.model_assign (audited).
     model = models.ForeignKey(
         "portfolio_models.ModelPortfolio",
@@ -172,11 +206,24 @@ class Account(models.Model):
 
     @property
     def has_gains_budget(self) -> bool:
-        """Whether a yearly budget caps this account's realized gains (taxable accounts only)."""
-        return self.registration == Registration.TAXABLE and self.annual_budget_amount is not None
+        """Whether a yearly budget caps realized gains or their tax (taxable accounts only).
+
+        The annual budget (``budget_kind``) or a cap on one character's gains.
+        """
+        return self.registration == Registration.TAXABLE and any(
+            amount is not None
+            for amount in (
+                self.annual_budget_amount,
+                self.short_term_gains_budget_amount,
+                self.long_term_gains_budget_amount,
+            )
+        )
 
     def clean(self) -> None:
-        """Single-row rules: rates are fractions; a withdrawal schedule needs a next date."""
+        """Single-row rules: USD only; rates are fractions; a withdrawal schedule needs a date."""
+        if self.currency != "USD":
+            # Prices, cash, budgets and trade files are all in USD: refused, not ignored.
+            raise ValidationError({"currency": "only USD accounts are supported"})
         for field in ("short_term_rate", "long_term_rate", "state_rate", "fee_rate"):
             value = getattr(self, field)
             if value is not None and not Decimal("0") <= value < Decimal("1"):
@@ -202,6 +249,17 @@ class Account(models.Model):
             return None
         left = self.transition_start_year + self.transition_years - year
         return left if left >= 1 else None
+
+    @property
+    def uses_specified_lots(self) -> bool:
+        """Whether this account's sells carry lot instructions (else its lot method relieves them).
+
+        ``lot_selection`` decides; ``custodian`` takes the custodian's default
+        (``custodians.takes_specified_lots``).
+        """
+        if self.lot_selection == LotSelection.CUSTODIAN:
+            return takes_specified_lots(self.custodian)
+        return self.lot_selection == LotSelection.SPECIFIED
 
 
 class TransactionKind(models.TextChoices):

@@ -93,7 +93,10 @@ class RealizedSummary:
     """A tax year so far: realized gains, carryovers, estimated tax and the budget. USD.
 
     ``budget_used``/``budget_left`` are None when the account has no budget. Carryovers are
-    positive loss amounts; ``estimated_tax`` is negative when losses save tax.
+    positive loss amounts; ``estimated_tax`` is negative when losses save tax. The caps per
+    character (``short_term_budget_*``, ``long_term_budget_*``) are used by the year's net gain of
+    that character after its carryforward (Schedule D lines 7 and 15, never below zero); None
+    without a cap.
     """
 
     year: int
@@ -112,6 +115,20 @@ class RealizedSummary:
     budget_amount: Decimal | None
     budget_used: Decimal | None
     budget_left: Decimal | None
+    short_term_budget_amount: Decimal | None = None
+    short_term_budget_used: Decimal | None = None
+    short_term_budget_left: Decimal | None = None
+    long_term_budget_amount: Decimal | None = None
+    long_term_budget_used: Decimal | None = None
+    long_term_budget_left: Decimal | None = None
+
+
+def _cap_use(cap: Decimal | None, net: Decimal) -> tuple[Decimal | None, Decimal | None]:
+    """(used, left) of a cap on one character's net gain (None, None without a cap)."""
+    if cap is None:
+        return None, None
+    used = round_money(max(net, ZERO))
+    return used, cap - used
 
 
 def _year_totals(
@@ -144,6 +161,8 @@ def _summary(
     long_rate: Decimal,
     budget_kind: str,
     budget_amount: Decimal | None,
+    short_term_budget: Decimal | None = None,
+    long_term_budget: Decimal | None = None,
 ) -> RealizedSummary:
     sums, disallowed = totals
     netted = schedule_d_year(
@@ -161,6 +180,8 @@ def _summary(
         used = max(tax, ZERO) if budget_kind == BudgetKind.TAX else max(netted.net_capital, ZERO)
         used = round_money(used)
         left = budget_amount - used
+    short_used, short_left = _cap_use(short_term_budget, netted.net_short_term)
+    long_used, long_left = _cap_use(long_term_budget, netted.net_long_term)
     return RealizedSummary(
         year=year,
         short_term=sums.get(Term.SHORT, ZERO),
@@ -178,6 +199,12 @@ def _summary(
         budget_amount=budget_amount,
         budget_used=used,
         budget_left=left,
+        short_term_budget_amount=short_term_budget,
+        short_term_budget_used=short_used,
+        short_term_budget_left=short_left,
+        long_term_budget_amount=long_term_budget,
+        long_term_budget_used=long_used,
+        long_term_budget_left=long_left,
     )
 
 
@@ -211,6 +238,8 @@ def realized_summaries(*, accounts: Sequence[Account], year: int) -> dict[int, R
             long_rate=account.long_term_rate + account.state_rate,
             budget_kind=account.budget_kind,
             budget_amount=account.annual_budget_amount,
+            short_term_budget=account.short_term_gains_budget_amount,
+            long_term_budget=account.long_term_gains_budget_amount,
         )
     return summaries
 
@@ -227,6 +256,8 @@ def household_realized_summary(*, household: Household, year: int) -> RealizedSu
     first = taxable[0]
     carries = [_carry_in(a, year) for a in taxable]
     budgets = [a.annual_budget_amount for a in taxable if a.annual_budget_amount is not None]
+    short_caps = [a.short_term_gains_budget_amount for a in taxable]
+    long_caps = [a.long_term_gains_budget_amount for a in taxable]
     by_term: dict[str, Decimal] = {}
     disallowed = ZERO
     for account_terms, account_disallowed in _year_totals(taxable, year).values():
@@ -243,6 +274,8 @@ def household_realized_summary(*, household: Household, year: int) -> RealizedSu
         long_rate=first.long_term_rate + first.state_rate,
         budget_kind=first.budget_kind,
         budget_amount=sum(budgets, ZERO) if budgets else None,
+        short_term_budget=_caps_sum(short_caps),
+        long_term_budget=_caps_sum(long_caps),
     )
 
 
@@ -308,3 +341,9 @@ def substantially_identical_groups() -> tuple[EffectiveIdenticalGroup, ...]:
 def substantially_identical_symbol_sets() -> tuple[frozenset[str], ...]:
     """The effective groups' symbols, as the tax-lot engine and the optimizer take them."""
     return tuple(group.symbols for group in substantially_identical_groups())
+
+
+def _caps_sum(caps: Sequence[Decimal | None]) -> Decimal | None:
+    """The household's cap: the accounts' caps added up, None when no account has one."""
+    given = [cap for cap in caps if cap is not None]
+    return sum(given, ZERO) if given else None

@@ -13,8 +13,9 @@ otherwise harvest-only (only loss lots may be sold, replacements may be bought),
 ``harvest_config`` (``run_backtest``: a quarter of the risk aversion, since a harvest's deviation
 lasts about until the next full rebalance after the 31-day wash-sale window).
 
-The core gives each name one side per day (a name with a lot ≥ ``harvest_threshold_rate`` under
-water is harvest-side: no buys). With 20 names in a crash every name is harvest-side, nothing can
+The core gives each name one side per day (a name with a lot ≥ the account's
+``TaxProfile.harvest_threshold_rate``, the core's 5% default, under water is harvest-side: no
+buys). With 20 names in a crash every name is harvest-side, nothing can
 be bought and harvesting would mean holding cash. So when some sector has only harvest-side
 names, a second problem is solved in which, in each such sector, the name with the smallest
 harvestable loss is made buy-side (listed as loss-sale locked, which freezes its loss lots
@@ -357,7 +358,9 @@ class OursPolicy:
         """Make the least-harvestable name of each all-harvest-side sector buy-side."""
         prices = problem.universe.prices
         locks = problem.wash_sale_locks
-        threshold = self.config.harvest_threshold_rate
+        threshold = problem.tax_profile.harvest_threshold_rate
+        if threshold is None:  # harvesting off: no name is harvest-side
+            return None
         harvestable = np.zeros(len(symbols))
         for lot in problem.lots:
             value = lot.shares * prices[lot.symbol_index]

@@ -124,6 +124,7 @@ def transition_path(
                 risk_aversion=config.risk_aversion,
                 tolerance_rate=TOLERANCE_RATE,
                 discount_rate=DISCOUNT_RATE,
+                annual_profile=problem.tax_profile,  # no budgets: the same every year
             )
             shape, budget = plan.shape, plan.this_year_budget_amount
             planned = replace(

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -316,7 +316,10 @@ class ChunkLots:
 
     @classmethod
     def read(cls, account_ids: Sequence[int]) -> "ChunkLots":
-        """Read the lots of the accounts, each account's in (symbol, acquired on, lot id) order.
+        """Read the lots of the accounts, each account's in (symbol, acquired on, row id) order.
+
+        That is the tax-lot engine's acquisition order (FIFO): ``ledger_rebuild`` writes the
+        rows in the order the engine booked the buys, a lot's wash-sale pieces in its order.
 
         One SQL query returning one row (no Python tuple per lot), and no ORDER BY: sorting
         100,000 rows on text keys cost the database more than the rest of the read, so the lots
@@ -516,22 +519,79 @@ class AccountProblem:
         ]
 
 
-def _gains_budget_left(account: Account, summary: RealizedSummary | None) -> float | None:
-    """Net gain still allowed this year (USD); a tax budget converts at the higher rate (cautious).
+class _Budgets(TypedDict):
+    """An account's budgets as ``core.TaxProfile`` fields (USD; None: no such budget)."""
 
-    ``summary`` is the account's year so far (``realized_summaries``), None without a budget.
+    gains_budget_amount: float | None
+    tax_budget_amount: float | None
+    short_term_gains_budget_amount: float | None
+    long_term_gains_budget_amount: float | None
+
+
+def _budgets_left(account: Account, summary: RealizedSummary | None) -> _Budgets:
+    """What each of the account's budgets still allows this year, as ``core.TaxProfile`` fields.
+
+    ``summary`` is the account's year so far (``realized_summaries``), None without one.
     """
     if summary is None or not account.has_gains_budget:
-        return None
-    return _as_gains(account, summary.budget_left if summary.budget_left is not None else ZERO)
+        return _budget_fields(account, amounts=(None, None, None), allowed=(None, None, None))
+    return _budget_fields(
+        account,
+        amounts=(
+            summary.budget_amount,
+            summary.short_term_budget_amount,
+            summary.long_term_budget_amount,
+        ),
+        allowed=(
+            summary.budget_left,
+            summary.short_term_budget_left,
+            summary.long_term_budget_left,
+        ),
+    )
 
 
-def _as_gains(account: Account, amount: Decimal) -> float:
-    """A budget amount as net gain (USD, >= 0): a tax budget converts at the higher rate."""
-    if account.budget_kind == BudgetKind.TAX:
-        rate = max(account.short_term_rate, account.long_term_rate) + account.state_rate
-        amount = amount / rate if rate > 0 else ZERO
-    return max(to_float(amount), 0.0)
+def _annual_budgets(account: Account) -> _Budgets:
+    """The account's budgets for a whole year (nothing realized yet), as ``core.TaxProfile`` fields.
+
+    What the transition planner gives each of its later years.
+    """
+    amounts = (
+        (
+            account.annual_budget_amount,
+            account.short_term_gains_budget_amount,
+            account.long_term_gains_budget_amount,
+        )
+        if account.has_gains_budget
+        else (None, None, None)
+    )
+    return _budget_fields(account, amounts=amounts, allowed=amounts)
+
+
+def _budget_fields(
+    account: Account,
+    *,
+    amounts: tuple[Decimal | None, Decimal | None, Decimal | None],
+    allowed: tuple[Decimal | None, Decimal | None, Decimal | None],
+) -> _Budgets:
+    """The account's annual, short-term and long-term budgets as ``core.TaxProfile`` fields.
+
+    ``amounts``: each budget as set (None: the account has no such budget); ``allowed``: what
+    each allows (USD; None counts as nothing), never below zero. The annual budget is in net
+    gains (``gains_budget_amount``) or in tax dollars (``tax_budget_amount``: the core charges
+    each lot's gain at its own short- or long-term rate), as ``budget_kind`` says; the caps per
+    character are in gains.
+    """
+    annual, short_term, long_term = (
+        None if amount is None else max(to_float(left if left is not None else ZERO), 0.0)
+        for amount, left in zip(amounts, allowed, strict=True)
+    )
+    is_tax = account.budget_kind == BudgetKind.TAX
+    return _Budgets(
+        gains_budget_amount=None if is_tax else annual,
+        tax_budget_amount=annual if is_tax else None,
+        short_term_gains_budget_amount=short_term,
+        long_term_gains_budget_amount=long_term,
+    )
 
 
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
@@ -649,13 +709,6 @@ def _planned(accounts: Sequence[Account], *, as_of: date, mode: str) -> dict[int
     return {pk: years for pk, years in left.items() if years is not None}
 
 
-def _annual_gains_budget(account: Account) -> float | None:
-    """The account's whole-year net gains budget (USD), None without one."""
-    if not account.has_gains_budget or account.annual_budget_amount is None:
-        return None
-    return _as_gains(account, account.annual_budget_amount)
-
-
 def _with_transition_plan(
     built: AccountProblem,
     *,
@@ -667,7 +720,10 @@ def _with_transition_plan(
     """The problem with this year's share of the account's transition plan as its gains budget.
 
     The plan (``core.transition``) is re-made from today's holdings and prices at every run; the
-    run may realize what the plan gives this calendar year less what was realized already.
+    run may realize what the plan gives this calendar year less what was realized already, as
+    net gains, and never more than the account's own net gains budget left. The account's
+    other budgets (tax dollars, per character) keep applying as they are; the plan's later
+    years have each of them whole (``_annual_budgets``).
     """
     config = solver_config()
     problem = built.problem
@@ -678,7 +734,7 @@ def _with_transition_plan(
         risk_aversion=config.risk_aversion,
         tolerance_rate=to_float(account.transition_tolerance_rate),
         discount_rate=settings.OPTIMIZER_TRANSITION_DISCOUNT_RATE,
-        annual_gains_budget_amount=_annual_gains_budget(account),
+        annual_profile=replace(problem.tax_profile, **_annual_budgets(account)),
         realized_this_year_amount=to_float(summary.short_term + summary.long_term),
     )
     budget = plan.this_year_budget_amount
@@ -799,8 +855,11 @@ def _account_problem(
             long_term_rate=to_float(account.long_term_rate + account.state_rate)
             if taxable
             else 0.0,
-            gains_budget_amount=_gains_budget_left(account, budget),
             registration=registration,
+            harvest_threshold_rate=to_float(account.harvest_threshold_rate)
+            if account.is_harvesting_enabled
+            else None,
+            **_budgets_left(account, budget),
         ),
         risk_model=run_universe.risk_model,
         constraints=core.Constraints(
@@ -810,6 +869,8 @@ def _account_problem(
             min_trade_amount=to_float(account.min_trade_amount),
             is_fractional_shares=account.is_fractional_shares,
             share_places=quantity_places(account.custodian),
+            # Lots in the ledger's order (ChunkLots): the custodian's FIFO is their order.
+            lot_order=None if account.uses_specified_lots else account.lot_method,
         ),
         wash_sale_locks=wash_sale_locks_from_history(as_of, recent, groups=identical),
         cash_reserve_amount=to_float(account.cash_reserve_amount),

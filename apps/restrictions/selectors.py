@@ -369,6 +369,7 @@ def effective_targets_get(
                     substitutes={k: v for k, v in substitutes.items() if k in flat.weights},
                     held_weights=held,
                     account_value=value,
+                    as_of=as_of,
                 )
             except TargetError as exc:
                 shared[key] = exc

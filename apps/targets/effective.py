@@ -12,6 +12,10 @@ Order of the steps (see docs/targets.md):
    ``industry:Banks``), as a fraction of the account's value, reduces the matching names pro
    rata (never below a never-sell holding); the freed weight goes pro rata to every other
    eligible name (else cash), so the account and the outside holding together follow the model.
+A rule in force that matches no name the model targets or the account holds gets a note line
+("nothing held or targeted matched 'tobacco' on 2026-12-05"), so an advisor can tell a screen
+honoured with nothing to remove from a screen ignored.
+
 3. **Never-sell holdings** stay: a never-sell symbol's target is at least its held weight. The
    excess is taken from the same industry, else sector, else every other name, else cash, so
    the holding counts toward its sector.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from enum import StrEnum
 
@@ -379,6 +384,23 @@ def _screen(book: _Book, substitutes: Mapping[str, Sequence[str]]) -> None:
         book.log(AdjustmentKind.SCREEN, symbol, amount, route, moves, text)
 
 
+def _unmatched(book: _Book, targeted: Iterable[str], as_of: date | None) -> None:
+    """A note for each rule that matches no targeted or held name (nothing for it to do)."""
+    names = sorted(set(targeted) | set(book.held))
+    on = f" on {as_of.isoformat()}" if as_of is not None else ""
+    for rule in book.rules:
+        if any(rule.matches(symbol, book.info(symbol)) for symbol in names):
+            continue
+        book.log(
+            AdjustmentKind.NOTE,
+            rule.value,
+            ZERO,
+            Route.NONE,
+            [],
+            f"{rule.label}: nothing held or targeted matched '{rule.value}'{on}",
+        )
+
+
 def _exposure_members(book: _Book, key: str) -> tuple[str, list[str]] | None:
     kind, _, value = key.partition(":")
     kind, wanted = kind.strip().casefold(), value.strip().casefold()
@@ -528,6 +550,7 @@ def effective_target(
     substitutes: Mapping[str, Sequence[str]] | None = None,
     held_weights: Mapping[str, Decimal] | None = None,
     account_value: Decimal | None = None,
+    as_of: date | None = None,
 ) -> EffectiveTarget:
     """Apply screens, restrictions, outside holdings and never-sell holdings to a flat model.
 
@@ -538,8 +561,10 @@ def effective_target(
         outside: exposures held away from the account.
         substitutes: symbol -> alternatives in order of preference (the first eligible is used).
         held_weights: the account's current weights by symbol (fractions of its value); only
-            never-sell symbols use them.
+            symbols a rule matches are read (never-sell floors, and whether a rule matches any
+            holding).
         account_value: the account's value (USD), to turn outside amounts into weights.
+        as_of: the day the rules are applied, named in the note of a rule that matches nothing.
 
     Returns:
         The effective target; ``weights`` holds positive weights only, ordered by symbol.
@@ -554,6 +579,7 @@ def effective_target(
         raise WeightError("held weights must be >= 0 and sum to at most 1")
     book = _Book(flat, securities, rules, held)
     _screen(book, substitutes or {})
+    _unmatched(book, (s for s, w in flat.weights.items() if w > ZERO), as_of)
     _outside(book, outside, account_value)
     _never_sell(book)
     weights = {s: w for s, w in sorted(book.weights.items()) if w != ZERO}

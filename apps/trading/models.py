@@ -392,7 +392,8 @@ class OrderAllocation(models.Model):
     """One account's part of a block: one proposed trade, with its lot instructions for sells.
 
     ``lot_instructions`` is ``[{"lot_id": <buy external id>, "shares": "…"}]`` (specific
-    identification, as ``Transaction.lot_picks``); empty for buys.
+    identification, as ``Transaction.lot_picks``); empty for buys, and for the sells of an
+    account that does not use specified lots, which carry its ``lot_method`` instead.
     """
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="allocations")
@@ -402,6 +403,11 @@ class OrderAllocation(models.Model):
     )
     shares = models.DecimalField(**SHARES)
     lot_instructions = models.JSONField(default=list, blank=True)
+    lot_method = models.CharField(
+        max_length=4,
+        blank=True,
+        help_text="Sells without lot instructions: the account's lot method the custodian applies.",
+    )
     lot_key = models.CharField(
         max_length=128, blank=True, help_text="Sells: the lot relieved (the proposed trade's)."
     )

@@ -48,6 +48,7 @@ class AllocationOutput(serializers.ModelSerializer):
             "proposed_trade_id",
             "shares",
             "lot_instructions",
+            "lot_method",
             "filled_shares",
             "fill_amount",
             "fill_count",

@@ -243,13 +243,15 @@ OPTIMIZER_SOLVER_CONFIG = {
     "solver": env("OPTIMIZER_SOLVER", default="PIQP"),
     "risk_aversion": env.float("OPTIMIZER_RISK_AVERSION", default=100.0),
     "transaction_cost_bps": env.float("OPTIMIZER_TRANSACTION_COST_BPS", default=5.0),
-    "harvest_threshold_rate": env.float("OPTIMIZER_HARVEST_THRESHOLD_RATE", default=0.05),
 }
 OPTIMIZER_RISK_HISTORY_DAYS = env.int("OPTIMIZER_RISK_HISTORY_DAYS", default=730)
 OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5)
 OPTIMIZER_CASH_HORIZON_DAYS = env.int("OPTIMIZER_CASH_HORIZON_DAYS", default=30)
 # Transition plans discount later years' tax to today at this yearly rate (deferral's value).
 OPTIMIZER_TRANSITION_DISCOUNT_RATE = env.float("OPTIMIZER_TRANSITION_DISCOUNT_RATE", default=0.05)
+# Custodians that take no lot instructions with a sell: their accounts' sales are relieved by
+# the account's lot method (apps.accounts.custodians.takes_specified_lots).
+CUSTODIANS_WITHOUT_SPECIFIED_LOTS = env.list("CUSTODIANS_WITHOUT_SPECIFIED_LOTS", default=[])
 OPTIMIZER_WASH_WINDOW_DAYS = 30  # IRC §1091(a): 30 days before or after the sale
 OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=100)  # ~40 ms fixed per chunk
 

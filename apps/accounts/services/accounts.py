@@ -20,6 +20,8 @@ PROFILE_FIELDS = (
     "filing_status",
     "budget_kind",
     "annual_budget_amount",
+    "short_term_gains_budget_amount",
+    "long_term_gains_budget_amount",
     "carryforward_short_amount",
     "carryforward_long_amount",
     "carryforward_year",
@@ -36,6 +38,7 @@ PROFILE_FIELDS = (
     "is_fractional_shares",
     "fee_rate",
     "lot_method",
+    "lot_selection",
 )
 
 

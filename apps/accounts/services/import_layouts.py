@@ -724,6 +724,8 @@ ACCOUNT_PROFILE_COLUMNS: dict[str, str] = {
     "filing_status": "choice:filing_status",
     "budget_kind": "choice:budget_kind",
     "annual_budget_amount": "money?",
+    "short_term_gains_budget_amount": "money?",
+    "long_term_gains_budget_amount": "money?",
     "carryforward_short_amount": "money",
     "carryforward_long_amount": "money",
     "carryforward_year": "int?",
@@ -740,6 +742,7 @@ ACCOUNT_PROFILE_COLUMNS: dict[str, str] = {
     "is_fractional_shares": "bool",
     "fee_rate": "rate",
     "lot_method": "choice:lot_method",
+    "lot_selection": "choice:lot_selection",
 }
 _GENERIC_ACCOUNT_COLUMNS = (
     _Column("household_id"),

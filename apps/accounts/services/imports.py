@@ -31,6 +31,7 @@ from apps.accounts.models import (
     FilingStatus,
     Household,
     LotMethod,
+    LotSelection,
     RealizedGain,
     Registration,
     TaxLot,
@@ -57,6 +58,7 @@ from apps.accounts.services.ledger import (
     engine_id,
     household_replay,
     ledger_rebuild,
+    lot_method_record,
 )
 from apps.common.bulk import statistics_refresh
 from apps.common.exceptions import ApplicationError, TenantContextError
@@ -258,6 +260,7 @@ def custodian_file_import(
             "budget_kind": BudgetKind.values,
             "withdrawal_frequency": WithdrawalFrequency.values,
             "lot_method": LotMethod.values,
+            "lot_selection": LotSelection.values,
         },
     )
     report = replace(report, rows_read=parsed.data_lines, skipped=parsed.skipped)
@@ -333,8 +336,12 @@ def _check_symbols(plan: _Plan, rows: Sequence[Any]) -> set[int]:
 # --- transactions and lots ---------------------------------------------------------------------
 
 
-def _content(entry: Transaction) -> tuple[Any, ...]:
-    """What makes two entries with the same external id the same entry."""
+def _content(entry: Transaction, *, booked_method: str = "") -> tuple[Any, ...]:
+    """What makes two entries with the same external id the same entry.
+
+    ``booked_method``: the lot method recorded on the booked entry, which a row naming none
+    matches (the method in force when it was booked was recorded, ``lot_method_record``).
+    """
     picks = tuple((str(p["lot_id"]), Decimal(str(p["shares"]))) for p in entry.lot_picks or ())
     return (
         entry.kind,
@@ -342,7 +349,7 @@ def _content(entry: Transaction) -> tuple[Any, ...]:
         entry.symbol,
         entry.shares,
         entry.amount,
-        entry.lot_method or "",
+        entry.lot_method or booked_method,
         picks,
         entry.is_opening_lot,
         entry.is_basis_unknown,
@@ -366,9 +373,13 @@ _CONTENT_FIELDS = (
 )
 
 
-def _differences(a: Transaction, b: Transaction) -> str:
+def _differences(a: Transaction, b: Transaction, *, booked_method: str = "") -> str:
     return ", ".join(
-        name for name, x, y in zip(_CONTENT_FIELDS, _content(a), _content(b), strict=True) if x != y
+        name
+        for name, x, y in zip(
+            _CONTENT_FIELDS, _content(a), _content(b, booked_method=booked_method), strict=True
+        )
+        if x != y
     )
 
 
@@ -448,17 +459,18 @@ def _plan_new_entries(
         stored = existing.get((entry.account_id, entry.external_id))
         if stored is None:
             new.append((row, entry))
-        elif _content(stored) == _content(entry):
+        elif _content(stored) == _content(entry, booked_method=stored.lot_method):
             plan.unchanged += 1
         else:
             plan.problem(
                 row.line,
                 "external_id",
                 f"{entry.external_id} was imported before with a different "
-                f"{_differences(stored, entry)}",
+                f"{_differences(stored, entry, booked_method=stored.lot_method)}",
             )
             tainted.add((entry.account_id, entry.symbol))
     _assign_sequences(new)
+    lot_method_record(entries=(entry for _, entry in new))
     for _, entry in new:
         plan.households[entry.account.household_id] = entry.account.household
     plan.entries.extend(entry for _, entry in new)

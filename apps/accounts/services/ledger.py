@@ -4,6 +4,11 @@ The tax-lot engine (``apps.taxlots``) is the only place the tax rules live. A ho
 is replayed whole after every change, inside the change's transaction: lots and realized gains
 can never disagree with a replay, and a change that would make the history invalid (a sell of
 more than is held, a lot that does not exist) is refused with every problem listed.
+
+Lot relief of a sale that names no lots is the custodian's standing method for the account
+(``Account.lot_method``: FIFO, LIFO or HIFO), as it was *when the sale was booked*: imports and
+fills record it on the entry (``lot_method_record``), so changing an account's method later
+applies to later sales and never rewrites booked history (docs/tax-rules.md, "Lot relief").
 """
 
 from collections.abc import Iterable
@@ -63,7 +68,23 @@ def engine_id(*, account_id: int, external_id: str) -> str:
     return f"{account_id}:{external_id}"
 
 
-def _trade_of(entry: Transaction) -> engine.Trade:
+def lot_method_record(*, entries: Iterable[Transaction]) -> None:
+    """Record the account's lot method on unsaved sells that name no lots and no method.
+
+    Called by the services that book sales (imports, fills) before the entries are replayed
+    and saved: the custodian relieves such a sale by the method in force on the account then.
+    """
+    for entry in entries:
+        if entry.kind == TransactionKind.SELL and not entry.lot_picks and not entry.lot_method:
+            entry.lot_method = entry.account.lot_method
+
+
+def _trade_of(entry: Transaction, account_methods: dict[int, str]) -> engine.Trade:
+    """The engine's trade of an entry.
+
+    A sell without lot picks is relieved by its recorded method, else (an entry written
+    without one, outside the booking services) by its account's current method.
+    """
     picks = None
     if entry.kind == TransactionKind.SELL and entry.lot_picks:
         picks = tuple(
@@ -83,7 +104,9 @@ def _trade_of(entry: Transaction) -> engine.Trade:
         quantity=entry.shares,
         amount=entry.amount,
         lots=picks,
-        lot_method=engine.LotMethod(entry.lot_method) if entry.lot_method else None,
+        lot_method=engine.LotMethod(entry.lot_method or account_methods[entry.account_id])
+        if entry.kind == TransactionKind.SELL and picks is None
+        else None,
         buy_group=entry.buy_group or None,
         holding_period_start=entry.holding_period_start_on,
         wash_adjustment=entry.wash_adjustment_amount,
@@ -117,8 +140,9 @@ def household_replay(
     # Wash sales match across substantially identical securities (IRC §1091(a)): the security
     # master's share classes of one issuer and the firm's own groups.
     params = engine.ReplayParams(substantially_identical=substantially_identical_symbol_sets())
+    methods = {a.pk: a.lot_method for a in accounts}
     try:
-        result = engine.replay(specs, [_trade_of(e) for e in entries], params)
+        result = engine.replay(specs, [_trade_of(e, methods) for e in entries], params)
     except engine.ReplayError as exc:
         raise LedgerInconsistentError(
             f"the ledger of household {household.external_id} cannot be replayed",

@@ -9,9 +9,10 @@ Same-day wash-sale side rule (OPTIMIZER-NOTES.md): selling a loss lot and buying
 the same day is a wash sale, and the buy-or-sell choice per name is non-convex. Each name therefore
 gets one side for today, household-wide:
 
-* harvest side: some taxable lot is under water by at least ``harvest_threshold_rate`` of its
-  basis and its loss may be sold → no buys of the name in any account (an IRA purchase would
-  also disallow the loss);
+* harvest side: some taxable lot is under water by at least its account's
+  ``TaxProfile.harvest_threshold_rate`` of its basis and its loss may be sold → no buys of the
+  name in any account (an IRA purchase would also disallow the loss); the lots of an account
+  with harvesting off (threshold ``None``) never make a name harvest-side;
 * buy side: every other buyable name → its taxable loss lots are frozen today.
 
 Names that cannot be bought anyway (never-buy, must-sell, wash-sale buy lock, raise-cash mode)
@@ -36,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from apps.optimizer.core.errors import RebalanceInfeasible
+from apps.optimizer.core.relief import relief_groups, states_in_order
 from apps.optimizer.core.types import (
     Constraints,
     FloatArray,
@@ -118,6 +120,32 @@ LOT_FREE = 0
 LOT_FORCED = 1
 LOT_FROZEN = 2
 
+# The budgets an account may have, in the order of ``PreparedProblem.budget_limit_weights``'s
+# columns and ``lot_budget_rates``'s rows; each is one linear row over the free sells.
+BUDGET_KINDS = ("net_gains", "short_term_gains", "long_term_gains", "tax")
+BUDGET_LABELS = {
+    "net_gains": "gains budget",
+    "short_term_gains": "short-term gains budget",
+    "long_term_gains": "long-term gains budget",
+    "tax": "tax budget",
+}
+
+
+def budget_row_name(account: int, kind: int) -> str:
+    """The name of the budget row of an account (position) and kind (index in BUDGET_KINDS)."""
+    return f"{account}:{BUDGET_KINDS[kind]}"
+
+
+def budget_relaxation_text(row_name: str, amount: float) -> str:
+    """How a budget row (``budget_row_name``) given way by ``amount`` (USD) is reported.
+
+    ``gains_budget[account 0] exceeded by 120.00``; a tax budget's excess is in tax dollars.
+    """
+    account, _, kind = row_name.partition(":")
+    name = "gains" if kind == "net_gains" else kind
+    unit = " of tax" if kind == "tax" else ""
+    return f"{name}_budget[account {account}] exceeded by {amount:.2f}{unit}"
+
 
 @dataclass(frozen=True, slots=True)
 class PreparedProblem:
@@ -141,10 +169,14 @@ class PreparedProblem:
     lot_is_long_term: BoolArray
     lot_tax_rate: FloatArray  # rate applied to the lot's gain (0 in non-taxable accounts)
     lot_is_taxable: BoolArray  # its account is taxable with a non-zero rate
+    lot_is_harvestable: BoolArray  # a loss reaching its account's harvest threshold
     lot_cost: FloatArray  # objective coefficient per unit sold (tax + cost + penalties)
     lot_penalty: FloatArray  # the non-tax, non-transaction part of lot_cost
     lot_state: IntArray  # LOT_FREE / LOT_FORCED / LOT_FROZEN
-    lot_in_budget: BoolArray  # counts against its account's gains budget when free
+    # Per budget kind (rows, BUDGET_KINDS order) and lot: what a unit of value sold from the lot
+    # counts against its account's budget of that kind (gain, or rate × gain, per unit sold;
+    # 0 when not counted; a loss counts nothing in an account with harvesting off).
+    lot_budget_rates: FloatArray
     free_lots: IntArray  # indices of LOT_FREE lots, variable order
     # buys
     buy_account: IntArray  # variable order
@@ -155,9 +187,11 @@ class PreparedProblem:
     name_is_buyable: BoolArray
     # per-account rows
     cash_floor_weights: FloatArray  # required post-trade cash (reserve + withdrawals) / V
-    budget_weights: FloatArray  # remaining budget for free sells / V (inf when unlimited)
+    # Per account and budget kind (columns, BUDGET_KINDS order), in fractions of V: what the
+    # budget leaves for free sells (inf when none), and how far forced sells alone exceed it.
+    budget_limit_weights: FloatArray
+    budget_over_weights: FloatArray
     forced_gain_weights: FloatArray  # net gain of forced sells / V
-    forced_over_budget_weights: FloatArray  # part of forced gain above the budget / V
     turnover_cap_weight: float | None
     sector_band_weight: float | None
     industry_band_weight: float | None
@@ -321,7 +355,19 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     may_sell_loss = lot_taxable & ~never_sell_lot & ~lock_loss_sale[lot_symbol]
     if mode is RebalanceMode.INVEST_CASH:
         may_sell_loss = np.zeros_like(may_sell_loss)
-    deep_loss = may_sell_loss & (loss_of_basis >= config.harvest_threshold_rate) & lot_is_loss
+    # Each lot's account's threshold; harvesting off: no threshold is ever reached.
+    thresholds = np.array(
+        [
+            np.inf
+            if a.tax_profile.harvest_threshold_rate is None
+            else a.tax_profile.harvest_threshold_rate
+            for a in accounts
+        ]
+    )
+    # A loss lot is harvestable when its loss reaches its account's threshold: only those make
+    # a name harvest-side, and only their losses count as a benefit (objective, budget room).
+    lot_harvestable = lot_is_loss & (loss_of_basis >= thresholds[lot_account])
+    deep_loss = may_sell_loss & lot_harvestable
     harvest_side = np.zeros(n, dtype=bool)
     harvest_side[lot_symbol[deep_loss]] = True
     # A group is one name: a member on the harvest side, or a member's taxable loss lot that a
@@ -348,11 +394,21 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     if mode is RebalanceMode.INVEST_CASH:
         frozen |= True
     if mode is RebalanceMode.HARVEST_ONLY:
-        frozen |= ~(lot_taxable & lot_is_loss)
+        frozen |= ~(lot_taxable & lot_harvestable)
     state[frozen] = LOT_FROZEN
     state[forced] = LOT_FORCED  # a restriction overrides a freeze (except never-sell, above)
     if mode is RebalanceMode.TRANSITION:
         state[deferrable & ~never_sell_lot] = LOT_FREE
+    if cons.lot_order is not None:  # the custodian relieves in its order (relief.py)
+        groups = relief_groups(
+            lot_order=cons.lot_order,
+            lot_account=lot_account,
+            lot_symbol=lot_symbol,
+            lot_ids=table.lot_ids,
+            lot_shares=lot_shares,
+            lot_basis_amounts=lot_basis,
+        )
+        state = states_in_order(state, groups, free=LOT_FREE, forced=LOT_FORCED, frozen=LOT_FROZEN)
 
     # Objective coefficient of each lot: tax + transaction cost + waiting + transition reward.
     penalty = np.zeros(lot_count)
@@ -373,7 +429,10 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         if account.location_cost_rates is not None:
             location[a] = account.location_cost_rates
     penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
-    lot_cost = lot_tax_rate * lot_gain_rate + tc + penalty
+    # A loss under its account's threshold (any loss where harvesting is off) saves nothing in
+    # the objective, so it is never sold for its own sake: only for risk, cash or a restriction.
+    counted_gain_rate = np.where(lot_harvestable, lot_gain_rate, np.maximum(lot_gain_rate, 0.0))
+    lot_cost = lot_tax_rate * counted_gain_rate + tc + penalty
 
     buyable_names = np.flatnonzero(buyable).astype(np.int64)
     buy_account = np.repeat(np.arange(len(accounts), dtype=np.int64), len(buyable_names))
@@ -412,30 +471,56 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         )
         floors[a] = max(reachable - 0.005, 0.0)  # half a cent under: rounding stays feasible
 
-    # Gains budget per account: free sells share what forced sells leave (never below zero
+    # Budgets per account and kind: free sells share what forced sells leave (never below zero
     # for them when forced sells alone exceed the budget).
-    forced_gain = np.zeros(len(accounts))
+    lot_budget_rates = np.zeros((len(BUDGET_KINDS), lot_count))
+    taxed = counted_gain_rate * lot_taxable
+    lot_budget_rates[0] = taxed
+    lot_budget_rates[1] = taxed * ~is_long
+    lot_budget_rates[2] = taxed * is_long
+    lot_budget_rates[3] = lot_tax_rate * counted_gain_rate
     forced_mask = state == LOT_FORCED
+    forced_used = np.zeros((len(accounts), len(BUDGET_KINDS)))
+    for k in range(len(BUDGET_KINDS)):
+        np.add.at(
+            forced_used[:, k],
+            lot_account[forced_mask],
+            (lot_budget_rates[k] * lot_weight)[forced_mask],
+        )
+    forced_gain = np.zeros(len(accounts))
     np.add.at(
         forced_gain,
         lot_account[forced_mask],
         (lot_gain_rate * lot_weight)[forced_mask] * lot_taxable[forced_mask],
     )
-    budget = np.full(len(accounts), np.inf)
-    over = np.zeros(len(accounts))
+    limits = np.full((len(accounts), len(BUDGET_KINDS)), np.inf)
+    over = np.zeros((len(accounts), len(BUDGET_KINDS)))
     for a, account in enumerate(accounts):
-        amount = account.tax_profile.gains_budget_amount
-        if amount is None or not taxable[a]:
-            continue
-        allowed = amount / value
-        left = allowed - forced_gain[a]
-        if forced_gain[a] > 0.0 and left < 0.0:
-            # Forced sales alone break the budget: report the excess as forced and hold the
-            # free sells to what the budget allowed before them (never a positive amount).
-            over[a] = forced_gain[a] - max(allowed, 0.0)
-            left = min(allowed, 0.0)
-        budget[a] = left
-    lot_in_budget = np.isfinite(budget[lot_account]) & lot_taxable
+        profile = account.tax_profile
+        amounts = (
+            profile.gains_budget_amount,
+            profile.short_term_gains_budget_amount,
+            profile.long_term_gains_budget_amount,
+            profile.tax_budget_amount,
+        )
+        for k, amount in enumerate(amounts):
+            if amount is None or not taxable[a]:
+                continue
+            allowed = amount / value
+            left = allowed - forced_used[a, k]
+            if forced_used[a, k] > 0.0 and left < 0.0:
+                # Forced sales alone break the budget: report the excess as forced and hold the
+                # free sells to what the budget allowed before them (never a positive amount).
+                over[a, k] = forced_used[a, k] - max(allowed, 0.0)
+                left = min(allowed, 0.0)
+            limits[a, k] = left
+    lot_budget_rates *= np.isfinite(limits[lot_account]).T  # counted only where a budget is
+    # A budget already exceeded that no sale today can bring back (no free lot counts below
+    # zero in it: no loss may be sold, or harvesting is off) holds further use at zero.
+    free = state == LOT_FREE
+    for a, k in zip(*np.nonzero(limits < 0.0), strict=True):
+        if not np.any(lot_budget_rates[k][free & (lot_account == a)] < 0.0):
+            limits[a, k] = 0.0
 
     return PreparedProblem(
         value_amount=value,
@@ -455,10 +540,11 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         lot_is_long_term=is_long,
         lot_tax_rate=lot_tax_rate,
         lot_is_taxable=lot_taxable,
+        lot_is_harvestable=lot_harvestable,
         lot_cost=lot_cost,
         lot_penalty=penalty,
         lot_state=state,
-        lot_in_budget=lot_in_budget,
+        lot_budget_rates=lot_budget_rates,
         free_lots=np.flatnonzero(state == LOT_FREE).astype(np.int64),
         buy_account=buy_account,
         buy_symbol=buy_symbol,
@@ -467,9 +553,9 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         name_is_harvest_side=harvest_side,
         name_is_buyable=buyable,
         cash_floor_weights=floors / value,
-        budget_weights=budget,
+        budget_limit_weights=limits,
+        budget_over_weights=over,
         forced_gain_weights=forced_gain,
-        forced_over_budget_weights=over,
         turnover_cap_weight=cons.turnover_cap_weight,
         sector_band_weight=cons.sector_band_weight,
         industry_band_weight=cons.industry_band_weight,

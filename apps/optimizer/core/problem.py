@@ -26,8 +26,11 @@ Constraints
     e_i + Σ_{l∈i} s_l − Σ_a b_ai = w0_i − forced_i − w_target_i     (holdings identity)
     Bᵀ e − f = 0
     per account: cash_a + (1 − tc)(Σ s + forced) − (1 + tc) Σ b ≥ reserve_a + withdrawals_a
-    per taxable account with a budget: Σ_{free l} g_l s_l ≤ budget_a − forced gains
-                                       (forced sales may exceed the budget; reported as forced)
+    per taxable account and budget it has (``prepare.BUDGET_KINDS``):
+        Σ_{free l} c_l s_l ≤ budget_a − what forced sells use of it, with c_l = g_l (net gains),
+        g_l of short-term or of long-term lots only (a budget per character), or rate_l · g_l
+        (a budget in tax dollars); a loss counts 0 where harvesting is off
+        (forced sales may exceed a budget; reported as forced)
     Σ_{free} s + Σ b ≤ turnover cap                         (forced sales excluded)
     |Σ_{i∈sector} e_i| ≤ sector band,  |Σ_{i∈industry} e_i| ≤ industry band
     0 ≤ s_l ≤ lot weight (native variable bounds; never-sell, wash-locked and buy-side loss lots
@@ -62,7 +65,15 @@ from cvxpy.atoms.affine.sum import sum as cp_sum
 from cvxpy.atoms.sum_squares import sum_squares as cp_sum_squares
 
 from apps.optimizer.core.errors import ProblemShapeError, RebalanceInfeasible, SolverFailed
-from apps.optimizer.core.prepare import LOT_FORCED, IntArray, PreparedProblem, prepare_problem
+from apps.optimizer.core.prepare import (
+    BUDGET_KINDS,
+    LOT_FORCED,
+    IntArray,
+    PreparedProblem,
+    budget_relaxation_text,
+    budget_row_name,
+    prepare_problem,
+)
 from apps.optimizer.core.types import (
     FloatArray,
     HouseholdProblem,
@@ -305,21 +316,25 @@ def build_sparse_qp(
     labels += [RowLabel("cash", str(a)) for a in range(accounts)]
     row += accounts
 
-    # Gains budget per account that has one.
-    budget_accounts = np.flatnonzero(np.isfinite(prepared.budget_weights))
+    # One row per (account, budget kind) with a budget.
+    limits = prepared.budget_limit_weights
+    budget_accounts, budget_kinds = np.nonzero(np.isfinite(limits))
     if len(budget_accounts):
-        row_of = np.full(accounts, -1, dtype=np.int64)
-        row_of[budget_accounts] = row + np.arange(len(budget_accounts))
-        in_budget = prepared.lot_in_budget[free]
-        g_rows.append(row_of[lot_acct[in_budget]])
-        g_cols.append(np.flatnonzero(in_budget))
-        g_vals.append(prepared.lot_gain_rate[free][in_budget])
+        row_of = np.full(limits.shape, -1, dtype=np.int64)
+        row_of[budget_accounts, budget_kinds] = row + np.arange(len(budget_accounts))
+        for budget_kind in range(len(BUDGET_KINDS)):
+            rates = prepared.lot_budget_rates[budget_kind][free]
+            kind_rows = row_of[lot_acct, budget_kind]
+            counted = (kind_rows >= 0) & (rates != 0.0)
+            g_rows.append(kind_rows[counted])
+            g_cols.append(np.flatnonzero(counted))
+            g_vals.append(rates[counted])
         lower.append(np.full(len(budget_accounts), -INFINITY))
-        upper.append(prepared.budget_weights[budget_accounts])
-        for a in budget_accounts:
-            labels.append(RowLabel("budget", str(a)))
+        upper.append(limits[budget_accounts, budget_kinds])
+        for a, budget_kind in zip(budget_accounts.tolist(), budget_kinds.tolist(), strict=True):
+            labels.append(RowLabel("budget", budget_row_name(a, budget_kind)))
             if is_elastic:
-                slack_entries.append((int(row_of[a]), -1.0))
+                slack_entries.append((int(row_of[a, budget_kind]), -1.0))
                 slack_costs.append(config.budget_penalty_rate)
         row += len(budget_accounts)
 
@@ -561,16 +576,19 @@ def solve_with_cvxpy(
             - (1.0 + tc) * (buys_a @ b)
         )
         constraints.append(cash_after >= prepared.cash_floor_weights[a])
-        if np.isfinite(prepared.budget_weights[a]):
-            gains = (in_a * prepared.lot_in_budget[free] * prepared.lot_gain_rate[free]) @ s
+        for k in range(len(BUDGET_KINDS)):
+            limit = prepared.budget_limit_weights[a, k]
+            if not np.isfinite(limit):
+                continue
+            used = (in_a * prepared.lot_budget_rates[k][free]) @ s
             if is_elastic:
                 slack = cp.Variable(nonneg=True)
-                constraints.append(gains <= prepared.budget_weights[a] + slack)
+                constraints.append(used <= limit + slack)
                 objective = objective + config.budget_penalty_rate * slack
-                slack_labels.append(RowLabel("budget", str(a)))
+                slack_labels.append(RowLabel("budget", budget_row_name(a, k)))
                 slack_vars.append(slack)
             else:
-                constraints.append(gains <= prepared.budget_weights[a])
+                constraints.append(used <= limit)
     if prepared.turnover_cap_weight is not None:
         traded = cp_sum(s) + cp_sum(b)
         if is_elastic:
@@ -694,7 +712,7 @@ def solve_continuous(
 def _relaxation_text(label: RowLabel, amount: float, prepared: PreparedProblem) -> str:
     value = prepared.value_amount
     if label.kind == "budget":
-        return f"gains_budget[account {label.name}] exceeded by {amount * value:.2f}"
+        return budget_relaxation_text(label.name, amount * value)
     if label.kind == "turnover":
         return f"turnover_cap exceeded by {amount:.4%} of value"
     return f"{label.kind}[{label.name}] exceeded by {amount:.4%} of value"
@@ -737,9 +755,18 @@ def solve_household(
     ):
         raise ProblemShapeError("compiled universe does not match the problem or config")
     prepared = prepare_problem(problem, config)
-    solution = solve_continuous(prepared, compiled, config)
+    try:
+        solution = solve_continuous(prepared, compiled, config)
+        needs_elastic = solution.status == STATUS_INFEASIBLE
+    except SolverFailed:
+        # A budget with no room pins its lots at zero and leaves the feasible set no interior;
+        # interior-point solvers may then stop at their limits. The elastic form has one (its
+        # slacks cost far more than any trade gains, so it only relaxes what must give way).
+        if not np.isfinite(prepared.budget_limit_weights).any():
+            raise
+        needs_elastic = True
     relaxed: tuple[str, ...] = ()
-    if solution.status == STATUS_INFEASIBLE:
+    if needs_elastic:
         solution = solve_continuous(prepared, compiled, config, is_elastic=True)
         if solution.status == STATUS_INFEASIBLE:
             raise RebalanceInfeasible(

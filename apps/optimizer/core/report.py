@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from apps.optimizer.core.prepare import LOT_FORCED, PreparedProblem
+from apps.optimizer.core.prepare import BUDGET_KINDS, BUDGET_LABELS, LOT_FORCED, PreparedProblem
 from apps.optimizer.core.problem import CompiledUniverse, ContinuousSolution
 from apps.optimizer.core.rounding import RoundedTrades
 from apps.optimizer.core.types import (
@@ -199,7 +199,11 @@ def build_result(
     needs_cash = prepared.cash_floor_weights > prepared.account_cash_weights + 1e-12
     screened = np.array([s in problem.constraints.must_sell_symbols for s in symbols])
     raise_cash = needs_cash[prepared.lot_account[sold]] | (mode is RebalanceMode.RAISE_CASH)
-    is_harvest = taxable & (gain < 0.0) & ~forced_lot & ~screened[symbol]
+    # A loss under its account's harvest threshold (or with harvesting off) was sold for
+    # another reason (risk, cash): its loss was no benefit in the objective.
+    is_harvest = (
+        taxable & (gain < 0.0) & ~forced_lot & ~screened[symbol] & prepared.lot_is_harvestable[sold]
+    )
     forced_reason = (
         TradeReason.TRANSITION if mode is RebalanceMode.TRANSITION else TradeReason.RESTRICTION
     )
@@ -330,11 +334,16 @@ def build_result(
     risk_term = config.risk_aversion * after.active_risk_rate**2
     tax_term = tax / value
     cost_term = tc * traded / value
-    over = float(prepared.forced_over_budget_weights.sum()) * value
+    over_weights = prepared.budget_over_weights
+    # The gains over budget of forced sales: per account the largest overrun of its budgets in
+    # gains (net, short-term, long-term), summed; a tax budget's overrun is in ``forced``.
+    gain_kinds = [k for k, kind in enumerate(BUDGET_KINDS) if kind != "tax"]
+    over = float(over_weights[:, gain_kinds].max(axis=1, initial=0.0).sum()) * value
     forced = tuple(
-        f"account {accounts[a].account_id}: forced sales exceed the gains budget by "
-        f"{_money(prepared.forced_over_budget_weights[a] * value)}"
-        for a in np.flatnonzero(prepared.forced_over_budget_weights > 0.0)
+        f"account {accounts[a].account_id}: forced sales exceed the "
+        f"{BUDGET_LABELS[BUDGET_KINDS[k]]} by {_money(over_weights[a, k] * value)}"
+        + (" of tax" if BUDGET_KINDS[k] == "tax" else "")
+        for a, k in zip(*np.nonzero(over_weights > 0.0), strict=True)
     )
     return RebalanceResult(
         trades=tuple(trades),

@@ -18,9 +18,15 @@ Order of operations and why:
    (docs/tax-rules.md, "Fractional lots in whole-share accounts"). A lot is sold entirely only
    when the custodian can write its share count (``share_places``; Fidelity takes 3 places);
    otherwise at most what the step allows (``_Book.sell_cap``). Every repair keeps both rules.
-4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while the gains
-   budget is exceeded; trim the largest buys while turnover or cash are short; if cash is still
-   short with no buys left, sell more of the cheapest sellable lots.
+4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while a budget
+   (net gains, a character's gains, tax) is exceeded; trim the largest buys while turnover or
+   cash are short; if cash is still short with no buys left, sell more of the cheapest sellable
+   lots (the cash floor is hard: a budget that gives way for it is reported as relaxed).
+   An account whose custodian relieves sales in its own order (``Constraints.lot_order``,
+   ``relief.py``) has each name's sale re-assigned to the lots in that order right after the
+   netting, and its budget and cash repairs change sales only at the end of that order; every
+   budget is held on the lots relieved, and a budget they cannot hold is granted as slack and
+   reported with the reason.
 5. Re-check every constraint on the final share counts and report any violation. Bands are
    soft: whole shares may move a group by one share of each rounded trade; a breach beyond
    that, left by a hard-constraint repair in a tiny account, is reported as a relaxation.
@@ -34,12 +40,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from apps.optimizer.core.prepare import (
+    BUDGET_KINDS,
+    BUDGET_LABELS,
     LOT_FORCED,
     LOT_FREE,
     LOT_FROZEN,
     BoolArray,
     PreparedProblem,
     across_groups,
+    budget_relaxation_text,
+    budget_row_name,
     household_lots,
     name_groups,
     representable,
@@ -47,10 +57,12 @@ from apps.optimizer.core.prepare import (
     share_step,
 )
 from apps.optimizer.core.problem import ContinuousSolution
+from apps.optimizer.core.relief import amounts_in_order, relief_groups, sold_out_of_order
 from apps.optimizer.core.types import (
     DroppedTrade,
     FloatArray,
     HouseholdProblem,
+    IntArray,
     SolverConfig,
     TradeSide,
 )
@@ -101,7 +113,6 @@ class _Book:
         self.prices = problem.universe.prices
         lots = prepared.lot_ids
         self.lot_shares = prepared.lot_shares
-        self.lot_basis = prepared.lot_basis_amounts
         self.lot_price = self.prices[prepared.lot_symbol] if lots else np.zeros(0)
         self.buy_price = (
             self.prices[prepared.buy_symbol] if len(prepared.buy_symbol) else (np.zeros(0))
@@ -114,11 +125,14 @@ class _Book:
         self.sell = np.zeros(len(lots))
         self.buy = np.zeros(len(prepared.buy_symbol))
         self.sell_wanted = np.zeros(len(lots))  # continuous shares before rounding down
-        self.budget_limit = np.full(len(prepared.account_values), np.inf)
+        # Per account and budget kind (amounts; inf without a budget).
+        self.budget_limit = np.full(prepared.budget_limit_weights.shape, np.inf)
         self.turnover_limit = np.inf
         self.sell_unfiltered = np.zeros(len(lots))  # shares wanted before the minimum trade
         # Why a trade of the solution may end at zero shares (set by the step that cut it).
         self.sell_why: list[str] = [""] * len(lots)
+        # Accounts where the cash floor needed sales beyond the budgets' room (the last resort).
+        self.cash_over_budget: set[int] = set()
         self.buy_why: list[str] = [""] * len(prepared.buy_symbol)
 
     # Amounts and aggregates -------------------------------------------------------------
@@ -140,19 +154,18 @@ class _Book:
         out: FloatArray = cash + (1.0 - self.tc) * inflow - (1.0 + self.tc) * outflow
         return out
 
-    def gain_per_share(self) -> FloatArray:
-        out: FloatArray = self.lot_price - self.lot_basis / self.lot_shares
-        return out
-
-    def budget_gains(self) -> FloatArray:
+    def budget_used(self) -> FloatArray:
+        """What the free sells use of each account's budgets (accounts × BUDGET_KINDS, amounts)."""
         prepared = self.prepared
-        counted = prepared.lot_in_budget & (prepared.lot_state == LOT_FREE)
-        out = np.zeros(len(prepared.account_values))
-        np.add.at(
-            out,
-            prepared.lot_account[counted],
-            (self.sell * self.gain_per_share())[counted],
-        )
+        free = prepared.lot_state == LOT_FREE
+        out = np.zeros(prepared.budget_limit_weights.shape)
+        proceeds = self.proceeds()
+        for k in range(len(BUDGET_KINDS)):
+            np.add.at(
+                out[:, k],
+                prepared.lot_account[free],
+                (proceeds * prepared.lot_budget_rates[k])[free],
+            )
         return out
 
     def free_turnover(self) -> float:
@@ -236,49 +249,59 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
     )
 
 
+def _budget_limit(book: _Book, relaxed: dict[tuple[str, str], float]) -> FloatArray:
+    """Per account and budget kind, what the free sells may use (amounts; inf without a budget).
+
+    The budget left for the free sells plus any elastic slack granted to its row.
+    """
+    limits = book.prepared.budget_limit_weights.copy()
+    for a, k in zip(*np.nonzero(np.isfinite(limits)), strict=True):
+        limits[a, k] += relaxed.get(("budget", budget_row_name(int(a), int(k))), 0.0)
+    limit: FloatArray = limits * book.value
+    return limit
+
+
+def _budget_label(k: int) -> str:
+    """The label of budget kind ``k`` (index in BUDGET_KINDS) in repairs and reasons."""
+    return BUDGET_LABELS[BUDGET_KINDS[k]]
+
+
 def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
+    """Hold every budget: round up loss lots rounding left short, then trim the heaviest sells.
+
+    A loss counts <= 0 and a gain >= 0 in every kind of budget, so rounding a loss up or
+    trimming a gain never breaks another budget of the account.
+    """
     prepared = book.prepared
-    slack = np.array(
-        [relaxed.get(("budget", str(a)), 0.0) for a in range(len(prepared.budget_weights))]
-    )
-    limit = (prepared.budget_weights + slack) * book.value
-    book.budget_limit = limit
-    gains = book.budget_gains()
-    gain_share = book.gain_per_share()
-    for a in np.flatnonzero(gains > limit + 1e-6):
-        excess = float(gains[a] - limit[a])
+    limit = book.budget_limit = _budget_limit(book, relaxed)
+    used = book.budget_used()
+    for a, k in zip(*np.nonzero(used > limit + 1e-6), strict=True):
+        excess = float(book.budget_used()[a, k] - limit[a, k])
+        if excess <= 0.0:
+            continue
+        # What one share sold of each lot uses of this budget.
+        per_share = book.lot_price * prepared.lot_budget_rates[k]
         wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)  # before min-trade drops
         # First round up loss lots that rounding left short of the solver's harvest (each moves
-        # less than one share), then trim the most gain-heavy sells.
-        rounded_down = np.flatnonzero(
-            (prepared.lot_account == a)
-            & (prepared.lot_state == LOT_FREE)
-            & prepared.lot_in_budget
-            & (gain_share < 0.0)
-            & (wanted > book.sell + 1e-12)
-        )
-        for lot in rounded_down[np.argsort(gain_share[rounded_down])]:
+        # less than one share), then trim the sells that use the most of the budget per unit.
+        mine = (prepared.lot_account == a) & (prepared.lot_state == LOT_FREE)
+        rounded_down = np.flatnonzero(mine & (per_share < 0.0) & (wanted > book.sell + 1e-12))
+        for lot in rounded_down[np.argsort(per_share[rounded_down])]:
             if excess <= 0.0:
                 break
             step = min(_step_up(float(wanted[lot]), book.step), book.sell_cap[lot]) - book.sell[lot]
             book.sell[lot] += step
-            excess += step * gain_share[lot]
-        candidates = np.flatnonzero(
-            (prepared.lot_account == a)
-            & (prepared.lot_state == LOT_FREE)
-            & prepared.lot_in_budget
-            & (book.sell > 0.0)
-            & (gain_share > 0.0)
-        )
-        for lot in candidates[np.argsort(-prepared.lot_gain_rate[candidates])]:
+            excess += step * per_share[lot]
+        candidates = np.flatnonzero(mine & (book.sell > 0.0) & (per_share > 0.0))
+        for lot in candidates[np.argsort(-prepared.lot_budget_rates[k][candidates])]:
             if excess <= 0.0:
                 break
-            cut = min(book.sell[lot], _step_up(excess / gain_share[lot], book.step))
+            cut = min(book.sell[lot], _step_up(excess / per_share[lot], book.step))
             kept = _snap(book.sell[lot] - cut, book.sell_cap[lot], book.step)
-            excess -= (book.sell[lot] - kept) * gain_share[lot]
+            excess -= (book.sell[lot] - kept) * per_share[lot]
             book.sell[lot] = kept
-            book.sell_why[lot] = "trimmed to hold the gains budget"
-        book.repairs.append(f"adjusted sells in account {a} to hold the gains budget")
+            book.sell_why[lot] = f"trimmed to hold the {_budget_label(k)}"
+        book.repairs.append(f"adjusted sells in account {a} to hold the {_budget_label(k)}")
 
 
 def _band_room(book: _Book) -> FloatArray:
@@ -350,12 +373,11 @@ def _repair_cash(book: _Book) -> None:
     prepared = book.prepared
     floor = prepared.cash_floor_weights * book.value
     short = floor - book.cash_after()
-    gain_share = book.gain_per_share()
     for a in np.flatnonzero(short > 1e-9):
         # First undo the minimum-trade drops and the rounding down of sells (within the gains
         # budget and turnover cap): each moves the trade back toward the solver's answer.
         remaining = float(short[a])
-        room = float(book.budget_limit[a] - book.budget_gains()[a])
+        room = book.budget_limit[a] - book.budget_used()[a]  # per budget kind, inf without
         turnover_room = book.turnover_limit - book.free_turnover()
         wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
         rounded_down = np.flatnonzero(
@@ -369,12 +391,12 @@ def _repair_cash(book: _Book) -> None:
             needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
             target = min(float(wanted[lot]), needed)
             step = min(_step_up(target, book.step), book.sell_cap[lot]) - book.sell[lot]
-            extra_gain = step * gain_share[lot] if prepared.lot_in_budget[lot] else 0.0
+            extra_use = step * book.lot_price[lot] * prepared.lot_budget_rates[:, lot]
             extra_value = step * book.lot_price[lot]
-            if step <= 0.0 or extra_gain > room or extra_value > turnover_room:
+            if step <= 0.0 or np.any(extra_use > room) or extra_value > turnover_room:
                 continue
             book.sell[lot] += step
-            room -= extra_gain
+            room = room - extra_use
             turnover_room -= extra_value
             remaining -= step * book.lot_price[lot] * (1.0 - book.tc)
         if remaining <= 0.0:
@@ -403,6 +425,235 @@ def _repair_cash(book: _Book) -> None:
             book.sell[lot] += extra
             remaining -= extra * unit
         book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+        book.cash_over_budget.add(int(a))
+
+
+def order_groups(problem: HouseholdProblem, prepared: PreparedProblem) -> list[IntArray]:
+    """Each (account, name)'s lots in the custodian's relief order; none for specified lots."""
+    lot_order = problem.constraints.lot_order
+    if lot_order is None:
+        return []
+    return relief_groups(
+        lot_order=lot_order,
+        lot_account=prepared.lot_account,
+        lot_symbol=prepared.lot_symbol,
+        lot_ids=prepared.lot_ids,
+        lot_shares=prepared.lot_shares,
+        lot_basis_amounts=prepared.lot_basis_amounts,
+    )
+
+
+def _extend(book: _Book, group: IntArray, shares: float) -> list[tuple[int, float]]:
+    """Sell about ``shares`` more of a name in relief order (free lots; a frozen one stops it).
+
+    Each lot takes whole steps, or all it may give; returns the (lot, shares added) pairs.
+    """
+    added: list[tuple[int, float]] = []
+    left = shares
+    for j in group.tolist():
+        if left <= _EPS:
+            break
+        room = book.sell_cap[j] - book.sell[j]
+        if room <= _EPS:
+            continue
+        if book.prepared.lot_state[j] != LOT_FREE:
+            break
+        take = min(_step_up(book.sell[j] + left, book.step), book.sell_cap[j]) - book.sell[j]
+        book.sell[j] += take
+        added.append((j, take))
+        left -= take
+    return added
+
+
+def _next_cost(book: _Book, group: IntArray) -> float:
+    """The objective cost of the next lot a larger sale of the name would relieve."""
+    for j in group.tolist():
+        if book.sell[j] < book.sell_cap[j] - _EPS:
+            free = book.prepared.lot_state[j] == LOT_FREE
+            return float(book.prepared.lot_cost[j]) if free else math.inf
+    return math.inf
+
+
+def _use(book: _Book, added: list[tuple[int, float]]) -> FloatArray:
+    """What the shares ``added`` to lots use of each budget kind of their account (amounts)."""
+    rates = book.prepared.lot_budget_rates
+    out: FloatArray = np.zeros(len(BUDGET_KINDS))
+    for j, q in added:
+        out += q * book.lot_price[j] * rates[:, j]
+    return out
+
+
+def _unwind(book: _Book, group: IntArray, excess: float, per_share: FloatArray, why: str) -> float:
+    """Shrink a name's sale from its last lot back until it uses ``excess`` less of a budget.
+
+    ``per_share``: per lot, what one share sold uses of the budget (amount). Returns the use
+    removed (the whole free part of the sale's when that is not enough).
+    """
+    removed = 0.0
+    for j in reversed(group.tolist()):
+        if book.sell[j] <= 0.0:
+            continue
+        if book.prepared.lot_state[j] != LOT_FREE:
+            break
+        unit = float(per_share[j])
+        if unit > 0.0 and removed + book.sell[j] * unit >= excess:
+            cut = min(book.sell[j], _step_up((excess - removed) / unit, book.step))
+            kept = _snap(book.sell[j] - cut, book.sell_cap[j], book.step)
+        else:
+            kept = 0.0
+        removed += (book.sell[j] - kept) * unit
+        book.sell[j] = kept
+        book.sell_why[j] = why
+        if removed >= excess:
+            break
+    return removed
+
+
+def _unwind_over_budgets(book: _Book, a: int, mine: list[IntArray]) -> None:
+    """Shrink account ``a``'s sales at the end of their order until every budget holds.
+
+    For each budget exceeded, the names whose sale uses the most of it per unit sold are shrunk
+    first. Shrinking a sale may take back a loss at its end (to reach a gain before it), which
+    can push another budget over: the budgets are revisited until no sale shrinks. Sales only
+    shrink, by at least a step or a lot's whole sale each time, so this ends.
+    """
+    prepared = book.prepared
+    free = prepared.lot_state == LOT_FREE
+    trimmed: set[int] = set()  # budget kinds held by trimming
+    changed = True
+    while changed:
+        changed = False
+        for k in range(len(BUDGET_KINDS)):
+            excess = float(book.budget_used()[a, k] - book.budget_limit[a, k])
+            if excess <= 1e-6:
+                continue
+            per_share = book.lot_price * prepared.lot_budget_rates[k]
+
+            def use(group: IntArray, per_share: FloatArray = per_share) -> tuple[float, float]:
+                sold = book.sell[group] * free[group]
+                return float(sold @ per_share[group]), float(sold @ book.lot_price[group])
+
+            heavy = sorted(
+                (g for g in mine if use(g)[0] > 0.0),
+                key=lambda g: -use(g)[0] / max(use(g)[1], 1e-300),
+            )
+            for group in heavy:
+                if excess <= 0.0:
+                    break
+                removed = _unwind(
+                    book, group, excess, per_share, f"trimmed to hold the {_budget_label(k)}"
+                )
+                excess -= removed
+                changed = changed or removed > 0.0
+                trimmed.add(k)
+    book.repairs.extend(
+        f"adjusted sells in account {a} to hold the {_budget_label(k)}" for k in sorted(trimmed)
+    )
+
+
+def _repair_budget_in_order(
+    book: _Book, relaxed: dict[tuple[str, str], float], groups: list[IntArray]
+) -> tuple[str, ...]:
+    """Hold every budget on the lots the custodian relieves; what cannot be held is said.
+
+    A sale relieved in order changes only at its end: first loss lots that rounding left short
+    of the solver's sale are sold (when that lowers a budget exceeded and takes no other past
+    its limit), then sales are shrunk from their last lot back (``_unwind_over_budgets``). A
+    budget still exceeded (a loss the relief order cannot reach, or one taken back to reach a
+    gain before it) is granted as elastic slack in ``relaxed`` and reported with its row and
+    the reason.
+
+    Returns:
+        The notes for the result's relaxations.
+    """
+    prepared = book.prepared
+    limit = book.budget_limit = _budget_limit(book, relaxed)
+    wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+    notes: list[str] = []
+    for a in np.flatnonzero(np.any(book.budget_used() > limit + 1e-6, axis=1)).tolist():
+        mine = [g for g in groups if prepared.lot_account[g[0]] == a]
+        used = book.budget_used()[a]
+        for group in mine:
+            over = used > limit[a] + 1e-6
+            toward = float(wanted[group].sum() - book.sell[group].sum())
+            if not over.any() or toward <= 1e-12:
+                continue
+            added = _extend(book, group, toward)
+            after = used + _use(book, added)
+            if np.any(after[over] < used[over]) and np.all(
+                after <= np.maximum(used, limit[a]) + 1e-9
+            ):
+                used = after
+                continue
+            for j, q in added:
+                book.sell[j] -= q
+        _unwind_over_budgets(book, a, mine)
+        over_by = book.budget_used()[a] - limit[a]
+        for k in np.flatnonzero(over_by > CENT).tolist():
+            name = budget_row_name(a, k)
+            relaxed[("budget", name)] = relaxed.get(("budget", name), 0.0) + over_by[k] / book.value
+            limit[a, k] += over_by[k]
+            notes.append(
+                f"{budget_relaxation_text(name, float(over_by[k]))}: the custodian relieves the "
+                f"account's lots {book.problem.constraints.lot_order}, and the lots it relieves "
+                "first cannot hold the budget"
+            )
+    return tuple(notes)
+
+
+def _repair_cash_in_order(book: _Book, groups: list[IntArray]) -> None:
+    """Keep the cash floor as ``_repair_cash`` does, growing sales only in relief order.
+
+    Sales move back toward the solver's within every budget's room and the turnover cap; the
+    last resort (selling more of each name, next lots in order) may go past a budget: the
+    account is then in ``book.cash_over_budget`` and the budget is reported as relaxed.
+    """
+    prepared = book.prepared
+    short = prepared.cash_floor_weights * book.value - book.cash_after()
+    wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+    for a in np.flatnonzero(short > 1e-9):
+        remaining = float(short[a])
+        mine = sorted(
+            (g for g in groups if prepared.lot_account[g[0]] == a),
+            key=lambda g: _next_cost(book, g),
+        )
+        # First back toward the solver's sale of each name, within the budgets and turnover.
+        room = book.budget_limit[a] - book.budget_used()[a]  # per budget kind, inf without
+        turnover_room = book.turnover_limit - book.free_turnover()
+        for group in mine:
+            toward = float(wanted[group].sum() - book.sell[group].sum())
+            if remaining <= 0.0:
+                break
+            if toward <= 1e-12:
+                continue
+            unit = book.lot_price[group[0]] * (1.0 - book.tc)
+            added = _extend(book, group, min(toward, remaining / unit))
+            extra_use = _use(book, added)
+            extra_value = sum(q for _, q in added) * book.lot_price[group[0]]
+            if np.any(extra_use > room) or extra_value > turnover_room:
+                for j, q in added:
+                    book.sell[j] -= q
+                continue
+            room = room - extra_use
+            turnover_room -= extra_value
+            remaining -= sum(q for _, q in added) * unit
+        if remaining <= 0.0:
+            book.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
+            continue
+        remaining = _trim_buys(book, int(a), remaining, "trimmed to keep the cash floor")
+        book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
+        if remaining <= 0.0:
+            continue
+        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (book.buy > 0.0)])
+        for group in mine:
+            if remaining <= 0.0:
+                break
+            if prepared.lot_symbol[group[0]] in bought:
+                continue
+            unit = book.lot_price[group[0]] * (1.0 - book.tc)
+            remaining -= sum(q for _, q in _extend(book, group, remaining / unit)) * unit
+        book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+        book.cash_over_budget.add(int(a))
 
 
 def band_breaches(
@@ -523,6 +774,10 @@ def recheck(
     )
     for mask, text in checks:
         out.extend(f"lot {ids[j]}: {text}" for j in np.flatnonzero(mask))
+    out.extend(
+        f"lot {ids[j]}: sold before lots the custodian relieves first ({cons.lot_order})"
+        for j in sold_out_of_order(lot_sell_shares, forced_cap, order_groups(problem, prepared))
+    )
     proceeds = lot_sell_shares * prices[symbol] if len(ids) else np.zeros(0)
     sold_value = np.zeros((accounts, n))
     np.add.at(sold_value, (account, symbol), proceeds)
@@ -565,16 +820,17 @@ def recheck(
         floor = prepared.cash_floor_weights[a] * value  # lowered when out of reach
         if cash_after < floor - 1e-6:
             out.append(f"account {acct.account_id}: cash {cash_after:.2f} below {floor:.2f}")
-    # Gains budget (free sells only; forced sells are reported separately).
-    counted = (prepared.lot_state == LOT_FREE) & prepared.lot_in_budget
-    budget_gain = np.zeros(accounts)
-    np.add.at(budget_gain, account[counted], gain[counted])
-    for a in range(accounts):
-        limit = prepared.budget_weights[a] + relaxed_weights.get(("budget", str(a)), 0.0)
-        if np.isfinite(limit) and budget_gain[a] > limit * value + CENT:
+    # Budgets (free sells only; forced sells are reported separately).
+    free = prepared.lot_state == LOT_FREE
+    for a, k in zip(*np.nonzero(np.isfinite(prepared.budget_limit_weights)), strict=True):
+        name = budget_row_name(int(a), int(k))
+        limit = prepared.budget_limit_weights[a, k] + relaxed_weights.get(("budget", name), 0.0)
+        mine = free & (account == a)
+        used = float((proceeds[mine] * prepared.lot_budget_rates[k][mine]).sum())
+        if used > limit * value + CENT:
             out.append(
-                f"account {problem.accounts[a].account_id}: gains {budget_gain[a]:.2f} over "
-                f"budget {limit * value:.2f}"
+                f"account {problem.accounts[a].account_id}: {BUDGET_KINDS[k]} {used:.2f} over "
+                f"{BUDGET_LABELS[BUDGET_KINDS[k]]} {limit * value:.2f}"
             )
     # Turnover (free trades) and bands, with one share per name of rounding tolerance.
     if cons.turnover_cap_weight is not None:
@@ -617,7 +873,13 @@ def round_and_repair(
     buy_amount = solution.buy_weights * book.value
     relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
     wanted = (sell_amount.copy(), buy_amount.copy())
+    groups = order_groups(problem, prepared)
+    lot_values = prepared.lot_weight * book.value
+    if groups:  # the custodian relieves each name's sale in its order
+        wanted = (amounts_in_order(wanted[0], lot_values, groups), wanted[1])
     _net_same_name(book, sell_amount, buy_amount)
+    if groups:
+        sell_amount = amounts_in_order(sell_amount, lot_values, groups)
     for j in np.flatnonzero((wanted[0] >= CENT) & (sell_amount <= 0.0)).tolist():
         book.sell_why[j] = "netted against a buy of the same name"
     for j in np.flatnonzero((wanted[1] >= CENT) & (buy_amount <= 0.0)).tolist():
@@ -659,9 +921,30 @@ def round_and_repair(
     cap = prepared.turnover_cap_weight
     if cap is not None:
         book.turnover_limit = (cap + relaxed.get(("turnover", ""), 0.0)) * book.value
-    _repair_budget(book, relaxed)
+    order_notes: tuple[str, ...] = ()
+    if groups:
+        order_notes = _repair_budget_in_order(book, relaxed, groups)
+    else:
+        _repair_budget(book, relaxed)
     _repair_turnover(book, relaxed)
-    _repair_cash(book)
+    if groups:
+        _repair_cash_in_order(book, groups)
+    else:
+        _repair_cash(book)
+    # The cash floor is hard: where its last-resort sales went past a budget (whole shares of
+    # a gain lot, or the lots the custodian relieves next), the budget gives way by that much
+    # and the result says so.
+    reason = " to keep the cash floor after rounding"
+    if groups:
+        reason += f" (the custodian relieves the account's lots {problem.constraints.lot_order})"
+    budget_notes: list[str] = []
+    over = book.budget_used() - book.budget_limit
+    for a, k in zip(*np.nonzero(over > CENT), strict=True):
+        if int(a) not in book.cash_over_budget:
+            continue  # not caused by the cash floor: the re-check reports it
+        name = budget_row_name(int(a), int(k))
+        relaxed[("budget", name)] = relaxed.get(("budget", name), 0.0) + over[a, k] / book.value
+        budget_notes.append(budget_relaxation_text(name, float(over[a, k])) + reason)
     violations = recheck(
         problem,
         prepared,
@@ -673,10 +956,14 @@ def round_and_repair(
     )
     # Bands and the turnover cap are soft: a breach left by whole shares plus a repair of a
     # hard constraint (cash floor, gains budget) is reported as a relaxation, not hidden.
-    band_notes = tuple(
-        f"{kind}[{group}] exceeded by {level - limit:.4%} of value after rounding and repairs"
-        for kind, group, level, limit in band_breaches(
-            problem, prepared, book.sell, book.buy, relaxed, rounded
+    band_notes = (
+        order_notes
+        + tuple(budget_notes)
+        + tuple(
+            f"{kind}[{group}] exceeded by {level - limit:.4%} of value after rounding and repairs"
+            for kind, group, level, limit in band_breaches(
+                problem, prepared, book.sell, book.buy, relaxed, rounded
+            )
         )
     )
     if book.free_turnover() > book.turnover_limit * (1 + 1e-9) + 1e-6:

@@ -8,8 +8,10 @@ computed by simulating the real optimizer year by year at today's prices, not by
    reaching the model costs in gains (after the losses it harvests) at today's prices.
 2. Each candidate schedule spreads ``G`` over the years (front-loaded N, N−1, …, 1; even; back-
    loaded 1, 2, …, N). Year ``y`` (on today's month and day, ``y − 1`` years later) solves the
-   account with a net gains budget of its share (and never more than the account's own annual
-   budget); the last year has no plan budget. Between years the trades are applied to the lots
+   account with a net gains budget of its share (and never more than the account's own net
+   gains budget); the last year has no plan budget. This year keeps what the account's budgets
+   still allow; the later years have each budget of the account (net gains, per character, tax
+   dollars) whole, as in ``annual_profile``. Between years the trades are applied to the lots
    (buys become new lots on that day), so lots that turn long-term wait, long-term lots go
    before short-term ones and harvested losses are netted first — by the optimizer's own rates
    and penalties, the same as in a run.
@@ -34,6 +36,7 @@ from apps.optimizer.core.types import (
     LotTable,
     RebalanceProblem,
     RebalanceResult,
+    TaxProfile,
     TradeSide,
     WashSaleLocks,
     lot_table,
@@ -264,20 +267,21 @@ def plan_transition(
     risk_aversion: float,
     tolerance_rate: float,
     discount_rate: float,
-    annual_gains_budget_amount: float | None = None,
+    annual_profile: TaxProfile,
     realized_this_year_amount: float = 0.0,
 ) -> TransitionPlan:
     """Plan the account's move to its model over ``years`` calendar years (this one first).
 
     Args:
-        problem: Today's problem of the account (its ``gains_budget_amount`` is what its own
-            budget still allows this year; None: no budget).
+        problem: Today's problem of the account (its tax profile's budgets are what the
+            account's budgets still allow this year; None: no such budget).
         years: Calendar years left, this one included (>= 1).
         solve: The optimizer (``solve_rebalance`` with the run's config and compiled universe).
         risk_aversion: The config's risk aversion (prices carried tracking error, see module).
         tolerance_rate: Tracking error (annualised fraction) at which the model is reached.
         discount_rate: Yearly rate at which later tax is discounted to today (fraction).
-        annual_gains_budget_amount: The account's own net gains budget for a whole later year.
+        annual_profile: The account's tax profile for a whole later year: its rates and
+            harvesting setting, and each of its budgets (USD) with nothing realized yet.
         realized_this_year_amount: Net gain already realized this year (USD): this year's share
             of the plan counts it.
 
@@ -290,7 +294,7 @@ def plan_transition(
         problem,
         wash_sale_locks=WashSaleLocks(),  # today's locks are over in a year
         withdrawals_due_amount=0.0,
-        tax_profile=replace(problem.tax_profile, gains_budget_amount=annual_gains_budget_amount),
+        tax_profile=annual_profile,
     )
     full = solve(problem)
     starting_te = full.before.active_risk_rate

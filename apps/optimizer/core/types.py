@@ -272,10 +272,21 @@ def lot_tables_concat(tables: Iterable[LotTable]) -> LotTable:
 
 @dataclass(frozen=True, slots=True)
 class TaxProfile:
-    """Rates and the remaining gains budget of one account.
+    """Rates, harvesting setting and the remaining budgets of one account (USD).
 
-    ``gains_budget_amount`` is the net gain still allowed this year after year-to-date realised
-    gains and carryforward losses (``None`` means unlimited). Non-taxable registrations behave as
+    Budgets are what is still allowed this year after year-to-date realised gains and
+    carryforward losses; ``None`` means no such budget. ``gains_budget_amount`` caps net realised
+    gain; ``short_term_gains_budget_amount`` and ``long_term_gains_budget_amount`` cap the net
+    gain of each character (short-term lots, long-term lots); ``tax_budget_amount`` caps the
+    estimated tax, Σ (each lot's own short- or long-term rate × its realised gain). Every budget
+    is a linear row of the program over the free sells (``prepare.BUDGET_KINDS``).
+
+    ``harvest_threshold_rate``: a lot under water by at least this fraction of its basis is
+    *harvestable*: it makes its name harvest-side today, and only a harvestable loss counts as a
+    benefit (tax saved in the objective, room in a budget) and is sold "to harvest the loss".
+    ``None`` means harvesting is off for the account: none of its lots is harvestable, and a
+    harvest-only run sells nothing in it. Any loss lot may still be sold when risk, cash or a
+    restriction call for it, and its reason then says so. Non-taxable registrations behave as
     zero rates and no budget.
     """
 
@@ -283,17 +294,35 @@ class TaxProfile:
     long_term_rate: float
     gains_budget_amount: float | None = None
     registration: Registration = Registration.TAXABLE
+    harvest_threshold_rate: float | None = 0.05
+    short_term_gains_budget_amount: float | None = None
+    long_term_gains_budget_amount: float | None = None
+    tax_budget_amount: float | None = None
 
     def __post_init__(self) -> None:
         _check_rate(self.short_term_rate, "short_term_rate")
         _check_rate(self.long_term_rate, "long_term_rate")
-        if self.gains_budget_amount is not None and not math.isfinite(self.gains_budget_amount):
-            raise ProblemShapeError("gains_budget_amount must be finite or None")
+        for name in (
+            "gains_budget_amount",
+            "short_term_gains_budget_amount",
+            "long_term_gains_budget_amount",
+            "tax_budget_amount",
+        ):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ProblemShapeError(f"{name} must be finite or None")
+        if self.harvest_threshold_rate is not None:
+            _check_rate(self.harvest_threshold_rate, "harvest_threshold_rate")
 
     @property
     def is_taxable(self) -> bool:
         """Whether sales in this account realise taxable gains today."""
         return self.registration is Registration.TAXABLE
+
+    @property
+    def is_harvesting(self) -> bool:
+        """Whether the account sells losses for their tax benefit (harvesting on)."""
+        return self.harvest_threshold_rate is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,10 +389,18 @@ class Constraints:
     # steps of 10^-places, and any account sells a lot entirely (fraction included) only when
     # its share count has no more places than that; otherwise the fraction stays in the lot.
     share_places: int = 6
+    # None: sells name their lots (specified lots, the optimizer chooses). "FIFO", "LIFO" or
+    # "HIFO": the custodian relieves each sale in that order and the trades follow it
+    # (``relief.py``; FIFO is the order of the lots in the input, their acquisition order).
+    lot_order: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.share_places <= 6:
             raise ProblemShapeError("share_places must be between 0 and 6")
+        if self.lot_order not in (None, "FIFO", "LIFO", "HIFO"):
+            raise ProblemShapeError(
+                f"lot_order must be None, FIFO, LIFO or HIFO: {self.lot_order!r}"
+            )
         _check_optional_non_negative(self.sector_band_weight, "sector_band_weight")
         _check_optional_non_negative(self.industry_band_weight, "industry_band_weight")
         _check_optional_non_negative(self.turnover_cap_weight, "turnover_cap_weight")
@@ -547,8 +584,6 @@ class SolverConfig:
             fractions of value: at 100, carrying 1% tracking error (variance 1e-4) for a year
             is worth paying 1% of value in tax or costs.
         transaction_cost_bps: Cost per unit traded, basis points of the amount, both sides.
-        harvest_threshold_rate: A name is harvest-side today (no buys) when one of its lots is
-            under water by at least this fraction of its basis.
         long_term_wait_days: Short-term gain lots that turn long-term within this many days are
             penalised for selling now.
         long_term_wait_weight: Multiplier of the rate difference (short − long) used as that
@@ -572,7 +607,6 @@ class SolverConfig:
     max_iter: int = 250
     risk_aversion: float = 100.0
     transaction_cost_bps: float = 5.0
-    harvest_threshold_rate: float = 0.05
     long_term_wait_days: int = 31
     long_term_wait_weight: float = 1.0
     holding_period_months: int = 12
@@ -602,7 +636,6 @@ class SolverConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
                 raise ProblemShapeError(f"{name} must be >= 0")
-        _check_rate(self.harvest_threshold_rate, "harvest_threshold_rate")
         _check_rate(self.min_trade_position_rate, "min_trade_position_rate")
         if self.max_iter <= 0 or self.long_term_wait_days < 0 or self.holding_period_months <= 0:
             raise ProblemShapeError("max_iter and holding_period_months > 0, wait days >= 0")
@@ -668,7 +701,9 @@ class TaxSummary:
     estimated_tax_amount: float
     losses_harvested_amount: float  # >= 0, sum of realised losses
     forced_gain_amount: float  # net gain of sales forced by restrictions
-    forced_over_budget_amount: float  # part of the budget overrun caused by forced sales
+    # Gains over budget caused by forced sales: per account the largest overrun of its gains
+    # budgets (net, short-term, long-term), summed; a tax budget's overrun is in ``forced``.
+    forced_over_budget_amount: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ A fills file is checked whole and applied all or nothing, with every problem rep
 ``line N: field: reason`` (the custodian import's convention). Each fill of an allocation
 becomes a ledger ``Transaction`` (external id ``fill:<allocation id>:<n>``); a sell carries
 ``lot_picks`` from the allocation's lot instructions, so the tax-lot engine relieves exactly the
-instructed lots (specific identification). Each affected household is replayed before anything
-is written (an oversell is a problem on its line) and rebuilt after (``ledger_rebuild``).
+instructed lots (specific identification); a sell without instructions (an account that does not
+use specified lots) records the allocation's lot method, by which the custodian relieves it. Each
+affected household is replayed before anything is written (an oversell is a problem on its line)
+and rebuilt after (``ledger_rebuild``).
 
 Idempotent: the file's sha256 is unique on ``FillImport``; the same bytes again are a no-op.
 A worker killed mid-import leaves nothing: everything happens in one transaction.
@@ -37,6 +39,7 @@ from apps.accounts.services.ledger import (
     engine_id,
     household_replay,
     ledger_rebuild,
+    lot_method_record,
 )
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.money import ZERO, round_money
@@ -525,8 +528,12 @@ def _entries(fills: list[_Fill], filename: str) -> None:
             shares=fill.shares,
             amount=round_money(fill.shares * fill.price),
             lot_picks=_lot_picks(allocation, fill.shares, picked) if is_sell else [],
+            lot_method=allocation.lot_method,
             source=f"fills:{filename}"[:200],
         )
+    # A sell without lot instructions is relieved by the lot method its trade file named
+    # (allocations ordered before allocations recorded one: the account's).
+    lot_method_record(entries=(f.entry for f in fills if f.entry is not None))
 
 
 def _replay(plan: _Plan, fills: list[_Fill]) -> None:

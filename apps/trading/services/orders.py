@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 
 from apps.access.services import audit_event_record
+from apps.accounts.models import Account
 from apps.common.bulk import id_batches
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
@@ -41,9 +42,13 @@ class OrdersErrorCode(StrEnum):
     FILLS_REJECTED = "fills_rejected"
 
 
-def _lot_instructions(trade: ProposedTrade) -> list[dict[str, str]]:
-    """Specific identification for a sell: the proposal's lot and shares (as ``lot_picks``)."""
-    if trade.side != TradeSide.SELL or not trade.lot_key:
+def _lot_instructions(trade: ProposedTrade, account: Account) -> list[dict[str, str]]:
+    """Specific identification for a sell: the proposal's lot and shares (as ``lot_picks``).
+
+    None for an account that does not use specified lots: its custodian relieves the sale by
+    the account's lot method (the proposal's lot is the one that method relieves).
+    """
+    if trade.side != TradeSide.SELL or not trade.lot_key or not account.uses_specified_lots:
         return []
     return [{"lot_id": trade.lot_key, "shares": str(trade.shares)}]
 
@@ -66,7 +71,8 @@ def orders_create_from_approved(*, acting_user: Any | None) -> OrderBatch:
     proposals ordered before it in this batch, must pass the pre-trade checks (else it turns
     ``held`` with the reasons); the rest of the block goes on. Orders are grouped per (account
     custodian, symbol, side); a sell allocation carries its lot instructions (specific
-    identification). Ordered proposals become ``ordered``. Each order is audited.
+    identification), or, in an account that does not use specified lots, the account's lot
+    method. Ordered proposals become ``ordered``. Each order is audited.
 
     Idempotent: approved proposals are claimed under ``select_for_update``, a proposed trade is
     allocated once (one-to-one), and a lot is in at most one open sell (a unique index), so a
@@ -139,17 +145,22 @@ def _order_create(
     )
     order.full_clean()
     order.save()
-    allocations = [
-        OrderAllocation(
-            order=order,
-            account=by_id[t.proposal_id].account,
-            proposed_trade=t,
-            shares=t.shares,
-            lot_key=t.lot_key if t.side == TradeSide.SELL else "",
-            lot_instructions=_lot_instructions(t),
+    allocations = []
+    for t in members:
+        account = by_id[t.proposal_id].account
+        instructions = _lot_instructions(t, account)
+        is_sell = t.side == TradeSide.SELL
+        allocations.append(
+            OrderAllocation(
+                order=order,
+                account=account,
+                proposed_trade=t,
+                shares=t.shares,
+                lot_key=t.lot_key if is_sell else "",
+                lot_instructions=instructions,
+                lot_method=account.lot_method if is_sell and not instructions else "",
+            )
         )
-        for t in members
-    ]
     OrderAllocation.objects.bulk_create(allocations)
     audit_event_record(
         action="order.create",
@@ -166,6 +177,7 @@ def _order_create(
                     "proposed_trade_id": a.proposed_trade_id,
                     "shares": str(a.shares),
                     "lots": a.lot_instructions,
+                    "lot_method": a.lot_method,
                 }
                 for a in allocations
             ],

@@ -2,7 +2,9 @@
 
 Layouts (``docs/custodian-files.md``, "Trade files"): our generic CSV, a Schwab-like and a
 Fidelity-like file. Sells carry their lot instructions (specific identification: the lot's id,
-or its open date, quantity and unit cost "versus purchase", as each layout allows).
+or its open date, quantity and unit cost "versus purchase", as each layout allows) and the cost
+basis method "Specified Lots"; the sells of an account that does not use specified lots carry
+no instructions, and the method column names the account's lot method.
 
 An order goes into at most one file: the open orders are locked (``select_for_update``) and
 get their ``trade_file`` and ``sent`` status in the transaction that records the file, so
@@ -52,6 +54,7 @@ GENERIC_COLUMNS = (
     "symbol",
     "shares",
     "lot_instructions",
+    "cost_basis_method",
 )
 # Schwab Advisor Services web trading: an allocation names the account, action, quantity and
 # security; a sell's lot instruction names the lot by open date and quantity ("versus purchase",
@@ -80,12 +83,21 @@ FIDELITY_COLUMNS = (
     "Price Type",
     "Time In Force",
     "Stop Price/Limit Price",
+    "Cost Basis Method",
     "Tax Lot Acquired Date",
     "Tax Lot Quantity",
     "Tax Lot Unit Cost",
     "Client Reference",
 )
 _UNIT_COST_QUANTUM = Decimal("0.000001")
+SPECIFIED_LOTS = "Specified Lots"
+# A lot method as each layout names it: Schwab's cost basis methods are FIFO, LIFO, High Cost
+# (StreetSmart Edge help, "Cost Basis Method"); the generic file uses the ledger's names.
+_METHOD_NAMES = {
+    TradeFileLayout.GENERIC: {"FIFO": "FIFO", "LIFO": "LIFO", "HIFO": "HIFO"},
+    TradeFileLayout.SCHWAB: {"FIFO": "FIFO", "LIFO": "LIFO", "HIFO": "High Cost"},
+    TradeFileLayout.FIDELITY: {"FIFO": "FIFO", "LIFO": "LIFO", "HIFO": "High Cost"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +183,15 @@ def _check(
     return problems
 
 
+def _method(allocation: OrderAllocation, layout: TradeFileLayout) -> str:
+    """A sell's cost basis method: specified lots, or the lot method the custodian applies."""
+    if allocation.order.side != TradeSide.SELL:
+        return ""
+    if allocation.lot_instructions:
+        return SPECIFIED_LOTS
+    return _METHOD_NAMES[layout][allocation.lot_method or allocation.account.lot_method]
+
+
 def _us_date(value: date) -> str:
     return value.strftime("%m/%d/%Y")
 
@@ -197,6 +218,7 @@ def _rows(
                     a.order.symbol,
                     number_text(a.shares),
                     instructions,
+                    _method(a, layout),
                 ]
             )
         return GENERIC_COLUMNS, rows
@@ -207,11 +229,10 @@ def _rows(
         if is_schwab:
             action = "Sell" if is_sell else "Buy"
             head = [a.account.number, action, "", a.order.symbol, "Market", "Day"]
-            method = "Specified Lots" if a.lot_instructions else ""
         else:
             action = "S" if is_sell else "B"
             head = [a.account.number, "", action, "", a.order.symbol, "M", "D", ""]
-            method = ""
+        method = _method(a, layout)
         quantity_at = 2 if is_schwab else 3
         picks = a.lot_instructions or [None]
         for pick in picks:
@@ -229,9 +250,7 @@ def _rows(
                     number_text(shares),
                     number_text(facts.unit_cost) if facts.unit_cost is not None else "",
                 ]
-            if is_schwab:
-                row.append(method)
-            rows.append([*row, *lot_cells, allocation_reference(a)])
+            rows.append([*row, method, *lot_cells, allocation_reference(a)])
     return (SCHWAB_COLUMNS if is_schwab else FIDELITY_COLUMNS), rows
 
 

@@ -120,3 +120,34 @@ def test_a_gains_budget_nine_tenths_used_needs_attention(firms, run_book):
     Account.objects.filter(pk=legacy.pk).update(annual_budget_amount=Decimal("1200"))  # 83%
     found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
     assert not found[legacy.pk].is_budget_nearly_used
+
+
+def test_a_cap_per_character_nine_tenths_used_needs_attention(run_book):
+    """The year's net long-term gain (1,000, after no carryforward) against a 1,050 long-term
+    cap: flagged; the short-term cap is untouched (no short-term gain realized)."""
+    from decimal import Decimal
+
+    from apps.accounts.attention import accounts_needing_attention
+    from apps.accounts.models import Account
+    from apps.accounts.selectors import realized_summary
+    from tests.integration.trading.conftest import realize_aaa_gain
+
+    legacy = run_book["legacy"]
+    realize_aaa_gain(legacy)  # 1,000 of long-term gain this year
+    Account.objects.filter(pk=legacy.pk).update(
+        long_term_gains_budget_amount=Decimal("1050"),
+        short_term_gains_budget_amount=Decimal("100"),
+    )
+    summary = realized_summary(account=Account.objects.get(pk=legacy.pk), year=AS_OF.year)
+    assert (summary.long_term_budget_used, summary.long_term_budget_left) == (1000, 50)
+    assert (summary.short_term_budget_used, summary.short_term_budget_left) == (0, 100)
+    assert summary.budget_amount is None and summary.budget_used is None  # no annual budget
+    found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
+    assert found[legacy.pk].is_budget_nearly_used
+    assert "long-term gains cap 95% used (1000.00 of 1050.00)" in found[legacy.pk].reasons
+    assert not any("short-term" in r for r in found[legacy.pk].reasons)
+    Account.objects.filter(pk=legacy.pk).update(carryforward_long_amount=Decimal("200"))
+    summary = realized_summary(account=Account.objects.get(pk=legacy.pk), year=AS_OF.year)
+    assert summary.long_term_budget_used == 800  # Schedule D line 15 after the carryforward
+    found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
+    assert not found[legacy.pk].is_budget_nearly_used

@@ -213,8 +213,9 @@ def test_trade_files_in_three_layouts_with_lot_instructions(approved, trader):
             lot_id, shares = row["lot_instructions"].split(":")
             assert lot_id == allocation.proposed_trade.lot_key
             assert Decimal(shares) == allocation.shares
+            assert row["cost_basis_method"] == "Specified Lots"
         else:
-            assert row["lot_instructions"] == ""
+            assert row["lot_instructions"] == row["cost_basis_method"] == ""
 
     content, lines = trade_file_render(allocations=allocations, layout="schwab")
     rows = _csv_rows(content)
@@ -247,6 +248,9 @@ def test_trade_files_in_three_layouts_with_lot_instructions(approved, trader):
         if allocation.order.side == "sell":
             assert Decimal(row["Tax Lot Quantity"]) == allocation.shares
             assert row["Tax Lot Acquired Date"]
+            assert row["Cost Basis Method"] == "Specified Lots"
+        else:
+            assert row["Cost Basis Method"] == row["Tax Lot Acquired Date"] == ""
 
 
 def test_generating_twice_never_duplicates_lines(approved, trader):

@@ -57,3 +57,33 @@ def test_viewer_and_trader_cannot_preview_or_submit(firms, run_book):
         assert client.get(f"/accounts/{pk}/preview/").status_code == 403
         assert client.post(f"/accounts/{pk}/preview/submit/").status_code == 403
     assert not RebalanceRun.objects.exists()
+
+
+def test_a_screen_that_matches_nothing_is_explained_in_the_preview_and_the_proposal(
+    firms, run_book
+):
+    """No name of the run book carries the tobacco tag: the screen is honoured with nothing to
+    remove, and the preview and the submitted proposal both say so with the run's day."""
+    from datetime import date
+
+    from apps.restrictions.services import restriction_add
+
+    admin = firms["a"].users[Role.FIRM_ADMIN]
+    restriction_add(
+        kind="exclude_esg",
+        value="tobacco",
+        starts_on=date(2024, 1, 1),
+        reason="client values",
+        acting_user=admin,
+    )
+    line = "nothing held or targeted matched &#x27;tobacco&#x27; on 2024-06-28"
+    client = login_client(firms["a"], Role.ADVISOR)
+    pk = run_book["legacy"].pk
+    html = client.get(f"/accounts/{pk}/preview/?as_of={AS_OF}").content.decode()
+    assert f"tobacco screen (firm: client values): {line}" in html
+    client.post(f"/accounts/{pk}/preview/submit/", {"as_of": str(AS_OF)})
+    proposal = Proposal.objects.get(account=run_book["legacy"])
+    assert (
+        "tobacco screen (firm: client values): nothing held or targeted matched 'tobacco' on "
+        "2024-06-28"
+    ) in proposal.summary.splitlines()

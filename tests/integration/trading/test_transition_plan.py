@@ -10,7 +10,7 @@ from apps.optimizer import adapters
 from apps.trading.models import Proposal
 from apps.trading.selectors import run_universe_symbols
 from tests.conftest import login_client
-from tests.integration.trading.conftest import AS_OF
+from tests.integration.trading.conftest import AS_OF, realize_aaa_gain
 
 
 def _built(account: Account, mode: str = "full_rebalance") -> adapters.AccountProblem:
@@ -67,6 +67,29 @@ def test_the_plan_sets_this_years_gains_budget(firms, run_book):
     # A transition that ended is over: the account is an ordinary account again.
     _in_transition(account, 3, started=AS_OF.year - 3)
     assert _built(account).transition is None
+
+
+def test_a_tax_budget_applies_in_tax_dollars_and_whole_in_the_plans_later_years(firms, run_book):
+    """The plan's share is a net gains budget; the account's tax budget applies beside it, to
+    this year as what is left (300 less 200 of tax on this year's 1,000 of long-term gain) and
+    to each later year of the plan whole."""
+    account = run_book["legacy"]
+    realize_aaa_gain(account)
+    Account.objects.filter(pk=account.pk).update(
+        budget_kind="tax", annual_budget_amount=Decimal("300")
+    )
+    _in_transition(account, 3)
+
+    built = _built(account)
+
+    profile, plan = built.problem.tax_profile, built.transition
+    assert plan is not None
+    assert profile.gains_budget_amount == plan.this_year_budget_amount  # the plan's share
+    assert profile.tax_budget_amount == 100.0
+    assert plan.years[0].estimated_tax_amount <= 100.0 + 0.01
+    later = [year.estimated_tax_amount for year in plan.years[1:]]
+    assert all(tax <= 300.0 + 0.01 for tax in later)
+    assert max(later) > 100.0 + 0.01  # a later year's budget is not this year's rest
 
 
 def test_harvest_only_runs_follow_no_plan(firms, run_book):

@@ -202,12 +202,21 @@ def check_reasons(problem: RebalanceProblem, result: RebalanceResult) -> None:
     harvested = {t.symbol for t in result.trades if t.reason is TradeReason.HARVEST}
     has_buys = any(t.side is TradeSide.BUY for t in result.trades)
     profile = problem.tax_profile
+    # Lots whose loss reaches the account's harvest threshold (none with harvesting off).
+    lot_value = table.shares * prices[table.symbol_index]
+    threshold = profile.harvest_threshold_rate
+    harvestable = {
+        lot_id
+        for lot_id, basis, worth in zip(table.lot_ids, table.basis_amount, lot_value, strict=True)
+        if threshold is not None and basis > 0 and (basis - worth) / basis >= threshold
+    }
     for trade in result.trades:
         i = index[trade.symbol]
         assert trade.explanation.endswith(f" {trade.why}."), trade
         if trade.reason is TradeReason.HARVEST:
             assert trade.side is TradeSide.SELL and trade.realized_gain_amount < 0.0
             assert profile.is_taxable and (profile.short_term_rate or profile.long_term_rate)
+            assert trade.lot_id in harvestable
         elif trade.reason in (TradeReason.RESTRICTION, TradeReason.TRANSITION):
             assert trade.side is TradeSide.SELL
             assert trade.symbol in problem.constraints.must_sell_symbols
@@ -240,11 +249,13 @@ def check_reasons(problem: RebalanceProblem, result: RebalanceResult) -> None:
                 assert trade.why == report.WHY_TRACKING
         forced = (TradeReason.HARVEST, TradeReason.RESTRICTION, TradeReason.TRANSITION)
         if trade.side is TradeSide.SELL and trade.reason not in forced:
-            # A loss sale in a taxable account with rates is a harvest unless a screen forced it.
+            # A loss sale of a lot at or past the account's harvest threshold, in a taxable
+            # account with rates, is a harvest unless a screen forced it.
             assert not (
                 trade.realized_gain_amount < 0.0
                 and profile.is_taxable
                 and (profile.short_term_rate or profile.long_term_rate)
+                and trade.lot_id in harvestable
             )
 
 

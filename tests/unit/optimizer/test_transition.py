@@ -11,7 +11,7 @@ import pytest
 
 from apps.optimizer.core.problem import compile_universe, solve_rebalance
 from apps.optimizer.core.synthetic import make_universe
-from apps.optimizer.core.transition import TransitionPlan, plan_transition
+from apps.optimizer.core.transition import PlanYear, TransitionPlan, plan_transition
 from apps.optimizer.core.types import (
     Constraints,
     RebalanceProblem,
@@ -50,7 +50,14 @@ def _legacy() -> RebalanceProblem:
     )
 
 
-def _plan(years: int, problem: RebalanceProblem | None = None, **kwargs: float) -> TransitionPlan:
+def _plan(
+    years: int,
+    problem: RebalanceProblem | None = None,
+    *,
+    annual_profile: TaxProfile | None = None,
+    realized_this_year_amount: float = 0.0,
+) -> TransitionPlan:
+    """The plan of ``problem``; its later years have ``annual_profile`` (default: its own)."""
     problem = problem or _legacy()
     compiled = compile_universe(problem.universe, problem.risk_model, CONFIG)
     return plan_transition(
@@ -60,7 +67,8 @@ def _plan(years: int, problem: RebalanceProblem | None = None, **kwargs: float) 
         risk_aversion=CONFIG.risk_aversion,
         tolerance_rate=TOLERANCE,
         discount_rate=0.05,
-        **kwargs,
+        annual_profile=annual_profile or problem.tax_profile,
+        realized_this_year_amount=realized_this_year_amount,
     )
 
 
@@ -129,11 +137,38 @@ def test_gains_realized_earlier_this_year_count_against_this_years_share() -> No
 def test_the_accounts_own_budget_caps_every_year() -> None:
     problem = _legacy()
     capped = replace(problem, tax_profile=replace(problem.tax_profile, gains_budget_amount=50_000))
-    plan = _plan(3, capped, annual_gains_budget_amount=50_000.0)
+    plan = _plan(3, capped)  # this year's budget left is the whole year's
     for year in plan.years:
         assert year.short_term_gain_amount + year.long_term_gain_amount <= 50_000.0 + 1.0
     assert not plan.reaches_model  # three years of 50,000 cannot move 550,000 of gains
     assert "above the tolerance" in plan.summary()
+
+
+@pytest.mark.parametrize(
+    ("field", "figure"),
+    [
+        ("long_term_gains_budget_amount", "long_term_gain_amount"),
+        ("tax_budget_amount", "estimated_tax_amount"),
+        ("gains_budget_amount", "net_gain_amount"),
+    ],
+)
+def test_later_years_have_the_accounts_whole_year_budgets(field: str, figure: str) -> None:
+    """This year's budget is spent; each later year has the whole annual budget, not the rest."""
+    problem = _legacy()
+    spent = replace(problem, tax_profile=replace(problem.tax_profile, **{field: 0.0}))
+    annual = replace(problem.tax_profile, **{field: 40_000.0})
+
+    plan = _plan(3, spent, annual_profile=annual)
+
+    def amount(year: PlanYear) -> float:
+        if figure == "net_gain_amount":
+            return year.short_term_gain_amount + year.long_term_gain_amount
+        return float(getattr(year, figure))
+
+    first, *later = plan.years
+    assert amount(first) <= 1.0  # a dollar of rounding
+    assert all(amount(year) <= 40_000.0 + 1.0 for year in later)
+    assert sum(amount(year) for year in later) > 10_000.0
 
 
 def test_the_last_year_raises_risk_aversion_only_when_needed() -> None:
@@ -150,6 +185,7 @@ def test_the_last_year_raises_risk_aversion_only_when_needed() -> None:
         risk_aversion=CONFIG.risk_aversion,
         tolerance_rate=0.002,
         discount_rate=0.05,
+        annual_profile=_legacy().tax_profile,
     )
     assert strict.this_year_risk_aversion_scale > plan.this_year_risk_aversion_scale
     assert strict.years[0].tracking_error_rate < plan.years[0].tracking_error_rate

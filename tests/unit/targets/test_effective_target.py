@@ -1,5 +1,6 @@
 """Effective targets: screens, substitutes, outside holdings, never-sell, explanations."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -197,3 +198,34 @@ def test_bad_inputs_are_refused():
         effective_target(
             flat(AAPL="1"), securities=SECURITIES, held_weights={"AAPL": D("0.7"), "X": D("0.4")}
         )
+
+
+def test_a_screen_that_matches_nothing_says_so_with_the_day():
+    """Honoured with nothing to remove is told apart from ignored (issue 17)."""
+    tobacco = Rule(RuleKind.EXCLUDE_ESG, "tobacco", "client values", "firm")
+    target = effective_target(
+        flat(AAPL="0.5", KO="0.5"),
+        securities=SECURITIES,
+        rules=[tobacco, FOSSIL],
+        held_weights={"MSFT": D("0.1")},
+        as_of=date(2026, 12, 5),
+    )
+    assert target.weights == {"AAPL": D("0.5"), "KO": D("0.5")}  # nothing moved
+    assert target.lines == (  # in the order of the rules
+        "tobacco screen (firm: client values): nothing held or targeted matched 'tobacco' on "
+        "2026-12-05",
+        "fossil fuels screen (household: client values): nothing held or targeted matched "
+        "'fossil_fuels' on 2026-12-05",
+    )
+    assert {a.kind for a in target.adjustments} == {AdjustmentKind.NOTE}
+    reconcile(target)
+
+
+def test_a_screen_matching_only_a_holding_or_only_a_target_gets_no_nothing_matched_note():
+    tobacco = Rule(RuleKind.EXCLUDE_ESG, "tobacco")
+    held_only = effective_target(
+        flat(AAPL="1"), securities=SECURITIES, rules=[tobacco], held_weights={"PM": D("0.2")}
+    )
+    assert held_only.lines == () and held_only.blocked == {"PM"}  # the run sells PM
+    targeted = effective_target(flat(PM="0.1", KO="0.9"), securities=SECURITIES, rules=[tobacco])
+    assert len(targeted.lines) == 1 and targeted.lines[0].startswith("PM removed: tobacco screen")
