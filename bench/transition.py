@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             risk_aversion=config.risk_aversion,
             tolerance_rate=0.01,
             discount_rate=0.05,
+            annual_profile=problem.tax_profile,
         )
 
     solve(accounts[0])  # warm-up

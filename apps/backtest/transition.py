@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -22,7 +22,7 @@ from apps.backtest.data import PriceData, skfolio_dataset
 from apps.backtest.policies import default_solver_config
 from apps.backtest.simulate import risk_model_on
 from apps.optimizer.core.problem import compile_universe, solve_rebalance
-from apps.optimizer.core.transition import apply_trades, plan_transition
+from apps.optimizer.core.transition import PlanYear, apply_trades, plan_transition
 from apps.optimizer.core.types import (
     Constraints,
     LotTable,
@@ -41,14 +41,9 @@ TOLERANCE_RATE = 0.01  # as the account default (Account.transition_tolerance_ra
 class PathYear:
     """One year of the path: what the run realized and where it left the account (USD)."""
 
-    year: int
-    shape: str
-    gains_budget_amount: float | None
-    short_term_gain_amount: float
-    long_term_gain_amount: float
-    estimated_tax_amount: float
-    tracking_error_rate: float  # after the year's trades
-    value_amount: float
+    shape: str  # the plan's schedule that year, "after" once the horizon has passed
+    plan_year: PlanYear  # what the run realized (``gains_budget_amount`` None: no plan limit)
+    value_amount: float  # before the year's trades
     unrealized_gain_amount: float  # of the lots left after the year's trades, at its prices
 
 
@@ -127,38 +122,30 @@ def transition_path(
                 annual_profile=problem.tax_profile,  # no budgets: the same every year
             )
             shape, budget = plan.shape, plan.this_year_budget_amount
-            planned = replace(
-                problem,
-                risk_aversion_scale=plan.this_year_risk_aversion_scale,
-                tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
-            )
+            planned = plan.this_year_problem(problem)
         result = solve_rebalance(planned, config, compiled)
-        taxes = result.taxes
-        path.append(
-            PathYear(
-                year=day.year,
-                shape=shape,
-                gains_budget_amount=budget,
-                short_term_gain_amount=taxes.short_term_gain_amount,
-                long_term_gain_amount=taxes.long_term_gain_amount,
-                estimated_tax_amount=taxes.estimated_tax_amount,
-                tracking_error_rate=result.after.active_risk_rate,
-                value_amount=result.before.value_amount,
-                unrealized_gain_amount=0.0,
-            )
-        )
         lots, flow = apply_trades(lots, result, day, index, day.year)
         cash += flow
-        unrealized = float(
-            lots.shares @ universe.prices[lots.symbol_index] - lots.basis_amount.sum()
+        path.append(
+            PathYear(
+                shape=shape,
+                plan_year=PlanYear.of(
+                    result, day=day, budget=budget, scale=planned.risk_aversion_scale
+                ),
+                value_amount=result.before.value_amount,
+                unrealized_gain_amount=float(
+                    lots.shares @ universe.prices[lots.symbol_index] - lots.basis_amount.sum()
+                ),
+            )
         )
-        path[-1] = replace(path[-1], unrealized_gain_amount=unrealized)
     return path
 
 
 def present_value_of_tax(path: Sequence[PathYear]) -> float:
     """The path's yearly tax discounted to its first run at ``DISCOUNT_RATE`` (USD)."""
-    return sum(p.estimated_tax_amount / (1 + DISCOUNT_RATE) ** k for k, p in enumerate(path))
+    return sum(
+        p.plan_year.estimated_tax_amount / (1 + DISCOUNT_RATE) ** k for k, p in enumerate(path)
+    )
 
 
 def write(line: str) -> None:
@@ -183,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for years in (1, 3, 5):
         path = transition_path(data, account, years=years, window=5)
-        total = sum(p.estimated_tax_amount for p in path)
+        total = sum(p.plan_year.estimated_tax_amount for p in path)
         present = present_value_of_tax(path)
         owed = path[-1].unrealized_gain_amount * account.long_rate
         write(
@@ -192,13 +179,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{path[-1].unrealized_gain_amount:,.0f} (~{owed:,.0f} of tax at the long-term rate)"
         )
         for p in path:
-            budget = "rest" if p.gains_budget_amount is None else f"{p.gains_budget_amount:,.0f}"
+            budget = (
+                "rest"
+                if p.plan_year.gains_budget_amount is None
+                else f"{p.plan_year.gains_budget_amount:,.0f}"
+            )
             write(
-                f"  {p.year} {p.shape:12} budget {budget:>12}"
-                f" short {p.short_term_gain_amount:>12,.0f}"
-                f" long {p.long_term_gain_amount:>12,.0f}"
-                f" tax {p.estimated_tax_amount:>11,.0f}"
-                f" TE {p.tracking_error_rate:.2%}"
+                f"  {p.plan_year.year} {p.shape:12} budget {budget:>12}"
+                f" short {p.plan_year.short_term_gain_amount:>12,.0f}"
+                f" long {p.plan_year.long_term_gain_amount:>12,.0f}"
+                f" tax {p.plan_year.estimated_tax_amount:>11,.0f}"
+                f" TE {p.plan_year.tracking_error_rate:.2%}"
             )
     return 0
 

@@ -737,18 +737,7 @@ def _with_transition_plan(
         annual_profile=replace(problem.tax_profile, **_annual_budgets(account)),
         realized_this_year_amount=to_float(summary.short_term + summary.long_term),
     )
-    budget = plan.this_year_budget_amount
-    own = problem.tax_profile.gains_budget_amount
-    if budget is not None and own is not None:
-        budget = min(budget, own)
-    elif budget is None:
-        budget = own
-    planned = replace(
-        problem,
-        risk_aversion_scale=plan.this_year_risk_aversion_scale,
-        tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
-    )
-    return replace(built, problem=planned, transition=plan)
+    return replace(built, problem=plan.this_year_problem(problem), transition=plan)
 
 
 def _books_gate(*, account: Account, lots: ChunkLots, where: slice) -> str | None:
@@ -902,7 +891,9 @@ _DIGEST_PARTS = {
     "cash": ("cash_amount",),
     "target (model, screens, outside holdings)": ("target_weights", "cash_target_weight"),
     "restrictions and trading settings": ("constraints",),
-    "tax settings and budget": ("tax_profile",),
+    # risk_aversion_scale: a transition's last year (hashed only when raised, so the digests of
+    # proposals stored before it existed stay valid).
+    "tax settings and budget": ("tax_profile", "risk_aversion_scale"),
     "cash needs": ("cash_reserve_amount", "withdrawals_due_amount"),
 }
 
@@ -919,7 +910,10 @@ def input_digest(problem: core.RebalanceProblem) -> dict[str, str]:
         h = hashlib.blake2b(digest_size=8)
         for name in names:
             value = getattr(problem, name)
-            if name == "lots":
+            if name == "risk_aversion_scale":
+                if value != 1.0:
+                    h.update(repr(float(value)).encode())
+            elif name == "lots":
                 table = core.lot_table(value)
                 h.update("\0".join(table.lot_ids).encode())
                 for array in (

