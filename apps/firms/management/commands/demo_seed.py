@@ -4,7 +4,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
 from apps.firms.models import Firm, FirmService
 from apps.firms.services import firm_create
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         from apps.trading.services.runs import rebalance_run_create
         from apps.trading.services.synthetic_book import synthetic_book_create
 
-        with schema_context(firm.schema_name):
+        with tenant_context(firm):  # a real firm: services read its business date
             if Account.objects.exists():
                 return
             as_of = (
