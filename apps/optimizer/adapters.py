@@ -1157,6 +1157,7 @@ def transition_plan_json(plan: TransitionPlan) -> dict[str, Any]:
                 "estimated_tax_amount": money(y.estimated_tax_amount),
                 "tracking_error_rate": round(y.tracking_error_rate, 6),
                 "risk_aversion_scale": y.risk_aversion_scale,
+                "is_harvesting_paused": y.is_harvesting_paused,
             }
             for y in plan.years
         ],

@@ -55,6 +55,9 @@ Solve = Callable[[RebalanceProblem], RebalanceResult]
 #: The last year raises the risk aversion by these factors, in turn, until the tracking error
 #: is within the tolerance (the optimizer's own trade-off may stop short of the model when the
 #: remaining lots carry large gains; the advisor's horizon says the move must end that year).
+#: If the largest is not enough, the last year also pauses harvesting: a name with a lot far
+#: enough under water is otherwise harvest-side (never bought that day), and an underweight one
+#: stays short of its target (the same-day side rule, prepare.py).
 LAST_YEAR_SCALES = (1.0, 4.0, 16.0, 64.0)
 
 
@@ -76,10 +79,17 @@ class PlanYear:
     tracking_error_rate: float  # after the year's trades
     turnover_amount: float
     risk_aversion_scale: float = 1.0  # the last year's, raised until the tolerance is met
+    is_harvesting_paused: bool = False  # the last year's, when raising it was not enough
 
     @classmethod
     def of(
-        cls, result: RebalanceResult, *, day: date, budget: float | None, scale: float = 1.0
+        cls,
+        result: RebalanceResult,
+        *,
+        day: date,
+        budget: float | None,
+        scale: float = 1.0,
+        paused: bool = False,
     ) -> PlanYear:
         """The year whose rebalance on ``day`` gave ``result`` (under ``budget``, ``scale``)."""
         taxes = result.taxes
@@ -94,6 +104,7 @@ class PlanYear:
             tracking_error_rate=result.after.active_risk_rate,
             turnover_amount=sum(t.amount for t in result.trades),
             risk_aversion_scale=scale,
+            is_harvesting_paused=paused,
         )
 
 
@@ -141,7 +152,8 @@ class TransitionPlan:
         """``problem`` as this year's run of the plan solves it.
 
         Its net gains budget is this year's share left (never more than the account's own net
-        gains budget left, ``problem``'s), and its risk aversion the last year's raised one.
+        gains budget left, ``problem``'s); in the last year, its risk aversion is the raised one
+        and harvesting is paused when the plan paused it.
         """
         budget = self.this_year_budget_amount
         own = problem.tax_profile.gains_budget_amount
@@ -149,10 +161,11 @@ class TransitionPlan:
             budget = own if budget is None else budget
         else:
             budget = min(budget, own)
+        profile = replace(problem.tax_profile, gains_budget_amount=budget)
+        if self.years[0].is_harvesting_paused:
+            profile = replace(profile, harvest_threshold_rate=None)
         return replace(
-            problem,
-            risk_aversion_scale=self.this_year_risk_aversion_scale,
-            tax_profile=replace(problem.tax_profile, gains_budget_amount=budget),
+            problem, risk_aversion_scale=self.this_year_risk_aversion_scale, tax_profile=profile
         )
 
     @property
@@ -164,21 +177,25 @@ class TransitionPlan:
         """One sentence for the proposal's notes."""
         first = self.years[0]
         last = self.years[-1]
-        allowed = (
-            "no plan limit (the last year)"
-            if first.gains_budget_amount is None
-            else f"up to {first.gains_budget_amount:,.2f} of net gains"
-        )
+        if self.full_move_gain_amount <= 0.0:
+            allowed = "no net gain (reaching the model needs none at today's prices)"
+        elif first.gains_budget_amount is None:
+            allowed = "what the rest of the move takes (its last year)"
+        else:
+            allowed = f"up to {first.gains_budget_amount:,.2f} of net gains"
         reach = (
             f"reaches the model in {last.year} (tracking error {last.tracking_error_rate:.2%}, "
             f"tolerance {self.tolerance_rate:.2%})"
             if self.reaches_model
             else f"ends {last.year} at a tracking error of {last.tracking_error_rate:.2%}, above "
-            f"the tolerance of {self.tolerance_rate:.2%}"
+            f"the tolerance of {self.tolerance_rate:.2%}: what is left cannot be traded away in "
+            "a day (wash-sale locks, loss lots of names that may be bought, whole shares, "
+            "minimum trades, the account's own budgets)"
         )
+        paused = " with harvesting paused" if last.is_harvesting_paused else ""
         return (
             f"Transition plan ({self.shape}, {len(self.years)} year(s) left): {first.year} "
-            f"realizes {allowed}; the plan {reach}; estimated tax "
+            f"realizes {allowed}; the plan {reach}{paused}; estimated tax "
             f"{sum(y.estimated_tax_amount for y in self.years):,.2f} in total."
         )
 
@@ -269,14 +286,26 @@ def _simulate(
             tax_profile=replace(base.tax_profile, gains_budget_amount=allowed),
         )
         result = first if (y == 0 and first is not None) else solve(solved)
-        scale = 1.0
+        scale, paused = 1.0, False
         if y == len(budgets) - 1:
             for more in LAST_YEAR_SCALES[1:]:
                 if result.after.active_risk_rate <= tolerance_rate:
                     break
                 scale = more
                 result = solve(replace(solved, risk_aversion_scale=scale))
-        years.append(PlanYear.of(result, day=day, budget=budget, scale=scale))
+            if (
+                result.after.active_risk_rate > tolerance_rate
+                and solved.tax_profile.harvest_threshold_rate is not None
+            ):
+                paused = True
+                result = solve(
+                    replace(
+                        solved,
+                        risk_aversion_scale=scale,
+                        tax_profile=replace(solved.tax_profile, harvest_threshold_rate=None),
+                    )
+                )
+        years.append(PlanYear.of(result, day=day, budget=budget, scale=scale, paused=paused))
         lots, flow = apply_trades(lots, result, day, index, y)
         cash += flow
     return years

@@ -1,5 +1,9 @@
 """A concentrated legacy account of the backtest book transitions over N = 1, 3, 5 years on real
-prices (the skfolio closes, 2014-2018), one run a year following its re-made plan."""
+prices (the skfolio closes, 2014-2018), one run a year following its re-made plan.
+
+Which horizon pays less tax on real prices depends on the path, so it is measured and reported
+(docs/operations.md, "Transition plans"), not asserted; at unchanged prices the longer horizon
+pays less (tests/unit/optimizer/test_transition.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +12,11 @@ from datetime import date
 import pytest
 
 from apps.backtest.data import skfolio_dataset
-from apps.backtest.transition import (
-    PathYear,
-    concentrated_account,
-    present_value_of_tax,
-    transition_path,
-)
+from apps.backtest.transition import PathYear, concentrated_account, transition_path
 
 START = date(2014, 1, 2)
-#: Where the year-N run leaves the account at most. Above the 1% tolerance: on this path some
-#: overweight names hold small-loss lots only, which the same-day side rule keeps frozen while
-#: the name may be bought (OPTIMIZER-NOTES.md), so no risk aversion closes the last 0.3%.
-REACHED = 0.015
+#: Where the year-N run leaves the account at most (the plan's tolerance is 1%).
+REACHED = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +46,6 @@ def test_each_horizon_reaches_the_model_in_its_last_year(
             p.plan_year.short_term_gain_amount + p.plan_year.long_term_gain_amount
             <= p.plan_year.gains_budget_amount + 1.0
         )
-
-
-def test_five_years_pay_less_tax_than_one_over_the_same_five_years(
-    paths: dict[int, list[PathYear]],
-) -> None:
-    """In present value (5% a year) of the tax paid over 2014-2018.
-
-    Nominally the five-year path pays more (148,491 against 132,952): in this bull market the
-    legacy names' gains grew while they waited. Deferral and the losses it harvests on the way
-    still make it cheaper in present value (122,829 against 127,793). It also ends with less
-    value (2.08 M against 2.30 M: the diversified model beat the legacy names in those years),
-    which is the market's doing, not the tax management's.
-    """
-    one, five = paths[1], paths[5]
-    assert present_value_of_tax(five) < present_value_of_tax(one)
 
 
 def test_a_longer_horizon_spreads_the_gains(paths: dict[int, list[PathYear]]) -> None:

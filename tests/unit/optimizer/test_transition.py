@@ -189,3 +189,34 @@ def test_the_last_year_raises_risk_aversion_only_when_needed() -> None:
     )
     assert strict.this_year_risk_aversion_scale > plan.this_year_risk_aversion_scale
     assert strict.years[0].tracking_error_rate < plan.years[0].tracking_error_rate
+
+
+def test_the_last_year_pauses_harvesting_when_losers_keep_it_off_the_model() -> None:
+    """Underweight names with lots 40% under water are harvest-side (never bought that day):
+    no risk aversion closes that gap, pausing harvesting does."""
+    problem = _legacy()
+    prices = problem.universe.prices
+    losers = tuple(
+        TaxLot(f"X{i}", i, 10.0, 10.0 * float(prices[i]) / 0.6, date(2025, 1, 2))
+        for i in range(20, 30)
+    )
+    problem = replace(problem, lots=tuple(problem.lots) + losers)
+    compiled = compile_universe(problem.universe, problem.risk_model, CONFIG)
+    solve = partial(solve_rebalance, config=CONFIG, compiled=compiled)
+    plan = plan_transition(
+        problem,
+        years=1,
+        solve=solve,
+        risk_aversion=CONFIG.risk_aversion,
+        tolerance_rate=0.002,
+        discount_rate=0.05,
+        annual_profile=problem.tax_profile,
+    )
+    last = plan.years[-1]
+    assert last.is_harvesting_paused and last.risk_aversion_scale == 64.0
+    harvesting = solve(replace(problem, risk_aversion_scale=64.0))
+    assert last.tracking_error_rate < harvesting.after.active_risk_rate
+    assert "with harvesting paused" in plan.summary()
+    followed = plan.this_year_problem(problem)
+    assert followed.tax_profile.harvest_threshold_rate is None
+    assert followed.risk_aversion_scale == 64.0

@@ -120,11 +120,57 @@ class Command(BaseCommand):
             },
             acting_user=None,
         )
+        self._legacy_transfer(third, as_of)
         account_update_profile(
             account=third,
-            changes={"annual_budget_amount": Decimal("3000.00"), "transition_years": 3},
+            changes={"annual_budget_amount": Decimal("25000.00"), "transition_years": 3},
             acting_user=None,
         )
+
+    @staticmethod
+    def _legacy_transfer(account: Any, as_of: Any) -> None:
+        """A concentrated legacy position transferred in: the transition account's reason to be.
+
+        Three of the account's model names bought in 2016 at 35% of today's price, worth twice
+        what the account held (about $40,000 of long-term gain to realize over the transition).
+        """
+        from datetime import date
+        from decimal import Decimal
+
+        from apps.accounts.models import Transaction, TransactionKind
+        from apps.accounts.services.ledger import ledger_rebuild
+        from apps.common.money import round_money
+        from apps.securities.selectors import price_map_get
+
+        lots = list(account.tax_lots.all())
+        held = sorted({lot.symbol for lot in lots})
+        quotes = price_map_get(symbols=held, as_of=as_of)
+        value = account.cash_amount + sum(
+            (lot.shares * quotes[lot.symbol].close_price for lot in lots if lot.symbol in quotes),
+            Decimal(0),
+        )
+        acquired = date(2016, 3, 15)
+        entries = []
+        for symbol in [s for s in held if s in quotes][:3]:
+            price = quotes[symbol].close_price
+            shares = (2 * value / 3 / price).quantize(Decimal(1))
+            entries.append(
+                Transaction(
+                    account=account,
+                    external_id=f"legacy-{symbol}",
+                    kind=TransactionKind.BUY,
+                    trade_on=acquired,
+                    symbol=symbol,
+                    shares=shares,
+                    amount=round_money(shares * price * Decimal("0.35")),
+                    is_opening_lot=True,
+                    holding_period_start_on=acquired,
+                    source="demo: legacy transfer",
+                )
+            )
+        Transaction.objects.bulk_create(entries)
+        ledger_rebuild(household=account.household)
+        account.refresh_from_db()
 
     def _firm_users(self, firm: Firm) -> None:
         from apps.access.roles import Role
