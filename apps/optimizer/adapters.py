@@ -1113,7 +1113,9 @@ def _tracking_error_note(result: core.RebalanceResult) -> tuple[str, str]:
     """A note when the trades raise the tracking error, saying why; and the unexplained rise.
 
     Returns ``(note, unexplained)``: ``note`` is empty when tracking error does not rise;
-    ``unexplained`` is non-empty when it rises with no forced sale, cash need or harvest.
+    ``unexplained`` is non-empty when it rises with no forced sale, cash need, harvest or
+    trade left out after the solve (whole shares, minimum trades: the continuous solution
+    lowered it, and what was left out of it may not).
     """
     before, after = result.before.active_risk_rate, result.after.active_risk_rate
     if after <= before + _RISK_RISE_TOLERANCE:
@@ -1124,9 +1126,15 @@ def _tracking_error_note(result: core.RebalanceResult) -> tuple[str, str]:
         for reason, text in _RISK_RISE_REASONS.items()
         if any(t.reason is reason for t in result.trades)
     ]
+    if result.dropped:
+        left_out = sum(d.amount for d in result.dropped)
+        reasons.append(
+            f"{len(result.dropped)} of the solver's trades ({left_out:,.2f}) were left out for "
+            "whole shares or minimum trades"
+        )
     if reasons:
         return f"{change}: {'; '.join(reasons)}.", ""
-    text = f"{change} with no forced sale, cash need or harvest to explain it"
+    text = f"{change} with no forced sale, cash need, harvest or trade left out to explain it"
     return f"{text}.", text
 
 
