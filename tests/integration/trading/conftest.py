@@ -68,20 +68,26 @@ def priced_universe(firm_a):
     }
 
 
+def model_in_force(admin, code: str, weights: dict[str, Decimal]):
+    """A model with one version in force since 2024-01-01: ``weights`` and 4% cash."""
+    model = model_create(code=code, name=f"Model {code}", acting_user=admin)
+    model_version_create(
+        model=model,
+        effective_on=date(2024, 1, 1),
+        cash_weight=Decimal("0.04"),
+        security_weights=weights,
+        acting_user=admin,
+    )
+    return model
+
+
 @pytest.fixture
 def run_book(priced_universe, firms):
     """A model on the 8 names (12% each, 4% cash) and three accounts in it."""
     from apps.access.roles import Role
 
     admin = firms["a"].users[Role.FIRM_ADMIN]
-    model = model_create(code="CORE8", name="Core 8", acting_user=admin)
-    model_version_create(
-        model=model,
-        effective_on=date(2024, 1, 1),
-        cash_weight=Decimal("0.04"),
-        security_weights={s: Decimal("0.12") for s in SECTORS},
-        acting_user=admin,
-    )
+    model = model_in_force(admin, "CORE8", {s: Decimal("0.12") for s in SECTORS})
     household = Household.objects.create(external_id="H-RUN", name="Run household")
     legacy = Account.objects.create(
         household=household, custodian="schwab", number="R1", name="Legacy", registration="taxable"

@@ -10,7 +10,7 @@ import pytest
 
 from apps.accounts.models import Account, Household
 from apps.accounts.services.ledger import ledger_rebuild
-from apps.models.services import model_assign, model_create, model_version_create
+from apps.models.services import model_assign
 from apps.trading.models import ProposedTrade, RunMode, RunScope
 from apps.trading.services.runs import (
     rebalance_chunk_execute,
@@ -18,7 +18,7 @@ from apps.trading.services.runs import (
     rebalance_run_start,
 )
 from tests.integration.accounts.conftest import entry
-from tests.integration.trading.conftest import AS_OF, _business_days
+from tests.integration.trading.conftest import AS_OF, _business_days, model_in_force
 
 TARGETS = {"GOOGL": "0.30", "AAA": "0.20", "EEE": "0.20", "FFF": "0.26"}  # cash 4%
 
@@ -53,14 +53,7 @@ def alphabet(priced_universe, firms, request):
             for d, p in zip(days, level * base * noise, strict=True)
         )
     admin = firms["a"].users[Role.FIRM_ADMIN]
-    model = model_create(code="ALPHA", name="Alphabet model", acting_user=admin)
-    model_version_create(
-        model=model,
-        effective_on=date(2024, 1, 1),
-        cash_weight=Decimal("0.04"),
-        security_weights={s: Decimal(w) for s, w in TARGETS.items()},
-        acting_user=admin,
-    )
+    model = model_in_force(admin, "ALPHA", {s: Decimal(w) for s, w in TARGETS.items()})
     household = Household.objects.create(external_id="H-ALPHA", name="Alphabet household")
     taxable = Account.objects.create(
         household=household,

@@ -15,7 +15,7 @@ import pytest
 from apps.access.roles import Role
 from apps.accounts.models import Account, Household, RealizedGain, Transaction
 from apps.accounts.services.ledger import ledger_rebuild
-from apps.models.services import model_assign, model_create, model_version_create
+from apps.models.services import model_assign
 from apps.optimizer import adapters
 from apps.trading.models import (
     OrderAllocation,
@@ -39,7 +39,7 @@ from apps.trading.services.trade_files import (
     trade_file_render,
 )
 from tests.integration.accounts.conftest import entry
-from tests.integration.trading.conftest import AS_OF, SECTORS
+from tests.integration.trading.conftest import AS_OF, SECTORS, model_in_force
 
 
 @pytest.fixture(autouse=True)
@@ -51,14 +51,7 @@ def _media(settings, tmp_path):
 def fifo_book(priced_universe, firms):
     """One FIFO account: AAA in a cheap 2020 lot and a larger, costlier 2023 lot."""
     admin = firms["a"].users[Role.FIRM_ADMIN]
-    model = model_create(code="CORE8", name="Core 8", acting_user=admin)
-    model_version_create(
-        model=model,
-        effective_on=date(2024, 1, 1),
-        cash_weight=Decimal("0.04"),
-        security_weights={s: Decimal("0.12") for s in SECTORS},
-        acting_user=admin,
-    )
+    model = model_in_force(admin, "CORE8", {s: Decimal("0.12") for s in SECTORS})
     household = Household.objects.create(external_id="H-FIFO", name="FIFO household")
     account = Account.objects.create(
         household=household,
