@@ -5,7 +5,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -17,6 +17,8 @@ from apps.common.tenancy import firm_today
 from apps.reports.models import ReportBatch, ReportFile, ReportKind
 from apps.reports.selectors import report_batch_list, report_file_list
 from apps.reports.services.batches import report_batch_create
+from apps.reports.services.firm import firm_taxes_saved_get
+from apps.reports.services.savings import deferral_terms, trading_cost_rate
 
 
 class FileOutput(serializers.ModelSerializer):
@@ -149,3 +151,99 @@ def report_file_response(report_file: ReportFile) -> FileResponse:
         filename=report_file.filename,
         content_type="application/pdf",
     )
+
+
+MONEY = {"max_digits": 20, "decimal_places": 2}
+SHARE = {"max_digits": 12, "decimal_places": 6, "allow_null": True}
+
+
+class ShareOutput(serializers.Serializer):
+    """Accounts, and assets, whose taxes saved (net of trading costs) exceeded their fees."""
+
+    accounts = serializers.IntegerField()
+    accounts_ahead = serializers.IntegerField()
+    account_share = serializers.DecimalField(**SHARE)
+    assets = serializers.DecimalField(**MONEY)
+    assets_ahead = serializers.DecimalField(**MONEY)
+    asset_share = serializers.DecimalField(**SHARE)
+
+
+class TaxesSavedRowOutput(serializers.Serializer):
+    """One account's year against its tax-naive shadow (USD; taxes saved at present value)."""
+
+    account_id = serializers.IntegerField(source="account.pk")
+    number = serializers.CharField(source="account.number")
+    name = serializers.CharField(source="account.name")
+    value = serializers.DecimalField(**MONEY)
+    rebalances = serializers.IntegerField()
+    losses_harvested = serializers.DecimalField(**MONEY)
+    permanent = serializers.DecimalField(**MONEY)
+    deferral_value = serializers.DecimalField(**MONEY)
+    deferred_liability = serializers.DecimalField(**MONEY)
+    deferred_liability_pv = serializers.DecimalField(**MONEY)
+    saved = serializers.DecimalField(**MONEY)
+    trading_costs = serializers.DecimalField(**MONEY)
+    fees = serializers.DecimalField(**MONEY)
+    net_saved = serializers.DecimalField(**MONEY)
+    inception_saved_after_costs = serializers.DecimalField(**MONEY)
+    inception_fees = serializers.DecimalField(**MONEY)
+    is_ahead = serializers.BooleanField()
+
+
+class TaxesSavedOutput(serializers.Serializer):
+    """The firm's taxes saved in a year (docs/taxes-saved.md): headline shares and accounts."""
+
+    year = serializers.IntegerField()
+    as_of = serializers.DateField()
+    discount_rate = serializers.DecimalField(max_digits=8, decimal_places=6)
+    horizon_years = serializers.IntegerField()
+    trading_cost_rate = serializers.DecimalField(max_digits=8, decimal_places=6)
+    share = ShareOutput()
+    inception_share = ShareOutput()
+    permanent = serializers.DecimalField(**MONEY)
+    deferral_value = serializers.DecimalField(**MONEY)
+    deferred_liability = serializers.DecimalField(**MONEY)
+    saved = serializers.DecimalField(**MONEY)
+    trading_costs = serializers.DecimalField(**MONEY)
+    fees = serializers.DecimalField(**MONEY)
+    net_saved = serializers.DecimalField(**MONEY)
+    losses_harvested = serializers.DecimalField(**MONEY)
+    rows = TaxesSavedRowOutput(many=True)
+
+
+class TaxesSavedQuery(serializers.Serializer):
+    """The year reported (default: this year) and the valuation date (default: today)."""
+
+    year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
+    as_of = serializers.DateField(required=False)
+
+
+class TaxesSavedApi(APIView):
+    """Taxes saved against each account's tax-naive shadow, and the firm's headline shares."""
+
+    required_action = Action.GENERATE_REPORTS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", int, required=False),
+            OpenApiParameter("as_of", str, required=False, description="YYYY-MM-DD"),
+        ],
+        responses={200: TaxesSavedOutput},
+    )
+    def get(self, request: Request) -> Response:
+        """Compute the report (each account's shadow is rebuilt from the ledger)."""
+        query = TaxesSavedQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or firm_today()
+        year = query.validated_data.get("year") or as_of.year
+        if year > as_of.year:
+            raise serializers.ValidationError({"year": "a year on or before as_of"})
+        report = firm_taxes_saved_get(year=year, as_of=as_of)
+        terms = deferral_terms()
+        data = {
+            **{f: getattr(report, f) for f in TaxesSavedOutput().fields if hasattr(report, f)},
+            "discount_rate": terms.discount_rate,
+            "horizon_years": terms.horizon_years,
+            "trading_cost_rate": trading_cost_rate(),
+        }
+        return Response(TaxesSavedOutput(data).data)

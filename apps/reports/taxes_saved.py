@@ -1,30 +1,33 @@
-"""Taxes saved by tax-aware rebalancing: the published arithmetic (``docs/taxes-saved.md``).
+"""Taxes saved by tax-aware management against a tax-naive shadow (``docs/taxes-saved.md``).
 
 Pure: plain frozen dataclasses in, Decimal out; no Django, no clock, no I/O. Amounts are USD;
-rates are fractions (0.238, not 23.8). Losses and gains are positive magnitudes.
+rates are fractions (0.238, not 23.8).
 
-Per account and tax year, over the executed rebalances of that year:
+Per account and tax year y, from two paths read the same way (``apps.reports.shadow``): ours (the
+account's ledger: only filled quantities) and the shadow's (the tax-naive advisor on the same
+flows, targets and rebalance dates):
 
-    counterfactual tax  N = sum of the optimizer's tax-naive counterfactuals (same targets,
-                            FIFO relief, no harvesting, no deferral)
-    tax on our gains    T = short gains x short rate + long gains x long rate
-    deferral saved        = N - T
-    harvested losses      offset this year's rebalance gains, like character first
-                          (Schedule D), valued at the rate of the gain they offset; the rest is
-                          carried forward and valued once, now, at the long-term rate
-    gross saved         G = deferral saved + harvest value
-    fees                F = (advisory fee rate + model fee rate) x average value x share of year
-    net saved             = G - F;  "saved more than fees" means G > F
+    realized tax        R = Schedule D tax of the year's gains, each path with its own loss
+                            carryforward (a loss is worth something only in the year it is used)
+    liability           N = max(unrealized gain - carryforward left, 0) x long rate, at year end
+    difference          dR_y = R_shadow - R_ours;   D_y = N_ours - N_shadow (tax we deferred)
+    deferred this year  dD_y = D_y - D_(y-1)        (D before the first year is 0: same lots)
+    permanent           P_y = dR_y - dD_y           (harvested losses used, short->long conversion)
+    present-value factor f = (1 + discount rate) ** -horizon years
+    deferral value      V_y = dD_y x (1 - f)        (the deferred tax is still owed, later)
+    taxes saved         S_y = P_y + V_y             (= dR_y - f x dD_y)
+    extra trading cost  K_y = cost rate x (our traded amount - the shadow's traded amount)
+    fees                F_y = (advisory + model fee rate) x average value x share of the year
+    net                 S_y - K_y - F_y;  "saved more than fees" means S_y - K_y > F_y
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-BASIS_POINT = Decimal("0.0001")
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -45,24 +48,43 @@ class TaxRates:
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutedRebalance:
-    """One executed rebalance as the optimizer kept it (all amounts >= 0 except ``naive_tax``).
+class DeferralTerms:
+    """How a deferred tax is valued: paid after ``horizon_years``, discounted at ``discount_rate``.
 
-    ``naive_tax`` is the counterfactual's linear tax estimate (it may be negative when FIFO
-    relief happens to sell a loss lot). Gains and losses are what our trades realized.
+    Attributes:
+        discount_rate: annual rate, a fraction (0.05 is 5%).
+        horizon_years: years until the deferred gains are assumed realized, >= 0.
     """
 
-    executed_on: date
-    naive_tax: Decimal
-    short_gain: Decimal
-    long_gain: Decimal
-    short_loss: Decimal
-    long_loss: Decimal
+    discount_rate: Decimal
+    horizon_years: int
 
     def __post_init__(self) -> None:
-        for name in ("short_gain", "long_gain", "short_loss", "long_loss"):
-            if getattr(self, name) < ZERO:
-                raise ValueError(f"{name} is a magnitude (>= 0)")
+        if not ZERO <= self.discount_rate < Decimal(1) or self.horizon_years < 0:
+            raise ValueError("a discount rate in [0, 1) and a horizon of 0 years or more")
+
+    @property
+    def present_value_factor(self) -> Decimal:
+        """What a dollar of tax owed at the horizon is worth now: (1 + d) ** -h."""
+        return Decimal(1) / (Decimal(1) + self.discount_rate) ** self.horizon_years
+
+
+@dataclass(frozen=True, slots=True)
+class PathFigures:
+    """One path's tax year (USD, cents).
+
+    Net gains by term are signed (a net loss is negative); ``losses_realized`` is the magnitude
+    of the loss pieces sold; market value and unrealized gain (value minus adjusted basis, 0 in
+    a tax-deferred account) are at the year's end; ``traded_amount`` adds buys and sells.
+    """
+
+    year: int
+    short_gain: Decimal
+    long_gain: Decimal
+    losses_realized: Decimal
+    market_value: Decimal
+    unrealized_gain: Decimal
+    traded_amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,65 +104,80 @@ class FeeBasis:
 
 
 @dataclass(frozen=True, slots=True)
+class Carryforward:
+    """Capital losses carried into a year, by character (magnitudes, USD)."""
+
+    short: Decimal = ZERO
+    long: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        """Both characters."""
+        return self.short + self.long
+
+
+@dataclass(frozen=True, slots=True)
 class YearTaxesSaved:
     """One account's taxes saved in one year, rounded to cents at this boundary."""
 
     year: int
     rebalances: int
+    losses_harvested: Decimal
     counterfactual_tax: Decimal
     tax_on_gains: Decimal
-    deferral_saved: Decimal
-    losses_harvested: Decimal
-    losses_offset_short: Decimal
-    losses_offset_long: Decimal
-    offset_value: Decimal
-    loss_carried_forward: Decimal
-    carryforward_value: Decimal
-    harvest_value: Decimal
-    gross_saved: Decimal
+    realized_difference: Decimal
+    deferred_this_year: Decimal
+    deferred_liability: Decimal
+    deferred_liability_pv: Decimal
+    permanent: Decimal
+    deferral_value: Decimal
+    saved: Decimal
+    trading_costs: Decimal
     advisory_fee: Decimal
     model_fee: Decimal
     fees: Decimal
     net_saved: Decimal
+    carryforward_ours: Decimal
+    carryforward_shadow: Decimal
+
+    @property
+    def saved_after_costs(self) -> Decimal:
+        """Taxes saved (present value) net of the extra trading costs."""
+        return self.saved - self.trading_costs
 
     @property
     def saved_exceeds_fees(self) -> bool:
-        """Whether taxes saved (gross) exceed the fees paid."""
-        return self.gross_saved > self.fees
+        """Whether taxes saved, net of trading costs, exceed the fees paid."""
+        return self.saved_after_costs > self.fees
 
 
-def harvest_value(
-    *,
-    short_gain: Decimal,
-    long_gain: Decimal,
-    short_loss: Decimal,
-    long_loss: Decimal,
-    rates: TaxRates,
-) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """Value harvested losses against the same gains, then carried forward.
+def schedule_d_tax(
+    *, short_gain: Decimal, long_gain: Decimal, carry: Carryforward, rates: TaxRates
+) -> tuple[Decimal, Carryforward]:
+    """Tax on a year's net gains after the loss carried in, and the loss carried out.
 
-    Like character first (short losses against short gains, long against long), then the
-    remainder against the other character, as Schedule D nets (IRS Publication 550, ch. 4).
-    Each offset is worth the rate of the gain it offsets; what is left over is carried forward
-    and valued at the long-term rate (a conservative choice: it may end up offsetting
-    short-term gains or ordinary income at a higher rate).
+    Netting as on Schedule D (IRC §1222; IRS Publication 550, ch. 4): the carryforward keeps its
+    character (IRC §1212(b)(1)); net short and net long are each offset by the other's net loss;
+    a net short gain is taxed at the short rate, a net long gain at the long rate (IRC §1(h)). A
+    net loss is carried forward whole, by character: the $3,000 deduction against ordinary
+    income (IRC §1211(b)) is not counted (conservative, the same for both paths).
 
     Returns:
-        (losses offset against short gains, losses offset against long gains, loss carried
-        forward, total value), unrounded.
+        (tax, carryforward out), unrounded.
     """
-    used_ss = min(short_loss, short_gain)
-    used_ll = min(long_loss, long_gain)
-    left_short_loss, left_long_loss = short_loss - used_ss, long_loss - used_ll
-    left_short_gain, left_long_gain = short_gain - used_ss, long_gain - used_ll
-    used_sl = min(left_short_loss, left_long_gain)  # short loss against long gain
-    used_ls = min(left_long_loss, left_short_gain)  # long loss against short gain
-    offset_short = used_ss + used_ls
-    offset_long = used_ll + used_sl
-    carried = short_loss + long_loss - offset_short - offset_long
-    value = offset_short * rates.short_rate + offset_long * rates.long_rate
-    value += carried * rates.long_rate
-    return offset_short, offset_long, carried, value
+    net_short = short_gain - carry.short
+    net_long = long_gain - carry.long
+    if net_short >= ZERO and net_long >= ZERO:
+        return net_short * rates.short_rate + net_long * rates.long_rate, Carryforward()
+    total = net_short + net_long
+    if net_short < ZERO and net_long < ZERO:
+        return ZERO, Carryforward(short=-net_short, long=-net_long)
+    if total <= ZERO:  # one character's loss exceeds the other's gain: the rest carries on
+        if net_short < ZERO:
+            return ZERO, Carryforward(short=-total)
+        return ZERO, Carryforward(long=-total)
+    rate = rates.long_rate if net_long > ZERO else rates.short_rate
+    return total * rate, Carryforward()
 
 
 def fees_for_year(fees: FeeBasis) -> tuple[Decimal, Decimal]:
@@ -149,93 +186,139 @@ def fees_for_year(fees: FeeBasis) -> tuple[Decimal, Decimal]:
     return base * fees.advisory_fee_rate, base * fees.model_fee_rate
 
 
-def taxes_saved_year(
+def liability(*, unrealized_gain: Decimal, carry: Carryforward, rates: TaxRates) -> Decimal:
+    """Tax still owed on a path's unrealized gain at the long-term rate, net of carried losses.
+
+    The carryforward is valued only as it is expected to be used: against the path's own
+    unrealized gains when they are realized. A loss beyond them is given no value.
+    """
+    return max(unrealized_gain - carry.total, ZERO) * rates.long_rate
+
+
+def taxes_saved_years(
     *,
-    year: int,
-    rebalances: Sequence[ExecutedRebalance],
+    ours: Sequence[PathFigures],
+    shadow: Sequence[PathFigures],
+    rebalances: Mapping[int, int],
     rates: TaxRates,
-    fees: FeeBasis,
-) -> YearTaxesSaved:
-    """Taxes saved in one year by one account's executed rebalances, gross and net of fees.
+    fees: Mapping[int, FeeBasis],
+    cost_rate: Decimal,
+    deferral: DeferralTerms,
+    carry_in: Carryforward = Carryforward(),
+) -> list[YearTaxesSaved]:
+    """Taxes saved per year by our path against the shadow's (see the module docstring).
 
     Args:
-        year: the tax year; every rebalance must fall in it.
-        rebalances: the year's executed rebalances.
+        ours: our path's years, ascending and consecutive.
+        shadow: the shadow's, the same years.
+        rebalances: rebalance dates per year (shown only).
         rates: the client's own rates (0 for a tax-deferred account).
-        fees: the fee basis of the year.
+        fees: the fee basis per year.
+        cost_rate: trading cost per dollar traded, a fraction (5 bps is 0.0005).
+        deferral: how a deferred tax is valued.
+        carry_in: losses carried into the first year (both paths start with them).
 
     Raises:
-        ValueError: a rebalance is outside ``year``.
+        ValueError: the paths do not cover the same years.
     """
-    if any(r.executed_on.year != year for r in rebalances):
-        raise ValueError(f"every rebalance must be executed in {year}")
-    naive = sum((r.naive_tax for r in rebalances), ZERO)
-    short_gain = sum((r.short_gain for r in rebalances), ZERO)
-    long_gain = sum((r.long_gain for r in rebalances), ZERO)
-    short_loss = sum((r.short_loss for r in rebalances), ZERO)
-    long_loss = sum((r.long_loss for r in rebalances), ZERO)
-    tax_on_gains = short_gain * rates.short_rate + long_gain * rates.long_rate
-    offset_short, offset_long, carried, value = harvest_value(
-        short_gain=short_gain,
-        long_gain=long_gain,
-        short_loss=short_loss,
-        long_loss=long_loss,
-        rates=rates,
-    )
-    offset_value = offset_short * rates.short_rate + offset_long * rates.long_rate
-    deferral = naive - tax_on_gains
-    advisory, model = fees_for_year(fees)
-    gross = _cents(deferral) + _cents(value)
-    fee_total = _cents(advisory) + _cents(model)
-    return YearTaxesSaved(
-        year=year,
-        rebalances=len(rebalances),
-        counterfactual_tax=_cents(naive),
-        tax_on_gains=_cents(tax_on_gains),
-        deferral_saved=_cents(deferral),
-        losses_harvested=_cents(short_loss + long_loss),
-        losses_offset_short=_cents(offset_short),
-        losses_offset_long=_cents(offset_long),
-        offset_value=_cents(offset_value),
-        loss_carried_forward=_cents(carried),
-        carryforward_value=_cents(carried * rates.long_rate),
-        harvest_value=_cents(value),
-        gross_saved=gross,
-        advisory_fee=_cents(advisory),
-        model_fee=_cents(model),
-        fees=fee_total,
-        net_saved=gross - fee_total,
-    )
+    if [y.year for y in ours] != [y.year for y in shadow]:
+        raise ValueError("both paths must cover the same years")
+    factor = deferral.present_value_factor
+    carry_o = carry_s = carry_in
+    previous = ZERO
+    years = []
+    for o, s in zip(ours, shadow, strict=True):
+        tax_o, carry_o = schedule_d_tax(
+            short_gain=o.short_gain, long_gain=o.long_gain, carry=carry_o, rates=rates
+        )
+        tax_s, carry_s = schedule_d_tax(
+            short_gain=s.short_gain, long_gain=s.long_gain, carry=carry_s, rates=rates
+        )
+        deferred = _cents(
+            liability(unrealized_gain=o.unrealized_gain, carry=carry_o, rates=rates)
+            - liability(unrealized_gain=s.unrealized_gain, carry=carry_s, rates=rates)
+        )
+        realized = _cents(tax_s) - _cents(tax_o)
+        change = deferred - previous
+        previous = deferred
+        permanent = realized - change
+        value = _cents(change * (Decimal(1) - factor))
+        saved = permanent + value
+        costs = _cents(cost_rate * (o.traded_amount - s.traded_amount))
+        advisory, model = (_cents(f) for f in fees_for_year(fees[o.year]))
+        years.append(
+            YearTaxesSaved(
+                year=o.year,
+                rebalances=rebalances.get(o.year, 0),
+                losses_harvested=_cents(o.losses_realized),
+                counterfactual_tax=_cents(tax_s),
+                tax_on_gains=_cents(tax_o),
+                realized_difference=realized,
+                deferred_this_year=change,
+                deferred_liability=deferred,
+                deferred_liability_pv=_cents(deferred * factor),
+                permanent=permanent,
+                deferral_value=value,
+                saved=saved,
+                trading_costs=costs,
+                advisory_fee=advisory,
+                model_fee=model,
+                fees=advisory + model,
+                net_saved=saved - costs - advisory - model,
+                carryforward_ours=_cents(carry_o.total),
+                carryforward_shadow=_cents(carry_s.total),
+            )
+        )
+    return years
 
 
 @dataclass(frozen=True, slots=True)
 class SinceInception:
-    """Totals over the years shown (cents)."""
+    """Totals over the years shown (cents); the deferred liability is the last year's."""
 
     years: int
-    gross_saved: Decimal
+    permanent: Decimal
+    deferral_value: Decimal
+    saved: Decimal
+    trading_costs: Decimal
     fees: Decimal
     net_saved: Decimal
     losses_harvested: Decimal
+    deferred_liability: Decimal
+    deferred_liability_pv: Decimal
+
+    @property
+    def saved_after_costs(self) -> Decimal:
+        """Taxes saved (present value) net of the extra trading costs."""
+        return self.saved - self.trading_costs
 
 
 def since_inception(years: Sequence[YearTaxesSaved]) -> SinceInception:
     """Add up the years (each already rounded to cents, so the total matches the table)."""
+
+    def total(name: str) -> Decimal:
+        return sum((getattr(y, name) for y in years), ZERO)
+
     return SinceInception(
         years=len(years),
-        gross_saved=sum((y.gross_saved for y in years), ZERO),
-        fees=sum((y.fees for y in years), ZERO),
-        net_saved=sum((y.net_saved for y in years), ZERO),
-        losses_harvested=sum((y.losses_harvested for y in years), ZERO),
+        permanent=total("permanent"),
+        deferral_value=total("deferral_value"),
+        saved=total("saved"),
+        trading_costs=total("trading_costs"),
+        fees=total("fees"),
+        net_saved=total("net_saved"),
+        losses_harvested=total("losses_harvested"),
+        deferred_liability=years[-1].deferred_liability if years else ZERO,
+        deferred_liability_pv=years[-1].deferred_liability_pv if years else ZERO,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class AccountOutcome:
-    """One account's year for the firm report: its value and whether saved exceeded fees."""
+    """One account for the firm headline: its value, taxes saved net of trading costs, fees."""
 
     value: Decimal
-    gross_saved: Decimal
+    saved_after_costs: Decimal
     fees: Decimal
 
 
@@ -254,9 +337,11 @@ class FirmShare:
 def firm_share(outcomes: Sequence[AccountOutcome]) -> FirmShare:
     """The headline: in X% of accounts (Y% dollar-weighted) taxes saved exceeded fees.
 
-    Shares are None when there is no account (or no assets); they are unrounded fractions.
+    "Saved" is the present value net of extra trading costs; an account is ahead when it is
+    strictly greater than its fees. Shares are None when there is no account (or no assets);
+    they are unrounded fractions.
     """
-    ahead = [o for o in outcomes if o.gross_saved > o.fees]
+    ahead = [o for o in outcomes if o.saved_after_costs > o.fees]
     assets = sum((o.value for o in outcomes), ZERO)
     assets_ahead = sum((o.value for o in ahead), ZERO)
     return FirmShare(

@@ -249,6 +249,10 @@ OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5
 OPTIMIZER_CASH_HORIZON_DAYS = env.int("OPTIMIZER_CASH_HORIZON_DAYS", default=30)
 # Transition plans discount later years' tax to today at this yearly rate (deferral's value).
 OPTIMIZER_TRANSITION_DISCOUNT_RATE = env.float("OPTIMIZER_TRANSITION_DISCOUNT_RATE", default=0.05)
+# Taxes saved (docs/taxes-saved.md): a tax deferred against the tax-naive shadow is still owed;
+# it is valued as paid after this many years, discounted at this yearly rate.
+TAXES_SAVED_DISCOUNT_RATE = env.str("TAXES_SAVED_DISCOUNT_RATE", default="0.05")
+TAXES_SAVED_HORIZON_YEARS = env.int("TAXES_SAVED_HORIZON_YEARS", default=10)
 # Custodians that take no lot instructions with a sell: their accounts' sales are relieved by
 # the account's lot method (apps.accounts.custodians.takes_specified_lots).
 CUSTODIANS_WITHOUT_SPECIFIED_LOTS = env.list("CUSTODIANS_WITHOUT_SPECIFIED_LOTS", default=[])

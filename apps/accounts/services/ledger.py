@@ -113,6 +113,27 @@ def _trade_of(entry: Transaction, account_methods: dict[int, str]) -> engine.Tra
     )
 
 
+def cash_effect(entry: Transaction) -> Decimal:
+    """What the entry does to the account's cash, USD (+ in, - out)."""
+    return _CASH_SIGN[TransactionKind(entry.kind)] * entry.amount
+
+
+def engine_account_type(registration: str) -> engine.AccountType:
+    """The engine's account type of a registration."""
+    return _ACCOUNT_TYPES[Registration(registration)]
+
+
+def engine_trades(*, entries: Iterable[Transaction]) -> list[engine.Trade]:
+    """The engine's trades of buy and sell entries (their accounts loaded), in the order given.
+
+    A sell without lot picks or a recorded method is relieved by its account's current method,
+    as in a household replay.
+    """
+    trades = [e for e in entries if e.kind in (TransactionKind.BUY, TransactionKind.SELL)]
+    methods = {e.account_id: e.account.lot_method for e in trades}
+    return [_trade_of(e, methods) for e in trades]
+
+
 def household_replay(
     *, household: Household, extra: Iterable[Transaction] = ()
 ) -> tuple[engine.ReplayResult, dict[str, Transaction]]:

@@ -29,22 +29,32 @@ from apps.trading.selectors import proposal_list
 
 @dataclass(frozen=True)
 class TaxesSavedRow:
-    """One account's year in the firm report (USD)."""
+    """One account's year in the firm report (USD; taxes saved at present value)."""
 
     account: Account
     value: Decimal
     rebalances: int
     losses_harvested: Decimal
-    gross_saved: Decimal
+    permanent: Decimal
+    deferral_value: Decimal
+    deferred_liability: Decimal
+    deferred_liability_pv: Decimal
+    saved: Decimal
+    trading_costs: Decimal
     fees: Decimal
     net_saved: Decimal
-    inception_gross: Decimal
+    inception_saved_after_costs: Decimal
     inception_fees: Decimal
 
     @property
+    def saved_after_costs(self) -> Decimal:
+        """Taxes saved net of the extra trading costs."""
+        return self.saved - self.trading_costs
+
+    @property
     def is_ahead(self) -> bool:
-        """Taxes saved exceeded fees this year."""
-        return self.gross_saved > self.fees
+        """Taxes saved, net of trading costs, exceeded fees this year."""
+        return self.saved_after_costs > self.fees
 
 
 @dataclass(frozen=True)
@@ -56,14 +66,23 @@ class FirmTaxesSaved:
     rows: list[TaxesSavedRow]
     share: core.FirmShare
     inception_share: core.FirmShare
-    gross_saved: Decimal
+    permanent: Decimal
+    deferral_value: Decimal
+    deferred_liability: Decimal
+    saved: Decimal
+    trading_costs: Decimal
     fees: Decimal
     net_saved: Decimal
     losses_harvested: Decimal
 
 
 def firm_taxes_saved_get(*, year: int, as_of: date) -> FirmTaxesSaved:
-    """Taxes saved across the firm's taxable managed accounts (IRAs save no tax now)."""
+    """Taxes saved across the firm's taxable managed accounts (IRAs save no tax now).
+
+    Each account against its tax-naive shadow (``services.savings``); the headline shares are
+    of accounts whose taxes saved, net of trading costs, exceeded fees, this year and since
+    inception.
+    """
     accounts = list(taxable_managed_account_list())
     executed = defaultdict(list)
     for proposal in executed_proposal_list(account_ids=[a.pk for a in accounts]):
@@ -73,32 +92,51 @@ def firm_taxes_saved_get(*, year: int, as_of: date) -> FirmTaxesSaved:
         saved = taxes_saved_for_account(
             account=account, year=year, as_of=as_of, proposals=executed[account.pk]
         )
+        y = saved.this_year
         rows.append(
             TaxesSavedRow(
                 account=account,
                 value=saved.value,
-                rebalances=saved.this_year.rebalances,
-                losses_harvested=saved.this_year.losses_harvested,
-                gross_saved=saved.this_year.gross_saved,
-                fees=saved.this_year.fees,
-                net_saved=saved.this_year.net_saved,
-                inception_gross=saved.since_inception.gross_saved,
+                rebalances=y.rebalances,
+                losses_harvested=y.losses_harvested,
+                permanent=y.permanent,
+                deferral_value=y.deferral_value,
+                deferred_liability=y.deferred_liability,
+                deferred_liability_pv=y.deferred_liability_pv,
+                saved=y.saved,
+                trading_costs=y.trading_costs,
+                fees=y.fees,
+                net_saved=y.net_saved,
+                inception_saved_after_costs=saved.since_inception.saved_after_costs,
                 inception_fees=saved.since_inception.fees,
             )
         )
     rows.sort(key=lambda r: (-r.net_saved, r.account.pk))
+
+    def total(name: str) -> Decimal:
+        return sum((getattr(r, name) for r in rows), ZERO)
+
     return FirmTaxesSaved(
         year=year,
         as_of=as_of,
         rows=rows,
-        share=core.firm_share([core.AccountOutcome(r.value, r.gross_saved, r.fees) for r in rows]),
-        inception_share=core.firm_share(
-            [core.AccountOutcome(r.value, r.inception_gross, r.inception_fees) for r in rows]
+        share=core.firm_share(
+            [core.AccountOutcome(r.value, r.saved_after_costs, r.fees) for r in rows]
         ),
-        gross_saved=sum((r.gross_saved for r in rows), ZERO),
-        fees=sum((r.fees for r in rows), ZERO),
-        net_saved=sum((r.net_saved for r in rows), ZERO),
-        losses_harvested=sum((r.losses_harvested for r in rows), ZERO),
+        inception_share=core.firm_share(
+            [
+                core.AccountOutcome(r.value, r.inception_saved_after_costs, r.inception_fees)
+                for r in rows
+            ]
+        ),
+        permanent=total("permanent"),
+        deferral_value=total("deferral_value"),
+        deferred_liability=total("deferred_liability"),
+        saved=total("saved"),
+        trading_costs=total("trading_costs"),
+        fees=total("fees"),
+        net_saved=total("net_saved"),
+        losses_harvested=total("losses_harvested"),
     )
 
 

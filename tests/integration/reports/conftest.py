@@ -1,7 +1,7 @@
 """Report fixtures: the trading run book, rebalanced synchronously, with its trades filled.
 
-Fills are written as Order/OrderAllocation rows directly (the fills workflow has its own tests);
-the taxes-saved method only asks whether a proposal's trades were filled.
+Trades are filled through the real workflow (approve, block orders, trade file, fills file):
+the taxes-saved method reads the ledger the fills book, and only filled quantities count.
 """
 
 import subprocess
@@ -24,11 +24,15 @@ from apps.trading.models import (
     RunMode,
     RunScope,
 )
+from apps.trading.services.fills import fills_import
+from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.review import proposals_decide
 from apps.trading.services.runs import (
     rebalance_chunk_execute,
     rebalance_run_create,
     rebalance_run_start,
 )
+from apps.trading.services.trade_files import trade_file_generate
 from tests.conftest import ARTIFACTS_DIR
 from tests.integration.accounts.conftest import entry
 from tests.integration.trading.conftest import (  # noqa: F401 - fixtures
@@ -42,28 +46,43 @@ REPORTS_ARTIFACTS = ARTIFACTS_DIR / "reports"
 YEAR = AS_OF.year
 
 
-def fill_proposal(proposal: Proposal) -> None:
-    """Mark every trade of the proposal filled at its proposed price (test shortcut)."""
-    for trade in proposal.trades.all():
-        order = Order.objects.create(
-            custodian=proposal.account.custodian,
-            symbol=trade.symbol,
-            side=trade.side,
-            total_shares=trade.shares,
-            filled_shares=trade.shares,
-            fill_amount=trade.amount,
-            status=OrderStatus.FILLED,
-        )
-        OrderAllocation.objects.create(
-            order=order,
-            account=proposal.account,
-            proposed_trade=trade,
-            shares=trade.shares,
-            filled_shares=trade.shares,
-            fill_amount=trade.amount,
-            fill_count=1,
-        )
-    Proposal.objects.filter(pk=proposal.pk).update(status=ProposalStatus.ORDERED)
+def execute(proposals, acting_user, *, side: str | None = None, on: date = AS_OF) -> int:
+    """Approve the proposals with trades, order them and import fills at the proposed prices.
+
+    ``side`` ("buy" or "sell") fills only that side's allocations (the rest stay open). Returns
+    the number of fills booked.
+    """
+    ids = [
+        p.pk for p in proposals if p.status == ProposalStatus.PENDING_APPROVAL and p.trades.exists()
+    ]
+    if not ids:
+        return 0
+    proposals_decide(proposal_ids=ids, approve=True, acting_user=acting_user)
+    orders_create_from_approved(acting_user=acting_user)
+    custodians = set(
+        Order.objects.filter(status=OrderStatus.OPEN).values_list("custodian", flat=True)
+    )
+    for custodian in sorted(custodians):
+        trade_file_generate(custodian=custodian, layout="generic", acting_user=acting_user)
+    allocations = OrderAllocation.objects.filter(
+        proposed_trade__proposal_id__in=ids, filled_shares=0
+    ).select_related("account", "order", "proposed_trade")
+    if side is not None:
+        allocations = allocations.filter(order__side=side)
+    lines = ["allocation_id,account_number,symbol,side,shares,price,trade_date\n"]
+    lines += [
+        f"{a.pk},{a.account.number},{a.order.symbol},{a.order.side},{a.shares},"
+        f"{a.proposed_trade.price},{on}\n"
+        for a in allocations.order_by("pk")
+    ]
+    if len(lines) == 1:  # nothing of that side: the orders stay open, unfilled
+        return 0
+    fills_import(
+        content="".join(lines).encode(),
+        filename=f"fills-{on}-{ids[0]}.csv",
+        acting_user=acting_user,
+    )
+    return len(lines) - 1
 
 
 def run_model(model, as_of=AS_OF) -> list[Proposal]:
@@ -79,6 +98,12 @@ def run_model(model, as_of=AS_OF) -> list[Proposal]:
     for chunk in rebalance_run_start(run_id=run.pk, enqueue=False):
         rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
     return list(Proposal.objects.filter(run=run).order_by("account_id"))
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Trade files are written to the firm's storage: a temporary one."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture
@@ -127,9 +152,7 @@ def report_book(run_book, firms):  # noqa: F811 - the trading fixture
         reason="Client works for HHH's main competitor",
     )
     proposals = run_model(run_book["model"])
-    for proposal in proposals:
-        if proposal.trades.exists():
-            fill_proposal(proposal)
+    execute(proposals, firms["a"].users[Role.TRADER])
     legacy.refresh_from_db()
     many.refresh_from_db()
     return {**run_book, "legacy": legacy, "many": many, "proposals": proposals}
