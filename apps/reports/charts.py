@@ -148,3 +148,56 @@ def range_plot(
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above  # nosec B308 B703
+
+
+@dataclass(frozen=True)
+class SignedBar:
+    """One row of a signed bar chart: a label and an amount (USD, negative allowed)."""
+
+    label: str
+    amount: float
+    is_total: bool = False
+
+
+def signed_bars(
+    rows: Sequence[SignedBar],
+    *,
+    title: str,
+    primary: str,
+    secondary: str,
+    width_px: int = 620,
+    label_px: int = 190,
+) -> SafeString:
+    """Bars from a zero line: gains right (primary colour), costs left (secondary), USD labels.
+
+    Totals are drawn darker and their labels bold. The scale is the largest magnitude shown.
+    """
+    primary, secondary = _colour(primary, "#1f3a5f"), _colour(secondary, "#c8a04a")
+    row_h, value_w = 18, 90
+    plot_w = width_px - label_px - value_w
+    top = max([abs(r.amount) for r in rows] + [1e-9])
+    negative = any(r.amount < 0 for r in rows)
+    zero = label_px + (plot_w / 2 if negative else 0)
+    half = plot_w / 2 if negative else plot_w
+    height = row_h * len(rows) + 6
+    parts = _svg_open(title, width_px, height)
+    parts.append(
+        f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="0" y2="{height}" stroke="{MUTED}" '
+        'stroke-width="0.7"/>'
+    )
+    for i, row in enumerate(rows):
+        y = 3 + i * row_h
+        w = abs(row.amount) / top * half
+        x = zero if row.amount >= 0 else zero - w
+        fill = primary if row.amount >= 0 else secondary
+        weight = ' font-weight="bold"' if row.is_total else ""
+        parts.append(
+            f'<text x="{label_px - 6}" y="{y + 10}" text-anchor="end" fill="{INK}"{weight}>'
+            f"{escape(row.label[:34])}</text>"
+            f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="{10 if row.is_total else 8}" '
+            f'fill="{fill}" fill-opacity="{1 if row.is_total else 0.75}"/>'
+            f'<text x="{label_px + plot_w + 6}" y="{y + 10}" fill="{INK}"{weight}>'
+            f"{escape(f'{row.amount:,.2f}')}</text>"
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above  # nosec B308 B703

@@ -40,6 +40,7 @@ def test_client_report_holds_the_key_figures(report_book, tmp_path):
     for field in ("saved", "permanent", "deferral_value", "trading_costs", "fees", "net_saved"):
         assert money(getattr(saved.this_year, field)) in text
     assert money(saved.this_year.losses_harvested) in text
+    assert f"{YEAR} value of deferring" in text  # the chart of the decomposition per year
     # The restriction in force, with its reason, and the scheduled withdrawals.
     assert "Never buy (symbol)" in text
     assert "Client works for HHH's main competitor" in text
