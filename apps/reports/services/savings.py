@@ -7,7 +7,7 @@ is stored: the shadow is rebuilt on demand, deterministically, from the same rec
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
@@ -145,6 +145,15 @@ def taxes_saved_for_account(
     account_type = engine_account_type(account.registration)
     groups = substantially_identical_symbol_sets()
     opening = engine_trades(entries=before)
+    # The shadow may hold a name the run did not price (an earlier target the account no longer
+    # held): its close on that day, from the price table.
+    names = {t.symbol for t in opening} | {s for _, d in days.values() for s in d.targets}
+    for on, (proposal, day) in list(days.items()):
+        missing = names - set(day.prices)
+        if missing:
+            closes = price_map_get(symbols=missing, as_of=on)
+            prices = {**day.prices, **{s: q.close_price for s, q in closes.items()}}
+            days[on] = (proposal, replace(day, prices=prices))
     places = quantity_places(account.custodian) if account.is_fractional_shares else 0
     shadow = paths.shadow_build(
         account=account_id,
