@@ -355,7 +355,11 @@ class BaselinePolicy:
     def come_back(
         self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], swap: Swap
     ) -> None:
-        """Sell what is left of the proxy's lots; buy the harvested names back (cash allowing)."""
+        """Sell what is left of the proxy's lots; buy the harvested names back (cash allowing).
+
+        The names come back with what the proxy's sale brought (whole shares, at most as many
+        as were sold), so a swap that lost money comes back a little smaller.
+        """
         index = {s: i for i, s in enumerate(symbols)}
         proxy = set(swap.proxy_lot_ids)
         left: dict[str, list[LotPick]] = {}
@@ -369,8 +373,12 @@ class BaselinePolicy:
             execute_sell(
                 ledger, market.day, symbol, count, market.prices[index[symbol]], lots=tuple(lots)
             )
+        # A name sold at a loss in the last 30 days (another swap's proxy lot) is not bought
+        # back today: that would wash the loss; its cash waits for the next rebalance.
+        blocked = OursPolicy.locks(ledger, market.day).no_buy_symbols
         for symbol, count in swap.sold.items():
-            execute_buy(ledger, market.day, symbol, count, market.prices[index[symbol]])
+            if symbol not in blocked:
+                execute_buy(ledger, market.day, symbol, count, market.prices[index[symbol]])
 
     def _to_target(
         self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], value: float

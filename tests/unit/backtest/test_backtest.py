@@ -255,6 +255,10 @@ def test_command_line_prints_the_summary_line_last(files: tuple[Path, Path]) -> 
             "3",
             "--seed",
             "2",
+            "--seeds",
+            "2",
+            "--baseline",
+            "hifo",
             "--workers",
             "2",
         ],
@@ -266,7 +270,8 @@ def test_command_line_prints_the_summary_line_last(files: tuple[Path, Path]) -> 
     )
     last = out.stdout.strip().splitlines()[-1]
     assert LINE.match(last), last
-    assert last.startswith("backtest accounts=3 ")
+    assert last.startswith("backtest accounts=3 ") and last.endswith(" seeds=2")
+    assert "seeds 2..3 (2): mean [min-max]" in out.stdout
 
 
 def test_manage_py_backtest_needs_no_database(files: tuple[Path, Path]) -> None:
