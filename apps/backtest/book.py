@@ -18,8 +18,8 @@ Per account (``SimAccount``):
   year's four highest ordinary brackets: today 24/32/35/37%, long-term 15/15/20/20%, +3.8% NIIT)
   and a state rate (0, 5, 9.3 or 13.3%) applying to both terms; each year's federal rates come
   from ``rates.py`` (point in time: e.g. 28/31/36/39.6% and 28% long-term, no NIIT, in 1996).
-* **Gains budget** (ours only): legacy and concentrated accounts get an annual net-gains budget
-  of 2-8% of their initial value with probability 1/2; everyone else is unlimited.
+* **Gains budget** (both policies): legacy and concentrated accounts get an annual net-gains
+  budget of 2-8% of their initial value with probability 1/2; everyone else is unlimited.
 * **Baseline timing**: a drift tolerance of 20-35% of each target weight (cash: 2 points) and,
   per calendar quarter after funding, a skip with probability 0.25 or else one rebalance day: a
   uniformly drawn week (1-13) of the quarter and weekday, moved to the next trading day.

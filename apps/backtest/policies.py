@@ -31,6 +31,19 @@ cash (above the 1% cash target). No harvesting, no lot selection, no look at tax
 withdrawal day the cash does not cover, the shortfall (plus the cash target) is raised by
 selling every holding pro rata, FIFO. Legacy portfolios are therefore moved to the model at the
 first scheduled rebalance, realizing their gains.
+
+Baseline variants (``--baseline``, ``BASELINES``): ``fifo`` is the above; ``hifo`` relieves the
+highest-cost lots first (every sale, withdrawals included); ``yearend-harvest`` (FIFO) also, on
+each weekly scan in December, sells every whole position worth less than its adjusted basis;
+``mechanical`` (FIFO) also, on every weekly scan, sells any lot worth at most 80% of its adjusted
+basis (net of costs). A harvest leaves alone names bought in the last 30 days (a loss sale would
+be a wash sale) and names already out; its proceeds buy the *index proxy*, the model's other
+names pro rata to their targets (names sold at a loss in the last 30 days excluded), which is
+held 31 days; then the proxy's lots are sold and the harvested names bought back with what they
+brought. A scheduled rebalance that falls while a harvest is out waits until it is back. Every
+variant honours the account's gains budget on its rebalances (``BaselinePolicy.rebalance``):
+withdrawals and a harvest's return are not limited by it (a client's cash need and
+the swap's unwinding come first).
 """
 
 from __future__ import annotations
