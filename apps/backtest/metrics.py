@@ -154,6 +154,9 @@ class BacktestResult:
 
         Units: ``dispersion_*``, ``te_*``, ``harvest_*``, ``after_tax_*``, ``*_pct`` in percent;
         ``tax_*``, ``liq_tax_*``, ``taxes_saved``, ``fees`` in USD (summed over the book).
+        ``after_tax_ours_minus_naive``: percentage points of start value (mean over accounts);
+        ``tax_with_liquidation_saved_pct``: 1 - (our taxes paid + liquidation tax) / the
+        baseline's, in percent (deferral counted as nothing saved).
         """
         ours, naive = self.policies["ours"], self.policies["naive"]
         saved = self.saved_vs_fees
@@ -177,6 +180,19 @@ class BacktestResult:
             "fees": saved["fees"],
             "accounts_saved_over_fees_pct": saved["accounts_saved_over_fees"] * 100,
             "value_saved_over_fees_pct": saved["value_saved_over_fees"] * 100,
+            # Paired (same book): ours minus the baseline, so the interval is of the difference.
+            "after_tax_ours_minus_naive": (
+                ours.after_tax_liquidation_return - naive.after_tax_liquidation_return
+            )
+            * 100,
+            "tax_with_liquidation_saved_pct": (
+                1.0
+                - (ours.tax_total + ours.liquidation_tax)
+                / (naive.tax_total + naive.liquidation_tax)
+            )
+            * 100
+            if naive.tax_total + naive.liquidation_tax
+            else math.nan,
         }
 
     def summary_line(self) -> str:

@@ -184,6 +184,12 @@ def test_liquidation_figures_come_from_the_accounts(files) -> None:
         expected = 100 * (1 + np.mean([f.after_tax_liquidation_return for f in rows]))
         assert figures[f"after_tax_{policy}"] == pytest.approx(expected)
     assert f"liq_tax_ours={figures['liq_tax_ours']:.0f} " in result.summary_line()
+    assert figures["after_tax_ours_minus_naive"] == pytest.approx(
+        figures["after_tax_ours"] - figures["after_tax_naive"]
+    )
+    ours = figures["tax_ours"] + figures["liq_tax_ours"]
+    naive = figures["tax_naive"] + figures["liq_tax_naive"]
+    assert figures["tax_with_liquidation_saved_pct"] == pytest.approx((1 - ours / naive) * 100)
 
 
 # ------------------------------------------------------------------------ composite members
