@@ -18,8 +18,15 @@ from apps.optimizer.core.types import SolverConfig
 
 if TYPE_CHECKING:
     from apps.backtest.metrics import BacktestResult
+    from apps.backtest.seeds import SeedFigures
 
-__all__ = ["BacktestOptions", "BacktestResult", "default_solver_config", "run_backtest"]
+__all__ = [
+    "BacktestOptions",
+    "BacktestResult",
+    "default_solver_config",
+    "run_backtest",
+    "run_seeds",
+]
 
 
 def default_solver_config() -> SolverConfig:
@@ -47,6 +54,7 @@ class BacktestOptions:
     # Harvest-only scans value active variance over about a quarter, not a year: a harvest's
     # deviation lasts until the next full rebalance after the 31-day wash-sale window.
     harvest_risk_scale: float = 0.25
+    baseline: str = "fifo"  # "fifo" | "hifo" | "yearend-harvest" | "mechanical" (policies.py)
 
 
 def run_backtest(
@@ -90,6 +98,7 @@ def run_backtest(
         rebalance_trigger_te=options.rebalance_trigger_te,
         harvest_risk_scale=options.harvest_risk_scale,
         workers=options.workers,
+        baseline=options.baseline,
     )
     runs, wall = simulate(data, book, settings)
     policies, per_account, saved, cohort = compute(
@@ -138,6 +147,40 @@ def run_backtest(
 
         write_report(result, Path(out_dir), data=data, book=book)
     return result
+
+
+def run_seeds(
+    prices: str | Path,
+    sectors: str | Path,
+    options: BacktestOptions,
+    seeds: int,
+    out_dir: str | Path | None = None,
+) -> SeedFigures:
+    """Run the books seeded ``options.seed`` .. ``options.seed + seeds - 1`` (``seeds.py``).
+
+    Args:
+        prices: PRICES.csv.
+        sectors: SECTORS.json.
+        options: The run's options; ``seed`` is the first seed.
+        seeds: Number of seeds (>= 1).
+        out_dir: With one seed the report goes there; with more, to ``<out_dir>/seed-<s>``.
+
+    Returns:
+        The per-seed figures (mean, interval and the summary line over the seeds).
+    """
+    from dataclasses import replace
+
+    from apps.backtest.seeds import SeedFigures
+
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    numbers = tuple(range(options.seed, options.seed + seeds))
+    per_seed = []
+    for seed in numbers:
+        out = None if out_dir is None else Path(out_dir) / f"seed-{seed}" if seeds > 1 else out_dir
+        result = run_backtest(prices, sectors, replace(options, seed=seed), out)
+        per_seed.append(result.figures())
+    return SeedFigures(accounts=options.accounts, seeds=numbers, per_seed=tuple(per_seed))
 
 
 def __getattr__(name: str) -> object:

@@ -1,15 +1,20 @@
 """``python -m apps.backtest``: the backtest from the command line.
 
-``--prices P --sectors S --start D --end D --accounts N --seed S [--out DIR]``:
+``--prices P --sectors S --start D --end D --accounts N --seed S [--seeds N] [--out DIR]``:
 The same arguments as ``python manage.py backtest``; needs no Django and no database.
+With ``--seeds N`` the books seeded S..S+N-1 run one after the other; every figure is printed
+as its mean and interval over the seeds (``seeds.py``) and the last line carries the means.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
+
+from apps.backtest.policies import BASELINES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     parser.add_argument("--end", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     parser.add_argument("--accounts", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the (first) book's seed")
+    parser.add_argument("--seeds", type=int, default=1, help="books seeded S, S+1, ..., S+N-1")
+    parser.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="fifo",
+        help="the tax-naive advisor's variant (docs/evidence.md)",
+    )
     parser.add_argument("--out", default=None, help="report directory (markdown + SVG)")
     parser.add_argument("--model", choices=("equal", "cap"), default="equal")
     parser.add_argument("--scan", choices=("weekly", "daily"), default="weekly")
@@ -38,7 +50,7 @@ def run(args: argparse.Namespace, write: Callable[[str], object] = print) -> int
     """Run with parsed arguments; the last line written is the summary line."""
     from dataclasses import replace
 
-    from apps.backtest import BacktestOptions, default_solver_config, run_backtest
+    from apps.backtest import BacktestOptions, default_solver_config, run_seeds
 
     solver = default_solver_config()
     if args.risk_aversion is not None:
@@ -54,12 +66,16 @@ def run(args: argparse.Namespace, write: Callable[[str], object] = print) -> int
         fee_rate=args.fee_rate,
         solver=solver,
         harvest_risk_scale=args.harvest_risk_scale,
+        baseline=args.baseline,
     )
-    result = run_backtest(args.prices, args.sectors, options, args.out)
-    write(f"runtime_seconds={result.runtime_seconds:.1f} solves={result.solver['solves']:.0f}")
+    started = time.perf_counter()
+    figures = run_seeds(args.prices, args.sectors, options, args.seeds, args.out)
+    write(f"runtime_seconds={time.perf_counter() - started:.1f} baseline={args.baseline}")
     if args.out:
-        write(f"report: {args.out}/report.md")
-    write(result.summary_line())
+        write(f"reports: {args.out}" + ("/seed-<s>" if args.seeds > 1 else "") + "/report.md")
+    for line in figures.table():
+        write(line)
+    write(figures.summary_line())
     return 0
 
 

@@ -14,10 +14,12 @@ Per account (``SimAccount``):
   funding month (4-8% of the initial value a year); 15% deposit 5-15% of it once a year on the
   funding anniversary; the rest have none. Dividends are not simulated: prices are
   total-return (dividend-adjusted) closes, so a dividend is reinvested in the same name.
-* **Rates** (combined marginal federal + NIIT + state): a federal bracket (24/32/35/37%, long-term
-  15/15/20/20%, +3.8% NIIT) and a state rate (0, 5, 9.3 or 13.3%) applying to both terms.
-* **Gains budget** (ours only): legacy and concentrated accounts get an annual net-gains budget
-  of 2-8% of their initial value with probability 1/2; everyone else is unlimited.
+* **Rates** (combined marginal federal + NIIT + state): a federal bracket position (one of the
+  year's four highest ordinary brackets: today 24/32/35/37%, long-term 15/15/20/20%, +3.8% NIIT)
+  and a state rate (0, 5, 9.3 or 13.3%) applying to both terms; each year's federal rates come
+  from ``rates.py`` (point in time: e.g. 28/31/36/39.6% and 28% long-term, no NIIT, in 1996).
+* **Gains budget** (both policies): legacy and concentrated accounts get an annual net-gains
+  budget of 2-8% of their initial value with probability 1/2; everyone else is unlimited.
 * **Baseline timing**: a drift tolerance of 20-35% of each target weight (cash: 2 points) and,
   per calendar quarter after funding, a skip with probability 0.25 or else one rebalance day: a
   uniformly drawn week (1-13) of the quarter and weekday, moved to the next trading day.
@@ -31,18 +33,15 @@ from datetime import date, timedelta
 import numpy as np
 
 from apps.backtest.data import PriceData
+from apps.backtest.rates import rates_in
 from apps.optimizer.core.types import FloatArray
 
 __all__ = ["LegacyLot", "SimAccount", "make_book", "model_weights"]
 
 CASH_TARGET_WEIGHT = 0.01
 SKIP_QUARTER_PROBABILITY = 0.25
-BRACKETS: tuple[tuple[float, float], ...] = (
-    (0.24 + 0.038, 0.15 + 0.038),
-    (0.32 + 0.038, 0.15 + 0.038),
-    (0.35 + 0.038, 0.20 + 0.038),
-    (0.37 + 0.038, 0.20 + 0.038),
-)
+# Positions among the year's four highest ordinary brackets (``rates.rates_in``), lowest first.
+BRACKETS: tuple[int, ...] = (0, 1, 2, 3)
 STATE_RATES: tuple[float, ...] = (0.0, 0.05, 0.093, 0.133)
 
 
@@ -71,11 +70,15 @@ class SimAccount:
     initial_cash: float
     monthly_withdrawal: float  # USD on the first trading day of each later month (0: none)
     annual_deposit: float  # USD on each funding anniversary (0: none)
-    short_rate: float
-    long_rate: float
+    bracket: int  # position in ``BRACKETS``
+    state_rate: float  # fraction, on both terms
     gains_budget: float | None  # USD of net realized gains a calendar year (ours), None: none
     drift_tolerance: float  # baseline: relative to each target weight
     baseline_days: tuple[int, ...]  # baseline's scheduled rebalance days (after timing noise)
+
+    def rates(self, year: int) -> tuple[float, float]:
+        """(short-term, long-term) combined marginal rates in ``year``, fractions."""
+        return rates_in(year, self.bracket, self.state_rate)
 
 
 def model_weights(n: int, model: str, seed: int) -> FloatArray:
@@ -192,7 +195,7 @@ def make_book(
         flow = rng.random()
         withdrawal = value * rng.uniform(0.04, 0.08) / 12.0 if flow < 0.30 else 0.0
         deposit = value * rng.uniform(0.05, 0.15) if 0.30 <= flow < 0.45 else 0.0
-        short_federal, long_federal = BRACKETS[int(rng.integers(0, len(BRACKETS)))]
+        bracket = BRACKETS[int(rng.integers(0, len(BRACKETS)))]
         state = STATE_RATES[int(rng.integers(0, len(STATE_RATES)))]
         budget = None
         if kind != "cash" and rng.random() < 0.5:
@@ -210,8 +213,8 @@ def make_book(
                 initial_cash=round(cash, 2),
                 monthly_withdrawal=round(withdrawal, 2),
                 annual_deposit=round(deposit, 2),
-                short_rate=short_federal + state,
-                long_rate=long_federal + state,
+                bracket=bracket,
+                state_rate=state,
                 gains_budget=budget,
                 drift_tolerance=tolerance,
                 baseline_days=_baseline_days(data, funded, end, rng),

@@ -4,15 +4,21 @@
   end-of-day value and ``flow`` that day's deposit (+) or withdrawal (-). The model's return is
   ``sum_i target_i * (p_t,i / p_{t-1,i} - 1)`` (1% cash at 0%): the model rebalanced daily.
 * **Dispersion of returns** (GIPS composite dispersion): for each calendar year inside the
-  window, the cross-account standard deviation (sample) of the year's return over the accounts
-  funded on or before its first trading day; the headline is the mean over those years.
+  window, the cross-account standard deviation (sample, at least 3 accounts) of the year's
+  return; the figure is the mean over those years. Three sets of accounts, per policy:
+  *all* (funded on or before the year's first trading day), *composite* (GIPS-style members:
+  of those, the accounts whose transition is finished when the year starts: at the close
+  before the year's first trading day (or of that day, when funded on it) the account's active
+  share ``0.5 x sum |w_i - target_i|`` over names and cash is at most ``COMPOSITE_ACTIVE_SHARE``,
+  10%; each policy's composite has its own members) and *cash* (all, funded with cash).
 * **Dispersion of active weights**: at each month end, per name (and cash) the cross-account
   standard deviation of weights over live accounts, averaged over names, then over month ends.
 * **Tracking error**: per account, the annualised (x sqrt 252) standard deviation of its daily
   return minus the model's, from the day after funding; the headline is the mean over accounts.
 * **Taxes**: per account and calendar year, the engine's realized rows netted on Schedule D with
   the carryover (``rules.carryforward``, married filing jointly: 3,000 USD against ordinary
-  income) and taxed at the account's rates (``estimate.estimated_tax``); a negative tax is the
+  income) and taxed at the account's rates of that year (``rates.py``: point in time, by year;
+  ``estimate.estimated_tax``); a negative tax is the
   deduction's saving. The headline is the sum over accounts and years (USD). The liquidation
   tax is what selling everything on the last day would add (same netting, remaining carryover).
 * **Losses harvested**: realized losses (reportable, i.e. net of wash-sale disallowance) per
@@ -25,7 +31,9 @@
   sum of losses / sum of values.
 * **After-tax return**: (end value - start value - net deposits - taxes paid) / start value,
   cumulative over the account's life in the window; "liquidation" also subtracts the
-  liquidation tax. Taxes are assumed paid from outside the account (not compounded).
+  liquidation tax. Taxes are assumed paid from outside the account (not compounded). The
+  summary's ``after_tax_*`` is the after-tax value if liquidated at the end in percent of the
+  start value, ``100 x (1 + liquidation return)``, the mean over accounts.
 * **Taxes saved vs fees**: per account, baseline tax minus our tax against ``fee_rate`` x the
   account's mean value x years live; share of accounts (and of value) where saved > fees.
 """
@@ -50,6 +58,7 @@ from apps.taxlots.rules import (
     FilingStatus,
     Term,
     YearInput,
+    YearResult,
     carryforward,
     is_long_term,
     schedule_d_year,
@@ -58,6 +67,7 @@ from apps.taxlots.rules import (
 ZERO = Decimal(0)
 TRADING_DAYS = 252
 TRANSITION_DAYS = 31
+COMPOSITE_ACTIVE_SHARE = 0.10  # a composite member's largest active share at the year's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,7 @@ class AccountFigures:
     years_live: float
     peak_month_harvest: float  # fraction of value
     annual_returns: dict[int, float]  # calendar years of the window it was live for in full
+    composite_years: frozenset[int]  # years of annual_returns it was a composite member for
     trades: int
     turnover: float  # traded amount / mean value, per year
 
@@ -96,6 +107,9 @@ class PolicyFigures:
     policy: str
     dispersion: float  # mean over years of the cross-account std of annual returns
     dispersion_by_year: dict[int, tuple[float, int]]  # year -> (std, accounts)
+    dispersion_composite: float  # the same over composite members (see the module docstring)
+    dispersion_composite_by_year: dict[int, tuple[float, int]]
+    dispersion_cash: float  # the same over cash-funded accounts
     active_weight_dispersion: float
     active_weight_dispersion_series: list[tuple[int, float]]  # (day index, value)
     tracking_error: float  # mean over accounts
@@ -135,17 +149,79 @@ class BacktestResult:
     solver: dict[str, float]
     notes: list[str] = field(default_factory=list)
 
-    def summary_line(self) -> str:
-        """The run's last line (the issue's exact format)."""
+    def figures(self) -> dict[str, float]:
+        """The figures reported per seed: the summary line's, in its order, then the others.
+
+        Units: ``dispersion_*``, ``te_*``, ``harvest_*``, ``after_tax_*``, ``*_pct`` in percent;
+        ``tax_*``, ``liq_tax_*``, ``taxes_saved``, ``fees`` in USD (summed over the book).
+        ``after_tax_ours_minus_naive``: percentage points of start value (mean over accounts);
+        ``tax_with_liquidation_saved_pct``: 1 - (our taxes paid + liquidation tax) / the
+        baseline's, in percent (deferral counted as nothing saved).
+        """
         ours, naive = self.policies["ours"], self.policies["naive"]
-        return (
-            f"backtest accounts={self.accounts} "
-            f"dispersion_ours={ours.dispersion * 100:.3f} "
-            f"dispersion_naive={naive.dispersion * 100:.3f} "
-            f"tax_ours={ours.tax_total:.0f} tax_naive={naive.tax_total:.0f} "
-            f"te_ours={ours.tracking_error * 100:.3f} te_naive={naive.tracking_error * 100:.3f} "
-            f"harvest_peak_month_pct={ours.harvest_peak_month * 100:.2f}"
-        )
+        saved = self.saved_vs_fees
+        return {
+            "dispersion_ours": ours.dispersion * 100,
+            "dispersion_naive": naive.dispersion * 100,
+            "tax_ours": ours.tax_total,
+            "tax_naive": naive.tax_total,
+            "te_ours": ours.tracking_error * 100,
+            "te_naive": naive.tracking_error * 100,
+            "harvest_peak_month_pct": ours.harvest_peak_month * 100,
+            "liq_tax_ours": ours.liquidation_tax,
+            "liq_tax_naive": naive.liquidation_tax,
+            "after_tax_ours": (1.0 + ours.after_tax_liquidation_return) * 100,
+            "after_tax_naive": (1.0 + naive.after_tax_liquidation_return) * 100,
+            "dispersion_composite_ours": ours.dispersion_composite * 100,
+            "dispersion_composite_naive": naive.dispersion_composite * 100,
+            "dispersion_cash_ours": ours.dispersion_cash * 100,
+            "dispersion_cash_naive": naive.dispersion_cash * 100,
+            "taxes_saved": saved["taxes_saved"],
+            "fees": saved["fees"],
+            "accounts_saved_over_fees_pct": saved["accounts_saved_over_fees"] * 100,
+            "value_saved_over_fees_pct": saved["value_saved_over_fees"] * 100,
+            # Paired (same book): ours minus the baseline, so the interval is of the difference.
+            "after_tax_ours_minus_naive": (
+                ours.after_tax_liquidation_return - naive.after_tax_liquidation_return
+            )
+            * 100,
+            "tax_with_liquidation_saved_pct": (
+                1.0
+                - (ours.tax_total + ours.liquidation_tax)
+                / (naive.tax_total + naive.liquidation_tax)
+            )
+            * 100
+            if naive.tax_total + naive.liquidation_tax
+            else math.nan,
+        }
+
+    def summary_line(self) -> str:
+        """The run's last line (the issue's exact format), for this one seed."""
+        return summary_line(self.accounts, self.figures(), seeds=1)
+
+
+# The summary line's fields in order, with their decimals (issue 9's first, then issue 16's).
+LINE_FIELDS: tuple[tuple[str, int], ...] = (
+    ("dispersion_ours", 3),
+    ("dispersion_naive", 3),
+    ("tax_ours", 0),
+    ("tax_naive", 0),
+    ("te_ours", 3),
+    ("te_naive", 3),
+    ("harvest_peak_month_pct", 2),
+    ("liq_tax_ours", 0),
+    ("liq_tax_naive", 0),
+    ("after_tax_ours", 3),
+    ("after_tax_naive", 3),
+    ("dispersion_composite_ours", 3),
+    ("dispersion_composite_naive", 3),
+)
+
+
+def summary_line(accounts: int, figures: dict[str, float], seeds: int) -> str:
+    """``backtest accounts=<n> <field>=<value> ... seeds=<n>`` (``BacktestResult.figures``)."""
+    values = " ".join(f"{name}={figures[name]:.{decimals}f}" for name, decimals in LINE_FIELDS)
+    return f"backtest accounts={accounts} {values} seeds={seeds}"
 
 
 def model_returns(data: PriceData, targets: FloatArray) -> FloatArray:
@@ -182,11 +258,7 @@ def account_taxes(
     short, long = _year_rows(run)
     years = [YearInput(y, short[y], long[y]) for y in range(first_year, last_year + 1)]
     results = carryforward(FilingStatus.MARRIED_FILING_JOINTLY, years)
-    short_rate = Decimal(str(account.short_rate))
-    long_rate = Decimal(str(account.long_rate))
-    taxes = {
-        r.year: float(estimated_tax(r, short_rate=short_rate, long_rate=long_rate)) for r in results
-    }
+    taxes = {r.year: _tax(r, account, r.year) for r in results}
     last = results[-1]
     return taxes, (last.carryover_out_short_term, last.carryover_out_long_term)
 
@@ -213,23 +285,66 @@ def liquidation_tax(
         carryover_in_short_term=carry[0],
         carryover_in_long_term=carry[1],
     )
+    return _tax(year, account, day.year)
+
+
+def _tax(year: YearResult, account: SimAccount, rates_year: int) -> float:
+    """``estimated_tax`` of a netted year at the account's rates of ``rates_year`` (USD)."""
+    short_rate, long_rate = account.rates(rates_year)
     return float(
-        estimated_tax(
-            year,
-            short_rate=Decimal(str(account.short_rate)),
-            long_rate=Decimal(str(account.long_rate)),
-        )
+        estimated_tax(year, short_rate=Decimal(str(short_rate)), long_rate=Decimal(str(long_rate)))
     )
 
 
-def dispersion_of(figures: list[AccountFigures]) -> float:
-    """Mean over calendar years of the cross-account std of annual returns (>= 3 accounts)."""
+def dispersion_by_year(
+    figures: list[AccountFigures], composite: bool = False
+) -> dict[int, tuple[float, int]]:
+    """Per calendar year: (sample std of annual returns, accounts), years with >= 3 accounts.
+
+    Args:
+        figures: The accounts (of one policy).
+        composite: Count only the years an account was a composite member for.
+    """
     by_year: dict[int, list[float]] = defaultdict(list)
     for f in figures:
         for year, value in f.annual_returns.items():
-            by_year[year].append(value)
-    stds = [float(np.std(v, ddof=1)) for v in by_year.values() if len(v) >= 3]
+            if not composite or year in f.composite_years:
+                by_year[year].append(value)
+    return {
+        y: (float(np.std(v, ddof=1)), len(v)) for y, v in sorted(by_year.items()) if len(v) >= 3
+    }
+
+
+def dispersion_of(figures: list[AccountFigures], composite: bool = False) -> float:
+    """Mean over calendar years of the cross-account std of annual returns (>= 3 accounts)."""
+    stds = [std for std, _ in dispersion_by_year(figures, composite).values()]
     return float(np.mean(stds)) if stds else math.nan
+
+
+def composite_years(
+    run: AccountRun, model: FloatArray, years: dict[int, tuple[int, int]]
+) -> frozenset[int]:
+    """Years whose first day finds the account's transition finished (module docstring).
+
+    Args:
+        run: The account's run.
+        model: Target weights of the names then cash (sum 1).
+        years: Calendar year -> (first, last) day index, the window's complete years.
+    """
+    members: set[int] = set()
+    for year, (first, _) in years.items():
+        if run.funded_day > first:
+            continue
+        if run.funded_day == first:
+            weights = run.funded_weights
+        else:
+            before = [i for i, t in enumerate(run.month_end_days) if t < first]
+            if not before:
+                continue
+            weights = run.month_end_weights[before[-1]]
+        if 0.5 * float(np.abs(weights - model).sum()) <= COMPOSITE_ACTIVE_SHARE:
+            members.add(year)
+    return frozenset(members)
 
 
 def compute(
@@ -262,7 +377,7 @@ def compute(
             years[y] = (days[0], days[-1])
 
     figures: list[AccountFigures] = []
-    annual: dict[str, dict[int, list[float]]] = {p: defaultdict(list) for p in POLICIES}
+    model_with_cash = np.append(targets, 1.0 - float(targets.sum()))
     month_losses: dict[str, dict[str, float]] = {p: defaultdict(float) for p in POLICIES}
     month_values: dict[str, dict[str, float]] = {p: defaultdict(float) for p in POLICIES}
     for run in runs:
@@ -280,7 +395,6 @@ def compute(
             if funded <= first:
                 segment = returns[max(first - funded - 1, 0) : last - funded]
                 annual_returns[year] = float(np.prod(1.0 + segment) - 1.0)
-                annual[run.policy][year].append(annual_returns[year])
         funded_year = dates[funded].year
         taxes, carry = account_taxes(run, account, funded_year, last_year)
         carry_total = float(carry[0] + carry[1])
@@ -345,6 +459,7 @@ def compute(
                 years_live=years_live,
                 peak_month_harvest=peak,
                 annual_returns=annual_returns,
+                composite_years=composite_years(run, model_with_cash, years),
                 trades=len(own),
                 turnover=traded / mean_value / years_live if mean_value > 0 else 0.0,
             )
@@ -368,11 +483,7 @@ def compute(
     policies: dict[str, PolicyFigures] = {}
     for policy in POLICIES:
         rows = [f for f in figures if f.policy == policy]
-        by_year = {
-            y: (float(np.std(v, ddof=1)), len(v))
-            for y, v in sorted(annual[policy].items())
-            if len(v) >= 3
-        }
+        by_year = dispersion_by_year(rows)
         months = sorted(month_values[policy])
         harvest = [
             (m, month_losses[policy][m] / month_values[policy][m])
@@ -389,6 +500,9 @@ def compute(
             policy=policy,
             dispersion=float(np.mean([s for s, _ in by_year.values()])) if by_year else math.nan,
             dispersion_by_year=by_year,
+            dispersion_composite=dispersion_of(rows, composite=True),
+            dispersion_composite_by_year=dispersion_by_year(rows, composite=True),
+            dispersion_cash=dispersion_of([f for f in rows if f.kind == "cash"]),
             active_weight_dispersion=float(np.mean([v for _, v in weight_series[policy]]))
             if weight_series[policy]
             else math.nan,

@@ -31,6 +31,19 @@ cash (above the 1% cash target). No harvesting, no lot selection, no look at tax
 withdrawal day the cash does not cover, the shortfall (plus the cash target) is raised by
 selling every holding pro rata, FIFO. Legacy portfolios are therefore moved to the model at the
 first scheduled rebalance, realizing their gains.
+
+Baseline variants (``--baseline``, ``BASELINES``): ``fifo`` is the above; ``hifo`` relieves the
+highest-cost lots first (every sale, withdrawals included); ``yearend-harvest`` (FIFO) also, on
+each weekly scan in December, sells every whole position worth less than its adjusted basis;
+``mechanical`` (FIFO) also, on every weekly scan, sells any lot worth at most 80% of its adjusted
+basis (net of costs). A harvest leaves alone names bought in the last 30 days (a loss sale would
+be a wash sale) and names already out; its proceeds buy the *index proxy*, the model's other
+names pro rata to their targets (names sold at a loss in the last 30 days excluded), which is
+held 31 days; then the proxy's lots are sold and the harvested names bought back with what they
+brought. A scheduled rebalance that falls while a harvest is out waits until it is back. Every
+variant honours the account's gains budget on its rebalances (``BaselinePolicy.rebalance``):
+withdrawals and a harvest's return are not limited by it (a client's cash need and
+the swap's unwinding come first).
 """
 
 from __future__ import annotations
@@ -117,12 +130,13 @@ def execute_sell(
     price: float,
     *,
     lots: tuple[LotPick, ...] | None = None,
+    method: LotMethod = LotMethod.FIFO,
 ) -> None:
-    """Sell at ``price`` less the transaction cost (FIFO when no lots are named)."""
+    """Sell at ``price`` less the transaction cost (``method`` when no lots are named)."""
     if shares <= 0:
         return
     amount = cents(shares * price * (1.0 - TRANSACTION_COST_RATE))
-    ledger.sell(day, symbol, shares, amount, lots=lots, method=None if lots else LotMethod.FIFO)
+    ledger.sell(day, symbol, shares, amount, lots=lots, method=None if lots else method)
 
 
 def execute_buy(ledger: AccountLedger, day: date, symbol: str, shares: int, price: float) -> int:
@@ -143,13 +157,63 @@ def holdings(ledger: AccountLedger, symbols: tuple[str, ...]) -> FloatArray:
 
 # --------------------------------------------------------------------------- advisor baseline
 
+BASELINES = ("fifo", "hifo", "yearend-harvest", "mechanical")
+MECHANICAL_LOSS_RATIO = 0.80  # ``mechanical`` sells a lot worth at most 80% of its basis
+# A repurchase more than 30 days after a loss sale is outside the wash-sale window
+# (IRC §1091(a): "within a period beginning 30 days before ... and ending 30 days after").
+SWAP_DAYS = WASH_SALE_WINDOW_DAYS + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Swap:
+    """A baseline harvest waiting to go back: names sold at a loss, held as the index proxy."""
+
+    sold: dict[str, int]  # symbol -> shares sold
+    proxy_lot_ids: tuple[str, ...]  # the proxy's buys (engine lot ids = buy trade ids)
+    back_on: date  # first day the sold names may be bought back
+
+
+def remaining_budget(
+    account: SimAccount, ledger: AccountLedger, day: date, carry_in: float
+) -> float | None:
+    """What is left of the account's gains budget in ``day``'s year, USD (None: no budget).
+
+    Budget + capital-loss carryover into the year - net gains realized so far this year.
+    """
+    if account.gains_budget is None:
+        return None
+    realized_ytd = sum(
+        float(r.reportable_gain_loss)
+        for r in ledger.realized()
+        if ledger.trade_dates[r.sell_id].year == day.year
+    )
+    return account.gains_budget + carry_in - realized_ytd
+
 
 @dataclass(frozen=True, slots=True)
 class BaselinePolicy:
-    """Tax-naive calendar rebalancing with timing noise (see the module docstring)."""
+    """Tax-naive calendar rebalancing with timing noise (see the module docstring).
+
+    ``variant`` is one of ``BASELINES``: ``fifo`` and ``hifo`` name the lot relief of every sale;
+    ``yearend-harvest`` (FIFO) also harvests in December; ``mechanical`` (FIFO) also harvests
+    any lot worth at most 80% of its basis on every scan day. A harvest's proceeds are held in
+    the index proxy for 31 days, then the names sold are bought back (``Swap``).
+    """
 
     targets: FloatArray
     cash_band: float = 0.02
+    variant: str = "fifo"
+
+    def __post_init__(self) -> None:
+        if self.variant not in BASELINES:
+            raise ValueError(
+                f"baseline must be one of {', '.join(BASELINES)}, got {self.variant!r}"
+            )
+
+    @property
+    def method(self) -> LotMethod:
+        """Lot relief of the baseline's sales."""
+        return LotMethod.HIFO if self.variant == "hifo" else LotMethod.FIFO
 
     def invest(self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...]) -> None:
         """Buy every name to its target with the available cash above the cash target."""
@@ -172,18 +236,162 @@ class BaselinePolicy:
         )
 
     def rebalance(
-        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], tolerance: float
+        self,
+        ledger: AccountLedger,
+        market: Market,
+        symbols: tuple[str, ...],
+        tolerance: float,
+        budget: float | None = None,
     ) -> bool:
-        """Trade back to target if drifted; returns whether it traded."""
+        """Trade back to target if drifted; returns whether it traded.
+
+        With a gains ``budget`` (USD of net gains still allowed this year), overweights are sold
+        largest first, each cut to the shares whose gains (in the relief order) fit what is left;
+        loss sales add to it. The buys then spend only the cash there is.
+        """
         if not self.drifted(ledger, market, symbols, tolerance):
             return False
         shares = holdings(ledger, symbols)
         value = float(ledger.cash) + float(shares @ market.prices)
         want = np.floor(self.targets * value / market.prices)
-        for i in np.flatnonzero(shares > want):
-            execute_sell(ledger, market.day, symbols[i], int(shares[i] - want[i]), market.prices[i])
+        over = np.flatnonzero(shares > want)
+        for i in sorted(over, key=lambda i: -(shares[i] - want[i]) * market.prices[i]):
+            count = int(shares[i] - want[i])
+            if budget is not None:
+                count, gain = self.sellable(ledger, symbols[i], count, market.prices[i], budget)
+                budget -= gain
+            execute_sell(
+                ledger, market.day, symbols[i], count, market.prices[i], method=self.method
+            )
         self._to_target(ledger, market, symbols, value)
         return True
+
+    def sellable(
+        self, ledger: AccountLedger, symbol: str, shares: int, price: float, budget: float
+    ) -> tuple[int, float]:
+        """The most of ``shares`` whose realized gain fits ``budget``, and that gain (USD).
+
+        Lots are taken in the engine's relief order (FIFO: oldest buy first; HIFO: highest
+        adjusted basis per share first); a lot that does not fit is sold in part and ends it.
+        """
+        order = {t.id: n for n, t in enumerate(ledger.trades)}
+        rows = list(ledger.replay_symbol(symbol).lots_open)
+        if self.method is LotMethod.HIFO:
+            rows.sort(key=lambda r: (-(r.adjusted_basis / r.quantity), order[r.lot_id]))
+        else:
+            rows.sort(key=lambda r: order[r.lot_id])
+        net = price * (1.0 - TRANSACTION_COST_RATE)
+        taken, gain = 0, 0.0
+        for row in rows:
+            left = shares - taken
+            if left <= 0:
+                break
+            quantity = min(left, int(row.quantity))
+            per_share = net - float(row.adjusted_basis / row.quantity)
+            if per_share > 0:
+                quantity = min(quantity, int(max(budget - gain, 0.0) // per_share))
+            taken += quantity
+            gain += quantity * per_share
+            if quantity < min(left, int(row.quantity)):
+                break
+        return taken, gain
+
+    def harvests_on(self, market: Market) -> bool:
+        """Whether the variant looks for losses to harvest at ``market``'s scan."""
+        if self.variant == "mechanical":
+            return True
+        return self.variant == "yearend-harvest" and market.day.month == 12
+
+    def harvest(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], pending: set[str]
+    ) -> Swap | None:
+        """Sell the variant's loss lots and hold the proceeds in the index proxy (or None).
+
+        ``yearend-harvest`` sells every whole position worth less than its adjusted basis;
+        ``mechanical`` every lot worth at most 80% of its adjusted basis (specific lots). Names
+        in ``pending`` (a swap not yet back) and names bought in the last 30 days (a loss sale
+        would be a wash sale) are left alone. The index proxy is the rest of the model: the
+        proceeds buy the other names pro rata to their targets, except names sold at a loss in
+        the last 30 days.
+        """
+        locks = OursPolicy.locks(ledger, market.day)
+        index = {s: i for i, s in enumerate(symbols)}
+        net = 1.0 - TRANSACTION_COST_RATE
+        picks: dict[str, list[LotPick]] = {}
+        for lot in core_lots(ledger, index, ledger.account_id):
+            symbol = symbols[lot.symbol_index]
+            if symbol in pending or symbol in locks.no_loss_sale_symbols:
+                continue
+            value = lot.shares * market.prices[lot.symbol_index] * net
+            if self.variant == "mechanical" and value <= MECHANICAL_LOSS_RATIO * lot.basis_amount:
+                picks.setdefault(symbol, []).append(LotPick(lot.lot_id, _whole(lot.shares)))
+        if self.variant == "yearend-harvest":
+            shares = holdings(ledger, symbols)
+            for symbol in {r.symbol for r in ledger.open_lots()} - pending:
+                if symbol in locks.no_loss_sale_symbols:
+                    continue
+                basis = sum(float(r.adjusted_basis) for r in ledger.replay_symbol(symbol).lots_open)
+                if shares[index[symbol]] * market.prices[index[symbol]] * net < basis:
+                    picks[symbol] = []  # the whole position, FIFO
+        if not picks:
+            return None
+        sold: dict[str, int] = {}
+        before = ledger.cash
+        for symbol, lots in picks.items():
+            count = int(sum(p.quantity for p in lots)) if lots else int(ledger.held[symbol])
+            execute_sell(
+                ledger,
+                market.day,
+                symbol,
+                count,
+                market.prices[index[symbol]],
+                lots=tuple(lots) or None,
+            )
+            sold[symbol] = count
+        blocked = set(sold) | pending | set(OursPolicy.locks(ledger, market.day).no_buy_symbols)
+        proxy = np.array(
+            [0.0 if s in blocked else w for s, w in zip(symbols, self.targets, strict=True)]
+        )
+        spend = float(ledger.cash - before)
+        first = len(ledger.trades)
+        if proxy.sum() > 0:
+            unit = market.prices * (1.0 + TRANSACTION_COST_RATE)
+            need = np.floor(proxy / proxy.sum() * spend / unit)
+            for i in np.flatnonzero(need > 0):
+                execute_buy(ledger, market.day, symbols[i], int(need[i]), market.prices[i])
+        return Swap(
+            sold=sold,
+            proxy_lot_ids=tuple(t.id for t in ledger.trades[first:]),
+            back_on=market.day + timedelta(days=SWAP_DAYS),
+        )
+
+    def come_back(
+        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], swap: Swap
+    ) -> None:
+        """Sell what is left of the proxy's lots; buy the harvested names back (cash allowing).
+
+        The names come back with what the proxy's sale brought (whole shares, at most as many
+        as were sold), so a swap that lost money comes back a little smaller.
+        """
+        index = {s: i for i, s in enumerate(symbols)}
+        proxy = set(swap.proxy_lot_ids)
+        left: dict[str, list[LotPick]] = {}
+        for lot in core_lots(ledger, index, ledger.account_id):
+            if lot.lot_id in proxy:
+                left.setdefault(symbols[lot.symbol_index], []).append(
+                    LotPick(lot.lot_id, _whole(lot.shares))
+                )
+        for symbol, lots in left.items():
+            count = int(sum(p.quantity for p in lots))
+            execute_sell(
+                ledger, market.day, symbol, count, market.prices[index[symbol]], lots=tuple(lots)
+            )
+        # A name sold at a loss in the last 30 days (another swap's proxy lot) is not bought
+        # back today: that would wash the loss; its cash waits for the next rebalance.
+        blocked = OursPolicy.locks(ledger, market.day).no_buy_symbols
+        for symbol, count in swap.sold.items():
+            if symbol not in blocked:
+                execute_buy(ledger, market.day, symbol, count, market.prices[index[symbol]])
 
     def _to_target(
         self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], value: float
@@ -200,12 +408,6 @@ class BaselinePolicy:
         for i in np.flatnonzero(need > 0):
             execute_buy(ledger, market.day, symbols[i], int(need[i]), market.prices[i])
 
-    def raise_cash(
-        self, ledger: AccountLedger, market: Market, symbols: tuple[str, ...], amount: float
-    ) -> None:
-        """Sell every holding pro rata (FIFO) until ``amount`` plus the cash target is in cash."""
-        raise_pro_rata(ledger, market, symbols, amount, CASH_TARGET_WEIGHT)
-
 
 def raise_pro_rata(
     ledger: AccountLedger,
@@ -213,8 +415,9 @@ def raise_pro_rata(
     symbols: tuple[str, ...],
     amount: float,
     cash_target: float,
+    method: LotMethod = LotMethod.FIFO,
 ) -> None:
-    """Sell every holding pro rata, FIFO, so that cash covers ``amount`` plus the cash target."""
+    """Sell every holding pro rata (``method``) so that cash covers ``amount`` + the cash target."""
     shares = holdings(ledger, symbols)
     invested = float(shares @ market.prices)
     value = invested + float(ledger.cash)
@@ -224,7 +427,7 @@ def raise_pro_rata(
     fraction = min(1.0, short / (invested * (1.0 - TRANSACTION_COST_RATE)))
     sell = np.minimum(np.ceil(shares * fraction), shares)
     for i in np.flatnonzero(sell > 0):
-        execute_sell(ledger, market.day, symbols[i], int(sell[i]), market.prices[i])
+        execute_sell(ledger, market.day, symbols[i], int(sell[i]), market.prices[i], method=method)
 
 
 # ------------------------------------------------------------------------------------- ours
@@ -276,15 +479,9 @@ class OursPolicy:
             raise ValueError("problem needs a solve day's universe and risk model")
         index = {s: i for i, s in enumerate(symbols)}
         lots = core_lots(ledger, index, account.account_id)
-        budget = None
-        if account.gains_budget is not None:
-            realized_ytd = sum(
-                float(r.reportable_gain_loss)
-                for r in ledger.realized()
-                if ledger.trade_dates[r.sell_id].year == market.day.year
-            )
-            budget = account.gains_budget + carry_in - realized_ytd
+        budget = remaining_budget(account, ledger, market.day, carry_in)
         locks = self.locks(ledger, market.day)
+        short_rate, long_rate = account.rates(market.day.year)
         return RebalanceProblem(
             as_of=market.day,
             universe=market.universe,
@@ -293,8 +490,8 @@ class OursPolicy:
             lots=lots,
             cash_amount=max(float(ledger.cash), 0.0),
             tax_profile=TaxProfile(
-                short_term_rate=account.short_rate,
-                long_term_rate=account.long_rate,
+                short_term_rate=short_rate,
+                long_term_rate=long_rate,
                 gains_budget_amount=budget,
             ),
             risk_model=market.risk_model,

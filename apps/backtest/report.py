@@ -213,6 +213,18 @@ def _table(ours: PolicyFigures, naive: PolicyFigures, result: BacktestResult) ->
             _reduction(ours.dispersion, naive.dispersion),
         ),
         (
+            "Dispersion of annual returns, composite members (transition finished)",
+            _pct(ours.dispersion_composite),
+            _pct(naive.dispersion_composite),
+            _reduction(ours.dispersion_composite, naive.dispersion_composite),
+        ),
+        (
+            "Dispersion of annual returns, cash-funded accounts",
+            _pct(ours.dispersion_cash),
+            _pct(naive.dispersion_cash),
+            _reduction(ours.dispersion_cash, naive.dispersion_cash),
+        ),
+        (
             "Dispersion of weights (mean over names, month ends)",
             _pct(ours.active_weight_dispersion),
             _pct(naive.active_weight_dispersion),
@@ -380,11 +392,17 @@ def summary_json(result: BacktestResult) -> dict[str, object]:
         "solver": result.solver,
         "saved_vs_fees": result.saved_vs_fees,
         "summary_line": result.summary_line(),
+        "figures": result.figures(),
     }
     for name, p in result.policies.items():
         out[name] = {
             "dispersion": p.dispersion,
             "dispersion_by_year": {str(y): v for y, v in p.dispersion_by_year.items()},
+            "dispersion_composite": p.dispersion_composite,
+            "dispersion_composite_by_year": {
+                str(y): v for y, v in p.dispersion_composite_by_year.items()
+            },
+            "dispersion_cash": p.dispersion_cash,
             "active_weight_dispersion": p.active_weight_dispersion,
             "tracking_error": p.tracking_error,
             "tax_total": p.tax_total,

@@ -36,9 +36,11 @@ from apps.backtest.policies import (
     Market,
     OursPolicy,
     SolveStats,
+    Swap,
     default_solver_config,
     holdings,
     raise_pro_rata,
+    remaining_budget,
 )
 from apps.optimizer.core.problem import compile_universe
 from apps.optimizer.core.risk import RiskModelSpec, build_risk_model
@@ -49,7 +51,7 @@ from apps.optimizer.core.types import (
     SolverConfig,
     Universe,
 )
-from apps.taxlots.engine import OpenLotRow, RealizedRow, Trade
+from apps.taxlots.engine import LotMethod, OpenLotRow, RealizedRow, Trade
 from apps.taxlots.rules import FilingStatus, YearInput, carryforward
 
 POLICIES = ("ours", "naive")
@@ -70,6 +72,7 @@ class SimulationSettings:
     rebalance_trigger_te: float = 0.01
     harvest_risk_scale: float = 0.25  # risk aversion of harvest-only scans / risk aversion
     workers: int = 2
+    baseline: str = "fifo"  # one of ``policies.BASELINES``
 
 
 @dataclass(slots=True)
@@ -83,6 +86,7 @@ class AccountRun:
     flows: FloatArray  # external flow that day: deposits +, withdrawals -
     month_end_days: list[int]
     month_end_weights: list[FloatArray]  # names then cash, fractions of value
+    funded_weights: FloatArray  # names then cash at the funding day's close
     trades: list[Trade]
     realized: tuple[RealizedRow, ...]  # full replay of the history
     lots_open: tuple[OpenLotRow, ...]
@@ -201,15 +205,18 @@ class _Chunk:
                 else None
             ),
         )
-        self.naive = BaselinePolicy(targets=settings.targets)
+        self.naive = BaselinePolicy(targets=settings.targets, variant=settings.baseline)
+        self.swaps: dict[tuple[str, str], list[Swap]] = {}
+        self.deferred: set[tuple[str, str]] = set()
         self.ledgers: dict[tuple[str, str], AccountLedger] = {}
         self.values: dict[tuple[str, str], list[float]] = {}
         self.flows: dict[tuple[str, str], list[float]] = {}
         self.month_end: dict[tuple[str, str], tuple[list[int], list[FloatArray]]] = {}
+        self.funded_weights: dict[tuple[str, str], FloatArray] = {}
         self.stats: dict[str, SolveStats] = {a.account_id: SolveStats() for a in accounts}
         self.shortfall: dict[tuple[str, str], float] = {}
         self.flow_days = {a.account_id: _flow_days(data, a, settings.end) for a in accounts}
-        self.carry: dict[tuple[str, int], float] = {}
+        self.carry: dict[tuple[str, str, int], float] = {}
 
     def market(self, t: int, *, solve: bool) -> Market:
         data = self.data
@@ -254,10 +261,12 @@ class _Chunk:
         due = sum(1 for w in withdrawals if w > t and self.data.dates[w] <= horizon)
         return due * account.monthly_withdrawal
 
-    def carry_for(self, account: SimAccount, ledger: AccountLedger, year: int) -> float:
+    def carry_for(
+        self, account: SimAccount, policy: str, ledger: AccountLedger, year: int
+    ) -> float:
         if account.gains_budget is None:
             return 0.0
-        key = (account.account_id, year)
+        key = (account.account_id, policy, year)
         if key not in self.carry:
             first = self.data.dates[account.funded_day].year
             self.carry[key] = carry_in(ledger, first, year)
@@ -278,7 +287,7 @@ class _Chunk:
             market,
             self.symbols,
             withdrawals_due=self.withdrawals_due(account, market.index) + extra_due,
-            carry_in=self.carry_for(account, ledger, market.day.year),
+            carry_in=self.carry_for(account, "ours", ledger, market.day.year),
             mode=mode,
         )
         result = self.ours.solve(problem, market, self.stats[account.account_id])
@@ -319,10 +328,13 @@ class _Chunk:
                     value = float(invested.sum()) + float(ledger.cash)
                     self.values[key].append(value)
                     self.flows[key].append(flow)
+                    weights_now = np.append(invested, float(ledger.cash)) / max(value, 1e-9)
+                    if account.funded_day == t:
+                        self.funded_weights[key] = weights_now
                     if month_end and value > 0:
                         days, weights = self.month_end[key]
                         days.append(t)
-                        weights.append(np.append(invested, float(ledger.cash)) / value)
+                        weights.append(weights_now)
         return self.collect()
 
     def cash_flows(
@@ -347,7 +359,8 @@ class _Chunk:
                         mode=RebalanceMode.RAISE_CASH,
                     )
                 if float(ledger.cash) < amount:
-                    raise_pro_rata(ledger, market, self.symbols, amount, 0.01)
+                    method = self.naive.method if policy == "naive" else LotMethod.FIFO
+                    raise_pro_rata(ledger, market, self.symbols, amount, 0.01, method)
             taken = min(cents(amount), ledger.cash)
             self.shortfall[(account.account_id, policy)] += amount - float(taken)
             ledger.flow(-taken)
@@ -367,10 +380,34 @@ class _Chunk:
                 )
                 self.solve_ours(account, ledger, market, mode=mode)
             return
+        key = (account.account_id, policy)
         if account.funded_day == t and account.kind == "cash":
             self.naive.invest(ledger, market, self.symbols)
-        elif t in account.baseline_days:
-            self.naive.rebalance(ledger, market, self.symbols, account.drift_tolerance)
+        swaps = self.swaps.setdefault(key, [])
+        for swap in [s for s in swaps if s.back_on <= market.day]:
+            self.naive.come_back(ledger, market, self.symbols, swap)
+            swaps.remove(swap)
+        if scan and self.naive.harvests_on(market):
+            pending = {name for swap in swaps for name in swap.sold}
+            harvested = self.naive.harvest(ledger, market, self.symbols, pending)
+            if harvested is not None:
+                swaps.append(harvested)
+        if t in account.baseline_days or key in self.deferred:
+            # A scheduled rebalance waits until every swap is back (its names are out of the
+            # account and its proxy lots would be traded against the model meanwhile).
+            if swaps:
+                self.deferred.add(key)
+                return
+            self.deferred.discard(key)
+            budget = remaining_budget(
+                account,
+                ledger,
+                market.day,
+                self.carry_for(account, policy, ledger, market.day.year),
+            )
+            self.naive.rebalance(
+                ledger, market, self.symbols, account.drift_tolerance, budget=budget
+            )
 
     def collect(self) -> list[AccountRun]:
         runs: list[AccountRun] = []
@@ -391,6 +428,7 @@ class _Chunk:
                         flows=np.array(self.flows[key]),
                         month_end_days=days,
                         month_end_weights=weights,
+                        funded_weights=self.funded_weights[key],
                         trades=ledger.trades,
                         realized=full.realized,
                         lots_open=full.lots_open,

@@ -103,7 +103,8 @@ def transition_path(
             lots=lots,
             cash_amount=max(cash, 0.0),
             tax_profile=TaxProfile(
-                short_term_rate=account.short_rate, long_term_rate=account.long_rate
+                short_term_rate=account.rates(day.year)[0],
+                long_term_rate=account.rates(day.year)[1],
             ),
             risk_model=risk,
             constraints=Constraints(min_trade_amount=100.0),
@@ -164,15 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = skfolio_dataset()
     start = data.index_on_or_after(date.fromisoformat(args.start))
     account = concentrated_account(data, start=start, seed=args.seed)
+    short_rate, long_rate = account.rates(data.dates[start].year)
     write(
         f"account {account.account_id}: {len(account.legacy_lots)} legacy lots, value "
-        f"{account.initial_value:,.0f}, rates {account.short_rate:.3f}/{account.long_rate:.3f}"
+        f"{account.initial_value:,.0f}, rates {short_rate:.3f}/{long_rate:.3f} (funding year)"
     )
     for years in (1, 3, 5):
         path = transition_path(data, account, years=years, window=5)
         total = sum(p.plan_year.estimated_tax_amount for p in path)
         present = present_value_of_tax(path)
-        owed = path[-1].unrealized_gain_amount * account.long_rate
+        owed = path[-1].unrealized_gain_amount * long_rate
         write(
             f"N={years}: tax over {len(path)} years {total:,.0f} (present value {present:,.0f}); "
             f"value at the last run {path[-1].value_amount:,.0f}, unrealized gain left "

@@ -25,13 +25,17 @@ from apps.taxlots.engine import LotMethod, Side
 from apps.taxlots.estimate import estimated_tax
 from apps.taxlots.rules import FilingStatus, Term, YearInput, carryforward
 
+# TCJA 2019 (P.L. 115-97 §11001) + 3.8% NIIT (IRC §1411): the book's four bracket positions.
+BRACKETS_2019 = ((0.278, 0.188), (0.358, 0.188), (0.388, 0.238), (0.408, 0.238))
 ROOT = Path(__file__).resolve().parents[3]
 START, END = date(2019, 1, 2), date(2019, 6, 28)
 NUMBER = r"(?:-?\d+(?:\.\d+)?|nan)"
 LINE = re.compile(
     rf"^backtest accounts=\d+ dispersion_ours={NUMBER} dispersion_naive={NUMBER} "
     rf"tax_ours=-?\d+ tax_naive=-?\d+ te_ours={NUMBER} te_naive={NUMBER} "
-    rf"harvest_peak_month_pct={NUMBER}$"
+    rf"harvest_peak_month_pct={NUMBER} liq_tax_ours=-?\d+ liq_tax_naive=-?\d+ "
+    rf"after_tax_ours={NUMBER} after_tax_naive={NUMBER} "
+    rf"dispersion_composite_ours={NUMBER} dispersion_composite_naive={NUMBER} seeds=\d+$"
 )
 
 
@@ -200,12 +204,15 @@ def test_tax_totals_reconcile_with_the_engine(simulated) -> None:
             bucket = short if row.term is Term.SHORT else long
             bucket[run.trade_dates[row.sell_id].year] += row.reportable_gain_loss
         years = [YearInput(2019, short[2019], long[2019])]
+        short_rate, long_rate = account.rates(2019)
+        assert (short_rate, long_rate) == pytest.approx(
+            (BRACKETS_2019[account.bracket][0] + account.state_rate,
+             BRACKETS_2019[account.bracket][1] + account.state_rate)
+        )  # fmt: skip
         expected = sum(
             float(
                 estimated_tax(
-                    y,
-                    short_rate=Decimal(str(account.short_rate)),
-                    long_rate=Decimal(str(account.long_rate)),
+                    y, short_rate=Decimal(str(short_rate)), long_rate=Decimal(str(long_rate))
                 )
             )
             for y in carryforward(FilingStatus.MARRIED_FILING_JOINTLY, years)
@@ -248,6 +255,10 @@ def test_command_line_prints_the_summary_line_last(files: tuple[Path, Path]) -> 
             "3",
             "--seed",
             "2",
+            "--seeds",
+            "2",
+            "--baseline",
+            "hifo",
             "--workers",
             "2",
         ],
@@ -259,7 +270,8 @@ def test_command_line_prints_the_summary_line_last(files: tuple[Path, Path]) -> 
     )
     last = out.stdout.strip().splitlines()[-1]
     assert LINE.match(last), last
-    assert last.startswith("backtest accounts=3 ")
+    assert last.startswith("backtest accounts=3 ") and last.endswith(" seeds=2")
+    assert "seeds 2..3 (2): mean [min-max]" in out.stdout
 
 
 def test_manage_py_backtest_needs_no_database(files: tuple[Path, Path]) -> None:
