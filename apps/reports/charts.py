@@ -6,6 +6,7 @@ palette, paired bars (actual vs target) and range plots (dispersion), so they li
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -201,3 +202,30 @@ def signed_bars(
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above  # nosec B308 B703
+
+
+def taxes_saved_bars(
+    years: Sequence[tuple[str, Any]], *, title: str, primary: str, secondary: str
+) -> SafeString:
+    """The taxes-saved decomposition as signed bars, five per labelled year (USD).
+
+    Each item of ``years`` is ``(label, figures)`` where ``figures`` has ``permanent``,
+    ``deferral_value``, ``trading_costs``, ``fees`` and ``net_saved`` (an account's year or
+    the firm's totals for a year): the client and firm PDFs draw the same bars.
+    """
+    return signed_bars(
+        [
+            SignedBar(f"{label} {name}", float(amount), is_total)
+            for label, y in years
+            for name, amount, is_total in (
+                ("permanent", y.permanent, False),
+                ("value of deferring", y.deferral_value, False),
+                ("trading costs", -y.trading_costs, False),
+                ("fees", -y.fees, False),
+                ("net", y.net_saved, True),
+            )
+        ],
+        title=title,
+        primary=primary,
+        secondary=secondary,
+    )

@@ -11,7 +11,7 @@ from apps.accounts.models import Account, WithdrawalFrequency
 from apps.accounts.selectors import realized_summary
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO, round_money
-from apps.reports.charts import PairedBar, SignedBar, paired_bars, signed_bars
+from apps.reports.charts import PairedBar, paired_bars, taxes_saved_bars
 from apps.reports.rendering import RenderedPdf, pdf_from_template
 from apps.reports.selectors import executed_proposal_list
 from apps.reports.services.branding import branding_context
@@ -185,18 +185,8 @@ def client_report_context(*, account: Account, year: int, as_of: date) -> dict[s
     )
     proposals = list(executed_proposal_list(account_ids=[account.pk]))
     saved = taxes_saved_for_account(account=account, year=year, as_of=as_of, proposals=proposals)
-    saved_chart = signed_bars(
-        [
-            SignedBar(label, float(amount), is_total)
-            for y in saved.years
-            for label, amount, is_total in (
-                (f"{y.year} permanent", y.permanent, False),
-                (f"{y.year} value of deferring", y.deferral_value, False),
-                (f"{y.year} trading costs", -y.trading_costs, False),
-                (f"{y.year} fees", -y.fees, False),
-                (f"{y.year} net", y.net_saved, True),
-            )
-        ],
+    saved_chart = taxes_saved_bars(
+        [(str(y.year), y) for y in saved.years],
         title="Taxes saved by year: permanent, deferral (present value), costs, fees, net (USD)",
         primary=branding.primary,
         secondary=branding.secondary,

@@ -14,7 +14,7 @@ from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.reports import dispersion as stats
 from apps.reports import taxes_saved as core
-from apps.reports.charts import RangeRow, range_plot
+from apps.reports.charts import RangeRow, range_plot, taxes_saved_bars
 from apps.reports.rendering import RenderedPdf, pdf_from_template
 from apps.reports.selectors import (
     executed_proposal_list,
@@ -142,14 +142,18 @@ def firm_taxes_saved_get(*, year: int, as_of: date) -> FirmTaxesSaved:
 
 def report_render_taxes_saved(*, year: int, as_of: date) -> RenderedPdf:
     """Render the firm's taxes-saved report."""
+    branding = branding_context()
+    report = firm_taxes_saved_get(year=year, as_of=as_of)
+    chart = taxes_saved_bars(
+        [(str(year), report)],
+        title=f"Taxes saved in {year}, all accounts: permanent, deferral (present value), "
+        "costs, fees, net (USD)",
+        primary=branding.primary,
+        secondary=branding.secondary,
+    )
     return pdf_from_template(
         "reports/taxes_saved.html",
-        {
-            "branding": branding_context(),
-            "report": firm_taxes_saved_get(year=year, as_of=as_of),
-            "year": year,
-            "as_of": as_of,
-        },
+        {"branding": branding, "report": report, "chart": chart, "year": year, "as_of": as_of},
     )
 
 

@@ -96,6 +96,8 @@ def test_the_api_and_the_pdf_give_the_firm_report_figures(report_book, firms, tm
     assert body["horizon_years"] == 10 and Decimal(body["discount_rate"]) == Decimal("0.05")
     rows = {r["number"]: r for r in body["rows"]}
     text = "\n".join(pdf_pages(report_render_taxes_saved(year=YEAR, as_of=AS_OF).content, tmp_path))
+    # The decomposition chart, labelled per year as in the client report.
+    assert f"{YEAR} value of deferring" in text and f"{YEAR} trading costs" in text
     for row in report.rows:
         api = rows[row.account.number]
         for field in ("permanent", "deferral_value", "saved", "trading_costs", "fees", "net_saved"):
