@@ -17,13 +17,14 @@ import pytest
 
 from apps.backtest import BacktestOptions, run_backtest
 from apps.backtest.book import make_book, model_weights
-from apps.backtest.data import PriceData, load_dataset, skfolio_dataset, write_dataset
+from apps.backtest.data import load_dataset, skfolio_dataset
 from apps.backtest.ledger import AccountLedger
 from apps.backtest.metrics import account_taxes, compute
 from apps.backtest.simulate import SimulationSettings, simulate
 from apps.taxlots.engine import LotMethod, Side
 from apps.taxlots.estimate import estimated_tax
 from apps.taxlots.rules import FilingStatus, Term, YearInput, carryforward
+from tests.unit.backtest.datasets import skfolio_window_files
 
 # TCJA 2019 (P.L. 115-97 §11001) + 3.8% NIIT (IRC §1411): the book's four bracket positions.
 BRACKETS_2019 = ((0.278, 0.188), (0.358, 0.188), (0.388, 0.238), (0.408, 0.238))
@@ -41,17 +42,9 @@ LINE = re.compile(
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    full = skfolio_dataset()
-    first = full.index_on_or_after(date(2018, 1, 2))
-    last = full.index_on_or_before(date(2019, 7, 31))
-    sliced = PriceData(
-        dates=full.dates[first : last + 1],
-        symbols=full.symbols,
-        closes=full.closes[first : last + 1],
-        sectors=full.sectors,
-        source=full.source,
+    return skfolio_window_files(
+        tmp_path_factory.mktemp("prices"), date(2018, 1, 2), date(2019, 7, 31)
     )
-    return write_dataset(sliced, tmp_path_factory.mktemp("prices"), "sp500_20")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from apps.backtest import BacktestOptions, run_backtest, run_seeds
 from apps.backtest.book import make_book, model_weights
-from apps.backtest.data import PriceData, skfolio_dataset, write_dataset
+from apps.backtest.data import skfolio_dataset
 from apps.backtest.ledger import AccountLedger
 from apps.backtest.metrics import LINE_FIELDS, composite_years, summary_line
 from apps.backtest.policies import SWAP_DAYS, BaselinePolicy, Market, holdings
@@ -19,6 +19,7 @@ from apps.backtest.rates import rates_in, year_rates
 from apps.backtest.seeds import PERCENTILE_FROM, SeedFigures
 from apps.backtest.simulate import SimulationSettings, simulate
 from apps.taxlots.engine import Side
+from tests.unit.backtest.datasets import skfolio_window_files
 
 SYMBOLS = ("X", "Y", "Z")
 EQUAL = np.array([0.33, 0.33, 0.33])
@@ -110,17 +111,9 @@ def test_interval_is_the_5th_to_95th_percentile_from_20_seeds() -> None:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory):
-    full = skfolio_dataset()
-    first = full.index_on_or_after(date(2007, 1, 2))
-    last = full.index_on_or_before(date(2008, 12, 31))
-    sliced = PriceData(
-        dates=full.dates[first : last + 1],
-        symbols=full.symbols,
-        closes=full.closes[first : last + 1],
-        sectors=full.sectors,
-        source=full.source,
+    return skfolio_window_files(
+        tmp_path_factory.mktemp("prices"), date(2007, 1, 2), date(2008, 12, 31)
     )
-    return write_dataset(sliced, tmp_path_factory.mktemp("prices"), "sp500_20")
 
 
 def test_seeds_run_the_books_seeded_s_to_s_plus_n_minus_1(files) -> None:
