@@ -289,8 +289,9 @@ def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
         for lot in rounded_down[np.argsort(per_share[rounded_down])]:
             if excess <= 0.0:
                 break
-            step = min(_step_up(float(wanted[lot]), book.step), book.sell_cap[lot]) - book.sell[lot]
-            book.sell[lot] += step
+            new = min(_step_up(float(wanted[lot]), book.step), book.sell_cap[lot])
+            step = new - book.sell[lot]
+            book.sell[lot] = new  # set, not added: a float sum can pass the cap
             excess += step * per_share[lot]
         candidates = np.flatnonzero(mine & (book.sell > 0.0) & (per_share > 0.0))
         for lot in candidates[np.argsort(-prepared.lot_budget_rates[k][candidates])]:
@@ -390,12 +391,13 @@ def _repair_cash(book: _Book) -> None:
                 break
             needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
             target = min(float(wanted[lot]), needed)
-            step = min(_step_up(target, book.step), book.sell_cap[lot]) - book.sell[lot]
+            new = min(_step_up(target, book.step), book.sell_cap[lot])
+            step = new - book.sell[lot]
             extra_use = step * book.lot_price[lot] * prepared.lot_budget_rates[:, lot]
             extra_value = step * book.lot_price[lot]
             if step <= 0.0 or np.any(extra_use > room) or extra_value > turnover_room:
                 continue
-            book.sell[lot] += step
+            book.sell[lot] = new
             room = room - extra_use
             turnover_room -= extra_value
             remaining -= step * book.lot_price[lot] * (1.0 - book.tc)
@@ -418,12 +420,9 @@ def _repair_cash(book: _Book) -> None:
             if prepared.lot_symbol[lot] in bought:
                 continue
             unit = book.lot_price[lot] * (1.0 - book.tc)
-            extra = min(
-                book.sell_cap[lot] - book.sell[lot],
-                _step_up(remaining / unit, book.step),
-            )
-            book.sell[lot] += extra
-            remaining -= extra * unit
+            new = min(book.sell_cap[lot], book.sell[lot] + _step_up(remaining / unit, book.step))
+            remaining -= (new - book.sell[lot]) * unit
+            book.sell[lot] = new
         book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
         book.cash_over_budget.add(int(a))
 
@@ -458,11 +457,20 @@ def _extend(book: _Book, group: IntArray, shares: float) -> list[tuple[int, floa
             continue
         if book.prepared.lot_state[j] != LOT_FREE:
             break
-        take = min(_step_up(book.sell[j] + left, book.step), book.sell_cap[j]) - book.sell[j]
-        book.sell[j] += take
+        # Set the new sale, not sell + take: a float sum can pass the cap (sell + (cap - sell)).
+        new = min(_step_up(book.sell[j] + left, book.step), book.sell_cap[j])
+        take = new - book.sell[j]
+        book.sell[j] = new
         added.append((j, take))
         left -= take
     return added
+
+
+def _undo(book: _Book, added: list[tuple[int, float]]) -> None:
+    """Take back what ``_extend`` added: each lot's sale as it was before (exactly, at zero)."""
+    for j, q in added:
+        before = book.sell[j] - q
+        book.sell[j] = before if before > _EPS else 0.0
 
 
 def _next_cost(book: _Book, group: IntArray) -> float:
@@ -585,8 +593,7 @@ def _repair_budget_in_order(
             ):
                 used = after
                 continue
-            for j, q in added:
-                book.sell[j] -= q
+            _undo(book, added)
         _unwind_over_budgets(book, a, mine)
         over_by = book.budget_used()[a] - limit[a]
         for k in np.flatnonzero(over_by > CENT).tolist():
@@ -631,8 +638,7 @@ def _repair_cash_in_order(book: _Book, groups: list[IntArray]) -> None:
             extra_use = _use(book, added)
             extra_value = sum(q for _, q in added) * book.lot_price[group[0]]
             if np.any(extra_use > room) or extra_value > turnover_room:
-                for j, q in added:
-                    book.sell[j] -= q
+                _undo(book, added)
                 continue
             room = room - extra_use
             turnover_room -= extra_value

@@ -227,3 +227,25 @@ def test_a_lot_behind_a_never_sell_lot_is_not_sold():
 def test_lot_order_is_one_of_the_custodian_methods():
     with pytest.raises(ProblemShapeError, match="lot_order"):
         Constraints(lot_order="AVERAGE")
+
+
+def test_a_sale_extended_to_a_whole_lot_never_passes_it_by_float_rounding() -> None:
+    """``_extend`` sets the lot's sale to its cap exactly: 1.291031 + (3.33982 - 1.291031) is
+    more than 3.33982 in floats, and the re-check's "sells more than held" is exact (a property test
+    found it). ``_undo`` gives the earlier sale back, zero exactly."""
+    from types import SimpleNamespace
+
+    from apps.optimizer.core.prepare import LOT_FREE
+    from apps.optimizer.core.rounding import _extend, _undo
+
+    book = SimpleNamespace(
+        sell=np.array([1.291031, 0.0]),
+        sell_cap=np.array([3.33982, 3.0]),
+        step=1e-6,
+        prepared=SimpleNamespace(lot_state=np.array([LOT_FREE, LOT_FREE])),
+    )
+    assert 1.291031 + (3.33982 - 1.291031) > 3.33982  # the float sum the old code made
+    added = _extend(book, np.array([0, 1]), 60.0)
+    assert book.sell[0] == 3.33982 and book.sell[1] == 3.0
+    _undo(book, added)
+    assert book.sell[1] == 0.0 and abs(book.sell[0] - 1.291031) < 1e-12
