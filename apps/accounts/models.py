@@ -228,6 +228,10 @@ class Account(models.Model):
             value = getattr(self, field)
             if value is not None and not Decimal("0") <= value < Decimal("1"):
                 raise ValidationError({field: "a fraction between 0 and 1 (0.238 for 23.8%)"})
+        if not Decimal("0") < self.transition_tolerance_rate < Decimal("1"):
+            raise ValidationError(
+                {"transition_tolerance_rate": "a tracking error above 0 and below 1 (0.01 for 1%)"}
+            )
         if self.withdrawal_frequency != WithdrawalFrequency.NONE and (
             self.next_withdrawal_on is None or self.withdrawal_amount <= 0
         ):

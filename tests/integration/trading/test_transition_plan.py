@@ -2,9 +2,12 @@
 
 from decimal import Decimal
 
+import pytest
+
 from apps.access.roles import Role
 from apps.accounts.models import Account
 from apps.accounts.services.accounts import account_update_profile
+from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
 from apps.optimizer import adapters
 from apps.trading.models import Proposal
@@ -122,3 +125,20 @@ def test_preview_proposal_and_account_page_show_the_plan(firms, run_book):
 
     html = client.get(f"/accounts/{account.pk}/").content.decode()
     assert f"proposal #{proposal.pk}" in html and "<td>2026</td>" in html
+
+
+def test_a_horizon_or_tolerance_out_of_range_is_refused_and_nothing_is_saved(firms, run_book):
+    advisor = firms["a"].users[Role.ADVISOR]
+    account = run_book["legacy"]
+    for changes in (
+        {"transition_years": 0},
+        {"transition_years": 11},
+        {"transition_tolerance_rate": Decimal("0")},
+        {"transition_tolerance_rate": Decimal("1.5")},
+        {"transition_start_year": 2020},  # stamped by the service, never set by hand
+    ):
+        with pytest.raises(ApplicationError):
+            account_update_profile(account=account, changes=changes, acting_user=advisor)
+    account.refresh_from_db()
+    assert account.transition_years is None and account.transition_start_year is None
+    assert account.transition_tolerance_rate == Decimal("0.01")
