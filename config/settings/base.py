@@ -221,7 +221,12 @@ LOGIN_LOCKOUT_S = env.int("LOGIN_LOCKOUT_S", default=900)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tenant_context": {"()": "django_tenants.log.TenantContextFilter"}},
+    "filters": {
+        "tenant_context": {"()": "django_tenants.log.TenantContextFilter"},
+        "client_errors_without_traceback": {
+            "()": "config.log_filters.ClientErrorsWithoutTraceback"
+        },
+    },
     "formatters": {
         "tenant_context": {
             "format": "[%(schema_name)s:%(domain_url)s] %(levelname)s %(name)s: %(message)s"
@@ -235,7 +240,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own handlers (its DEBUG console, runserver's request lines) would print every
+        # record a second time beside the root handler: each record is printed once, there.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["client_errors_without_traceback"]},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # Optimizer: values reach the core only through SolverConfig (apps.optimizer.adapters).

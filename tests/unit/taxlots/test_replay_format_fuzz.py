@@ -694,17 +694,24 @@ def test_every_field_given_every_wrong_value(
     if fields == "tax_replay":
         pairs = list(itertools.product(REPLAY_FIELDS, WRONG_VALUES))
         pool = [case.document for case in drawn(replay_cases(longest=8), 40)]
+        # Documents whose sells name lots, drawn as such: whether 40 free draws hold one depends
+        # on the platform's generation (none did on Debian's Python 3.11.2).
+        with_picks = [
+            case.document
+            for case in drawn(
+                replay_cases(longest=8).filter(lambda c: holders(c.document, "lots")), 10
+            )
+        ]
         run, error, check_output = replay_document, ReplayError, check_replay_output
     else:
         pairs = list(itertools.product(CARRYFORWARD_FIELDS, WRONG_VALUES))
         pool = drawn(carryforward_documents(), 40)
+        with_picks: list[dict[str, Any]] = []  # the carryforward format has no lot picks
         run, error, check_output = (
             carryforward_document,
             CarryforwardError,
             check_carryforward_output,
         )
-    with_picks = [d for d in pool if fields == "tax_replay" and holders(d, "lots")]
-    assert with_picks or fields == "tax_carryforward"
     tried: Counter[str] = Counter()
     for number, ((where, key), value) in enumerate(pairs):
         documents = with_picks if where == "lots" else pool
