@@ -1,4 +1,4 @@
-"""The tax-replay JSON format (``/work/shared/formats/tax-replay.md``): parse, validate, serialize.
+"""The tax-replay JSON format (``docs/formats/tax-replay.md``): parse, validate, serialize.
 
 Files are UTF-8 (a leading byte-order mark is ignored, as RFC 8259 section 8.1 allows). Input
 numbers are read as ``Decimal`` straight from their JSON text (never through ``float``);

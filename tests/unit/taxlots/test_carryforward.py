@@ -39,7 +39,7 @@ def figures(result: YearResult) -> tuple[int, ...]:
 
 
 def test_spec_example_short_term_gain_absorbs_long_term_loss() -> None:
-    # /work/shared/formats/tax-replay.md, tax_carryforward input.
+    # docs/formats/tax-replay.md, tax_carryforward input.
     [result] = carryforward("single", [year(2023, 49017, -63149, 0, 0)])
     assert figures(result) == (49017, -63149, -14132, 3000, 0, 11132)
 

@@ -9,7 +9,7 @@ import pytest
 from apps.taxlots.errors import CarryforwardError, ReplayError
 from apps.taxlots.replay_format import carryforward_document, dumps, loads, replay_document
 
-# /work/shared/formats/tax-replay.md: the input example, with the purchases its output implies
+# docs/formats/tax-replay.md: the input example, with the purchases its output implies
 # (b2: 50 shares on 2012-12-19 for $2,750; 25 more shares replaced, here in the IRA).
 SPEC_INPUT: dict[str, Any] = {
     "params": {"lot_method": "FIFO", "wash_sale_window_days": 30, "long_term_months": 12},

@@ -1,6 +1,6 @@
 """``manage.py tax_carryforward INPUT.json``: Schedule D netting and carryover, no database.
 
-The format is ``/work/shared/formats/tax-replay.md``; the logic is ``apps.taxlots.rules``.
+The format is ``docs/formats/tax-replay.md``; the logic is ``apps.taxlots.rules``.
 """
 
 from __future__ import annotations

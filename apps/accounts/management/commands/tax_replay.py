@@ -1,6 +1,6 @@
 """``manage.py tax_replay INPUT.json [-o OUT.json]``: replay a trade history file, no database.
 
-The format is ``/work/shared/formats/tax-replay.md``; the logic is ``apps.taxlots``.
+The format is ``docs/formats/tax-replay.md``; the logic is ``apps.taxlots``.
 """
 
 from __future__ import annotations
