@@ -10,6 +10,7 @@ from apps.access.login import ThrottledLoginView
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
+from apps.reports import views as report_views
 from apps.trading import order_apis, order_views
 from apps.trading import views as trading_views
 
@@ -43,7 +44,7 @@ api_v1 = [
 handler404 = "apps.common.api.not_found"
 
 urlpatterns = [
-    path("", access_views.dashboard, name="home"),
+    path("", report_views.dashboard, name="home"),
     path(
         "login/",
         ThrottledLoginView.as_view(

@@ -1,6 +1,4 @@
-"""Firm-host pages: dashboard, users and roles (firm admin), audit trail."""
-
-from typing import Any
+"""Firm-host pages: users and roles (firm admin), audit trail."""
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
@@ -13,25 +11,6 @@ from apps.access.permissions import Action, action_required
 from apps.access.selectors import audit_event_list, firm_user_list
 from apps.access.services import firm_user_create, firm_user_set_role
 from apps.common.exceptions import ApplicationError
-
-
-@action_required(Action.VIEW_BOOK)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """The firm's landing page after login."""
-    return render(request, "access/dashboard.html", {"sections": _dashboard_sections(request)})
-
-
-def _dashboard_sections(request: HttpRequest) -> list[dict[str, Any]]:
-    from django.apps import apps
-
-    sections = [{"title": "Your role", "value": request.user.membership.get_role_display()}]  # type: ignore[union-attr]
-    counts = (
-        ("Users", "auth.User"),
-        ("Audit events", "access.AuditEvent"),
-    )
-    for title, label in counts:
-        sections.append({"title": title, "value": apps.get_model(label).objects.count()})
-    return sections
 
 
 @action_required(Action.MANAGE_USERS)

@@ -3,7 +3,7 @@
 Set-based: one query for accounts, one for prices, one per model for targets, and one that
 values and compares every lot in SQL.
 The scan measures drift against the model's flattened target (restrictions are applied by the
-run itself); it is a to-do list, not a trade decision.
+run itself); it is a to-do list, not a trade decision, ranked by the money at stake.
 """
 
 from dataclasses import dataclass
@@ -24,26 +24,56 @@ from apps.securities.selectors import price_map_get
 
 
 @dataclass(frozen=True)
+class Position:
+    """An account's place against its model at the latest closes (USD, fractions)."""
+
+    value_amount: Decimal  # cash plus the lots with a basis
+    drift_rate: Decimal  # the largest |weight - target weight|
+    drift_trade_amount: Decimal  # the one-way trade that reaches the model's weights
+    harvest_loss_amount: Decimal  # basis less value of the lots under water beyond threshold
+    losers: tuple[str, ...]  # their symbols
+
+
+NO_POSITION = Position(ZERO, ZERO, ZERO, ZERO, ())
+
+
+@dataclass(frozen=True)
 class Attention:
-    """One account and why it needs a look."""
+    """One account, why it needs a look and what is at stake (USD)."""
 
     account_id: int
     reasons: tuple[str, ...]
     is_drift: bool
     is_harvest: bool
     is_cash_due: bool
-    is_budget_nearly_used: bool = False
+    is_budget_nearly_used: bool
+    position: Position
+    cash_shortfall_amount: Decimal  # withdrawals due and reserve less cash, when short
+
+    @property
+    def stake_amount(self) -> Decimal:
+        """The money at stake, the scan's ranking key (USD).
+
+        The largest of the trade that would bring a drifting account back to its model, the
+        losses it could harvest and the cash it is short: one figure, not a sum (harvest sales
+        are also drift trades).
+        """
+        drift = self.position.drift_trade_amount if self.is_drift else ZERO
+        return max(drift, self.position.harvest_loss_amount, self.cash_shortfall_amount)
 
 
 BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or tax) or a cap
 
 
 def accounts_needing_attention(*, as_of: date) -> list[Attention]:
-    """Accounts with a model that drift, have harvestable losses or need cash soon."""
+    """Accounts with a model that drift, have harvestable losses or need cash soon.
+
+    The most money at stake first (``Attention.stake_amount``), then by account id.
+    """
     accounts = list(Account.objects.filter(model__isnull=False).order_by("pk"))
     if not accounts:
         return []
-    drifts = _drift_and_losers(accounts=accounts, as_of=as_of)
+    positions = account_positions(accounts=accounts, as_of=as_of)
     budgets = realized_summaries(
         accounts=[a for a in accounts if a.has_gains_budget],
         year=as_of.year,
@@ -51,12 +81,19 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
     found = []
     for account in accounts:
         reasons = []
-        drift, losers = drifts.get(account.pk, (ZERO, []))
-        is_drift = drift > account.drift_tolerance_rate
+        position = positions.get(account.pk, NO_POSITION)
+        losers = position.losers
+        is_drift = position.drift_rate > account.drift_tolerance_rate
         if is_drift:
-            reasons.append(f"drift {drift:.2%} > tolerance {account.drift_tolerance_rate:.2%}")
+            reasons.append(
+                f"drift {position.drift_rate:.2%} > tolerance {account.drift_tolerance_rate:.2%}"
+                f" ({position.drift_trade_amount:,.0f} to trade)"
+            )
         if losers:
-            reasons.append(f"harvest: {len(losers)} name(s) under water ({', '.join(losers[:5])})")
+            reasons.append(
+                f"harvest: {position.harvest_loss_amount:,.0f} of losses in {len(losers)} "
+                f"name(s) ({', '.join(losers[:5])})"
+            )
         due = withdrawals_due(
             account=account, as_of=as_of, horizon_days=settings.OPTIMIZER_CASH_HORIZON_DAYS
         )
@@ -94,21 +131,23 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
                     bool(losers),
                     is_cash_due,
                     is_budget_nearly_used,
+                    position,
+                    max(need - account.cash_amount, ZERO) if is_cash_due else ZERO,
                 )
             )
+    found.sort(key=lambda a: (-a.stake_amount, a.account_id))
     return found
 
 
-def _drift_and_losers(
-    *, accounts: list[Account], as_of: date
-) -> dict[int, tuple[Decimal, list[str]]]:
-    """Per account: the largest |weight - target weight| (fraction) and its names under water.
+def account_positions(*, accounts: list[Account], as_of: date) -> dict[int, Position]:
+    """Each account's value, drift and harvestable losses against its model (USD, fractions).
 
-    Weights are values at the latest close over cash plus the lots with a basis; a name is
-    under water when a lot's value is below its basis by more than the account's harvest
-    threshold (taxable accounts that harvest). Aggregated in SQL, one query over the book's
-    lots (a Python loop over the 2 M lots of a 10,000-account book took 8 s); closes and the
-    models' flattened targets arrive as arrays. Table names are unqualified (search_path).
+    Weights are values at the latest close over cash plus the lots with a basis; a lot is under
+    water when its value is below its basis by more than the account's harvest threshold
+    (taxable accounts that harvest). The drift trade is the larger of the buys and the sells
+    that would reach the target weights. Aggregated in SQL, one query over the book's lots (a
+    Python loop over the 2 M lots of a 10,000-account book took 8 s); closes and the models'
+    flattened targets arrive as arrays. Table names are unqualified (search_path).
     """
     symbols = TaxLot.objects.order_by().values_list("symbol", flat=True).distinct()
     quotes = price_map_get(symbols=set(symbols), as_of=as_of)
@@ -122,30 +161,38 @@ def _drift_and_losers(
     WITH price(symbol, close_price) AS (SELECT * FROM unnest(%s::text[], %s::numeric[])),
     target(model_id, symbol, weight) AS (
         SELECT * FROM unnest(%s::bigint[], %s::text[], %s::numeric[])),
-    held AS (
-        SELECT l.account_id, l.symbol, SUM(l.shares * p.close_price) AS value,
-               bool_or(a.registration = %s AND a.is_harvesting_enabled
-                       AND l.adjusted_basis_amount <> 0
-                       AND l.shares * p.close_price
-                           < l.adjusted_basis_amount * (1 - a.harvest_threshold_rate)) AS is_loser
+    lot_value AS (
+        SELECT l.account_id, l.symbol, l.shares * p.close_price AS value,
+               l.adjusted_basis_amount AS basis,
+               (a.registration = %s AND a.is_harvesting_enabled
+                AND l.adjusted_basis_amount <> 0
+                AND l.shares * p.close_price
+                    < l.adjusted_basis_amount * (1 - a.harvest_threshold_rate)) AS is_loser
         FROM {lot} l JOIN price p ON p.symbol = l.symbol JOIN {account} a ON a.id = l.account_id
-        WHERE l.has_basis AND a.model_id IS NOT NULL
-        GROUP BY l.account_id, l.symbol),
+        WHERE l.has_basis AND a.model_id IS NOT NULL),
+    held AS (
+        SELECT account_id, symbol, SUM(value) AS value, bool_or(is_loser) AS is_loser,
+               SUM(CASE WHEN is_loser THEN basis - value ELSE 0 END) AS harvest_loss
+        FROM lot_value GROUP BY account_id, symbol),
     total AS (
         SELECT a.id AS account_id, a.model_id, a.cash_amount + COALESCE(SUM(h.value), 0) AS total
         FROM {account} a LEFT JOIN held h ON h.account_id = a.id
         WHERE a.model_id IS NOT NULL GROUP BY a.id),
     pair AS (
         SELECT COALESCE(h.account_id, g.account_id) AS account_id, h.symbol, h.is_loser,
+               COALESCE(h.harvest_loss, 0) AS harvest_loss,
                COALESCE(h.value, 0) AS value, COALESCE(g.weight, 0) AS weight
         FROM held h FULL JOIN (
             SELECT t.account_id, target.symbol, target.weight
             FROM total t JOIN target ON target.model_id = t.model_id) g
         ON g.account_id = h.account_id AND g.symbol = h.symbol)
-    SELECT t.account_id,
+    SELECT t.account_id, t.total,
            CASE WHEN t.total > 0
                 THEN COALESCE(MAX(ABS(p.value / NULLIF(t.total, 0) - p.weight)), 0)
                 ELSE 0 END,
+           GREATEST(COALESCE(SUM(GREATEST(p.value - p.weight * t.total, 0)), 0),
+                    COALESCE(SUM(GREATEST(p.weight * t.total - p.value, 0)), 0)),
+           COALESCE(SUM(p.harvest_loss), 0),
            array_agg(p.symbol ORDER BY p.symbol) FILTER (WHERE p.is_loser)
     FROM total t LEFT JOIN pair p ON p.account_id = t.account_id
     GROUP BY t.account_id, t.total
@@ -162,7 +209,14 @@ def _drift_and_losers(
         # JIT compilation cost more than it saved on this one aggregate (2.5 s of 5.7 s).
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
+        cents = Decimal("0.01")
         return {
-            account_id: (Decimal(drift), losers or [])
-            for account_id, drift, losers in cursor.fetchall()
+            account_id: Position(
+                value_amount=Decimal(total).quantize(cents),
+                drift_rate=Decimal(drift),
+                drift_trade_amount=Decimal(trade).quantize(cents),
+                harvest_loss_amount=Decimal(loss).quantize(cents),
+                losers=tuple(losers or ()),
+            )
+            for account_id, total, drift, trade, loss, losers in cursor.fetchall()
         }

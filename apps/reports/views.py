@@ -1,4 +1,4 @@
-"""Firm-host pages: report batches with progress, and file downloads (generate_reports)."""
+"""Firm-host pages: the book dashboard, report batches with progress, and file downloads."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -9,11 +9,18 @@ from apps.access.permissions import Action, action_required
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
 from apps.reports.apis import report_file_response
+from apps.reports.dashboard import book_overview
 from apps.reports.forms import BrandingForm, ReportBatchForm
 from apps.reports.models import ReportKind
 from apps.reports.selectors import firm_branding_get, report_batch_list, report_file_list
 from apps.reports.services.batches import report_batch_create
 from apps.reports.services.branding import firm_branding_update
+
+
+@action_required(Action.VIEW_BOOK)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The firm's landing page: the book, what needs attention, the last runs, taxes saved."""
+    return render(request, "reports/dashboard.html", {"book": book_overview(as_of=firm_today())})
 
 
 @action_required(Action.GENERATE_REPORTS)

@@ -292,6 +292,12 @@ class ScanItem(models.Model):
     is_drift = models.BooleanField(default=False)
     is_harvest = models.BooleanField(default=False)
     is_cash_due = models.BooleanField(default=False)
+    stake_amount = models.DecimalField(
+        **MONEY,
+        default=Decimal("0"),
+        help_text="Money at stake (USD): the largest of the drift trade, the harvestable losses "
+        "and the cash shortfall; the list's order.",
+    )
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=("scan", "account"), name="scan_item_once"),)

@@ -1,14 +1,17 @@
 """Reads of runs and proposals, and the accounts a run's scope covers."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from apps.accounts.models import Account, TaxLot
 from apps.accounts.selectors import held_symbols
 from apps.common.bulk import id_batches
+from apps.common.money import ZERO
 from apps.common.tenancy import require_tenant_schema
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
@@ -17,9 +20,11 @@ from apps.trading.models import (
     DailyScan,
     Proposal,
     ProposalStatus,
+    ProposedTrade,
     RebalanceRun,
     RunScope,
     ScanItem,
+    TradeSide,
 )
 
 
@@ -80,6 +85,62 @@ def run_list() -> QuerySet[RebalanceRun]:
     return RebalanceRun.objects.select_related("requested_by").defer(*_RUN_SNAPSHOT_FIELDS)
 
 
+@dataclass(frozen=True)
+class RunTotals:
+    """A run's proposals added up from their stored trades and figures (USD)."""
+
+    proposals: int = 0
+    proposals_with_trades: int = 0
+    buy_amount: Decimal = ZERO
+    sell_amount: Decimal = ZERO
+    realized_gain_amount: Decimal = ZERO  # the sells' gains less losses
+    estimated_tax_amount: Decimal = ZERO
+    naive_tax_amount: Decimal = ZERO  # a tax-naive rebalance to the same targets
+
+    @property
+    def tax_avoided_amount(self) -> Decimal:
+        """Tax of the tax-naive rebalance less the run's own estimate."""
+        return self.naive_tax_amount - self.estimated_tax_amount
+
+
+def run_totals(*, run_ids: Sequence[int]) -> dict[int, RunTotals]:
+    """Totals of these runs' proposals (two aggregate queries); a run with none is absent."""
+    trades = {
+        row["proposal__run_id"]: row
+        for row in ProposedTrade.objects.filter(proposal__run_id__in=run_ids)
+        .values("proposal__run_id")
+        .annotate(
+            with_trades=Count("proposal", distinct=True),
+            buys=Sum("amount", filter=Q(side=TradeSide.BUY)),
+            sells=Sum("amount", filter=Q(side=TradeSide.SELL)),
+            gains=Sum("realized_gain_amount", filter=Q(side=TradeSide.SELL)),
+        )
+        .order_by()
+    }
+    totals = {}
+    for row in (
+        Proposal.objects.filter(run_id__in=run_ids)
+        .values("run_id")
+        .annotate(
+            count=Count("id"),
+            tax=Sum("estimated_tax_amount"),
+            naive=Sum("naive_tax_amount"),
+        )
+        .order_by()
+    ):
+        traded = trades.get(row["run_id"], {})
+        totals[row["run_id"]] = RunTotals(
+            proposals=row["count"],
+            proposals_with_trades=traded.get("with_trades") or 0,
+            buy_amount=traded.get("buys") or ZERO,
+            sell_amount=traded.get("sells") or ZERO,
+            realized_gain_amount=traded.get("gains") or ZERO,
+            estimated_tax_amount=row["tax"] or ZERO,
+            naive_tax_amount=row["naive"] or ZERO,
+        )
+    return totals
+
+
 def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> QuerySet[Proposal]:
     """Proposals with their account, optionally of one run and one status.
 
@@ -123,10 +184,10 @@ def stale_proposal_list(*, limit: int = 50) -> list[Proposal]:
 
 
 def scan_item_list(*, scan: DailyScan) -> QuerySet[ScanItem]:
-    """A scan's to-do list: accounts whose live proposal cannot fund a cash need first.
+    """A scan's to-do list: cash short first, then the most money at stake.
 
     ``is_cash_short``: a proposal pending approval or approved says (``metrics["cash_short"]``)
-    that the withdrawals due plus the reserve could not be funded; then by account name.
+    that the withdrawals due plus the reserve could not be funded; then by stake, then name.
     """
     cash_short = Proposal.objects.filter(
         account_id=OuterRef("account_id"),
@@ -136,7 +197,7 @@ def scan_item_list(*, scan: DailyScan) -> QuerySet[ScanItem]:
     return (
         scan.items.select_related("account")
         .annotate(is_cash_short=Exists(cash_short))
-        .order_by("-is_cash_short", "account__name")
+        .order_by("-is_cash_short", "-stake_amount", "account__name")
     )
 
 

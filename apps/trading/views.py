@@ -25,9 +25,11 @@ from apps.trading.models import (
 )
 from apps.trading.progress import run_progress
 from apps.trading.selectors import (
+    RunTotals,
     exception_queue,
     proposal_list,
     run_list,
+    run_totals,
     scan_item_list,
     stale_proposal_list,
 )
@@ -68,7 +70,8 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Run #{run.pk} started.")
                 return redirect("run-detail", pk=run.pk)
     page = Paginator(run_list(), 25).get_page(request.GET.get("page"))
-    rows = [(run, run_progress(run)) for run in page]
+    totals = run_totals(run_ids=[run.pk for run in page])
+    rows = [(run, run_progress(run), totals.get(run.pk, RunTotals())) for run in page]
     return render(request, "trading/runs.html", {"page": page, "rows": rows, "form": form})
 
 

@@ -1,4 +1,4 @@
-"""The daily scan of a firm's book: list the accounts that need attention, start a run if asked."""
+"""The daily scan: rank the accounts needing attention by money at stake; start a run if asked."""
 
 from datetime import date
 
@@ -32,6 +32,7 @@ def daily_scan_run(*, as_of: date) -> DailyScan:
             is_drift=item.is_drift,
             is_harvest=item.is_harvest,
             is_cash_due=item.is_cash_due,
+            stake_amount=item.stake_amount,
         )
         for item in found
     )

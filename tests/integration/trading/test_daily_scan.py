@@ -151,3 +151,53 @@ def test_a_cap_per_character_nine_tenths_used_needs_attention(run_book):
     assert summary.long_term_budget_used == 800  # Schedule D line 15 after the carryforward
     found = {a.account_id: a for a in accounts_needing_attention(as_of=AS_OF)}
     assert not found[legacy.pk].is_budget_nearly_used
+
+
+def _expected_position(account, model_weights, closes):
+    """Value, one-way trade to the model and harvestable loss, computed here from the lots."""
+    from apps.accounts.models import TaxLot
+
+    lots = list(TaxLot.objects.filter(account=account, has_basis=True))
+    values = {}
+    for lot in lots:
+        values[lot.symbol] = values.get(lot.symbol, 0) + lot.shares * closes[lot.symbol]
+    total = account.cash_amount + sum(values.values())
+    gaps = [values.get(s, 0) - w * total for s, w in model_weights.items()]
+    gaps += [v for s, v in values.items() if s not in model_weights]
+    trade = max(sum(g for g in gaps if g > 0), -sum(g for g in gaps if g < 0))
+    loss = sum(
+        lot.adjusted_basis_amount - lot.shares * closes[lot.symbol]
+        for lot in lots
+        if lot.shares * closes[lot.symbol]
+        < lot.adjusted_basis_amount * (1 - account.harvest_threshold_rate)
+    )
+    return total, trade, loss
+
+
+def test_each_account_is_ranked_by_the_money_at_stake(run_book, priced_universe):
+    from decimal import Decimal
+
+    from apps.accounts.attention import accounts_needing_attention
+    from apps.trading.selectors import scan_item_list
+
+    weights = {s: Decimal("0.12") for s in priced_universe}
+    found = accounts_needing_attention(as_of=AS_OF)
+    by_id = {a.account_id: a for a in found}
+    for key in ("legacy", "cash_only"):
+        account = run_book[key]
+        account.refresh_from_db()
+        total, trade, loss = _expected_position(account, weights, priced_universe)
+        position = by_id[account.pk].position
+        assert position.value_amount == total.quantize(Decimal("0.01"))
+        assert abs(position.drift_trade_amount - trade) <= Decimal("0.01")
+        assert abs(position.harvest_loss_amount - loss) <= Decimal("0.01")
+    # New money: all cash against a 96% invested model: the trade is 96% of 100,000.
+    cash_only = by_id[run_book["cash_only"].pk]
+    assert cash_only.stake_amount == Decimal("96000.00")
+    assert by_id[run_book["legacy"].pk].position.harvest_loss_amount > 0  # EEE bought at 90
+    stakes = [a.stake_amount for a in found]
+    assert stakes == sorted(stakes, reverse=True)
+    scan = daily_scan_run(as_of=AS_OF)
+    listed = list(scan_item_list(scan=scan))
+    assert [i.account_id for i in listed] == [a.account_id for a in found]
+    assert [i.stake_amount for i in listed] == stakes

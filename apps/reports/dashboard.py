@@ -1,0 +1,180 @@
+"""The book dashboard: assets, attention ranked by money at stake, runs, taxes saved, charts.
+
+Every figure comes from one function that reads what is stored: positions and attention from
+``accounts.attention`` (the daily scan's own measure), run totals from
+``trading.selectors.run_totals`` (the runs page's), taxes saved from
+``reports.services.firm.firm_taxes_saved_get`` (the firm report's).
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Sum
+from django.db.models.functions import ExtractMonth
+from django.utils.safestring import SafeString
+
+from apps.accounts.attention import (
+    Attention,
+    Position,
+    account_positions,
+    accounts_needing_attention,
+)
+from apps.accounts.models import Account, Household, RealizedGain
+from apps.common.charts import Bar, horizontal_bars
+from apps.common.money import ZERO
+from apps.reports.charts import SignedBar, signed_bars
+from apps.reports.selectors import firm_branding_get
+from apps.reports.services.firm import firm_taxes_saved_get
+from apps.trading.models import RebalanceRun
+from apps.trading.selectors import RunTotals, run_list, run_totals
+
+ATTENTION_SHOWN = 15
+RUNS_SHOWN = 5
+# Drift buckets of the distribution chart: upper bounds (fractions), the last open-ended.
+DRIFT_BUCKETS = (Decimal("0.01"), Decimal("0.02"), Decimal("0.03"), Decimal("0.05"))
+# Taxes saved replays each account's history: computed once an hour per firm and day.
+TAXES_SAVED_CACHE_S = 3600
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """An account that needs a look, with its figures (USD)."""
+
+    account: Account
+    attention: Attention
+
+
+@dataclass(frozen=True)
+class TaxesSavedHeadline:
+    """This year's taxes saved across taxable managed accounts (USD; shares as fractions)."""
+
+    saved: Decimal
+    net_saved: Decimal
+    losses_harvested: Decimal
+    accounts: int
+    account_share: Decimal | None
+
+
+@dataclass(frozen=True)
+class BookOverview:
+    """What the dashboard shows, as of a business date (USD; fractions)."""
+
+    as_of: date
+    accounts: int
+    households: int
+    managed_accounts: int  # on a model
+    managed_value_amount: Decimal  # their cash and lots at the latest closes
+    needing_attention: int
+    drifting: int
+    harvestable: int
+    cash_due: int
+    budget_nearly_used: int
+    drift_trade_amount: Decimal  # the drifting accounts' trades back to the model
+    harvest_loss_amount: Decimal  # losses that could be harvested
+    cash_shortfall_amount: Decimal  # cash due and not held
+    attention: list[AttentionRow]
+    runs: list[tuple[RebalanceRun, RunTotals]]
+    taxes_saved: TaxesSavedHeadline
+    drift_chart: SafeString
+    harvest_chart: SafeString
+
+
+def book_overview(*, as_of: date) -> BookOverview:
+    """The dashboard's figures for the firm in the current schema."""
+    managed = list(Account.objects.filter(model__isnull=False).order_by("pk"))
+    positions = account_positions(accounts=managed, as_of=as_of) if managed else {}
+    found = accounts_needing_attention(as_of=as_of)
+    names = Account.objects.in_bulk([a.account_id for a in found[:ATTENTION_SHOWN]])
+    runs = list(run_list()[:RUNS_SHOWN])
+    totals = run_totals(run_ids=[run.pk for run in runs])
+    return BookOverview(
+        as_of=as_of,
+        accounts=Account.objects.count(),
+        households=Household.objects.count(),
+        managed_accounts=len(managed),
+        managed_value_amount=sum((p.value_amount for p in positions.values()), ZERO),
+        needing_attention=len(found),
+        drifting=sum(a.is_drift for a in found),
+        harvestable=sum(a.is_harvest for a in found),
+        cash_due=sum(a.is_cash_due for a in found),
+        budget_nearly_used=sum(a.is_budget_nearly_used for a in found),
+        drift_trade_amount=sum((a.position.drift_trade_amount for a in found if a.is_drift), ZERO),
+        harvest_loss_amount=sum((a.position.harvest_loss_amount for a in found), ZERO),
+        cash_shortfall_amount=sum((a.cash_shortfall_amount for a in found), ZERO),
+        attention=[AttentionRow(names[a.account_id], a) for a in found[:ATTENTION_SHOWN]],
+        runs=[(run, totals.get(run.pk, RunTotals())) for run in runs],
+        taxes_saved=_taxes_saved(as_of),
+        drift_chart=_drift_chart(list(positions.values())),
+        harvest_chart=_harvest_chart(as_of),
+    )
+
+
+def _taxes_saved(as_of: date) -> TaxesSavedHeadline:
+    """The firm report's headline for ``as_of``'s year, cached per firm (schema) and day."""
+    key = f"dashboard-taxes-saved:{as_of.isoformat()}"
+    found = cache.get(key)
+    if found is None:
+        report = firm_taxes_saved_get(year=as_of.year, as_of=as_of)
+        found = TaxesSavedHeadline(
+            saved=report.saved,
+            net_saved=report.net_saved,
+            losses_harvested=report.losses_harvested,
+            accounts=report.share.accounts,
+            account_share=report.share.account_share,
+        )
+        cache.set(key, found, TAXES_SAVED_CACHE_S)
+    return found
+
+
+def drift_bucket(drift: Decimal) -> str:
+    """The distribution chart's label for a drift (fraction)."""
+    lower = Decimal("0")
+    for upper in DRIFT_BUCKETS:
+        if drift < upper:
+            return f"{lower:.0%}–{upper:.0%}"
+        lower = upper
+    return f"≥ {lower:.0%}"
+
+
+def _drift_chart(positions: list[Position]) -> SafeString:
+    """Share of managed accounts per drift bucket (largest weight gap to the model)."""
+    counts = Counter(drift_bucket(p.drift_rate) for p in positions)
+    labels = [drift_bucket(b - Decimal("0.0001")) for b in DRIFT_BUCKETS] + [
+        drift_bucket(DRIFT_BUCKETS[-1])
+    ]
+    total = max(len(positions), 1)
+    return horizontal_bars(
+        [Bar(label, counts[label] / total) for label in labels],
+        title="Share of managed accounts by drift (largest weight gap to the model)",
+    )
+
+
+def harvest_by_month(*, year: int) -> dict[int, Decimal]:
+    """Losses realized in each month of ``year`` (USD, positive), from the realized gains."""
+    rows = (
+        RealizedGain.objects.filter(sold_on__year=year, gain_amount__lt=0)
+        .annotate(month=ExtractMonth("sold_on"))
+        .values("month")
+        .annotate(loss=Sum("gain_amount"))
+        .order_by("month")
+    )
+    return {row["month"]: -row["loss"] for row in rows}
+
+
+def _harvest_chart(as_of: date) -> SafeString:
+    """Losses realized per month this year, up to ``as_of``'s month."""
+    losses = harvest_by_month(year=as_of.year)
+    branding = firm_branding_get()
+    return signed_bars(
+        [
+            SignedBar(date(as_of.year, m, 1).strftime("%b"), float(losses.get(m, ZERO)))
+            for m in range(1, as_of.month + 1)
+        ],
+        title=f"Losses realized per month, {as_of.year} (USD)",
+        primary=branding.primary_colour,
+        secondary=branding.secondary_colour,
+        label_px=60,
+    )
