@@ -14,8 +14,9 @@ problem on its line) instead of failing in PostgreSQL with a 500.
 - **Lists of ids** in one request: at most ``IDS_MAX`` (10,000); each id is a query parameter
   and PostgreSQL takes at most 65,535 a statement.
 - **Pages**: ``limit`` 1 .. ``PAGE_LIMIT_MAX``, ``offset`` 0 .. ``OFFSET_MAX``.
-- **Text**: no NUL or other control character (PostgreSQL refuses NUL in text); digits are the
-  ASCII 0-9 only (``Decimal("١٢٣")`` and ``int("١٢٣")`` read Arabic-Indic digits as 123).
+- **Text**: no NUL or other control character (PostgreSQL refuses NUL in text); numbers and
+  dates in ASCII digits only (``Decimal("١٢٣")`` and ``int("١٢٣")`` read Arabic-Indic digits as
+  123).
 """
 
 import re
@@ -60,8 +61,14 @@ NUMBER_RE: Final = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 ISO_DATE_RE: Final = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 US_DATE_RE: Final = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", re.ASCII)
 
+# The same rules as JSON Schema patterns, for the OpenAPI schema (clients and the fuzz test).
+DATE_PATTERN: Final = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+TEXT_PATTERN: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
 # C0 controls and DEL, except tab, line feed and carriage return (multi-line notes keep them).
 _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Digits of any script with signs and separators: how numbers, dates and ids are written.
+_NUMERIC_TEXT_RE: Final = re.compile(r"\s*[+\-]?[\d.,/:\-\s]*\d[\d.,/:\-\s]*")
 
 
 def date_in_range(value: date) -> bool:
@@ -112,10 +119,16 @@ def has_control_character(text: str) -> bool:
     return _CONTROL_RE.search(text) is not None
 
 
-def has_non_ascii_digit(text: str) -> bool:
-    """Whether the text holds a decimal digit of another script (Arabic-Indic, fullwidth...)."""
-    return not text.isascii() and any(
-        not ch.isascii() and unicodedata.decimal(ch, None) is not None for ch in text
+def reads_as_foreign_number(text: str) -> bool:
+    """Whether the text is a number or date written with another script's digits.
+
+    ``"١٢٣"``, ``"١٢٣.٠٠"``, ``"٢٠٢٤-٠١-٠٢"``: Python's ``int``, ``Decimal`` and Django's date
+    parsing read them as ASCII numbers. Text that merely contains such a digit (a name) is fine.
+    """
+    return (
+        not text.isascii()
+        and _NUMERIC_TEXT_RE.fullmatch(text) is not None
+        and any(not ch.isascii() for ch in text if unicodedata.decimal(ch, None) is not None)
     )
 
 

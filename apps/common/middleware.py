@@ -6,19 +6,19 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from apps.common.limits import has_control_character, has_non_ascii_digit
+from apps.common.limits import has_control_character, reads_as_foreign_number
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class InputGuardMiddleware:
-    """400 for a URL, query parameter or field holding a control character or non-ASCII digits.
+    """400 for a URL, query parameter or field with a control character or a non-ASCII number.
 
     PostgreSQL refuses NUL in text (a 500 from any filter that reached a query), and Python's
     ``int``/``Decimal`` read other scripts' digits as numbers (``"١٢٣"`` became 123.00).
     Refusing both here covers every page, form, API filter and JSON body at one place; files
-    (imports) are checked by their own parsers with the same rules. Password fields are not
-    checked for digits (a password is not a number).
+    (imports) are checked by their own parsers with the same rules (``apps.common.limits``).
+    Password fields are not checked for numbers.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -42,8 +42,8 @@ def _problem(request: HttpRequest) -> str | None:
         for name, value in fields(request):
             if has_control_character(name) or has_control_character(value):
                 return f"{where} {name[:40]!r} holds a control character (NUL or similar)"
-            if "password" not in name and has_non_ascii_digit(value):
-                return f"{where} {name[:40]!r} holds digits other than 0-9"
+            if "password" not in name and reads_as_foreign_number(value):
+                return f"{where} {name[:40]!r} is a number written with digits other than 0-9"
     return None
 
 

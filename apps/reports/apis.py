@@ -14,8 +14,10 @@ from rest_framework.views import APIView
 
 from apps.access.permissions import Action
 from apps.common.api import AsOfFilters, date_param, query_filters
+from apps.common.exceptions import ApplicationError
 from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.tenancy import firm_today
+from apps.reports.errors import ReportsErrorCode
 from apps.reports.models import ReportBatch, ReportFile, ReportKind
 from apps.reports.selectors import report_batch_list, report_file_list
 from apps.reports.services.batches import report_batch_create
@@ -235,7 +237,9 @@ class TaxesSavedApi(APIView):
         as_of = query.get("as_of") or firm_today()
         year = query.get("year") or as_of.year
         if year > as_of.year:
-            raise serializers.ValidationError({"year": "a year on or before as_of"})
+            raise ApplicationError(
+                "year: a year on or before as_of", code=ReportsErrorCode.YEAR_AFTER_AS_OF
+            )
         report = firm_taxes_saved_get(year=year, as_of=as_of)
         terms = deferral_terms()
         data = {

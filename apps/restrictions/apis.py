@@ -99,10 +99,15 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         """Restrictions, filtered."""
         filters = query_filters(self)
-        account, household = filters.get("account"), filters.get("household")
+        account = Account.objects.filter(pk=filters.get("account")).first()
+        household = Household.objects.filter(pk=filters.get("household")).first()
+        if (account is None and "account" in filters) or (
+            household is None and "household" in filters
+        ):
+            return Restriction.objects.none()  # a filter on no such row matches nothing
         return restriction_list(
-            account=get_object_or_404(Account, pk=account) if account else None,
-            household=get_object_or_404(Household, pk=household) if household else None,
+            account=account,
+            household=household,
             firm_only=filters.get("scope") == RestrictionScope.FIRM,
             as_of=filters.get("as_of"),
         )

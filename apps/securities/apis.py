@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.api import AsOfFilters, query_filters
+from apps.common.api import AsOfFilters, query_filters, text_param
 from apps.common.pagination import ApiPagination
 from apps.securities.models import SecurityKind
 from apps.securities.reference_data import ESG_TAGS
@@ -54,16 +54,14 @@ class SecurityListApi(APIView):
     class Filters(serializers.Serializer[Any]):
         """Query parameters of the list."""
 
-        symbol = serializers.CharField(
+        symbol = text_param(
             required=False, max_length=2000, help_text="exact; comma-separated list"
         )
-        sector = serializers.CharField(required=False, max_length=200)
-        industry = serializers.CharField(required=False, max_length=200)
+        sector = text_param(required=False, max_length=200)
+        industry = text_param(required=False, max_length=200)
         esg_tag = serializers.ChoiceField(choices=ESG_TAGS, required=False)
         kind = serializers.ChoiceField(choices=SecurityKind.choices, required=False)
-        search = serializers.CharField(
-            required=False, max_length=200, help_text="name or symbol contains"
-        )
+        search = text_param(required=False, max_length=200, help_text="name or symbol contains")
 
     filters_class = Filters
 

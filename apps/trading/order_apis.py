@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
-from apps.common.api import query_filters
+from apps.common.api import query_filters, text_param
 from apps.trading.models import Order, OrderAllocation, OrderStatus, TradeFile, TradeFileLayout
 from apps.trading.order_selectors import order_list, trade_file_list
 from apps.trading.services.fills import fills_import
@@ -105,7 +105,7 @@ class OrderListApi(ListAPIView):
         """Query parameters of the list."""
 
         status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
-        custodian = serializers.CharField(required=False, allow_blank=True, max_length=32)
+        custodian = text_param(required=False, allow_blank=True, max_length=32)
 
     filters_class = Filters
 
