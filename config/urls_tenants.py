@@ -41,6 +41,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler400 = "apps.common.api.bad_request"
 handler404 = "apps.common.api.not_found"
 
 urlpatterns = [

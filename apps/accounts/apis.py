@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.access.permissions import Action
 from apps.accounts.exports import form8949_csv
-from apps.accounts.models import Account, IdenticalGroup
+from apps.accounts.models import Account, IdenticalGroup, Registration
 from apps.accounts.selectors import (
     account_list,
     household_list,
@@ -31,19 +31,21 @@ from apps.accounts.services.identical import (
     identical_group_delete,
     identical_group_update,
 )
+from apps.common.api import SearchFilters, query_filters, year_param
+from apps.common.limits import BIGINT_MAX
 from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
 
-YEAR = OpenApiParameter("year", OpenApiTypes.INT, description="Tax year (default: this year)")
+
+class YearFilters(serializers.Serializer[Any]):
+    """Query parameters: the tax year."""
+
+    year = year_param(required=False, help_text="Tax year (default: this year)")
 
 
-def _year(request: Request) -> int:
-    raw = request.query_params.get("year", "")
-    if raw.isdigit() and 1900 < int(raw) < 2200:
-        return int(raw)
-    if raw:
-        raise serializers.ValidationError({"year": "a four-digit year"})
-    return firm_today().year
+def _year(view: APIView) -> int:
+    year: int = query_filters(view).get("year") or firm_today().year
+    return year
 
 
 class HouseholdOutput(serializers.Serializer):
@@ -59,10 +61,11 @@ class HouseholdListApi(ListAPIView):
     """Households of the firm (search by name or external id with ``?search=``)."""
 
     serializer_class = HouseholdOutput
+    filters_class = SearchFilters
 
     def get_queryset(self) -> Any:
         """Households, filtered."""
-        return household_list(search=self.request.query_params.get("search", ""))
+        return household_list(search=query_filters(self).get("search", ""))
 
 
 class AccountOutput(serializers.ModelSerializer):
@@ -91,14 +94,21 @@ class AccountListApi(ListAPIView):
     serializer_class = AccountOutput
     pagination_class = KeyLimitOffsetPagination
 
+    class Filters(SearchFilters):
+        """Query parameters of the list."""
+
+        household = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+        registration = serializers.ChoiceField(choices=Registration.choices, required=False)
+
+    filters_class = Filters
+
     def get_queryset(self) -> Any:
         """Accounts, filtered."""
-        params = self.request.query_params
-        household = params.get("household", "")
+        filters = query_filters(self)
         return account_list(
-            search=params.get("search", ""),
-            household_id=int(household) if household.isdigit() else None,
-            registration=params.get("registration", ""),
+            search=filters.get("search", ""),
+            household_id=filters.get("household"),
+            registration=filters.get("registration", ""),
         )
 
 
@@ -207,15 +217,15 @@ class RealizedGainOutput(serializers.Serializer):
     form8949_code = serializers.CharField(allow_blank=True)
 
 
-@extend_schema(parameters=[YEAR])
 class RealizedGainListApi(_AccountScoped, ListAPIView):
     """Realized gains of the account in a tax year."""
 
     serializer_class = RealizedGainOutput
+    filters_class = YearFilters
 
     def get_queryset(self) -> Any:
         """Rows of the URL's account and year."""
-        return realized_gain_list(account=self.account(), year=_year(self.request))
+        return realized_gain_list(account=self.account(), year=_year(self))
 
 
 class RealizedSummaryOutput(serializers.Serializer):
@@ -260,20 +270,24 @@ class RealizedSummaryOutput(serializers.Serializer):
 class RealizedSummaryApi(_AccountScoped, APIView):
     """The account's tax year so far, netted with its carryforward."""
 
-    @extend_schema(parameters=[YEAR], responses=RealizedSummaryOutput)
+    filters_class = YearFilters
+
+    @extend_schema(responses=RealizedSummaryOutput)
     def get(self, request: Request, pk: int) -> Response:
         """Return the summary."""
-        summary = realized_summary(account=self.account(), year=_year(request))
+        summary = realized_summary(account=self.account(), year=_year(self))
         return Response(RealizedSummaryOutput(summary).data)
 
 
 class Form8949Api(_AccountScoped, APIView):
     """Form 8949-style CSV of the account's realized gains for a tax year."""
 
-    @extend_schema(parameters=[YEAR], responses={(200, "text/csv"): OpenApiTypes.STR})
+    filters_class = YearFilters
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request, pk: int) -> HttpResponse:
         """Return the CSV as an attachment."""
-        account, year = self.account(), _year(request)
+        account, year = self.account(), _year(self)
         response = HttpResponse(form8949_csv(account=account, year=year), content_type="text/csv")
         name = f"form8949-{account.custodian}-{account.number}-{year}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

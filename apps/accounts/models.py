@@ -15,6 +15,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
 from apps.accounts.custodians import takes_specified_lots
+from apps.common.limits import fraction_validators, non_negative_money_validators
 from apps.common.money import MONEY, RATE, SHARES
 
 
@@ -96,9 +97,13 @@ class Account(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     opened_on = models.DateField(null=True, blank=True)
     # Tax profile: rates are fractions (0.238, not 23.8), combined federal + state per character.
-    short_term_rate = models.DecimalField(**RATE, default=Decimal("0.37"))
-    long_term_rate = models.DecimalField(**RATE, default=Decimal("0.20"))
-    state_rate = models.DecimalField(**RATE, default=Decimal("0"))
+    short_term_rate = models.DecimalField(
+        **RATE, default=Decimal("0.37"), validators=fraction_validators()
+    )
+    long_term_rate = models.DecimalField(
+        **RATE, default=Decimal("0.20"), validators=fraction_validators()
+    )
+    state_rate = models.DecimalField(**RATE, default=Decimal("0"), validators=fraction_validators())
     filing_status = models.CharField(
         max_length=32, choices=FilingStatus.choices, default=FilingStatus.SINGLE
     )
@@ -106,29 +111,39 @@ class Account(models.Model):
         max_length=8, choices=BudgetKind.choices, default=BudgetKind.GAINS
     )
     annual_budget_amount = models.DecimalField(
-        **MONEY, null=True, blank=True, help_text="Empty: no cap this year."
+        **MONEY,
+        validators=non_negative_money_validators(),
+        null=True,
+        blank=True,
+        help_text="Empty: no cap this year.",
     )
     # Caps on the year's net realized gain of one character (USD of gains, whatever
     # ``budget_kind`` says), on top of the annual budget.
     short_term_gains_budget_amount = models.DecimalField(
         **MONEY,
+        validators=non_negative_money_validators(),
         null=True,
         blank=True,
         help_text="Cap on this year's net short-term gain (USD). Empty: no cap.",
     )
     long_term_gains_budget_amount = models.DecimalField(
         **MONEY,
+        validators=non_negative_money_validators(),
         null=True,
         blank=True,
         help_text="Cap on this year's net long-term gain (USD). Empty: no cap.",
     )
     carryforward_short_amount = models.DecimalField(
         **MONEY,
+        validators=non_negative_money_validators(),
         default=Decimal("0"),
         help_text="Short-term loss carried into this year (positive).",
     )
     carryforward_long_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), help_text="Long-term loss carried into this year (positive)."
+        **MONEY,
+        validators=non_negative_money_validators(),
+        default=Decimal("0"),
+        help_text="Long-term loss carried into this year (positive).",
     )
     carryforward_year = models.PositiveSmallIntegerField(null=True, blank=True)
     transition_years = models.PositiveSmallIntegerField(
@@ -141,28 +156,41 @@ class Account(models.Model):
     transition_start_year = models.PositiveSmallIntegerField(null=True, blank=True)
     transition_tolerance_rate = models.DecimalField(
         **RATE,
+        validators=fraction_validators(open_low=True),
         default=Decimal("0.01"),
         help_text="A transition has reached the model at this tracking error (annualised).",
     )
     is_harvesting_enabled = models.BooleanField(default=True)
     harvest_threshold_rate = models.DecimalField(
         **RATE,
+        validators=fraction_validators(),
         default=Decimal("0.05"),
         help_text="Harvest a lot once its loss exceeds this fraction.",
     )
     # Cash needs.
-    cash_reserve_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    withdrawal_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    cash_reserve_amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), validators=non_negative_money_validators()
+    )
+    withdrawal_amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), validators=non_negative_money_validators()
+    )
     withdrawal_frequency = models.CharField(
         max_length=10, choices=WithdrawalFrequency.choices, default=WithdrawalFrequency.NONE
     )
     next_withdrawal_on = models.DateField(null=True, blank=True)
     # Trading preferences.
-    drift_tolerance_rate = models.DecimalField(**RATE, default=Decimal("0.03"))
-    min_trade_amount = models.DecimalField(**MONEY, default=Decimal("100"))
+    drift_tolerance_rate = models.DecimalField(
+        **RATE, default=Decimal("0.03"), validators=fraction_validators()
+    )
+    min_trade_amount = models.DecimalField(
+        **MONEY, default=Decimal("100"), validators=non_negative_money_validators()
+    )
     is_fractional_shares = models.BooleanField(default=False)
     fee_rate = models.DecimalField(
-        **RATE, default=Decimal("0.0075"), help_text="Annual advisory fee, fraction of value."
+        **RATE,
+        default=Decimal("0.0075"),
+        validators=fraction_validators(),
+        help_text="Annual advisory fee, fraction of value.",
     )
     lot_method = models.CharField(
         max_length=4,
@@ -220,18 +248,14 @@ class Account(models.Model):
         )
 
     def clean(self) -> None:
-        """Single-row rules: USD only; rates are fractions; a withdrawal schedule needs a date."""
+        """Single-row rules: USD only; a withdrawal schedule needs a date.
+
+        Each field's own range (rates are fractions, amounts not negative) is on the field's
+        validators (``apps.common.limits``), which forms and serializers apply too.
+        """
         if self.currency != "USD":
             # Prices, cash, budgets and trade files are all in USD: refused, not ignored.
             raise ValidationError({"currency": "only USD accounts are supported"})
-        for field in ("short_term_rate", "long_term_rate", "state_rate", "fee_rate"):
-            value = getattr(self, field)
-            if value is not None and not Decimal("0") <= value < Decimal("1"):
-                raise ValidationError({field: "a fraction between 0 and 1 (0.238 for 23.8%)"})
-        if not Decimal("0") < self.transition_tolerance_rate < Decimal("1"):
-            raise ValidationError(
-                {"transition_tolerance_rate": "a tracking error above 0 and below 1 (0.01 for 1%)"}
-            )
         if self.withdrawal_frequency != WithdrawalFrequency.NONE and (
             self.next_withdrawal_on is None or self.withdrawal_amount <= 0
         ):

@@ -24,6 +24,7 @@ from apps.accounts.selectors import (
 from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import YEAR_MAX, YEAR_MIN
 from apps.common.pagination import key_page
 from apps.common.tenancy import firm_today
 from apps.models.selectors import model_flatten
@@ -91,7 +92,8 @@ def _holdings_vs_model(account: Account, holdings: Holdings, as_of: date) -> lis
 
 def _year(request: HttpRequest) -> int:
     raw = request.GET.get("year", "")
-    return int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else firm_today().year
+    in_range = raw.isascii() and raw.isdigit() and YEAR_MIN <= int(raw[:5]) <= YEAR_MAX
+    return int(raw) if in_range else firm_today().year
 
 
 @action_required(Action.VIEW_BOOK)

@@ -4,17 +4,28 @@ The exception handler maps ApplicationError; ``ApiSchema`` documents the error r
 operation can give; ``not_found`` answers unrouted API URLs in JSON.
 """
 
+from datetime import date
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.defaults import page_not_found
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import (
+    DATE_PATTERN,
+    TEXT_PATTERN,
+    YEAR_MAX,
+    YEAR_MIN,
+    validate_date_in_range,
+)
+from apps.common.tenancy import firm_today
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -27,6 +38,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 (``handler400``): the reason as JSON under ``/api/``, else as plain text.
+
+    Pages raise ``BadRequest`` with a message for the user (``limits.page_date``).
+    """
+    message = str(exception) or "Bad request."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 for a URL no route matches (``handler404``): JSON under ``/api/``, else the page.
 
@@ -36,6 +58,75 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def query_filters(view: APIView) -> dict[str, Any]:
+    """The view's query parameters, parsed and checked by its ``filters_class`` (400 if bad).
+
+    ``filters_class`` is a serializer declared once on the view: this reads the request with it
+    and ``ApiSchema`` documents its fields as the operation's query parameters, so what a list
+    accepts and what its schema says cannot drift apart (the API fuzz test sends them).
+    """
+    # A plain dict, not the QueryDict: DRF reads an empty HTML-form value as "not given", and
+    # ``?as_of=`` is a malformed date here, not today.
+    params = dict(view.request.query_params.items())
+    filters = view.filters_class(data=params)  # type: ignore[attr-defined]
+    filters.is_valid(raise_exception=True)
+    return dict(filters.validated_data)
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+class LimitedDateField(serializers.DateField):
+    """An ISO date within ``apps.common.limits``' range; the schema says so (``pattern``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """A DRF DateField with the range validator."""
+        super().__init__(**kwargs)
+        self.validators.append(validate_date_in_range)
+
+
+class LimitedTextField(serializers.CharField):
+    """Text without control characters (``InputGuardMiddleware``); the schema says so."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """A DRF CharField that keeps what was sent (no trimming) and documents its pattern."""
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
+class SearchFilters(serializers.Serializer[Any]):
+    """Query parameters: a search text."""
+
+    search = LimitedTextField(
+        required=False, allow_blank=True, max_length=200, help_text="contains (case-insensitive)"
+    )
+
+
+class AsOfFilters(serializers.Serializer[Any]):
+    """Query parameters: the date the answer is for."""
+
+    as_of = LimitedDateField(required=False, help_text="ISO date (default: today)")
+
+
+def as_of_filter(view: APIView) -> date:
+    """The ``as_of`` query parameter of a view whose filters include ``AsOfFilters`` (today)."""
+    as_of: date = query_filters(view).get("as_of") or firm_today()
+    return as_of
+
+
+def date_param(**kwargs: Any) -> serializers.DateField:
+    """An ISO date (query parameter or body field) within ``apps.common.limits``' date range."""
+    return LimitedDateField(**kwargs)
+
+
+def text_param(**kwargs: Any) -> serializers.CharField:
+    """A text query parameter (no control characters)."""
+    return LimitedTextField(**kwargs)
+
+
+def year_param(**kwargs: Any) -> serializers.IntegerField:
+    """A calendar year within ``apps.common.limits``' date range."""
+    return serializers.IntegerField(min_value=YEAR_MIN, max_value=YEAR_MAX, **kwargs)
 
 
 class ApiErrorOutput(serializers.Serializer[Any]):
@@ -61,6 +152,14 @@ class ApiSchema(AutoSchema):
     Responses a view declares itself (409 for a conflict, say) are kept as declared.
     """
 
+    def get_override_parameters(self) -> list[Any]:
+        """The parameters a view declares, plus its ``filters_class`` on GET (``query_filters``)."""
+        parameters: list[Any] = super().get_override_parameters()
+        filters_class = getattr(self.view, "filters_class", None)
+        if filters_class is not None and self.method == "GET":
+            parameters = [*parameters, filters_class]
+        return parameters
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code, body in self._error_bodies().items():
@@ -74,7 +173,9 @@ class ApiSchema(AutoSchema):
         api_error = self.resolve_serializer(ApiErrorOutput, "response").ref
         detail = self.resolve_serializer(ErrorDetailOutput, "response").ref
         bodies: dict[str, OpenApiResponse] = {}
-        if self.method in ("POST", "PUT", "PATCH") or self.get_override_parameters():
+        paginated = self._get_pagination_parameters()  # type: ignore[no-untyped-call]
+        has_query = bool(self.get_override_parameters() or paginated)
+        if self.method in ("POST", "PUT", "PATCH") or has_query:
             field_errors = {
                 "type": "object",
                 "description": "field name → its messages (nested for nested fields)",
@@ -94,3 +195,16 @@ class ApiSchema(AutoSchema):
         if self.view.get_throttles():
             bodies["429"] = OpenApiResponse(detail, description="too many requests; retry later")
         return bodies
+
+
+class LimitedTextFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """drf-spectacular: a ``LimitedTextField`` is a string with its lengths and ``TEXT_PATTERN``."""
+
+    target_class = LimitedTextField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        """The CharField's schema plus the pattern."""
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        return {**schema, "pattern": TEXT_PATTERN}

@@ -1,13 +1,12 @@
 """Model portfolios API: models, versions (create = a new immutable version), flattened targets."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -15,8 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
-from apps.common.api import ApiErrorOutput
-from apps.common.tenancy import firm_today
+from apps.common.api import (
+    ApiErrorOutput,
+    AsOfFilters,
+    SearchFilters,
+    as_of_filter,
+    query_filters,
+)
 from apps.models.models import ModelPortfolio, ModelVersion
 from apps.models.selectors import (
     model_current_version,
@@ -27,18 +31,6 @@ from apps.models.selectors import (
     model_version_list,
 )
 from apps.models.services import model_create, model_version_create
-
-AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="ISO date (default: today)")
-
-
-def _as_of(request: Request) -> date:
-    raw = request.query_params.get("as_of", "")
-    if not raw:
-        return firm_today()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise serializers.ValidationError({"as_of": "an ISO date, e.g. 2024-06-28"}) from exc
 
 
 def _weight_field(**kwargs: Any) -> serializers.DecimalField:
@@ -88,6 +80,7 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
 
     serializer_class = ModelOutput
     required_write_action = Action.MANAGE_MODELS
+    filters_class = SearchFilters
 
     class ModelListInput(serializers.Serializer[Any]):
         """A new model."""
@@ -102,7 +95,7 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
 
     def get_queryset(self) -> Any:
         """Models, filtered."""
-        return model_list(search=self.request.query_params.get("search", ""))
+        return model_list(search=query_filters(self).get("search", ""))
 
     @extend_schema(request=ModelListInput, responses={201: ModelOutput, 409: ApiErrorOutput})
     def post(self, request: Request) -> Response:
@@ -123,11 +116,13 @@ class _ModelScoped:
 class ModelDetailApi(_ModelScoped, APIView):
     """One model with its current version."""
 
-    @extend_schema(parameters=[AS_OF], responses=ModelDetailOutput)
+    filters_class = AsOfFilters
+
+    @extend_schema(responses=ModelDetailOutput)
     def get(self, request: Request, pk: int) -> Response:
         """Return the model and the version in force on ``as_of``."""
         model = self.model()
-        version = model_current_version(model=model, as_of=_as_of(request))
+        version = model_current_version(model=model, as_of=as_of_filter(self))
         data = dict(ModelOutput(model).data)
         data["current_version"] = VersionOutput(version).data if version is not None else None
         return Response(data)
@@ -198,11 +193,13 @@ class ModelFlattenedOutput(serializers.Serializer[Any]):
 class ModelFlattenedApi(_ModelScoped, APIView):
     """The model's flattened targets on ``as_of`` (sleeves at their current versions)."""
 
-    @extend_schema(parameters=[AS_OF], responses=ModelFlattenedOutput)
+    filters_class = AsOfFilters
+
+    @extend_schema(responses=ModelFlattenedOutput)
     def get(self, request: Request, pk: int) -> Response:
         """Weights are exact decimals as strings."""
         model = self.model()
-        as_of = _as_of(request)
+        as_of = as_of_filter(self)
         flat = model_flatten(model=model, as_of=as_of)
         return Response(
             {

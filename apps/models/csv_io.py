@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import NUMBER_RE
 from apps.models.errors import ModelsErrorCode
 
 HEADER = ("symbol_or_model", "weight")
@@ -34,6 +35,8 @@ def _weight(raw: str) -> Decimal:
     scale = Decimal(1)
     if text.endswith("%"):
         text, scale = text[:-1].strip(), Decimal(100)
+    if not NUMBER_RE.fullmatch(text):
+        raise InvalidOperation(text)  # "1e3", "NaN", other scripts' digits
     value = Decimal(text) / scale
     if not value.is_finite():
         raise InvalidOperation

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from apps.access.permissions import Action, action_required, user_can
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import page_date
 from apps.common.tenancy import firm_today
 from apps.models.apis import csv_response
 from apps.models.forms import ModelCreateForm, ModelDescribeForm, ModelVersionForm
@@ -30,10 +31,7 @@ from apps.models.services import (
 
 
 def _as_of(request: HttpRequest) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("as_of", ""))
-    except ValueError:
-        return firm_today()
+    return page_date(request) or firm_today()
 
 
 @action_required(Action.VIEW_BOOK)

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -13,7 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.common.api import AsOfFilters, date_param, query_filters
+from apps.common.exceptions import ApplicationError
+from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.tenancy import firm_today
+from apps.reports.errors import ReportsErrorCode
 from apps.reports.models import ReportBatch, ReportFile, ReportKind
 from apps.reports.selectors import report_batch_list, report_file_list
 from apps.reports.services.batches import report_batch_create
@@ -85,9 +89,12 @@ class BatchInput(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=ReportKind.choices)
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
-    as_of = serializers.DateField(required=False)
+    as_of = date_param(required=False)
     account_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), default=list, max_length=100000
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        default=list,
+        max_length=IDS_MAX,
+        help_text="empty: every account",
     )
 
 
@@ -211,33 +218,28 @@ class TaxesSavedOutput(serializers.Serializer):
     rows = TaxesSavedRowOutput(many=True)
 
 
-class TaxesSavedQuery(serializers.Serializer):
+class TaxesSavedQuery(AsOfFilters):
     """The year reported (default: this year) and the valuation date (default: today)."""
 
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
-    as_of = serializers.DateField(required=False)
 
 
 class TaxesSavedApi(APIView):
     """Taxes saved against each account's tax-naive shadow, and the firm's headline shares."""
 
     required_action = Action.GENERATE_REPORTS
+    filters_class = TaxesSavedQuery
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("year", int, required=False),
-            OpenApiParameter("as_of", str, required=False, description="YYYY-MM-DD"),
-        ],
-        responses={200: TaxesSavedOutput},
-    )
+    @extend_schema(responses={200: TaxesSavedOutput})
     def get(self, request: Request) -> Response:
         """Compute the report (each account's shadow is rebuilt from the ledger)."""
-        query = TaxesSavedQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        as_of = query.validated_data.get("as_of") or firm_today()
-        year = query.validated_data.get("year") or as_of.year
+        query = query_filters(self)
+        as_of = query.get("as_of") or firm_today()
+        year = query.get("year") or as_of.year
         if year > as_of.year:
-            raise serializers.ValidationError({"year": "a year on or before as_of"})
+            raise ApplicationError(
+                "year: a year on or before as_of", code=ReportsErrorCode.YEAR_AFTER_AS_OF
+            )
         report = firm_taxes_saved_get(year=year, as_of=as_of)
         terms = deferral_terms()
         data = {

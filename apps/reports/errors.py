@@ -9,3 +9,4 @@ class ReportsErrorCode(StrEnum):
     BATCH_FINISHED = "report_batch_finished"
     RENDER_FAILED = "report_render_failed"
     BAD_BRANDING = "report_bad_branding"
+    YEAR_AFTER_AS_OF = "report_year_after_as_of"

@@ -1,12 +1,11 @@
 """Restrictions API: restrictions, outside holdings, substitutes, model and effective target."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -15,6 +14,8 @@ from rest_framework.views import APIView
 
 from apps.access.permissions import Action, require_action
 from apps.accounts.models import Account, Household
+from apps.common.api import AsOfFilters, as_of_filter, date_param, query_filters
+from apps.common.limits import BIGINT_MAX
 from apps.common.tenancy import firm_today
 from apps.models.models import ModelPortfolio
 from apps.models.services import model_assign
@@ -38,18 +39,6 @@ from apps.restrictions.services import (
     substitute_set,
 )
 from apps.targets import CASH, EffectiveTarget
-
-AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="ISO date (default: today)")
-
-
-def _as_of(request: Request) -> date:
-    raw = request.query_params.get("as_of", "")
-    if not raw:
-        return firm_today()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise serializers.ValidationError({"as_of": "an ISO date, e.g. 2024-06-28"}) from exc
 
 
 def _require_scope_action(user: Any, scope: str) -> None:
@@ -82,6 +71,16 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
     serializer_class = RestrictionOutput
     required_write_action = Action.DESIGN_SOLUTION
 
+    class Filters(serializers.Serializer[Any]):
+        """Query parameters of the list (``as_of``: only those in force that day)."""
+
+        account = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+        household = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+        scope = serializers.ChoiceField(choices=RestrictionScope.choices, required=False)
+        as_of = date_param(required=False)
+
+    filters_class = Filters
+
     class RestrictionListInput(serializers.Serializer[Any]):
         """A new restriction: give ``account`` or ``household`` (neither: firm-wide)."""
 
@@ -93,20 +92,24 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
         )
         kind = serializers.ChoiceField(choices=RestrictionKind.choices)
         value = serializers.CharField(max_length=100)
-        starts_on = serializers.DateField(required=False)
-        ends_on = serializers.DateField(required=False, allow_null=True)
+        starts_on = date_param(required=False)
+        ends_on = date_param(required=False, allow_null=True)
         reason = serializers.CharField(required=False, allow_blank=True, default="")
 
     def get_queryset(self) -> Any:
         """Restrictions, filtered."""
-        params = self.request.query_params
-        account = params.get("account", "")
-        household = params.get("household", "")
+        filters = query_filters(self)
+        account = Account.objects.filter(pk=filters.get("account")).first()
+        household = Household.objects.filter(pk=filters.get("household")).first()
+        if (account is None and "account" in filters) or (
+            household is None and "household" in filters
+        ):
+            return Restriction.objects.none()  # a filter on no such row matches nothing
         return restriction_list(
-            account=get_object_or_404(Account, pk=account) if account.isdigit() else None,
-            household=get_object_or_404(Household, pk=household) if household.isdigit() else None,
-            firm_only=params.get("scope") == RestrictionScope.FIRM,
-            as_of=_as_of(self.request) if params.get("as_of") else None,
+            account=account,
+            household=household,
+            firm_only=filters.get("scope") == RestrictionScope.FIRM,
+            as_of=filters.get("as_of"),
         )
 
     @extend_schema(request=RestrictionListInput, responses={201: RestrictionOutput})
@@ -142,7 +145,7 @@ class RestrictionEndApi(APIView):
     class RestrictionEndInput(serializers.Serializer[Any]):
         """The first day the restriction is no longer in force."""
 
-        ends_on = serializers.DateField(required=False)
+        ends_on = date_param(required=False)
 
     @extend_schema(request=RestrictionEndInput, responses=RestrictionOutput)
     def post(self, request: Request, pk: int) -> Response:
@@ -329,11 +332,13 @@ def effective_target_data(target: EffectiveTarget) -> dict[str, Any]:
 class EffectiveTargetApi(APIView):
     """The account's effective target on ``as_of`` with one explanation per adjustment."""
 
-    @extend_schema(parameters=[AS_OF], responses=OpenApiTypes.OBJECT)
+    filters_class = AsOfFilters
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         """Weights are exact decimals as strings; they and cash sum to 1."""
         account = get_object_or_404(Account.objects.select_related("model"), pk=pk)
-        as_of = _as_of(request)
+        as_of = as_of_filter(self)
         target = effective_target_get(account=account, as_of=as_of)
         data = effective_target_data(target)
         data |= {"account": account.pk, "model": account.model.code if account.model else None}

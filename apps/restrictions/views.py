@@ -18,6 +18,7 @@ from apps.accounts.models import Account
 from apps.accounts.selectors import substantially_identical_groups
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import page_date
 from apps.common.tenancy import firm_today
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_list
@@ -47,10 +48,7 @@ from apps.targets import EffectiveTarget
 
 
 def _as_of(request: HttpRequest) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("as_of", ""))
-    except ValueError:
-        return firm_today()
+    return page_date(request) or firm_today()
 
 
 def _target_rows(target: EffectiveTarget) -> list[dict[str, Any]]:

@@ -6,11 +6,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.api import AsOfFilters, query_filters, text_param
+from apps.common.pagination import ApiPagination
 from apps.securities.models import SecurityKind
 from apps.securities.reference_data import ESG_TAGS
 from apps.securities.selectors import price_map_get, security_get, security_list
@@ -48,24 +49,26 @@ class SecurityDetailOutput(SecurityOutput):
 class SecurityListApi(APIView):
     """Securities, filtered by symbol, sector, industry, ESG tag or kind; paginated."""
 
-    pagination_class = LimitOffsetPagination  # also what the schema documents
+    pagination_class = ApiPagination  # also what the schema documents
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class Filters(serializers.Serializer[Any]):
         """Query parameters of the list."""
 
-        symbol = serializers.CharField(required=False, help_text="exact; comma-separated list")
-        sector = serializers.CharField(required=False)
-        industry = serializers.CharField(required=False)
+        symbol = text_param(
+            required=False, max_length=2000, help_text="exact; comma-separated list"
+        )
+        sector = text_param(required=False, max_length=200)
+        industry = text_param(required=False, max_length=200)
         esg_tag = serializers.ChoiceField(choices=ESG_TAGS, required=False)
         kind = serializers.ChoiceField(choices=SecurityKind.choices, required=False)
-        search = serializers.CharField(required=False, help_text="name or symbol contains")
+        search = text_param(required=False, max_length=200, help_text="name or symbol contains")
 
-    @extend_schema(parameters=[FilterSerializer], responses=SecurityOutput(many=True))
+    filters_class = Filters
+
+    @extend_schema(responses=SecurityOutput(many=True))
     def get(self, request: Request) -> Response:
         """List active securities, ordered by symbol."""
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        queryset = security_list(filters=filters.validated_data)
+        queryset = security_list(filters=query_filters(self))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SecurityOutput(page, many=True).data)
@@ -74,20 +77,16 @@ class SecurityListApi(APIView):
 class SecurityDetailApi(APIView):
     """One security with its latest close (on or before ``as_of`` when given)."""
 
-    class FilterSerializer(serializers.Serializer[Any]):
-        """Query parameters of the detail."""
+    filters_class = AsOfFilters
 
-        as_of = serializers.DateField(required=False)
-
-    @extend_schema(parameters=[FilterSerializer], responses=SecurityDetailOutput)
+    @extend_schema(responses=SecurityDetailOutput)
     def get(self, request: Request, symbol: str) -> Response:
         """Return the security and its latest price, or 404."""
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = query_filters(self)
         security = security_get(symbol=symbol)
         if security is None:
             raise NotFound(f"unknown symbol {symbol}")
-        as_of: date = filters.validated_data.get("as_of", date.max)
+        as_of: date = filters.get("as_of", date.max)
         quote = price_map_get(symbols=[security.symbol], as_of=as_of).get(security.symbol)
         data: dict[str, Any] = {**SecurityOutput(security).data, "latest_price": quote}
         return Response(SecurityDetailOutput(data).data)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import NUMBER_RE, PRICE_MAX_INTEGER_DIGITS, parse_iso_date
 from apps.securities import reference_data as ref
 from apps.securities.models import Price, Security, SecurityKind
 
@@ -32,9 +33,7 @@ PRICE_OPTIONAL_COLUMNS = ("synthetic",)
 DEFAULT_PRICE_SOURCE = "csv import"
 
 _SYMBOL_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PRICE_QUANTUM_PLACES = 6
-_PRICE_MAX_INTEGER_DIGITS = 14  # PRICE is (20, 6)
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"", "0", "false", "no", "n"}
 
@@ -293,6 +292,8 @@ def securities_import(*, source: TextIO) -> ImportReport:
 
 
 def _parse_close(text: str) -> tuple[Decimal | None, str]:
+    if not NUMBER_RE.fullmatch(text):
+        return None, f"{text[:40]!r} is not a number"
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -305,7 +306,7 @@ def _parse_close(text: str) -> tuple[Decimal | None, str]:
     places = -exponent if isinstance(exponent, int) else 0
     if places > _PRICE_QUANTUM_PLACES and value != value.quantize(Decimal(1).scaleb(-6)):
         return None, f"{text} has more than {_PRICE_QUANTUM_PLACES} decimal places"
-    if value.adjusted() >= _PRICE_MAX_INTEGER_DIGITS:
+    if value.adjusted() >= PRICE_MAX_INTEGER_DIGITS:
         return None, f"{text} is too large"
     return value, ""
 
@@ -348,13 +349,9 @@ def _parse_price_csv(
             row_errors.append(RowError(line, "symbol", f"unknown symbol {symbol}"))
         priced_on: date | None = None
         try:
-            if not _ISO_DATE_RE.fullmatch(day_text):
-                raise ValueError(day_text)
-            priced_on = date.fromisoformat(day_text)
-        except ValueError:
-            row_errors.append(
-                RowError(line, "date", f"{day_text!r} is not an ISO date (YYYY-MM-DD)")
-            )
+            priced_on = parse_iso_date(day_text)
+        except ValueError as exc:
+            row_errors.append(RowError(line, "date", str(exc)))
         close, reason = _parse_close(close_text)
         if close is None:
             row_errors.append(RowError(line, "close", reason))

@@ -11,9 +11,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.common.api import date_param, query_filters
+from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
-from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, RunMode, RunScope
+from apps.trading.models import (
+    Proposal,
+    ProposalStatus,
+    ProposedTrade,
+    RebalanceRun,
+    RunMode,
+    RunScope,
+)
 from apps.trading.progress import run_progress
 from apps.trading.selectors import proposal_list, run_list
 from apps.trading.services.review import proposals_decide
@@ -66,9 +75,13 @@ class RunInput(serializers.Serializer):
     """What to rebalance: scope (+ ids unless the book), mode, as-of date (default today)."""
 
     scope = serializers.ChoiceField(choices=RunScope.choices)
-    scope_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), default=list)
+    scope_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        default=list,
+        max_length=IDS_MAX,
+    )
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.FULL_REBALANCE)
-    as_of = serializers.DateField(required=False)
+    as_of = date_param(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A scope other than the book needs ids."""
@@ -190,12 +203,20 @@ class ProposalListApi(ListAPIView):
     serializer_class = ProposalOutput
     pagination_class = KeyLimitOffsetPagination
 
+    class Filters(serializers.Serializer[Any]):
+        """Query parameters of the list."""
+
+        status = serializers.ChoiceField(choices=ProposalStatus.choices, required=False)
+        run = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
+
+    filters_class = Filters
+
     def get_queryset(self) -> Any:
         """Proposals of this firm."""
-        params = self.request.query_params
-        proposals = proposal_list(status=params.get("status", "")).prefetch_related("trades")
-        run = params.get("run", "")
-        return proposals.filter(run_id=int(run)) if run.isdigit() else proposals
+        filters = query_filters(self)
+        proposals = proposal_list(status=filters.get("status", "")).prefetch_related("trades")
+        run = filters.get("run")
+        return proposals if run is None else proposals.filter(run_id=run)
 
 
 class ProposalDetailApi(RetrieveAPIView):
@@ -211,7 +232,11 @@ class ProposalDetailApi(RetrieveAPIView):
 class DecisionInput(serializers.Serializer):
     """Approve or reject proposals pending approval."""
 
-    proposal_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    proposal_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        min_length=1,
+        max_length=IDS_MAX,
+    )
     decision = serializers.ChoiceField(choices=("approve", "reject"))
     note = serializers.CharField(max_length=300, required=False, default="")
 

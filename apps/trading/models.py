@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.common.limits import fraction_validators
 from apps.common.money import MONEY, PRICE, RATE, SHARES
 
 
@@ -247,14 +248,21 @@ class TradingSettings(models.Model):
     )
     large_tax_rate = models.DecimalField(
         **RATE,
+        validators=fraction_validators(closed_high=True),
         default=Decimal("0.01"),
         help_text="Flag estimated tax above this fraction of value.",
     )
     large_drift_rate = models.DecimalField(
-        **RATE, default=Decimal("0.05"), help_text="Flag a max drift left above this fraction."
+        **RATE,
+        default=Decimal("0.05"),
+        validators=fraction_validators(closed_high=True),
+        help_text="Flag a max drift left above this fraction.",
     )
     big_trade_rate = models.DecimalField(
-        **RATE, default=Decimal("0.25"), help_text="Flag one trade above this fraction of value."
+        **RATE,
+        default=Decimal("0.25"),
+        validators=fraction_validators(closed_high=True),
+        help_text="Flag one trade above this fraction of value.",
     )
     is_scan_starting_runs = models.BooleanField(
         default=False,

@@ -27,7 +27,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
-from apps.trading.models import Order, OrderAllocation, TradeFile, TradeFileLayout
+from apps.common.api import query_filters, text_param
+from apps.trading.models import Order, OrderAllocation, OrderStatus, TradeFile, TradeFileLayout
 from apps.trading.order_selectors import order_list, trade_file_list
 from apps.trading.services.fills import fills_import
 from apps.trading.services.orders import order_cancel, orders_create_from_approved
@@ -100,10 +101,18 @@ class OrderListApi(ListAPIView):
 
     serializer_class = OrderOutput
 
+    class Filters(serializers.Serializer[Any]):
+        """Query parameters of the list."""
+
+        status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+        custodian = text_param(required=False, allow_blank=True, max_length=32)
+
+    filters_class = Filters
+
     def get_queryset(self) -> Any:
         """Orders with their allocations."""
-        params = self.request.query_params
-        return order_list(status=params.get("status", ""), custodian=params.get("custodian", ""))
+        filters = query_filters(self)
+        return order_list(status=filters.get("status", ""), custodian=filters.get("custodian", ""))
 
 
 class OrderCreateApi(APIView):

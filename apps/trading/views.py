@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
+from apps.common.limits import page_date
 from apps.common.pagination import key_page
 from apps.common.tenancy import firm_today
 from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
@@ -182,11 +183,7 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
 
 
 def _as_of(request: HttpRequest) -> date:
-    raw = request.GET.get("as_of") or request.POST.get("as_of") or ""
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return firm_today()
+    return page_date(request) or firm_today()
 
 
 @action_required(Action.DESIGN_SOLUTION)

@@ -88,6 +88,7 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "apps.firms.middleware.FirmHostMiddleware",
+    "apps.common.middleware.InputGuardMiddleware",  # no NUL, no non-ASCII digits (limits)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,7 +157,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.access.permissions.IsFirmMember"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.ApiPagination",
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "apps.common.api.exception_handler",

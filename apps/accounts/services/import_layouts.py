@@ -20,18 +20,23 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from apps.common.limits import (
+    DATE_RANGE_MESSAGE,
+    ISO_DATE_RE,
+    MONEY_MAX_INTEGER_DIGITS,
+    NUMBER_RE,
+    SHARES_MAX_INTEGER_DIGITS,
+    US_DATE_RE,
+    date_in_range,
+)
+
 MAX_FILE_BYTES = 50 * 1024 * 1024
 CASH_SYMBOL = "CASH"
 _HEADER_SEARCH_LINES = 10
 _SHARES_PLACES = 6
-_SHARES_MAX_INTEGER_DIGITS = 14  # SHARES is (20, 6)
 _MONEY_PLACES = 2
-_MONEY_MAX_INTEGER_DIGITS = 18  # MONEY is (20, 2)
 _RATE_PLACES = 8
 _SYMBOL_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-/]{0,15}")
-_PLAIN_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_US_DATE_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _EXTERNAL_ID_MAX = 128 - len("lot:")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
@@ -380,7 +385,7 @@ def _decimal(
         if required:
             row.error(name, "is required")
         return None
-    if not _PLAIN_NUMBER_RE.fullmatch(value_text):
+    if not NUMBER_RE.fullmatch(value_text):
         row.error(name, f"{raw[:40]!r} is not a number")
         return None
     try:
@@ -403,13 +408,13 @@ def _decimal(
 
 def _shares(row: _Row, name: str, **kwargs: Any) -> Decimal | None:
     return _decimal(
-        row, name, places=_SHARES_PLACES, max_integer_digits=_SHARES_MAX_INTEGER_DIGITS, **kwargs
+        row, name, places=_SHARES_PLACES, max_integer_digits=SHARES_MAX_INTEGER_DIGITS, **kwargs
     )
 
 
 def _money(row: _Row, name: str, **kwargs: Any) -> Decimal | None:
     return _decimal(
-        row, name, places=_MONEY_PLACES, max_integer_digits=_MONEY_MAX_INTEGER_DIGITS, **kwargs
+        row, name, places=_MONEY_PLACES, max_integer_digits=MONEY_MAX_INTEGER_DIGITS, **kwargs
     )
 
 
@@ -428,14 +433,21 @@ def _iso_date(row: _Row, name: str, *, required: bool = True) -> date | None:
         if required:
             row.error(name, "is required")
         return None
-    if not _ISO_DATE_RE.fullmatch(text):
+    if not ISO_DATE_RE.fullmatch(text):
         row.error(name, f"{text[:40]!r} is not a date (YYYY-MM-DD)")
         return None
     try:
-        return date.fromisoformat(text)
+        return _in_range(row, name, date.fromisoformat(text))
     except ValueError:
         row.error(name, f"{text[:40]!r} is not a real date")
         return None
+
+
+def _in_range(row: _Row, name: str, value: date) -> date | None:
+    if not date_in_range(value):
+        row.error(name, f"{value.isoformat()} is not {DATE_RANGE_MESSAGE}")
+        return None
+    return value
 
 
 def _us_date(row: _Row, name: str, *, prefer_as_of: bool = False) -> date | None:
@@ -444,14 +456,14 @@ def _us_date(row: _Row, name: str, *, prefer_as_of: bool = False) -> date | None
     if not text:
         row.error(name, "is required")
         return None
-    found = _US_DATE_RE.findall(text)
-    shape_ok = _US_DATE_RE.match(text) is not None
+    found = US_DATE_RE.findall(text)
+    shape_ok = US_DATE_RE.match(text) is not None
     if not found or not shape_ok:
         row.error(name, f"{text[:40]!r} is not a date (MM/DD/YYYY)")
         return None
     month, day, year = found[-1] if prefer_as_of else found[0]
     try:
-        return date(int(year), int(month), int(day))
+        return _in_range(row, name, date(int(year), int(month), int(day)))
     except ValueError:
         row.error(name, f"{text[:40]!r} is not a real date")
         return None
@@ -783,7 +795,7 @@ def _account_row(row: _Row, choices: dict[str, Sequence[str]]) -> AccountRow | N
         elif kind == "bool":
             values[name] = _boolean(row, name)
         elif kind == "int":
-            if not text.isdigit() or len(text) > 4:
+            if not (text.isascii() and text.isdigit()) or len(text) > 4:
                 row.error(name, f"{text[:40]!r} is not a whole number")
             else:
                 values[name] = int(text)
@@ -875,13 +887,14 @@ def _title_as_of(preamble: Sequence[Sequence[str]]) -> date | None:
         text = " ".join(cells)
         if "as of" not in text.lower():
             continue
-        found = _US_DATE_RE.findall(text.split("as of", 1)[-1])
+        found = US_DATE_RE.findall(text.split("as of", 1)[-1])
         if found:
             month, day, year = found[-1]
             try:
-                return date(int(year), int(month), int(day))
+                title_date = date(int(year), int(month), int(day))
             except ValueError:
                 return None
+            return title_date if date_in_range(title_date) else None
     return None
 
 
@@ -1178,7 +1191,9 @@ _FIDELITY_ACTIONS: tuple[tuple[str, str], ...] = (
 # Fidelity's core (sweep) money-market positions are cash, not securities: trades in them are
 # cash moving to cash. Positions files flag them with a trailing "**".
 FIDELITY_CORE_SYMBOLS = frozenset({"SPAXX", "FDRXX", "FZFXX", "SPRXX", "FCASH", "CORE"})
-_DOWNLOADED_RE = re.compile(r"date downloaded\s+([A-Za-z]{3})-(\d{1,2})-(\d{4})", re.IGNORECASE)
+_DOWNLOADED_RE = re.compile(
+    r"date downloaded\s+([A-Za-z]{3})-(\d{1,2})-(\d{4})", re.IGNORECASE | re.ASCII
+)
 
 
 def _fidelity_action(action: str) -> str | None:
@@ -1289,11 +1304,12 @@ def _fidelity_positions(records: Iterator[tuple[int, list[str]]], parsed: Parsed
         found = _DOWNLOADED_RE.search(line)
         if found:
             try:
-                parsed.as_of = datetime.strptime(  # noqa: DTZ007 - a calendar date only
+                downloaded = datetime.strptime(  # noqa: DTZ007 - a calendar date only
                     f"{found[1]}-{found[2]}-{found[3]}", "%b-%d-%Y"
                 ).date()
             except ValueError:
-                parsed.as_of = None
+                downloaded = None
+            parsed.as_of = downloaded if downloaded and date_in_range(downloaded) else None
 
 
 # --- dispatch ----------------------------------------------------------------------------------

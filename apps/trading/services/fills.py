@@ -42,6 +42,14 @@ from apps.accounts.services.ledger import (
     lot_method_record,
 )
 from apps.common.exceptions import ApplicationError, TenantContextError
+from apps.common.limits import (
+    DATE_RANGE_MESSAGE,
+    ISO_DATE_RE,
+    PRICE_MAX_INTEGER_DIGITS,
+    SHARES_MAX_INTEGER_DIGITS,
+    US_DATE_RE,
+    date_in_range,
+)
 from apps.common.money import ZERO, round_money
 from apps.common.tenancy import firm_today, require_tenant_schema
 from apps.trading.models import (
@@ -57,9 +65,8 @@ from apps.trading.services.orders import OrdersErrorCode, order_status_for, prop
 _FILLABLE = (OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
 _SHARES_PLACES = 6
 _PRICE_PLACES = 6
-_MAX_INTEGER_DIGITS = 14
-_NUMBER_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
-_REFERENCE_RE = re.compile(r"A?(\d{1,18})")
+_NUMBER_RE = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", re.ASCII)  # no sign: fills are positive
+_REFERENCE_RE = re.compile(r"A?([0-9]{1,18})", re.ASCII)
 _ENGINE_ID_RE = re.compile(r"trade (?P<id>\S+) \(trades\[\d+\]\): (?P<rest>.*)", re.DOTALL)
 
 
@@ -196,7 +203,9 @@ class _Plan:
 # --- parsing -----------------------------------------------------------------------------------
 
 
-def _number(plan: _Plan, line: int, name: str, text: str, places: int) -> Decimal | None:
+def _number(
+    plan: _Plan, line: int, name: str, text: str, places: int, max_integer_digits: int
+) -> Decimal | None:
     raw = text.strip().replace("$", "").replace(",", "")
     if not raw:
         plan.problem(line, name, "is required")
@@ -213,7 +222,7 @@ def _number(plan: _Plan, line: int, name: str, text: str, places: int) -> Decima
     if isinstance(exponent, int) and -exponent > places:
         plan.problem(line, name, f"{raw} has more than {places} decimal places")
         return None
-    if value >= Decimal(10) ** _MAX_INTEGER_DIGITS:
+    if value >= Decimal(10) ** max_integer_digits:
         plan.problem(line, name, f"{raw} is too large")
         return None
     if value <= 0:
@@ -227,8 +236,7 @@ def _date(plan: _Plan, line: int, text: str, *, us: bool, today: date | None) ->
     if not raw:
         plan.problem(line, "trade_date", "is required")
         return None
-    pattern = r"(\d{1,2})/(\d{1,2})/(\d{4})" if us else r"(\d{4})-(\d{2})-(\d{2})"
-    matched = re.fullmatch(pattern, raw)
+    matched = (US_DATE_RE if us else ISO_DATE_RE).fullmatch(raw)
     if matched is None:
         wanted = "MM/DD/YYYY" if us else "YYYY-MM-DD"
         plan.problem(line, "trade_date", f"{raw[:40]!r} is not a date ({wanted})")
@@ -239,6 +247,9 @@ def _date(plan: _Plan, line: int, text: str, *, us: bool, today: date | None) ->
         value = date(year, month, day)
     except ValueError:
         plan.problem(line, "trade_date", f"{raw!r} is not a real date")
+        return None
+    if not date_in_range(value):
+        plan.problem(line, "trade_date", f"{value.isoformat()} is not {DATE_RANGE_MESSAGE}")
         return None
     if today is not None and value > today:
         plan.problem(line, "trade_date", f"{value.isoformat()} is in the future")
@@ -304,8 +315,10 @@ def _parse(plan: _Plan, text: str, today: date | None) -> tuple[list[_Row], int]
         if not side:
             allowed = "/".join(k.upper() if len(k) == 1 else k.title() for k in shape.sides)
             plan.problem(line, "side", f"{cell('side')[:40]!r} is not {allowed}")
-        shares = _number(plan, line, "shares", cell("shares"), _SHARES_PLACES)
-        price = _number(plan, line, "price", cell("price"), _PRICE_PLACES)
+        shares = _number(
+            plan, line, "shares", cell("shares"), _SHARES_PLACES, SHARES_MAX_INTEGER_DIGITS
+        )
+        price = _number(plan, line, "price", cell("price"), _PRICE_PLACES, PRICE_MAX_INTEGER_DIGITS)
         trade_on = _date(plan, line, cell("trade_date"), us=shape.us_dates, today=today)
         if len(plan.problems) > before or shares is None or price is None or trade_on is None:
             continue
