@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from apps.access.models import AuditEvent, Membership
-from apps.access.roles import Role
+from apps.access.roles import ASSIGNABLE_ROLES, Role
 from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
 from apps.common.tenancy import require_tenant_schema
 from apps.common.validation import full_clean_or_error
@@ -96,8 +96,17 @@ def firm_user_create(
 
 @transaction.atomic
 def firm_user_set_role(*, user: Any, role: Role, acting_user: Any) -> Any:
-    """Change a firm user's role (audited with before/after)."""
+    """Change a firm user's role (audited with before/after).
+
+    Raises:
+        ApplicationError: the role is not one a firm admin may give (``ASSIGNABLE_ROLES``).
+    """
     require_tenant_schema()
+    if role not in ASSIGNABLE_ROLES:
+        raise ApplicationError(
+            f"the role '{role}' is given only through the sub-advisory entry",
+            code=CommonErrorCode.FORBIDDEN,
+        )
     membership, _ = Membership.objects.select_for_update().get_or_create(
         user=user, defaults={"role": role}
     )
