@@ -10,6 +10,7 @@ from django.db import models, transaction
 
 from apps.access.models import AuditEvent, Membership
 from apps.access.roles import ASSIGNABLE_ROLES, Role
+from apps.common.csv_out import SafeCsvWriter
 from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
 from apps.common.tenancy import require_tenant_schema
 from apps.common.validation import full_clean_or_error
@@ -168,7 +169,6 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
     Returns:
         The storage name of the file, under the firm's schema prefix (``audit/…csv``).
     """
-    import csv
     import io
     import json
 
@@ -181,7 +181,7 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
 
     schema = require_tenant_schema()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(AUDIT_CSV_COLUMNS)
     rows = 0
     for event in audit_event_list(action_prefix=action_prefix).iterator():
