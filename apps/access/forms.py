@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
-from apps.access.roles import Role
+from apps.access.roles import ASSIGNABLE_ROLE_CHOICES, Role
 
 
 class FirmUserCreateForm(forms.Form):
@@ -9,19 +9,10 @@ class FirmUserCreateForm(forms.Form):
 
     email = forms.EmailField()
     password = forms.CharField(widget=forms.PasswordInput, validators=[validate_password])
-    role = forms.TypedChoiceField(choices=Role.choices, coerce=Role)
-
-    def clean_role(self) -> Role:
-        """Platform staff enter only through the audited sub-advisory entry."""
-        role: Role = self.cleaned_data["role"]
-        if role == Role.PLATFORM_STAFF:
-            raise forms.ValidationError("platform staff enter through the sub-advisory console")
-        return role
+    role = forms.TypedChoiceField(choices=ASSIGNABLE_ROLE_CHOICES, coerce=Role)
 
 
 class RoleForm(forms.Form):
     """Change a user's role."""
 
-    role = forms.TypedChoiceField(
-        choices=[c for c in Role.choices if c[0] != Role.PLATFORM_STAFF], coerce=Role
-    )
+    role = forms.TypedChoiceField(choices=ASSIGNABLE_ROLE_CHOICES, coerce=Role)

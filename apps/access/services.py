@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from apps.access.models import AuditEvent, Membership
-from apps.access.roles import Role
+from apps.access.roles import ASSIGNABLE_ROLES, Role
+from apps.common.csv_out import SafeCsvWriter
 from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
 from apps.common.tenancy import require_tenant_schema
 from apps.common.validation import full_clean_or_error
@@ -96,8 +97,17 @@ def firm_user_create(
 
 @transaction.atomic
 def firm_user_set_role(*, user: Any, role: Role, acting_user: Any) -> Any:
-    """Change a firm user's role (audited with before/after)."""
+    """Change a firm user's role (audited with before/after).
+
+    Raises:
+        ApplicationError: the role is not one a firm admin may give (``ASSIGNABLE_ROLES``).
+    """
     require_tenant_schema()
+    if role not in ASSIGNABLE_ROLES:
+        raise ApplicationError(
+            f"the role '{role}' is given only through the sub-advisory entry",
+            code=CommonErrorCode.FORBIDDEN,
+        )
     membership, _ = Membership.objects.select_for_update().get_or_create(
         user=user, defaults={"role": role}
     )
@@ -159,7 +169,6 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
     Returns:
         The storage name of the file, under the firm's schema prefix (``audit/…csv``).
     """
-    import csv
     import io
     import json
 
@@ -172,7 +181,7 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
 
     schema = require_tenant_schema()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(AUDIT_CSV_COLUMNS)
     rows = 0
     for event in audit_event_list(action_prefix=action_prefix).iterator():

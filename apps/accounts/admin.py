@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import firm_admin_site
 from apps.accounts.models import (
     Account,
@@ -24,7 +25,7 @@ from apps.accounts.services.identical import (
 from apps.common.exceptions import ApplicationError
 
 
-class _DerivedAdmin(admin.ModelAdmin):
+class _DerivedAdmin(AuditedModelAdmin):
     """Rows the ledger derives: read-only (change the ledger, not these)."""
 
     def has_add_permission(self, request: object) -> bool:
@@ -38,13 +39,13 @@ class _DerivedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Household, site=firm_admin_site)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(AuditedModelAdmin):
     list_display = ("name", "external_id", "created_at")
     search_fields = ("name", "external_id")
 
 
 @admin.register(Account, site=firm_admin_site)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditedModelAdmin):
     list_display = ("name", "custodian", "number", "registration", "household", "cash_amount")
     list_filter = ("registration", "custodian")
     search_fields = ("name", "number", "household__name")
@@ -123,7 +124,7 @@ class IdenticalGroupForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(IdenticalGroup, site=firm_admin_site)
-class IdenticalGroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class IdenticalGroupAdmin(AuditedModelAdmin):
     """The firm's substantially identical groups.
 
     Changed through the audited services, which replay the ledgers a change touches.

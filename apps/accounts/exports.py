@@ -1,10 +1,10 @@
 """Form 8949-style CSV of an account's realized gains for one tax year."""
 
-import csv
 import io
 
 from apps.accounts.models import Account, Term
 from apps.accounts.selectors import realized_gain_list
+from apps.common.csv_out import SafeCsvWriter
 
 # Form 8949 (IRS, "Sales and Other Dispositions of Capital Assets"): Part I short-term, Part II
 # long-term; box A/D = basis reported to the IRS (covered securities, our assumption for lots we
@@ -26,7 +26,7 @@ FORM8949_COLUMNS = (
 def form8949_csv(*, account: Account, year: int) -> str:
     """The account's Form 8949 rows for the year as CSV text (amounts in USD, cents)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(FORM8949_COLUMNS)
     for row in realized_gain_list(account=account, year=year).order_by("term", "sold_on", "pk"):
         short = row.term == Term.SHORT

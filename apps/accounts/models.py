@@ -17,6 +17,7 @@ from django.db.models.functions import Cast, Coalesce
 from apps.accounts.custodians import takes_specified_lots
 from apps.common.limits import fraction_validators, non_negative_money_validators
 from apps.common.money import MONEY, RATE, SHARES
+from apps.common.validation import validate_not_formula_leading
 
 
 class Registration(models.TextChoices):
@@ -75,7 +76,9 @@ class LotSelection(models.TextChoices):
 class Household(models.Model):
     """The accounts of one family: wash sales are household-wide."""
 
-    external_id = models.CharField(max_length=64, unique=True)
+    external_id = models.CharField(
+        max_length=64, unique=True, validators=[validate_not_formula_leading]
+    )
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -90,8 +93,8 @@ class Account(models.Model):
     """A client's custodial account and every customization the optimizer must honour."""
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="accounts")
-    custodian = models.CharField(max_length=32)
-    number = models.CharField(max_length=64)
+    custodian = models.CharField(max_length=32, validators=[validate_not_formula_leading])
+    number = models.CharField(max_length=64, validators=[validate_not_formula_leading])
     name = models.CharField(max_length=200)
     registration = models.CharField(max_length=20, choices=Registration.choices)
     currency = models.CharField(max_length=3, default="USD")
@@ -309,7 +312,7 @@ class Transaction(models.Model):
     """
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions")
-    external_id = models.CharField(max_length=128)
+    external_id = models.CharField(max_length=128, validators=[validate_not_formula_leading])
     kind = models.CharField(max_length=10, choices=TransactionKind.choices)
     trade_on = models.DateField()
     sequence = models.PositiveIntegerField(

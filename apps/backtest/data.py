@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.common.csv_out import SafeCsvWriter
 from apps.optimizer.core.types import FloatArray
 
 __all__ = [
@@ -174,7 +175,7 @@ def write_dataset(data: PriceData, out_dir: str | Path, stem: str) -> tuple[Path
     prices_path = out / f"{stem}.csv"
     sectors_path = out / f"{stem}.sectors.json"
     with prices_path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeCsvWriter(handle)
         writer.writerow(["date", *data.symbols])
         for day, row in zip(data.dates, data.closes, strict=True):
             # repr() of a float read from a short decimal gives that decimal back (skfolio's

@@ -5,7 +5,18 @@ from enum import StrEnum
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 
+from apps.common.csv_out import formula_leading, formula_leading_message
 from apps.common.exceptions import ApplicationError
+
+
+def validate_not_formula_leading(value: str) -> None:
+    """Model-field validator for identifiers: refuse a value a spreadsheet reads as a formula.
+
+    Custodians never issue such identifiers; the CSVs we write would carry them (OWASP CSV
+    injection). Imports apply the same rule with the line (``formula_leading``).
+    """
+    if formula_leading(value):
+        raise ValidationError(formula_leading_message(value), code="formula_leading")
 
 
 def full_clean_or_error(obj: Model, *, code: StrEnum) -> None:

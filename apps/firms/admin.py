@@ -1,7 +1,12 @@
 from django.contrib import admin
 
+from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import public_admin_site
-from apps.firms.models import Domain, Firm, StaffEntry
+from apps.firms.models import Domain, Firm, PlatformAuditEvent, StaffEntry
+from apps.firms.services import platform_audit_event_record
+
+# The platform admin's changes are audited in the public schema (see PublicAdminSite).
+public_admin_site.audit_recorder = platform_audit_event_record
 
 
 class DomainInline(admin.TabularInline):
@@ -10,7 +15,7 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Firm, site=public_admin_site)
-class FirmAdmin(admin.ModelAdmin):
+class FirmAdmin(AuditedModelAdmin):
     list_display = ("name", "slug", "kind", "service", "timezone", "is_active", "created_at")
     list_filter = ("kind", "service", "is_active")
     search_fields = ("name", "slug")
@@ -27,11 +32,36 @@ class FirmAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffEntry, site=public_admin_site)
-class StaffEntryAdmin(admin.ModelAdmin):
+class StaffEntryAdmin(AuditedModelAdmin):
     list_display = ("requested_at", "staff_username", "firm", "reason", "used_at")
     list_filter = ("firm",)
     readonly_fields = ("firm", "staff_user", "staff_username", "reason", "requested_at", "used_at")
 
     def has_add_permission(self, request: object) -> bool:
         """Entries are written by the console only."""
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        """Entries are the audit of staff entering firms: kept forever."""
+        return False
+
+
+@admin.register(PlatformAuditEvent, site=public_admin_site)
+class PlatformAuditEventAdmin(AuditedModelAdmin):
+    """The platform admin's audit trail: read-only."""
+
+    list_display = ("created_at", "acting_username", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("action", "acting_username", "object_id")
+
+    def has_add_permission(self, request: object) -> bool:
+        """Written by the admin sites only."""
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        """Audit rows never change."""
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        """Audit rows are kept."""
         return False

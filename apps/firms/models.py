@@ -70,3 +70,31 @@ class StaffEntry(models.Model):
         return (
             f"{self.staff_username} -> firm #{self.firm_id} at {self.requested_at:%Y-%m-%d %H:%M}"
         )
+
+
+class PlatformAuditEvent(models.Model):
+    """Who changed what through the platform admin (public schema, kept forever).
+
+    The public counterpart of a firm's ``AuditEvent``: platform staff logins, firms, their
+    hosts and the security master change here.
+    """
+
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="platform_audit_events",
+    )
+    acting_username = models.CharField(max_length=150)
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.acting_username} {self.action}"

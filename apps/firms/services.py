@@ -7,13 +7,26 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from apps.common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from apps.common.exceptions import (
+    ApplicationError,
+    ConflictError,
+    PermissionDeniedError,
+    TenantContextError,
+)
+from apps.common.tenancy import current_schema
 from apps.firms.errors import FirmErrorCode
-from apps.firms.models import Domain, Firm, FirmKind, FirmService, StaffEntry
+from apps.firms.models import (
+    Domain,
+    Firm,
+    FirmKind,
+    FirmService,
+    PlatformAuditEvent,
+    StaffEntry,
+)
 
 ENTRY_SALT = "platform-staff-entry"
 
@@ -26,6 +39,36 @@ class FirmCreated:
     domain: str
     admin_email: str
     admin_password: str | None
+
+
+def platform_audit_event_record(
+    *,
+    action: str,
+    acting_user: Any | None,
+    obj: models.Model | None = None,
+    payload: dict[str, Any] | None = None,
+) -> PlatformAuditEvent:
+    """Write one platform audit row (public schema): the platform admin's changes.
+
+    Args:
+        action: dotted verb, e.g. ``"admin.change"``.
+        acting_user: the platform staff login who acted.
+        obj: the object acted on, if any.
+        payload: JSON-safe details (before/after values, never secrets).
+
+    Raises:
+        TenantContextError: called in a firm's schema (firms audit into their own trail).
+    """
+    if current_schema() != get_public_schema_name():
+        raise TenantContextError("refused: the platform audit trail is written in 'public'")
+    return PlatformAuditEvent.objects.create(
+        acting_user=acting_user,
+        acting_username=acting_user.get_username() if acting_user is not None else "system",
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        payload=payload or {},
+    )
 
 
 def firm_create(

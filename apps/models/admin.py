@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import firm_admin_site
 from apps.models.models import ModelPortfolio, ModelTarget, ModelVersion
 
@@ -23,7 +24,7 @@ class ModelTargetInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(ModelPortfolio, site=firm_admin_site)
-class ModelPortfolioAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ModelPortfolioAdmin(AuditedModelAdmin):
     """Description fields only; targets change through new versions (pages, API, CSV)."""
 
     list_display = ("code", "name", "provider", "fee_bps", "is_active", "created_at")
@@ -37,7 +38,7 @@ class ModelPortfolioAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ModelVersion, site=firm_admin_site)
-class ModelVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ModelVersionAdmin(AuditedModelAdmin):
     """Versions are immutable: created by model_version_create, never edited or deleted."""
 
     list_display = ("model", "number", "effective_on", "cash_weight", "created_by", "created_at")

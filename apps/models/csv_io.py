@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from apps.common.csv_out import SafeCsvWriter, formula_leading, formula_leading_message
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import NUMBER_RE
 from apps.models.errors import ModelsErrorCode
@@ -62,6 +63,9 @@ def targets_csv_parse(text: str) -> ParsedTargets:
             errors[number] = "expected 2 columns: symbol_or_model,weight"
             continue
         name, raw = cells
+        if formula_leading(name):
+            errors[number] = formula_leading_message(name)
+            continue
         try:
             weight = _weight(raw)
         except (InvalidOperation, ValueError):
@@ -100,7 +104,7 @@ def targets_csv_parse(text: str) -> ParsedTargets:
 def targets_csv_write(*, cash_weight: Decimal, targets: list[tuple[str, Decimal]]) -> str:
     """Write rows ``label,weight`` (labels ``SYMBOL`` or ``model:CODE``) and the cash row."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeCsvWriter(buffer, lineterminator="\n")
     writer.writerow(HEADER)
     for label, weight in targets:
         writer.writerow((label, format(weight.quantize(_PLACES), "f")))

@@ -16,12 +16,18 @@ from django.db import models
 from django.db.models import Q
 
 from apps.common.money import WEIGHT
+from apps.common.validation import validate_not_formula_leading
 
 
 class ModelPortfolio(models.Model):
     """A firm's model; third-party models carry a provider and a fee (basis points per year)."""
 
-    code = models.CharField(max_length=32, unique=True, help_text="Short unique code, e.g. CORE60.")
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        help_text="Short unique code, e.g. CORE60.",
+        validators=[validate_not_formula_leading],
+    )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     provider = models.CharField(

@@ -3,12 +3,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import firm_admin_site
 from apps.restrictions.models import OutsideHolding, Restriction, Substitute
 
 
 @admin.register(Restriction, site=firm_admin_site)
-class RestrictionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RestrictionAdmin(AuditedModelAdmin):
     """Read-only: restrictions change through the audited services (pages, API)."""
 
     list_display = ("scope", "kind", "value", "account", "household", "starts_on", "ends_on")
@@ -27,7 +28,7 @@ class RestrictionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(OutsideHolding, site=firm_admin_site)
-class OutsideHoldingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OutsideHoldingAdmin(AuditedModelAdmin):
     list_display = ("exposure_key", "account", "household", "amount", "weight", "reason")
     search_fields = ("exposure_key", "account__number", "household__name")
     list_select_related = ("account", "household")
@@ -40,7 +41,7 @@ class OutsideHoldingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Substitute, site=firm_admin_site)
-class SubstituteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SubstituteAdmin(AuditedModelAdmin):
     list_display = ("symbol", "rank", "alternative")
     search_fields = ("symbol", "alternative")
 

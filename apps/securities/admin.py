@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import firm_admin_site, public_admin_site
 from apps.securities.models import Price, Security
 
 
-class SecurityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SecurityAdmin(AuditedModelAdmin):
     """Securities for platform staff: searchable and editable."""
 
     list_display = ("symbol", "name", "kind", "sector", "industry", "esg_tags", "is_active")
@@ -18,7 +18,7 @@ class SecurityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("created_at", "updated_at")
 
 
-class PriceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PriceAdmin(AuditedModelAdmin):
     """Daily closes for platform staff."""
 
     list_display = ("security", "priced_on", "close_price", "is_synthetic", "source")

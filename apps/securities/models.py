@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.common.money import PRICE
+from apps.common.validation import validate_not_formula_leading
 
 
 class SecurityKind(models.TextChoices):
@@ -23,8 +24,10 @@ class Security(models.Model):
     slugs from ``reference_data.ESG_TAGS`` used by screens.
     """
 
-    symbol = models.CharField(max_length=16, unique=True)
-    cusip = models.CharField(max_length=9, blank=True, default="")
+    symbol = models.CharField(max_length=16, unique=True, validators=[validate_not_formula_leading])
+    cusip = models.CharField(
+        max_length=9, blank=True, default="", validators=[validate_not_formula_leading]
+    )
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=SecurityKind.choices, default=SecurityKind.STOCK)
     sector = models.CharField(max_length=64, blank=True, default="")

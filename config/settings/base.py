@@ -63,6 +63,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -91,6 +92,7 @@ MIDDLEWARE = [
     "apps.common.middleware.InputGuardMiddleware",  # no NUL, no non-ASCII digits (limits)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.common.headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -164,6 +166,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "apps.common.api.ApiSchema",
 }
 SPECTACULAR_SETTINGS = {
+    # Swagger UI from our own static files (drf-spectacular-sidecar): fits CSP 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "Sub-advisory rebalancing platform API",
     "DESCRIPTION": "Per-firm API: each firm is served on its own host; tokens are per firm user.",
     "VERSION": "1",

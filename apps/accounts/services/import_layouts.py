@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from apps.common.csv_out import formula_leading, formula_leading_message
 from apps.common.limits import (
     DATE_RANGE_MESSAGE,
     ISO_DATE_RE,
@@ -493,6 +494,9 @@ def _identifier(row: _Row, name: str, *, max_length: int = 64) -> str | None:
     if any(ch.isspace() for ch in text) and name in {"external_id", "lot_id"}:
         row.error(name, "must not contain spaces")
         return None
+    if formula_leading(text):
+        row.error(name, formula_leading_message(text))
+        return None
     return text
 
 
@@ -523,6 +527,9 @@ def _lot_picks(row: _Row, name: str) -> tuple[tuple[str, Decimal], ...] | None:
         lot_id, sep, quantity = part.rpartition(":")
         if not part or not sep or not lot_id.strip():
             row.error(name, f"{part[:40]!r} is not lot_id:shares")
+            return None
+        if formula_leading(lot_id.strip()):
+            row.error(name, formula_leading_message(lot_id.strip()))
             return None
         shares = _shares(row, name, text=quantity)
         if shares is None or not _positive(row, name, shares):

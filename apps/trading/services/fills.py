@@ -41,6 +41,7 @@ from apps.accounts.services.ledger import (
     ledger_rebuild,
     lot_method_record,
 )
+from apps.common.csv_out import formula_leading, formula_leading_message
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.limits import (
     DATE_RANGE_MESSAGE,
@@ -308,6 +309,8 @@ def _parse(plan: _Plan, text: str, today: date | None) -> tuple[list[_Row], int]
         account_number = cell("account_number")
         if not account_number:
             plan.problem(line, "account_number", "is required")
+        elif formula_leading(account_number):
+            plan.problem(line, "account_number", formula_leading_message(account_number))
         symbol = cell("symbol").upper()
         if not symbol:
             plan.problem(line, "symbol", "is required")

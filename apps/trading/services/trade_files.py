@@ -13,7 +13,6 @@ itself is written to the firm's storage first; if the transaction then fails, an
 file is left behind (harmless, never offered for download).
 """
 
-import csv
 import hashlib
 import io
 from collections import defaultdict
@@ -32,6 +31,7 @@ from django.utils.text import slugify
 from apps.access.services import audit_event_record
 from apps.accounts.custodians import FIDELITY_QUANTITY_PLACES
 from apps.accounts.models import TaxLot
+from apps.common.csv_out import SafeCsvWriter
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
 from apps.common.tenancy import require_tenant_schema
@@ -277,7 +277,7 @@ def trade_file_render(
         )
     columns, rows = _rows(allocations, lots, layout)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = SafeCsvWriter(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8"), len(rows)

