@@ -142,7 +142,7 @@ def _accepts(port: int) -> bool:
 
 
 @contextmanager
-def web_server(log_path: Path) -> Iterator[int]:
+def web_server(log_path: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[int]:
     """Serve the project (``runserver``, no reloader) on a free loopback port; yield the port."""
     port = _free_port()
     argv = [
@@ -154,7 +154,7 @@ def web_server(log_path: Path) -> Iterator[int]:
         "--skip-checks",
         "--insecure",
     ]
-    with _process(argv, log_path, lambda: _accepts(port)):
+    with _process(argv, log_path, lambda: _accepts(port), extra_env):
         yield port
 
 

@@ -35,3 +35,42 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.acting_username} {self.action}"
+
+
+class OutboxStatus(models.TextChoices):
+    """Whether an outbox message has reached the broker."""
+
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+
+
+class OutboxMessage(models.Model):
+    """A task to send to the broker, committed in the same transaction as the change asking for it.
+
+    The transactional outbox (``apps.access.outbox``): the row and the change commit together,
+    so a broker that is down loses nothing; the message is sent after the commit, or by the
+    periodic sweep once the broker is back, and then marked sent.
+    """
+
+    task = models.CharField(max_length=200, help_text="Celery task name.")
+    args = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (
+            models.Index(
+                fields=("id",),
+                condition=models.Q(status=OutboxStatus.PENDING),
+                name="access_outbox_pending",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"outbox #{self.pk} {self.task}{self.args} ({self.status})"

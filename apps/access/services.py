@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from apps.access.models import AuditEvent, Membership
+from apps.access.outbox import outbox_enqueue
 from apps.access.roles import ASSIGNABLE_ROLES, Role
 from apps.common.csv_out import SafeCsvWriter
 from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
@@ -243,3 +244,16 @@ def object_fields_update(
             payload={f: {"before": str(before[f]), "after": str(getattr(row, f))} for f in changed},
         )
     return row
+
+
+def audit_export_request(*, action_prefix: str, acting_user_id: int | None) -> None:
+    """Ask for a CSV export of the audit trail: sent to a worker through the outbox.
+
+    Args:
+        action_prefix: keep only actions starting with this ("" for all).
+        acting_user_id: who asked for the export (None for the system).
+    """
+    with transaction.atomic():
+        outbox_enqueue(
+            task="apps.access.tasks.audit_export_csv", args=[action_prefix, acting_user_id]
+        )

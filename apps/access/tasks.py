@@ -11,3 +11,13 @@ def audit_export_csv(action_prefix: str, acting_user_id: int | None) -> None:
 
     require_tenant_schema()
     export(action_prefix=action_prefix, acting_user_id=acting_user_id)
+
+
+@app.task(ignore_result=True)
+def outbox_send() -> None:
+    """Send this firm's pending outbox messages (sent per firm by the beat dispatcher)."""
+    from apps.access.outbox import outbox_send as send
+    from apps.common.tenancy import require_tenant_schema
+
+    require_tenant_schema()
+    send()

@@ -2,14 +2,13 @@
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.access.forms import FirmUserCreateForm, RoleForm
 from apps.access.permissions import Action, action_required
 from apps.access.selectors import audit_event_list, firm_user_list
-from apps.access.services import firm_user_create, firm_user_set_role
+from apps.access.services import audit_export_request, firm_user_create, firm_user_set_role
 from apps.common.exceptions import ApplicationError
 
 
@@ -49,11 +48,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     """The firm's audit trail, newest first, filterable by action; CSV exports run in the back."""
     prefix = request.GET.get("action", "").strip()
     if request.method == "POST":
-        from apps.access.tasks import audit_export_csv as audit_export_csv_task
-
         prefix = request.POST.get("action", "").strip()
-        user_id = request.user.pk
-        transaction.on_commit(lambda: audit_export_csv_task.delay(prefix, user_id))
+        audit_export_request(action_prefix=prefix, acting_user_id=request.user.pk)
         messages.info(request, "The CSV export is being prepared; it appears below when ready.")
         return redirect(f"{request.path}?action={prefix}")
     events = audit_event_list(action_prefix=prefix)[:200]

@@ -1,5 +1,9 @@
-"""Per-firm periodic jobs: the dispatcher enqueues each firm's task in that firm's schema."""
+"""Per-firm periodic jobs: the dispatcher enqueues each firm's task in that firm's schema.
 
+One firm's failure (a send refused, its schema gone) is logged and never stops the others.
+"""
+
+import logging
 import random
 
 from django.conf import settings
@@ -8,6 +12,8 @@ from django_tenants.utils import tenant_context
 from apps.common.tenancy import firm_today
 from apps.firms.services import firm_list_active
 from config.celery import app
+
+logger = logging.getLogger(__name__)
 
 
 def _local_hour(firm: object) -> int:
@@ -47,11 +53,35 @@ def daily_scan_dispatch(force: bool = False, queue: str | None = None) -> int:
     return sent
 
 
+def _send_to_each_firm(task: str) -> int:
+    """Send ``task`` to every active firm, each in its own try; return how many were sent."""
+    sent = 0
+    for firm in firm_list_active():
+        try:
+            with tenant_context(firm):
+                app.send_task(task)
+        except Exception:  # one firm's failure must not stop the others' recovery
+            logger.exception("%s not sent to firm %s", task, firm.schema_name)
+        else:
+            sent += 1
+    return sent
+
+
 @app.task(ignore_result=True)
 def runs_resume_dispatch() -> int:
-    """Every few minutes (beat): each active firm re-sends the work of its stalled runs."""
-    firms = firm_list_active()
-    for firm in firms:
-        with tenant_context(firm):
-            app.send_task("apps.trading.tasks.rebalance_runs_resume")
-    return len(firms)
+    """Every ``OPTIMIZER_RUN_RESUME_EVERY_S`` (beat): each firm re-sends its stalled chunks.
+
+    Returns:
+        How many firms were sent the resume.
+    """
+    return _send_to_each_firm("apps.trading.tasks.rebalance_runs_resume")
+
+
+@app.task(ignore_result=True)
+def outbox_dispatch() -> int:
+    """Every ``PLATFORM_OUTBOX_SWEEP_EVERY_S`` (beat): each firm sends its pending outbox.
+
+    Returns:
+        How many firms were sent the sweep.
+    """
+    return _send_to_each_firm("apps.access.tasks.outbox_send")

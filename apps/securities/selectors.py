@@ -53,6 +53,11 @@ def security_get(*, symbol: str) -> Security | None:
     return Security.objects.filter(symbol=symbol.strip().upper()).first()
 
 
+def price_history_reaches(*, as_of: date) -> bool:
+    """Whether any close is on record on or before ``as_of`` (the price history covers it)."""
+    return Price.objects.filter(priced_on__lte=as_of).exists()
+
+
 def price_map_get(*, symbols: Iterable[str], as_of: date) -> dict[str, PriceQuote]:
     """The latest close on or before ``as_of`` of each symbol, in one query.
 

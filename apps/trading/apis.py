@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -59,6 +59,7 @@ class RunOutput(serializers.ModelSerializer):
             "as_of",
             "requested_by_name",
             "status",
+            "failure_reason",
             "created_at",
             "started_at",
             "finished_at",
@@ -90,6 +91,14 @@ class RunInput(serializers.Serializer):
         return attrs
 
 
+class IdempotencyKey(serializers.Serializer):
+    """The ``Idempotency-Key`` header (optional): printable ASCII, up to 100 characters."""
+
+    key = serializers.RegexField(
+        r"^[\x21-\x7e]{1,100}$", required=False, allow_blank=True, default=""
+    )
+
+
 class RunListApi(ListAPIView):
     """Runs, newest first; POST starts one (traders)."""
 
@@ -100,20 +109,35 @@ class RunListApi(ListAPIView):
         """Runs of this firm."""
         return run_list()
 
-    @extend_schema(request=RunInput, responses={201: RunOutput})
+    @extend_schema(
+        request=RunInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Up to 100 characters, unique in the firm: a retried request with "
+                "the same key returns the run the first one created.",
+            )
+        ],
+        responses={202: RunOutput},
+    )
     def post(self, request: Request) -> Response:
-        """Create a run; it starts on the optimizer queue."""
+        """Accept a run (202): stored with its start message, which waits out a broker outage."""
         data = RunInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        key = IdempotencyKey(data={"key": request.headers.get("Idempotency-Key", "")})
+        key.is_valid(raise_exception=True)
         run = rebalance_run_create(
             scope=RunScope(values["scope"]),
             scope_ids=values["scope_ids"],
             mode=RunMode(values["mode"]),
             as_of=values.get("as_of") or firm_today(),
             requested_by=request.user,
+            idempotency_key=key.validated_data["key"],
         )
-        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+        return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class RunDetailApi(RetrieveAPIView):
@@ -279,9 +303,9 @@ class ProposalRerunApi(APIView):
 
     required_action = Action.RUN_REBALANCE
 
-    @extend_schema(request=None, responses={201: RunOutput})
+    @extend_schema(request=None, responses={202: RunOutput})
     def post(self, request: Request, pk: int) -> Response:
-        """Start the run; it goes to the optimizer queue."""
+        """Accept the run; it starts on the optimizer queue (when the broker is up)."""
         proposal = get_object_or_404(proposal_list(), pk=pk)
         run = proposal_rerun(proposal=proposal, acting_user=request.user)
-        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+        return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)

@@ -7,3 +7,7 @@ class TradingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.trading"
     label = "trading"
+
+    def ready(self) -> None:
+        """Register the recovery settings check."""
+        from apps.trading import checks  # noqa: F401

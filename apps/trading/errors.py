@@ -8,3 +8,5 @@ class TradingErrorCode(StrEnum):
     EMPTY_SCOPE = "run_scope_empty"
     NOT_PENDING = "proposal_not_pending"
     RUN_FINISHED = "run_finished"
+    INVALID_AS_OF = "run_as_of_invalid"
+    IDEMPOTENCY_CONFLICT = "run_idempotency_conflict"

@@ -41,6 +41,10 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+FINISHED_RUN_STATUSES = (RunStatus.COMPLETED, RunStatus.CANCELLED, RunStatus.FAILED)
 
 
 class RebalanceRun(models.Model):
@@ -68,12 +72,25 @@ class RebalanceRun(models.Model):
         default=dict, blank=True, help_text="Prices and risk model shared by the run's proposals."
     )
     is_cancel_requested = models.BooleanField(default=False)
+    failure_reason = models.TextField(blank=True, help_text="Why the run could not proceed.")
+    idempotency_key = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The client's Idempotency-Key: a retried request returns this run.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("idempotency_key",),
+                condition=~Q(idempotency_key=""),
+                name="run_idempotency_key_once",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"Run #{self.pk} {self.scope} {self.mode} as of {self.as_of} ({self.status})"
@@ -112,6 +129,32 @@ class RunAccount(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} account {self.account_id}: {self.status}"
+
+
+class RunChunk(models.Model):
+    """A chunk's delivery and liveness: when it was (re-)sent and when a worker last worked on it.
+
+    The resume (``rebalance_runs_resume``) re-sends a chunk with pending accounts whose last sign
+    of life (``sent_at``, ``heartbeat_at``) is older than ``OPTIMIZER_RUN_STALLED_AFTER_S``; a
+    chunk a worker is still running beats every ``OPTIMIZER_CHUNK_HEARTBEAT_S`` and is left alone.
+    """
+
+    run = models.ForeignKey(RebalanceRun, on_delete=models.CASCADE, related_name="chunks")
+    chunk = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    resent_count = models.PositiveIntegerField(default=0)
+    resent_at = models.DateTimeField(null=True, blank=True)
+    silent_s = models.PositiveIntegerField(
+        default=0, help_text="Seconds without a sign of life when it was last re-sent."
+    )
+
+    class Meta:
+        ordering = ("run", "chunk")
+        constraints = (models.UniqueConstraint(fields=("run", "chunk"), name="run_chunk_once"),)
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.chunk}"
 
 
 class ProposalStatus(models.TextChoices):

@@ -2,11 +2,12 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
 
 from apps.accounts.models import Account, TaxLot
 from apps.accounts.selectors import held_symbols
@@ -22,7 +23,11 @@ from apps.trading.models import (
     ProposalStatus,
     ProposedTrade,
     RebalanceRun,
+    RunAccount,
+    RunAccountStatus,
+    RunChunk,
     RunScope,
+    RunStatus,
     ScanItem,
     TradeSide,
 )
@@ -43,6 +48,19 @@ def scope_accounts(*, scope: str, scope_ids: Sequence[int]) -> list[tuple[int, i
     return list(accounts.order_by("household_id", "pk").values_list("pk", "household_id"))
 
 
+def scope_models(*, account_ids: Sequence[int]) -> list[ModelPortfolio]:
+    """The models the accounts follow (accounts without a model add none)."""
+    model_ids: set[int] = set()
+    for part in id_batches(account_ids):
+        model_ids.update(
+            Account.objects.filter(pk__in=part, model__isnull=False)
+            .order_by()
+            .values_list("model_id", flat=True)
+            .distinct()
+        )
+    return list(ModelPortfolio.objects.filter(pk__in=model_ids).order_by("code"))
+
+
 def run_universe_symbols(
     *, account_ids: Sequence[int], as_of: date, is_whole_book: bool = False
 ) -> list[str]:
@@ -52,9 +70,8 @@ def run_universe_symbols(
     (``held_symbols``, an index probe per name instead of reading every lot).
     """
     symbols: set[str] = held_symbols() if is_whole_book else set()
-    model_ids: set[int] = set()
-    for part in id_batches(account_ids):
-        if not is_whole_book:
+    if not is_whole_book:
+        for part in id_batches(account_ids):
             # order_by(): the models' default ordering would join DISTINCT and return every lot.
             symbols.update(
                 TaxLot.objects.filter(account_id__in=part)
@@ -62,13 +79,7 @@ def run_universe_symbols(
                 .values_list("symbol", flat=True)
                 .distinct()
             )
-        model_ids.update(
-            Account.objects.filter(pk__in=part, model__isnull=False)
-            .order_by()
-            .values_list("model_id", flat=True)
-            .distinct()
-        )
-    for model in ModelPortfolio.objects.filter(pk__in=model_ids):
+    for model in scope_models(account_ids=account_ids):
         symbols |= set(model_flatten(model=model, as_of=as_of).weights)
     for alternatives in substitutes_map(symbols=symbols).values():
         symbols |= set(alternatives)
@@ -217,3 +228,43 @@ def latest_transition_plan(*, account_id: int) -> tuple[Proposal, dict[str, Any]
     if proposal is None:
         return None
     return proposal, proposal.metrics["transition_plan"]
+
+
+@dataclass(frozen=True)
+class ChunkStall:
+    """A chunk of a running run with pending accounts that went silent or was sent again."""
+
+    chunk: int
+    silent_s: int  # seconds since its last sign of life (sent or a worker's heartbeat)
+    resent_count: int
+    resent_at: datetime | None
+    silent_before_resend_s: int  # the silence that made the resume send it again
+
+
+def run_chunk_stalls(*, run: RebalanceRun, stalled_after_s: int) -> list[ChunkStall]:
+    """Chunks with pending accounts that were re-sent or are silent past ``stalled_after_s``."""
+    if run.status != RunStatus.RUNNING:
+        return []
+    pending = set(
+        RunAccount.objects.filter(run=run, status=RunAccountStatus.PENDING)
+        .order_by()
+        .values_list("chunk", flat=True)
+        .distinct()
+    )
+    now = timezone.now()
+    born = run.started_at or run.created_at
+    stalls = []
+    for state in RunChunk.objects.filter(run=run, chunk__in=pending).order_by("chunk"):
+        last = max(t for t in (born, state.sent_at, state.heartbeat_at) if t is not None)
+        silent_s = round((now - last).total_seconds())
+        if state.resent_count or silent_s > stalled_after_s:
+            stalls.append(
+                ChunkStall(
+                    chunk=state.chunk,
+                    silent_s=silent_s,
+                    resent_count=state.resent_count,
+                    resent_at=state.resent_at,
+                    silent_before_resend_s=state.silent_s,
+                )
+            )
+    return stalls

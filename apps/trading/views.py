@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,7 @@ from apps.trading.selectors import (
     RunTotals,
     exception_queue,
     proposal_list,
+    run_chunk_stalls,
     run_list,
     run_totals,
     scan_item_list,
@@ -90,6 +92,9 @@ def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "run": run,
             "progress": run_progress(run),
+            "stalls": run_chunk_stalls(
+                run=run, stalled_after_s=settings.OPTIMIZER_RUN_STALLED_AFTER_S
+            ),
             "problems": problems.select_related("account")[:200],
             "proposals": key_page(proposals, per_page=50, number=request.GET.get("page")),
         },

@@ -211,10 +211,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="default")
 OPTIMIZER_QUEUE = env("OPTIMIZER_QUEUE", default="optimizer")
 CELERY_TASK_ROUTES = {"apps.trading.tasks.*": {"queue": OPTIMIZER_QUEUE}}
-# Redis redelivers a message whose worker died (acks_late) after this many seconds; tasks are
-# idempotent, so a redelivery of a slow task that is still running costs time, not correctness.
+# Redis redelivers a message whose worker died (acks_late) after this many seconds. Longer than
+# the longest task's time limit (a report chunk's 600 s), so a task still running is never
+# delivered twice; the fast recovery of a lost chunk is the resume below (docs/operations.md,
+# "Recovery"); apps.trading.checks enforces both.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=660)
 }
 
 CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
@@ -281,10 +283,17 @@ OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=100)  # ~40 ms fi
 # The daily scan: an hourly beat dispatcher sends each firm's scan at this local hour.
 PLATFORM_DAILY_SCAN_LOCAL_HOUR = env.int("PLATFORM_DAILY_SCAN_LOCAL_HOUR", default=6)
 PLATFORM_DISPATCH_JITTER_S = env.float("PLATFORM_DISPATCH_JITTER_S", default=60.0)
-# A run with no progress for this long has its pending chunks sent again (messages lost by a
-# broker restarted without persistence); beat looks for such runs this often.
-OPTIMIZER_RUN_STALLED_AFTER_S = env.int("OPTIMIZER_RUN_STALLED_AFTER_S", default=600)
-OPTIMIZER_RUN_RESUME_EVERY_S = env.int("OPTIMIZER_RUN_RESUME_EVERY_S", default=300)
+# Recovery of lost chunks (a worker killed, a broker restarted without persistence): a chunk task
+# beats every OPTIMIZER_CHUNK_HEARTBEAT_S while it works; a chunk with pending accounts and no
+# sign of life for OPTIMIZER_RUN_STALLED_AFTER_S is sent again by the resume, which beat runs every
+# OPTIMIZER_RUN_RESUME_EVERY_S. A lost chunk is re-sent within STALLED_AFTER + RESUME_EVERY
+# (90 s by default); apps.trading.checks refuses values that break these bounds.
+OPTIMIZER_CHUNK_HEARTBEAT_S = env.int("OPTIMIZER_CHUNK_HEARTBEAT_S", default=10)
+OPTIMIZER_RUN_STALLED_AFTER_S = env.int("OPTIMIZER_RUN_STALLED_AFTER_S", default=60)
+OPTIMIZER_RUN_RESUME_EVERY_S = env.int("OPTIMIZER_RUN_RESUME_EVERY_S", default=30)
+# Tasks committed to the outbox (apps.access.outbox) are sent at commit; what a broker outage
+# kept back is swept this often.
+PLATFORM_OUTBOX_SWEEP_EVERY_S = env.int("PLATFORM_OUTBOX_SWEEP_EVERY_S", default=30)
 CELERY_BEAT_SCHEDULE = {
     "daily-scan-dispatch": {
         "task": "apps.firms.tasks.daily_scan_dispatch",
@@ -293,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
     "runs-resume-dispatch": {
         "task": "apps.firms.tasks.runs_resume_dispatch",
         "schedule": timedelta(seconds=OPTIMIZER_RUN_RESUME_EVERY_S),
+    },
+    "outbox-dispatch": {
+        "task": "apps.firms.tasks.outbox_dispatch",
+        "schedule": timedelta(seconds=PLATFORM_OUTBOX_SWEEP_EVERY_S),
     },
 }
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.access.outbox import outbox_enqueue, outbox_enqueue_many
 from apps.access.services import audit_event_record
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
@@ -85,10 +86,8 @@ def report_batch_create(
         obj=batch,
         payload={"kind": kind, "year": year, "as_of": str(as_of), "accounts": len(ids)},
     )
-    if enqueue:
-        from apps.reports.tasks import report_batch_start as report_batch_start_task
-
-        transaction.on_commit(lambda: report_batch_start_task.delay(batch.pk))
+    if enqueue:  # committed with the batch, sent after (apps.access.outbox)
+        outbox_enqueue(task="apps.reports.tasks.report_batch_start", args=[batch.pk])
     return batch
 
 
@@ -114,10 +113,11 @@ def report_batch_start(*, batch_id: int, enqueue: bool = True) -> list[int]:
         )
         if not chunks:
             _finish_if_done(batch)
-        if enqueue:
-            from apps.reports.tasks import report_batch_chunk_execute as chunk_task
-
-            transaction.on_commit(lambda: [chunk_task.delay(batch_id, c) for c in chunks])
+        if enqueue and chunks:
+            outbox_enqueue_many(
+                task="apps.reports.tasks.report_batch_chunk_execute",
+                args_list=[[batch_id, chunk] for chunk in chunks],
+            )
     return chunks
 
 

@@ -6,29 +6,35 @@ are ``acks_late``, so a chunk whose worker died is delivered again and finishes 
 """
 
 import gc
+import hashlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from apps.access.outbox import outbox_enqueue, outbox_enqueue_many
 from apps.access.services import audit_event_record
 from apps.accounts.models import Account
 from apps.common.bulk import copy_rows, next_ids
-from apps.common.exceptions import ApplicationError
+from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.tenancy import firm_today, require_tenant_schema
+from apps.models.selectors import model_flatten
 from apps.optimizer import adapters
 from apps.optimizer.core.errors import OptimizerError
 from apps.optimizer.core.locks import RecentTrade
 from apps.optimizer.core.problem import solve_rebalance
+from apps.securities.selectors import price_history_reaches
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import (
+    FINISHED_RUN_STATUSES,
     LIVE_PROPOSAL_STATUSES,
     Proposal,
     ProposalStatus,
@@ -36,14 +42,19 @@ from apps.trading.models import (
     RebalanceRun,
     RunAccount,
     RunAccountStatus,
+    RunChunk,
     RunMode,
     RunScope,
     RunStatus,
 )
 from apps.trading.order_selectors import reservations_for
-from apps.trading.selectors import run_universe_symbols, scope_accounts
+from apps.trading.selectors import run_universe_symbols, scope_accounts, scope_models
 from apps.trading.services.review import AUTO_APPROVED, proposal_flags, trading_settings_get
 from apps.trading.services.universes import run_universe_get, run_universe_remember
+
+logger = logging.getLogger(__name__)
+START_TASK = "apps.trading.tasks.rebalance_run_start"
+CHUNK_TASK = "apps.trading.tasks.rebalance_chunk_execute"
 
 
 @transaction.atomic
@@ -55,25 +66,51 @@ def rebalance_run_create(
     as_of: date,
     requested_by: Any | None,
     enqueue: bool = True,
+    idempotency_key: str = "",
 ) -> RebalanceRun:
-    """Record a run request and, unless ``enqueue`` is False, enqueue its start after commit.
+    """Record a run request and, unless ``enqueue`` is False, its start in the outbox.
 
-    ``enqueue=False`` is for callers that execute the run in their own process (the
-    ``rebalance --inline`` command, benchmarks' in-process baseline).
+    The start message is an outbox row committed with the run (``apps.access.outbox``): the run
+    is accepted even when the broker is down, and starts when it is back. ``enqueue=False`` is
+    for callers that execute the run in their own process (the ``rebalance --inline`` command,
+    benchmarks' in-process baseline).
+
+    Args:
+        scope: which accounts (``scope_ids`` name them unless the scope is the book).
+        scope_ids: account, household or model ids.
+        mode: what the optimizer may do.
+        as_of: the business date the run computes at.
+        requested_by: the firm user asking (None for a schedule or command).
+        enqueue: False when the caller executes the run in its own process.
+        idempotency_key: the client's key for this request (unique in the firm): a retry with
+            the same key and request returns the run the first one created.
 
     Raises:
-        ApplicationError: the scope covers no account.
+        ApplicationError: the scope covers no account; ``INVALID_AS_OF``: the as-of date is in
+            the future, before the price history or outside a model's life (no version in
+            force).
+        ConflictError: the idempotency key was used for another request.
     """
     require_tenant_schema()
-    if not scope_accounts(scope=scope, scope_ids=scope_ids):
+    scope_ids = sorted(set(scope_ids))
+    if idempotency_key:
+        replayed = _run_for_key(
+            key=idempotency_key, scope=scope, scope_ids=scope_ids, mode=mode, as_of=as_of
+        )
+        if replayed is not None:
+            return replayed
+    accounts = scope_accounts(scope=scope, scope_ids=scope_ids)
+    if not accounts:
         raise ApplicationError("the scope covers no account", code=TradingErrorCode.EMPTY_SCOPE)
+    _as_of_check(as_of=as_of, account_ids=[account_id for account_id, _ in accounts])
     run = RebalanceRun(
         scope=scope,
-        scope_ids=sorted(set(scope_ids)),
+        scope_ids=scope_ids,
         mode=mode,
         as_of=as_of,
         requested_by=requested_by,
         requested_by_name=requested_by.get_username() if requested_by else "schedule",
+        idempotency_key=idempotency_key,
     )
     run.full_clean()
     run.save()
@@ -84,10 +121,60 @@ def rebalance_run_create(
         payload={"scope": scope, "scope_ids": run.scope_ids, "mode": mode, "as_of": str(as_of)},
     )
     if enqueue:
-        from apps.trading.tasks import rebalance_run_start as rebalance_run_start_task
-
-        transaction.on_commit(lambda: rebalance_run_start_task.delay(run.pk))
+        outbox_enqueue(task=START_TASK, args=[run.pk])
     return run
+
+
+def _run_for_key(
+    *, key: str, scope: RunScope, scope_ids: list[int], mode: RunMode, as_of: date
+) -> RebalanceRun | None:
+    """The run an earlier request with this idempotency key created, if any.
+
+    A transaction-level advisory lock on the key serializes two requests with the same key: the
+    second waits for the first to commit, then finds its run.
+    """
+    digest = hashlib.blake2b(f"{connection.schema_name}:run:{key}".encode(), digest_size=8)
+    lock_id = int.from_bytes(digest.digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+    run = RebalanceRun.objects.filter(idempotency_key=key).first()
+    if run is None:
+        return None
+    if (run.scope, run.scope_ids, run.mode, run.as_of) != (scope, scope_ids, mode, as_of):
+        raise ConflictError(
+            f"the idempotency key was used for run #{run.pk}, a different request",
+            code=TradingErrorCode.IDEMPOTENCY_CONFLICT,
+            extra={"run": run.pk},
+        )
+    return run
+
+
+def _as_of_check(*, as_of: date, account_ids: list[int]) -> None:
+    """Refuse an as-of date the run could not be computed at (before anything is stored).
+
+    Raises:
+        ApplicationError: ``INVALID_AS_OF``, with what is wrong.
+    """
+    today = firm_today()
+    if as_of > today:
+        raise ApplicationError(
+            f"as of {as_of} is in the future (the firm's today is {today})",
+            code=TradingErrorCode.INVALID_AS_OF,
+        )
+    if not price_history_reaches(as_of=as_of):
+        raise ApplicationError(
+            f"as of {as_of} is before the price history: no close on or before that date",
+            code=TradingErrorCode.INVALID_AS_OF,
+        )
+    for model in scope_models(account_ids=account_ids):
+        try:
+            model_flatten(model=model, as_of=as_of)
+        except ApplicationError as exc:
+            raise ApplicationError(
+                f"as of {as_of} is outside model {model.code}'s life: {exc.message}",
+                code=TradingErrorCode.INVALID_AS_OF,
+                extra={"model": model.code},
+            ) from exc
 
 
 def proposal_rerun(*, proposal: Proposal, acting_user: Any) -> RebalanceRun:
@@ -115,7 +202,8 @@ def rebalance_run_start(*, run_id: int, enqueue: bool = True) -> list[int]:
     """Resolve the scope, price and risk-model the universe, create the chunks; enqueue them.
 
     Idempotent: a run already started only re-enqueues its chunks that still have pending
-    accounts (a restart after a crash between the commit and the enqueue).
+    accounts (a restart after a crash between the commit and the enqueue). A run that cannot
+    be prepared (a model with no version in force on its date, say) fails with the reason.
 
     Returns:
         The chunk numbers enqueued.
@@ -124,22 +212,56 @@ def rebalance_run_start(*, run_id: int, enqueue: bool = True) -> list[int]:
     with transaction.atomic():
         run = RebalanceRun.objects.select_for_update().get(pk=run_id)
         if run.status == RunStatus.QUEUED and not run.is_cancel_requested:
-            _prepare(run)
-        chunks = sorted(
-            set(
-                RunAccount.objects.filter(run=run, status=RunAccountStatus.PENDING)
-                .order_by()  # no default ordering in the DISTINCT: one row per chunk
-                .values_list("chunk", flat=True)
-                .distinct()
-            )
-        )
+            try:
+                with transaction.atomic():  # a refused preparation leaves nothing behind
+                    _prepare(run)
+            except ApplicationError as exc:
+                run.refresh_from_db()
+                _run_fail(run, reason=exc.message)
+                return []
+        chunks = _pending_chunks(run)
         if not chunks:
             _finish_if_done(run)
         if enqueue:
-            from apps.trading.tasks import rebalance_chunk_execute as chunk_task
-
-            transaction.on_commit(lambda: [chunk_task.delay(run_id, c) for c in chunks])
+            _chunks_send(run, chunks)
     return chunks
+
+
+def _pending_chunks(run: RebalanceRun) -> list[int]:
+    return sorted(
+        RunAccount.objects.filter(run=run, status=RunAccountStatus.PENDING)
+        .order_by()  # no default ordering in the DISTINCT: one row per chunk
+        .values_list("chunk", flat=True)
+        .distinct()
+    )
+
+
+def _chunks_send(
+    run: RebalanceRun, chunks: list[int], *, silent_s: dict[int, int] | None = None
+) -> None:
+    """Put the chunks' messages in the outbox (sent after commit); record when, and re-sends."""
+    if not chunks:
+        return
+    now = timezone.now()
+    RunChunk.objects.bulk_create(
+        [RunChunk(run=run, chunk=chunk) for chunk in chunks], ignore_conflicts=True
+    )
+    if silent_s is None:
+        RunChunk.objects.filter(run=run, chunk__in=chunks).update(sent_at=now)
+    else:
+        for chunk in chunks:
+            RunChunk.objects.filter(run=run, chunk=chunk).update(
+                sent_at=now,
+                resent_at=now,
+                resent_count=F("resent_count") + 1,
+                silent_s=silent_s[chunk],
+            )
+    outbox_enqueue_many(task=CHUNK_TASK, args_list=[[run.pk, chunk] for chunk in chunks])
+
+
+def _chunk_beat(*, run_id: int, chunk: int) -> None:
+    """A worker is on the chunk now (the resume leaves a chunk that beats alone)."""
+    RunChunk.objects.filter(run_id=run_id, chunk=chunk).update(heartbeat_at=timezone.now())
 
 
 def _prepare(run: RebalanceRun) -> None:
@@ -230,6 +352,8 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
         return 0
     if run.is_cancel_requested:
         return 0
+    _chunk_beat(run_id=run_id, chunk=chunk)
+    beat_every_s, last_beat = settings.OPTIMIZER_CHUNK_HEARTBEAT_S, time.monotonic()
     universe = run_universe_get(run)
     problems, skips = adapters.account_problems_build(
         account_ids=pending,
@@ -255,6 +379,9 @@ def _chunk_execute(*, run_id: int, chunk: int) -> int:
     household_today: dict[int, list[RecentTrade]] = {}
     ordered = sorted(problems, key=lambda b: b.solve_order)
     for position, unlocked in enumerate(ordered):
+        if time.monotonic() - last_beat >= beat_every_s:
+            _chunk_beat(run_id=run_id, chunk=chunk)
+            last_beat = time.monotonic()
         today = household_today.setdefault(unlocked.household_id, [])
         built = unlocked.household_traded(today)
         try:
@@ -409,7 +536,7 @@ def rebalance_run_cancel(*, run: RebalanceRun, acting_user: Any) -> RebalanceRun
     """
     require_tenant_schema()
     run = RebalanceRun.objects.select_for_update().get(pk=run.pk)
-    if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+    if run.status in FINISHED_RUN_STATUSES:
         raise ApplicationError("the run has finished", code=TradingErrorCode.RUN_FINISHED)
     cancelled = (
         RunAccount.objects.select_for_update()
@@ -455,29 +582,112 @@ def rebalance_chunk_fail(*, run_id: int, chunk: int, reason: str) -> int:
     return failed
 
 
-def rebalance_runs_resume(*, stalled_after_s: int) -> list[int]:
-    """Re-enqueue the work of runs that made no progress for ``stalled_after_s`` seconds.
+@transaction.atomic
+def rebalance_run_fail(*, run_id: int, reason: str) -> RebalanceRun:
+    """Fail a run that cannot proceed: its pending accounts fail with the reason; audited.
 
-    Chunk messages can be lost (a broker restarted without persistence, a queue purged); the run
-    would then wait forever. Re-sending is safe: chunks only work on accounts still pending.
-    Returns the ids of the runs resumed.
+    A run already finished is returned unchanged.
     """
     require_tenant_schema()
-    cutoff = timezone.now() - timedelta(seconds=stalled_after_s)
+    run = RebalanceRun.objects.select_for_update().get(pk=run_id)
+    if run.status not in FINISHED_RUN_STATUSES:
+        _run_fail(run, reason=reason)
+    return run
+
+
+def _run_fail(run: RebalanceRun, *, reason: str) -> None:
+    """Fail a locked, unfinished run with the reason (shown on its page)."""
+    reason = reason[:2000]
+    failed = RunAccount.objects.filter(run=run, status=RunAccountStatus.PENDING).update(
+        status=RunAccountStatus.FAILED, reason=f"run failed: {reason}"[:2000]
+    )
+    run.failed_accounts += failed
+    run.status = RunStatus.FAILED
+    run.failure_reason = reason
+    run.finished_at = timezone.now()
+    run.save(update_fields=["failed_accounts", "status", "failure_reason", "finished_at"])
+    audit_event_record(
+        action="rebalance_run.fail",
+        acting_user=None,
+        obj=run,
+        payload={"reason": reason[:500], "accounts_failed": failed},
+    )
+
+
+def rebalance_runs_resume(*, stalled_after_s: int) -> list[int]:
+    """Re-send the work of this firm's runs that stalled; fail those that cannot proceed.
+
+    Messages can be lost (a worker killed mid-chunk, a broker restarted without persistence,
+    a queue purged); the run would then wait forever. Re-sending is safe: chunks only work on
+    accounts still pending. A queued run is started when ``stalled_after_s`` has passed since
+    its creation; a chunk of a running run is sent again when it has pending accounts and no
+    sign of life (sent, or a worker's heartbeat) for ``stalled_after_s`` seconds, and either a
+    worker had claimed it (and died) or no chunk of the run shows life (the queue is not
+    moving for it: a chunk merely waiting behind its run's others is left alone).
+
+    Each run is handled in its own transaction: a run that cannot proceed is failed with the
+    reason and the others are still resumed.
+
+    Returns:
+        The ids of the runs resumed.
+    """
+    require_tenant_schema()
     resumed = []
     active = RebalanceRun.objects.filter(
         status__in=(RunStatus.QUEUED, RunStatus.RUNNING), is_cancel_requested=False
-    ).annotate(last_progress=Max("run_accounts__updated_at"))
-    for run in active:
-        last = max(t for t in (run.last_progress, run.started_at, run.created_at) if t is not None)
-        if last >= cutoff:
-            continue
-        chunks = rebalance_run_start(run_id=run.pk)
-        audit_event_record(
-            action="rebalance_run.resume",
-            acting_user=None,
-            obj=run,
-            payload={"chunks": chunks, "stalled_since": last.isoformat()},
-        )
-        resumed.append(run.pk)
+    ).order_by("pk")
+    for run_id in active.values_list("pk", flat=True):
+        try:
+            if _run_resume(run_id=run_id, stalled_after_s=stalled_after_s):
+                resumed.append(run_id)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: the task retries the whole resume
+        except Exception as exc:  # this run cannot proceed; it must not block the others
+            logger.exception("run #%s cannot be resumed: failed", run_id)
+            rebalance_run_fail(run_id=run_id, reason=f"{type(exc).__name__}: {exc}")
     return resumed
+
+
+@transaction.atomic
+def _run_resume(*, run_id: int, stalled_after_s: int) -> bool:
+    """Resume one run if it stalled (see ``rebalance_runs_resume``); True when resumed."""
+    run = RebalanceRun.objects.select_for_update().get(pk=run_id)
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING) or run.is_cancel_requested:
+        return False
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=stalled_after_s)
+    if run.status == RunStatus.QUEUED:
+        if run.created_at >= cutoff:
+            return False
+        chunks = rebalance_run_start(run_id=run.pk)
+        run.refresh_from_db(fields=["status"])
+        if run.status == RunStatus.FAILED:
+            return False  # it cannot proceed: failed with its reason
+        _resume_record(run, chunks=chunks, stalled_since=run.created_at)
+        return True
+    states = {c.chunk: c for c in RunChunk.objects.filter(run=run)}
+    born = run.started_at or run.created_at
+    run_life = max([born, *(c.heartbeat_at for c in states.values() if c.heartbeat_at)])
+    stalled = {}
+    for chunk in _pending_chunks(run):
+        state = states.get(chunk)
+        sent, beat = (state.sent_at, state.heartbeat_at) if state else (None, None)
+        last = max(t for t in (born, sent, beat) if t is not None)
+        is_claimed = beat is not None and (sent is None or beat >= sent)
+        if last < cutoff and (is_claimed or run_life < cutoff):
+            stalled[chunk] = last
+    if not stalled:
+        return False
+    silent_s = {chunk: round((now - last).total_seconds()) for chunk, last in stalled.items()}
+    _chunks_send(run, sorted(stalled), silent_s=silent_s)
+    _resume_record(run, chunks=sorted(stalled), stalled_since=min(stalled.values()))
+    return True
+
+
+def _resume_record(run: RebalanceRun, *, chunks: list[int], stalled_since: datetime) -> None:
+    audit_event_record(
+        action="rebalance_run.resume",
+        acting_user=None,
+        obj=run,
+        payload={"chunks": chunks, "stalled_since": stalled_since.isoformat()},
+    )

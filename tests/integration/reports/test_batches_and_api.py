@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
+from apps.access.models import OutboxMessage
 from apps.access.roles import Role
 from apps.common.exceptions import TenantContextError
 from apps.reports.models import ReportBatch, ReportBatchStatus, ReportFile, ReportKind
@@ -99,10 +100,7 @@ def test_tasks_refuse_to_run_without_a_firm_schema(firms, db):
 def test_api_creates_lists_and_downloads(report_book, firms, django_capture_on_commit_callbacks):
     account = report_book["legacy"]
     client = api_client(firms["a"], Role.ADVISOR)
-    with (
-        mock.patch("apps.reports.tasks.report_batch_start.delay") as delay,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with django_capture_on_commit_callbacks(execute=False) as sends:
         response = client.post(
             "/api/v1/reports/batches/",
             {"kind": "client", "year": YEAR, "as_of": str(AS_OF), "account_ids": [account.pk]},
@@ -110,7 +108,9 @@ def test_api_creates_lists_and_downloads(report_book, firms, django_capture_on_c
         )
     assert response.status_code == 201, response.content
     batch_id = response.json()["id"]
-    delay.assert_called_once_with(batch_id)
+    assert len(sends) == 1  # the start message is committed with the batch, sent after
+    with tenant_context(firms["a"].firm):
+        assert OutboxMessage.objects.get().args == [batch_id]
     with tenant_context(firms["a"].firm):
         report_batch_run_inline(batch=ReportBatch.objects.get(pk=batch_id))
     detail = client.get(f"/api/v1/reports/batches/{batch_id}/").json()

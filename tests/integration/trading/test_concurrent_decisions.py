@@ -68,8 +68,9 @@ def _account_run(account_id: int) -> tuple[int, list[int]]:
     return run.pk, rebalance_run_start(run_id=run.pk, enqueue=False)
 
 
-def _an_account_with_trades(django_db_blocker) -> int:
-    with django_db_blocker.unblock(), schema_context(WORKER_SCHEMA):
+def _an_account_with_trades(django_db_blocker, firm) -> int:
+    # A real firm (runs are checked against the firm's today), as a request or a task has.
+    with django_db_blocker.unblock(), tenant_context(firm):
         for account_id in Account.objects.order_by("pk").values_list("pk", flat=True):
             run_id, chunks = _account_run(account_id)
             for chunk in chunks:
@@ -81,7 +82,7 @@ def _an_account_with_trades(django_db_blocker) -> int:
 
 
 def test_two_approvals_and_two_order_clicks_at_once_order_once(worker_firm, django_db_blocker):
-    account_id = _an_account_with_trades(django_db_blocker)
+    account_id = _an_account_with_trades(django_db_blocker, worker_firm)
     with django_db_blocker.unblock(), schema_context(WORKER_SCHEMA):
         proposal = Proposal.objects.get(
             account_id=account_id, status=ProposalStatus.PENDING_APPROVAL
@@ -113,8 +114,8 @@ def test_two_approvals_and_two_order_clicks_at_once_order_once(worker_firm, djan
 def test_two_runs_of_one_account_stored_at_once_leave_one_live_proposal(
     worker_firm, django_db_blocker
 ):
-    account_id = _an_account_with_trades(django_db_blocker)
-    with django_db_blocker.unblock(), schema_context(WORKER_SCHEMA):
+    account_id = _an_account_with_trades(django_db_blocker, worker_firm)
+    with django_db_blocker.unblock(), tenant_context(worker_firm):
         first, second = _account_run(account_id), _account_run(account_id)
 
         def execute(run: tuple[int, list[int]]) -> Callable[[], None]:

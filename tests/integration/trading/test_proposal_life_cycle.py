@@ -342,7 +342,7 @@ def test_a_stale_proposal_is_listed_and_re_run_in_one_click(firms, run_book, tra
         == 403
     )
     created = api_client(firms["a"], Role.TRADER).post(f"/api/v1/proposals/{proposal.pk}/rerun/")
-    assert created.status_code == 201
+    assert created.status_code == 202
     assert (created.json()["scope"], created.json()["scope_ids"]) == ("account", [legacy.pk])
     response = client.post(f"/proposals/{proposal.pk}/rerun/")
     assert response.status_code == 302 and response.url.startswith("/runs/")

@@ -25,7 +25,7 @@ def test_trader_starts_a_run_from_the_api_and_it_is_enqueued(
             {"scope": "model", "scope_ids": [run_book["model"].pk], "as_of": str(AS_OF)},
             format="json",
         )
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     assert response.json()["progress"]["status"] == "queued"
     assert len(callbacks) == 1  # the start task is sent after commit, not before
     assert AuditEvent.objects.filter(action="rebalance_run.create").count() == 1

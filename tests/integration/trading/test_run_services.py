@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test.utils import override_settings
 
 from apps.trading.models import (
@@ -183,12 +184,13 @@ def test_stalled_runs_have_their_pending_chunks_sent_again(
 
     run = _run(run_book)
     rebalance_run_start(run_id=run.pk, enqueue=False)  # as if the chunk messages were lost
-    assert rebalance_runs_resume(stalled_after_s=600) == []  # recent progress: left alone
+    stalled_after_s = settings.OPTIMIZER_RUN_STALLED_AFTER_S  # the default: 60 s
+    assert rebalance_runs_resume(stalled_after_s=stalled_after_s) == []  # recent: left alone
     old = timezone.now() - timedelta(hours=1)
     RunAccount.objects.filter(run=run).update(updated_at=old)
     RebalanceRun.objects.filter(pk=run.pk).update(started_at=old, created_at=old)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert rebalance_runs_resume(stalled_after_s=600) == [run.pk]
+        assert rebalance_runs_resume(stalled_after_s=stalled_after_s) == [run.pk]
     assert len(callbacks) == 1  # one on_commit that sends every pending chunk
     assert AuditEvent.objects.get(action="rebalance_run.resume").payload["chunks"] == [0]
     rebalance_chunk_execute(run_id=run.pk, chunk=0)

@@ -8,10 +8,12 @@ import signal
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from apps.trading.models import RunStatus
+from apps.trading.models import RunAccount, RunAccountStatus, RunChunk, RunStatus
 from apps.trading.tasks import rebalance_run_start
 from tests.integration.trading.conftest import (
     WORKER_SCHEMA,
@@ -39,11 +41,22 @@ def test_book_run_through_a_real_worker(worker_firm, django_db_blocker, tmp_path
         assert run.solver_ms > 0
 
 
-def test_worker_killed_mid_run_loses_and_duplicates_nothing(
+def test_worker_killed_mid_run_is_resent_within_the_bound_with_default_settings(
     worker_firm, django_db_blocker, tmp_path
 ):
+    """SIGKILL of a whole worker (its messages stay unacknowledged in Redis until the visibility
+    timeout): with the default recovery settings a second worker's beat re-sends the killed
+    chunks within the documented bound (STALLED_AFTER + RESUME_EVERY, at most 120 s), and the
+    run completes with every account done once."""
     queue = f"test-kill-{os.getpid()}"
-    env = {"OPTIMIZER_CHUNK_SIZE": "2"}
+    # Small chunks so the kill lands mid-run; the recovery settings are the defaults.
+    env = {
+        "OPTIMIZER_CHUNK_SIZE": "2",
+        "CELERY_DEFAULT_QUEUE": queue,  # beat's dispatchers too: the worker consumes one queue
+        "PLATFORM_DAILY_SCAN_LOCAL_HOUR": "99",  # this beat never sends a daily scan
+    }
+    bound_s = settings.OPTIMIZER_RUN_STALLED_AFTER_S + settings.OPTIMIZER_RUN_RESUME_EVERY_S
+    assert bound_s <= 120
     with django_db_blocker.unblock():
         run = worker_run_new()
         with killable_celery_worker(tmp_path / "first.log", queue=queue, extra_env=env) as first:
@@ -53,18 +66,54 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(
                 lambda: worker_run_get(run.pk).done_accounts >= 4, timeout_s=120, every_s=0.02
             )
             os.killpg(first.pid, signal.SIGKILL)
+            killed_on, killed = timezone.now(), time.monotonic()
             first.wait()
         killed_at = worker_run_get(run.pk)
         assert killed_at.status == RunStatus.RUNNING, (
             "the run finished before the kill: slow it down"
         )
-        time.sleep(1)
-        restart_env = {**env, "CELERY_VISIBILITY_TIMEOUT_S": "2"}
-        with killable_celery_worker(tmp_path / "second.log", queue=queue, extra_env=restart_env):
+        with schema_context(WORKER_SCHEMA):
+            claimed = set(
+                RunChunk.objects.filter(run_id=run.pk, heartbeat_at__isnull=False)
+                .exclude(chunk__in=_chunks_done(run.pk))
+                .values_list("chunk", flat=True)
+            )
+        assert claimed, "no chunk was running at the kill"
+        log = tmp_path / "second.log"
+        beat = tmp_path / "beat-schedule"
+        with killable_celery_worker(log, queue=queue, extra_env=env, beat_schedule=beat):
             assert wait_for(
-                lambda: worker_run_get(run.pk).status == RunStatus.COMPLETED, timeout_s=180
-            ), (tmp_path / "second.log").read_text()[-3000:]
+                lambda: worker_run_get(run.pk).status == RunStatus.COMPLETED,
+                timeout_s=bound_s + 60,
+            ), log.read_text()[-3000:]
+            completed_s = time.monotonic() - killed
+        with schema_context(WORKER_SCHEMA):
+            resent = list(
+                RunChunk.objects.filter(run_id=run.pk, chunk__in=claimed).values_list(
+                    "resent_at", flat=True
+                )
+            )
+        assert None not in resent, "a killed chunk was not re-sent by the resume"
+        resent_s = max((at - killed_on).total_seconds() for at in resent)
+        print(
+            f"worker SIGKILL with default settings: {len(claimed)} chunk(s) running at the kill, "
+            f"re-sent {resent_s:.0f} s after it (bound {bound_s} s), run completed "
+            f"{completed_s:.0f} s after it"
+        )
+        assert resent_s <= bound_s
         worker_run_check_complete(run.pk)
+
+
+def _chunks_done(run_id: int) -> set[int]:
+    return set(
+        RunAccount.objects.filter(run_id=run_id)
+        .exclude(status=RunAccountStatus.PENDING)
+        .values_list("chunk", flat=True)
+    ) - set(
+        RunAccount.objects.filter(run_id=run_id, status=RunAccountStatus.PENDING).values_list(
+            "chunk", flat=True
+        )
+    )
 
 
 def test_database_connections_cut_mid_run_are_retried(worker_firm, django_db_blocker, tmp_path):

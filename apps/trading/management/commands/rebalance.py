@@ -5,9 +5,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.access.outbox import outbox_held
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.tenancy import firm_schema_for_command, firm_today
-from apps.trading.models import RebalanceRun, RunMode, RunScope, RunStatus
+from apps.trading.models import FINISHED_RUN_STATUSES, RebalanceRun, RunMode, RunScope, RunStatus
 
 
 class Command(BaseCommand):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from apps.trading.services.runs import (
+            START_TASK,
             rebalance_chunk_execute,
             rebalance_run_create,
             rebalance_run_start,
@@ -44,6 +46,12 @@ class Command(BaseCommand):
                     enqueue=not options["inline"],
                 )
                 self.stdout.write(f"run #{run.pk}: {run.scope} {run.mode} as of {run.as_of}")
+                held = outbox_held(task=START_TASK, args=[run.pk])
+                if held is not None:
+                    self.stdout.write(
+                        f"the broker is unreachable ({held.last_error}): the run is queued and "
+                        "starts when it is back"
+                    )
                 if options["inline"]:
                     for chunk in rebalance_run_start(run_id=run.pk, enqueue=False):
                         rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
@@ -67,8 +75,10 @@ class Command(BaseCommand):
                 ending="",
             )
             self.stdout.flush()
-            if run.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
+            if run.status in FINISHED_RUN_STATUSES:
                 self.stdout.write("")
+                if run.status == RunStatus.FAILED:
+                    raise CommandError(f"run #{run_id} failed: {run.failure_reason}")
                 self.stdout.write(f"run #{run_id} {run.status}")
                 return
             if time.monotonic() > deadline:
