@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0009_account_gains_budgets_by_character'),
+        ('accounts', '0010_setting_ranges_on_fields'),
     ]
 
     operations = [

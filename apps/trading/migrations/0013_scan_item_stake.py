@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0010_allocation_lot_method'),
+        ('trading', '0012_run_failure_idempotency_chunks'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0010_allocation_lot_method'),
+        ('trading', '0011_threshold_ranges_on_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
