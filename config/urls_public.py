@@ -5,7 +5,6 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from apps.access.admin_sites import public_admin_site
-from apps.access.login import ThrottledLoginView
 from apps.firms import views as firm_views
 
 
@@ -19,7 +18,10 @@ urlpatterns = [
     path("health/", health, name="health"),
     path(
         "staff/login/",
-        ThrottledLoginView.as_view(template_name="firms/staff_login.html"),
+        # No ``next``: the console (the public host has no "home" page of LOGIN_REDIRECT_URL).
+        auth_views.LoginView.as_view(
+            template_name="firms/staff_login.html", next_page="staff-console"
+        ),
         name="staff-login",
     ),
     path("staff/logout/", auth_views.LogoutView.as_view(next_page="public-home"), name="logout"),

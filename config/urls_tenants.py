@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
-from apps.access.login import ThrottledLoginView
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
@@ -46,7 +45,7 @@ urlpatterns = [
     path("", access_views.dashboard, name="home"),
     path(
         "login/",
-        ThrottledLoginView.as_view(
+        auth_views.LoginView.as_view(
             template_name="access/login.html", redirect_authenticated_user=True
         ),
         name="login",
@@ -94,6 +93,12 @@ urlpatterns = [
     path("orders/fills/", order_views.fills_upload, name="fills-upload"),
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
+    path("tokens/", access_views.api_token_list, name="api-token-page"),
+    path(
+        "tokens/<int:token_id>/revoke/",
+        access_views.api_token_revoke_view,
+        name="api-token-page-revoke",
+    ),
     path("audit/", access_views.audit_list, name="audit-list"),
     path(
         "audit/exports/<int:event_id>/",

@@ -25,3 +25,12 @@ class RoleForm(forms.Form):
     role = forms.TypedChoiceField(
         choices=[c for c in Role.choices if c[0] != Role.PLATFORM_STAFF], coerce=Role
     )
+
+
+class ApiTokenCreateForm(forms.Form):
+    """A user names a new API token and, optionally, how long it lives."""
+
+    name = forms.CharField(max_length=100, help_text="what the token is for")
+    lifetime_days = forms.IntegerField(
+        required=False, min_value=1, label="Lifetime (days)", help_text="default 30"
+    )

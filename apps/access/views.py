@@ -1,4 +1,4 @@
-"""Firm-host pages: dashboard, users and roles (firm admin), audit trail."""
+"""Firm-host pages: dashboard, users and roles (firm admin), audit trail, own API tokens."""
 
 from typing import Any
 
@@ -7,12 +7,19 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
-from apps.access.forms import FirmUserCreateForm, RoleForm
+from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm
 from apps.access.permissions import Action, action_required
-from apps.access.selectors import audit_event_list, firm_user_list
-from apps.access.services import firm_user_create, firm_user_set_role
+from apps.access.selectors import api_token_list_for_user, audit_event_list, firm_user_list
+from apps.access.services import (
+    api_token_create,
+    api_token_revoke,
+    firm_user_create,
+    firm_user_set_role,
+)
 from apps.common.exceptions import ApplicationError
+from apps.common.show_once import show_once_store, show_once_take
 
 
 @action_required(Action.VIEW_BOOK)
@@ -92,3 +99,42 @@ def audit_export_download(request: HttpRequest, event_id: int) -> FileResponse:
     if not default_storage.exists(name):
         raise Http404("export file is gone")
     return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename="audit.csv")
+
+
+@action_required(Action.VIEW_BOOK)
+def api_token_list(request: HttpRequest) -> HttpResponse:
+    """The user's own API tokens; a new one's key is shown once, after the redirect."""
+    form = ApiTokenCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, key = api_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                lifetime_days=form.cleaned_data["lifetime_days"],
+                acting_user=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            show_once_store(request, key="api-token", value={"name": token.name, "key": key})
+            return redirect("api-token-page")
+    return render(
+        request,
+        "access/tokens.html",
+        {
+            "tokens": api_token_list_for_user(user=request.user),
+            "form": form,
+            "created": show_once_take(request, key="api-token"),
+            "now": timezone.now(),
+        },
+    )
+
+
+@action_required(Action.VIEW_BOOK)
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of the user's own tokens (POST)."""
+    if request.method == "POST":
+        token = get_object_or_404(api_token_list_for_user(user=request.user), pk=token_id)
+        api_token_revoke(token=token, acting_user=request.user)
+        messages.success(request, f"Token {token.name} revoked.")
+    return redirect("api-token-page")
