@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
+from apps.access.login import SignInForm
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
@@ -46,7 +47,9 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="access/login.html", redirect_authenticated_user=True
+            authentication_form=SignInForm,
+            template_name="access/login.html",
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),
@@ -94,6 +97,7 @@ urlpatterns = [
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
     path("tokens/", access_views.api_token_list, name="api-token-page"),
+    path("totp/", access_views.totp_enrol, name="totp-enrol"),
     path(
         "tokens/<int:token_id>/revoke/",
         access_views.api_token_revoke_view,

@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 
+from apps.access.login import AdminSignInForm
+
 
 class PublicAdminSite(AdminSite):
     """Platform staff administer firms and the shared security master."""
@@ -16,6 +18,7 @@ class PublicAdminSite(AdminSite):
     site_header = "Platform administration"
     site_title = "Platform admin"
     index_title = "Firms and reference data"
+    login_form = AdminSignInForm
 
 
 class FirmAdminSite(AdminSite):
@@ -24,6 +27,7 @@ class FirmAdminSite(AdminSite):
     site_header = "Firm administration"
     site_title = "Firm admin"
     index_title = "Your firm's records"
+    login_form = AdminSignInForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Firm admins only (role checked through the permission table)."""

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from apps.access.permissions import PERMISSIONS, Action, user_role
 from apps.access.selectors import api_token_list_for_user, firm_user_list
 from apps.access.services import api_token_create, api_token_revoke
+from apps.access.totp import totp_check
 from apps.common.api import ApiErrorOutput
 
 
@@ -85,6 +87,9 @@ class TokenInput(serializers.Serializer):
     lifetime_days = serializers.IntegerField(
         required=False, min_value=1, help_text="default API_TOKEN_LIFETIME_DAYS (30)"
     )
+    otp_token = serializers.CharField(
+        max_length=8, default="", help_text="the authenticator code, for a user who set one up"
+    )
 
 
 class TokenOutput(serializers.Serializer):
@@ -134,6 +139,14 @@ class TokenCreateApi(APIView):
             return Response(
                 {"code": "bad_credentials", "message": "unknown user or wrong password"},
                 status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            totp_check(
+                request=request._request, user=user, code=credentials["otp_token"], for_api=True
+            )
+        except ValidationError as exc:
+            return Response(
+                {"code": exc.code, "message": exc.message}, status=status.HTTP_400_BAD_REQUEST
             )
         token, key = api_token_create(
             user=user,

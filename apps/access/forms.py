@@ -34,3 +34,9 @@ class ApiTokenCreateForm(forms.Form):
     lifetime_days = forms.IntegerField(
         required=False, min_value=1, label="Lifetime (days)", help_text="default 30"
     )
+
+
+class TotpConfirmForm(forms.Form):
+    """The code an authenticator app shows, to confirm its enrolment."""
+
+    code = forms.CharField(max_length=8, label="Code from the app")

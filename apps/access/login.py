@@ -9,7 +9,10 @@ schema first, so a firm's failures never lock another firm's user of the same na
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 
@@ -77,3 +80,27 @@ def lockout_response(
         response = HttpResponse(LOCKED_MESSAGE, status=429, content_type="text/plain")
     response["Retry-After"] = retry_after
     return response
+
+
+class TotpCodeMixin(forms.Form):
+    """The authenticator code, asked of a user who enrolled one (``apps.access.totp``)."""
+
+    otp_token = forms.CharField(
+        label="Authenticator code", required=False, max_length=8, strip=True
+    )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """After the right password: the right code, when the user has a device."""
+        from apps.access.totp import totp_check
+
+        super().confirm_login_allowed(user)  # type: ignore[misc]
+        code = str(self.data.get("otp_token", ""))
+        totp_check(request=self.request, user=user, code=code, for_api=False)  # type: ignore[attr-defined]
+
+
+class SignInForm(TotpCodeMixin, AuthenticationForm):
+    """The sign-in pages' form: username, password and, once enrolled, the code."""
+
+
+class AdminSignInForm(TotpCodeMixin, AdminAuthenticationForm):
+    """Both admin sites' sign-in form (staff only, as Django's), with the code."""

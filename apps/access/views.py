@@ -1,15 +1,19 @@
-"""Firm-host pages: dashboard, users and roles (firm admin), audit trail, own API tokens."""
+"""Firm-host pages: dashboard, users, audit trail, API tokens; authenticator enrolment.
+
+The authenticator (TOTP) page serves the platform's host too.
+"""
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm
+from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm, TotpConfirmForm
 from apps.access.permissions import Action, action_required
 from apps.access.selectors import api_token_list_for_user, audit_event_list, firm_user_list
 from apps.access.services import (
@@ -138,3 +142,37 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
         api_token_revoke(token=token, acting_user=request.user)
         messages.success(request, f"Token {token.name} revoked.")
     return redirect("api-token-page")
+
+
+def totp_enrol(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app: its secret is shown until a code from it confirms it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_tenants.utils import get_public_schema_name
+
+    from apps.access.totp import totp_device_confirm, totp_device_for, totp_device_start
+
+    if not request.user.is_authenticated:
+        public = connection.schema_name == get_public_schema_name()
+        return redirect_to_login(request.get_full_path(), "staff-login" if public else "login")
+    if totp_device_for(request.user) is not None:
+        return render(request, "access/totp.html", {"enrolled": True})
+    device = TOTPDevice.objects.filter(
+        pk=request.session.get("totp-pending"), user=request.user, confirmed=False
+    ).first()
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and device is not None and form.is_valid():
+        if totp_device_confirm(
+            device=device, code=form.cleaned_data["code"], acting_user=request.user
+        ):
+            del request.session["totp-pending"]
+            messages.success(request, "Authenticator set up: every sign-in now asks for its code.")
+            return redirect("totp-enrol")
+        form.add_error("code", "Wrong code: enter the one your app shows now.")
+    if device is None:
+        device = totp_device_start(user=request.user)
+        request.session["totp-pending"] = device.pk
+    return render(
+        request,
+        "access/totp.html",
+        {"enrolled": False, "config_url": device.config_url, "form": form},
+    )

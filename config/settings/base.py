@@ -67,6 +67,9 @@ SHARED_APPS = [
     "drf_spectacular",
     # Sign-in lockouts live in the cache (keys carry the schema), not in axes' tables.
     "axes",
+    # TOTP devices belong to logins, which live per schema: in both lists, like auth.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -74,6 +77,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.access",
     "apps.accounts",
     "apps.models",
@@ -97,6 +102,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.access.totp.TotpEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a sign-in refused by the lockout (any door) into a 429 (apps.access.login).
@@ -241,7 +247,12 @@ AXES_USERNAME_CALLABLE = "apps.access.login.attempted_username"
 AXES_LOCKOUT_CALLABLE = "apps.access.login.lockout_response"
 AXES_ENABLE_ADMIN = False  # the default admin site is not served (apps.access.admin_sites)
 
-# API tokens (apps.access.tokens): named, hashed at rest, shown once, expire after this many days
+# TOTP (apps.access.totp): optional for everyone; with this on, platform staff and firm admins
+# must enrol an authenticator before anything else.
+PLATFORM_TOTP_REQUIRED = env.bool("PLATFORM_TOTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Rebalancing platform")
+
+# API tokens (apps.access.services): named, hashed at rest, shown once, expire after this many days
 # unless asked for fewer (at most API_TOKEN_MAX_LIFETIME_DAYS).
 API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=30)
 API_TOKEN_MAX_LIFETIME_DAYS = env.int("API_TOKEN_MAX_LIFETIME_DAYS", default=365)
