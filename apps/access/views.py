@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm, TotpConfirmForm
 from apps.access.permissions import Action, action_required
@@ -134,13 +135,13 @@ def api_token_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_POST
 @action_required(Action.VIEW_BOOK)
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    """Revoke one of the user's own tokens (POST)."""
-    if request.method == "POST":
-        token = get_object_or_404(api_token_list_for_user(user=request.user), pk=token_id)
-        api_token_revoke(token=token, acting_user=request.user)
-        messages.success(request, f"Token {token.name} revoked.")
+    """Revoke one of the user's own tokens."""
+    token = get_object_or_404(api_token_list_for_user(user=request.user), pk=token_id)
+    api_token_revoke(token=token, acting_user=request.user)
+    messages.success(request, f"Token {token.name} revoked.")
     return redirect("api-token-page")
 
 
@@ -151,8 +152,9 @@ def totp_enrol(request: HttpRequest) -> HttpResponse:
 
     from apps.access.totp import totp_device_confirm, totp_device_for, totp_device_start
 
-    if not request.user.is_authenticated:
-        public = connection.schema_name == get_public_schema_name()
+    public = connection.schema_name == get_public_schema_name()
+    if not request.user.is_authenticated or (public and not request.user.is_staff):
+        # The platform's host is for platform staff only (as the staff console).
         return redirect_to_login(request.get_full_path(), "staff-login" if public else "login")
     if totp_device_for(request.user) is not None:
         return render(request, "access/totp.html", {"enrolled": True})

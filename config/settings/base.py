@@ -146,8 +146,6 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
-# Messages stay on the server (the session row), never in a readable cookie.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
