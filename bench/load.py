@@ -390,6 +390,8 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from config import devstack
+
     users_env = _seed(accounts=args.accounts, seed=args.seed)
     connection.close()
 
@@ -398,6 +400,8 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # Production refuses a per-process cache (sign-in lockouts): the embedded Redis, db 1.
+        "DJANGO_CACHE_URL": f"redis://{devstack.redis_socket()}?db=1",
         "DJANGO_ALLOWED_HOSTS": f"{users_env['LOAD_HOST']},127.0.0.1",
         # Persistent connections outlive the run, so the CPU of their backends is all counted.
         "DJANGO_CONN_MAX_AGE": "600",

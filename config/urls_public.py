@@ -4,8 +4,9 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from apps.access import views as access_views
 from apps.access.admin_sites import public_admin_site
-from apps.access.login import ThrottledLoginView
+from apps.access.login import SignInForm
 from apps.firms import views as firm_views
 
 
@@ -19,11 +20,17 @@ urlpatterns = [
     path("health/", health, name="health"),
     path(
         "staff/login/",
-        ThrottledLoginView.as_view(template_name="firms/staff_login.html"),
+        # No ``next``: the console (the public host has no "home" page of LOGIN_REDIRECT_URL).
+        auth_views.LoginView.as_view(
+            authentication_form=SignInForm,
+            template_name="firms/staff_login.html",
+            next_page="staff-console",
+        ),
         name="staff-login",
     ),
     path("staff/logout/", auth_views.LogoutView.as_view(next_page="public-home"), name="logout"),
     path("staff/", firm_views.staff_console, name="staff-console"),
+    path("staff/totp/", access_views.totp_enrol, name="totp-enrol"),
     path("staff/firms/<int:firm_id>/enter/", firm_views.staff_enter_firm, name="staff-enter"),
     path("staff/firms/<int:firm_id>/book-run/", firm_views.staff_book_run, name="staff-book-run"),
     path("admin/", public_admin_site.urls),

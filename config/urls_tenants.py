@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
-from apps.access.login import ThrottledLoginView
+from apps.access.login import SignInForm
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
@@ -53,8 +53,10 @@ urlpatterns = [
     path("", report_views.dashboard, name="home"),
     path(
         "login/",
-        ThrottledLoginView.as_view(
-            template_name="access/login.html", redirect_authenticated_user=True
+        auth_views.LoginView.as_view(
+            authentication_form=SignInForm,
+            template_name="access/login.html",
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),
@@ -101,6 +103,13 @@ urlpatterns = [
     path("orders/fills/", order_views.fills_upload, name="fills-upload"),
     path("users/", access_views.user_list, name="user-list"),
     path("users/<int:user_id>/role/", access_views.user_set_role, name="user-set-role"),
+    path("tokens/", access_views.api_token_list, name="api-token-page"),
+    path("totp/", access_views.totp_enrol, name="totp-enrol"),
+    path(
+        "tokens/<int:token_id>/revoke/",
+        access_views.api_token_revoke_view,
+        name="api-token-page-revoke",
+    ),
     path("audit/", access_views.audit_list, name="audit-list"),
     path(
         "audit/exports/<int:event_id>/",

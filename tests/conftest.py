@@ -126,14 +126,20 @@ def login_client(test_firm: TestFirm, role: Role) -> Client:
 
 
 def api_client(test_firm: TestFirm, role: Role) -> APIClient:
-    """A DRF client on the firm's host authenticated with the user's token."""
-    from rest_framework.authtoken.models import Token
-
-    with schema_context(test_firm.schema):
-        token, _ = Token.objects.get_or_create(user=test_firm.users[role])
+    """A DRF client on the firm's host authenticated with a new API token of the user."""
     client = APIClient(HTTP_HOST=test_firm.host)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(test_firm, role)}")
     return client
+
+
+def api_token_key(test_firm: TestFirm, role: Role) -> str:
+    """The key of a new API token of the firm's user of that role (issued by the service)."""
+    from apps.access.services import api_token_create
+
+    user = test_firm.users[role]
+    with schema_context(test_firm.schema):
+        _, key = api_token_create(user=user, name="tests", acting_user=user)
+    return key
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from apps.access.admin_audit import AuditedModelAdmin
+from apps.access.login import AdminSignInForm
 
 AuditRecorder = Callable[..., Any]
 
@@ -58,6 +59,8 @@ class PublicAdminSite(AuditedAdminSite):
             raise ImproperlyConfigured("the platform admin has no audit recorder")
         self.audit_recorder(action=action, acting_user=request.user, obj=obj, payload=payload)
 
+    login_form = AdminSignInForm
+
 
 class FirmAdminSite(AuditedAdminSite):
     """A firm's own administration: only its firm admins, only its schema's tables."""
@@ -65,6 +68,7 @@ class FirmAdminSite(AuditedAdminSite):
     site_header = "Firm administration"
     site_title = "Firm admin"
     index_title = "Your firm's records"
+    login_form = AdminSignInForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Firm admins only (role checked through the permission table)."""

@@ -74,3 +74,42 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"outbox #{self.pk} {self.task}{self.args} ({self.status})"
+
+
+class ApiTokenRevokeReason(models.TextChoices):
+    """Why a token stopped working before its expiry."""
+
+    BY_USER = "by_user", "Revoked by its user"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    DEACTIVATED = "deactivated", "Login deactivated"
+
+
+class ApiToken(models.Model):
+    """A firm user's named API token (tenant schema): kept as a hash, shown once, expires.
+
+    It works only while unrevoked, unexpired, its user active and the user's password the one it
+    was issued under (``password_fingerprint``): a password changed by any path ends it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key_prefix = models.CharField(max_length=8, help_text="first characters, to tell tokens apart")
+    key_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the key, hex")
+    password_fingerprint = models.CharField(
+        max_length=64, help_text="sha256 of the user's password hash when issued"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(
+        max_length=20, choices=ApiTokenRevokeReason.choices, blank=True
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"

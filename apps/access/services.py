@@ -1,18 +1,29 @@
 """Firm users, roles and the audit trail (tenant schema only)."""
 
+import secrets
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
-from apps.access.models import AuditEvent, Membership
+from apps.access.models import ApiToken, ApiTokenRevokeReason, AuditEvent, Membership
 from apps.access.outbox import outbox_enqueue
 from apps.access.roles import ASSIGNABLE_ROLES, Role
+from apps.access.selectors import api_token_hash, password_fingerprint
 from apps.common.csv_out import SafeCsvWriter
-from apps.common.exceptions import ApplicationError, CommonErrorCode, ConflictError
+from apps.common.exceptions import (
+    ApplicationError,
+    CommonErrorCode,
+    ConflictError,
+    PermissionDeniedError,
+)
 from apps.common.tenancy import require_tenant_schema
 from apps.common.validation import full_clean_or_error
 
@@ -43,6 +54,22 @@ def audit_event_record(
     )
 
 
+def password_check(*, password: str, username: str, email: str) -> None:
+    """The password policy (``AUTH_PASSWORD_VALIDATORS``) for a login's new password.
+
+    Raises:
+        ApplicationError: the password fails a validator (every failure in the message).
+    """
+    try:
+        validate_password(password, get_user_model()(username=username, email=email))
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"password refused: {' '.join(exc.messages)}",
+            code=CommonErrorCode.INVALID,
+            extra={"password": exc.messages},
+        ) from exc
+
+
 @transaction.atomic
 def firm_user_create(
     *,
@@ -63,7 +90,7 @@ def firm_user_create(
 
     Raises:
         ConflictError: the username exists in this firm.
-        ApplicationError: the email or role is invalid.
+        ApplicationError: the email or role is invalid, or the password fails the policy.
     """
     require_tenant_schema()
     user_model = get_user_model()
@@ -79,6 +106,7 @@ def firm_user_create(
     if password is None:
         user.set_unusable_password()
     else:
+        password_check(password=password, username=username, email=email)
         user.set_password(password)
     try:
         user.full_clean()
@@ -257,3 +285,107 @@ def audit_export_request(*, action_prefix: str, acting_user_id: int | None) -> N
         outbox_enqueue(
             task="apps.access.tasks.audit_export_csv", args=[action_prefix, acting_user_id]
         )
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: Any, name: str, lifetime_days: int | None = None, acting_user: Any
+) -> tuple[ApiToken, str]:
+    """Issue a named API token to a firm user; the key is returned here and never again.
+
+    Args:
+        user: the token's user (an active firm user with a role; platform staff never: they act
+            for a firm only through the audited entry).
+        name: what the token is for ("nightly export").
+        lifetime_days: days until it expires; default ``API_TOKEN_LIFETIME_DAYS``, at most
+            ``API_TOKEN_MAX_LIFETIME_DAYS``.
+        acting_user: who asked (the user, from the page or the token endpoint).
+
+    Returns:
+        The token row and its key.
+
+    Raises:
+        ApplicationError: an invalid name or lifetime, or a user who may not hold tokens.
+    """
+    from apps.access.permissions import user_role
+
+    require_tenant_schema()
+    role = user_role(user)
+    if role is None or role == Role.PLATFORM_STAFF:
+        raise PermissionDeniedError(
+            "only the firm's own users hold API tokens", code=CommonErrorCode.FORBIDDEN
+        )
+    lifetime = settings.API_TOKEN_LIFETIME_DAYS if lifetime_days is None else lifetime_days
+    if not 1 <= lifetime <= settings.API_TOKEN_MAX_LIFETIME_DAYS:
+        raise ApplicationError(
+            f"a token lives 1 to {settings.API_TOKEN_MAX_LIFETIME_DAYS} days",
+            code=CommonErrorCode.INVALID,
+            extra={"lifetime_days": lifetime},
+        )
+    key = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name.strip(),
+        key_prefix=key[:8],
+        key_hash=api_token_hash(key),
+        password_fingerprint=password_fingerprint(user),
+        expires_at=timezone.now() + timedelta(days=lifetime),
+    )
+    full_clean_or_error(token, code=CommonErrorCode.INVALID)
+    token.save()
+    audit_event_record(
+        action="api_token.create",
+        acting_user=acting_user,
+        obj=token,
+        payload={
+            "name": token.name,
+            "user": user.get_username(),
+            "expires_at": str(token.expires_at),
+        },
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, acting_user: Any) -> ApiToken:
+    """Revoke one token now (its user's choice); revoking a dead token changes nothing."""
+    require_tenant_schema()
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.revoked_reason = ApiTokenRevokeReason.BY_USER
+        token.save(update_fields=["revoked_at", "revoked_reason"])
+        audit_event_record(
+            action="api_token.revoke",
+            acting_user=acting_user,
+            obj=token,
+            payload={"name": token.name},
+        )
+    return token
+
+
+def api_tokens_revoke_for_user(*, user: Any, reason: ApiTokenRevokeReason) -> int:
+    """Revoke every live token of a user whose password changed or who was deactivated.
+
+    Called whatever changed the user (pages, admin, password reset, ``set_password`` + save):
+    ``apps.access.signals``. Returns how many were revoked (audited when any).
+    """
+    require_tenant_schema()
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+    if revoked:
+        audit_event_record(
+            action="api_token.revoke_all",
+            acting_user=None,
+            obj=user,
+            payload={"reason": str(reason), "tokens": revoked},
+        )
+    return revoked
+
+
+def api_token_touch(*, token: ApiToken) -> None:
+    """Record that a token was used (at most once a minute, to spare a write per request)."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -1,15 +1,29 @@
-"""Firm-host pages: users and roles (firm admin), audit trail."""
+"""Firm-host pages: users, audit trail, API tokens; authenticator enrolment.
+
+The authenticator (TOTP) page serves the platform's host too.
+"""
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from apps.access.forms import FirmUserCreateForm, RoleForm
+from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm, TotpConfirmForm
 from apps.access.permissions import Action, action_required
-from apps.access.selectors import audit_event_list, firm_user_list
-from apps.access.services import audit_export_request, firm_user_create, firm_user_set_role
+from apps.access.selectors import api_token_list_for_user, audit_event_list, firm_user_list
+from apps.access.services import (
+    api_token_create,
+    api_token_revoke,
+    audit_export_request,
+    firm_user_create,
+    firm_user_set_role,
+)
 from apps.common.exceptions import ApplicationError
+from apps.common.show_once import show_once_store, show_once_take
 
 
 @action_required(Action.MANAGE_USERS)
@@ -67,3 +81,77 @@ def audit_export_download(request: HttpRequest, event_id: int) -> FileResponse:
     if not default_storage.exists(name):
         raise Http404("export file is gone")
     return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename="audit.csv")
+
+
+@action_required(Action.VIEW_BOOK)
+def api_token_list(request: HttpRequest) -> HttpResponse:
+    """The user's own API tokens; a new one's key is shown once, after the redirect."""
+    form = ApiTokenCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, key = api_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                lifetime_days=form.cleaned_data["lifetime_days"],
+                acting_user=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            show_once_store(request, key="api-token", value={"name": token.name, "key": key})
+            return redirect("api-token-page")
+    return render(
+        request,
+        "access/tokens.html",
+        {
+            "tokens": api_token_list_for_user(user=request.user),
+            "form": form,
+            "created": show_once_take(request, key="api-token"),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+@action_required(Action.VIEW_BOOK)
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of the user's own tokens."""
+    token = get_object_or_404(api_token_list_for_user(user=request.user), pk=token_id)
+    api_token_revoke(token=token, acting_user=request.user)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("api-token-page")
+
+
+def totp_enrol(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app: its secret is shown until a code from it confirms it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_tenants.utils import get_public_schema_name
+
+    from apps.access.totp import totp_device_confirm, totp_device_for, totp_device_start
+
+    public = connection.schema_name == get_public_schema_name()
+    if not request.user.is_authenticated or (public and not request.user.is_staff):
+        # The platform's host is for platform staff only (as the staff console).
+        return redirect_to_login(request.get_full_path(), "staff-login" if public else "login")
+    if totp_device_for(request.user) is not None:
+        return render(request, "access/totp.html", {"enrolled": True})
+    device = TOTPDevice.objects.filter(
+        pk=request.session.get("totp-pending"), user=request.user, confirmed=False
+    ).first()
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and device is not None and form.is_valid():
+        if totp_device_confirm(
+            device=device, code=form.cleaned_data["code"], acting_user=request.user
+        ):
+            del request.session["totp-pending"]
+            messages.success(request, "Authenticator set up: every sign-in now asks for its code.")
+            return redirect("totp-enrol")
+        form.add_error("code", "Wrong code: enter the one your app shows now.")
+    if device is None:
+        device = totp_device_start(user=request.user)
+        request.session["totp-pending"] = device.pk
+    return render(
+        request,
+        "access/totp.html",
+        {"enrolled": False, "config_url": device.config_url, "form": form},
+    )

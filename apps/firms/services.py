@@ -96,13 +96,18 @@ def firm_create(
 
     Raises:
         ConflictError: the slug, schema or domain is taken.
-        ApplicationError: a field is invalid (message says which).
+        ApplicationError: a field is invalid (message says which), or the admin password fails
+            the password policy (checked before the schema is made).
     """
     domain = domain or f"{slug}.{settings.PLATFORM_FIRM_DOMAIN_SUFFIX}"
     if Firm.objects.filter(slug=slug).exists() or schema_exists(slug):
         raise ConflictError(f"a firm with slug '{slug}' exists", code=FirmErrorCode.SLUG_TAKEN)
     if Domain.objects.filter(domain=domain).exists() or domain in settings.PLATFORM_PUBLIC_HOSTS:
         raise ConflictError(f"domain '{domain}' is taken", code=FirmErrorCode.DOMAIN_TAKEN)
+    if admin_password is not None:  # refused before anything is made
+        from apps.access.services import password_check
+
+        password_check(password=admin_password, username=admin_email, email=admin_email)
     firm = Firm(
         name=name,
         slug=slug,

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.common.exceptions import ApplicationError
+from apps.common.show_once import show_once_store, show_once_take
 from apps.firms.forms import FirmOnboardForm, StaffEntryForm
 from apps.firms.models import Firm, StaffEntry
 from apps.firms.services import (
@@ -47,10 +48,17 @@ def staff_console(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(
+            # The generated password is shown once from the server-side session, never put in
+            # a message (a cookie may carry messages).
+            show_once_store(
                 request,
-                f"{created.firm.name} is live at http://{created.domain}:{request.get_port()}/ — "
-                f"first admin {created.admin_email}, password {created.admin_password}",
+                key="firm-created",
+                value={
+                    "name": created.firm.name,
+                    "url": f"http://{created.domain}:{request.get_port()}/",
+                    "admin_email": created.admin_email,
+                    "admin_password": created.admin_password,
+                },
             )
             return redirect("staff-console")
     entries = StaffEntry.objects.select_related("firm")[:20]
@@ -63,6 +71,7 @@ def staff_console(request: HttpRequest) -> HttpResponse:
             "entries": entries,
             "entry_form": StaffEntryForm(),
             "book": subadvisory_overview(),
+            "created": show_once_take(request, key="firm-created"),
         },
     )
 

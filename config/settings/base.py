@@ -10,7 +10,9 @@ from celery.schedules import crontab
 
 from config.env import BASE_DIR, env
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
+# Published in this repository: production refuses it (config/settings/production.py).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-used-in-production"  # noqa: S105  # nosec B105
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", ".localhost"])
 
@@ -64,6 +66,11 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Sign-in lockouts live in the cache (keys carry the schema), not in axes' tables.
+    "axes",
+    # TOTP devices belong to logins, which live per schema: in both lists, like auth.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -71,7 +78,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
-    "rest_framework.authtoken",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.access",
     "apps.accounts",
     "apps.models",
@@ -97,8 +105,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.access.totp.TotpEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a sign-in refused by the lockout (any door) into a 429 (apps.access.login).
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -124,6 +135,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The lockout is checked first on every authentication, whatever the door (django-axes).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -155,7 +171,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call is answered 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.access.permissions.IsFirmMember"],
@@ -223,9 +239,33 @@ CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
 CACHES["default"]["KEY_FUNCTION"] = "django_tenants.cache.make_key"
 CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"
 
-# Sign-in throttling (apps.access.throttle): failures per username and address.
-LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
-LOGIN_LOCKOUT_S = env.int("LOGIN_LOCKOUT_S", default=900)
+# Sign-in policy (django-axes, apps.access.login), the same on every door: firm and staff
+# sign-in pages, both admin sites, the token endpoint. After LOGIN_MAX_FAILURES failures for one
+# username, or from one client address, within LOGIN_LOCKOUT_S (counted again from each failure),
+# every door answers 429 for that username or address. Counts live in the default cache under the
+# schema's prefix (a firm's counts never touch another firm's): production needs a shared cache.
+PLATFORM_TRUSTED_PROXY_COUNT = env.int("PLATFORM_TRUSTED_PROXY_COUNT", default=0)
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_MAX_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_S", default=900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "apps.access.login.client_address"
+AXES_USERNAME_CALLABLE = "apps.access.login.attempted_username"
+AXES_LOCKOUT_CALLABLE = "apps.access.login.lockout_response"
+AXES_ENABLE_ADMIN = False  # the default admin site is not served (apps.access.admin_sites)
+
+# TOTP (apps.access.totp): optional for everyone; with this on, platform staff and firm admins
+# must enrol an authenticator before anything else.
+PLATFORM_TOTP_REQUIRED = env.bool("PLATFORM_TOTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Rebalancing platform")
+
+# API tokens (apps.access.services): named, hashed at rest, shown once, expire after this many days
+# unless asked for fewer (at most API_TOKEN_MAX_LIFETIME_DAYS).
+API_TOKEN_LIFETIME_DAYS = env.int("API_TOKEN_LIFETIME_DAYS", default=30)
+API_TOKEN_MAX_LIFETIME_DAYS = env.int("API_TOKEN_MAX_LIFETIME_DAYS", default=365)
+
+# demo_seed creates published logins: production turns it off.
+DEMO_SEED_ALLOWED = True
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ NOT_AUDITED = {
     "report_batch_start": "progress of a batch whose creation is audited",
     "trading_settings_get": "creates the default policy row on first read",
     "synthetic_book_create": "demo and benchmark data; its models go through audited services",
+    "api_token_touch": "the last-use time of a token; its creation and revocation are audited",
     "proposals_close": "moves ordered proposals to filled or cancelled as their allocations "
     "close; the fills import or order cancellation that closed them is audited",
 }

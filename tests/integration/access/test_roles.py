@@ -115,27 +115,3 @@ def test_firm_admin_cannot_create_platform_staff(firm_a):
     )
     assert response.status_code == 200
     assert "platform_staff is not one of the available choices" in response.content.decode()
-
-
-def test_sign_in_is_throttled_after_repeated_failures(firms, db, settings):
-    from django.core.cache import cache
-    from django.test import Client
-
-    from tests.conftest import PASSWORD
-
-    settings.LOGIN_MAX_FAILURES = 3
-    cache.clear()
-    client = Client(HTTP_HOST=firms["a"].host)
-    for _ in range(3):
-        response = client.post("/login/", {"username": "viewer@firm-a.test", "password": "wrong"})
-        assert response.status_code == 200
-    locked = client.post("/login/", {"username": "viewer@firm-a.test", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert "Too many failed sign-ins" in locked.content.decode()
-    other = client.post("/login/", {"username": "advisor@firm-a.test", "password": PASSWORD})
-    assert other.status_code == 302  # another username is not locked
-    cache.clear()
-    assert (
-        client.post("/login/", {"username": "viewer@firm-a.test", "password": PASSWORD}).status_code
-        == 302
-    )

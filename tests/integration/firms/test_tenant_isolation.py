@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from apps.access.roles import Role
 from tests.conftest import PASSWORD, login_client
 
-TENANT_TABLES = ("access_membership", "access_auditevent", "authtoken_token")
+TENANT_TABLES = ("access_membership", "access_auditevent", "access_apitoken")
 
 
 def _tables_in(schema: str) -> set[str]:

@@ -103,7 +103,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
     from django.contrib.contenttypes.models import ContentType
 
     from apps.access.models import AuditEvent
-    from apps.access.services import audit_export_csv, firm_user_create
+    from apps.access.services import api_token_create, audit_export_csv, firm_user_create
     from apps.accounts.models import (
         Account,
         Household,
@@ -182,6 +182,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
     )
     (substitute,) = substitute_set(symbol="AAA", alternatives=["BBB"], acting_user=admin)
     user = firm_user_create(email="quokka@firm-a.test", password=PASSWORD, role=Role.VIEWER)
+    api_token, _ = api_token_create(user=user, name="Quokka token", acting_user=user)
     group = Group.objects.create(name="Quokka desk")
     firm_branding_update(acting_user=admin, display_name="Quokka Wealth", logo=("logo.png", _png()))
     export_name = audit_export_csv(action_prefix="", acting_user_id=admin.pk)
@@ -197,6 +198,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         "auth.group": group.pk,
         "access.membership": user.membership.pk,
         "access.auditevent": export.pk,
+        "access.apitoken": api_token.pk,
         "accounts.household": household.pk,
         "accounts.account": legacy.pk,
         "accounts.transaction": Transaction.objects.filter(account=legacy).first().pk,

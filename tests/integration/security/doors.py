@@ -35,6 +35,7 @@ SEGMENT_KINDS = {
     "orders": "trading.order",
     "users": "auth.user",
     "exports": "access.auditevent",
+    "tokens": "access.apitoken",
     "securities": "security_symbol",
     "identical-groups": "accounts.identicalgroup",
     "firms": "firms.firm",

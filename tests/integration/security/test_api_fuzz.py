@@ -25,7 +25,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -52,7 +51,7 @@ from apps.trading.models import Proposal, ProposalStatus
 from apps.trading.services.orders import orders_create_from_approved
 from apps.trading.services.review import proposals_decide
 from apps.trading.services.trade_files import trade_file_generate
-from tests.conftest import api_client
+from tests.conftest import api_client, api_token_key
 from tests.integration.reports.conftest import run_model
 from tests.integration.trading.conftest import (  # noqa: F401 - fixtures
     AS_OF,
@@ -140,8 +139,12 @@ def fuzz_book(firms, run_book) -> dict[str, Any]:  # noqa: F811 - the trading fi
     identical = identical_group_create(
         symbols=["GGG", "HHH"], reason="fuzz", source="fuzz", acting_user=admin
     )
+    from apps.access.services import api_token_create
+
+    spare_token, _ = api_token_create(user=admin, name="fuzz spare", acting_user=admin)
     return {
         "id": {  # by the path prefix that names the collection
+            "/api/v1/auth/tokens/": spare_token.pk,
             "/api/v1/accounts/": legacy.pk,
             "/api/v1/models/": run_book["model"].pk,
             "/api/v1/runs/": proposal.run_id,
@@ -193,7 +196,7 @@ def _fuzz(firms, book, *, modes, checks, select=lambda operation: True) -> None:
     assert response.status_code == 200
     schema = schemathesis.openapi.from_dict(response.json())
     schema.app = WSGIHandler()
-    token = Token.objects.get(user=firms["a"].users[Role.FIRM_ADMIN]).key
+    token = api_token_key(firms["a"], Role.FIRM_ADMIN)
     headers = {"Authorization": f"Token {token}"}
     base_url = f"http://{firms['a'].host}"
 

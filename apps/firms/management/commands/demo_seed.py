@@ -1,9 +1,10 @@
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.firms.models import Firm, FirmService
@@ -23,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--households", type=int, default=40)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO_SEED_ALLOWED:
+            raise CommandError(
+                "demo_seed creates published logins: refused under production settings"
+            )
         if not options["skip_reference_data"]:
             call_command("load_reference_data", stdout=self.stdout, stderr=self.stderr)
         self._staff()
