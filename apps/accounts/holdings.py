@@ -44,6 +44,7 @@ class Holdings:
     cash: Decimal
     total_value: Decimal
     unpriced: list[str]
+    synthetic: frozenset[str]  # symbols valued at a synthetic price (not market data)
 
 
 def holdings_get(*, account: Account, as_of: date) -> Holdings:
@@ -92,4 +93,5 @@ def holdings_get(*, account: Account, as_of: date) -> Holdings:
         cash=account.cash_amount,
         total_value=total,
         unpriced=sorted({v.lot.symbol for v in views if v.price is None}),
+        synthetic=frozenset(symbol for symbol, quote in quotes.items() if quote.is_synthetic),
     )

@@ -52,10 +52,17 @@ def paired_bars(
     secondary: str,
     width_px: int = 620,
     label_px: int = 150,
+    row_px: int = 22,
 ) -> SafeString:
-    """Actual (primary colour) and target (secondary colour) bars per row, with a legend."""
+    """Actual (primary colour) and target (secondary colour) bars per row, with a legend.
+
+    ``row_px`` below 22 packs the rows (thinner bars) so a 50-name account fits half a page.
+    """
     primary, secondary = _colour(primary, "#1f3a5f"), _colour(secondary, "#c8a04a")
-    row_h, value_w, legend_h = 22, 92, 18
+    row_h, value_w, legend_h = row_px, 92, 18
+    gap = 8 if row_h >= 22 else 4
+    bar_h, bar_top = (row_h - gap) // 2, gap * 3 // 8
+    text_dy = row_h // 2 + 2
     plot_w = width_px - label_px - value_w
     top = max([r.actual for r in rows] + [r.target or 0.0 for r in rows] + [1e-9])
     height = legend_h + row_h * len(rows) + 4
@@ -72,21 +79,21 @@ def paired_bars(
         parts.append(
             f'<line x1="{label_px}" x2="{label_px + plot_w}" y1="{y + row_h - 1}" '
             f'y2="{y + row_h - 1}" stroke="{GRID}" stroke-width="0.5"/>'
-            f'<text x="{label_px - 6}" y="{y + 13}" text-anchor="end" fill="{INK}">'
+            f'<text x="{label_px - 6}" y="{y + text_dy}" text-anchor="end" fill="{INK}">'
             f"{escape(row.label[:28])}</text>"
-            f'<rect x="{label_px}" y="{y + 3}" width="{actual_w:.1f}" height="7" '
-            f'fill="{primary}"/>'
+            f'<rect x="{label_px}" y="{y + bar_top}" width="{actual_w:.1f}" '
+            f'height="{bar_h}" fill="{primary}"/>'
         )
         target_text = "—"
         if row.target is not None:
             target_w = max(row.target, 0.0) / top * plot_w
             parts.append(
-                f'<rect x="{label_px}" y="{y + 11}" width="{target_w:.1f}" height="7" '
-                f'fill="{secondary}"/>'
+                f'<rect x="{label_px}" y="{y + bar_top + bar_h + 1}" width="{target_w:.1f}" '
+                f'height="{bar_h}" fill="{secondary}"/>'
             )
             target_text = f"{row.target:.1%}"
         parts.append(
-            f'<text x="{label_px + plot_w + 6}" y="{y + 13}" fill="{INK}">{row.actual:.1%}'
+            f'<text x="{label_px + plot_w + 6}" y="{y + text_dy}" fill="{INK}">{row.actual:.1%}'
             f'<tspan fill="{MUTED}"> / {target_text}</tspan></text>'
         )
     parts.append("</svg>")

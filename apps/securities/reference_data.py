@@ -22,6 +22,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
+from scipy.signal import lfilter
 
 # --- vocabularies -------------------------------------------------------------------------------
 
@@ -608,6 +609,10 @@ MARKET_DRIFT = 0.0003  # daily log-return mean of the market factor after the re
 MARKET_VOL = 0.011
 SECTOR_VOL = 0.006
 MIN_SYNTHETIC_PRICE = 0.01
+# The specific component mean-reverts (AR(1) in log price) with this half-life in sessions, so
+# a name's level stays within a band of its anchor however long the window grows; daily
+# returns keep their specific volatility.
+SPECIFIC_HALF_LIFE_DAYS = 250
 
 
 def synthetic_source(seed: int) -> str:
@@ -679,20 +684,35 @@ class SyntheticSpec:
     is_constant_nav: bool = False
 
 
+# A stock's level on SYNTHETIC_ANCHOR_ON: log-normal around the median S&P 500 share price of the
+# time (about $75 before the 2020s splits), kept within a range real members trade in.
+START_PRICE_MEDIAN = 75.0
+START_PRICE_SIGMA = 0.6
+START_PRICE_RANGE = (20.0, 300.0)
+
+
 def stock_spec(
     *, symbol: str, sector: str, seed: int, start_price: float | None = None
 ) -> SyntheticSpec:
-    """Deterministic loadings for a stock: beta 0.6–1.4, specific vol 0.8–2.2% a day."""
+    """Deterministic loadings for a stock: beta 0.6–1.4, specific vol 0.8–2.2% a day.
+
+    The level on ``SYNTHETIC_ANCHOR_ON`` is ``start_price`` (a real name's last close) or a
+    seeded log-normal draw (median ``START_PRICE_MEDIAN``) clipped to ``START_PRICE_RANGE``.
+    """
     rng = _rng(seed, f"params:{symbol}")
-    beta, specific_vol, log_price = rng.uniform(
-        (0.6, 0.008, np.log(15.0)), (1.4, 0.022, np.log(500.0))
+    beta, specific_vol = rng.uniform((0.6, 0.008), (1.4, 0.022))
+    level = float(
+        np.clip(
+            np.exp(rng.normal(np.log(START_PRICE_MEDIAN), START_PRICE_SIGMA)),
+            *START_PRICE_RANGE,
+        )
     )
     return SyntheticSpec(
         symbol=symbol,
         sector=sector,
         market_beta=float(beta),
         specific_vol=float(specific_vol),
-        start_price=float(np.exp(log_price)) if start_price is None else start_price,
+        start_price=level if start_price is None else start_price,
     )
 
 
@@ -717,9 +737,10 @@ def synthetic_price_paths(
 ) -> npt.NDArray[np.float64]:
     """Daily closes from a one-period factor model: market + sector + specific.
 
-    log r[t, i] = beta_i * m[t] + s[sector_i, t] + e[t, i], with m the S&P 500 index log return
-    while it exists (so synthetic names live through 2008 and March 2020) and N(drift, vol)
-    afterwards; sector factors and specific noise are seeded normal draws. Levels are anchored
+    log p[t, i] = sum over days of (beta_i * m + s[sector_i]) + x[t, i], with m the S&P 500
+    index log return while it exists (so synthetic names live through 2008 and March 2020) and
+    N(drift, vol) afterwards; sector factors are seeded normal draws; the specific level x is an
+    AR(1) of seeded normal shocks (half-life ``SPECIFIC_HALF_LIFE_DAYS``). Levels are anchored
     at ``SYNTHETIC_ANCHOR_ON`` (``spec.start_price``); every value is >= MIN_SYNTHETIC_PRICE.
 
     Args:
@@ -742,6 +763,8 @@ def synthetic_price_paths(
         market[:n_real] = real_market_log_returns[:n_real]
     sector_factors: dict[str, npt.NDArray[np.float64]] = {}
     log_returns = np.zeros((n_days, len(specs)))
+    specific_level = np.zeros((n_days, len(specs)))
+    reversion = float(np.exp(-np.log(2.0) / SPECIFIC_HALF_LIFE_DAYS))
     for column, spec in enumerate(specs):
         if spec.is_constant_nav:
             continue
@@ -751,9 +774,10 @@ def synthetic_price_paths(
                 draws = _rng(seed, f"sector:{spec.sector}").standard_normal(steps)
                 sector_factors[spec.sector] = SECTOR_VOL * draws
             sector_factor = sector_factors[spec.sector]
-        specific = spec.specific_vol * _rng(seed, f"specific:{spec.symbol}").standard_normal(steps)
-        log_returns[1:, column] = spec.market_beta * market + sector_factor + specific
-    cumulative = np.cumsum(log_returns, axis=0)
+        shocks = spec.specific_vol * _rng(seed, f"specific:{spec.symbol}").standard_normal(steps)
+        log_returns[1:, column] = spec.market_beta * market + sector_factor
+        specific_level[1:, column] = lfilter([1.0], [1.0, -reversion], shocks)
+    cumulative = np.cumsum(log_returns, axis=0) + specific_level
     anchor = _anchor_index(calendar)
     start_prices = np.array([spec.start_price for spec in specs], dtype=np.float64)
     prices: npt.NDArray[np.float64] = np.maximum(

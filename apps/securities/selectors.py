@@ -87,6 +87,15 @@ def price_map_get(*, symbols: Iterable[str], as_of: date) -> dict[str, PriceQuot
     }
 
 
+def synthetic_symbols_get(*, symbols: Iterable[str], as_of: date) -> frozenset[str]:
+    """The symbols whose latest close on or before ``as_of`` is synthetic (not market data)."""
+    return frozenset(
+        symbol
+        for symbol, quote in price_map_get(symbols=symbols, as_of=as_of).items()
+        if quote.is_synthetic
+    )
+
+
 def price_history_get(*, symbols: Iterable[str], start: date, end: date) -> pd.DataFrame:
     """Daily closes as a dates x symbols frame (float64, NaN where a close is missing), one query.
 

@@ -15,6 +15,7 @@ from apps.common.exceptions import ApplicationError
 from apps.common.limits import page_date
 from apps.common.pagination import key_page
 from apps.common.tenancy import firm_today
+from apps.securities.selectors import synthetic_symbols_get
 from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
 from apps.trading.models import (
     DailyScan,
@@ -119,12 +120,16 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One proposal: trades with their reasons, tax, before/after risk; approve or reject."""
     proposal = get_object_or_404(proposal_list(), pk=pk)
+    trades = list(proposal.trades.all())
     return render(
         request,
         "trading/proposal.html",
         {
             "proposal": proposal,
-            "trades": proposal.trades.all(),
+            "trades": trades,
+            "synthetic": synthetic_symbols_get(
+                symbols={t.symbol for t in trades}, as_of=proposal.run.as_of
+            ),
             "before": proposal.metrics.get("before", {}),
             "after": proposal.metrics.get("after", {}),
             "can_decide": proposal.status in (ProposalStatus.PENDING_APPROVAL, ProposalStatus.HELD)
@@ -209,6 +214,9 @@ def account_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
             "modes": RunMode.choices,
             "preview": preview,
             "trades": data.trades if data else [],
+            "synthetic": synthetic_symbols_get(
+                symbols={t.symbol for t in data.trades} if data else set(), as_of=as_of
+            ),
             "before": data.metrics["before"] if data else {},
             "after": data.metrics["after"] if data else {},
         },

@@ -114,7 +114,12 @@ def _trade_of(entry: Transaction, account_methods: dict[int, str]) -> engine.Tra
 
 
 def cash_effect(entry: Transaction) -> Decimal:
-    """What the entry does to the account's cash, USD (+ in, - out)."""
+    """What the entry does to the account's cash, USD (+ in, - out).
+
+    An opening lot (a position transferred in) moved no cash, as in ``_cash_by_account``.
+    """
+    if entry.is_opening_lot:
+        return ZERO
     return _CASH_SIGN[TransactionKind(entry.kind)] * entry.amount
 
 

@@ -21,7 +21,7 @@ from apps.restrictions.selectors import (
     outside_holding_list_for_account,
     restrictions_in_force,
 )
-from apps.securities.selectors import security_map_get
+from apps.securities.selectors import security_map_get, synthetic_symbols_get
 from apps.taxlots.rules import add_months
 from apps.trading.models import Proposal, TradeSide
 
@@ -34,6 +34,9 @@ REASON_LABELS = {
     "substitute": "Substitute (keep exposure)",
     "transition": "Transition",
 }
+# More holdings than this: the holdings chart packs its rows, so it shares a page with the
+# summary instead of leaving that page nearly empty.
+COMPACT_CHART_ROWS = 20
 _MONTHS = {
     WithdrawalFrequency.MONTHLY: 1,
     WithdrawalFrequency.QUARTERLY: 3,
@@ -176,12 +179,14 @@ def client_report_context(*, account: Account, year: int, as_of: date) -> dict[s
         primary=branding.primary,
         secondary=branding.secondary,
         label_px=70,
+        row_px=22 if len(rows) <= COMPACT_CHART_ROWS else 11,
     )
     sector_chart = paired_bars(
         [PairedBar(n, float(w), float(t) if has_targets else None) for n, w, t, _ in sector_rows],
         title="Allocation by sector versus target",
         primary=branding.primary,
         secondary=branding.secondary,
+        row_px=14,
     )
     proposals = list(executed_proposal_list(account_ids=[account.pk]))
     saved = taxes_saved_for_account(account=account, year=year, as_of=as_of, proposals=proposals)
@@ -199,6 +204,9 @@ def client_report_context(*, account: Account, year: int, as_of: date) -> dict[s
         for t in p.trades.all()
     ]
     withdrawals = upcoming_withdrawals(account=account, as_of=as_of)
+    synthetic = synthetic_symbols_get(
+        symbols=symbols | {t.symbol for _, t, _ in trades}, as_of=as_of
+    )
     return {
         "branding": branding,
         "account": account,
@@ -224,6 +232,7 @@ def client_report_context(*, account: Account, year: int, as_of: date) -> dict[s
             harvested=saved.this_year.losses_harvested,
         ),
         "trades": trades,
+        "synthetic": synthetic,
         "withdrawals": [(d, account.withdrawal_amount) for d in withdrawals],
         "withdrawal_total": round_money(account.withdrawal_amount * len(withdrawals)),
         "restrictions": restrictions_in_force(account=account, as_of=as_of),

@@ -1,14 +1,24 @@
 """A documented synthetic book of accounts for the demo, the book benchmark and worker tests.
 
-Generator (seeded, deterministic for a seed and the securities in the database):
+Generator (seeded, deterministic for a seed and the prices in the database):
 - Universe: ``names`` stocks that have a close on ``as_of`` (a seeded sample of the security
   master's priced stocks), cap-like model weights (log-normal), 1% cash; one model version.
 - Households: one taxable account each; every fourth household also has a traditional IRA.
+- Account values: log-normal, median 400,000 USD, sigma 0.8, redrawn until within
+  100,000..5,000,000 USD (``VALUE_MEDIAN_AMOUNT``, ``VALUE_SIGMA``, ``VALUE_RANGE``), like a
+  wealth manager's book: many accounts of a few hundred thousand, a few of several million.
+  Cash 0.5%-3% of the value.
+- Share counts: one account in five allows fractional shares (``is_fractional_shares``; its
+  lots carry up to 3 decimals, as dividend reinvestment leaves them); every other account holds
+  whole shares only. A name whose target is worth less than one share is not held.
 - Holdings: each account holds about 90% of the model's names, drifted from target by a
-  log-normal factor (sigma 0.35), in 1 to 8 lots per name, acquired 1 day to 5 years before
-  ``as_of``; a lot's cost per share is the ``as_of`` close times exp(N(-0.08 x age in years,
-  0.3)), so older lots tend to carry gains and some lots carry losses.
-- Value about 600 USD per name (the median position of a 500-name direct index), cash 0.5%-3%.
+  log-normal factor (sigma 0.35).
+- Lot histories: the account was opened 1 to 12 years before ``as_of`` and funded then; 1 to 6
+  later purchases (contributions, rebalances) follow at random dates. Each name's shares are
+  split across the purchases it took part in, so a name has 1 to 7 lots of different dates. A
+  lot's cost per share is the security's close on its purchase date where the database has one;
+  before the earliest stored close, that close times exp(N(-0.08 x years before it, 0.25)), so
+  older lots mostly carry long-term gains and recent ones are often at a loss.
 - Lots are booked as opening-lot ledger entries and the ledger is replayed per household, so
   lots are exactly what the tax-lot engine derives; the tables' planner statistics are refreshed
   before the commit, as after a large custodian import.
@@ -20,7 +30,7 @@ gains budgets and cash needs.
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import numpy as np
@@ -39,14 +49,14 @@ from apps.accounts.models import (
 )
 from apps.accounts.services.ledger import ledger_rebuild
 from apps.common.bulk import statistics_refresh
-from apps.common.money import round_money, round_shares_down, to_decimal
+from apps.common.money import round_money, to_decimal
 from apps.common.tenancy import require_tenant_schema
 from apps.models.models import ModelTarget
 from apps.models.services import model_create, model_version_create
 from apps.restrictions.models import Restriction, RestrictionKind
 from apps.restrictions.services import restriction_add
 from apps.securities.models import SecurityKind
-from apps.securities.selectors import price_map_get, security_list
+from apps.securities.selectors import price_history_get, price_map_get, security_list
 
 WEIGHT_QUANTUM = Decimal("0.00000001")
 
@@ -69,6 +79,44 @@ def _model_weights(rng: np.random.Generator, count: int) -> list[Decimal]:
     weights = [to_decimal(float(w)).quantize(WEIGHT_QUANTUM) for w in raw]
     weights[int(np.argmax(raw))] += Decimal("0.99") - sum(weights)
     return weights
+
+
+VALUE_MEDIAN_AMOUNT = 400_000.0  # USD
+VALUE_SIGMA = 0.8  # of the log value
+VALUE_RANGE = (100_000.0, 5_000_000.0)  # USD, inclusive
+FRACTIONAL_SHARE = 0.2  # of accounts that allow fractional shares
+FRACTION_QUANTUM = Decimal("0.001")  # shares, in fractional accounts
+
+
+def account_value_draw(rng: np.random.Generator) -> float:
+    """An account's value (USD): log-normal around the median, redrawn until within the range."""
+    low, high = VALUE_RANGE
+    while True:
+        value = float(np.exp(rng.normal(np.log(VALUE_MEDIAN_AMOUNT), VALUE_SIGMA)))
+        if low <= value <= high:
+            return value
+
+
+@dataclass(frozen=True)
+class _PriceBook:
+    """Closes of the universe: ``as_of`` prices and the stored history before it (floats)."""
+
+    symbols: tuple[str, ...]
+    as_of: date
+    latest: np.ndarray  # per symbol, USD
+    history: Any  # pandas frame, dates x symbols, NaN where no close
+
+    def cost(self, rng: np.random.Generator, column: int, on: date) -> float:
+        """A plausible cost per share (USD) of ``symbols[column]`` bought on ``on``."""
+        closes = self.history.iloc[:, column].dropna()
+        if len(closes) and closes.index[0] <= on:
+            return float(closes.loc[:on].iloc[-1])
+        first_on, first = (
+            (closes.index[0], float(closes.iloc[0])) if len(closes) else (self.as_of, 0.0)
+        )
+        base = first or float(self.latest[column])
+        years = (first_on - on).days / 365.0
+        return base * float(np.exp(rng.normal(-0.08 * years, 0.25)))
 
 
 @transaction.atomic
@@ -106,7 +154,14 @@ def synthetic_book_create(
         acting_user=acting_user,
         note="synthetic book generator",
     )
-    prices = np.array([float(quotes[s].close_price) for s in symbols])
+    prices = _PriceBook(
+        symbols=symbols,
+        as_of=as_of,
+        latest=np.array([float(quotes[s].close_price) for s in symbols]),
+        history=price_history_get(
+            symbols=symbols, start=as_of - timedelta(days=13 * 365), end=as_of
+        ),
+    )
     target = np.array([float(w) for w in weights])
     entries: list[Transaction] = []
     accounts: list[Account] = []
@@ -116,6 +171,7 @@ def synthetic_book_create(
         )
         registrations = ["taxable"] + (["traditional_ira"] if h % 4 == 3 else [])
         for registration in registrations:
+            opened_on = as_of - timedelta(days=int(rng.integers(365, 12 * 365)))
             account = Account.objects.create(
                 household=household,
                 custodian="schwab" if h % 2 == 0 else "fidelity",
@@ -123,10 +179,11 @@ def synthetic_book_create(
                 name=f"Household {h:05d} {registration.replace('_', ' ')}",
                 registration=registration,
                 model=model,
-                opened_on=as_of - timedelta(days=5 * 365),
+                opened_on=opened_on,
+                is_fractional_shares=bool(rng.random() < FRACTIONAL_SHARE),
             )
             accounts.append(account)
-            entries += _holdings(rng, account, symbols, prices, target, as_of)
+            entries += _holdings(rng, account, opened_on, prices, target, account_value_draw(rng))
     Transaction.objects.bulk_create(entries, batch_size=5000)
     for household in Household.objects.filter(external_id__startswith=f"SYN-{seed}-"):
         ledger_rebuild(household=household)
@@ -135,17 +192,23 @@ def synthetic_book_create(
     return SyntheticBook(model.pk, symbols, households, len(accounts), lots)
 
 
+def _purchase_dates(rng: np.random.Generator, opened_on: date, as_of: date) -> list[date]:
+    """The funding date, then 1 to 6 later purchases before ``as_of`` (distinct, sorted)."""
+    span = (as_of - opened_on).days
+    later = rng.integers(1, span, size=int(rng.integers(1, 7)))
+    return [opened_on, *sorted({opened_on + timedelta(days=int(d)) for d in later})]
+
+
 def _holdings(
     rng: np.random.Generator,
     account: Account,
-    symbols: tuple[str, ...],
-    prices: np.ndarray,
+    opened_on: date,
+    prices: _PriceBook,
     target: np.ndarray,
-    as_of: date,
+    value: float,
 ) -> list[Transaction]:
-    value = 600.0 * len(symbols)
-    held = rng.random(len(symbols)) < 0.9
-    drifted = target * np.exp(rng.normal(0.0, 0.35, len(symbols))) * held
+    held = rng.random(len(target)) < 0.9
+    drifted = target * np.exp(rng.normal(0.0, 0.35, len(target))) * held
     cash_rate = rng.uniform(0.005, 0.03)
     drifted *= (1.0 - cash_rate) / drifted.sum()
     entries = [
@@ -153,28 +216,38 @@ def _holdings(
             account=account,
             external_id="deposit-0",
             kind=TransactionKind.DEPOSIT,
-            trade_on=as_of - timedelta(days=5 * 365 + 1),
+            trade_on=opened_on,
             amount=round_money(to_decimal(cash_rate * value)),
         )
     ]
+    dates = _purchase_dates(rng, opened_on, prices.as_of)
+    # The funding buys most of the account; each later purchase adds a smaller slice.
+    slices = rng.dirichlet(np.r_[4.0, np.ones(len(dates) - 1)])
+    whole = not account.is_fractional_shares
     for i in np.flatnonzero(drifted > 0):
-        total_shares = drifted[i] * value / prices[i]
-        for j, part in enumerate(rng.dirichlet(np.ones(int(rng.integers(1, 9))))):
-            shares = round_shares_down(to_decimal(float(total_shares * part)), whole=False)
+        total_shares = drifted[i] * value / prices.latest[i]
+        if whole:
+            parts = rng.multinomial(int(total_shares), slices).astype(float)
+        else:
+            parts = total_shares * rng.dirichlet(slices * 20.0 + 0.1)
+        for j, part in enumerate(parts):
+            shares = (
+                Decimal(int(part))
+                if whole
+                else to_decimal(float(part)).quantize(FRACTION_QUANTUM, rounding=ROUND_DOWN)
+            )
             if shares <= 0:
                 continue
-            age = int(rng.integers(1, 5 * 365))
-            ratio = float(np.exp(rng.normal(-0.08 * age / 365.0, 0.3)))
-            acquired = as_of - timedelta(days=age)
+            acquired = dates[j]
             entries.append(
                 Transaction(
                     account=account,
-                    external_id=f"lot-{symbols[i]}-{j}",
+                    external_id=f"lot-{prices.symbols[i]}-{j}",
                     kind=TransactionKind.BUY,
                     trade_on=acquired,
-                    symbol=symbols[i],
+                    symbol=prices.symbols[i],
                     shares=shares,
-                    amount=round_money(shares * to_decimal(float(prices[i] * ratio))),
+                    amount=round_money(shares * to_decimal(prices.cost(rng, int(i), acquired))),
                     is_opening_lot=True,
                     holding_period_start_on=acquired,
                     source="synthetic book generator",

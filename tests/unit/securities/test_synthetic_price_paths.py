@@ -91,3 +91,37 @@ def test_skfolio_real_prices_are_the_shipped_strings():
 
 def test_format_price_keeps_four_places():
     assert ref.format_price(12.345678) == "12.3457"
+
+
+def test_reference_stock_prices_stay_at_plausible_levels():
+    """Every synthetic S&P 500 close at the end of 2026 is a price real members trade at.
+
+    Before the levels were log-normal around $75 and the specific component mean-reverted,
+    a utility (AEE) closed at $1,065 and the dearest name at $7,800.
+    """
+    real = ref.skfolio_real_prices()
+    last_close = {s: float(real.closes[-1][j]) for j, s in enumerate(real.symbols)}
+    specs = [
+        ref.stock_spec(
+            symbol=s.symbol, sector=s.sector, seed=0, start_price=last_close.get(s.symbol)
+        )
+        for s in ref.reference_securities()
+        if s.kind == "stock"
+    ]
+    calendar = ref.synthetic_calendar(real_dates=real.dates, end=date(2026, 12, 31))
+    closes = ref.synthetic_price_paths(
+        specs=specs, calendar=calendar, seed=0, real_market_log_returns=real.market_log_returns
+    )[-1]
+    assert closes.min() >= 10.0
+    assert closes.max() <= 2_000.0
+    assert np.percentile(closes, 99) <= 1_000.0
+    assert 50.0 <= np.median(closes) <= 300.0
+
+
+def test_synthetic_levels_are_log_normal_within_the_documented_range():
+    levels = np.array(
+        [ref.stock_spec(symbol=f"S{i}", sector="", seed=0).start_price for i in range(2000)]
+    )
+    assert levels.min() >= ref.START_PRICE_RANGE[0]
+    assert levels.max() <= ref.START_PRICE_RANGE[1]
+    assert np.median(levels) == pytest.approx(ref.START_PRICE_MEDIAN, rel=0.1)

@@ -98,36 +98,59 @@ class Command(BaseCommand):
                 self.stdout.write(f"  run:      #{run.pk} queued; the demo's Celery worker runs it")
 
     def _customize(self, as_of: Any) -> None:
-        """Give three accounts the customizations clients ask for (screen, cash need, budget)."""
+        """Give four accounts the customizations clients ask for, each where it is credible.
+
+        A screen on the first taxable account; the $5,000 monthly withdrawal on the largest
+        (about 3% a year of a multi-million account); outside employer stock on the second
+        largest; the concentrated legacy transfer and its three-year transition on the taxable
+        account nearest the book's median value.
+        """
         from datetime import timedelta
         from decimal import Decimal
 
+        from apps.accounts.holdings import holdings_get
         from apps.accounts.models import Account
         from apps.accounts.services.accounts import account_update_profile
-        from apps.restrictions.services import restriction_add
+        from apps.restrictions.services import outside_holding_set, restriction_add
 
-        first, second, third = list(Account.objects.filter(registration="taxable")[:3])
+        taxable = list(Account.objects.filter(registration="taxable").order_by("pk"))
+        value = {a.pk: holdings_get(account=a, as_of=as_of).total_value for a in taxable}
+        by_value = sorted(taxable, key=lambda a: value[a.pk], reverse=True)
+        screened = taxable[0]
+        withdrawing, outside = [a for a in by_value if a != screened][:2]
+        middle = [a for a in by_value if a not in (screened, withdrawing, outside)]
+        transition = middle[len(middle) // 2]
         restriction_add(
             kind="exclude_esg",
             value="tobacco",
             starts_on=as_of - timedelta(days=30),
             acting_user=None,
-            account=first,
+            account=screened,
             reason="Client asked for a tobacco-free portfolio",
         )
         account_update_profile(
-            account=second,
+            account=withdrawing,
             changes={
                 "withdrawal_amount": Decimal("5000.00"),
                 "withdrawal_frequency": "monthly",
                 "next_withdrawal_on": as_of + timedelta(days=10),
-                "cash_reserve_amount": Decimal("2000.00"),
+                "cash_reserve_amount": Decimal("10000.00"),
             },
             acting_user=None,
         )
-        self._legacy_transfer(third, as_of)
+        employer = max(
+            holdings_get(account=outside, as_of=as_of).positions, key=lambda p: p.value or 0
+        )
+        outside_holding_set(
+            exposure_key=employer.symbol,
+            account=outside,
+            amount=(value[outside.pk] / 4000).quantize(Decimal(1)) * 1000,
+            reason="Employer stock in the client's 401(k)",
+            acting_user=None,
+        )
+        self._legacy_transfer(transition, as_of)
         account_update_profile(
-            account=third,
+            account=transition,
             changes={"annual_budget_amount": Decimal("25000.00"), "transition_years": 3},
             acting_user=None,
         )
@@ -136,44 +159,36 @@ class Command(BaseCommand):
     def _legacy_transfer(account: Any, as_of: Any) -> None:
         """A concentrated legacy position transferred in: the transition account's reason to be.
 
-        Three of the account's model names bought in 2016 at 35% of today's price, worth twice
-        what the account held (about $40,000 of long-term gain to realize over the transition).
+        One of the account's model names, bought in 2014 at 30% of today's price, in whole
+        shares worth half of what the account held (a third of the account afterwards, about
+        70% of it long-term gain to realize over the three-year transition).
         """
         from datetime import date
         from decimal import Decimal
 
+        from apps.accounts.holdings import holdings_get
         from apps.accounts.models import Transaction, TransactionKind
         from apps.accounts.services.ledger import ledger_rebuild
         from apps.common.money import round_money
-        from apps.securities.selectors import price_map_get
 
-        lots = list(account.tax_lots.all())
-        held = sorted({lot.symbol for lot in lots})
-        quotes = price_map_get(symbols=held, as_of=as_of)
-        value = account.cash_amount + sum(
-            (lot.shares * quotes[lot.symbol].close_price for lot in lots if lot.symbol in quotes),
-            Decimal(0),
+        holdings = holdings_get(account=account, as_of=as_of)
+        prices = {v.lot.symbol: v.price for v in holdings.lots if v.price is not None}
+        symbol = min(prices)
+        price = prices[symbol]
+        shares = (holdings.total_value / 2 / price).quantize(Decimal(1))
+        acquired = date(2014, 3, 14)
+        Transaction.objects.create(
+            account=account,
+            external_id=f"legacy-{symbol}",
+            kind=TransactionKind.BUY,
+            trade_on=acquired,
+            symbol=symbol,
+            shares=shares,
+            amount=round_money(shares * price * Decimal("0.30")),
+            is_opening_lot=True,
+            holding_period_start_on=acquired,
+            source="demo: legacy transfer",
         )
-        acquired = date(2016, 3, 15)
-        entries = []
-        for symbol in [s for s in held if s in quotes][:3]:
-            price = quotes[symbol].close_price
-            shares = (2 * value / 3 / price).quantize(Decimal(1))
-            entries.append(
-                Transaction(
-                    account=account,
-                    external_id=f"legacy-{symbol}",
-                    kind=TransactionKind.BUY,
-                    trade_on=acquired,
-                    symbol=symbol,
-                    shares=shares,
-                    amount=round_money(shares * price * Decimal("0.35")),
-                    is_opening_lot=True,
-                    holding_period_start_on=acquired,
-                    source="demo: legacy transfer",
-                )
-            )
-        Transaction.objects.bulk_create(entries)
         ledger_rebuild(household=account.household)
         account.refresh_from_db()
 
