@@ -12,7 +12,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.db import connection
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
 from apps.firms.models import Firm
 from tests.browser.conftest import screenshot
@@ -65,7 +65,7 @@ def story_firm(django_db_setup, django_db_blocker) -> Iterator[dict]:
                 for d, p in zip(days, path, strict=True)
             )
         run_ids = []
-        with schema_context(SCHEMA):
+        with tenant_context(firm):
             firm_user_create(email="trader@firm-story.test", password=PASSWORD, role=Role.TRADER)
             model = model_create(code="ST6", name="Story six", acting_user=None)
             model_version_create(
