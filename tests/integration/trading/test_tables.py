@@ -98,6 +98,35 @@ def test_accounts_list_shows_value_drift_last_run_and_totals_of_the_stored_rows(
     assert legacy["Last proposal"] == run.as_of.isoformat()
 
 
+def test_a_long_accounts_list_reads_the_book_positions_from_the_cache(
+    run_book, firm_a, monkeypatch
+):
+    from django.core.cache import cache
+
+    from apps.trading import book_views
+
+    monkeypatch.setattr(book_views, "POSITIONS_DIRECT_MAX", 1)
+    cache.clear()
+    client = login_client(firm_a, Role.VIEWER)
+    first = client.get("/accounts/").context["table"].computed["value"]
+    added = Account.objects.create(
+        household=run_book["legacy"].household,
+        custodian="schwab",
+        number="NEW",
+        name="Created after the cache",
+        registration="taxable",
+        cash_amount=Decimal("10"),
+    )
+    second = client.get("/accounts/")
+    positions = account_positions(accounts=list(Account.objects.all()), as_of=firm_today())
+    assert second.context["table"].computed["value"] == {
+        pk: p.value_amount for pk, p in positions.items()
+    }
+    assert second.context["table"].computed["value"][added.pk] == Decimal("10")
+    assert first.items() <= second.context["table"].computed["value"].items()
+    assert "computed at most 300 s ago" in second.content.decode()
+
+
 def test_unknown_or_hostile_sort_keys_keep_the_default_order(firm_a):
     household = Household.objects.create(external_id="H-SORT", name="Sort household")
     Account.objects.bulk_create(
