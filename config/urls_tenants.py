@@ -11,7 +11,7 @@ from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
 from apps.reports import views as report_views
-from apps.trading import order_apis, order_views
+from apps.trading import book_views, order_apis, order_views
 from apps.trading import views as trading_views
 
 api_v1 = [
@@ -61,7 +61,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", account_views.account_list_page, name="account-list"),
+    path("accounts/", book_views.account_list_page, name="account-list"),
+    path("realized-gains/", account_views.realized_gain_list_page, name="realized-gain-list"),
+    path("fills/", book_views.fill_list_page, name="fill-list"),
     path("accounts/<int:pk>/", account_views.account_detail_page, name="account-detail"),
     path(
         "accounts/<int:pk>/form8949.csv",

@@ -6,6 +6,7 @@ The scan measures drift against the model's flattened target (restrictions are a
 run itself); it is a to-do list, not a trade decision, ranked by the money at stake.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -139,16 +140,19 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
     return found
 
 
-def account_positions(*, accounts: list[Account], as_of: date) -> dict[int, Position]:
+def account_positions(*, accounts: Sequence[Account], as_of: date) -> dict[int, Position]:
     """Each account's value, drift and harvestable losses against its model (USD, fractions).
 
-    Weights are values at the latest close over cash plus the lots with a basis; a lot is under
+    Every one of ``accounts`` gets a position, and only they (an account without a model is
+    valued, its drift is against no target: its largest weight). Weights are values at the
+    latest close over cash plus the lots with a basis; a lot is under
     water when its value is below its basis by more than the account's harvest threshold
     (taxable accounts that harvest). The drift trade is the larger of the buys and the sells
     that would reach the target weights. Aggregated in SQL, one query over the book's lots (a
     Python loop over the 2 M lots of a 10,000-account book took 8 s); closes and the models'
     flattened targets arrive as arrays. Table names are unqualified (search_path).
     """
+    ids = [account.pk for account in accounts]
     symbols = TaxLot.objects.order_by().values_list("symbol", flat=True).distinct()
     quotes = price_map_get(symbols=set(symbols), as_of=as_of)
     targets = [
@@ -169,7 +173,7 @@ def account_positions(*, accounts: list[Account], as_of: date) -> dict[int, Posi
                 AND l.shares * p.close_price
                     < l.adjusted_basis_amount * (1 - a.harvest_threshold_rate)) AS is_loser
         FROM {lot} l JOIN price p ON p.symbol = l.symbol JOIN {account} a ON a.id = l.account_id
-        WHERE l.has_basis AND a.model_id IS NOT NULL),
+        WHERE l.has_basis AND a.id = ANY(%s)),
     held AS (
         SELECT account_id, symbol, SUM(value) AS value, bool_or(is_loser) AS is_loser,
                SUM(CASE WHEN is_loser THEN basis - value ELSE 0 END) AS harvest_loss
@@ -177,7 +181,7 @@ def account_positions(*, accounts: list[Account], as_of: date) -> dict[int, Posi
     total AS (
         SELECT a.id AS account_id, a.model_id, a.cash_amount + COALESCE(SUM(h.value), 0) AS total
         FROM {account} a LEFT JOIN held h ON h.account_id = a.id
-        WHERE a.model_id IS NOT NULL GROUP BY a.id),
+        WHERE a.id = ANY(%s) GROUP BY a.id),
     pair AS (
         SELECT COALESCE(h.account_id, g.account_id) AS account_id, h.symbol, h.is_loser,
                COALESCE(h.harvest_loss, 0) AS harvest_loss,
@@ -204,6 +208,8 @@ def account_positions(*, accounts: list[Account], as_of: date) -> dict[int, Posi
         [t[1] for t in targets],
         [t[2] for t in targets],
         Registration.TAXABLE.value,
+        ids,
+        ids,
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         # JIT compilation cost more than it saved on this one aggregate (2.5 s of 5.7 s).

@@ -83,9 +83,29 @@ def transaction_list(*, account: Account) -> QuerySet[Transaction]:
     return Transaction.objects.filter(account=account).order_by("-trade_on", "-sequence", "-id")
 
 
-def realized_gain_list(*, account: Account, year: int) -> QuerySet[RealizedGain]:
-    """Form 8949 rows of the account for a tax year (by sale date)."""
-    return RealizedGain.objects.filter(account=account, sold_on__year=year)
+def realized_gain_list(
+    *,
+    year: int,
+    account: Account | None = None,
+    term: str = "",
+    symbol: str = "",
+    search: str = "",
+) -> QuerySet[RealizedGain]:
+    """Form 8949 rows for a tax year (by sale date): of one account, or of the firm.
+
+    Optionally of one term and symbol, and of accounts whose name or number contains
+    ``search``; with their account.
+    """
+    gains = RealizedGain.objects.filter(sold_on__year=year).select_related("account")
+    if account is not None:
+        gains = gains.filter(account=account)
+    if term:
+        gains = gains.filter(term=term)
+    if symbol:
+        gains = gains.filter(symbol=symbol.upper())
+    if search:
+        gains = gains.filter(Q(account__name__icontains=search) | Q(account__number=search))
+    return gains
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,24 @@
-"""Firm-host pages of the books of record: accounts list, account page, Form 8949 download."""
+"""Firm-host pages of the books of record: account page, realized gains, Form 8949 download.
+
+The accounts list shows trading figures (last proposal), so it lives in ``trading.book_views``.
+"""
 
 from datetime import date
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required
-from apps.accounts.attention import accounts_needing_attention
 from apps.accounts.exports import form8949_csv
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.holdings import Holdings, holdings_get
-from apps.accounts.models import Account, Registration
+from apps.accounts.models import Account, Term
 from apps.accounts.selectors import (
-    account_list,
     household_realized_summary,
     realized_gain_list,
     realized_summary,
@@ -25,41 +28,9 @@ from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import YEAR_MAX, YEAR_MIN
-from apps.common.pagination import key_page
+from apps.common.tables import Column, Kind, ListFilterForm, Table
 from apps.common.tenancy import firm_today
 from apps.models.selectors import model_flatten
-
-ATTENTION_FLAGS = {
-    "drift": "Out of tolerance",
-    "harvest": "Harvest opportunity",
-    "cash_due": "Cash due",
-    "budget_nearly_used": "Budget nearly used",
-}
-
-
-@action_required(Action.VIEW_BOOK)
-def account_list_page(request: HttpRequest) -> HttpResponse:
-    """Households' accounts with search and registration filter, paginated."""
-    search = request.GET.get("q", "").strip()
-    registration = request.GET.get("registration", "")
-    flag = request.GET.get("flag", "")
-    accounts = account_list(search=search, registration=registration)
-    if flag in ATTENTION_FLAGS:
-        found = accounts_needing_attention(as_of=firm_today())
-        accounts = accounts.filter(pk__in=[a.account_id for a in found if getattr(a, f"is_{flag}")])
-    page = key_page(accounts, per_page=50, number=request.GET.get("page"))
-    return render(
-        request,
-        "accounts/list.html",
-        {
-            "page": page,
-            "q": search,
-            "registration": registration,
-            "registrations": Registration.choices,
-            "flag": flag,
-            "flags": ATTENTION_FLAGS.items(),
-        },
-    )
 
 
 def _holdings_vs_model(account: Account, holdings: Holdings, as_of: date) -> list[Bar]:
@@ -96,11 +67,69 @@ def _year(request: HttpRequest) -> int:
     return int(raw) if in_range else firm_today().year
 
 
+class TaxYearForm(ListFilterForm):
+    """The tax year of a realized gains list (this year when absent or out of range)."""
+
+    year = forms.IntegerField(
+        label="Tax year", required=False, min_value=YEAR_MIN, max_value=YEAR_MAX
+    )
+
+
+class RealizedFilterForm(TaxYearForm):
+    """Filters of the firm's realized gains."""
+
+    term = forms.ChoiceField(label="Term", required=False, choices=[("", "Any"), *Term.choices])
+    symbol = forms.CharField(label="Symbol", required=False, max_length=16)
+    q = forms.CharField(label="Account", required=False, max_length=100)
+
+
+def _money(key: str, label: str, field: str) -> Column:
+    return Column(key, label, field=field, kind=Kind.MONEY, is_summed=True)
+
+
+REALIZED_COLUMNS = (
+    Column("sold_on", "Sold", field="sold_on", kind=Kind.DATE),
+    Column("symbol", "Symbol", field="symbol"),
+    Column("lot", "Lot", field="lot_key"),
+    Column("shares", "Shares", field="shares", kind=Kind.SHARES),
+    _money("proceeds", "Proceeds", "proceeds_amount"),
+    _money("basis", "Basis", "basis_amount"),
+    _money("gain", "Gain", "gain_amount"),
+    _money("disallowed", "Wash sale disallowed", "disallowed_amount"),
+    _money("reportable", "Reportable gain", "reportable_gain_amount"),
+    Column("term", "Term", field="term"),
+    Column("code", "Form 8949 code", field="form8949_code"),
+)
+FIRM_REALIZED_COLUMNS = (
+    REALIZED_COLUMNS[0],
+    Column(
+        "account",
+        "Account",
+        field="account__name",
+        link=lambda gain: reverse("account-detail", args=[gain.account_id]),
+    ),
+    Column("number", "Number", field="account__number"),
+    *REALIZED_COLUMNS[1:],
+)
+REALIZED_ORDER = ("sold_on", "symbol", "lot_key")
+
+
 @action_required(Action.VIEW_BOOK)
 def account_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One account: holdings at market, lots with term, the tax year so far, the ledger."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     year = _year(request)
+    realized = Table(
+        request,
+        queryset=realized_gain_list(account=account, year=year),
+        columns=REALIZED_COLUMNS,
+        default_order=REALIZED_ORDER,
+        filter_form=TaxYearForm(request.GET),
+        per_page=100,
+        name="lot sales",
+    )
+    if realized.wants_csv:
+        return realized.csv_response(f"realized-{account.custodian}-{account.number}-{year}.csv")
     today = firm_today()
     holdings = holdings_get(account=account, as_of=today)
     chart = horizontal_bars(
@@ -118,10 +147,35 @@ def account_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
             "weights_chart": chart,
             "summary": realized_summary(account=account, year=year),
             "household_summary": household_realized_summary(household=account.household, year=year),
-            "realized": realized_gain_list(account=account, year=year),
+            "realized": realized,
             "ledger": transaction_list(account=account)[:50],
         },
     )
+
+
+@action_required(Action.VIEW_BOOK)
+def realized_gain_list_page(request: HttpRequest) -> HttpResponse:
+    """The firm's realized gains of a tax year: filter, sort, page, totals, CSV."""
+    form = RealizedFilterForm(request.GET)
+    filters = form.filters()
+    year = filters.get("year") or firm_today().year
+    table = Table(
+        request,
+        queryset=realized_gain_list(
+            year=year,
+            term=filters.get("term", ""),
+            symbol=filters.get("symbol", ""),
+            search=filters.get("q", ""),
+        ),
+        columns=FIRM_REALIZED_COLUMNS,
+        default_order=REALIZED_ORDER,
+        filter_form=form,
+        per_page=100,
+        name="lot sales",
+    )
+    if table.wants_csv:
+        return table.csv_response(f"realized-{year}.csv")
+    return render(request, "accounts/realized.html", {"table": table, "form": form, "year": year})
 
 
 @action_required(Action.VIEW_BOOK)

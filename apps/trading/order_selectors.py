@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, DecimalField, F, Prefetch, QuerySet, Value, When
 
-from apps.accounts.models import Account, Registration
+from apps.accounts.models import Account, Registration, Transaction, TransactionKind
 from apps.common.money import ZERO, round_money
 from apps.optimizer.adapters import Reservations
 from apps.optimizer.core.locks import RecentTrade
@@ -26,8 +26,18 @@ from apps.trading.models import (
 )
 
 
-def order_list(*, status: str = "", custodian: str = "") -> QuerySet[Order]:
+def order_list(
+    *,
+    status: str = "",
+    custodian: str = "",
+    symbol: str = "",
+    side: str = "",
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> QuerySet[Order]:
     """Block orders, newest first, with their allocations and accounts' numbers prefetched.
+
+    Filters: status, custodian, symbol, side, and the creation date (UTC) from/to, inclusive.
 
     An order can have thousands of allocations: of each account only its number is read.
     """
@@ -43,7 +53,60 @@ def order_list(*, status: str = "", custodian: str = "") -> QuerySet[Order]:
         orders = orders.filter(status=status)
     if custodian:
         orders = orders.filter(custodian=custodian)
+    if symbol:
+        orders = orders.filter(symbol=symbol.upper())
+    if side:
+        orders = orders.filter(side=side)
+    if created_from is not None:
+        orders = orders.filter(created_at__date__gte=created_from)
+    if created_to is not None:
+        orders = orders.filter(created_at__date__lte=created_to)
     return orders
+
+
+FILL_ENTRY_PREFIX = "fill:"  # services.fills books each fill as ledger entry fill:<allocation>:<n>
+
+
+def fill_list(
+    *,
+    side: str = "",
+    symbol: str = "",
+    custodian: str = "",
+    traded_from: date | None = None,
+    traded_to: date | None = None,
+) -> QuerySet[Transaction]:
+    """Fills booked from custodians' files (ledger buys and sells), with their account.
+
+    Each carries ``bought_amount``/``sold_amount``: its amount (USD) on its side, 0 on the
+    other, so a list can add up buys and sells apart.
+    """
+    fills = (
+        Transaction.objects.filter(external_id__startswith=FILL_ENTRY_PREFIX)
+        .select_related("account")
+        .annotate(
+            bought_amount=Case(
+                When(kind=TransactionKind.BUY, then=F("amount")),
+                default=Value(ZERO),
+                output_field=DecimalField(max_digits=20, decimal_places=2),
+            ),
+            sold_amount=Case(
+                When(kind=TransactionKind.SELL, then=F("amount")),
+                default=Value(ZERO),
+                output_field=DecimalField(max_digits=20, decimal_places=2),
+            ),
+        )
+    )
+    if side:
+        fills = fills.filter(kind=side)
+    if symbol:
+        fills = fills.filter(symbol=symbol.upper())
+    if custodian:
+        fills = fills.filter(account__custodian=custodian)
+    if traded_from is not None:
+        fills = fills.filter(trade_on__gte=traded_from)
+    if traded_to is not None:
+        fills = fills.filter(trade_on__lte=traded_to)
+    return fills
 
 
 def allocation_list_for_order(*, order: Order) -> QuerySet[OrderAllocation]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -24,7 +23,8 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.services.import_layouts import MAX_FILE_BYTES
 from apps.common.exceptions import ApplicationError
-from apps.trading.models import Order, OrderStatus, TradeFileLayout
+from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
+from apps.trading.models import Order, OrderStatus, TradeFileLayout, TradeSide
 from apps.trading.order_selectors import (
     approved_unordered_count,
     fill_import_list,
@@ -60,6 +60,73 @@ class FillsUploadForm(forms.Form):
         return upload
 
 
+ACTIVE = "active"
+ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
+
+
+class OrderFilterForm(ListFilterForm):
+    """The orders list's filters (kept in the URL)."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[("", "Any"), (ACTIVE, "Open, sent or partly filled"), *OrderStatus.choices],
+    )
+    custodian = forms.CharField(label="Custodian", required=False, max_length=32)
+    symbol = forms.CharField(label="Symbol", required=False, max_length=16)
+    side = forms.ChoiceField(
+        label="Side", required=False, choices=[("", "Any"), *TradeSide.choices]
+    )
+    created_from = date_filter("Created from")
+    created_to = date_filter("Created to")
+
+
+ORDER_COLUMNS = (
+    Column("id", "Order", field="id", value=lambda o: f"#{o.pk}"),
+    Column("created", "Created", field="created_at", kind=Kind.DATETIME),
+    Column("custodian", "Custodian", field="custodian"),
+    Column("side", "Side", field="side", value=lambda o: o.get_side_display()),
+    Column("symbol", "Symbol", field="symbol"),
+    Column("shares", "Shares", field="total_shares", kind=Kind.SHARES),
+    Column("filled", "Filled", field="filled_shares", kind=Kind.SHARES),
+    Column("fill_amount", "Filled amount", field="fill_amount", kind=Kind.MONEY, is_summed=True),
+    Column(
+        "average_price",
+        "Average price",
+        value=lambda o: o.average_price,
+        kind=Kind.MONEY,
+        is_sortable=False,
+    ),
+    Column("status", "Status", field="status", value=lambda o: o.get_status_display()),
+    Column("trade_file", "Trade file", field="trade_file__filename"),
+)
+
+
+def _order_table(request: HttpRequest) -> Table[Order]:
+    form = OrderFilterForm(request.GET)
+    filters = form.filters()
+    status = filters.get("status", "")
+    orders = order_list(
+        status="" if status == ACTIVE else status,
+        custodian=filters.get("custodian", ""),
+        symbol=filters.get("symbol", ""),
+        side=filters.get("side", ""),
+        created_from=filters.get("created_from"),
+        created_to=filters.get("created_to"),
+    )
+    if status == ACTIVE:
+        orders = orders.filter(status__in=ACTIVE_STATUSES)
+    return Table(
+        request,
+        queryset=orders,
+        columns=ORDER_COLUMNS,
+        default_order=("-created_at", "custodian", "symbol", "side", "id"),
+        filter_form=form,
+        per_page=25,
+        name="orders",
+    )
+
+
 def _page(
     request: HttpRequest,
     *,
@@ -67,14 +134,13 @@ def _page(
     report: Any = None,
     status: int = 200,
 ) -> HttpResponse:
-    active = (OrderStatus.OPEN, OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
+    table = _order_table(request)
     context = {
         "approved_count": approved_unordered_count(),
-        # Open orders with their allocations, 25 a page; done orders show no allocations.
-        "orders": Paginator(order_list().filter(status__in=active), 25).get_page(
-            request.GET.get("page")
-        ),
-        "done_orders": order_list().exclude(status__in=active).prefetch_related(None)[:50],
+        "table": table,
+        "orders": table.page,
+        "form": table.filter_form,
+        "active_statuses": ACTIVE_STATUSES,
         "custodians": open_order_custodians(),
         "layouts": _LAYOUT_CHOICES,
         "trade_files": trade_file_list()[:50],
@@ -89,7 +155,10 @@ def _page(
 
 @action_required(Action.VIEW_BOOK)
 def orders_page(request: HttpRequest) -> HttpResponse:
-    """Approved-but-not-ordered count, open orders with allocations, trade files, fills."""
+    """Approved-but-not-ordered count, orders (filters, sort, totals, CSV), trade files, fills."""
+    table = _order_table(request)
+    if table.wants_csv:
+        return table.csv_response("orders.csv")
     return _page(request)
 
 

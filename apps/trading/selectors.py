@@ -171,6 +171,9 @@ def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> Query
     return proposals
 
 
+EXCEPTION_QUEUE_ORDER = ("status", "-flags", "-created_at", "-pk")  # "held" sorts before "pending"
+
+
 def exception_queue() -> QuerySet[Proposal]:
     """Proposals waiting for a trader: held back ones, then flagged ones, then the rest.
 
@@ -180,7 +183,7 @@ def exception_queue() -> QuerySet[Proposal]:
     return (
         proposal_list()
         .filter(status__in=(ProposalStatus.HELD, ProposalStatus.PENDING_APPROVAL))
-        .order_by("status", "-flags", "-created_at", "-pk")  # "held" sorts before "pending"
+        .order_by(*EXCEPTION_QUEUE_ORDER)
     )
 
 

@@ -2,18 +2,20 @@
 
 from datetime import date
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import page_date
-from apps.common.pagination import key_page
+from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.common.tenancy import firm_today
 from apps.securities.selectors import synthetic_symbols_get
 from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
@@ -24,11 +26,12 @@ from apps.trading.models import (
     RunAccountStatus,
     RunMode,
     RunScope,
+    RunStatus,
     TradingSettings,
 )
 from apps.trading.progress import run_progress
 from apps.trading.selectors import (
-    RunTotals,
+    EXCEPTION_QUEUE_ORDER,
     exception_queue,
     proposal_list,
     run_chunk_stalls,
@@ -51,9 +54,60 @@ from apps.trading.services.runs import (
 from apps.trading.services.scan import daily_scan_run
 
 
+class RunFilterForm(ListFilterForm):
+    """The runs list's filters."""
+
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any"), *RunStatus.choices]
+    )
+    mode = forms.ChoiceField(label="Mode", required=False, choices=[("", "Any"), *RunMode.choices])
+    as_of_from = date_filter("As of from")
+    as_of_to = date_filter("As of to")
+
+
+def _run_money(key: str, label: str) -> Column:
+    return Column(key, label, kind=Kind.MONEY, is_summed=True, is_computed=True)
+
+
+RUN_COLUMNS = (
+    Column(
+        "id",
+        "Run",
+        field="id",
+        value=lambda r: f"#{r.pk}",
+        link=lambda r: reverse("run-detail", args=[r.pk]),
+    ),
+    Column("scope", "Scope", field="scope", value=lambda r: r.get_scope_display()),
+    Column("mode", "Mode", field="mode", value=lambda r: r.get_mode_display()),
+    Column("as_of", "As of", field="as_of", kind=Kind.DATE),
+    Column("by", "By", field="requested_by_name"),
+    Column("status", "Status", field="status", value=lambda r: r.get_status_display()),
+    Column("accounts", "Accounts", field="total_accounts", kind=Kind.INTEGER, is_summed=True),
+    Column("done", "Done", field="done_accounts", kind=Kind.INTEGER, is_summed=True),
+    Column("failed", "Failed", field="failed_accounts", kind=Kind.INTEGER, is_summed=True),
+    Column("skipped", "Skipped", field="skipped_accounts", kind=Kind.INTEGER, is_summed=True),
+    Column(
+        "rate",
+        "Accounts/s",
+        value=lambda r: run_progress(r).rate_per_s,
+        is_sortable=False,
+    ),
+    Column("proposals", "Proposals", kind=Kind.INTEGER, is_summed=True, is_computed=True),
+    Column("with_trades", "With trades", kind=Kind.INTEGER, is_summed=True, is_computed=True),
+    _run_money("buys", "Buys"),
+    _run_money("sells", "Sells"),
+    _run_money("tax", "Est. tax"),
+    _run_money("naive_tax", "Tax-naive tax"),
+)
+
+
 @action_required(Action.VIEW_BOOK)
 def run_list_page(request: HttpRequest) -> HttpResponse:
-    """Runs, newest first; traders start one here."""
+    """Runs, newest first, with their proposals' totals; traders start one here.
+
+    The totals (``run_totals``, two aggregate queries) are read for every run the filters
+    keep, so the totals row and sorting by them cover the whole list.
+    """
     form = RunCreateForm(request.POST or None, initial={"as_of": firm_today()})
     if request.method == "POST":
         if not user_can(request.user, Action.RUN_REBALANCE):
@@ -73,20 +127,99 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Run #{run.pk} started.")
                 return redirect("run-detail", pk=run.pk)
-    page = Paginator(run_list(), 25).get_page(request.GET.get("page"))
-    totals = run_totals(run_ids=[run.pk for run in page])
-    rows = [(run, run_progress(run), totals.get(run.pk, RunTotals())) for run in page]
-    return render(request, "trading/runs.html", {"page": page, "rows": rows, "form": form})
+    filter_form = RunFilterForm(request.GET)
+    filters = filter_form.filters()
+    runs = run_list()
+    if "status" in filters:
+        runs = runs.filter(status=filters["status"])
+    if "mode" in filters:
+        runs = runs.filter(mode=filters["mode"])
+    if "as_of_from" in filters:
+        runs = runs.filter(as_of__gte=filters["as_of_from"])
+    if "as_of_to" in filters:
+        runs = runs.filter(as_of__lte=filters["as_of_to"])
+    totals = run_totals(run_ids=list(runs.order_by().values_list("pk", flat=True)))
+    table = Table(
+        request,
+        queryset=runs,
+        columns=RUN_COLUMNS,
+        default_order=("-created_at", "-id"),
+        filter_form=filter_form,
+        per_page=25,
+        computed={
+            "proposals": {pk: t.proposals for pk, t in totals.items()},
+            "with_trades": {pk: t.proposals_with_trades for pk, t in totals.items()},
+            "buys": {pk: t.buy_amount for pk, t in totals.items()},
+            "sells": {pk: t.sell_amount for pk, t in totals.items()},
+            "tax": {pk: t.estimated_tax_amount for pk, t in totals.items()},
+            "naive_tax": {pk: t.naive_tax_amount for pk, t in totals.items()},
+        },
+        name="runs",
+    )
+    if table.wants_csv:
+        return table.csv_response("runs.csv")
+    return render(
+        request,
+        "trading/runs.html",
+        {"table": table, "filter_form": filter_form, "page": table.page, "form": form},
+    )
+
+
+class ProposalFilterForm(ListFilterForm):
+    """A run's proposals' filters."""
+
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any"), *ProposalStatus.choices]
+    )
+
+
+def _basis_points(rate: object) -> str:
+    return f"{float(rate) * 10_000:.0f}" if isinstance(rate, int | float | str) else ""
+
+
+PROPOSAL_COLUMNS = (
+    Column(
+        "account",
+        "Account",
+        field="account__name",
+        link=lambda p: reverse("proposal-detail", args=[p.pk]),
+    ),
+    Column("number", "Number", field="account__number"),
+    Column("status", "Status", field="status", value=lambda p: p.get_status_display()),
+    Column("flags", "Flags", value=lambda p: p.flags, is_sortable=False),
+    Column("tax", "Est. tax", field="estimated_tax_amount", kind=Kind.MONEY, is_summed=True),
+    Column("naive_tax", "Tax-naive tax", field="naive_tax_amount", kind=Kind.MONEY, is_summed=True),
+    Column("turnover", "Turnover", field="turnover_amount", kind=Kind.MONEY, is_summed=True),
+    Column(
+        "tracking",
+        "Tracking error before → after (bp)",
+        value=lambda p: (
+            f"{_basis_points(p.metrics.get('before', {}).get('active_risk_rate'))} → "
+            f"{_basis_points(p.metrics.get('after', {}).get('active_risk_rate'))}"
+        ),
+        is_sortable=False,
+    ),
+)
 
 
 @action_required(Action.VIEW_BOOK)
 def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """One run: live progress, failures and skips with reasons, its proposals (paginated)."""
+    """One run: live progress, failures and skips with reasons, its proposals (a table)."""
     run = get_object_or_404(run_list(), pk=pk)
     problems = run.run_accounts.exclude(
         status__in=(RunAccountStatus.DONE, RunAccountStatus.PENDING)
     )
-    proposals = proposal_list(run=run).order_by("status", "account__name", "pk")
+    filter_form = ProposalFilterForm(request.GET)
+    proposals = Table(
+        request,
+        queryset=proposal_list(run=run, status=filter_form.filters().get("status", "")),
+        columns=PROPOSAL_COLUMNS,
+        default_order=("status", "account__name", "pk"),
+        filter_form=filter_form,
+        name="proposals",
+    )
+    if proposals.wants_csv:
+        return proposals.csv_response(f"run-{run.pk}-proposals.csv")
     return render(
         request,
         "trading/run_detail.html",
@@ -97,7 +230,9 @@ def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
                 run=run, stalled_after_s=settings.OPTIMIZER_RUN_STALLED_AFTER_S
             ),
             "problems": problems.select_related("account")[:200],
-            "proposals": key_page(proposals, per_page=50, number=request.GET.get("page")),
+            "table": proposals,
+            "form": filter_form,
+            "proposals": proposals.page,
         },
     )
 
@@ -154,10 +289,65 @@ def proposal_rerun_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("run-detail", pk=run.pk)
 
 
+APPROVAL_COLUMNS = (
+    Column(
+        "account",
+        "Account",
+        field="account__name",
+        link=lambda p: reverse("proposal-detail", args=[p.pk]),
+    ),
+    Column("number", "Number", field="account__number"),
+    Column("run", "Run", field="run_id", value=lambda p: f"#{p.run_id}"),
+    Column("status", "Status", field="status", value=lambda p: p.get_status_display()),
+    Column("flags", "Flags", value=lambda p: p.flags, is_sortable=False),
+    Column("created", "Proposed", field="created_at", kind=Kind.DATETIME),
+    Column("tax", "Est. tax", field="estimated_tax_amount", kind=Kind.MONEY, is_summed=True),
+    Column("turnover", "Turnover", field="turnover_amount", kind=Kind.MONEY, is_summed=True),
+)
+
+
+class ApprovalFilterForm(ListFilterForm):
+    """The approvals queue's filters."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any"),
+            (ProposalStatus.HELD, "Held back"),
+            (ProposalStatus.PENDING_APPROVAL, "Pending approval"),
+        ],
+    )
+    q = forms.CharField(label="Account", required=False, max_length=100)
+    run = forms.IntegerField(label="Run", required=False, min_value=1, max_value=2**31 - 1)
+
+
 @action_required(Action.VIEW_BOOK)
 def exception_queue_page(request: HttpRequest) -> HttpResponse:
     """Proposals waiting for a trader, flagged first, 100 a page; approve or reject in bulk."""
-    page = key_page(exception_queue(), per_page=100, number=request.GET.get("page"))
+    filter_form = ApprovalFilterForm(request.GET)
+    filters = filter_form.filters()
+    queue = exception_queue()
+    if "status" in filters:
+        queue = queue.filter(status=filters["status"])
+    if "q" in filters:
+        queue = queue.filter(
+            Q(account__name__icontains=filters["q"]) | Q(account__number=filters["q"])
+        )
+    if "run" in filters:
+        queue = queue.filter(run_id=filters["run"])
+    table = Table(
+        request,
+        queryset=queue,
+        columns=APPROVAL_COLUMNS,
+        default_order=EXCEPTION_QUEUE_ORDER,
+        filter_form=filter_form,
+        per_page=100,
+        name="waiting",
+    )
+    if request.method == "GET" and table.wants_csv:
+        return table.csv_response("approvals.csv")
+    page = table.page
     pending = list(page)
     if request.method == "POST":
         if not user_can(request.user, Action.APPROVE_TRADES):
@@ -183,12 +373,18 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
                 )
                 for pk, reason in decisions.stale.items():
                     messages.warning(request, f"Proposal #{pk} is stale, not approved: {reason}.")
-            return redirect("exception-queue")
+            return redirect(request.get_full_path())  # keeps the filters, sort and page
         messages.error(request, "Select at least one proposal and a decision.")
     return render(
         request,
         "trading/exceptions.html",
-        {"pending": pending, "page": page, "stale": stale_proposal_list()},
+        {
+            "pending": pending,
+            "page": page,
+            "table": table,
+            "form": filter_form,
+            "stale": stale_proposal_list(),
+        },
     )
 
 

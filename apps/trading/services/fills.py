@@ -61,6 +61,7 @@ from apps.trading.models import (
     TradeFileLayout,
     TradeSide,
 )
+from apps.trading.order_selectors import FILL_ENTRY_PREFIX
 from apps.trading.services.orders import OrdersErrorCode, order_status_for, proposals_close
 
 _FILLABLE = (OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
@@ -536,7 +537,7 @@ def _entries(fills: list[_Fill], filename: str) -> None:
         is_sell = allocation.order.side == TradeSide.SELL
         fill.entry = Transaction(
             account=allocation.account,
-            external_id=f"fill:{allocation.pk}:{counts[allocation.pk]}",
+            external_id=f"{FILL_ENTRY_PREFIX}{allocation.pk}:{counts[allocation.pk]}",
             kind=TransactionKind.SELL if is_sell else TransactionKind.BUY,
             trade_on=fill.trade_on,
             sequence=sequence,

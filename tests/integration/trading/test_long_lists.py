@@ -63,7 +63,7 @@ def test_approvals_pages_and_approves_from_a_later_page(firms, firm_a):
     assert Proposal.objects.filter(status=ProposalStatus.PENDING_APPROVAL).count() == 119
 
 
-def test_orders_page_lists_open_orders_25_a_page_newest_first(firms, firm_a):
+def test_orders_page_lists_orders_25_a_page_newest_first_filtered_by_status(firms, firm_a):
     orders = [
         Order.objects.create(custodian="schwab", symbol=f"S{i:02d}", side="buy", total_shares=1)
         for i in range(30)
@@ -77,8 +77,9 @@ def test_orders_page_lists_open_orders_25_a_page_newest_first(firms, firm_a):
         filled_shares=Decimal(1),
     )
     client = login_client(firm_a, Role.VIEWER)
-    first = client.get("/orders/").context["orders"]
-    second = client.get("/orders/?page=2").context["orders"]
+    first = client.get("/orders/?status=active").context["orders"]
+    second = client.get("/orders/?status=active&page=2").context["orders"]
     assert first.paginator.count == 30  # open orders only
     assert [o.pk for o in [*first, *second]] == [o.pk for o in reversed(orders)]
-    assert [o.symbol for o in client.get("/orders/").context["done_orders"]] == ["DONE"]
+    assert [o.symbol for o in client.get("/orders/?status=filled").context["orders"]] == ["DONE"]
+    assert client.get("/orders/").context["orders"].paginator.count == 31

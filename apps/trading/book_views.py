@@ -1,0 +1,203 @@
+"""Firm-host lists of the book that show trading figures: the accounts list and the fills.
+
+The accounts list lives here, not in ``accounts``, because it shows each account's last
+proposal (a trading row; ``accounts`` sits below ``trading`` in the layers).
+"""
+
+from collections.abc import Sequence
+from datetime import date
+
+from django import forms
+from django.core.cache import cache
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from apps.access.permissions import Action, action_required
+from apps.accounts.attention import Position, account_positions, accounts_needing_attention
+from apps.accounts.models import Account, Registration, TransactionKind
+from apps.accounts.selectors import account_list
+from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
+from apps.common.tenancy import firm_today
+from apps.trading.models import Proposal
+from apps.trading.order_selectors import fill_list
+
+ATTENTION_FLAGS = {
+    "drift": "Out of tolerance",
+    "harvest": "Harvest opportunity",
+    "cash_due": "Cash due",
+    "budget_nearly_used": "Budget nearly used",
+}
+
+
+# Up to this many accounts are valued on each request (an index probe per account's lots);
+# a longer list (the whole 10,000-account book: ~3 s of SQL) reads the book's positions from
+# the cache, valued at most BOOK_POSITIONS_TTL_S ago, and values only accounts created since.
+POSITIONS_DIRECT_MAX = 1000
+BOOK_POSITIONS_TTL_S = 300
+
+
+def _positions(accounts: Sequence[Account], as_of: date) -> dict[int, Position]:
+    """The accounts' positions: computed now for a short list, from the book's cache else."""
+    if len(accounts) <= POSITIONS_DIRECT_MAX:
+        return account_positions(accounts=accounts, as_of=as_of) if accounts else {}
+    key = f"account-positions:{as_of.isoformat()}"  # per schema (django_tenants' key function)
+    book: dict[int, Position] | None = cache.get(key)
+    if book is None:
+        book = account_positions(
+            accounts=list(Account.objects.order_by().only("pk", "model_id")), as_of=as_of
+        )
+        cache.set(key, book, BOOK_POSITIONS_TTL_S)
+    missing = [a for a in accounts if a.pk not in book]
+    found = account_positions(accounts=missing, as_of=as_of) if missing else {}
+    return {a.pk: book.get(a.pk) or found[a.pk] for a in accounts}
+
+
+class AccountFilterForm(ListFilterForm):
+    """The accounts list's filters."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    registration = forms.ChoiceField(
+        label="Registration", required=False, choices=[("", "All"), *Registration.choices]
+    )
+    flag = forms.ChoiceField(
+        label="Needs", required=False, choices=[("", "Any"), *ATTENTION_FLAGS.items()]
+    )
+
+
+ACCOUNT_COLUMNS = (
+    Column(
+        "name",
+        "Account",
+        field="name",
+        link=lambda a: reverse("account-detail", args=[a.pk]),
+    ),
+    Column("number", "Number", field="number"),
+    Column("household", "Household", field="household__name"),
+    Column("custodian", "Custodian", field="custodian"),
+    Column("registration", "Registration", field="registration"),
+    Column("model", "Model", field="model__code"),
+    Column("cash", "Cash", field="cash_amount", kind=Kind.MONEY, is_summed=True),
+    Column("value", "Market value", kind=Kind.MONEY, is_summed=True, is_computed=True),
+    Column("drift", "Drift vs model", kind=Kind.RATE, is_computed=True),
+    Column("last_run", "Last proposal", field="last_proposal_on", kind=Kind.DATE),
+)
+
+
+@action_required(Action.VIEW_BOOK)
+def account_list_page(request: HttpRequest) -> HttpResponse:
+    """Accounts with market value, drift against the model and last proposal; sort, CSV.
+
+    Values and drift come from ``account_positions`` (one SQL aggregate over the filtered
+    accounts' lots at the latest closes; a list longer than ``POSITIONS_DIRECT_MAX`` reads
+    the book's, cached for ``BOOK_POSITIONS_TTL_S``); drift is shown for accounts with a model.
+    """
+    form = AccountFilterForm(request.GET)
+    filters = form.filters()
+    accounts = account_list(
+        search=filters.get("q", ""), registration=filters.get("registration", "")
+    )
+    today = firm_today()
+    if "flag" in filters:
+        found = accounts_needing_attention(as_of=today)
+        flag = filters["flag"]
+        accounts = accounts.filter(pk__in=[a.account_id for a in found if getattr(a, f"is_{flag}")])
+    listed = list(accounts.select_related(None).order_by().only("pk", "model_id"))
+    positions = _positions(listed, today)
+    last_proposal = Proposal.objects.filter(account_id=OuterRef("pk")).order_by("-pk")
+    accounts = accounts.select_related("model").annotate(
+        last_proposal_on=Subquery(last_proposal.values("run__as_of")[:1])
+    )
+    with_model = {a.pk for a in listed if a.model_id is not None}
+    table = Table(
+        request,
+        queryset=accounts,
+        columns=ACCOUNT_COLUMNS,
+        default_order=("custodian", "number"),
+        filter_form=form,
+        computed={
+            "value": {pk: p.value_amount for pk, p in positions.items()},
+            "drift": {pk: p.drift_rate for pk, p in positions.items() if pk in with_model},
+        },
+        name="accounts",
+    )
+    if table.wants_csv:
+        return table.csv_response(f"accounts-{today.isoformat()}.csv")
+    return render(
+        request,
+        "accounts/list.html",
+        {
+            "table": table,
+            "form": form,
+            "page": table.page,
+            "as_of": today,
+            "cached_for_s": BOOK_POSITIONS_TTL_S if len(listed) > POSITIONS_DIRECT_MAX else 0,
+        },
+    )
+
+
+class FillFilterForm(ListFilterForm):
+    """The fills list's filters."""
+
+    side = forms.ChoiceField(
+        label="Side",
+        required=False,
+        choices=[("", "Any"), (TransactionKind.BUY, "Buy"), (TransactionKind.SELL, "Sell")],
+    )
+    symbol = forms.CharField(label="Symbol", required=False, max_length=16)
+    custodian = forms.CharField(label="Custodian", required=False, max_length=32)
+    traded_from = date_filter("Traded from")
+    traded_to = date_filter("Traded to")
+
+
+FILL_COLUMNS = (
+    Column("trade_on", "Traded", field="trade_on", kind=Kind.DATE),
+    Column(
+        "account",
+        "Account",
+        field="account__name",
+        link=lambda t: reverse("account-detail", args=[t.account_id]),
+    ),
+    Column("number", "Number", field="account__number"),
+    Column("custodian", "Custodian", field="account__custodian"),
+    Column("side", "Side", field="kind"),
+    Column("symbol", "Symbol", field="symbol"),
+    Column("shares", "Shares", field="shares", kind=Kind.SHARES),
+    Column(
+        "price",
+        "Price",
+        kind=Kind.MONEY,
+        value=lambda t: t.amount / t.shares if t.shares else None,
+        is_sortable=False,
+    ),
+    Column("bought", "Bought", field="bought_amount", kind=Kind.MONEY, is_summed=True),
+    Column("sold", "Sold", field="sold_amount", kind=Kind.MONEY, is_summed=True),
+    Column("file", "Fills file", field="source"),
+)
+
+
+@action_required(Action.VIEW_BOOK)
+def fill_list_page(request: HttpRequest) -> HttpResponse:
+    """Every fill booked from custodians' files: filter, sort, page, totals, CSV."""
+    form = FillFilterForm(request.GET)
+    filters = form.filters()
+    fills = fill_list(
+        side=filters.get("side", ""),
+        symbol=filters.get("symbol", ""),
+        custodian=filters.get("custodian", ""),
+        traded_from=filters.get("traded_from"),
+        traded_to=filters.get("traded_to"),
+    )
+    table = Table(
+        request,
+        queryset=fills,
+        columns=FILL_COLUMNS,
+        default_order=("-trade_on", "-pk"),
+        filter_form=form,
+        per_page=100,
+        name="fills",
+    )
+    if table.wants_csv:
+        return table.csv_response("fills.csv")
+    return render(request, "trading/fills.html", {"table": table, "form": form})
