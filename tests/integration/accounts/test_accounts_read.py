@@ -133,5 +133,6 @@ def test_firm_b_cannot_read_firm_a_accounts(firms, book):
 @pytest.mark.parametrize("path", ["/api/v1/accounts/", "/api/v1/households/"])
 def test_list_queries_are_bounded(firms, book, django_assert_max_num_queries, path):
     client = api_client(firms["a"], Role.VIEWER)
+    client.get(path)  # the token's first use is recorded (a write at most once a minute)
     with django_assert_max_num_queries(8):
         assert client.get(path).status_code == 200

@@ -314,7 +314,8 @@ def _counts():
 
 def _check(kind, layout, content):
     """The property: a clean apply (counts match the report) or a report; never a crash."""
-    lines = max(content.count(b"\n"), content.count(b"\r")) + 1
+    # Line breaks as the parser counts them: CRLF, LF and a lone CR each end a line ("\n\r" is two).
+    lines = content.count(b"\n") + content.count(b"\r") - content.count(b"\r\n") + 1
     with transaction.atomic():
         before = _counts()
         try:
