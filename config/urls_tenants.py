@@ -1,12 +1,13 @@
 """A firm's host: its pages, its admin and its API (everything in the firm's schema)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
 from apps.access.login import ThrottledLoginView
+from apps.common.api import unrouted
 from apps.accounts import import_views
 from apps.accounts import views as account_views
 from apps.firms import views as firm_views
@@ -110,4 +111,6 @@ urlpatterns = [
     path("sub-advisory/enter/", firm_views.sub_advisory_enter, name="sub-advisory-enter"),
     path("admin/", firm_admin_site.urls),
     path("api/v1/", include(api_v1)),
+    # Last: what no API route matched answers JSON 404, whatever DEBUG says.
+    re_path(r"^api/(?P<path>.*)$", unrouted),
 ]
