@@ -7,9 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from apps.access import views as access_views
 from apps.access.admin_sites import firm_admin_site
 from apps.access.login import ThrottledLoginView
-from apps.common.api import unrouted
 from apps.accounts import import_views
 from apps.accounts import views as account_views
+from apps.common.api import unrouted
 from apps.firms import views as firm_views
 from apps.reports import views as report_views
 from apps.trading import order_apis, order_views
