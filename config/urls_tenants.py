@@ -1,7 +1,7 @@
 """A firm's host: its pages, its admin and its API (everything in the firm's schema)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.access import views as access_views
@@ -9,6 +9,7 @@ from apps.access.admin_sites import firm_admin_site
 from apps.access.login import SignInForm
 from apps.accounts import import_views
 from apps.accounts import views as account_views
+from apps.common.api import unrouted
 from apps.firms import views as firm_views
 from apps.reports import views as report_views
 from apps.trading import book_views, order_apis, order_views
@@ -121,4 +122,6 @@ urlpatterns = [
     path("sub-advisory/enter/", firm_views.sub_advisory_enter, name="sub-advisory-enter"),
     path("admin/", firm_admin_site.urls),
     path("api/v1/", include(api_v1)),
+    # Last: what no API route matched answers JSON 404, whatever DEBUG says.
+    re_path(r"^api/(?P<path>.*)$", unrouted),
 ]

@@ -60,6 +60,18 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return page_not_found(request, exception)
 
 
+def unrouted(request: HttpRequest, path: str) -> JsonResponse:
+    """JSON 404 for any ``/api/`` URL no API route matches, also with ``DEBUG`` on.
+
+    ``handler404`` (``not_found``) is not used while ``DEBUG`` is on: Django then answers its
+    HTML debug page, which an API client cannot read. A URL missing its final slash says so.
+    """
+    body: dict[str, str] = {"detail": "Not found."}
+    if not request.path.endswith("/"):
+        body["hint"] = "API URLs end with a slash"
+    return JsonResponse(body, status=404)
+
+
 def query_filters(view: APIView) -> dict[str, Any]:
     """The view's query parameters, parsed and checked by its ``filters_class`` (400 if bad).
 

@@ -265,3 +265,18 @@ def test_unrouted_api_urls_answer_json_404_and_pages_html(firms, db):
     page = client.get("/no-such-page/")
     assert page.status_code == 404
     assert page["Content-Type"].startswith("text/html")
+
+
+def test_unrouted_api_urls_answer_json_404_with_debug_on(firms, db, settings):
+    """The demo runs with DEBUG on: Django's HTML debug page must not answer API clients."""
+    settings.DEBUG = True
+    client = api_client(firms["a"], Role.FIRM_ADMIN)
+    for url in ("/api/v1/no-such-thing/", "/api/v2/accounts/", "/api/v1/accounts/-1/"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}, url
+    bare = client.get("/api/v1/accounts")
+    assert (bare.status_code, bare.json()["hint"]) == (404, "API URLs end with a slash")
+    wrong_method = client.put("/api/v1/accounts/", {})
+    assert wrong_method.status_code == 405
+    assert wrong_method["Content-Type"].startswith("application/json")
