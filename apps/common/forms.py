@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -200,12 +199,6 @@ class DateField(forms.DateField):
 
     widget = DateInput
     default_validators = [validate_date_in_range]  # noqa: RUF012
-
-    def __init__(self, *, latest: date | None = None, **kwargs: Any) -> None:
-        """``latest``: the picker offers no later day (the server still checks)."""
-        super().__init__(**kwargs)
-        if latest is not None:
-            self.widget.attrs["max"] = latest.isoformat()
 
 
 def people_formfield(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:

@@ -53,7 +53,8 @@ from apps.trading.services.scan import daily_scan_run
 @action_required(Action.VIEW_BOOK)
 def run_list_page(request: HttpRequest) -> HttpResponse:
     """Runs, newest first; traders start one here."""
-    form = RunCreateForm(request.POST or None, initial={"as_of": firm_today()})
+    today = firm_today()
+    form = RunCreateForm(request.POST or None, initial={"as_of": today}, today=today)
     if request.method == "POST":
         if not user_can(request.user, Action.RUN_REBALANCE):
             return HttpResponse("your role may not start a rebalance", status=403)
@@ -61,8 +62,8 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 run = rebalance_run_create(
-                    scope=RunScope(data["scope"]),
-                    scope_ids=[] if data["scope"] == RunScope.BOOK else [data["scope_id"]],
+                    scope=data["scope"],
+                    scope_ids=data["scope_ids"],
                     mode=data["mode"],
                     as_of=data["as_of"],
                     requested_by=request.user,
@@ -75,7 +76,12 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(run_list(), 25).get_page(request.GET.get("page"))
     totals = run_totals(run_ids=[run.pk for run in page])
     rows = [(run, run_progress(run), totals.get(run.pk, RunTotals())) for run in page]
-    return render(request, "trading/runs.html", {"page": page, "rows": rows, "form": form})
+    return render(
+        request,
+        "trading/runs.html",
+        {"page": page, "rows": rows, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @action_required(Action.VIEW_BOOK)
@@ -247,7 +253,8 @@ def trading_settings_page(request: HttpRequest) -> HttpResponse:
             trading_settings_update(changes=changes, acting_user=request.user)
         messages.success(request, f"Saved: {', '.join(changes) or 'nothing changed'}.")
         return redirect("trading-settings")
-    return render(request, "trading/settings.html", {"form": form})
+    status = 400 if form.errors else 200
+    return render(request, "trading/settings.html", {"form": form}, status=status)
 
 
 @action_required(Action.VIEW_BOOK)

@@ -1,6 +1,6 @@
 """Forms in people's units (#19 item 5): percent, separators, names, plain errors, input kept."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,8 +12,9 @@ from tests.conftest import login_client
 from tests.integration.trading.conftest import AS_OF
 
 LEAKS = ("Constraint", "violated", "Traceback", "Decimal(", "0E-", "returns per name")
-# The business day of the run book: its prices end on AS_OF.
+# The firm's today (New York) the day after the run book's last prices.
 TODAY = AS_OF + timedelta(days=1)
+NOON = datetime(TODAY.year, TODAY.month, TODAY.day, 16, tzinfo=UTC)
 
 
 def _no_leak(html: str) -> None:
@@ -36,7 +37,7 @@ def _shown(form) -> dict[str, str]:
 
 @pytest.fixture
 def advisor(firms, run_book):
-    with time_machine.travel(TODAY, tick=False):
+    with time_machine.travel(NOON, tick=False):
         yield login_client(firms["a"], Role.ADVISOR)
 
 
@@ -124,7 +125,7 @@ def test_trading_thresholds_are_percent(firms, db):
 def test_runs_are_scoped_by_name(firms, run_book):
     trader = login_client(firms["a"], Role.TRADER)
     account = run_book["legacy"]
-    with time_machine.travel(TODAY, tick=False):
+    with time_machine.travel(NOON, tick=False):
         html = trader.get("/runs/").content.decode()
         assert f'value="account:{account.pk}">Legacy (schwab R1)</option>' in html
         assert "Run household" in html and "Model CORE8" in html
@@ -140,8 +141,9 @@ def test_a_future_as_of_is_refused_with_what_to_do(firms, run_book):
     trader = login_client(firms["a"], Role.TRADER)
     advisor = login_client(firms["a"], Role.ADVISOR)
     future = TODAY + timedelta(days=30)
-    with time_machine.travel(TODAY, tick=False):
-        response = trader.post("/runs/", {"target": "book", "mode": "full_rebalance", "as_of": future})
+    with time_machine.travel(NOON, tick=False):
+        data = {"target": "book", "mode": "full_rebalance", "as_of": future}
+        response = trader.post("/runs/", data)
         html = response.content.decode()
         assert response.status_code == 400
         assert "is in the future" in html and f"pick {TODAY} or earlier" in html
