@@ -33,4 +33,3 @@ class ReportFileAdmin(ReadOnlyModelAdmin):
     search_fields = ("filename", "=batch__id", "account__name", "account__number")
     exclude = ("storage_name",)  # downloads go through the reports page, by id
     list_select_related = ("batch", "account")
-

@@ -153,4 +153,3 @@ class ScanItemAdmin(ReadOnlyModelAdmin):
     list_filter = ("is_drift", "is_harvest", "is_cash_due", "scan__scanned_on")
     search_fields = ("account__name", "account__number")
     list_select_related = ("scan", "account")
-

@@ -58,9 +58,10 @@ def test_rates_are_shown_and_typed_in_percent(advisor, run_book):
     assert account.state_rate == Decimal("0.05")
     assert account.long_term_rate == Decimal("0.20")  # posted back as shown: unchanged
     assert account.withdrawal_amount == Decimal("12500")
-    assert 'name="withdrawal_amount" value="12,500.00"' in advisor.get(
-        f"/accounts/{account.pk}/design/"
-    ).content.decode()
+    assert (
+        'name="withdrawal_amount" value="12,500.00"'
+        in advisor.get(f"/accounts/{account.pk}/design/").content.decode()
+    )
 
 
 def test_every_profile_field_has_a_human_label_and_help(advisor, run_book):
@@ -161,3 +162,64 @@ def test_reports_choose_the_account_by_name(firms, run_book):
     assert f'<option value="{run_book["legacy"].pk}">Legacy (schwab R1)</option>' in html
     assert 'type="date"' in html
 
+
+BAD = {"": "", "neg": "-5", "huge": "9" * 30, "text": "abc", "exp": "1E+400", "pct": "150%"}
+
+
+def _bad_posts(run_book) -> list[tuple[Role, str, dict[str, str]]]:
+    pk = run_book["legacy"].pk
+    posts = []
+    for bad in BAD.values():
+        posts += [
+            (
+                Role.ADVISOR,
+                f"/accounts/{pk}/profile/",
+                {
+                    "withdrawal_amount": bad,
+                    "withdrawal_frequency": "monthly",
+                    "cash_reserve_amount": bad,
+                    "short_term_rate": bad,
+                    "state_rate": bad,
+                    "min_trade_amount": bad,
+                    "transition_years": bad,
+                    "next_withdrawal_on": bad,
+                },
+            ),
+            (
+                Role.ADVISOR,
+                f"/accounts/{pk}/design/restrictions/",
+                {"kind": "never_buy", "value": bad, "starts_on": bad, "ends_on": bad},
+            ),
+            (
+                Role.ADVISOR,
+                f"/accounts/{pk}/design/outside/",
+                {"scope": "account", "exposure_key": "AAA", "amount": bad, "weight": bad},
+            ),
+            (Role.TRADER, "/runs/", {"target": bad, "mode": "full_rebalance", "as_of": bad}),
+            (
+                Role.FIRM_ADMIN,
+                "/settings/",
+                {"large_tax_rate": bad, "large_drift_rate": bad, "big_trade_rate": bad},
+            ),
+            (Role.FIRM_ADMIN, "/reports/", {"kind": "client", "year": bad, "as_of": bad}),
+            (Role.FIRM_ADMIN, "/restrictions/add/", {"kind": "never_buy", "value": bad}),
+            (Role.FIRM_ADMIN, "/restrictions/substitutes/", {"symbol": bad, "alternatives": bad}),
+            (Role.FIRM_ADMIN, "/settings/branding/", {"primary_colour": bad}),
+            (Role.FIRM_ADMIN, "/models/", {"code": bad, "name": bad, "fee_bps": bad}),
+            (Role.FIRM_ADMIN, "/users/", {"email": bad, "password": bad, "role": bad}),
+        ]
+    return posts
+
+
+def test_bad_input_to_every_form_is_answered_in_plain_words(firms, run_book):
+    roles = (Role.ADVISOR, Role.TRADER, Role.FIRM_ADMIN)
+    clients = {role: login_client(firms["a"], role) for role in roles}
+    tried = 0
+    for role, url, data in _bad_posts(run_book):
+        response = clients[role].post(url, data, follow=True)
+        assert response.status_code < 500, (url, data)
+        html = response.content.decode()
+        for leak in LEAKS:
+            assert leak not in html, (url, data, leak)
+        tried += 1
+    assert tried == len(BAD) * 11
