@@ -87,7 +87,7 @@ class PercentField(forms.DecimalField):
         self.fraction_validators = list(fraction_validators or [])
         self.percent_validator = DecimalValidator(max_digits, decimal_places - 2)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         """The typed percent ("37", "37%", " 0.75 ") as a Decimal percent, or None if empty."""
         if value in self.empty_values:
             return None
@@ -101,7 +101,7 @@ class PercentField(forms.DecimalField):
     def clean(self, value: Any) -> Decimal | None:
         """The stored fraction of the typed percent, validated in both units."""
         percent = self.to_python(value)
-        self.validate(percent)
+        self.validate(percent)  # type: ignore[arg-type]
         self.run_validators(percent)
         if percent is None:
             return None
@@ -133,7 +133,7 @@ class PercentField(forms.DecimalField):
             typed = self.clean(data)
         except ValidationError:
             return True
-        return initial != typed
+        return bool(initial != typed)
 
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         """No HTML number attributes: the box takes "37%" too."""
@@ -161,7 +161,7 @@ class MoneyField(forms.DecimalField):
         kwargs.pop("localize", None)
         super().__init__(**kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         """Drop separators and the dollar sign, then read the number (ASCII digits only)."""
         if value in self.empty_values:
             return None
@@ -209,14 +209,14 @@ def people_formfield(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.F
     """
     name = db_field.name
     if isinstance(db_field, models.DecimalField) and name.endswith(("_rate", "_weight")):
-        return db_field.formfield(  # type: ignore[no-any-return]
+        return db_field.formfield(
             form_class=PercentField, fraction_validators=db_field.validators, **kwargs
         )
     if isinstance(db_field, models.DecimalField) and name.endswith("_amount"):
-        return db_field.formfield(form_class=MoneyField, **kwargs)  # type: ignore[no-any-return]
+        return db_field.formfield(form_class=MoneyField, **kwargs)
     if isinstance(db_field, models.DateField) and not isinstance(db_field, models.DateTimeField):
-        return db_field.formfield(form_class=DateField, **kwargs)  # type: ignore[no-any-return]
-    return db_field.formfield(**kwargs)  # type: ignore[no-any-return]
+        return db_field.formfield(form_class=DateField, **kwargs)
+    return db_field.formfield(**kwargs)
 
 
 class PeopleModelForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -226,4 +226,4 @@ class PeopleModelForm(forms.ModelForm):  # type: ignore[type-arg]
         formfield_callback = staticmethod(people_formfield)
 
     def _update_errors(self, errors: ValidationError) -> None:
-        super()._update_errors(plain_errors(errors))
+        super()._update_errors(plain_errors(errors))  # type: ignore[misc]
