@@ -75,11 +75,6 @@ urlpatterns = [
     path("", include("apps.models.urls_pages")),
     path("", include("apps.restrictions.urls_pages")),
     path("", include("apps.reports.urls_pages")),
-    path(
-        "accounts/<int:pk>/profile/",
-        account_views.account_profile_update,
-        name="account-profile-update",
-    ),
     path("accounts/<int:pk>/preview/", trading_views.account_preview_page, name="account-preview"),
     path(
         "accounts/<int:pk>/preview/submit/",

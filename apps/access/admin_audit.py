@@ -167,3 +167,23 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
         run.__name__ = getattr(func, "__name__", name)
         return run
+
+
+class ReadOnlyModelAdmin(AuditedModelAdmin):
+    """Rows that change only through services (runs, orders, reports): view and search only.
+
+    An edit here would skip the service's checks and its audit row; the pages and the API are
+    where these change.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: services create these rows."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: services change these rows."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never: the audit trail and the books refer to these rows."""
+        return False

@@ -259,12 +259,18 @@ class Account(models.Model):
         if self.currency != "USD":
             # Prices, cash, budgets and trade files are all in USD: refused, not ignored.
             raise ValidationError({"currency": "only USD accounts are supported"})
-        if self.withdrawal_frequency != WithdrawalFrequency.NONE and (
-            self.next_withdrawal_on is None or self.withdrawal_amount <= 0
-        ):
-            raise ValidationError(
-                {"next_withdrawal_on": "a withdrawal schedule needs an amount and a next date"}
-            )
+        if self.withdrawal_frequency != WithdrawalFrequency.NONE:
+            problems = {}
+            if self.next_withdrawal_on is None:
+                problems["next_withdrawal_on"] = (
+                    "pick the next withdrawal date (or choose no scheduled withdrawal)"
+                )
+            if self.withdrawal_amount is not None and self.withdrawal_amount <= 0:
+                problems["withdrawal_amount"] = (
+                    "enter the amount of each withdrawal (or choose no scheduled withdrawal)"
+                )
+            if problems:
+                raise ValidationError(problems)
 
     @property
     def is_taxable(self) -> bool:

@@ -7,15 +7,12 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required
 from apps.accounts.exports import form8949_csv
-from apps.accounts.forms import AccountProfileForm
 from apps.accounts.holdings import Holdings, holdings_get
 from apps.accounts.models import Account, Term
 from apps.accounts.selectors import (
@@ -24,7 +21,6 @@ from apps.accounts.selectors import (
     realized_summary,
     transaction_list,
 )
-from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import YEAR_MAX, YEAR_MIN
@@ -187,25 +183,3 @@ def form8949_download(request: HttpRequest, pk: int) -> HttpResponse:
     name = f"form8949-{account.custodian}-{account.number}-{year}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-@require_POST
-@action_required(Action.DESIGN_SOLUTION)
-def account_profile_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """Save the account's cash needs and tax settings from the design page (audited)."""
-    account = get_object_or_404(Account, pk=pk)
-    form = AccountProfileForm(request.POST, instance=Account.objects.get(pk=pk))
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            messages.error(
-                request, f"{field if field != '__all__' else 'settings'}: {' '.join(errors)}"
-            )
-        return redirect("account-design", pk=pk)
-    changes = {f: form.cleaned_data[f] for f in form.changed_data}
-    try:
-        account_update_profile(account=account, changes=changes, acting_user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Saved: {', '.join(changes) or 'nothing changed'}.")
-    return redirect("account-design", pk=pk)

@@ -1,26 +1,72 @@
+from typing import Any
+
 from django import forms
 
+from apps.accounts.selectors import account_list
+from apps.common.forms import DateField
 from apps.reports.models import ReportKind
 
 
 class ReportBatchForm(forms.Form):
-    """Generate reports: a kind, a tax year, a valuation date, optionally one account."""
+    """Generate reports: a kind, a tax year, a valuation date, optionally one account by name."""
 
-    kind = forms.ChoiceField(choices=ReportKind.choices, initial=ReportKind.CLIENT)
-    year = forms.IntegerField(min_value=2000, max_value=2100)
-    as_of = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    account_id = forms.IntegerField(
-        required=False, min_value=1, help_text="Client reports: one account (blank: all)."
+    kind = forms.ChoiceField(
+        label="Report",
+        choices=ReportKind.choices,
+        initial=ReportKind.CLIENT,
+        help_text="Client reports are one PDF per account; the others cover the firm.",
     )
+    year = forms.IntegerField(
+        label="Tax year",
+        min_value=2000,
+        max_value=2100,
+        help_text="The year of realized gains and taxes, e.g. 2024.",
+    )
+    as_of = DateField(label="Values as of", help_text="The day holdings are valued at.")
+    account_id = forms.TypedChoiceField(
+        label="Account",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="Client reports: one account (type its name), or all accounts.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Accounts by name."""
+        super().__init__(*args, **kwargs)
+        self.fields["account_id"].choices = [  # type: ignore[attr-defined]
+            ("", "All accounts"),
+            *((a.pk, str(a)) for a in account_list().order_by("name")),
+        ]
 
 
 class BrandingForm(forms.Form):
     """How the firm's client reports look."""
 
     display_name = forms.CharField(
-        max_length=200, required=False, help_text="Blank: the firm name."
+        label="Name on the reports",
+        max_length=200,
+        required=False,
+        help_text="Blank: the firm name.",
     )
-    primary_colour = forms.RegexField(regex=r"^#[0-9a-fA-F]{6}$", max_length=7)
-    secondary_colour = forms.RegexField(regex=r"^#[0-9a-fA-F]{6}$", max_length=7)
-    disclaimer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    logo = forms.FileField(required=False, help_text="PNG or JPEG.")
+    primary_colour = forms.RegexField(
+        label="Primary colour",
+        regex=r"^#[0-9a-fA-F]{6}$",
+        max_length=7,
+        help_text="A hex colour, e.g. #1f5fbf.",
+        error_messages={"invalid": "enter a hex colour such as #1f5fbf"},
+    )
+    secondary_colour = forms.RegexField(
+        label="Secondary colour",
+        regex=r"^#[0-9a-fA-F]{6}$",
+        max_length=7,
+        help_text="A hex colour, e.g. #5b6475.",
+        error_messages={"invalid": "enter a hex colour such as #5b6475"},
+    )
+    disclaimer = forms.CharField(
+        label="Disclaimer",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="Printed at the foot of every client report.",
+    )
+    logo = forms.FileField(label="Logo", required=False, help_text="PNG or JPEG.")

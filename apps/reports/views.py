@@ -44,7 +44,12 @@ def report_list_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Report batch #{batch.pk} started.")
             return redirect("report-batch", pk=batch.pk)
     page = Paginator(report_batch_list(), 25).get_page(request.GET.get("page"))
-    return render(request, "reports/batches.html", {"page": page, "form": form})
+    return render(
+        request,
+        "reports/batches.html",
+        {"page": page, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @action_required(Action.GENERATE_REPORTS)

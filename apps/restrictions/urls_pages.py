@@ -6,6 +6,7 @@ from apps.restrictions import views
 
 urlpatterns = [
     path("accounts/<int:pk>/design/", views.account_design_page, name="account-design"),
+    path("accounts/<int:pk>/profile/", views.account_profile_update, name="account-profile-update"),
     path(
         "accounts/<int:pk>/design/model/",
         views.account_model_assign,

@@ -16,6 +16,7 @@ from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
 from apps.accounts.selectors import substantially_identical_groups
+from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import page_date
@@ -69,7 +70,14 @@ def _target_rows(target: EffectiveTarget) -> list[dict[str, Any]]:
 def account_design_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Design an account's solution: model, screens, restrictions, outside holdings, target."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
-    as_of = _as_of(request)
+    return _design_render(request, account)
+
+
+def _design_render(
+    request: HttpRequest, account: Account, *, status: int = 200, **bound: Any
+) -> HttpResponse:
+    """The design page; ``bound`` forms (a refused post) are shown with the input as typed."""
+    as_of = _as_of(request) if request.method == "GET" else firm_today()
     target, target_error, chart, rows = None, "", None, []
     try:
         target = effective_target_get(account=account, as_of=as_of)
@@ -81,6 +89,12 @@ def account_design_page(request: HttpRequest, pk: int) -> HttpResponse:
         bars.append(Bar("Cash", float(target.cash_weight), float(target.model_cash_weight)))
         chart = horizontal_bars(bars, title=f"Effective target of {account.name} (marks: model)")
     restrictions = list(restriction_list_for_account(account=account))
+    forms = {
+        "restriction_form": RestrictionForm(initial={"starts_on": firm_today()}),
+        "outside_form": OutsideHoldingForm(),
+        "profile_form": AccountProfileForm(instance=account),
+        **bound,
+    }
     return render(
         request,
         "restrictions/design.html",
@@ -96,13 +110,9 @@ def account_design_page(request: HttpRequest, pk: int) -> HttpResponse:
             "ended": [r for r in restrictions if not _in_force(r, as_of)],
             "outside": outside_holding_list_for_account(account=account),
             "models": model_list(include_inactive=False),
-            "model_form": ModelAssignForm(
-                initial={"model": account.model.code if account.model else ""}
-            ),
-            "restriction_form": RestrictionForm(initial={"starts_on": firm_today()}),
-            "outside_form": OutsideHoldingForm(),
-            "profile_form": AccountProfileForm(instance=account),
+            **forms,
         },
+        status=status,
     )
 
 
@@ -114,11 +124,6 @@ def _in_force(restriction: Restriction, as_of: date) -> bool:
 
 def _design(pk: int) -> HttpResponse:
     return redirect("account-design", pk=pk)
-
-
-def _form_errors(request: HttpRequest, form: Any) -> None:
-    for field, errors in form.errors.items():
-        messages.error(request, f"{field if field != '__all__' else 'form'}: {' '.join(errors)}")
 
 
 @require_POST
@@ -139,15 +144,14 @@ def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
     return _design(pk)
 
 
-def _restriction_add_posted(request: HttpRequest, account: Account | None) -> None:
-    """Add the posted restriction; a message says how it went.
+def _restriction_add_posted(request: HttpRequest, account: Account | None) -> RestrictionForm:
+    """Add the posted restriction: the form, with errors if it was refused.
 
     To the account (or its household, if the form says so), or without an account to the firm.
     """
     form = RestrictionForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return
+        return form
     data = form.cleaned_data
     household = None
     if account is not None and data["scope"] == "household":
@@ -164,9 +168,10 @@ def _restriction_add_posted(request: HttpRequest, account: Account | None) -> No
             acting_user=request.user,
         )
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        form.add_error(None, exc.message)
     else:
         messages.success(request, f"Added: {restriction}.")
+    return form
 
 
 def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> None:
@@ -183,9 +188,10 @@ def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> No
 @action_required(Action.DESIGN_SOLUTION)
 def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a restriction to the account or its household (POST)."""
-    _restriction_add_posted(
-        request, get_object_or_404(Account.objects.select_related("household"), pk=pk)
-    )
+    account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
+    form = _restriction_add_posted(request, account)
+    if form.errors:
+        return _design_render(request, account, status=400, restriction_form=form)
     return _design(pk)
 
 
@@ -207,28 +213,45 @@ def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) 
 @action_required(Action.DESIGN_SOLUTION)
 def account_outside_holding_set(request: HttpRequest, pk: int) -> HttpResponse:
     """Set an outside holding of the account or its household (POST)."""
-    account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
+    account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = OutsideHoldingForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _design(pk)
-    data = form.cleaned_data
-    is_household = data["scope"] == "household"
-    try:
-        holding = outside_holding_set(
-            account=None if is_household else account,
-            household=account.household if is_household else None,
-            exposure_key=data["exposure_key"],
-            amount=data["amount"],
-            weight=data["weight"],
-            reason=data["reason"],
-            acting_user=request.user,
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Outside holding saved: {holding}.")
-    return _design(pk)
+    if form.is_valid():
+        data = form.cleaned_data
+        is_household = data["scope"] == "household"
+        try:
+            holding = outside_holding_set(
+                account=None if is_household else account,
+                household=account.household if is_household else None,
+                exposure_key=data["exposure_key"],
+                amount=data["amount"],
+                weight=data["weight"],
+                reason=data["reason"],
+                acting_user=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Outside holding saved: {holding}.")
+            return _design(pk)
+    return _design_render(request, account, status=400, outside_form=form)
+
+
+@require_POST
+@action_required(Action.DESIGN_SOLUTION)
+def account_profile_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the account's cash needs and tax settings (audited); a refusal keeps the input."""
+    account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
+    form = AccountProfileForm(request.POST, instance=Account.objects.get(pk=pk))
+    if form.is_valid():
+        changes = {f: form.cleaned_data[f] for f in form.changed_data}
+        try:
+            account_update_profile(account=account, changes=changes, acting_user=request.user)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Saved: {', '.join(changes) or 'nothing changed'}.")
+            return _design(pk)
+    return _design_render(request, account, status=400, profile_form=form)
 
 
 @require_POST
@@ -249,8 +272,18 @@ def account_outside_holding_remove(request: HttpRequest, pk: int, holding_id: in
 @action_required(Action.VIEW_BOOK)
 def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
     """Firm-wide restrictions, substitutes and substantially identical groups."""
+    return _firm_render(request)
+
+
+def _firm_render(request: HttpRequest, *, status: int = 200, **bound: Any) -> HttpResponse:
+    """The firm rules page; ``bound`` forms (a refused post) keep the input as typed."""
     as_of = firm_today()
     rows = list(restriction_list(firm_only=True))
+    forms = {
+        "restriction_form": RestrictionForm(initial={"starts_on": as_of}),
+        "substitute_form": SubstituteForm(),
+        **bound,
+    }
     return render(
         request,
         "restrictions/firm.html",
@@ -261,9 +294,9 @@ def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
             "substitutes": sorted(substitutes_map().items()),
             "identical_groups": substantially_identical_groups(),
             "can_admin": user_can(request.user, Action.ADMIN_SITE),
-            "restriction_form": RestrictionForm(initial={"starts_on": as_of}),
-            "substitute_form": SubstituteForm(),
+            **forms,
         },
+        status=status,
     )
 
 
@@ -271,7 +304,9 @@ def firm_restrictions_page(request: HttpRequest) -> HttpResponse:
 @action_required(Action.MANAGE_MODELS)
 def firm_restriction_add(request: HttpRequest) -> HttpResponse:
     """Add a firm-wide restriction (POST)."""
-    _restriction_add_posted(request, None)
+    form = _restriction_add_posted(request, None)
+    if form.errors:
+        return _firm_render(request, status=400, restriction_form=form)
     return redirect("firm-restrictions")
 
 
@@ -291,16 +326,18 @@ def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpRespo
 def firm_substitute_set(request: HttpRequest) -> HttpResponse:
     """Replace a symbol's substitutes (POST)."""
     form = SubstituteForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("firm-restrictions")
-    alternatives = [a for a in form.cleaned_data["alternatives"].split(",") if a.strip()]
-    try:
-        substitute_set(
-            symbol=form.cleaned_data["symbol"], alternatives=alternatives, acting_user=request.user
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Substitutes of {form.cleaned_data['symbol'].upper()} saved.")
-    return redirect("firm-restrictions")
+    if form.is_valid():
+        alternatives = [a for a in form.cleaned_data["alternatives"].split(",") if a.strip()]
+        try:
+            substitute_set(
+                symbol=form.cleaned_data["symbol"],
+                alternatives=alternatives,
+                acting_user=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            symbol = form.cleaned_data["symbol"].upper()
+            messages.success(request, f"Substitutes of {symbol} saved.")
+            return redirect("firm-restrictions")
+    return _firm_render(request, status=400, substitute_form=form)

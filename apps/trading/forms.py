@@ -1,24 +1,71 @@
+from datetime import date
+from typing import Any
+
 from django import forms
 
+from apps.accounts.selectors import account_list, household_list
+from apps.common.forms import DateField, PeopleModelForm
+from apps.models.selectors import model_list
 from apps.trading.models import RunMode, RunScope, TradingSettings
 from apps.trading.services.review import SETTINGS_FIELDS
 
+BOOK = "book"
+
+
+def run_target_choices() -> list[tuple[str, Any]]:
+    """What a run can cover, by name: the book, then accounts, households and models.
+
+    Values are ``book`` or ``<scope>:<id>`` (``account:12``); a ``<select>`` finds a name as
+    it is typed.
+    """
+    return [
+        (BOOK, RunScope.BOOK.label),
+        ("Accounts", [(f"account:{a.pk}", str(a)) for a in account_list().order_by("name")]),
+        (
+            "Households",
+            [(f"household:{h.pk}", h.name) for h in household_list().order_by("name")],
+        ),
+        (
+            "Models' accounts",
+            [(f"model:{m.pk}", f"{m.name} ({m.code})") for m in model_list().order_by("name")],
+        ),
+    ]
+
 
 class RunCreateForm(forms.Form):
-    """Start a run: what to rebalance, how, as of which business date."""
+    """Start a run: what to rebalance (by name), how, as of which business date."""
 
-    scope = forms.ChoiceField(choices=RunScope.choices, initial=RunScope.BOOK)
-    scope_id = forms.IntegerField(
-        required=False, min_value=1, help_text="Account, household or model id (not for the book)."
+    target = forms.ChoiceField(
+        label="What to rebalance",
+        initial=BOOK,
+        help_text="The whole book, one account, a household or every account of a model; "
+        "type a name to jump to it.",
     )
-    mode = forms.ChoiceField(choices=RunMode.choices, initial=RunMode.FULL_REBALANCE)
-    as_of = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    mode = forms.ChoiceField(
+        label="Mode",
+        choices=RunMode.choices,
+        initial=RunMode.FULL_REBALANCE,
+        help_text="A full rebalance trades back to the model; the others only harvest or "
+        "raise cash.",
+    )
+    as_of = DateField(
+        label="As of", help_text="The business day whose closing prices the run uses."
+    )
 
-    def clean(self) -> dict[str, object]:
-        """A scope other than the whole book needs an id."""
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        """Choices by name; the date picker offers no day after the firm's ``today``."""
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = run_target_choices()  # type: ignore[attr-defined]
+        self.fields["as_of"].widget.attrs["max"] = today.isoformat()
+
+    def clean(self) -> dict[str, Any]:
+        """``scope`` and ``scope_ids`` from the chosen target."""
         data = super().clean() or {}
-        if data.get("scope") != RunScope.BOOK and not data.get("scope_id"):
-            self.add_error("scope_id", "give the id of the account, household or model")
+        target = str(data.get("target") or "")
+        if target:
+            kind, _, pk = target.partition(":")
+            data["scope"] = RunScope(kind)
+            data["scope_ids"] = [int(pk)] if pk else []
         return data
 
 
@@ -34,16 +81,24 @@ class DecisionForm(forms.Form):
         self.fields["proposal_ids"].choices = [(i, str(i)) for i in ids]  # type: ignore[attr-defined]
 
 
-class TradingSettingsForm(forms.ModelForm):
-    """The firm's approval policy, exception thresholds and daily scan behaviour."""
+class TradingSettingsForm(PeopleModelForm):
+    """The firm's approval policy, exception thresholds (percent) and daily scan behaviour."""
 
-    class Meta:
+    class Meta(PeopleModelForm.Meta):
         model = TradingSettings
         fields = SETTINGS_FIELDS
         labels = {  # noqa: RUF012
             "is_auto_approve": "Approve proposals with no exception flag automatically",
-            "large_tax_rate": "Flag estimated tax above (fraction of account value)",
-            "large_drift_rate": "Flag drift left above (fraction)",
-            "big_trade_rate": "Flag a single trade above (fraction of account value)",
+            "large_tax_rate": "Flag estimated tax above (% of account value)",
+            "large_drift_rate": "Flag drift left above (%)",
+            "big_trade_rate": "Flag a single trade above (% of account value)",
             "is_scan_starting_runs": "The daily scan starts a run for the accounts it finds",
+        }
+        help_texts = {  # noqa: RUF012
+            "is_auto_approve": "Proposals without a flag skip the trader's review.",
+            "large_tax_rate": "A proposal whose estimated tax exceeds this is flagged, e.g. 1.",
+            "large_drift_rate": "A proposal leaving a holding this far from target is flagged, "
+            "e.g. 5.",
+            "big_trade_rate": "A proposal with one trade this large is flagged, e.g. 25.",
+            "is_scan_starting_runs": "Otherwise the scan only lists the accounts.",
         }

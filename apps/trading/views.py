@@ -108,7 +108,8 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
     The totals (``run_totals``, two aggregate queries) are read for every run the filters
     keep, so the totals row and sorting by them cover the whole list.
     """
-    form = RunCreateForm(request.POST or None, initial={"as_of": firm_today()})
+    today = firm_today()
+    form = RunCreateForm(request.POST or None, initial={"as_of": today}, today=today)
     if request.method == "POST":
         if not user_can(request.user, Action.RUN_REBALANCE):
             return HttpResponse("your role may not start a rebalance", status=403)
@@ -116,8 +117,8 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 run = rebalance_run_create(
-                    scope=RunScope(data["scope"]),
-                    scope_ids=[] if data["scope"] == RunScope.BOOK else [data["scope_id"]],
+                    scope=data["scope"],
+                    scope_ids=data["scope_ids"],
                     mode=data["mode"],
                     as_of=data["as_of"],
                     requested_by=request.user,
@@ -162,6 +163,7 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
         request,
         "trading/runs.html",
         {"table": table, "filter_form": filter_form, "page": table.page, "form": form},
+        status=400 if form.errors else 200,
     )
 
 
@@ -451,7 +453,8 @@ def trading_settings_page(request: HttpRequest) -> HttpResponse:
             trading_settings_update(changes=changes, acting_user=request.user)
         messages.success(request, f"Saved: {', '.join(changes) or 'nothing changed'}.")
         return redirect("trading-settings")
-    return render(request, "trading/settings.html", {"form": form})
+    status = 400 if form.errors else 200
+    return render(request, "trading/settings.html", {"form": form}, status=status)
 
 
 @action_required(Action.VIEW_BOOK)

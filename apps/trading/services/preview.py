@@ -18,6 +18,7 @@ from apps.trading.services.runs import (
     rebalance_chunk_execute,
     rebalance_run_create,
     rebalance_run_start,
+    run_as_of_check,
 )
 
 
@@ -30,8 +31,15 @@ class Preview:
 
 
 def account_preview(*, account: Account, as_of: date, mode: RunMode) -> Preview:
-    """Optimize the account as a run would, without storing anything."""
+    """Optimize the account as a run would, without storing anything.
+
+    An as-of the run would refuse (``run_as_of_check``) gives its reason, not an optimizer error.
+    """
     require_tenant_schema()
+    try:
+        run_as_of_check(as_of=as_of, account_ids=[account.pk])
+    except ApplicationError as exc:
+        return Preview(None, exc.message)
     symbols = run_universe_symbols(account_ids=[account.pk], as_of=as_of)
     if not symbols:
         return Preview(None, "the account holds nothing and its model has no target")

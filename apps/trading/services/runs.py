@@ -102,7 +102,7 @@ def rebalance_run_create(
     accounts = scope_accounts(scope=scope, scope_ids=scope_ids)
     if not accounts:
         raise ApplicationError("the scope covers no account", code=TradingErrorCode.EMPTY_SCOPE)
-    _as_of_check(as_of=as_of, account_ids=[account_id for account_id, _ in accounts])
+    run_as_of_check(as_of=as_of, account_ids=[account_id for account_id, _ in accounts])
     run = RebalanceRun(
         scope=scope,
         scope_ids=scope_ids,
@@ -149,21 +149,22 @@ def _run_for_key(
     return run
 
 
-def _as_of_check(*, as_of: date, account_ids: list[int]) -> None:
-    """Refuse an as-of date the run could not be computed at (before anything is stored).
+def run_as_of_check(*, as_of: date, account_ids: list[int]) -> None:
+    """Refuse an as-of date a run or preview could not be computed at (nothing is stored).
 
     Raises:
-        ApplicationError: ``INVALID_AS_OF``, with what is wrong.
+        ApplicationError: ``INVALID_AS_OF``, with what is wrong and what to pick instead.
     """
     today = firm_today()
     if as_of > today:
         raise ApplicationError(
-            f"as of {as_of} is in the future (the firm's today is {today})",
+            f"as of {as_of} is in the future: pick {today} or earlier",
             code=TradingErrorCode.INVALID_AS_OF,
         )
     if not price_history_reaches(as_of=as_of):
         raise ApplicationError(
-            f"as of {as_of} is before the price history: no close on or before that date",
+            f"as of {as_of} is before the price history (no close on or before that date): "
+            "pick a later date or load older prices",
             code=TradingErrorCode.INVALID_AS_OF,
         )
     for model in scope_models(account_ids=account_ids):

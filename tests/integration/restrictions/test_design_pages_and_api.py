@@ -166,7 +166,9 @@ def test_firm_admin_adds_and_ends_a_firm_restriction_on_its_page(firms, design):
     assert restriction.scope == "firm" and restriction.account_id is None
     assert "Added:" in posted.content.decode()
     assert AuditEvent.objects.filter(action__startswith="restriction").exists()
-    assert admin.post("/restrictions/add/", {"kind": "never_buy", "value": ""}).status_code == 302
+    refused = admin.post("/restrictions/add/", {"kind": "never_buy", "value": ""})
+    assert refused.status_code == 400  # re-rendered with the input kept
+    assert 'value="never_buy" selected' in refused.content.decode()
     assert Restriction.objects.count() == 1
     advisor = login_client(firms["a"], Role.ADVISOR)
     assert advisor.get("/restrictions/").status_code == 200

@@ -120,10 +120,19 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
     from apps.reports.services.branding import firm_branding_update
     from apps.restrictions.services import outside_holding_set, restriction_add, substitute_set
     from apps.securities.models import Price, Security
-    from apps.trading.models import FillImport, OrderAllocation, ProposalStatus
+    from apps.trading.models import (
+        FillImport,
+        OrderAllocation,
+        ProposalStatus,
+        ProposedTrade,
+        RunAccount,
+        RunChunk,
+        ScanItem,
+    )
     from apps.trading.services.fills import fills_import
     from apps.trading.services.orders import orders_create_from_approved
     from apps.trading.services.review import proposals_decide
+    from apps.trading.services.scan import daily_scan_run
     from apps.trading.services.trade_files import trade_file_generate
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -192,6 +201,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         symbols=["GGG", "HHH"], reason="Quokka identical", source="Quokka", acting_user=admin
     )
     version = ModelVersion.objects.filter(model=run_book["model"]).get()
+    scan = daily_scan_run(as_of=AS_OF)
     report_file = ReportFile.objects.get(batch=batch)
     ids = {
         "auth.user": user.pk,
@@ -217,6 +227,15 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         "trading.orderallocation": allocation.pk,
         "trading.order": allocation.order_id,
         "trading.tradefile": trade_file.pk,
+        "trading.proposedtrade": ProposedTrade.objects.filter(proposal_id=pending[0]).first().pk,
+        "trading.runaccount": RunAccount.objects.filter(run_id=proposals[0].run_id).first().pk,
+        # Chunks are recorded when a chunk is sent to a worker; this run ran in-process.
+        "trading.runchunk": RunChunk.objects.get_or_create(run_id=proposals[0].run_id, chunk=0)[
+            0
+        ].pk,
+        "trading.fillimport": FillImport.objects.get().pk,
+        "trading.dailyscan": scan.pk,
+        "trading.scanitem": ScanItem.objects.filter(scan=scan).first().pk,
         "reports.reportbatch": batch.pk,
         "reports.reportfile": report_file.pk,
         "content_type": ContentType.objects.get_for_model(Account).pk,

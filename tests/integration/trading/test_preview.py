@@ -11,7 +11,8 @@ def test_profile_form_saves_cash_needs_with_audit(firms, run_book):
     client = login_client(firms["a"], Role.ADVISOR)
     pk = run_book["cash_only"].pk
     form = client.get(f"/accounts/{pk}/design/").context["profile_form"]
-    data = {k: ("" if v is None else v) for k, v in form.initial.items() if k in form.fields}
+    data = {b.name: b.field.prepare_value(b.value()) for b in form if b.value() is not None}
+    data = {k: v for k, v in data.items() if v is not False}  # an unchecked box is not posted
     data.update(
         withdrawal_amount="5000.00",
         withdrawal_frequency="monthly",

@@ -38,7 +38,7 @@ def test_viewer_and_advisor_cannot_start_runs(firms, run_book):
         )
         assert response.status_code == 403
     page = login_client(firms["a"], Role.VIEWER).post(
-        "/runs/", {"scope": "book", "mode": "full_rebalance", "as_of": str(AS_OF)}
+        "/runs/", {"target": "book", "mode": "full_rebalance", "as_of": str(AS_OF)}
     )
     assert page.status_code == 403
     assert not RebalanceRun.objects.exists()
@@ -47,7 +47,7 @@ def test_viewer_and_advisor_cannot_start_runs(firms, run_book):
 def test_run_pages_show_progress_proposals_and_reasons(firms, run_book):
     client = login_client(firms["a"], Role.TRADER)
     response = client.post(
-        "/runs/", {"scope": "book", "mode": "full_rebalance", "as_of": str(AS_OF)}
+        "/runs/", {"target": "book", "mode": "full_rebalance", "as_of": str(AS_OF)}
     )
     run = RebalanceRun.objects.get()
     assert response["Location"] == f"/runs/{run.pk}/"

@@ -63,8 +63,9 @@ def test_impossible_as_of_is_a_400_a_form_error_and_a_command_error(firms, run_b
         assert response.status_code == 400, response.content
         assert response.json()["code"] == "run_as_of_invalid"
         assert why in response.json()["message"]
-        form = page.post("/runs/", {"scope": "book", "mode": "full_rebalance", "as_of": str(as_of)})
-        assert form.status_code == 200
+        data = {"target": "book", "mode": "full_rebalance", "as_of": str(as_of)}
+        form = page.post("/runs/", data)
+        assert form.status_code == 400
         assert why in html.unescape(form.content.decode())
         with pytest.raises(CommandError, match=why):
             call_command("rebalance", "--firm", "firm_a", "--as-of", str(as_of))

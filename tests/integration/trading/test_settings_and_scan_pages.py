@@ -14,9 +14,9 @@ def test_firm_admin_sets_policy_and_others_cannot(firms, db):
     assert page.status_code == 200
     data = {
         "is_auto_approve": "on",
-        "large_tax_rate": "0.02",
-        "large_drift_rate": "0.05",
-        "big_trade_rate": "0.25",
+        "large_tax_rate": "2",  # percent
+        "large_drift_rate": "5",
+        "big_trade_rate": "25",
     }
     assert admin.post("/settings/", data).status_code == 302
     with schema_context(firms["a"].schema):
