@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
@@ -60,6 +61,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # any method: a 404, never the CSRF failure page (API clients send no token)
 def unrouted(request: HttpRequest, path: str) -> JsonResponse:
     """JSON 404 for any ``/api/`` URL no API route matches, also with ``DEBUG`` on.
 

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.common.api import AsOfFilters, query_filters, text_param
 from apps.common.pagination import ApiPagination
-from apps.securities.models import SecurityKind
+from apps.securities.models import SYMBOL_ANY_CASE_PATTERN, SecurityKind
 from apps.securities.reference_data import ESG_TAGS
 from apps.securities.selectors import price_map_get, security_get, security_list
 
@@ -79,7 +79,19 @@ class SecurityDetailApi(APIView):
 
     filters_class = AsOfFilters
 
-    @extend_schema(responses=SecurityDetailOutput)
+    @extend_schema(
+        responses=SecurityDetailOutput,
+        parameters=[
+            OpenApiParameter(
+                "symbol",
+                str,
+                OpenApiParameter.PATH,
+                required=True,
+                pattern=f"^{SYMBOL_ANY_CASE_PATTERN}$",
+                description="A ticker as the security master stores it (either case).",
+            )
+        ],
+    )
     def get(self, request: Request, symbol: str) -> Response:
         """Return the security and its latest price, or 404."""
         filters = query_filters(self)

@@ -17,6 +17,12 @@ class SecurityKind(models.TextChoices):
     CASH = "cash", "Cash"
 
 
+# A ticker as the security master stores it (the securities import's rule); lookups take
+# either case (``selectors.security_get``), so the API documents both.
+SYMBOL_PATTERN = r"[A-Z0-9][A-Z0-9.\-]{0,15}"
+SYMBOL_ANY_CASE_PATTERN = SYMBOL_PATTERN.replace("A-Z", "A-Za-z")
+
+
 class Security(models.Model):
     """A tradable instrument, identified by its ticker symbol (and CUSIP when known).
 

@@ -25,14 +25,14 @@ from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import NUMBER_RE, PRICE_MAX_INTEGER_DIGITS, parse_iso_date
 from apps.securities import reference_data as ref
-from apps.securities.models import Price, Security, SecurityKind
+from apps.securities.models import SYMBOL_PATTERN, Price, Security, SecurityKind
 
 SECURITY_COLUMNS = ("symbol", "cusip", "name", "kind", "sector", "industry", "esg_tags")
 PRICE_COLUMNS = ("symbol", "date", "close")
 PRICE_OPTIONAL_COLUMNS = ("synthetic",)
 DEFAULT_PRICE_SOURCE = "csv import"
 
-_SYMBOL_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
+_SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 _PRICE_QUANTUM_PLACES = 6
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"", "0", "false", "no", "n"}

@@ -280,3 +280,28 @@ def test_unrouted_api_urls_answer_json_404_with_debug_on(firms, db, settings):
     wrong_method = client.put("/api/v1/accounts/", {})
     assert wrong_method.status_code == 405
     assert wrong_method["Content-Type"].startswith("application/json")
+
+
+def test_unrouted_api_urls_answer_json_404_to_any_method_without_csrf(firms, db):
+    """A form-encoded PUT to an id no route takes (``-5``) is a 404, not the CSRF failure page."""
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_HOST=firms["a"].host, enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(firms['a'], Role.FIRM_ADMIN)}")
+    response = client.put(
+        "/api/v1/identical-groups/-5/", "name=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_the_symbol_path_parameter_documents_its_pattern(firms, db):
+    """Generated symbols keep to the master's pattern; one outside it is a 404 or, holding a
+    control character, a 400 (the input guard), both documented."""
+    client = api_client(firms["a"], Role.VIEWER)
+    assert client.get("/api/v1/securities/Q%C2%B7K/").status_code == 404
+    assert client.get("/api/v1/securities/Q%13K/").status_code == 400
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/securities/{symbol}/"]["get"]["parameters"]
+    (symbol,) = [p for p in parameters if p["name"] == "symbol"]
+    assert symbol["schema"]["pattern"] == r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$"

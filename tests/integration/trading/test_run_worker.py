@@ -62,8 +62,12 @@ def test_worker_killed_mid_run_is_resent_within_the_bound_with_default_settings(
         with killable_celery_worker(tmp_path / "first.log", queue=queue, extra_env=env) as first:
             with schema_context(WORKER_SCHEMA):
                 rebalance_run_start.apply_async(args=[run.pk], queue=queue)
+            # Kill mid-run: some accounts done and a chunk claimed, not finished (a loaded
+            # machine can sit between two chunks when only the done count is watched).
             assert wait_for(
-                lambda: worker_run_get(run.pk).done_accounts >= 4, timeout_s=120, every_s=0.02
+                lambda: worker_run_get(run.pk).done_accounts >= 4 and _chunks_running(run.pk),
+                timeout_s=120,
+                every_s=0.02,
             )
             os.killpg(first.pid, signal.SIGKILL)
             killed_on, killed = timezone.now(), time.monotonic()
@@ -72,12 +76,7 @@ def test_worker_killed_mid_run_is_resent_within_the_bound_with_default_settings(
         assert killed_at.status == RunStatus.RUNNING, (
             "the run finished before the kill: slow it down"
         )
-        with schema_context(WORKER_SCHEMA):
-            claimed = set(
-                RunChunk.objects.filter(run_id=run.pk, heartbeat_at__isnull=False)
-                .exclude(chunk__in=_chunks_done(run.pk))
-                .values_list("chunk", flat=True)
-            )
+        claimed = _chunks_running(run.pk)
         assert claimed, "no chunk was running at the kill"
         log = tmp_path / "second.log"
         beat = tmp_path / "beat-schedule"
@@ -102,6 +101,16 @@ def test_worker_killed_mid_run_is_resent_within_the_bound_with_default_settings(
         )
         assert resent_s <= bound_s
         worker_run_check_complete(run.pk)
+
+
+def _chunks_running(run_id: int) -> set[int]:
+    """Chunks a worker has claimed (a heartbeat) and not finished."""
+    with schema_context(WORKER_SCHEMA):
+        return set(
+            RunChunk.objects.filter(run_id=run_id, heartbeat_at__isnull=False)
+            .exclude(chunk__in=_chunks_done(run_id))
+            .values_list("chunk", flat=True)
+        )
 
 
 def _chunks_done(run_id: int) -> set[int]:
