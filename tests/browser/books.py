@@ -78,7 +78,7 @@ def book_firm(
     from apps.common.tenancy import firm_today
     from apps.firms.models import Firm
     from apps.firms.services import firm_create
-    from apps.models.services import model_assign, model_create, model_version_create
+    from apps.models.services import model_assign
     from apps.securities.models import Price, Security
 
     host = f"{slug.replace('_', '-')}.localhost"
@@ -108,15 +108,7 @@ def book_firm(
         with tenant_context(firm):
             for role in (Role.ADVISOR, Role.TRADER, Role.VIEWER):
                 firm_user_create(email=f"{role.value}@{prefix}.test", password=PASSWORD, role=role)
-            model = model_create(code="EQ", name="Equal weight", acting_user=None)
-            weight = (Decimal("0.96") / len(symbols)).quantize(Decimal("0.0001"))
-            model_version_create(
-                model=model,
-                effective_on=today - timedelta(days=60),
-                cash_weight=Decimal(1) - weight * len(symbols),
-                security_weights=dict.fromkeys(symbols, weight),
-                acting_user=None,
-            )
+            model = _equal_weight_model(symbols, today) if symbols else None
             prices = {
                 s: Price.objects.filter(security__symbol=s).latest("priced_on").close_price
                 for s in symbols
@@ -150,7 +142,8 @@ def book_firm(
                         is_opening_lot=True,
                     )
                 ledger_rebuild(household=household)
-                model_assign(account=account, model=model, acting_user=None)
+                if model is not None:
+                    model_assign(account=account, model=model, acting_user=None)
                 ids[number] = account.pk
         connection.set_schema_to_public()
         yield BookFirm(firm=firm, host=host, accounts=ids, today=today)
@@ -159,3 +152,18 @@ def book_firm(
         Firm.objects.get(slug=slug).delete(force_drop=True)
         Price.objects.filter(security__symbol__in=symbols).delete()
         Security.objects.filter(symbol__in=symbols).delete()
+
+
+def _equal_weight_model(symbols: Symbols, today: date) -> Any:
+    from apps.models.services import model_create, model_version_create
+
+    model = model_create(code="EQ", name="Equal weight", acting_user=None)
+    weight = (Decimal("0.96") / len(symbols)).quantize(Decimal("0.0001"))
+    model_version_create(
+        model=model,
+        effective_on=today - timedelta(days=60),
+        cash_weight=Decimal(1) - weight * len(symbols),
+        security_weights=dict.fromkeys(symbols, weight),
+        acting_user=None,
+    )
+    return model

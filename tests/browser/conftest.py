@@ -92,14 +92,14 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(target / f"{name}.png"), full_page=True)
 
 
-def log_in(page: Any, base: str, email: str) -> None:
-    """Sign in on a firm's host with the test password; wait for the dashboard.
+def log_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in on a firm's host (the test password by default); wait for the dashboard.
 
     Never used for a wrong password: django-axes locks out failed sign-ins.
     """
     page.goto(f"{base}/login/")
     page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", password)
     page.click("form button[type=submit]")
     page.wait_for_url(f"{base}/")
 
@@ -112,13 +112,31 @@ def download(page: Any, link: Any, path: Path) -> Path:
     return path
 
 
-def post_status(page: Any, url: str, data: dict[str, str]) -> int:
-    """POST ``data`` to ``url`` with the page's session and CSRF token; return the status.
-
-    What a user without the buttons could still send by hand.
-    """
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    response = page.request.post(
-        url, form=data, headers={"X-CSRFToken": cookies["csrftoken"], "Referer": url}
+def post_status(page: Any, path: str, data: dict[str, str]) -> int:
+    """POST ``data`` as a form to ``path`` from the page (its session and CSRF token), as a
+    user without the buttons could still send by hand; return the answer's status."""
+    return int(
+        page.evaluate(
+            """async ([path, data]) => {
+                const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+                const response = await fetch(path, {
+                    method: "POST", credentials: "same-origin", redirect: "manual",
+                    headers: {"X-CSRFToken": token}, body: new URLSearchParams(data),
+                });
+                return response.status;
+            }""",
+            [path, data],
+        )
     )
-    return int(response.status)
+
+
+def api_get_status(page: Any, path: str, token: str) -> int:
+    """GET ``path`` from the page with ``Authorization: Token <token>`` and no cookie."""
+    return int(
+        page.evaluate(
+            """async ([path, token]) => (await fetch(path, {
+                credentials: "omit", headers: {"Authorization": "Token " + token},
+            })).status""",
+            [path, token],
+        )
+    )
