@@ -167,3 +167,28 @@ def _equal_weight_model(symbols: Symbols, today: date) -> Any:
         acting_user=None,
     )
     return model
+
+
+def book_run_executed(firm: Any) -> int:
+    """Run the firm's whole book in this process (as a worker would); return the run id."""
+    from apps.common.tenancy import firm_today
+    from apps.trading.models import RunMode, RunScope
+    from apps.trading.services.runs import (
+        rebalance_chunk_execute,
+        rebalance_run_create,
+        rebalance_run_start,
+    )
+
+    with tenant_context(firm):
+        run = rebalance_run_create(
+            scope=RunScope.BOOK,
+            scope_ids=[],
+            mode=RunMode.FULL_REBALANCE,
+            as_of=firm_today(firm),
+            requested_by=None,
+            enqueue=False,
+        )
+        for chunk in rebalance_run_start(run_id=run.pk, enqueue=False):
+            rebalance_chunk_execute(run_id=run.pk, chunk=chunk)
+    connection.set_schema_to_public()
+    return int(run.pk)
