@@ -76,7 +76,7 @@ def book_firm(
     from apps.accounts.models import Account, Household, Transaction
     from apps.accounts.services.ledger import ledger_rebuild
     from apps.common.tenancy import firm_today
-    from apps.firms.models import Firm
+    from apps.firms.models import Firm, StaffEntry
     from apps.firms.services import firm_create
     from apps.models.services import model_assign
     from apps.securities.models import Price, Security
@@ -149,6 +149,7 @@ def book_firm(
         yield BookFirm(firm=firm, host=host, accounts=ids, today=today)
     finally:
         connection.set_schema_to_public()
+        StaffEntry.objects.filter(firm__slug=slug).delete()  # staff entered it (protected FK)
         Firm.objects.get(slug=slug).delete(force_drop=True)
         Price.objects.filter(security__symbol__in=symbols).delete()
         Security.objects.filter(symbol__in=symbols).delete()
