@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -117,7 +117,13 @@ def staff_enter_firm(request: HttpRequest, firm_id: int) -> HttpResponse:
     domain = firm.get_primary_domain()
     port = request.get_port()
     host = domain.domain if port in ("80", "443") else f"{domain.domain}:{port}"
-    return HttpResponseRedirect(f"{request.scheme}://{host}/sub-advisory/enter/?token={token}")
+    # A page that moves on by itself, not a redirect: the console's CSP (form-action 'self')
+    # stops a form whose answer redirects to another host, so browsers never left the console.
+    return render(
+        request,
+        "firms/enter.html",
+        {"target": firm, "url": f"{request.scheme}://{host}/sub-advisory/enter/?token={token}"},
+    )
 
 
 def sub_advisory_enter(request: HttpRequest) -> HttpResponse:

@@ -15,8 +15,8 @@ from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from apps.firms.models import Firm
-from tests.browser.conftest import screenshot
-from tests.browser.test_advisor_trader_flow import _business_days, _login
+from tests.browser.books import business_days
+from tests.browser.conftest import log_in, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,7 @@ def story_firm(django_db_setup, django_db_blocker) -> Iterator[dict]:
             admin_password=PASSWORD,
         ).firm
         today = firm_today(firm)
-        days = _business_days(today, 90)
+        days = business_days(today, 90)
         rng = np.random.default_rng(15)
         for i, (symbol, sector) in enumerate(SYMBOLS.items()):
             security = Security.objects.create(
@@ -131,7 +131,7 @@ def test_three_runs_approve_all_block_orders_trade_file(
 
     base = f"http://{HOST}:{server_port}"
     trader = chromium.new_context(accept_downloads=True).new_page()
-    _login(trader, base, "trader@firm-story.test")
+    log_in(trader, base, "trader@firm-story.test")
 
     trader.goto(f"{base}/approvals/")
     rows = trader.locator("input[name=proposal_ids]").count()
