@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Sum
 from django.db.models.functions import ExtractMonth
@@ -26,7 +27,7 @@ from apps.accounts.models import Account, Household, RealizedGain
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.money import ZERO
 from apps.reports.charts import SignedBar, signed_bars
-from apps.reports.selectors import firm_branding_get
+from apps.reports.selectors import firm_branding_get, taxable_managed_account_list
 from apps.reports.services.firm import firm_taxes_saved_get
 from apps.trading.models import RebalanceRun
 from apps.trading.selectors import RunTotals, run_list, run_totals
@@ -35,7 +36,10 @@ ATTENTION_SHOWN = 15
 RUNS_SHOWN = 5
 # Drift buckets of the distribution chart: upper bounds (fractions), the last open-ended.
 DRIFT_BUCKETS = (Decimal("0.01"), Decimal("0.02"), Decimal("0.03"), Decimal("0.05"))
-# Taxes saved replays each account's history: computed once an hour per firm and day.
+# Taxes saved replays each account's history (a few queries and two replays per taxable
+# account): computed once an hour per firm and day, and only for books up to
+# ``DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS`` taxable accounts; larger books read it in the firm
+# taxes-saved report (a background batch).
 TAXES_SAVED_CACHE_S = 3600
 
 
@@ -77,7 +81,7 @@ class BookOverview:
     cash_shortfall_amount: Decimal  # cash due and not held
     attention: list[AttentionRow]
     runs: list[tuple[RebalanceRun, RunTotals]]
-    taxes_saved: TaxesSavedHeadline
+    taxes_saved: TaxesSavedHeadline | None  # None: too many accounts to compute on a page
     drift_chart: SafeString
     harvest_chart: SafeString
 
@@ -112,11 +116,17 @@ def book_overview(*, as_of: date) -> BookOverview:
     )
 
 
-def _taxes_saved(as_of: date) -> TaxesSavedHeadline:
-    """The firm report's headline for ``as_of``'s year, cached per firm (schema) and day."""
+def _taxes_saved(as_of: date) -> TaxesSavedHeadline | None:
+    """The firm report's headline for ``as_of``'s year, cached per firm (schema) and day.
+
+    None when the book has more taxable managed accounts than a page may replay
+    (``DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS``) and nothing is cached.
+    """
     key = f"dashboard-taxes-saved:{as_of.isoformat()}"
     found = cache.get(key)
     if found is None:
+        if taxable_managed_account_list().count() > settings.DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS:
+            return None
         report = firm_taxes_saved_get(year=as_of.year, as_of=as_of)
         found = TaxesSavedHeadline(
             saved=report.saved,

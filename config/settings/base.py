@@ -314,6 +314,9 @@ OPTIMIZER_TRANSITION_DISCOUNT_RATE = env.float("OPTIMIZER_TRANSITION_DISCOUNT_RA
 # it is valued as paid after this many years, discounted at this yearly rate.
 TAXES_SAVED_DISCOUNT_RATE = env.str("TAXES_SAVED_DISCOUNT_RATE", default="0.05")
 TAXES_SAVED_HORIZON_YEARS = env.int("TAXES_SAVED_HORIZON_YEARS", default=10)
+# The dashboard replays taxes saved itself for books up to this many taxable managed accounts
+# (about 30 ms each); larger books read it in the firm taxes-saved report.
+DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS = env.int("DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS", default=300)
 # Custodians that take no lot instructions with a sell: their accounts' sales are relieved by
 # the account's lot method (apps.accounts.custodians.takes_specified_lots).
 CUSTODIANS_WITHOUT_SPECIFIED_LOTS = env.list("CUSTODIANS_WITHOUT_SPECIFIED_LOTS", default=[])

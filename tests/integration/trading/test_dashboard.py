@@ -73,3 +73,14 @@ def test_every_role_sees_the_dashboard_ranked(run_book, firms):
         assert "Managed assets" in html and "Taxes saved in" in html
         positions = [html.index(f">{name}</a>") for name in names]
         assert positions == sorted(positions)  # most money at stake first
+
+
+def test_a_large_book_reads_taxes_saved_in_the_report_not_on_the_page(run_book, firms, settings):
+    """Replaying every taxable account on a page does not scale: above the setting the card
+    sends the user to the firm report (computed by a worker) and nothing is replayed."""
+    settings.DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS = 2  # the run book has three taxable accounts
+    assert book_overview(as_of=AS_OF).taxes_saved is None
+    html = login_client(firms["a"], Role.ADVISOR).get("/").content.decode()
+    assert "the firm taxes-saved report</a> computes it in the background" in html
+    settings.DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS = 3
+    assert book_overview(as_of=AS_OF).taxes_saved is not None
