@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.db.models.functions import ExtractMonth
 from django.utils.safestring import SafeString
 
@@ -23,7 +23,7 @@ from apps.accounts.attention import (
     account_positions,
     accounts_needing_attention,
 )
-from apps.accounts.models import Account, Household, RealizedGain
+from apps.accounts.models import Account, Household, RealizedGain, Transaction
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.money import ZERO
 from apps.reports.charts import SignedBar, signed_bars
@@ -117,12 +117,14 @@ def book_overview(*, as_of: date) -> BookOverview:
 
 
 def _taxes_saved(as_of: date) -> TaxesSavedHeadline | None:
-    """The firm report's headline for ``as_of``'s year, cached per firm (schema) and day.
+    """The firm report's headline for ``as_of``'s year, cached per firm (schema), day and ledger.
 
-    None when the book has more taxable managed accounts than a page may replay
+    The key carries the ledger's latest entry, so a fill or import shows at once. None when the
+    book has more taxable managed accounts than a page may replay
     (``DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS``) and nothing is cached.
     """
-    key = f"dashboard-taxes-saved:{as_of.isoformat()}"
+    latest = Transaction.objects.aggregate(latest=Max("id"))["latest"]
+    key = f"dashboard-taxes-saved:{as_of.isoformat()}:{latest}"
     found = cache.get(key)
     if found is None:
         if taxable_managed_account_list().count() > settings.DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS:

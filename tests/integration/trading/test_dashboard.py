@@ -84,3 +84,12 @@ def test_a_large_book_reads_taxes_saved_in_the_report_not_on_the_page(run_book, 
     assert "the firm taxes-saved report</a> computes it in the background" in html
     settings.DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS = 3
     assert book_overview(as_of=AS_OF).taxes_saved is not None
+
+
+def test_taxes_saved_is_recomputed_when_the_ledger_changes(run_book):
+    """Cached for the day, but a new ledger entry (a fill, an import) shows at once."""
+    before = book_overview(as_of=AS_OF).taxes_saved
+    realize_aaa_gain(run_book["legacy"])  # a sale: a new ledger entry
+    after = book_overview(as_of=AS_OF).taxes_saved
+    assert before is not None and after is not None
+    assert after != before
