@@ -7,7 +7,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
-from apps.access.admin_audit import AuditedModelAdmin
+from apps.access.admin_audit import AuditedModelAdmin, AuditTrailAdmin
 from apps.access.admin_sites import firm_admin_site, public_admin_site
 from apps.access.models import AuditEvent, Membership
 from apps.access.roles import ASSIGNABLE_ROLE_CHOICES, Role
@@ -68,19 +68,5 @@ class MembershipAdmin(AuditedModelAdmin):
 
 
 @admin.register(AuditEvent, site=firm_admin_site)
-class AuditEventAdmin(AuditedModelAdmin):
-    list_display = ("created_at", "acting_username", "action", "object_type", "object_id")
-    list_filter = ("action",)
-    search_fields = ("action", "acting_username", "object_id")
-
-    def has_add_permission(self, request: object) -> bool:
-        """The audit trail is append-only through services."""
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        """Audit rows never change."""
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        """Audit rows are kept."""
-        return False
+class AuditEventAdmin(AuditTrailAdmin):
+    """The firm's audit trail: append-only through services."""

@@ -187,3 +187,11 @@ class ReadOnlyModelAdmin(AuditedModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Never: the audit trail and the books refer to these rows."""
         return False
+
+
+class AuditTrailAdmin(ReadOnlyModelAdmin):
+    """An audit trail (``AuditEvent``, ``PlatformAuditEvent``): read-only, searchable."""
+
+    list_display = ("created_at", "acting_username", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("action", "acting_username", "object_id")

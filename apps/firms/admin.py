@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.access.admin_audit import AuditedModelAdmin
+from apps.access.admin_audit import AuditedModelAdmin, AuditTrailAdmin
 from apps.access.admin_sites import public_admin_site
 from apps.firms.models import Domain, Firm, PlatformAuditEvent, StaffEntry
 from apps.firms.services import platform_audit_event_record
@@ -47,21 +47,5 @@ class StaffEntryAdmin(AuditedModelAdmin):
 
 
 @admin.register(PlatformAuditEvent, site=public_admin_site)
-class PlatformAuditEventAdmin(AuditedModelAdmin):
-    """The platform admin's audit trail: read-only."""
-
-    list_display = ("created_at", "acting_username", "action", "object_type", "object_id")
-    list_filter = ("action",)
-    search_fields = ("action", "acting_username", "object_id")
-
-    def has_add_permission(self, request: object) -> bool:
-        """Written by the admin sites only."""
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        """Audit rows never change."""
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        """Audit rows are kept."""
-        return False
+class PlatformAuditEventAdmin(AuditTrailAdmin):
+    """The platform admin's audit trail: written by the admin sites only."""
