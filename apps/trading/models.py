@@ -135,8 +135,9 @@ class RunChunk(models.Model):
     """A chunk's delivery and liveness: when it was (re-)sent and when a worker last worked on it.
 
     The resume (``rebalance_runs_resume``) re-sends a chunk with pending accounts whose last sign
-    of life (``sent_at``, ``heartbeat_at``) is older than ``OPTIMIZER_RUN_STALLED_AFTER_S``; a
-    chunk a worker is still running beats every ``OPTIMIZER_CHUNK_HEARTBEAT_S`` and is left alone.
+    of life (``sent_at``, ``heartbeat_at``) is older than ``OPTIMIZER_RUN_STALLED_AFTER_S`` and
+    that a dead worker had claimed, or that a chunk queued behind it overtook; a chunk a worker
+    is still running beats every ``OPTIMIZER_CHUNK_HEARTBEAT_S`` and is left alone.
     """
 
     run = models.ForeignKey(RebalanceRun, on_delete=models.CASCADE, related_name="chunks")

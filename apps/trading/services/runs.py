@@ -623,8 +623,10 @@ def rebalance_runs_resume(*, stalled_after_s: int) -> list[int]:
     accounts still pending. A queued run is started when ``stalled_after_s`` has passed since
     its creation; a chunk of a running run is sent again when it has pending accounts and no
     sign of life (sent, or a worker's heartbeat) for ``stalled_after_s`` seconds, and either a
-    worker had claimed it (and died) or no chunk of the run shows life (the queue is not
-    moving for it: a chunk merely waiting behind its run's others is left alone).
+    worker had claimed it (and died), or a chunk sent with it or after it (queued behind it:
+    the queue is first in, first out) was claimed while it was not (its message went to a
+    worker that died before starting it, or was lost), or no chunk of the run shows life (the
+    queue is not moving for it). A chunk merely waiting behind its run's others is left alone.
 
     Each run is handled in its own transaction: a run that cannot proceed is failed with the
     reason and the others are still resumed.
@@ -675,7 +677,15 @@ def _run_resume(*, run_id: int, stalled_after_s: int) -> bool:
         sent, beat = (state.sent_at, state.heartbeat_at) if state else (None, None)
         last = max(t for t in (born, sent, beat) if t is not None)
         is_claimed = beat is not None and (sent is None or beat >= sent)
-        if last < cutoff and (is_claimed or run_life < cutoff):
+        is_overtaken = sent is not None and any(
+            later.chunk > chunk
+            and later.sent_at is not None
+            and later.sent_at >= sent
+            and later.heartbeat_at is not None
+            and later.heartbeat_at >= later.sent_at
+            for later in states.values()
+        )
+        if last < cutoff and (is_claimed or is_overtaken or run_life < cutoff):
             stalled[chunk] = last
     if not stalled:
         return False

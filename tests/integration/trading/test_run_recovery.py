@@ -162,3 +162,34 @@ def test_a_retried_request_with_the_same_idempotency_key_returns_the_same_run(
     assert bad_key.status_code == 400
     assert RebalanceRun.objects.count() == 2
     assert OutboxMessage.objects.count() == 2  # one start message per run
+
+
+def test_a_chunk_overtaken_by_a_later_one_is_resent(
+    firms, run_book, django_capture_on_commit_callbacks
+):
+    """Chunks are queued first in, first out: when a chunk sent after another was claimed and
+    the earlier one never was, the earlier message went to a worker that died before starting
+    it (or was lost). It is re-sent within the bound even while the run shows life."""
+    from apps.trading.models import RunAccount
+
+    run = RebalanceRun.objects.create(scope="book", as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=False):
+        rebalance_run_start(run_id=run.pk)
+    for chunk, account_id in enumerate(
+        RunAccount.objects.filter(run=run)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)
+    ):  # one chunk per account: 0, 1, 2, all sent together
+        RunAccount.objects.filter(run=run, account_id=account_id).update(chunk=chunk)
+        RunChunk.objects.get_or_create(run=run, chunk=chunk)
+    _stalled(run)  # created, started and sent an hour ago
+    RunChunk.objects.filter(run=run).update(heartbeat_at=None)
+    # Chunk 0 is running (beats); 1 and 2 wait behind it: nothing to re-send.
+    RunChunk.objects.filter(run=run, chunk=0).update(heartbeat_at=timezone.now())
+    assert rebalance_runs_resume(stalled_after_s=STALLED_AFTER_S) == []
+    # Chunk 2 was claimed, chunk 1 never was: 1 was overtaken (0 is still running).
+    RunChunk.objects.filter(run=run, chunk=2).update(heartbeat_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=False):
+        assert rebalance_runs_resume(stalled_after_s=STALLED_AFTER_S) == [run.pk]
+    resent = dict(RunChunk.objects.filter(run=run).values_list("chunk", "resent_count"))
+    assert resent == {0: 0, 1: 1, 2: 0}
