@@ -45,10 +45,12 @@ from apps.optimizer.core.types import (
     LotTable,
     RebalanceMode,
     SolverConfig,
+    Universe,
     lot_table,
     lot_tables_concat,
 )
-from apps.taxlots.rules import is_long_term, long_term_start
+from apps.taxlots.rules import FilingStatus, is_long_term, long_term_start
+from apps.taxlots.shadow import AccountTaxPosition, shadow_rates
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -148,6 +150,68 @@ def budget_relaxation_text(row_name: str, amount: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Band:
+    """A drift band every account shares: |Σ_{i ∈ group} e_i| ≤ limit, per group.
+
+    ``members`` are the universe positions the band covers and ``group_of`` their group (an
+    index into ``groups``); limits are fractions of household value.
+    """
+
+    kind: str  # "sector_band" | "industry_band" | "name_band"
+    groups: tuple[str, ...]
+    members: IntArray
+    group_of: IntArray
+    limits: FloatArray
+
+    def levels(self, active: FloatArray) -> FloatArray:
+        """Σ e_i per group of an active-weight vector (universe order)."""
+        out = np.bincount(self.group_of, weights=active[self.members], minlength=len(self.groups))
+        return out.astype(np.float64, copy=False)
+
+    def names_in(self, group: str, size: int) -> BoolArray:
+        """Per universe name: whether it belongs to ``group``."""
+        out = np.zeros(size, dtype=bool)
+        out[self.members[self.group_of == self.groups.index(group)]] = True
+        return out
+
+
+def drift_bands(
+    universe: Universe, constraints: Constraints, target_weights: FloatArray
+) -> tuple[Band, ...]:
+    """The household's drift bands: per sector, per industry, per model name (``Constraints``).
+
+    A name band holds each name of the model (target > 0) within ``name_band_rate`` × its target
+    of it; names outside the model have no name band (the risk term sells them).
+    """
+    out: list[Band] = []
+    n = universe.size
+    for kind, band, labels in (
+        ("sector_band", constraints.sector_band_weight, universe.sectors),
+        ("industry_band", constraints.industry_band_weight, universe.industries),
+    ):
+        if band is None:
+            continue
+        groups = tuple(sorted(set(labels)))
+        index = {group: j for j, group in enumerate(groups)}
+        group_of = np.array([index[label] for label in labels], dtype=np.int64)
+        out.append(
+            Band(kind, groups, np.arange(n, dtype=np.int64), group_of, np.full(len(groups), band))
+        )
+    if constraints.name_band_rate is not None:
+        members = np.flatnonzero(target_weights > 0.0).astype(np.int64)
+        out.append(
+            Band(
+                "name_band",
+                tuple(universe.symbols[i] for i in members),
+                members,
+                np.arange(len(members), dtype=np.int64),
+                constraints.name_band_rate * target_weights[members],
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedProblem:
     """Numeric form of a household problem (all weights are fractions of ``value_amount``)."""
 
@@ -193,8 +257,7 @@ class PreparedProblem:
     budget_over_weights: FloatArray
     forced_gain_weights: FloatArray  # net gain of forced sells / V
     turnover_cap_weight: float | None
-    sector_band_weight: float | None
-    industry_band_weight: float | None
+    bands: tuple[Band, ...]  # drift bands over the active weights (``drift_bands``)
     cash_short_notes: tuple[str, ...] = ()  # accounts whose floor was lowered, and why
 
     @property
@@ -255,6 +318,88 @@ def across_groups(mask: BoolArray, group: IntArray) -> BoolArray:
     hit = np.zeros(len(mask), dtype=bool)
     hit[group[mask]] = True
     out: BoolArray = hit[group]
+    return out
+
+
+def objective_tax_rates(
+    problem: HouseholdProblem,
+    config: SolverConfig,
+    account_values: FloatArray,
+    lot_account: IntArray,
+    lot_value: FloatArray,
+    lot_basis: FloatArray,
+    is_long: BoolArray,
+) -> tuple[FloatArray, FloatArray]:
+    """The tax rate the objective charges per unit of each lot's gain, and each account's loss rate.
+
+    ``statutory``: the lot's short- or long-term rate. ``shadow``: the account's shadow rates
+    (``apps.taxlots.shadow``: a gain or a loss at what it costs or saves given the year so far,
+    the carryforward and its expected use, net of the deferral credit), floored at zero (the
+    objective never pays to realise a gain nor charges for a loss). The loss rate per account
+    (long-term loss) prices the harvest a purchase forgoes (``wash_lock_cost_rates``).
+    """
+    accounts = problem.accounts
+    short = np.array([a.tax_profile.short_term_rate for a in accounts])
+    long = np.array([a.tax_profile.long_term_rate for a in accounts])
+    if config.tax_valuation == "statutory":
+        rates: FloatArray = np.where(is_long, long[lot_account], short[lot_account])
+        return rates, long
+    horizon = config.realization_horizon_years
+    unrealized = np.zeros(len(accounts))
+    np.add.at(unrealized, lot_account, np.maximum(lot_value - lot_basis, 0.0))
+    table = np.zeros((len(accounts), 4))  # gain ST, gain LT, loss ST, loss LT
+    for a, account in enumerate(accounts):
+        profile = account.tax_profile
+        position = AccountTaxPosition(
+            short_term_rate=profile.short_term_rate,
+            long_term_rate=profile.long_term_rate,
+            realized_short_term_amount=profile.realized_short_term_gain_amount,
+            realized_long_term_amount=profile.realized_long_term_gain_amount,
+            carryforward_short_term_amount=profile.loss_carryforward_short_term_amount,
+            carryforward_long_term_amount=profile.loss_carryforward_long_term_amount,
+            # What the account's embedded gains release a year if held to the horizon.
+            expected_gain_amount_per_year=unrealized[a] / horizon if horizon else 0.0,
+            filing_status=FilingStatus(profile.filing_status),
+        )
+        shadow = shadow_rates(
+            position,
+            discount_rate=config.deferral_discount_rate,
+            horizon_years=horizon,
+            step_amount=max(1.0, config.shadow_step_rate * float(account_values[a])),
+        )
+        table[a] = (
+            shadow.gain_short_term,
+            shadow.gain_long_term,
+            shadow.loss_short_term,
+            shadow.loss_long_term,
+        )
+    table = np.maximum(table, 0.0)
+    is_gain = lot_value > lot_basis
+    column = np.where(is_gain, 0, 2) + is_long.astype(np.int64)
+    lot_rates: FloatArray = table[lot_account, column]
+    loss_rates: FloatArray = table[:, 3]
+    return lot_rates, loss_rates
+
+
+# E[max(−X, 0)] for X ~ N(0, σ²) is σ / √(2π); over the 30-day wash-sale window (IRC §1091(a)).
+_EXPECTED_LOSS_PER_VOLATILITY = float(np.sqrt(30.0 / 365.0) / np.sqrt(2.0 * np.pi))
+
+
+def wash_lock_cost_rates(problem: HouseholdProblem, loss_rates: FloatArray) -> FloatArray:
+    """Per account and name: the harvest a purchase forgoes, per unit bought (fraction of value).
+
+    A purchase puts the name in the 30-day loss-sale lock (IRC §1091(a): a loss sale within 30
+    days of a purchase is a wash sale), which freezes at least the bought shares' own loss for
+    30 days: their expected loss over the window (the mean negative part of a normal return with
+    the name's risk-model volatility) times the account's loss rate. A lower bound: the lock also
+    freezes the name's older lots.
+    """
+    model = problem.risk_model
+    variance = np.einsum(
+        "ij,jk,ik->i", model.loadings, model.factor_covariance, model.loadings
+    ) + np.asarray(model.specific_variance)
+    expected_loss = np.sqrt(np.maximum(variance, 0.0)) * _EXPECTED_LOSS_PER_VOLATILITY
+    out: FloatArray = np.outer(loss_rates, expected_loss)
     return out
 
 
@@ -323,6 +468,10 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         lot_taxable
     )
     lot_is_loss = lot_gain_rate < 0.0
+    # A loss as the tax-lot engine books it: proceeds net of the transaction cost under the basis.
+    # A lot a hair above its basis at the price still sells at a loss, which a purchase within the
+    # last 30 days washes (IRC §1091(a)): the loss-sale lock below judges losses this way.
+    lot_is_net_loss = lot_value * (1.0 - tc) < lot_basis
     loss_of_basis = np.zeros(lot_count)
     has_basis = lot_basis > 0.0
     loss_of_basis[has_basis] = (lot_basis - lot_value)[has_basis] / lot_basis[has_basis]
@@ -390,7 +539,7 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     # bought within the wash-sale window.
     frozen |= lot_taxable & lot_is_loss & across_groups(buyable, name_group)[lot_symbol]
     # A purchase in the last 30 days makes a loss sale today a wash sale whatever the rates.
-    frozen |= lot_registered_taxable & lot_is_loss & lock_loss_sale[lot_symbol]
+    frozen |= lot_registered_taxable & lot_is_net_loss & lock_loss_sale[lot_symbol]
     if mode is RebalanceMode.INVEST_CASH:
         frozen |= True
     if mode is RebalanceMode.HARVEST_ONLY:
@@ -432,12 +581,18 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     # A loss under its account's threshold (any loss where harvesting is off) saves nothing in
     # the objective, so it is never sold for its own sake: only for risk, cash or a restriction.
     counted_gain_rate = np.where(lot_harvestable, lot_gain_rate, np.maximum(lot_gain_rate, 0.0))
-    lot_cost = lot_tax_rate * counted_gain_rate + tc + penalty
+    objective_rate, loss_rate = objective_tax_rates(
+        problem, config, account_values, lot_account, lot_value, lot_basis, is_long
+    )
+    lot_cost = objective_rate * lot_taxable * counted_gain_rate + tc + penalty
 
     buyable_names = np.flatnonzero(buyable).astype(np.int64)
     buy_account = np.repeat(np.arange(len(accounts), dtype=np.int64), len(buyable_names))
     buy_symbol = np.tile(buyable_names, len(accounts))
     buy_penalty = location[buy_account, buy_symbol]
+    if config.wash_lock_cost_weight > 0.0:
+        lock = wash_lock_cost_rates(problem, loss_rate * taxable * (thresholds < np.inf))
+        buy_penalty = buy_penalty + config.wash_lock_cost_weight * lock[buy_account, buy_symbol]
     buy_cost = tc + buy_penalty
 
     # Cash floor per account. A floor out of reach (cash plus everything that may be sold today
@@ -557,7 +712,6 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         budget_over_weights=over,
         forced_gain_weights=forced_gain,
         turnover_cap_weight=cons.turnover_cap_weight,
-        sector_band_weight=cons.sector_band_weight,
-        industry_band_weight=cons.industry_band_weight,
+        bands=drift_bands(universe, cons, problem.target_weights),
         cash_short_notes=tuple(short_notes),
     )

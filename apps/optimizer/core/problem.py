@@ -32,7 +32,8 @@ Constraints
         (a budget in tax dollars); a loss counts 0 where harvesting is off
         (forced sales may exceed a budget; reported as forced)
     Σ_{free} s + Σ b ≤ turnover cap                         (forced sales excluded)
-    |Σ_{i∈sector} e_i| ≤ sector band,  |Σ_{i∈industry} e_i| ≤ industry band
+    |Σ_{i∈sector} e_i| ≤ sector band,  |Σ_{i∈industry} e_i| ≤ industry band,
+    |e_i| ≤ name band × w_target_i for model names                (``prepare.drift_bands``)
     0 ≤ s_l ≤ lot weight (native variable bounds; never-sell, wash-locked and buy-side loss lots
     are removed), b ≥ 0 (no shorting follows from s ≤ lot weight).
 
@@ -104,9 +105,6 @@ class CompiledUniverse:
     factor_sqrt: FloatArray  # L with F = L Lᵀ (k × k), for the cvxpy path
     ef_equality: tuple[IntArray, IntArray, FloatArray]  # COO (rows, cols, vals) of e/f columns
     ef_hessian: tuple[IntArray, IntArray, FloatArray]  # COO, upper triangle, e/f columns
-    band_groups: tuple[tuple[str, ...], tuple[str, ...]]  # sector names, industry names
-    sector_of: IntArray  # group index per name
-    industry_of: IntArray
     compile_time_ms: float
 
     @property
@@ -130,12 +128,6 @@ def risk_model_digest(risk_model: RiskModel) -> str:
     ):
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
-
-
-def _group_index(labels: tuple[str, ...]) -> tuple[tuple[str, ...], IntArray]:
-    names = tuple(sorted(set(labels)))
-    lookup = {name: j for j, name in enumerate(names)}
-    return names, np.array([lookup[label] for label in labels], dtype=np.int64)
 
 
 def compile_universe(
@@ -174,8 +166,6 @@ def compile_universe(
     h_vals = 2.0 * lam * np.concatenate([risk_model.specific_variance, cov[f_rows, f_cols][keep]])
     eigenvalues, vectors = np.linalg.eigh(cov)
     factor_sqrt = vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
-    sectors, sector_of = _group_index(universe.sectors)
-    industries, industry_of = _group_index(universe.industries)
     return CompiledUniverse(
         symbols=universe.symbols,
         risk_aversion=lam,
@@ -186,9 +176,6 @@ def compile_universe(
         factor_sqrt=factor_sqrt,
         ef_equality=(rows.astype(np.int64), cols.astype(np.int64), vals),
         ef_hessian=(h_rows.astype(np.int64), h_cols.astype(np.int64), h_vals),
-        band_groups=(sectors, industries),
-        sector_of=sector_of,
-        industry_of=industry_of,
         compile_time_ms=(time.perf_counter() - start) * 1e3,
     )
 
@@ -197,7 +184,7 @@ def compile_universe(
 class RowLabel:
     """What an inequality row or elastic slack stands for (for reports)."""
 
-    kind: str  # "cash" | "budget" | "turnover" | "sector_band" | "industry_band"
+    kind: str  # "cash" | "budget" | "turnover" | "sector_band" | "industry_band" | "name_band"
     name: str  # account id, sector or industry name, "" for turnover
 
 
@@ -351,26 +338,16 @@ def build_sparse_qp(
             slack_costs.append(config.turnover_penalty_rate)
         row += 1
 
-    # Sector and industry bands over e.
-    for kind, band, group_of, names in (
-        ("sector_band", prepared.sector_band_weight, compiled.sector_of, compiled.band_groups[0]),
-        (
-            "industry_band",
-            prepared.industry_band_weight,
-            compiled.industry_of,
-            compiled.band_groups[1],
-        ),
-    ):
-        if band is None:
-            continue
-        groups = len(names)
-        g_rows.append(row + group_of)
-        g_cols.append(e0 + np.arange(n))
-        g_vals.append(np.ones(n))
-        lower.append(np.full(groups, -band))
-        upper.append(np.full(groups, band))
-        for j, name in enumerate(names):
-            labels.append(RowLabel(kind, name))
+    # Drift bands (sector, industry, name) over e.
+    for band in prepared.bands:
+        groups = len(band.groups)
+        g_rows.append(row + band.group_of)
+        g_cols.append(e0 + band.members)
+        g_vals.append(np.ones(len(band.members)))
+        lower.append(-band.limits)
+        upper.append(band.limits)
+        for j, name in enumerate(band.groups):
+            labels.append(RowLabel(band.kind, name))
             if is_elastic:
                 slack_entries += [(row + j, 1.0), (row + j, -1.0)]
                 slack_costs += [config.band_penalty_rate, config.band_penalty_rate]
@@ -599,29 +576,22 @@ def solve_with_cvxpy(
             slack_vars.append(slack)
         else:
             constraints.append(traded <= prepared.turnover_cap_weight)
-    for kind, band, group_of, names in (
-        ("sector_band", prepared.sector_band_weight, compiled.sector_of, compiled.band_groups[0]),
-        (
-            "industry_band",
-            prepared.industry_band_weight,
-            compiled.industry_of,
-            compiled.band_groups[1],
-        ),
-    ):
-        if band is None:
-            continue
-        members = sp.csr_matrix((np.ones(n), (group_of, np.arange(n))), shape=(len(names), n))
+    for band in prepared.bands:
+        names, limit = band.groups, band.limits
+        members = sp.csr_matrix(
+            (np.ones(len(band.members)), (band.group_of, band.members)), shape=(len(names), n)
+        )
         group_active = members @ active
         if is_elastic:
             over = cp.Variable(len(names), nonneg=True)
             under = cp.Variable(len(names), nonneg=True)
-            constraints += [group_active <= band + over, group_active >= -band - under]
+            constraints += [group_active <= limit + over, group_active >= -limit - under]
             objective = objective + config.band_penalty_rate * (cp_sum(over) + cp_sum(under))
             for j, name in enumerate(names):
-                slack_labels += [RowLabel(kind, name)]
+                slack_labels += [RowLabel(band.kind, name)]
                 slack_vars.append(over[j] + under[j])
         else:
-            constraints += [group_active <= band, group_active >= -band]
+            constraints += [group_active <= limit, group_active >= -limit]
     problem = cp.Problem(cp.Minimize(objective), constraints)
     try:
         problem.solve(solver=solver)  # type: ignore[no-untyped-call]
@@ -738,11 +708,45 @@ def solve_household(
         RebalanceInfeasible: When even the elastic problem is infeasible.
         SolverFailed: When every configured solver failed.
     """
+    config = config or SolverConfig()
+    start = time.perf_counter()
+    result = _solve_at_scale(problem, config, compiled, start)
+    target = problem.tracking_error_target
+    if target is None or result.after.active_risk_rate <= target * (1.0 + TE_TOLERANCE):
+        return result
+    # Raise the risk aversion until the tracking error target holds: the variance falls about
+    # as 1/λ² near the optimum, so scale λ by (TE/target)², at least ×1.5, at most ×100 a step.
+    scale = problem.risk_aversion_scale
+    first = result.after.active_risk_rate
+    for _ in range(config.tracking_error_step_limit):
+        te = result.after.active_risk_rate
+        if te <= target * (1.0 + TE_TOLERANCE):
+            break
+        scale *= min(max((te / target) ** 2, 1.5), 100.0)
+        better = _solve_at_scale(replace(problem, risk_aversion_scale=scale), config, None, start)
+        if better.after.active_risk_rate >= te * (1.0 - TE_TOLERANCE):
+            break  # the rest is not the risk aversion's to remove (bands, budgets, locks)
+        result = better
+    note = (
+        f"risk aversion raised to {result.risk_aversion_used:g} to bring the tracking error "
+        f"from {first:.2%} toward the {target:.2%} target (now {result.after.active_risk_rate:.2%})"
+    )
+    return replace(result, tracking_error_note=note)
+
+
+TE_TOLERANCE = 0.02  # a tracking error within 2% of its target meets it
+
+
+def _solve_at_scale(
+    problem: HouseholdProblem,
+    config: SolverConfig,
+    compiled: CompiledUniverse | None,
+    start: float,
+) -> RebalanceResult:
+    """One solve at the problem's risk aversion scale (``solve_household`` without the target)."""
     from apps.optimizer.core.report import build_result
     from apps.optimizer.core.rounding import round_and_repair
 
-    config = config or SolverConfig()
-    start = time.perf_counter()
     if problem.risk_aversion_scale != 1.0:
         config = replace(config, risk_aversion=config.risk_aversion * problem.risk_aversion_scale)
         compiled = None  # compiled for the run's risk aversion: this problem needs its own
@@ -779,7 +783,7 @@ def solve_household(
             _relaxation_text(label, amount, prepared) for label, amount in solution.relaxed
         )
     rounded = round_and_repair(problem, prepared, solution, config)
-    return build_result(
+    result = build_result(
         problem=problem,
         prepared=prepared,
         compiled=compiled,
@@ -789,6 +793,7 @@ def solve_household(
         relaxed=relaxed,
         started_at=start,
     )
+    return replace(result, risk_aversion_used=config.risk_aversion)
 
 
 def solve_rebalance(

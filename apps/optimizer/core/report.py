@@ -332,7 +332,10 @@ def build_result(
     )
     after = _metrics(compiled, weights_after, prepared.target_weights, cash_after, value)
     risk_term = config.risk_aversion * after.active_risk_rate**2
-    tax_term = tax / value
+    # The objective's own tax (statutory or shadow rates, ``prepare.objective_tax_rates``): what
+    # the solver weighed, which the candidates of a side choice are compared on.
+    lot_tax_term = prepared.lot_cost[sold] - prepared.lot_penalty[sold] - tc
+    tax_term = float(lot_tax_term @ amount) / value
     cost_term = tc * traded / value
     over_weights = prepared.budget_over_weights
     # The gains over budget of forced sales: per account the largest overrun of its budgets in

@@ -313,17 +313,9 @@ def _band_room(book: _Book) -> FloatArray:
     np.add.at(moves, prepared.buy_symbol, book.cost())
     active = prepared.initial_weights + moves / book.value - prepared.target_weights
     room = np.full(universe.size, np.inf)
-    cons = book.problem.constraints
-    for band, labels in (
-        (cons.sector_band_weight, universe.sectors),
-        (cons.industry_band_weight, universe.industries),
-    ):
-        if band is None:
-            continue
-        groups = {g: j for j, g in enumerate(sorted(set(labels)))}
-        member = np.array([groups[label] for label in labels])
-        level = np.bincount(member, weights=active, minlength=len(groups))
-        room = np.minimum(room, (level + band)[member])
+    for band in prepared.bands:
+        level = band.levels(active)
+        room[band.members] = np.minimum(room[band.members], (level + band.limits)[band.group_of])
     return room
 
 
@@ -670,7 +662,7 @@ def band_breaches(
     relaxed_weights: dict[tuple[str, str], float],
     rounded: tuple[BoolArray, BoolArray] | None = None,
 ) -> list[tuple[str, str, float, float]]:
-    """Sector/industry bands broken by final share counts, beyond rounding granularity.
+    """Drift bands (``prepare.drift_bands``) broken by final share counts, beyond rounding.
 
     Whole shares move a group's active weight by up to one share of every lot and name whose
     continuous trade was rounded (``rounded`` masks; default: the traded ones), so that much is
@@ -689,23 +681,14 @@ def band_breaches(
     np.add.at(granularity, prepared.lot_symbol[traded], prices[prepared.lot_symbol[traded]])
     np.add.at(granularity, prepared.buy_symbol[bought], prices[prepared.buy_symbol[bought]])
     active = prepared.initial_weights + symbol_moves / value - prepared.target_weights
-    cons = problem.constraints
     out: list[tuple[str, str, float, float]] = []
-    for kind, band, labels in (
-        ("sector_band", cons.sector_band_weight, universe.sectors),
-        ("industry_band", cons.industry_band_weight, universe.industries),
-    ):
-        if band is None:
-            continue
-        groups = sorted(set(labels))
-        index = {g: j for j, g in enumerate(groups)}
-        member = np.array([index[label] for label in labels])
-        level = np.abs(np.bincount(member, weights=active, minlength=len(groups)))
-        slack = np.bincount(member, weights=granularity, minlength=len(groups)) / value
-        for j, group in enumerate(groups):
-            limit = band + relaxed_weights.get((kind, group), 0.0) + slack[j] + 1e-6
+    for band in prepared.bands:
+        level = np.abs(band.levels(active))
+        slack = band.levels(granularity) / value
+        for j, group in enumerate(band.groups):
+            limit = band.limits[j] + relaxed_weights.get((band.kind, group), 0.0) + slack[j] + 1e-6
             if level[j] > limit:
-                out.append((kind, group, float(level[j]), limit))
+                out.append((band.kind, group, float(level[j]), float(limit)))
     return out
 
 
@@ -900,13 +883,10 @@ def round_and_repair(
     breaches = band_breaches(problem, prepared, book.sell, book.buy, relaxed, rounded)
     if breaches:
         # Dropping small trades broke a band: keep every trade of the names in those groups.
-        labels = {
-            "sector_band": problem.universe.sectors,
-            "industry_band": problem.universe.industries,
-        }
+        by_kind = {band.kind: band for band in prepared.bands}
         names = np.zeros(problem.universe.size, dtype=bool)
         for kind, group, _, _ in breaches:
-            names |= np.array([label == group for label in labels[kind]])
+            names |= by_kind[kind].names_in(group, problem.universe.size)
         restore_sells = names[prepared.lot_symbol]
         restore_buys = names[prepared.buy_symbol]
         sell_amount[restore_sells] = unfiltered[0][restore_sells]

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from apps.optimizer.core.errors import ProblemShapeError
+from apps.taxlots.rules import FilingStatus
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -58,6 +59,11 @@ def _check_scale(value: float) -> None:
 def _check_optional_non_negative(value: float | None, name: str) -> None:
     if value is not None and not (math.isfinite(value) and value >= 0.0):
         raise ProblemShapeError(f"{name} must be None or a finite value >= 0, got {value!r}")
+
+
+def _check_tracking_error_target(value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0.0):
+        raise ProblemShapeError("tracking_error_target must be > 0 or None")
 
 
 def _check_identical_groups(groups: object) -> tuple[frozenset[str], ...]:
@@ -298,8 +304,31 @@ class TaxProfile:
     short_term_gains_budget_amount: float | None = None
     long_term_gains_budget_amount: float | None = None
     tax_budget_amount: float | None = None
+    # The year so far and the bank, for the shadow prices of ``SolverConfig.tax_valuation``
+    # "shadow" (``apps.taxlots.shadow``): net realised gains this year (losses negative) and the
+    # losses carried in (>= 0), USD; the filing status sets the ordinary-income deduction.
+    realized_short_term_gain_amount: float = 0.0
+    realized_long_term_gain_amount: float = 0.0
+    loss_carryforward_short_term_amount: float = 0.0
+    loss_carryforward_long_term_amount: float = 0.0
+    filing_status: str = "married_filing_jointly"
 
     def __post_init__(self) -> None:
+        for name in (
+            "realized_short_term_gain_amount",
+            "realized_long_term_gain_amount",
+            "loss_carryforward_short_term_amount",
+            "loss_carryforward_long_term_amount",
+        ):
+            if not math.isfinite(getattr(self, name)):
+                raise ProblemShapeError(f"{name} must be finite")
+        if (
+            min(self.loss_carryforward_short_term_amount, self.loss_carryforward_long_term_amount)
+            < 0.0
+        ):
+            raise ProblemShapeError("loss carryforwards are positive amounts (>= 0)")
+        if self.filing_status not in {status.value for status in FilingStatus}:
+            raise ProblemShapeError(f"unknown filing_status {self.filing_status!r}")
         _check_rate(self.short_term_rate, "short_term_rate")
         _check_rate(self.long_term_rate, "long_term_rate")
         for name in (
@@ -382,6 +411,9 @@ class Constraints:
     must_sell_symbols: frozenset[str] = frozenset()
     sector_band_weight: float | None = None
     industry_band_weight: float | None = None
+    # |e_i| ≤ this fraction of the name's target weight (a drift band every account shares;
+    # elastic like the sector band). None: no band per name.
+    name_band_rate: float | None = None
     turnover_cap_weight: float | None = None
     min_trade_amount: float = 0.0
     is_fractional_shares: bool = False
@@ -403,6 +435,7 @@ class Constraints:
             )
         _check_optional_non_negative(self.sector_band_weight, "sector_band_weight")
         _check_optional_non_negative(self.industry_band_weight, "industry_band_weight")
+        _check_optional_non_negative(self.name_band_rate, "name_band_rate")
         _check_optional_non_negative(self.turnover_cap_weight, "turnover_cap_weight")
         _check_optional_non_negative(self.min_trade_amount, "min_trade_amount")
         if self.must_sell_symbols & self.never_sell_symbols:
@@ -479,9 +512,13 @@ class HouseholdProblem:
     # Groups of symbols the wash-sale rule treats as one security (share classes of one issuer,
     # funds on one index): a loss sale of one member and a purchase of another is a wash sale.
     substantially_identical: tuple[frozenset[str], ...] = ()
+    # Annualised ex-ante tracking error the household may carry after trading (fraction): when
+    # the solution's is higher, the risk aversion is raised until it is met (``solve_household``).
+    tracking_error_target: float | None = None
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
+        _check_tracking_error_target(self.tracking_error_target)
         n = self.universe.size
         object.__setattr__(
             self,
@@ -531,9 +568,11 @@ class RebalanceProblem:
     account_id: str = "account"
     risk_aversion_scale: float = 1.0  # see ``HouseholdProblem.risk_aversion_scale``
     substantially_identical: tuple[frozenset[str], ...] = ()  # see HouseholdProblem
+    tracking_error_target: float | None = None  # see HouseholdProblem
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
+        _check_tracking_error_target(self.tracking_error_target)
         object.__setattr__(
             self,
             "substantially_identical",
@@ -567,6 +606,7 @@ class RebalanceProblem:
             mode=self.mode,
             risk_aversion_scale=self.risk_aversion_scale,
             substantially_identical=self.substantially_identical,
+            tracking_error_target=self.tracking_error_target,
         )
 
 
@@ -598,6 +638,19 @@ class SolverConfig:
             (far above the band rate, so bands give way first and the budget only when nothing
             else restores feasibility).
         turnover_penalty_rate: Elastic re-solve: cost per unit of turnover over the cap.
+        tax_valuation: "statutory" prices each lot's gain at its account's rate; "shadow" at
+            the account's shadow rates (``apps.taxlots.shadow``: the netting of the year so far,
+            the carryforward and when it will be used, net of the deferral credit below).
+        deferral_discount_rate: Yearly rate discounting later taxes (shadow valuation).
+        realization_horizon_years: Years until positions are assumed sold anyway, at the
+            long-term rate (shadow valuation); None: never (a step-up at death, IRC §1014).
+        shadow_step_rate: The shadow rates' chord step, as a fraction of the account's value.
+        wash_lock_cost_weight: Each buy of a name freezes its loss lots for 30 days (IRC
+            §1091(a)): a buy costs, per unit bought, this weight × the account's loss shadow
+            rate × the name's expected loss over 30 days (σ·√(30/365)/√(2π), the mean of the
+            negative part of its return), the harvest it may forgo. 0 disables it.
+        tracking_error_step_limit: Re-solves allowed to bring a household to its tracking
+            error target (``HouseholdProblem.tracking_error_target``).
     """
 
     solver: str = "PIQP"
@@ -615,8 +668,24 @@ class SolverConfig:
     band_penalty_rate: float = 10.0
     budget_penalty_rate: float = 1000.0
     turnover_penalty_rate: float = 1.0
+    tax_valuation: str = "statutory"
+    deferral_discount_rate: float = 0.05
+    realization_horizon_years: float | None = None
+    shadow_step_rate: float = 0.01
+    wash_lock_cost_weight: float = 0.0
+    tracking_error_step_limit: int = 4
 
     def __post_init__(self) -> None:
+        if self.tax_valuation not in {"statutory", "shadow"}:
+            raise ProblemShapeError("tax_valuation must be 'statutory' or 'shadow'")
+        if self.realization_horizon_years is not None and not (
+            math.isfinite(self.realization_horizon_years) and self.realization_horizon_years >= 0
+        ):
+            raise ProblemShapeError("realization_horizon_years must be >= 0 or None")
+        if not 0.0 < self.shadow_step_rate <= 1.0:
+            raise ProblemShapeError("shadow_step_rate must be in (0, 1]")
+        if self.tracking_error_step_limit < 0:
+            raise ProblemShapeError("tracking_error_step_limit must be >= 0")
         if self.solver not in {"PIQP", "CLARABEL"}:
             raise ProblemShapeError(f"solver must be PIQP or CLARABEL, got {self.solver!r}")
         if self.fallback_solver not in {None, "PIQP", "CLARABEL"}:
@@ -632,6 +701,8 @@ class SolverConfig:
             "band_penalty_rate",
             "budget_penalty_rate",
             "turnover_penalty_rate",
+            "deferral_discount_rate",
+            "wash_lock_cost_weight",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
@@ -750,3 +821,7 @@ class RebalanceResult:
     # Accounts whose cash floor (reserve + withdrawals due) cannot be met today, and why; the
     # trades then raise what may be sold (the floor is lowered to that).
     cash_short: tuple[str, ...] = ()
+    # The risk aversion the trades were solved with (the config's × the problem's scale, raised
+    # to meet a tracking error target), and why it was raised ("" when it was not).
+    risk_aversion_used: float = 0.0
+    tracking_error_note: str = ""
