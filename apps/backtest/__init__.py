@@ -29,11 +29,11 @@ __all__ = [
 ]
 
 
-def default_solver_config() -> SolverConfig:
+def default_solver_config(settings: str = "issue18") -> SolverConfig:
     """The optimizer settings of "ours" (``policies.default_solver_config``, documented there)."""
-    from apps.backtest.policies import default_solver_config as settings
+    from apps.backtest.policies import default_solver_config as solver_config
 
-    return settings()
+    return solver_config(settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,9 @@ class BacktestOptions:
     # deviation lasts until the next full rebalance after the 31-day wash-sale window.
     harvest_risk_scale: float = 0.25
     baseline: str = "fifo"  # "fifo" | "hifo" | "yearend-harvest" | "mechanical" (policies.py)
+    # Ours' settings besides ``solver`` (``policies.SETTINGS``): the tracking error target and
+    # the name band per account are issue 18's; issue 16's had neither.
+    settings: str = "issue18"
 
 
 def run_backtest(
@@ -77,7 +80,12 @@ def run_backtest(
     from apps.backtest.book import make_book, model_weights
     from apps.backtest.data import load_dataset
     from apps.backtest.metrics import BacktestResult, compute
+    from apps.backtest.policies import NAME_BAND_RATE, SETTINGS, TRACKING_ERROR_TARGET
     from apps.backtest.simulate import SimulationSettings, simulate
+
+    if options.settings not in SETTINGS:
+        raise ValueError(f"settings must be one of {SETTINGS}, got {options.settings!r}")
+    legacy = options.settings == "issue16"
 
     data = load_dataset(prices, sectors)
     start = data.index_on_or_after(options.start)
@@ -99,6 +107,8 @@ def run_backtest(
         harvest_risk_scale=options.harvest_risk_scale,
         workers=options.workers,
         baseline=options.baseline,
+        tracking_error_target=None if legacy else TRACKING_ERROR_TARGET,
+        name_band_rate=None if legacy else NAME_BAND_RATE,
     )
     runs, wall = simulate(data, book, settings)
     policies, per_account, saved, cohort = compute(
@@ -135,6 +145,7 @@ def run_backtest(
             "violations": float(sum(r.stats.violations for r in ours_runs)),
             "budget_retries": float(sum(r.stats.budget_retries for r in ours_runs)),
             "raise_cash_retries": float(sum(r.stats.raise_cash_retries for r in ours_runs)),
+            "budget_overshoots": float(sum(r.stats.budget_overshoots for r in ours_runs)),
             "mean_ms": sum(r.stats.time_ms for r in ours_runs) / max(solves, 1),
             "shortfall_ours": sum(r.shortfall for r in ours_runs),
             "shortfall_naive": sum(r.shortfall for r in runs if r.policy == "naive"),

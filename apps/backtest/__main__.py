@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from apps.backtest.policies import BASELINES
+from apps.backtest.policies import BASELINES, SETTINGS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scan", choices=("weekly", "daily"), default="weekly")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fee-rate", type=float, default=0.0020, help="a year, fraction")
+    parser.add_argument(
+        "--engine",
+        dest="engine",
+        choices=SETTINGS,
+        default=SETTINGS[0],
+        help="ours' settings: today's, or issue 16's (docs/evidence.md)",
+    )
     parser.add_argument("--risk-aversion", type=float, default=None)
     parser.add_argument(
         "--harvest-risk-scale",
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace, write: Callable[[str], object] = print) -> int
 
     from apps.backtest import BacktestOptions, default_solver_config, run_seeds
 
-    solver = default_solver_config()
+    solver = default_solver_config(args.engine)
     if args.risk_aversion is not None:
         solver = replace(solver, risk_aversion=args.risk_aversion)
     options = BacktestOptions(
@@ -67,10 +74,14 @@ def run(args: argparse.Namespace, write: Callable[[str], object] = print) -> int
         solver=solver,
         harvest_risk_scale=args.harvest_risk_scale,
         baseline=args.baseline,
+        settings=args.engine,
     )
     started = time.perf_counter()
     figures = run_seeds(args.prices, args.sectors, options, args.seeds, args.out)
-    write(f"runtime_seconds={time.perf_counter() - started:.1f} baseline={args.baseline}")
+    write(
+        f"runtime_seconds={time.perf_counter() - started:.1f} baseline={args.baseline} "
+        f"engine={args.engine}"
+    )
     if args.out:
         write(f"reports: {args.out}" + ("/seed-<s>" if args.seeds > 1 else "") + "/report.md")
     for line in figures.table():

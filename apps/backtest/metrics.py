@@ -156,7 +156,9 @@ class BacktestResult:
         ``tax_*``, ``liq_tax_*``, ``taxes_saved``, ``fees`` in USD (summed over the book).
         ``after_tax_ours_minus_naive``: percentage points of start value (mean over accounts);
         ``tax_with_liquidation_saved_pct``: 1 - (our taxes paid + liquidation tax) / the
-        baseline's, in percent (deferral counted as nothing saved).
+        baseline's, in percent (deferral counted as nothing saved). ``turnover_*_pct``: traded
+        amount over mean value a year, percent (mean over accounts); ``carryover_end_*``: loss
+        carryover left at the end, USD over the book.
         """
         ours, naive = self.policies["ours"], self.policies["naive"]
         saved = self.saved_vs_fees
@@ -185,6 +187,11 @@ class BacktestResult:
                 ours.after_tax_liquidation_return - naive.after_tax_liquidation_return
             )
             * 100,
+            "turnover_ours_pct": ours.turnover * 100,
+            "turnover_naive_pct": naive.turnover * 100,
+            "carryover_end_ours": ours.carryover_end,
+            "carryover_end_naive": naive.carryover_end,
+            "budget_overshoots": self.solver.get("budget_overshoots", 0.0),
             "tax_with_liquidation_saved_pct": (
                 1.0
                 - (ours.tax_total + ours.liquidation_tax)

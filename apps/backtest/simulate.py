@@ -40,6 +40,7 @@ from apps.backtest.policies import (
     default_solver_config,
     holdings,
     raise_pro_rata,
+    realized_this_year,
     remaining_budget,
 )
 from apps.optimizer.core.problem import compile_universe
@@ -73,6 +74,8 @@ class SimulationSettings:
     harvest_risk_scale: float = 0.25  # risk aversion of harvest-only scans / risk aversion
     workers: int = 2
     baseline: str = "fifo"  # one of ``policies.BASELINES``
+    tracking_error_target: float | None = None  # per account, ours (``OursPolicy``)
+    name_band_rate: float | None = None  # drift band per model name, ours
 
 
 @dataclass(slots=True)
@@ -127,10 +130,10 @@ def _flow_days(data: PriceData, account: SimAccount, end: int) -> tuple[set[int]
     return withdrawals, deposits
 
 
-def carry_in(ledger: AccountLedger, first_year: int, year: int) -> float:
-    """Capital-loss carryover (short + long) into ``year`` from the account's realized rows."""
+def carry_in(ledger: AccountLedger, first_year: int, year: int) -> tuple[float, float]:
+    """Capital-loss carryover (short-term, long-term) into ``year`` from the realized rows, USD."""
     if year <= first_year:
-        return 0.0
+        return 0.0, 0.0
     short: dict[int, Decimal] = {}
     long: dict[int, Decimal] = {}
     for row in ledger.realized():
@@ -142,7 +145,7 @@ def carry_in(ledger: AccountLedger, first_year: int, year: int) -> float:
         for y in range(first_year, year)
     ]
     last = carryforward(FilingStatus.MARRIED_FILING_JOINTLY, years)[-1]
-    return float(last.carryover_out_short_term + last.carryover_out_long_term)
+    return float(last.carryover_out_short_term), float(last.carryover_out_long_term)
 
 
 def risk_model_on(data: PriceData, t: int) -> RiskModel:
@@ -196,6 +199,8 @@ class _Chunk:
             config=settings.solver,
             try_second_side=settings.try_second_side,
             rebalance_trigger_te=settings.rebalance_trigger_te,
+            tracking_error_target=settings.tracking_error_target,
+            name_band_rate=settings.name_band_rate,
             harvest_config=(
                 replace(
                     settings.solver,
@@ -216,7 +221,7 @@ class _Chunk:
         self.stats: dict[str, SolveStats] = {a.account_id: SolveStats() for a in accounts}
         self.shortfall: dict[tuple[str, str], float] = {}
         self.flow_days = {a.account_id: _flow_days(data, a, settings.end) for a in accounts}
-        self.carry: dict[tuple[str, str, int], float] = {}
+        self.carry: dict[tuple[str, str, int], tuple[float, float]] = {}
 
     def market(self, t: int, *, solve: bool) -> Market:
         data = self.data
@@ -263,9 +268,8 @@ class _Chunk:
 
     def carry_for(
         self, account: SimAccount, policy: str, ledger: AccountLedger, year: int
-    ) -> float:
-        if account.gains_budget is None:
-            return 0.0
+    ) -> tuple[float, float]:
+        """The (short-term, long-term) loss carried into ``year``, USD (cached per year)."""
         key = (account.account_id, policy, year)
         if key not in self.carry:
             first = self.data.dates[account.funded_day].year
@@ -290,9 +294,21 @@ class _Chunk:
             carry_in=self.carry_for(account, "ours", ledger, market.day.year),
             mode=mode,
         )
-        result = self.ours.solve(problem, market, self.stats[account.account_id])
-        if result is not None:
-            self.ours.execute(ledger, result, market, self.symbols)
+        stats = self.stats[account.account_id]
+        result = self.ours.solve(problem, market, stats)
+        if result is None:
+            return
+        budget = problem.tax_profile.gains_budget_amount
+        before = sum(realized_this_year(ledger, market.day)) if budget is not None else 0.0
+        self.ours.execute(ledger, result, market, self.symbols)
+        if budget is not None:
+            # The engine's net gains of the day's trades against what the budget allowed; an
+            # overshoot the result reports (relaxed for the cash floor, forced) is not counted.
+            over = sum(realized_this_year(ledger, market.day)) - before - max(budget, 0.0)
+            reported = any("budget" in text for text in result.relaxed + result.forced)
+            if over > 0.005 and not reported:
+                stats.budget_overshoots += 1
+                stats.notes.append(f"{market.day}: gains budget overshot by {over:,.2f} USD")
 
     def run(self) -> list[AccountRun]:
         data, settings = self.data, self.settings
@@ -403,7 +419,7 @@ class _Chunk:
                 account,
                 ledger,
                 market.day,
-                self.carry_for(account, policy, ledger, market.day.year),
+                sum(self.carry_for(account, policy, ledger, market.day.year)),
             )
             self.naive.rebalance(
                 ledger, market, self.symbols, account.drift_tolerance, budget=budget

@@ -176,12 +176,21 @@ class Band:
 
 
 def drift_bands(
-    universe: Universe, constraints: Constraints, target_weights: FloatArray
+    universe: Universe,
+    constraints: Constraints,
+    target_weights: FloatArray,
+    active_before: FloatArray,
+    exempt: BoolArray,
 ) -> tuple[Band, ...]:
     """The household's drift bands: per sector, per industry, per model name (``Constraints``).
 
-    A name band holds each name of the model (target > 0) within ``name_band_rate`` × its target
-    of it; names outside the model have no name band (the risk term sells them).
+    A name band keeps each name of the model (target > 0) within ``name_band_rate`` × its target
+    of it, or within its drift before trading (``active_before``, weights) when that is wider:
+    trades never take a name outside its band nor further out than it is, and a band never
+    forces a trade (a name outside it today may stay, e.g. a gain the budget keeps; the risk term
+    still pulls it in). Names outside the model have no name band, nor have ``exempt`` names:
+    those that may not be bought today (harvest side, wash-sale buy lock, never-buy), whose
+    shortfall is a harvest's for its 31 days, not drift.
     """
     out: list[Band] = []
     n = universe.size
@@ -198,14 +207,17 @@ def drift_bands(
             Band(kind, groups, np.arange(n, dtype=np.int64), group_of, np.full(len(groups), band))
         )
     if constraints.name_band_rate is not None:
-        members = np.flatnonzero(target_weights > 0.0).astype(np.int64)
+        members = np.flatnonzero((target_weights > 0.0) & ~exempt).astype(np.int64)
         out.append(
             Band(
                 "name_band",
                 tuple(universe.symbols[i] for i in members),
                 members,
                 np.arange(len(members), dtype=np.int64),
-                constraints.name_band_rate * target_weights[members],
+                np.maximum(
+                    constraints.name_band_rate * target_weights[members],
+                    np.abs(active_before[members]),
+                ),
             )
         )
     return tuple(out)
@@ -263,10 +275,19 @@ class PreparedProblem:
     @property
     def forced_sell_weights_by_name(self) -> FloatArray:
         """Household weight sold per name by forced sales."""
-        forced = self.lot_state == LOT_FORCED
-        out = np.zeros_like(self.initial_weights)
-        np.add.at(out, self.lot_symbol[forced], self.lot_weight[forced])
-        return out
+        return forced_weights(
+            self.lot_symbol, self.lot_weight, self.lot_state, len(self.initial_weights)
+        )
+
+
+def forced_weights(
+    lot_symbol: IntArray, lot_weight: FloatArray, lot_state: IntArray, names: int
+) -> FloatArray:
+    """Household weight sold per name by the forced lots (``LOT_FORCED``)."""
+    forced = lot_state == LOT_FORCED
+    out = np.zeros(names)
+    np.add.at(out, lot_symbol[forced], lot_weight[forced])
+    return out
 
 
 def representable(shares: FloatArray, places: int) -> npt.NDArray[np.bool_]:
@@ -357,8 +378,10 @@ def objective_tax_rates(
             realized_long_term_amount=profile.realized_long_term_gain_amount,
             carryforward_short_term_amount=profile.loss_carryforward_short_term_amount,
             carryforward_long_term_amount=profile.loss_carryforward_long_term_amount,
-            # What the account's embedded gains release a year if held to the horizon.
-            expected_gain_amount_per_year=unrealized[a] / horizon if horizon else 0.0,
+            # The gains the account produces a year, plus what its embedded gains release a
+            # year if held to the horizon: what a carried loss will offset.
+            expected_gain_amount_per_year=config.expected_gain_rate * float(account_values[a])
+            + (unrealized[a] / horizon if horizon else 0.0),
             filing_status=FilingStatus(profile.filing_status),
         )
         shadow = shadow_rates(
@@ -677,6 +700,10 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         if not np.any(lot_budget_rates[k][free & (lot_account == a)] < 0.0):
             limits[a, k] = 0.0
 
+    # Active weights if only the forced sales were made (name bands never force a trade).
+    active_before = (
+        initial - forced_weights(lot_symbol, lot_weight, state, n) - problem.target_weights
+    )
     return PreparedProblem(
         value_amount=value,
         account_values=account_values,
@@ -712,6 +739,6 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         budget_over_weights=over,
         forced_gain_weights=forced_gain,
         turnover_cap_weight=cons.turnover_cap_weight,
-        bands=drift_bands(universe, cons, problem.target_weights),
+        bands=drift_bands(universe, cons, problem.target_weights, active_before, ~buyable),
         cash_short_notes=tuple(short_notes),
     )

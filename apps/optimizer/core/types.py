@@ -645,6 +645,9 @@ class SolverConfig:
         realization_horizon_years: Years until positions are assumed sold anyway, at the
             long-term rate (shadow valuation); None: never (a step-up at death, IRC §1014).
         shadow_step_rate: The shadow rates' chord step, as a fraction of the account's value.
+        expected_gain_rate: Gains a portfolio is expected to produce a year, a fraction of its
+            value (shadow valuation): with the embedded gains released over the horizon, what a
+            carried loss will offset each year, hence how soon the bank is used.
         wash_lock_cost_weight: Each buy of a name freezes its loss lots for 30 days (IRC
             §1091(a)): a buy costs, per unit bought, this weight × the account's loss shadow
             rate × the name's expected loss over 30 days (σ·√(30/365)/√(2π), the mean of the
@@ -672,6 +675,7 @@ class SolverConfig:
     deferral_discount_rate: float = 0.05
     realization_horizon_years: float | None = None
     shadow_step_rate: float = 0.01
+    expected_gain_rate: float = 0.0
     wash_lock_cost_weight: float = 0.0
     tracking_error_step_limit: int = 4
 
@@ -703,6 +707,7 @@ class SolverConfig:
             "turnover_penalty_rate",
             "deferral_discount_rate",
             "wash_lock_cost_weight",
+            "expected_gain_rate",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
