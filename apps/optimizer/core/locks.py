@@ -1,4 +1,4 @@
-"""Household wash-sale locks derived from the last 30 days of trades (rules from apps.taxlots)."""
+"""Household wash-sale locks and harvest pairs derived from recent trades (rules: apps.taxlots)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from apps.optimizer.core.types import TradeSide, WashSaleLocks
+from apps.optimizer.core.types import HarvestPair, TradeSide, WashSaleLocks
 from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS, wash_sale_window
 
 
@@ -74,3 +74,37 @@ def wash_sale_locks_from_history(
     return WashSaleLocks(
         no_buy_symbols=frozenset(no_buy), no_loss_sale_symbols=frozenset(no_loss_sale)
     )
+
+
+def harvest_pairs_from_history(
+    trades: Iterable[RecentTrade], *, sectors: Mapping[str, str], held: Iterable[str]
+) -> tuple[HarvestPair, ...]:
+    """The household's open harvest pairs (the latest per replacement still held).
+
+    A pair is a name sold at a loss and a name of its sector bought the same day.
+
+    Args:
+        trades: Recent trades of every account of the household (as far back as pairs are
+            followed; a pair is worth following for a few wash-sale windows).
+        sectors: Sector of each symbol traded.
+        held: Symbols the household holds today.
+    """
+    holding = set(held)
+    losses: dict[date, set[str]] = {}
+    buys: dict[date, set[str]] = {}
+    for trade in trades:
+        if trade.side is TradeSide.SELL and trade.is_loss:
+            losses.setdefault(trade.traded_on, set()).add(trade.symbol)
+        elif trade.side is TradeSide.BUY:
+            buys.setdefault(trade.traded_on, set()).add(trade.symbol)
+    latest: dict[str, HarvestPair] = {}
+    for day in sorted(losses):
+        for replacement in sorted(buys.get(day, set()) & holding):
+            partners = sorted(
+                x
+                for x in losses[day]
+                if x != replacement and sectors.get(x) == sectors.get(replacement)
+            )
+            if partners:
+                latest[replacement] = HarvestPair(partners[0], replacement, day)
+    return tuple(latest[r] for r in sorted(latest))

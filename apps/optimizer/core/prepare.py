@@ -404,6 +404,34 @@ def objective_tax_rates(
     return lot_rates, loss_rates
 
 
+def substitute_preferences(
+    problem: HouseholdProblem,
+    harvest_side: BoolArray,
+    buyable: BoolArray,
+    name_group: IntArray,
+    preference_rate: float,
+) -> FloatArray:
+    """Per name: how much cheaper a buy is as a listed replacement of a harvest-side name.
+
+    The firm's substitute list comes first: the alternative of rank r of a name on the harvest
+    side today costs ``preference_rate`` / r less per unit bought
+    (``SolverConfig.substitute_preference_rate``). Never a name substantially identical to the
+    harvested one (IRC §1091(a)), nor one that may not be bought today.
+    """
+    symbols = problem.universe.symbols
+    position = {symbol: i for i, symbol in enumerate(symbols)}
+    out = np.zeros(len(symbols))
+    for symbol, alternatives in problem.substitutes:
+        i = position.get(symbol)
+        if i is None or not harvest_side[i]:
+            continue
+        for rank, alternative in enumerate(alternatives, start=1):
+            j = position.get(alternative)
+            if j is not None and buyable[j] and name_group[j] != name_group[i]:
+                out[j] = max(out[j], preference_rate / rank)
+    return out
+
+
 # E[max(−X, 0)] for X ~ N(0, σ²) is σ / √(2π); over the 30-day wash-sale window (IRC §1091(a)).
 _EXPECTED_LOSS_PER_VOLATILITY = float(np.sqrt(30.0 / 365.0) / np.sqrt(2.0 * np.pi))
 
@@ -613,6 +641,11 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     buy_account = np.repeat(np.arange(len(accounts), dtype=np.int64), len(buyable_names))
     buy_symbol = np.tile(buyable_names, len(accounts))
     buy_penalty = location[buy_account, buy_symbol]
+    if problem.substitutes:
+        preference = substitute_preferences(
+            problem, harvest_side, buyable, name_group, config.substitute_preference_rate
+        )
+        buy_penalty = buy_penalty - preference[buy_symbol]
     if config.wash_lock_cost_weight > 0.0:
         lock = wash_lock_cost_rates(problem, loss_rate * taxable * (thresholds < np.inf))
         buy_penalty = buy_penalty + config.wash_lock_cost_weight * lock[buy_account, buy_symbol]

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import numpy as np
 
-from apps.optimizer.core.prepare import BUDGET_KINDS, BUDGET_LABELS, LOT_FORCED, PreparedProblem
+from apps.optimizer.core.prepare import (
+    BUDGET_KINDS,
+    BUDGET_LABELS,
+    LOT_FORCED,
+    IntArray,
+    PreparedProblem,
+)
 from apps.optimizer.core.problem import CompiledUniverse, ContinuousSolution
 from apps.optimizer.core.rounding import RoundedTrades
 from apps.optimizer.core.types import (
     FloatArray,
+    HarvestPair,
     HouseholdProblem,
     NaiveRebalance,
     ObjectiveTerms,
@@ -23,6 +31,7 @@ from apps.optimizer.core.types import (
     TradeReason,
     TradeSide,
 )
+from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
 
 
 def _active_risk(compiled: CompiledUniverse, active: FloatArray) -> float:
@@ -110,9 +119,52 @@ WHY_TRACKING = "to reduce the tracking error"
 WHY_UNDERWEIGHT = "to fill an underweight"
 
 
-def substitute_why(group: str, harvested: list[str]) -> str:
-    """The reason text of a buy in ``group`` (a sector) where ``harvested`` names sold at a loss."""
-    return f"to keep {group} exposure after harvesting losses in {', '.join(harvested)}"
+def substitute_why(replaced: str, back_on: date) -> str:
+    """The reason text of a harvest pair's replacement bought for ``replaced`` (sold at a loss)."""
+    return (
+        f"to replace {replaced}, sold at a loss today, which may be bought back from "
+        f"{back_on.isoformat()} (after its 30-day wash-sale window)"
+    )
+
+
+def swap_back_sell_why(pair: HarvestPair) -> str:
+    """The reason text of selling a harvest pair's replacement to buy the harvested name back."""
+    return (
+        f"to swap back into {pair.harvested}, harvested on {pair.harvested_on.isoformat()}: "
+        "its wash-sale window is over"
+    )
+
+
+def swap_back_buy_why(pair: HarvestPair) -> str:
+    """The reason text of buying a harvested name back from its replacement."""
+    return f"to swap back from {pair.replacement}, its replacement since the harvest"
+
+
+def replacement_partner(
+    bought: int,
+    harvested: list[int],
+    compiled: CompiledUniverse,
+    listed: dict[str, tuple[str, ...]],
+) -> int:
+    """The harvested name a replacement stands in for: the firm's list first, else the closest.
+
+    Among today's harvested names of the bought name's sector, one whose substitute list names
+    it (best rank), else the one most correlated with it in the risk model.
+    """
+    symbols = compiled.symbols
+    ranked = [
+        (listed[symbols[h]].index(symbols[bought]), h)
+        for h in harvested
+        if symbols[bought] in listed.get(symbols[h], ())
+    ]
+    if ranked:
+        return min(ranked)[1]
+    loadings, cov = compiled.loadings, compiled.factor_covariance
+    exposure = loadings[bought] @ cov
+    variance = np.einsum("ij,jk,ik->i", loadings[harvested], cov, loadings[harvested])
+    variance = variance + compiled.specific_variance[harvested]
+    correlation = (loadings[harvested] @ exposure) / np.sqrt(variance)
+    return harvested[int(np.argmax(correlation))]
 
 
 def shares_text(shares: float) -> str:
@@ -143,6 +195,30 @@ def buy_explanation(*, shares: str, symbol: str, amount: str, why: str) -> str:
 
 def _money(amount: float) -> str:
     return f"{amount:,.2f}"
+
+
+def swap_backs(
+    problem: HouseholdProblem,
+    symbols: tuple[str, ...],
+    sold_symbols: IntArray,
+    prepared: PreparedProblem,
+    bought: IntArray,
+) -> tuple[dict[str, HarvestPair], dict[str, HarvestPair]]:
+    """Open harvest pairs unwound by the final trades, by replacement sold and by name bought.
+
+    A pair is unwound when its window is over (IRC §1091(a): 30 days after the loss sale), its
+    replacement is sold and its harvested name bought in the same solve.
+    """
+    sold = {symbols[i] for i in sold_symbols.tolist()}
+    bought_names = {symbols[i] for i in prepared.buy_symbol[bought].tolist()}
+    by_replacement: dict[str, HarvestPair] = {}
+    by_harvested: dict[str, HarvestPair] = {}
+    for pair in problem.harvest_pairs:
+        over = problem.as_of > pair.harvested_on + timedelta(days=WASH_SALE_WINDOW_DAYS)
+        if over and pair.replacement in sold and pair.harvested in bought_names:
+            by_replacement[pair.replacement] = pair
+            by_harvested[pair.harvested] = pair
+    return by_replacement, by_harvested
 
 
 def build_result(
@@ -232,7 +308,11 @@ def build_result(
     buying_accounts = set(prepared.buy_account[bought].tolist())
     needs_cash_list = needs_cash.tolist()
 
+    swap_back_sells, swap_back_buys = swap_backs(problem, symbols, symbol, prepared, bought)
+
     def sell_why(reason: TradeReason, i: int, a: int) -> str:
+        if reason is TradeReason.REDUCE_RISK and symbols[i] in swap_back_sells:
+            return swap_back_sell_why(swap_back_sells[symbols[i]])
         if reason is TradeReason.RAISE_CASH:
             return WHY_RAISE_CASH_FLOOR if needs_cash_list[a] else WHY_RAISE_CASH_MODE
         if reason is TradeReason.REDUCE_RISK:
@@ -280,10 +360,14 @@ def build_result(
         )
 
     # Buys: a buy in a sector where a loss was harvested today (in the final trades) is a
-    # substitute; otherwise it fills an underweight or, bought above target, reduces risk.
-    harvested_in: dict[str, list[str]] = {}
+    # harvest pair's replacement; otherwise it fills an underweight or, bought above target,
+    # reduces risk. An open pair whose window is over and whose two legs both trade today is
+    # a swap back, and both trades say so.
+    harvested_in: dict[str, list[int]] = {}
     for i in sorted(set(symbol[is_harvest].tolist())):
-        harvested_in.setdefault(universe.sectors[i], []).append(symbols[i])
+        harvested_in.setdefault(universe.sectors[i], []).append(i)
+    listed = dict(problem.substitutes)
+    back_on = problem.as_of + timedelta(days=WASH_SALE_WINDOW_DAYS + 1)
     buy_symbol = prepared.buy_symbol[bought]
     buy_shares = rounded.buy_shares[bought]
     buy_amount = buy_shares * prices[buy_symbol]
@@ -298,11 +382,14 @@ def build_result(
     ):
         sector = universe.sectors[i]
         if sector in harvested_in:
-            reason, why = TradeReason.SUBSTITUTE, substitute_why(sector, harvested_in[sector])
+            partner = replacement_partner(i, harvested_in[sector], compiled, listed)
+            reason, why = TradeReason.SUBSTITUTE, substitute_why(symbols[partner], back_on)
         elif not overweight[i] and prepared.initial_weights[i] < prepared.target_weights[i]:
             reason, why = TradeReason.FILL_UNDERWEIGHT, WHY_UNDERWEIGHT
         else:
             reason, why = TradeReason.REDUCE_RISK, WHY_TRACKING
+        if symbols[i] in swap_back_buys:
+            why = swap_back_buy_why(swap_back_buys[symbols[i]])
         trades.append(
             Trade(
                 account_id=account_ids[a],

@@ -398,6 +398,19 @@ class WashSaleLocks:
 
 
 @dataclass(frozen=True, slots=True)
+class HarvestPair:
+    """A replacement bought the day a name was sold at a loss, still held (a harvest pair).
+
+    When the harvested name's 30-day window is over (IRC §1091(a)), the optimizer may swap back
+    (sell the replacement, buy the harvested name) if that pays; the trades then say so.
+    """
+
+    harvested: str
+    replacement: str
+    harvested_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class Constraints:
     """Account or household constraints already resolved by the adapter.
 
@@ -515,6 +528,11 @@ class HouseholdProblem:
     # Annualised ex-ante tracking error the household may carry after trading (fraction): when
     # the solution's is higher, the risk aversion is raised until it is met (``solve_household``).
     tracking_error_target: float | None = None
+    # The firm's substitute list (symbol, alternatives in rank order): a harvested name's listed
+    # alternatives are its replacements first (``prepare.substitute_preferences``).
+    substitutes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Open harvest pairs of the household (from its recent trades; ``locks.harvest_pairs``).
+    harvest_pairs: tuple[HarvestPair, ...] = ()
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
@@ -569,6 +587,8 @@ class RebalanceProblem:
     risk_aversion_scale: float = 1.0  # see ``HouseholdProblem.risk_aversion_scale``
     substantially_identical: tuple[frozenset[str], ...] = ()  # see HouseholdProblem
     tracking_error_target: float | None = None  # see HouseholdProblem
+    substitutes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # see HouseholdProblem
+    harvest_pairs: tuple[HarvestPair, ...] = ()  # see HouseholdProblem
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
@@ -607,6 +627,8 @@ class RebalanceProblem:
             risk_aversion_scale=self.risk_aversion_scale,
             substantially_identical=self.substantially_identical,
             tracking_error_target=self.tracking_error_target,
+            substitutes=self.substitutes,
+            harvest_pairs=self.harvest_pairs,
         )
 
 
@@ -652,6 +674,9 @@ class SolverConfig:
             §1091(a)): a buy costs, per unit bought, this weight × the account's loss shadow
             rate × the name's expected loss over 30 days (σ·√(30/365)/√(2π), the mean of the
             negative part of its return), the harvest it may forgo. 0 disables it.
+        substitute_preference_rate: What following the firm's substitute list is worth, per
+            unit bought of a harvested name's first listed alternative (half for the second...):
+            a fraction of the amount, taken off the buy's cost.
         tracking_error_step_limit: Re-solves allowed to bring a household to its tracking
             error target (``HouseholdProblem.tracking_error_target``).
     """
@@ -677,6 +702,7 @@ class SolverConfig:
     shadow_step_rate: float = 0.01
     expected_gain_rate: float = 0.0
     wash_lock_cost_weight: float = 0.0
+    substitute_preference_rate: float = 0.002
     tracking_error_step_limit: int = 4
 
     def __post_init__(self) -> None:
@@ -708,6 +734,7 @@ class SolverConfig:
             "deferral_discount_rate",
             "wash_lock_cost_weight",
             "expected_gain_rate",
+            "substitute_preference_rate",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):

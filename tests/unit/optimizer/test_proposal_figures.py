@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -232,7 +233,8 @@ def check_reasons(problem: RebalanceProblem, result: RebalanceResult) -> None:
             sector = universe.sectors[i]
             same_sector = sorted(s for s in harvested if universe.sectors[index[s]] == sector)
             assert same_sector, f"{trade.symbol}: substitute with no {sector} name harvested"
-            assert trade.why == report.substitute_why(sector, same_sector)
+            back_on = problem.as_of + timedelta(days=31)
+            assert trade.why in {report.substitute_why(s, back_on) for s in same_sector}
         elif trade.reason is TradeReason.FILL_UNDERWEIGHT:
             assert trade.side is TradeSide.BUY and weights[i] < target[i]
             assert trade.why == report.WHY_UNDERWEIGHT

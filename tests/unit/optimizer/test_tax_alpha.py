@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import numpy as np
 import pytest
 
+from apps.optimizer.core import report
 from apps.optimizer.core.errors import ProblemShapeError
+from apps.optimizer.core.locks import RecentTrade, harvest_pairs_from_history
 from apps.optimizer.core.prepare import prepare_problem
 from apps.optimizer.core.problem import solve_rebalance
 from apps.optimizer.core.types import (
     Constraints,
+    HarvestPair,
     SolverConfig,
     TaxProfile,
     TradeSide,
     WashSaleLocks,
 )
-from tests.unit.optimizer.builders import lot, problem, universe
+from tests.unit.optimizer.builders import AS_OF, lot, problem, universe
 
 SHADOW = SolverConfig(tax_valuation="shadow", realization_horizon_years=10.0)
 
@@ -180,3 +184,63 @@ def test_config_refuses_bad_tax_alpha_settings() -> None:
         TaxProfile(0.4, 0.2, loss_carryforward_long_term_amount=-1.0)
     with pytest.raises(ProblemShapeError):
         TaxProfile(0.4, 0.2, filing_status="joint-ish")
+
+
+def five_names() -> tuple:
+    return universe([100.0] * 5, ["A", "A", "A", "B", "B"])
+
+
+def test_the_firms_substitute_is_the_harvests_replacement_and_the_trade_says_so() -> None:
+    u = five_names()
+    lots = [lot("loss", 0, 2000.0, 143.0, 800)] + [
+        lot(f"l{i}", i, 2000.0, 100.0, 800) for i in range(1, 5)
+    ]
+    p = problem(u, lots, [0.2] * 5, cash=0.0, cash_target=0.0)
+    config = SolverConfig(risk_aversion=10.0)
+    plain = {t.symbol: t.amount for t in solve_rebalance(p, config).trades}
+    assert plain["N1"] == plain["N2"]  # the risk model cannot tell the two apart
+    listed = solve_rebalance(replace(p, substitutes=(("N0", ("N2",)),)), config)
+    buys = {t.symbol: t for t in listed.trades if t.side is TradeSide.BUY}
+    assert any(t.symbol == "N0" and t.side is TradeSide.SELL for t in listed.trades)
+    assert buys["N2"].amount > buys["N1"].amount * 1.05  # the firm's list first
+    assert buys["N2"].why.startswith("to replace N0, sold at a loss today")
+    assert "2024-07-29" in buys["N2"].why  # 31 days after 2024-06-28
+
+
+def test_a_pair_past_its_window_is_swapped_back_and_both_trades_say_so() -> None:
+    u = five_names()
+    # N1 replaced N0 40 days ago; N0 is not held; prices are flat, so the swap costs no tax.
+    lots = [lot("r", 1, 400.0, 100.0, 40)] + [lot(f"l{i}", i, 200.0, 100.0, 800) for i in (2, 3, 4)]
+    pair = HarvestPair(harvested="N0", replacement="N1", harvested_on=AS_OF - timedelta(days=40))
+    p = replace(problem(u, lots, [0.2] * 5, cash=0.0, cash_target=0.0), harvest_pairs=(pair,))
+    result = solve_rebalance(p, SolverConfig())
+    sells = [t for t in result.trades if t.side is TradeSide.SELL and t.symbol == "N1"]
+    buys = [t for t in result.trades if t.side is TradeSide.BUY and t.symbol == "N0"]
+    assert sells and buys
+    assert sells[0].why == report.swap_back_sell_why(pair)
+    assert buys[0].why == report.swap_back_buy_why(pair)
+    # Inside the window the pair is not unwound by name (N0 may not be bought: the locks say so).
+    early = replace(pair, harvested_on=AS_OF - timedelta(days=10))
+    inside = solve_rebalance(
+        replace(
+            p,
+            harvest_pairs=(early,),
+            wash_sale_locks=WashSaleLocks(no_buy_symbols=frozenset({"N0"})),
+        ),
+        SolverConfig(),
+    )
+    assert not any("swap back" in t.why for t in inside.trades)
+
+
+def test_harvest_pairs_come_from_the_households_trades() -> None:
+    day = AS_OF - timedelta(days=35)
+    trades = [
+        RecentTrade("N0", day, TradeSide.SELL, is_loss=True),
+        RecentTrade("N1", day, TradeSide.BUY, is_loss=False),
+        RecentTrade("N3", day, TradeSide.BUY, is_loss=False),  # another sector: not a pair
+        RecentTrade("N2", day, TradeSide.SELL, is_loss=False),  # a gain: not a harvest
+    ]
+    sectors = {"N0": "A", "N1": "A", "N2": "A", "N3": "B"}
+    pairs = harvest_pairs_from_history(trades, sectors=sectors, held={"N1", "N3"})
+    assert pairs == (HarvestPair("N0", "N1", day),)
+    assert harvest_pairs_from_history(trades, sectors=sectors, held={"N3"}) == ()
