@@ -52,13 +52,12 @@ SHAPES: dict[str, Callable[[int, int], float]] = {
 
 Solve = Callable[[RebalanceProblem], RebalanceResult]
 
-#: The last year raises the risk aversion by these factors, in turn, until the tracking error
-#: is within the tolerance (the optimizer's own trade-off may stop short of the model when the
-#: remaining lots carry large gains; the advisor's horizon says the move must end that year).
-#: If the largest is not enough, the last year also pauses harvesting: a name with a lot far
-#: enough under water is otherwise harvest-side (never bought that day), and an underweight one
-#: stays short of its target (the same-day side rule, prepare.py).
-LAST_YEAR_SCALES = (1.0, 4.0, 16.0, 64.0)
+#: The last year solves with the tolerance as its tracking error target: the core raises the
+#: risk aversion until it holds (``problem.solve_household``; the optimizer's own trade-off may
+#: stop short of the model when the remaining lots carry large gains; the advisor's horizon says
+#: the move must end that year). If that is not enough, the last year also pauses harvesting: a
+#: name with a lot far enough under water is otherwise harvest-side (never bought that day), and
+#: an underweight one stays short of its target (the same-day side rule, prepare.py).
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,11 +287,10 @@ def _simulate(
         result = first if (y == 0 and first is not None) else solve(solved)
         scale, paused = 1.0, False
         if y == len(budgets) - 1:
-            for more in LAST_YEAR_SCALES[1:]:
-                if result.after.active_risk_rate <= tolerance_rate:
-                    break
-                scale = more
-                result = solve(replace(solved, risk_aversion_scale=scale))
+            if result.after.active_risk_rate > tolerance_rate:
+                held = solve(replace(solved, tracking_error_target=tolerance_rate))
+                scale = held.risk_aversion_used / result.risk_aversion_used
+                result = held
             if (
                 result.after.active_risk_rate > tolerance_rate
                 and solved.tax_profile.harvest_threshold_rate is not None
