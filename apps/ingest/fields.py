@@ -13,12 +13,12 @@ from typing import Any
 from apps.common.csv_out import formula_leading, formula_leading_message
 from apps.common.limits import (
     DATE_RANGE_MESSAGE,
-    ISO_DATE_RE,
     MONEY_MAX_INTEGER_DIGITS,
     NUMBER_RE,
     SHARES_MAX_INTEGER_DIGITS,
     US_DATE_RE,
     date_in_range,
+    parse_iso_date,
 )
 from apps.ingest.reading import Row
 
@@ -123,13 +123,10 @@ def iso_date(row: Row, name: str, *, required: bool = True) -> date | None:
         if required:
             row.error(name, "is required")
         return None
-    if not ISO_DATE_RE.fullmatch(text):
-        row.error(name, f"{text[:40]!r} is not a date (YYYY-MM-DD)")
-        return None
     try:
-        return _in_range(row, name, date.fromisoformat(text))
-    except ValueError:
-        row.error(name, f"{text[:40]!r} is not a real date")
+        return parse_iso_date(text)
+    except ValueError as exc:
+        row.error(name, str(exc))
         return None
 
 

@@ -126,13 +126,12 @@ def decode_content(content: bytes, reading: Reading) -> str | None:
             "save it as UTF-8 (CSV UTF-8)",
         )
         return None
-    if not text.strip():
-        reading.file_problem(1, "header", "the file is empty; a header row is required")
-        return None
     return text
 
 
-class _BrokenCsvError(Exception):
+class BrokenCsvError(Exception):
+    """The text is not CSV (an unclosed quote): no record from ``line`` on can be read."""
+
     def __init__(self, line: int, reason: str):
         super().__init__(reason)
         self.line = line
@@ -149,7 +148,7 @@ def records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise _BrokenCsvError(reader.line_num or start, f"is not valid CSV: {exc}") from exc
+            raise BrokenCsvError(reader.line_num or start, f"is not valid CSV: {exc}") from exc
         yield start, cells
         start = reader.line_num + 1
 
@@ -283,10 +282,13 @@ def rows_read(content: bytes | str, layout: Layout, reading: Reading) -> Iterato
     text = content if isinstance(content, str) else decode_content(content, reading)
     if text is None:
         return
+    if not text.strip():
+        reading.file_problem(1, "header", "the file is empty; a header row is required")
+        return
     lines = records(text)
     try:
         table = _find_header(lines, layout, reading)
         if table is not None:
             yield from _data_rows(lines, table, layout, reading)
-    except _BrokenCsvError as exc:
+    except BrokenCsvError as exc:
         reading.file_problem(exc.line, "file", exc.reason)

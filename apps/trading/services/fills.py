@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
@@ -71,7 +72,7 @@ class _FillsLayout:
     """A fills layout: our field -> the file's column, side codes, date format."""
 
     layout: Layout
-    sides: dict[str, str]
+    sides: Mapping[str, str]
     us_dates: bool
 
 
@@ -82,7 +83,7 @@ _OPTIONAL = frozenset({"allocation_id", "custodian"})
 _BUY_SELL = {"buy": TradeSide.BUY, "sell": TradeSide.SELL}
 
 
-def _fills_layout(*names: str, sides: dict[str, str], us_dates: bool) -> _FillsLayout:
+def _fills_layout(*names: str, sides: Mapping[str, str], us_dates: bool) -> _FillsLayout:
     """Declare a fills layout: the file's columns for ``_FIELDS`` (then ``custodian``)."""
     columns = {
         field_name: Column(name, required=field_name not in _OPTIONAL)
