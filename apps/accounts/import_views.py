@@ -16,22 +16,21 @@ from apps.accounts.services.imports import custodian_file_import
 from apps.ingest.forms import UploadForm, upload_import
 
 
+def _layout_choices() -> list[tuple[str, str]]:
+    """The registered layouts, read when the form renders (a layout added later shows)."""
+    return [(name, layout.label) for name, layout in LAYOUTS.items()]
+
+
 class CustodianImportForm(UploadForm):
     """Which file, what it holds, whose layout; optionally only check it."""
 
     kind = forms.ChoiceField(choices=[(k.value, k.value.title()) for k in ImportKind])
-    layout = forms.ChoiceField(choices=())
+    layout = forms.ChoiceField(choices=_layout_choices)
     as_of = forms.DateField(
         required=False, help_text="Positions snapshot date, when the file has none."
     )
     dry_run = forms.BooleanField(required=False, label="Check only (write nothing)")
     field_order = ("kind", "layout", "file", "as_of", "dry_run")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        layout = self.fields["layout"]
-        assert isinstance(layout, forms.ChoiceField)  # noqa: S101 - declared above  # nosec B101
-        layout.choices = [(name, declared.label) for name, declared in LAYOUTS.items()]
 
 
 @action_required(Action.IMPORT_FILES)
