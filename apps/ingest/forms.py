@@ -12,6 +12,13 @@ from apps.common.limits import FILE_MAX_BYTES
 from apps.ingest.problems import FileRejectedError
 
 
+def upload_size_check(upload: Any) -> Any:
+    """Refuse an upload over ``FILE_MAX_BYTES`` before it is read (a form field's error)."""
+    if upload.size > FILE_MAX_BYTES:
+        raise forms.ValidationError(f"the file is larger than {FILE_MAX_BYTES // 2**20} MB")
+    return upload
+
+
 class UploadForm(forms.Form):
     """A form with the file to import; subclasses add what the import needs (kind, layout)."""
 
@@ -19,10 +26,7 @@ class UploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         """Refuse oversized uploads before reading them."""
-        upload = self.cleaned_data["file"]
-        if upload.size > FILE_MAX_BYTES:
-            raise forms.ValidationError(f"the file is larger than {FILE_MAX_BYTES // 2**20} MB")
-        return upload
+        return upload_size_check(self.cleaned_data["file"])
 
 
 def upload_import(
