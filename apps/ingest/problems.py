@@ -28,12 +28,22 @@ class Problem:
         return f"line {self.line}: {self.field}: {self.reason}"
 
 
+class ProblemLines:
+    """What reads a file's ``problems`` out: a report, or the error rejecting the file."""
+
+    problems: tuple[Problem, ...]
+
+    def lines(self) -> list[str]:
+        """One line per problem: ``line N: field: reason``."""
+        return [str(p) for p in self.problems]
+
+
 def problems_sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     """Each problem once, by line, field and reason."""
     return tuple(sorted(dict.fromkeys(problems), key=lambda p: (p.line, p.field, p.reason)))
 
 
-class FileRejectedError(ApplicationError):
+class FileRejectedError(ProblemLines, ApplicationError):
     """A file had problems and nothing was applied; ``problems`` lists every one.
 
     ``report`` is the owning service's report of the file (counts read so far) when it keeps
@@ -62,7 +72,3 @@ class FileRejectedError(ApplicationError):
                 ]
             },
         )
-
-    def lines(self) -> list[str]:
-        """One line per problem: ``line N: field: reason``."""
-        return [str(p) for p in self.problems]

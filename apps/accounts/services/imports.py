@@ -61,7 +61,7 @@ from apps.common.bulk import statistics_refresh
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.money import ZERO
 from apps.common.tenancy import firm_today, require_tenant_schema
-from apps.ingest.problems import FileRejectedError, Problem, problems_sorted
+from apps.ingest.problems import FileRejectedError, Problem, ProblemLines, problems_sorted
 from apps.securities.selectors import security_map_get
 
 __all__ = ["ImportKind", "ImportReport", "custodian_file_import"]
@@ -86,7 +86,7 @@ STATISTICS_AFTER_ROWS = 10_000
 
 
 @dataclass(frozen=True)
-class ImportReport:
+class ImportReport(ProblemLines):
     """What an import did (or, for a dry run or a rejected file, would have done).
 
     ``created`` counts new rows (ledger entries, or households + accounts for accounts files),
@@ -108,15 +108,6 @@ class ImportReport:
     problems: tuple[Problem, ...] = ()
     is_applied: bool = False
     households: tuple[str, ...] = ()
-
-    @property
-    def is_clean(self) -> bool:
-        """Whether the file had no problem."""
-        return not self.problems
-
-    def lines(self) -> list[str]:
-        """One line per problem: ``line N: field: reason``."""
-        return [str(problem) for problem in self.problems]
 
     def summary(self) -> str:
         """One line of counts for people."""

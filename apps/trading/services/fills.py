@@ -46,7 +46,7 @@ from apps.common.limits import (
 from apps.common.money import ZERO, round_money
 from apps.common.tenancy import firm_today, require_tenant_schema
 from apps.ingest import fields
-from apps.ingest.problems import FileRejectedError, Problem, problems_sorted
+from apps.ingest.problems import FileRejectedError, Problem, ProblemLines, problems_sorted
 from apps.ingest.reading import Column, Header, Layout, Reading, Row, rows_read
 from apps.trading.models import (
     FillImport,
@@ -120,7 +120,7 @@ _LAYOUTS = {
 
 
 @dataclass(frozen=True)
-class FillReport:
+class FillReport(ProblemLines):
     """What a fills import did (or, rejected, why nothing was done)."""
 
     filename: str
@@ -134,15 +134,6 @@ class FillReport:
     problems: tuple[Problem, ...] = ()
     is_applied: bool = False
     is_duplicate: bool = False
-
-    @property
-    def is_clean(self) -> bool:
-        """Whether the file had no problem."""
-        return not self.problems
-
-    def lines(self) -> list[str]:
-        """One line per problem: ``line N: field: reason``."""
-        return [str(p) for p in self.problems]
 
     def summary(self) -> str:
         """One line for people."""
