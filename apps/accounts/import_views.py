@@ -11,39 +11,26 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.access.permissions import Action, action_required
-from apps.accounts.services.imports import (
-    MAX_FILE_BYTES,
-    ImportKind,
-    ImportLayout,
-    ImportRejectedError,
-    custodian_file_import,
-)
-from apps.common.exceptions import ApplicationError
+from apps.accounts.layouts import LAYOUTS, ImportKind
+from apps.accounts.services.imports import custodian_file_import
+from apps.ingest.forms import UploadForm, upload_import
 
 
-class CustodianImportForm(forms.Form):
+def _layout_choices() -> list[tuple[str, str]]:
+    """The registered layouts, read when the form renders (a layout added later shows)."""
+    return [(name, layout.label) for name, layout in LAYOUTS.items()]
+
+
+class CustodianImportForm(UploadForm):
     """Which file, what it holds, whose layout; optionally only check it."""
 
     kind = forms.ChoiceField(choices=[(k.value, k.value.title()) for k in ImportKind])
-    layout = forms.ChoiceField(
-        choices=[
-            (ImportLayout.GENERIC.value, "Generic CSV (ours)"),
-            (ImportLayout.SCHWAB.value, "Schwab-like export"),
-            (ImportLayout.FIDELITY.value, "Fidelity-like export"),
-        ]
-    )
-    file = forms.FileField()
+    layout = forms.ChoiceField(choices=_layout_choices)
     as_of = forms.DateField(
         required=False, help_text="Positions snapshot date, when the file has none."
     )
     dry_run = forms.BooleanField(required=False, label="Check only (write nothing)")
-
-    def clean_file(self) -> Any:
-        """Refuse oversized uploads before reading them."""
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB")
-        return upload
+    field_order = ("kind", "layout", "file", "as_of", "dry_run")
 
 
 @action_required(Action.IMPORT_FILES)
@@ -53,23 +40,20 @@ def custodian_import(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "report": None, "error": None}
     status = 200
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            context["report"] = custodian_file_import(
-                kind=form.cleaned_data["kind"],
-                layout=form.cleaned_data["layout"],
-                content=upload.read(),
-                filename=upload.name or "upload.csv",
+        data = form.cleaned_data
+        context["report"], context["error"], status = upload_import(
+            form,
+            lambda content, filename: custodian_file_import(
+                kind=data["kind"],
+                layout=data["layout"],
+                content=content,
+                filename=filename,
                 acting_user=request.user,
-                dry_run=form.cleaned_data["dry_run"],
-                as_of=form.cleaned_data["as_of"],
-            )
-        except ImportRejectedError as exc:
-            context["report"] = exc.report
-            status = 400
-        except ApplicationError as exc:
-            context["error"] = exc.message
-            status = 400
+                dry_run=data["dry_run"],
+                as_of=data["as_of"],
+            ),
+            default_name="upload.csv",
+        )
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/import.html", context, status=status)

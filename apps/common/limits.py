@@ -11,6 +11,7 @@ problem on its line) instead of failing in PostgreSQL with a 500.
 - **Dates**: business dates (trade, as-of, price, restriction dates) lie in 1900-01-01 ..
   2200-12-31; beyond them date arithmetic overflows (``date.min`` − 30 days) and nothing real
   happens there.
+- **Files**: an uploaded or imported file is at most ``FILE_MAX_BYTES`` (50 MB).
 - **Lists of ids** in one request: at most ``IDS_MAX`` (10,000); each id is a query parameter
   and PostgreSQL takes at most 65,535 a statement.
 - **Pages**: ``limit`` 1 .. ``PAGE_LIMIT_MAX``, ``offset`` 0 .. ``OFFSET_MAX``.
@@ -52,6 +53,7 @@ DATE_RANGE_MESSAGE: Final = f"a date between {DATE_MIN} and {DATE_MAX}"
 YEAR_MIN: Final = DATE_MIN.year
 YEAR_MAX: Final = DATE_MAX.year
 
+FILE_MAX_BYTES: Final = 50 * 1024 * 1024
 IDS_MAX: Final = 10_000
 PAGE_LIMIT_MAX: Final = 500
 OFFSET_MAX: Final = 10**9

@@ -5,14 +5,14 @@ no security has that symbol). Weights are fractions (``0.25``) or percentages (`
 is accepted whole or rejected whole, with every bad line listed.
 """
 
-import csv
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from apps.common.csv_out import SafeCsvWriter, formula_leading, formula_leading_message
-from apps.common.exceptions import ApplicationError
 from apps.common.limits import NUMBER_RE
+from apps.ingest.problems import FileRejectedError, Problem
+from apps.ingest.reading import BrokenCsvError, is_blank, records
 from apps.models.errors import ModelsErrorCode
 
 HEADER = ("symbol_or_model", "weight")
@@ -44,59 +44,65 @@ def _weight(raw: str) -> Decimal:
     return value
 
 
+def _target(parsed: ParsedTargets, line: int, cells: list[str], seen: set[str]) -> Problem | None:
+    """Read one ``name,weight`` record into ``parsed``; its problem, if any."""
+    if len(cells) != len(HEADER):
+        return Problem(line, "row", "expected 2 columns: symbol_or_model,weight")
+    name, raw = cells
+    if formula_leading(name):
+        return Problem(line, "symbol_or_model", formula_leading_message(name))
+    try:
+        weight = _weight(raw)
+    except (InvalidOperation, ValueError):
+        return Problem(line, "weight", f"weight {raw!r} is not a number")
+    if weight < 0:
+        return Problem(line, "weight", "weight must not be negative")
+    key = name.upper() if not name.lower().startswith(SLEEVE_PREFIX) else name.lower()
+    if key in seen:
+        return Problem(line, "symbol_or_model", f"{name} appears twice")
+    seen.add(key)
+    if name.upper() == CASH_ROW:
+        parsed.cash_weight = weight
+    elif name.lower().startswith(SLEEVE_PREFIX):
+        code = name[len(SLEEVE_PREFIX) :].strip().upper()
+        if not code:
+            return Problem(line, "symbol_or_model", "model: needs a code")
+        parsed.sleeve_weights[code] = weight
+    elif not name:
+        return Problem(line, "symbol_or_model", "empty symbol")
+    else:
+        parsed.security_weights[name.upper()] = weight
+        parsed.bare_names.add(name.upper())
+    return None
+
+
 def targets_csv_parse(text: str) -> ParsedTargets:
-    """Read a version's CSV (a header row is optional).
+    """Read a version's CSV (a header row is optional; ``#`` starts a comment line).
 
     Raises:
-        ApplicationError: ``CSV_INVALID`` with ``extra["lines"]`` = ``{line number: message}``.
+        FileRejectedError: ``CSV_INVALID`` with ``extra["lines"]`` = ``{line number: message}``.
     """
     parsed = ParsedTargets()
-    errors: dict[int, str] = {}
+    problems: list[Problem] = []
     seen: set[str] = set()
-    for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), start=1):
-        cells = [cell.strip() for cell in row]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        if number == 1 and tuple(c.lower() for c in cells[:2]) == HEADER:
-            continue
-        if len(cells) != 2:
-            errors[number] = "expected 2 columns: symbol_or_model,weight"
-            continue
-        name, raw = cells
-        if formula_leading(name):
-            errors[number] = formula_leading_message(name)
-            continue
-        try:
-            weight = _weight(raw)
-        except (InvalidOperation, ValueError):
-            errors[number] = f"weight {raw!r} is not a number"
-            continue
-        if weight < 0:
-            errors[number] = "weight must not be negative"
-            continue
-        key = name.upper() if not name.lower().startswith(SLEEVE_PREFIX) else name.lower()
-        if key in seen:
-            errors[number] = f"{name} appears twice"
-            continue
-        seen.add(key)
-        if name.upper() == CASH_ROW:
-            parsed.cash_weight = weight
-        elif name.lower().startswith(SLEEVE_PREFIX):
-            code = name[len(SLEEVE_PREFIX) :].strip().upper()
-            if not code:
-                errors[number] = "model: needs a code"
+    try:
+        for line, row in records(text.lstrip("\ufeff")):
+            cells = [cell.strip() for cell in row]
+            if is_blank(cells) or cells[0].startswith("#"):
                 continue
-            parsed.sleeve_weights[code] = weight
-        elif not name:
-            errors[number] = "empty symbol"
-        else:
-            parsed.security_weights[name.upper()] = weight
-            parsed.bare_names.add(name.upper())
-    if errors:
-        raise ApplicationError(
-            f"CSV rejected: {len(errors)} bad line(s)",
+            if line == 1 and tuple(c.lower() for c in cells[: len(HEADER)]) == HEADER:
+                continue
+            problem = _target(parsed, line, cells, seen)
+            if problem is not None:
+                problems.append(problem)
+    except BrokenCsvError as exc:
+        problems.append(Problem(exc.line, "file", exc.reason))
+    if problems:
+        raise FileRejectedError(
+            problems,
+            message=f"CSV rejected: {len(problems)} bad line(s)",
             code=ModelsErrorCode.CSV_INVALID,
-            extra={"lines": errors},
+            extra={"lines": {p.line: p.reason for p in problems}},
         )
     return parsed
 

@@ -1,7 +1,9 @@
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 
+from apps.ingest.forms import upload_size_check
 from apps.models.models import ModelPortfolio
 
 
@@ -37,6 +39,11 @@ class ModelVersionForm(forms.Form):
         required=False,
     )
     csv_file = forms.FileField(label="…or upload a CSV", required=False)
+
+    def clean_csv_file(self) -> Any:
+        """Refuse oversized uploads before reading them."""
+        upload = self.cleaned_data.get("csv_file")
+        return upload_size_check(upload) if upload is not None else None
 
     def clean(self) -> dict[str, object]:
         """One of the two sources."""

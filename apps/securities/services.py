@@ -8,13 +8,12 @@ INSERT ... ON CONFLICT), so 200k rows take seconds.
 
 from __future__ import annotations
 
-import csv
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import TextIO
 
@@ -22,14 +21,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.common.bulk import sql_table
-from apps.common.exceptions import ApplicationError
-from apps.common.limits import NUMBER_RE, PRICE_MAX_INTEGER_DIGITS, parse_iso_date
+from apps.common.limits import PRICE_MAX_INTEGER_DIGITS
+from apps.ingest import fields
+from apps.ingest.problems import FileRejectedError, Problem
+from apps.ingest.reading import Layout, Reading, Row, columns, rows_read
 from apps.securities import reference_data as ref
 from apps.securities.models import SYMBOL_PATTERN, Price, Security, SecurityKind
 
-SECURITY_COLUMNS = ("symbol", "cusip", "name", "kind", "sector", "industry", "esg_tags")
-PRICE_COLUMNS = ("symbol", "date", "close")
-PRICE_OPTIONAL_COLUMNS = ("synthetic",)
+SECURITY_LAYOUT = Layout(
+    columns("symbol", "cusip", "name", "kind", "sector", "industry", "esg_tags")
+)
+PRICE_LAYOUT = Layout(columns("symbol", "date", "close", optional=("synthetic",)))
 DEFAULT_PRICE_SOURCE = "csv import"
 
 _SYMBOL_RE = re.compile(SYMBOL_PATTERN)
@@ -44,30 +46,13 @@ class SecuritiesErrorCode(StrEnum):
     INVALID_FILE = "invalid_file"
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in an import file: where it is and what is wrong."""
-
-    line: int
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.reason}"
-
-
-class ImportRejectedError(ApplicationError):
-    """The file has bad rows; nothing was applied. ``errors`` lists every one."""
-
-    def __init__(self, errors: Sequence[RowError]):
-        self.errors = tuple(errors)
-        super().__init__(
-            f"{len(self.errors)} error(s); nothing was imported",
-            code=SecuritiesErrorCode.INVALID_FILE,
-            extra={
-                "errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in errors]
-            },
-        )
+def _rejected(problems: Sequence[Problem]) -> FileRejectedError:
+    """The file's rejection: nothing was written; every problem by line."""
+    return FileRejectedError(
+        sorted(problems, key=lambda p: p.line),
+        message=f"{len(problems)} error(s); nothing was imported",
+        code=SecuritiesErrorCode.INVALID_FILE,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,22 +95,11 @@ class ReferenceLoadReport:
 # --- securities -----------------------------------------------------------------------------------
 
 
-def _read_csv(
-    *, source: TextIO, required: Sequence[str], optional: Sequence[str] = ()
-) -> tuple[csv.DictReader[str], list[RowError]]:
-    reader = csv.DictReader(source)
-    header = [name.strip() for name in reader.fieldnames or ()]
-    reader.fieldnames = header
-    errors = [
-        RowError(1, "header", f"missing column {name!r}") for name in required if name not in header
-    ]
-    allowed = set(required) | set(optional)
-    errors += [
-        RowError(1, "header", f"unknown column {name!r}") for name in header if name not in allowed
-    ]
-    if not header:
-        errors = [RowError(1, "header", "the file is empty; a header row is required")]
-    return reader, errors
+def _rows(source: TextIO | bytes, layout: Layout) -> tuple[Iterator[Row], Reading]:
+    """The file's rows (bytes are decoded as every import's: UTF-8, BOM, size limit)."""
+    reading = Reading()
+    content = source if isinstance(source, bytes) else source.read()
+    return rows_read(content, layout, reading), reading
 
 
 def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
@@ -157,44 +131,37 @@ def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
 
 
 def _parse_security_csv(
-    source: TextIO,
-) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[RowError], int]:
-    reader, errors = _read_csv(source=source, required=SECURITY_COLUMNS)
-    if errors:
-        return [], errors, 0
+    source: TextIO | bytes,
+) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[Problem], int]:
+    rows, reading = _rows(source, SECURITY_LAYOUT)
     parsed: list[tuple[int, ref.ReferenceSecurity]] = []
-    rows_read = 0
-    for raw in reader:
-        rows_read += 1
-        line = reader.line_num
-        if None in raw:
-            errors.append(RowError(line, "row", "more fields than the header"))
-            continue
+    for raw in rows:
         tags = tuple(
-            sorted({tag.strip() for tag in (raw.get("esg_tags") or "").split(";") if tag.strip()})
+            sorted({tag.strip() for tag in raw.text("esg_tags").split(";") if tag.strip()})
         )
         row = ref.ReferenceSecurity(
-            symbol=(raw.get("symbol") or "").strip().upper(),
-            cusip=(raw.get("cusip") or "").strip().upper(),
-            name=(raw.get("name") or "").strip(),
-            kind=(raw.get("kind") or "").strip().lower(),
-            sector=(raw.get("sector") or "").strip(),
-            industry=(raw.get("industry") or "").strip(),
+            symbol=raw.text("symbol").upper(),
+            cusip=raw.text("cusip").upper(),
+            name=raw.text("name"),
+            kind=raw.text("kind").lower(),
+            sector=raw.text("sector"),
+            industry=raw.text("industry"),
             esg_tags=tags,
         )
         problems = _security_row_errors(row)
-        errors.extend(RowError(line, name, reason) for name, reason in problems)
+        for name, reason in problems:
+            raw.error(name, reason)
         if not problems:
-            parsed.append((line, row))
-    return parsed, errors, rows_read
+            parsed.append((raw.line, row))
+    return parsed, reading.problems, reading.data_lines
 
 
 def _dedupe_securities(
     rows: Sequence[tuple[int, ref.ReferenceSecurity]],
-) -> tuple[list[ref.ReferenceSecurity], list[RowError], int]:
+) -> tuple[list[ref.ReferenceSecurity], list[Problem], int]:
     first: dict[str, tuple[int, ref.ReferenceSecurity]] = {}
     cusip_owner: dict[str, tuple[int, str]] = {}
-    errors: list[RowError] = []
+    errors: list[Problem] = []
     duplicates = 0
     for line, row in rows:
         if row.symbol in first:
@@ -203,7 +170,7 @@ def _dedupe_securities(
                 duplicates += 1
             else:
                 errors.append(
-                    RowError(
+                    Problem(
                         line,
                         "symbol",
                         f"{row.symbol} repeats line {first_line} with different content",
@@ -214,7 +181,7 @@ def _dedupe_securities(
             if row.cusip in cusip_owner:
                 owner_line, owner = cusip_owner[row.cusip]
                 errors.append(
-                    RowError(line, "cusip", f"{row.cusip} is also {owner}'s on line {owner_line}")
+                    Problem(line, "cusip", f"{row.cusip} is also {owner}'s on line {owner_line}")
                 )
                 continue
             cusip_owner[row.cusip] = (line, row.symbol)
@@ -226,7 +193,7 @@ def _dedupe_securities(
     )
     for cusip, owner in taken.items():
         line, _ = cusip_owner[cusip]
-        errors.append(RowError(line, "cusip", f"{cusip} already belongs to {owner}"))
+        errors.append(Problem(line, "cusip", f"{cusip} already belongs to {owner}"))
     return [row for _, row in first.values()], errors, duplicates
 
 
@@ -263,123 +230,86 @@ def _securities_upsert(rows: Sequence[ref.ReferenceSecurity]) -> tuple[int, int,
 
 
 @transaction.atomic
-def securities_import(*, source: TextIO) -> ImportReport:
+def securities_import(*, source: TextIO | bytes) -> ImportReport:
     """Create or update securities from a CSV file (format in docs/reference-data.md).
 
     Args:
-        source: text with the header ``symbol,cusip,name,kind,sector,industry,esg_tags``;
+        source: the CSV (text, or bytes: UTF-8, BOM allowed) with the header
+            ``symbol,cusip,name,kind,sector,industry,esg_tags``;
             ``esg_tags`` is ``;``-separated.
 
     Returns:
         Counts of created, updated and unchanged securities.
 
     Raises:
-        ImportRejectedError: any row is bad; nothing was written.
+        FileRejectedError: any row is bad; nothing was written.
     """
     started = time.perf_counter()
-    parsed, errors, rows_read = _parse_security_csv(source)
+    parsed, errors, read = _parse_security_csv(source)
     rows, duplicate_errors, duplicates = _dedupe_securities(parsed)
     errors += duplicate_errors
     if errors:
-        raise ImportRejectedError(sorted(errors, key=lambda e: e.line))
+        raise _rejected(errors)
     created, updated, unchanged = _securities_upsert(rows)
     return ImportReport(
-        rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started
+        read, created, updated, unchanged, duplicates, time.perf_counter() - started
     )
 
 
 # --- prices ---------------------------------------------------------------------------------------
 
 
-def _parse_close(text: str) -> tuple[Decimal | None, str]:
-    if not NUMBER_RE.fullmatch(text):
-        return None, f"{text[:40]!r} is not a number"
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None, f"{text!r} is not a number"
-    if not value.is_finite():
-        return None, f"{text!r} is not a finite number"
-    if value <= 0:
-        return None, f"{text} is not positive"
-    exponent = value.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) else 0
-    if places > _PRICE_QUANTUM_PLACES and value != value.quantize(Decimal(1).scaleb(-6)):
-        return None, f"{text} has more than {_PRICE_QUANTUM_PLACES} decimal places"
-    if value.adjusted() >= PRICE_MAX_INTEGER_DIGITS:
-        return None, f"{text} is too large"
-    return value, ""
+def _price_row(raw: Row, known: set[str], price_source: str) -> PriceRow | None:
+    before = len(raw.problems)
+    symbol = raw.text("symbol").upper()
+    if not symbol:
+        raw.error("symbol", "required")
+    elif symbol not in known:
+        raw.error("symbol", f"unknown symbol {symbol}")
+    priced_on = fields.iso_date(raw, "date")
+    close = fields.decimal(
+        raw, "close", places=_PRICE_QUANTUM_PLACES, max_integer_digits=PRICE_MAX_INTEGER_DIGITS
+    )
+    if close is not None and close <= 0:
+        raw.error("close", f"{raw.text('close')} is not positive")
+    synthetic_text = raw.text("synthetic").lower()
+    if synthetic_text not in _TRUE | _FALSE:
+        raw.error("synthetic", f"{synthetic_text!r} is not true/false")
+    if len(raw.problems) > before:
+        return None
+    assert priced_on is not None and close is not None  # noqa: S101, PT018 -- checked above  # nosec B101
+    return PriceRow(symbol, priced_on, close, synthetic_text in _TRUE, price_source)
 
 
 def _parse_price_csv(
-    *, source: TextIO, price_source: str
-) -> tuple[list[PriceRow], list[RowError], int, int]:
-    reader, errors = _read_csv(
-        source=source, required=PRICE_COLUMNS, optional=PRICE_OPTIONAL_COLUMNS
-    )
-    if errors:
-        return [], errors, 0, 0
-    raw_rows: list[tuple[int, str, str, str, str]] = []
-    for raw in reader:
-        if None in raw:
-            errors.append(RowError(reader.line_num, "row", "more fields than the header"))
-            continue
-        raw_rows.append(
-            (
-                reader.line_num,
-                (raw.get("symbol") or "").strip().upper(),
-                (raw.get("date") or "").strip(),
-                (raw.get("close") or "").strip(),
-                (raw.get("synthetic") or "").strip().lower(),
-            )
-        )
+    *, source: TextIO | bytes, price_source: str
+) -> tuple[list[PriceRow], list[Problem], int, int]:
+    rows, reading = _rows(source, PRICE_LAYOUT)
+    raw_rows = list(rows)
     known = set(
-        Security.objects.filter(symbol__in={row[1] for row in raw_rows}).values_list(
-            "symbol", flat=True
-        )
+        Security.objects.filter(
+            symbol__in={raw.text("symbol").upper() for raw in raw_rows}
+        ).values_list("symbol", flat=True)
     )
     first: dict[tuple[str, date], tuple[int, Decimal, bool]] = {}
-    rows: list[PriceRow] = []
+    prices: list[PriceRow] = []
     duplicates = 0
-    for line, symbol, day_text, close_text, synthetic_text in raw_rows:
-        row_errors: list[RowError] = []
-        if not symbol:
-            row_errors.append(RowError(line, "symbol", "required"))
-        elif symbol not in known:
-            row_errors.append(RowError(line, "symbol", f"unknown symbol {symbol}"))
-        priced_on: date | None = None
-        try:
-            priced_on = parse_iso_date(day_text)
-        except ValueError as exc:
-            row_errors.append(RowError(line, "date", str(exc)))
-        close, reason = _parse_close(close_text)
-        if close is None:
-            row_errors.append(RowError(line, "close", reason))
-        if synthetic_text not in _TRUE | _FALSE:
-            row_errors.append(RowError(line, "synthetic", f"{synthetic_text!r} is not true/false"))
-        if row_errors:
-            errors.extend(row_errors)
+    for raw in raw_rows:
+        row = _price_row(raw, known, price_source)
+        if row is None:
             continue
-        assert priced_on is not None  # noqa: S101 -- checked above  # nosec B101
-        assert close is not None  # noqa: S101 -- checked above  # nosec B101
-        is_synthetic = synthetic_text in _TRUE
-        key = (symbol, priced_on)
+        key = (row.symbol, row.priced_on)
         if key in first:
             first_line, first_close, first_synthetic = first[key]
-            if (first_close, first_synthetic) == (close, is_synthetic):
+            if (first_close, first_synthetic) == (row.close_price, row.is_synthetic):
                 duplicates += 1
             else:
-                errors.append(
-                    RowError(
-                        line,
-                        "row",
-                        f"{symbol} {priced_on} repeats line {first_line} with different content",
-                    )
-                )
+                repeated = f"{row.symbol} {row.priced_on} repeats line {first_line}"
+                raw.error("row", f"{repeated} with different content")
             continue
-        first[key] = (line, close, is_synthetic)
-        rows.append(PriceRow(symbol, priced_on, close, is_synthetic, price_source))
-    return rows, errors, len(raw_rows), duplicates
+        first[key] = (raw.line, row.close_price, row.is_synthetic)
+        prices.append(row)
+    return prices, reading.problems, reading.data_lines, duplicates
 
 
 def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
@@ -434,27 +364,29 @@ def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
 
 
 @transaction.atomic
-def prices_import(*, source: TextIO, price_source: str = DEFAULT_PRICE_SOURCE) -> ImportReport:
+def prices_import(
+    *, source: TextIO | bytes, price_source: str = DEFAULT_PRICE_SOURCE
+) -> ImportReport:
     """Create or update daily closes from a CSV file ``symbol,date,close[,synthetic]``.
 
     Args:
-        source: the CSV text; symbols must already exist; dates are ISO (YYYY-MM-DD); closes are
-            positive decimals with at most 6 places.
+        source: the CSV (text or UTF-8 bytes); symbols must already exist; dates are ISO
+            (YYYY-MM-DD); closes are positive decimals with at most 6 places.
         price_source: stored in ``Price.source`` for every row.
 
     Returns:
         Counts of created, updated and unchanged prices.
 
     Raises:
-        ImportRejectedError: any row is bad; nothing was written.
+        FileRejectedError: any row is bad; nothing was written.
     """
     started = time.perf_counter()
-    rows, errors, rows_read, duplicates = _parse_price_csv(source=source, price_source=price_source)
+    rows, errors, read, duplicates = _parse_price_csv(source=source, price_source=price_source)
     if errors:
-        raise ImportRejectedError(sorted(errors, key=lambda e: e.line))
+        raise _rejected(errors)
     created, updated, unchanged = _prices_upsert(rows)
     return ImportReport(
-        rows_read, created, updated, unchanged, duplicates, time.perf_counter() - started
+        read, created, updated, unchanged, duplicates, time.perf_counter() - started
     )
 
 
@@ -527,12 +459,12 @@ def reference_data_load(
     synthetic_from = synthetic_from or end_on - timedelta(days=730)
     securities = ref.reference_securities()
     errors = [
-        RowError(line, name, f"{row.symbol}: {reason}")
+        Problem(line, name, f"{row.symbol}: {reason}")
         for line, row in enumerate(securities, start=1)
         for name, reason in _security_row_errors(row)
     ]
     if errors:
-        raise ImportRejectedError(errors)
+        raise _rejected(errors)
     created, updated, unchanged = _securities_upsert(securities)
     securities_report = ImportReport(len(securities), created, updated, unchanged)
 

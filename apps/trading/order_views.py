@@ -21,9 +21,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
-from apps.accounts.services.import_layouts import MAX_FILE_BYTES
 from apps.common.exceptions import ApplicationError
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
+from apps.ingest.forms import UploadForm, upload_import
 from apps.trading.models import Order, OrderStatus, TradeFileLayout, TradeSide
 from apps.trading.order_selectors import (
     approved_unordered_count,
@@ -32,7 +32,7 @@ from apps.trading.order_selectors import (
     order_list,
     trade_file_list,
 )
-from apps.trading.services.fills import FillsRejectedError, fills_import
+from apps.trading.services.fills import fills_import
 from apps.trading.services.orders import order_cancel, orders_create_from_approved
 from apps.trading.services.trade_files import trade_file_content, trade_file_generate
 
@@ -46,18 +46,11 @@ class TradeFileForm(forms.Form):
     layout = forms.ChoiceField(choices=_LAYOUT_CHOICES)
 
 
-class FillsUploadForm(forms.Form):
+class FillsUploadForm(UploadForm):
     """A custodian's fills file and its layout."""
 
     layout = forms.ChoiceField(choices=_LAYOUT_CHOICES)
-    file = forms.FileField()
-
-    def clean_file(self) -> Any:
-        """Refuse oversized uploads before reading them."""
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB")
-        return upload
+    field_order = ("layout", "file")
 
 
 ACTIVE = "active"
@@ -225,20 +218,19 @@ def fills_upload(request: HttpRequest) -> HttpResponse:
     form = FillsUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, fills_form=form, status=400)
-    upload = form.cleaned_data["file"]
-    try:
-        report = fills_import(
-            content=upload.read(),
-            filename=upload.name or "fills.csv",
+    report, error, status = upload_import(
+        form,
+        lambda content, filename: fills_import(
+            content=content,
+            filename=filename,
             acting_user=request.user,
             layout=form.cleaned_data["layout"],
-        )
-    except FillsRejectedError as exc:
-        return _page(request, fills_form=form, report=exc.report, status=400)
-    except ApplicationError as exc:
-        form.add_error(None, exc.message)
-        return _page(request, fills_form=form, status=400)
-    return _page(request, report=report)
+        ),
+        default_name="fills.csv",
+    )
+    if error:
+        form.add_error(None, error)
+    return _page(request, fills_form=form if status != 200 else None, report=report, status=status)
 
 
 @require_POST

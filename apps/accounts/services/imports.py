@@ -25,6 +25,7 @@ from django.db.models import Max, Sum
 
 from apps.access.services import audit_event_record
 from apps.accounts.errors import AccountsErrorCode
+from apps.accounts.layouts import LAYOUTS, CustodianLayout, ImportKind
 from apps.accounts.models import (
     Account,
     BudgetKind,
@@ -43,11 +44,7 @@ from apps.accounts.models import (
 from apps.accounts.services.accounts import transition_start_changes
 from apps.accounts.services.import_layouts import (
     CASH_SYMBOL,
-    MAX_FILE_BYTES,
     AccountRow,
-    ImportKind,
-    ImportLayout,
-    ImportProblem,
     ParsedFile,
     PositionRow,
     TransactionRow,
@@ -64,41 +61,12 @@ from apps.common.bulk import statistics_refresh
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.money import ZERO
 from apps.common.tenancy import firm_today, require_tenant_schema
+from apps.ingest.problems import FileRejectedError, Problem, ProblemLines, problems_sorted
 from apps.securities.selectors import security_map_get
 
-__all__ = [
-    "MAX_FILE_BYTES",
-    "ImportKind",
-    "ImportLayout",
-    "ImportProblem",
-    "ImportRejectedError",
-    "ImportReport",
-    "custodian_file_import",
-]
+__all__ = ["ImportKind", "ImportReport", "custodian_file_import"]
 
-# The file's own column names, so a problem names the column the user sees.
-_FIELD_NAMES: dict[ImportLayout, dict[str, str]] = {
-    ImportLayout.GENERIC: {},
-    ImportLayout.SCHWAB: {
-        "account_number": "Account Number",
-        "symbol": "Symbol",
-        "shares": "Quantity",
-        "amount": "Amount",
-        "trade_date": "Date",
-        "external_id": "Date",
-        "cost_basis": "Cost Basis",
-    },
-    ImportLayout.FIDELITY: {
-        "account_number": "Account Number",
-        "symbol": "Symbol",
-        "shares": "Quantity",
-        "amount": "Amount ($)",
-        "trade_date": "Run Date",
-        "external_id": "Run Date",
-        "cost_basis": "Cost Basis",
-    },
-}
-# Engine field -> file column (generic names; translated per layout by _FIELD_NAMES).
+# Engine field -> our field (reported under the layout's column, ``problem_field``).
 _ENGINE_FIELDS = {
     "quantity": "shares",
     "amount": "amount",
@@ -117,24 +85,8 @@ _ACCOUNT_FIXED_FIELDS = ("registration", "currency")
 STATISTICS_AFTER_ROWS = 10_000
 
 
-class ImportRejectedError(ApplicationError):
-    """The file has problems; nothing was applied. ``report.problems`` lists every one."""
-
-    def __init__(self, report: ImportReport):
-        self.report = report
-        super().__init__(
-            f"{len(report.problems)} problem(s) in {report.filename}; nothing was imported",
-            code=AccountsErrorCode.IMPORT_REJECTED,
-            extra={
-                "problems": [
-                    {"line": p.line, "field": p.field, "reason": p.reason} for p in report.problems
-                ]
-            },
-        )
-
-
 @dataclass(frozen=True)
-class ImportReport:
+class ImportReport(ProblemLines):
     """What an import did (or, for a dry run or a rejected file, would have done).
 
     ``created`` counts new rows (ledger entries, or households + accounts for accounts files),
@@ -153,18 +105,9 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
-    problems: tuple[ImportProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     is_applied: bool = False
     households: tuple[str, ...] = ()
-
-    @property
-    def is_clean(self) -> bool:
-        """Whether the file had no problem."""
-        return not self.problems
-
-    def lines(self) -> list[str]:
-        """One line per problem: ``line N: field: reason``."""
-        return [str(problem) for problem in self.problems]
 
     def summary(self) -> str:
         """One line of counts for people."""
@@ -179,8 +122,8 @@ class ImportReport:
 class _Plan:
     """What the checks decided: problems, or the writes that make the books match the file."""
 
-    layout: ImportLayout
-    problems: list[ImportProblem] = field(default_factory=list)
+    layout: CustodianLayout
+    problems: list[Problem] = field(default_factory=list)
     entries: list[Transaction] = field(default_factory=list)
     households: dict[int, Household] = field(default_factory=dict)
     new_households: list[Household] = field(default_factory=list)
@@ -198,8 +141,7 @@ class _Plan:
         }
 
     def problem(self, line: int, field_name: str, reason: str) -> None:
-        name = _FIELD_NAMES[self.layout].get(field_name, field_name)
-        self.problems.append(ImportProblem(line, name, reason))
+        self.problems.append(Problem(line, self.layout.problem_field(field_name), reason))
 
     @property
     def created(self) -> int:
@@ -209,7 +151,7 @@ class _Plan:
 def custodian_file_import(
     *,
     kind: ImportKind | str,
-    layout: ImportLayout | str,
+    layout: CustodianLayout | str,
     content: bytes,
     filename: str,
     acting_user: Any | None,
@@ -220,7 +162,7 @@ def custodian_file_import(
 
     Args:
         kind: ``positions``, ``lots``, ``transactions`` or ``accounts`` (generic only).
-        layout: ``generic`` (ours), ``schwab`` or ``fidelity``.
+        layout: a layout of ``apps.accounts.layouts`` or its name (``generic``, ``schwab``, ...).
         content: the file's bytes: UTF-8 (BOM allowed), at most 50 MB.
         filename: shown in the report and stored in the audit row and on each entry.
         acting_user: the firm user importing (None for the system).
@@ -232,7 +174,7 @@ def custodian_file_import(
         The report: counts of created, updated, unchanged and skipped rows.
 
     Raises:
-        ImportRejectedError: any problem (encoding, header, a bad value, an unknown account or
+        FileRejectedError: any problem (encoding, header, a bad value, an unknown account or
             symbol, a conflicting external id, an oversell, a positions mismatch); every one
             is listed with its line and field, and nothing was written.
         ApplicationError: unknown kind or layout.
@@ -240,12 +182,17 @@ def custodian_file_import(
     require_tenant_schema()
     try:
         kind = ImportKind(kind)
-        layout = ImportLayout(layout)
     except ValueError as exc:
         raise ApplicationError(str(exc), code=AccountsErrorCode.INVALID) from exc
+    if isinstance(layout, str):
+        if layout not in LAYOUTS:
+            raise ApplicationError(
+                f"{layout!r} is not a layout ({', '.join(LAYOUTS)})", code=AccountsErrorCode.INVALID
+            )
+        layout = LAYOUTS[layout]
     report = ImportReport(
         kind=kind.value,
-        layout=layout.value,
+        layout=layout.name,
         filename=filename,
         sha256=hashlib.sha256(content).hexdigest(),
         is_dry_run=dry_run,
@@ -263,16 +210,16 @@ def custodian_file_import(
             "lot_selection": LotSelection.values,
         },
     )
-    report = replace(report, rows_read=parsed.data_lines, skipped=parsed.skipped)
-    if parsed.is_file_broken:
-        raise ImportRejectedError(replace(report, problems=_sorted(parsed.problems)))
+    report = replace(report, rows_read=parsed.reading.data_lines, skipped=parsed.reading.skipped)
+    if parsed.reading.is_file_broken:
+        raise _rejected(report, parsed.problems)
 
     with transaction.atomic():
         # Rows that parsed are still checked against the books, so one pass reports everything.
         plan = _Plan(
             layout=layout,
             problems=list(parsed.problems),
-            broken_accounts=parsed.broken_accounts,
+            broken_accounts=parsed.broken_accounts(layout.custodian),
         )
         if kind is ImportKind.ACCOUNTS:
             _plan_accounts(plan, parsed.rows)
@@ -289,16 +236,22 @@ def custodian_file_import(
             households=tuple(sorted(h.external_id for h in plan.households.values())),
         )
         if plan.problems:
-            raise ImportRejectedError(replace(report, problems=_sorted(plan.problems)))
+            raise _rejected(report, plan.problems)
         if dry_run:
             return report
         _apply(plan, report=report, acting_user=acting_user)
     return replace(report, is_applied=True)
 
 
-def _sorted(problems: Iterable[ImportProblem]) -> tuple[ImportProblem, ...]:
-    unique = dict.fromkeys(problems)
-    return tuple(sorted(unique, key=lambda p: (p.line, p.field, p.reason)))
+def _rejected(report: ImportReport, problems: Iterable[Problem]) -> FileRejectedError:
+    """The file's rejection: every problem once, sorted, on the report and the error."""
+    report = replace(report, problems=problems_sorted(problems))
+    return FileRejectedError(
+        report.problems,
+        message=f"{len(report.problems)} problem(s) in {report.filename}; nothing was imported",
+        code=AccountsErrorCode.IMPORT_REJECTED,
+        report=report,
+    )
 
 
 # --- accounts and symbols ----------------------------------------------------------------------
@@ -876,10 +829,8 @@ def _apply(plan: _Plan, *, report: ImportReport, acting_user: Any | None) -> Non
         try:
             ledger_rebuild(household=household)
         except LedgerInconsistentError as exc:  # checked by the replay: a race or a bug
-            problems = tuple(
-                ImportProblem(0, "ledger", str(text)) for text in exc.extra.get("problems", [])
-            )
-            raise ImportRejectedError(replace(report, problems=problems)) from exc
+            problems = (Problem(0, "ledger", str(t)) for t in exc.extra.get("problems", []))
+            raise _rejected(report, problems) from exc
     if len(plan.entries) >= STATISTICS_AFTER_ROWS:  # an onboarding import: a book in one file
         statistics_refresh(Transaction, TaxLot, RealizedGain, WashSaleMatch)
     audit_event_record(action="custodian_import.apply", acting_user=acting_user, payload=payload)

@@ -16,14 +16,13 @@ Layouts and sources: ``docs/custodian-files.md``, "Fills".
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -33,7 +32,6 @@ from django.db.models import Max
 
 from apps.access.services import audit_event_record
 from apps.accounts.models import Account, Household, Transaction, TransactionKind
-from apps.accounts.services.import_layouts import ImportProblem, decode_content
 from apps.accounts.services.ledger import (
     LedgerInconsistentError,
     engine_id,
@@ -41,18 +39,15 @@ from apps.accounts.services.ledger import (
     ledger_rebuild,
     lot_method_record,
 )
-from apps.common.csv_out import formula_leading, formula_leading_message
 from apps.common.exceptions import ApplicationError, TenantContextError
 from apps.common.limits import (
-    DATE_RANGE_MESSAGE,
-    ISO_DATE_RE,
     PRICE_MAX_INTEGER_DIGITS,
-    SHARES_MAX_INTEGER_DIGITS,
-    US_DATE_RE,
-    date_in_range,
 )
 from apps.common.money import ZERO, round_money
 from apps.common.tenancy import firm_today, require_tenant_schema
+from apps.ingest import fields
+from apps.ingest.problems import FileRejectedError, Problem, ProblemLines, problems_sorted
+from apps.ingest.reading import Column, Header, Layout, Reading, Row, rows_read
 from apps.trading.models import (
     FillImport,
     Order,
@@ -73,56 +68,51 @@ _ENGINE_ID_RE = re.compile(r"trade (?P<id>\S+) \(trades\[\d+\]\): (?P<rest>.*)",
 
 
 @dataclass(frozen=True)
-class _Shape:
-    """A fills layout: header names of each field, side codes, date format."""
+class _FillsLayout:
+    """A fills layout: our field -> the file's column, side codes, date format."""
 
-    columns: dict[str, str]  # our field -> the file's column
-    optional: frozenset[str]
-    sides: dict[str, str]
+    layout: Layout
+    sides: Mapping[str, str]
     us_dates: bool
 
 
-_SHAPES = {
-    TradeFileLayout.GENERIC: _Shape(
-        columns={
-            "allocation_id": "allocation_id",
-            "custodian": "custodian",
-            "account_number": "account_number",
-            "symbol": "symbol",
-            "side": "side",
-            "shares": "shares",
-            "price": "price",
-            "trade_date": "trade_date",
-        },
-        optional=frozenset({"allocation_id", "custodian"}),
-        sides={"buy": TradeSide.BUY, "sell": TradeSide.SELL},
-        us_dates=False,
-    ),
-    TradeFileLayout.SCHWAB: _Shape(
-        columns={
-            "allocation_id": "Client Reference",
-            "account_number": "Account Number",
-            "symbol": "Symbol",
-            "side": "Action",
-            "shares": "Quantity",
-            "price": "Price",
-            "trade_date": "Trade Date",
-        },
-        optional=frozenset({"allocation_id"}),
-        sides={"buy": TradeSide.BUY, "sell": TradeSide.SELL},
+# Our fields, in the order the layouts below name their columns; the allocation id (and, in
+# ours, the custodian) may be left out.
+_FIELDS = ("account_number", "symbol", "side", "shares", "price", "trade_date", "allocation_id")
+_OPTIONAL = frozenset({"allocation_id", "custodian"})
+_BUY_SELL = {"buy": TradeSide.BUY, "sell": TradeSide.SELL}
+
+
+def _fills_layout(*names: str, sides: Mapping[str, str], us_dates: bool) -> _FillsLayout:
+    """Declare a fills layout: the file's columns for ``_FIELDS`` (then ``custodian``)."""
+    columns = {
+        field_name: Column(name, required=field_name not in _OPTIONAL)
+        for field_name, name in zip((*_FIELDS, "custodian"), names, strict=False)
+    }
+    return _FillsLayout(Layout(columns, header=Header.FIRST), sides, us_dates)
+
+
+_LAYOUTS = {
+    TradeFileLayout.GENERIC: _fills_layout(*_FIELDS, "custodian", sides=_BUY_SELL, us_dates=False),
+    TradeFileLayout.SCHWAB: _fills_layout(
+        "Account Number",
+        "Symbol",
+        "Action",
+        "Quantity",
+        "Price",
+        "Trade Date",
+        "Client Reference",
+        sides=_BUY_SELL,
         us_dates=True,
     ),
-    TradeFileLayout.FIDELITY: _Shape(
-        columns={
-            "allocation_id": "Client Reference",
-            "account_number": "Account Number",
-            "symbol": "Symbol",
-            "side": "Order Action",
-            "shares": "Quantity",
-            "price": "Average Price",
-            "trade_date": "Trade Date",
-        },
-        optional=frozenset({"allocation_id"}),
+    TradeFileLayout.FIDELITY: _fills_layout(
+        "Account Number",
+        "Symbol",
+        "Order Action",
+        "Quantity",
+        "Average Price",
+        "Trade Date",
+        "Client Reference",
         sides={"b": TradeSide.BUY, "s": TradeSide.SELL},
         us_dates=True,
     ),
@@ -130,7 +120,7 @@ _SHAPES = {
 
 
 @dataclass(frozen=True)
-class FillReport:
+class FillReport(ProblemLines):
     """What a fills import did (or, rejected, why nothing was done)."""
 
     filename: str
@@ -141,18 +131,9 @@ class FillReport:
     allocations_touched: int = 0
     orders_touched: int = 0
     households: tuple[str, ...] = ()
-    problems: tuple[ImportProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     is_applied: bool = False
     is_duplicate: bool = False
-
-    @property
-    def is_clean(self) -> bool:
-        """Whether the file had no problem."""
-        return not self.problems
-
-    def lines(self) -> list[str]:
-        """One line per problem: ``line N: field: reason``."""
-        return [str(p) for p in self.problems]
 
     def summary(self) -> str:
         """One line for people."""
@@ -161,22 +142,6 @@ class FillReport:
         return (
             f"{self.filename}: {self.fills_applied} fill(s) booked on "
             f"{self.allocations_touched} allocation(s) of {self.orders_touched} order(s)"
-        )
-
-
-class FillsRejectedError(ApplicationError):
-    """The fills file has problems; nothing was applied. ``report.problems`` lists them."""
-
-    def __init__(self, report: FillReport):
-        self.report = report
-        super().__init__(
-            f"{len(report.problems)} problem(s) in {report.filename}; no fill was booked",
-            code=OrdersErrorCode.FILLS_REJECTED,
-            extra={
-                "problems": [
-                    {"line": p.line, "field": p.field, "reason": p.reason} for p in report.problems
-                ]
-            },
         )
 
 
@@ -195,142 +160,68 @@ class _Row:
 
 @dataclass
 class _Plan:
-    shape: _Shape
-    problems: list[ImportProblem] = field(default_factory=list)
+    fills_layout: _FillsLayout
+    reading: Reading = field(default_factory=Reading)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.reading.problems
 
     def problem(self, line: int, name: str, reason: str) -> None:
-        self.problems.append(ImportProblem(line, self.shape.columns.get(name, name), reason))
+        self.problems.append(Problem(line, self.fills_layout.layout.column_name(name), reason))
 
 
 # --- parsing -----------------------------------------------------------------------------------
 
 
-def _number(
-    plan: _Plan, line: int, name: str, text: str, places: int, max_integer_digits: int
-) -> Decimal | None:
-    raw = text.strip().replace("$", "").replace(",", "")
-    if not raw:
-        plan.problem(line, name, "is required")
-        return None
-    if not _NUMBER_RE.fullmatch(raw):
-        plan.problem(line, name, f"{text.strip()[:40]!r} is not a positive number")
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        plan.problem(line, name, f"{text.strip()[:40]!r} is not a number")
-        return None
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        plan.problem(line, name, f"{raw} has more than {places} decimal places")
-        return None
-    if value >= Decimal(10) ** max_integer_digits:
-        plan.problem(line, name, f"{raw} is too large")
-        return None
-    if value <= 0:
-        plan.problem(line, name, f"must be > 0, got {raw}")
+def _trade_on(plan: _Plan, row: Row, today: date | None) -> date | None:
+    read = fields.us_date if plan.fills_layout.us_dates else fields.iso_date
+    value = read(row, "trade_date")
+    if value is not None and today is not None and value > today:
+        row.error("trade_date", f"{value.isoformat()} is in the future")
         return None
     return value
 
 
-def _date(plan: _Plan, line: int, text: str, *, us: bool, today: date | None) -> date | None:
-    raw = text.strip()
-    if not raw:
-        plan.problem(line, "trade_date", "is required")
-        return None
-    matched = (US_DATE_RE if us else ISO_DATE_RE).fullmatch(raw)
-    if matched is None:
-        wanted = "MM/DD/YYYY" if us else "YYYY-MM-DD"
-        plan.problem(line, "trade_date", f"{raw[:40]!r} is not a date ({wanted})")
-        return None
-    parts = [int(g) for g in matched.groups()]
-    year, month, day = (parts[2], parts[0], parts[1]) if us else tuple(parts)
-    try:
-        value = date(year, month, day)
-    except ValueError:
-        plan.problem(line, "trade_date", f"{raw!r} is not a real date")
-        return None
-    if not date_in_range(value):
-        plan.problem(line, "trade_date", f"{value.isoformat()} is not {DATE_RANGE_MESSAGE}")
-        return None
-    if today is not None and value > today:
-        plan.problem(line, "trade_date", f"{value.isoformat()} is in the future")
-        return None
-    return value
-
-
-def _parse(plan: _Plan, text: str, today: date | None) -> tuple[list[_Row], int]:
-    shape = plan.shape
-    reader = csv.reader(io.StringIO(text, newline=""))
-    records: list[tuple[int, list[str]]] = []
-    start = 1
-    try:
-        for cells in reader:
-            records.append((start, cells))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        plan.problem(reader.line_num or start, "file", f"is not valid CSV: {exc}")
-        return [], 0
-    records = [(n, c) for n, c in records if any(cell.strip() for cell in c)]
-    if not records:
-        plan.problem(1, "header", "the file is empty; a header row is required")
-        return [], 0
-    header_line, header = records[0]
-    names = [cell.strip() for cell in header]
-    index: dict[str, int] = {}
-    for name, column in shape.columns.items():
-        matches = [i for i, n in enumerate(names) if n.lower() == column.lower()]
-        if len(matches) > 1:
-            plan.problem(header_line, "header", f"column {column!r} appears twice")
-        elif matches:
-            index[name] = matches[0]
-        elif name not in shape.optional:
-            plan.problem(header_line, "header", f"missing column {column!r}")
-    if plan.problems:
-        return [], 0
+def _parse(plan: _Plan, content: bytes, today: date | None) -> list[_Row]:
+    sides = plan.fills_layout.sides
     rows: list[_Row] = []
-    for line, cells in records[1:]:
-
-        def cell(name: str, cells: list[str] = cells) -> str:
-            i = index.get(name)
-            return cells[i].strip() if i is not None and i < len(cells) else ""
-
-        before = len(plan.problems)
-        if len(cells) < max(index.values()) + 1:
-            plan.problem(line, "row", f"truncated: {len(cells)} values")
-            continue
+    for row in rows_read(content, plan.fills_layout.layout, plan.reading):
+        before = len(row.problems)
         allocation_id = None
-        reference = cell("allocation_id")
+        reference = row.text("allocation_id")
         if reference:
             matched = _REFERENCE_RE.fullmatch(reference)
             if matched is None:
-                plan.problem(line, "allocation_id", f"{reference[:40]!r} is not an allocation id")
+                row.error("allocation_id", f"{reference[:40]!r} is not an allocation id")
             else:
                 allocation_id = int(matched[1])
-        account_number = cell("account_number")
-        if not account_number:
-            plan.problem(line, "account_number", "is required")
-        elif formula_leading(account_number):
-            plan.problem(line, "account_number", formula_leading_message(account_number))
-        symbol = cell("symbol").upper()
-        if not symbol:
-            plan.problem(line, "symbol", "is required")
-        side = shape.sides.get(cell("side").lower(), "")
+        account_number = fields.identifier(row, "account_number")
+        symbol = fields.symbol(row, "symbol")
+        side = sides.get(row.text("side").lower(), "")
         if not side:
-            allowed = "/".join(k.upper() if len(k) == 1 else k.title() for k in shape.sides)
-            plan.problem(line, "side", f"{cell('side')[:40]!r} is not {allowed}")
-        shares = _number(
-            plan, line, "shares", cell("shares"), _SHARES_PLACES, SHARES_MAX_INTEGER_DIGITS
+            allowed = "/".join(k.upper() if len(k) == 1 else k.title() for k in sides)
+            row.error("side", f"{row.text('side')[:40]!r} is not {allowed}")
+        shares = fields.shares(row, "shares", custodian_format=True, signed=False)
+        fields.positive(row, "shares", shares)
+        price = fields.decimal(
+            row,
+            "price",
+            places=_PRICE_PLACES,
+            max_integer_digits=PRICE_MAX_INTEGER_DIGITS,
+            custodian_format=True,
+            signed=False,
         )
-        price = _number(plan, line, "price", cell("price"), _PRICE_PLACES, PRICE_MAX_INTEGER_DIGITS)
-        trade_on = _date(plan, line, cell("trade_date"), us=shape.us_dates, today=today)
-        if len(plan.problems) > before or shares is None or price is None or trade_on is None:
+        fields.positive(row, "price", price)
+        trade_on = _trade_on(plan, row, today)
+        if len(row.problems) > before:
             continue
+        assert account_number and symbol and shares and price and trade_on  # noqa: S101, PT018 - the row has no problems  # nosec B101
         rows.append(
             _Row(
-                line=line,
+                line=row.line,
                 allocation_id=allocation_id,
-                custodian=cell("custodian").lower(),
+                custodian=row.text("custodian").lower(),
                 account_number=account_number,
                 symbol=symbol,
                 side=side,
@@ -339,7 +230,7 @@ def _parse(plan: _Plan, text: str, today: date | None) -> tuple[list[_Row], int]
                 trade_on=trade_on,
             )
         )
-    return rows, len(records) - 1
+    return rows
 
 
 # --- matching rows to allocations --------------------------------------------------------------
@@ -606,7 +497,7 @@ def fills_import(
         for a file already applied, ``is_duplicate`` and nothing changed.
 
     Raises:
-        FillsRejectedError: any problem (every one listed by line; nothing was booked).
+        FileRejectedError: any problem (every one listed by line; nothing was booked).
         ApplicationError: unknown layout.
     """
     require_tenant_schema()
@@ -616,7 +507,7 @@ def fills_import(
         raise ApplicationError(f"unknown layout {layout!r}", code=OrdersErrorCode.INVALID) from exc
     sha256 = hashlib.sha256(content).hexdigest()
     report = FillReport(filename=filename, layout=layout.value, sha256=sha256)
-    plan = _Plan(shape=_SHAPES[layout])
+    plan = _Plan(fills_layout=_LAYOUTS[layout])
     with transaction.atomic():
         previous = FillImport.objects.select_for_update().filter(sha256=sha256).first()
         if previous is not None:
@@ -627,21 +518,21 @@ def fills_import(
                 payload={"filename": filename, "sha256": sha256},
             )
             return replace(report, is_duplicate=True, rows_read=previous.rows_read)
-        text, problems = decode_content(content)
-        if text is None:
-            raise FillsRejectedError(replace(report, problems=tuple(problems)))
-        rows, rows_read = _parse(plan, text, _today())
-        report = replace(report, rows_read=rows_read)
+        rows = _parse(plan, content, _today())
+        report = replace(report, rows_read=plan.reading.data_lines)
         fills = _match(plan, rows, _candidates(rows)) if rows else []
         if fills and not plan.problems:
             _entries(fills, filename)
             _replay(plan, fills)
+        if not plan.problems and not fills:
+            plan.problem(1, "file", "has no fill rows")
         if plan.problems:
-            ordered = sorted(dict.fromkeys(plan.problems), key=lambda p: (p.line, p.field))
-            raise FillsRejectedError(replace(report, problems=tuple(ordered)))
-        if not fills:
-            raise FillsRejectedError(
-                replace(report, problems=(ImportProblem(1, "file", "has no fill rows"),))
+            report = replace(report, problems=problems_sorted(plan.problems))
+            raise FileRejectedError(
+                report.problems,
+                message=f"{len(report.problems)} problem(s) in {filename}; no fill was booked",
+                code=OrdersErrorCode.FILLS_REJECTED,
+                report=report,
             )
         return _apply(fills, report=report, content=content, acting_user=acting_user)
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from apps.access.models import AuditEvent
 from apps.accounts.models import Account, Household, RealizedGain, TaxLot, Transaction
-from apps.accounts.services.imports import ImportRejectedError, custodian_file_import
+from apps.accounts.services.imports import custodian_file_import
+from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Security
 
 FUZZ = settings(
@@ -327,7 +328,7 @@ def _check(kind, layout, content):
                 acting_user=None,
                 as_of=date(2024, 1, 2),
             )
-        except ImportRejectedError as exc:
+        except FileRejectedError as exc:
             problems = exc.report.problems
             event("rejected")
             assert problems

@@ -13,8 +13,9 @@ from django_tenants.utils import schema_context
 from apps.access.models import AuditEvent
 from apps.access.roles import Role
 from apps.accounts.models import Account, Household, RealizedGain, TaxLot, Transaction
-from apps.accounts.services.imports import ImportRejectedError, custodian_file_import
+from apps.accounts.services.imports import custodian_file_import
 from apps.accounts.services.ledger import ledger_rebuild
+from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Security
 from tests.conftest import login_client
 
@@ -66,7 +67,7 @@ def _import(text, kind="transactions", layout="generic", *, user=None, **kwargs)
 
 
 def _rejected(text, kind="transactions", layout="generic", **kwargs):
-    with pytest.raises(ImportRejectedError) as caught:
+    with pytest.raises(FileRejectedError) as caught:
         _import(text, kind, layout, **kwargs)
     return caught.value.report
 

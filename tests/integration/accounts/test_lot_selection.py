@@ -4,7 +4,8 @@ import pytest
 from django.test import override_settings
 
 from apps.accounts.models import Account, Household
-from apps.accounts.services.imports import ImportRejectedError, custodian_file_import
+from apps.accounts.services.imports import custodian_file_import
+from apps.ingest.problems import FileRejectedError
 
 
 def _account(**fields) -> Account:
@@ -52,7 +53,7 @@ def test_accounts_import_sets_the_lot_selection(firm_a):
 
 
 def test_accounts_import_refuses_an_unknown_lot_selection(firm_a):
-    with pytest.raises(ImportRejectedError) as caught:
+    with pytest.raises(FileRejectedError) as caught:
         custodian_file_import(
             kind="accounts",
             layout="generic",

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Price, Security
-from apps.securities.services import ImportRejectedError, prices_import
+from apps.securities.services import prices_import
 
 GOOD = """symbol,date,close
 AAPL,2024-01-02,185.64
@@ -78,9 +79,9 @@ MSFT,2024-01-05,1.1234567
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_applied(securities):
-    with pytest.raises(ImportRejectedError) as excinfo:
+    with pytest.raises(FileRejectedError) as excinfo:
         _import(BAD)
-    errors = {(e.line, e.field): e.reason for e in excinfo.value.errors}
+    errors = {(e.line, e.field): e.reason for e in excinfo.value.problems}
     assert set(errors) == {
         (3, "symbol"),
         (4, "date"),

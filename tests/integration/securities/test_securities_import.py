@@ -5,8 +5,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Security
-from apps.securities.services import ImportRejectedError, securities_import
+from apps.securities.services import securities_import
 
 GOOD = """symbol,cusip,name,kind,sector,industry,esg_tags
 AAPL,037833100,Apple Inc.,stock,Information Technology,"Technology Hardware, Storage & Peripherals",
@@ -62,9 +63,9 @@ KO,,Coca-Cola,stock,Staples,,
 
 @pytest.mark.django_db
 def test_bad_rows_are_all_reported_and_nothing_is_applied():
-    with pytest.raises(ImportRejectedError) as excinfo:
+    with pytest.raises(FileRejectedError) as excinfo:
         _import(BAD)
-    reported = {(e.line, e.field) for e in excinfo.value.errors}
+    reported = {(e.line, e.field) for e in excinfo.value.problems}
     assert reported == {
         (3, "kind"),
         (4, "esg_tags"),
@@ -73,7 +74,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_applied():
         (7, "symbol"),
         (8, "sector"),
     }
-    reasons = {e.line: e.reason for e in excinfo.value.errors}
+    reasons = {e.line: e.reason for e in excinfo.value.problems}
     assert "'bond' is not one of" in reasons[3]
     assert "unknown tag 'guns'" in reasons[4]
     assert "repeats line 2" in reasons[6]
@@ -82,18 +83,18 @@ def test_bad_rows_are_all_reported_and_nothing_is_applied():
 
 @pytest.mark.django_db
 def test_missing_header_column_is_reported_on_line_1():
-    with pytest.raises(ImportRejectedError) as excinfo:
+    with pytest.raises(FileRejectedError) as excinfo:
         _import("symbol,name,kind\nAAPL,Apple,stock\n")
-    assert {(e.line, e.field) for e in excinfo.value.errors} == {(1, "header")}
-    assert any("missing column 'cusip'" in e.reason for e in excinfo.value.errors)
+    assert {(e.line, e.field) for e in excinfo.value.problems} == {(1, "header")}
+    assert any("missing column 'cusip'" in e.reason for e in excinfo.value.problems)
 
 
 @pytest.mark.django_db
 def test_a_cusip_held_by_another_symbol_is_rejected():
     _import(GOOD)
-    with pytest.raises(ImportRejectedError) as excinfo:
+    with pytest.raises(FileRejectedError) as excinfo:
         _import("symbol,cusip,name,kind,sector,industry,esg_tags\nAPPL,037833100,Typo,stock,,,\n")
-    assert [str(e) for e in excinfo.value.errors] == [
+    assert [str(e) for e in excinfo.value.problems] == [
         "line 2: cusip: 037833100 already belongs to AAPL"
     ]
 

@@ -13,8 +13,9 @@ from django.core.management import call_command
 
 from apps.access.roles import Role
 from apps.accounts.models import Account, Household, TaxLot, Transaction
-from apps.accounts.services.imports import ImportRejectedError, custodian_file_import
+from apps.accounts.services.imports import custodian_file_import
 from apps.common import limits
+from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Security
 from apps.trading.models import RebalanceRun
 from tests.conftest import api_client, login_client
@@ -57,7 +58,7 @@ def _import(text: str, kind: str):
 
 def _problems(text: str, kind: str) -> str:
     """Every problem of a refused file, one ``line N: field: reason`` a line."""
-    with pytest.raises(ImportRejectedError) as caught:
+    with pytest.raises(FileRejectedError) as caught:
         _import(text, kind)
     return "\n".join(f"line {p.line}: {p.field}: {p.reason}" for p in caught.value.report.problems)
 

@@ -19,6 +19,7 @@ from apps.accounts.models import RealizedGain, TaxLot, Transaction
 from apps.accounts.services.ledger import household_replay
 from apps.common.exceptions import ApplicationError
 from apps.common.money import round_money
+from apps.ingest.problems import FileRejectedError
 from apps.trading.models import (
     FillImport,
     Order,
@@ -31,7 +32,7 @@ from apps.trading.models import (
     TradeFile,
 )
 from apps.trading.order_selectors import allocation_list_for_order, order_list
-from apps.trading.services.fills import FillsRejectedError, fills_import
+from apps.trading.services.fills import fills_import
 from apps.trading.services.orders import orders_create_from_approved
 from apps.trading.services.review import proposals_decide
 from apps.trading.services.runs import (
@@ -425,7 +426,7 @@ def test_a_bad_fills_file_applies_nothing_and_reports_every_line(sent, trader):
     ).encode()
     before = (Transaction.objects.count(), list(OrderAllocation.objects.values("filled_shares")))
 
-    with pytest.raises(FillsRejectedError) as rejected:
+    with pytest.raises(FileRejectedError) as rejected:
         fills_import(content=content, filename="bad.csv", acting_user=trader)
 
     lines = rejected.value.report.lines()
@@ -717,7 +718,7 @@ def test_a_whole_share_account_sells_a_fractional_lot_entirely_through_to_the_fi
     trade_file_generate(custodian="schwab", layout="generic", acting_user=trader)
     allocation = order.allocations.get()
 
-    with pytest.raises(FillsRejectedError) as rejected:
+    with pytest.raises(FileRejectedError) as rejected:
         fills_import(
             content=_fills_csv([(allocation.pk, "R1", "FFF", "sell", "7.25", "60", AS_OF)]),
             filename="odd.csv",

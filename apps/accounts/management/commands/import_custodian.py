@@ -17,27 +17,22 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_tenant_model, schema_context
 
-from apps.accounts.services.imports import (
-    MAX_FILE_BYTES,
-    ImportKind,
-    ImportLayout,
-    ImportRejectedError,
-    custodian_file_import,
-)
+from apps.accounts.layouts import LAYOUTS, ImportKind
+from apps.accounts.services.imports import custodian_file_import
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
+from apps.ingest.commands import file_content, rejection_write
+from apps.ingest.problems import FileRejectedError
 
 
 class Command(BaseCommand):
     help = "Import a custodian positions/lots/transactions (or accounts) file into a firm."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="the CSV file (UTF-8)")
+        parser.add_argument("file", type=Path, help="the CSV file (UTF-8)")
         parser.add_argument("--firm", required=True, help="the firm's slug")
         parser.add_argument("--kind", required=True, choices=[k.value for k in ImportKind])
-        parser.add_argument(
-            "--layout", default=ImportLayout.GENERIC.value, choices=[x.value for x in ImportLayout]
-        )
+        parser.add_argument("--layout", default="generic", choices=list(LAYOUTS))
         parser.add_argument("--dry-run", action="store_true", help="check only; write nothing")
         parser.add_argument(
             "--as-of",
@@ -50,20 +45,15 @@ class Command(BaseCommand):
         firm = get_tenant_model().objects.filter(slug=options["firm"]).first()
         if firm is None or firm.schema_name == "public":
             raise CommandError(f"no firm with slug {options['firm']!r}")
-        path = Path(options["file"])
+        path: Path = options["file"]
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                self._fail([f"line 0: file: is larger than {MAX_FILE_BYTES // 2**20} MB"])
-            content = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"{path}: cannot read: {exc}") from exc
-        with schema_context(firm.schema_name):
-            acting_user = None
-            if options.get("user"):
-                acting_user = get_user_model().objects.filter(username=options["user"]).first()
-                if acting_user is None:
-                    raise CommandError(f"no user {options['user']!r} in firm {firm.slug}")
-            try:
+            content = file_content(path)
+            with schema_context(firm.schema_name):
+                acting_user = None
+                if options.get("user"):
+                    acting_user = get_user_model().objects.filter(username=options["user"]).first()
+                    if acting_user is None:
+                        raise CommandError(f"no user {options['user']!r} in firm {firm.slug}")
                 report = custodian_file_import(
                     kind=options["kind"],
                     layout=options["layout"],
@@ -73,16 +63,12 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     as_of=options.get("as_of") or firm_today(firm),
                 )
-            except ImportRejectedError as exc:
-                self._fail([*exc.report.lines(), exc.message])
-            except ApplicationError as exc:
-                raise CommandError(exc.message) from exc
+        except FileRejectedError as exc:
+            rejection_write(self.stderr, exc)
+            self.stderr.write(exc.message)
+            sys.exit(2)  # like tax_replay
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(report.summary())
         if report.is_dry_run:
             self.stdout.write("dry run: nothing was written")
-
-    def _fail(self, lines: list[str]) -> None:
-        # One line per problem; exit status 2 like tax_replay.
-        for line in lines:
-            self.stderr.write(line)
-        sys.exit(2)

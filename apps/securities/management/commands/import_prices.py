@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.securities.services import DEFAULT_PRICE_SOURCE, ImportRejectedError, prices_import
+from apps.ingest.commands import file_content, rejection_write
+from apps.ingest.problems import FileRejectedError
+from apps.securities.services import DEFAULT_PRICE_SOURCE, prices_import
 
 
 class Command(BaseCommand):
@@ -29,13 +31,9 @@ class Command(BaseCommand):
             raise CommandError("--source must be 1 to 64 characters")
         started = time.perf_counter()
         try:
-            with path.open(newline="", encoding="utf-8-sig") as source:
-                report = prices_import(source=source, price_source=price_source)
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc}") from exc
-        except ImportRejectedError as exc:
-            for error in exc.errors:
-                self.stderr.write(f"{path}:{error}")
+            report = prices_import(source=file_content(path), price_source=price_source)
+        except FileRejectedError as exc:
+            rejection_write(self.stderr, exc, prefix=f"{path}:")
             raise CommandError(exc.message) from exc
         seconds = time.perf_counter() - started  # includes the commit (deferred FK checks)
         rate = report.rows_read / seconds if seconds else 0.0

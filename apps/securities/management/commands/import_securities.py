@@ -5,7 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.securities.services import ImportRejectedError, securities_import
+from apps.ingest.commands import file_content, rejection_write
+from apps.ingest.problems import FileRejectedError
+from apps.securities.services import securities_import
 
 
 class Command(BaseCommand):
@@ -21,13 +23,9 @@ class Command(BaseCommand):
         """Run the import and print its report or every error."""
         path: Path = options["file"]
         try:
-            with path.open(newline="", encoding="utf-8-sig") as source:
-                report = securities_import(source=source)
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc}") from exc
-        except ImportRejectedError as exc:
-            for error in exc.errors:
-                self.stderr.write(f"{path}:{error}")
+            report = securities_import(source=file_content(path))
+        except FileRejectedError as exc:
+            rejection_write(self.stderr, exc, prefix=f"{path}:")
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"securities: {report.rows_read} rows read, {report.created} created, "

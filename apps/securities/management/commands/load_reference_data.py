@@ -7,7 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from apps.securities.services import ImportRejectedError, reference_data_load
+from apps.ingest.commands import rejection_write
+from apps.ingest.problems import FileRejectedError
+from apps.securities.services import reference_data_load
 
 
 class Command(BaseCommand):
@@ -43,9 +45,8 @@ class Command(BaseCommand):
             report = reference_data_load(
                 end_on=end_on, synthetic_from=synthetic_from, seed=options["seed"]
             )
-        except ImportRejectedError as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
+        except FileRejectedError as exc:
+            rejection_write(self.stderr, exc)
             raise CommandError(exc.message) from exc
         securities, prices = report.securities, report.prices
         rate = prices.rows_read / prices.seconds if prices.seconds else 0.0
