@@ -4,6 +4,7 @@ from typing import Any
 from django import forms
 
 from apps.ingest.forms import upload_size_check
+from apps.ingest.reading import Reading, decode_content
 from apps.models.models import ModelPortfolio
 
 
@@ -50,7 +51,13 @@ class ModelVersionForm(forms.Form):
         data = super().clean() or {}
         upload = data.get("csv_file")
         if upload is not None:
-            data["csv_text"] = upload.read().decode("utf-8-sig", errors="replace")
+            reading = Reading()
+            text = decode_content(upload.read(), reading)
+            if text is None:  # not UTF-8, binary or too large: refused, never altered
+                raise forms.ValidationError(
+                    "; ".join(f"{p.field} {p.reason}" for p in reading.problems)
+                )
+            data["csv_text"] = text
         if not str(data.get("csv_text") or "").strip():
             raise forms.ValidationError("paste the targets or upload a CSV")
         return data

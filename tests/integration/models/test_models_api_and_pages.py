@@ -124,3 +124,17 @@ def test_firm_b_cannot_see_firm_a_models(firms, core):
     assert page.get(f"/models/{pk}/").status_code == 404
     assert page.get(f"/models/{pk}/edit/").status_code == 404
     assert page.get(f"/models/{pk}/versions/1.csv").status_code == 404
+
+
+def test_an_uploaded_model_csv_that_is_not_utf8_is_refused_not_altered(firms, core):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    admin = login_client(firms["a"], Role.FIRM_ADMIN)
+    latin1 = SimpleUploadedFile("targets.csv", "AAPL,0.5\nNESTLÉ,0.5\n".encode("latin-1"))
+    refused = admin.post(
+        f"/models/{core.pk}/edit/",
+        {"action": "version", "effective_on": "2024-07-01", "csv_file": latin1},
+    )
+    assert refused.status_code == 200
+    assert "is not UTF-8" in refused.content.decode()
+    assert core.versions.count() == 1
