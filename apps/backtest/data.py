@@ -4,14 +4,17 @@ Formats (both written and read here, so a run can be reproduced from its files a
 
 * ``PRICES.csv``: a header ``date,<SYM1>,<SYM2>,...`` and one row per trading day, oldest first,
   ISO dates, one adjusted daily close per symbol (every cell > 0; no gaps).
-* ``SECTORS.json``: ``{"<SYM>": "<sector>", ...}`` covering every price column.
+* ``SECTORS.json``: ``{"<SYM>": "<sector>", ...}`` or ``{"<SYM>": {"sector": "<sector>",
+  "industry": "<industry>"}, ...}`` covering every price column (a name without an industry is
+  its sector's only industry).
 
 Sources (no downloads at run time; attribution in ``docs/evidence.md``):
 
 * real: skfolio's ``load_sp500_dataset()`` (BSD-3): 20 S&P 500 stocks' split/dividend-adjusted
-  daily closes 1990-01-02..2022-12-28, written out by :func:`export_skfolio_dataset`; sectors
-  from pytickersymbols (MIT) through ``apps.securities.reference_data.reference_securities``,
-  which also places RRC (missing from pytickersymbols) in Energy.
+  daily closes 1990-01-02..2022-12-28, written out by :func:`export_skfolio_dataset`; GICS
+  sectors and industries from pytickersymbols (MIT) through
+  ``apps.securities.reference_data.reference_securities``, which also places RRC (missing
+  from pytickersymbols) in Energy.
 * synthetic: :func:`synthetic_dataset`, a seeded factor model for a 500-name universe built by
   chaining 260-day segments of ``apps.optimizer.core.synthetic.make_universe`` (same sector
   structure, a fresh seed per segment). It is labelled ``synthetic`` everywhere it is used.
@@ -46,14 +49,15 @@ class DataError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PriceData:
-    """Daily closes of a universe with its sectors.
+    """Daily closes of a universe with its sectors and industries.
 
     Attributes:
         dates: trading days, oldest first.
         symbols: column order of ``closes``.
         closes: ``len(dates) x len(symbols)`` adjusted closes, > 0.
-        sectors: sector of each symbol (also used as its industry: SECTORS.json has no industry).
+        sectors: sector of each symbol.
         source: where the prices come from ("real: ..." or "synthetic: ...").
+        industries: industry of each symbol; empty means each sector is one industry.
     """
 
     dates: tuple[date, ...]
@@ -61,6 +65,7 @@ class PriceData:
     closes: FloatArray
     sectors: tuple[str, ...]
     source: str
+    industries: tuple[str, ...] = ()
     _days: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +75,10 @@ class PriceData:
             raise DataError(f"closes have shape {self.closes.shape}, expected {shape}")
         if len(self.sectors) != len(self.symbols):
             raise DataError("one sector per symbol is required")
+        if not self.industries:
+            object.__setattr__(self, "industries", self.sectors)
+        if len(self.industries) != len(self.symbols):
+            raise DataError("one industry per symbol is required")
         if not np.all(np.isfinite(self.closes)) or np.any(self.closes <= 0.0):
             raise DataError("every close must be a finite number > 0")
         if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
@@ -128,18 +137,27 @@ def load_prices_csv(path: str | Path) -> tuple[tuple[date, ...], tuple[str, ...]
     return tuple(dates), symbols, np.array(rows, dtype=np.float64)
 
 
-def load_sectors_json(path: str | Path) -> dict[str, str]:
-    """Read SECTORS.json: ``{symbol: sector}``."""
+def load_sectors_json(path: str | Path) -> dict[str, tuple[str, str]]:
+    """Read SECTORS.json (see the module docstring): ``{symbol: (sector, industry)}``."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not JSON ({exc})") from exc
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
-    ):
-        raise DataError(f"{path}: expected an object {{symbol: sector}} of non-empty strings")
-    return dict(data)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected an object {{symbol: sector}}")
+    labels: dict[str, tuple[str, str]] = {}
+    for symbol, value in data.items():
+        if isinstance(value, dict) and set(value) == {"sector", "industry"}:
+            sector, industry = value["sector"], value["industry"]
+        else:
+            sector = industry = value
+        if not all(isinstance(label, str) and label for label in (sector, industry)):
+            raise DataError(
+                f"{path}: {symbol}: expected a sector or {{sector, industry}} of non-empty strings"
+            )
+        labels[symbol] = (sector, industry)
+    return labels
 
 
 def load_dataset(prices_path: str | Path, sectors_path: str | Path, source: str = "") -> PriceData:
@@ -158,8 +176,9 @@ def load_dataset(prices_path: str | Path, sectors_path: str | Path, source: str 
         dates=dates,
         symbols=symbols,
         closes=closes,
-        sectors=tuple(sectors[s] for s in symbols),
+        sectors=tuple(sectors[s][0] for s in symbols),
         source=label,
+        industries=tuple(sectors[s][1] for s in symbols),
     )
 
 
@@ -181,10 +200,12 @@ def write_dataset(data: PriceData, out_dir: str | Path, stem: str) -> tuple[Path
             # repr() of a float read from a short decimal gives that decimal back (skfolio's
             # closes round-trip exactly); synthetic closes are written to 6 decimals.
             writer.writerow([day.isoformat(), *(_format_close(v) for v in row)])
-    sectors_path.write_text(
-        json.dumps(dict(zip(data.symbols, data.sectors, strict=True)), indent=1, sort_keys=True)
-        + "\n"
-    )
+    labels = zip(data.symbols, data.sectors, data.industries, strict=True)
+    if data.industries == data.sectors:
+        content: dict[str, object] = {symbol: sector for symbol, sector, _ in labels}
+    else:
+        content = {s: {"sector": sector, "industry": i} for s, sector, i in labels}
+    sectors_path.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n")
     (out / f"{stem}.source.txt").write_text(data.source + "\n")
     return prices_path, sectors_path
 
@@ -198,23 +219,25 @@ def _format_close(value: float) -> str:
 
 SKFOLIO_SOURCE = (
     "real: skfolio load_sp500_dataset() (BSD-3), 20 S&P 500 stocks, split/dividend-adjusted "
-    "daily closes; sectors: pytickersymbols (MIT) via apps.securities.reference_data"
+    "daily closes; GICS sectors and industries: pytickersymbols (MIT) via "
+    "apps.securities.reference_data"
 )
 
 
 def skfolio_dataset() -> PriceData:
-    """The 20 skfolio stocks (1990-01-02..2022-12-28) with their GICS sectors."""
+    """The 20 skfolio stocks (1990-01-02..2022-12-28) with their GICS sectors and industries."""
     from apps.securities.reference_data import reference_securities, skfolio_real_prices
 
     real = skfolio_real_prices()
-    sector_of = {row.symbol: row.sector for row in reference_securities() if row.sector}
+    rows = {row.symbol: row for row in reference_securities() if row.sector}
     closes = np.array([[float(cell) for cell in row] for row in real.closes], dtype=np.float64)
     return PriceData(
         dates=real.dates,
         symbols=real.symbols,
         closes=closes,
-        sectors=tuple(sector_of[s] for s in real.symbols),
+        sectors=tuple(rows[s].sector for s in real.symbols),
         source=SKFOLIO_SOURCE,
+        industries=tuple(rows[s].industry or rows[s].sector for s in real.symbols),
     )
 
 

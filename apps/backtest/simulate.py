@@ -148,17 +148,22 @@ def carry_in(ledger: AccountLedger, first_year: int, year: int) -> tuple[float, 
     return float(last.carryover_out_short_term), float(last.carryover_out_long_term)
 
 
-def risk_model_on(data: PriceData, t: int) -> RiskModel:
-    """The risk model of day ``t``: trailing 252 daily returns up to its close (no look-ahead)."""
+def risk_model_on(data: PriceData, t: int, spec: RiskModelSpec | None = None) -> RiskModel:
+    """The risk model of day ``t``: trailing 252 daily returns up to its close (no look-ahead).
+
+    ``spec`` defaults to ``RiskModelSpec()``; its ``min_periods`` is set from the history.
+    """
     first = max(0, t - RISK_LOOKBACK_DAYS)
     if t - first < MIN_RISK_HISTORY:
         first = 0
     history = data.closes[first : t + 1]
-    spec = RiskModelSpec(min_periods=min(MIN_RISK_HISTORY, max(len(history) - 1, 2)))
+    spec = replace(
+        spec or RiskModelSpec(), min_periods=min(MIN_RISK_HISTORY, max(len(history) - 1, 2))
+    )
     return build_risk_model(
         symbols=data.symbols,
         sectors=data.sectors,
-        industries=data.sectors,
+        industries=data.industries,
         price_history=history,
         spec=spec,
     )
@@ -230,7 +235,7 @@ class _Chunk:
             return Market(index=t, day=data.dates[t], prices=prices)
         risk = self.risk_models.get(t) or risk_model_on(data, t)
         universe = Universe(
-            symbols=data.symbols, prices=prices, sectors=data.sectors, industries=data.sectors
+            symbols=data.symbols, prices=prices, sectors=data.sectors, industries=data.industries
         )
         compiled = compile_universe(universe, risk, self.settings.solver)
         harvest = self.ours.harvest_config

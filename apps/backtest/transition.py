@@ -91,7 +91,7 @@ def transition_path(
             symbols=data.symbols,
             prices=data.closes[t],
             sectors=data.sectors,
-            industries=data.sectors,
+            industries=data.industries,
         )
         risk = risk_model_on(data, t)
         compiled = compile_universe(universe, risk, config)

@@ -17,5 +17,6 @@ def skfolio_window_files(out_dir: Path, start: date, end: date) -> tuple[Path, P
         closes=full.closes[first : last + 1],
         sectors=full.sectors,
         source=full.source,
+        industries=full.industries,
     )
     return write_dataset(sliced, out_dir, "sp500_20")
