@@ -5,10 +5,11 @@ Usage:
     .venv/bin/python bench/optimizer.py --names 50 --accounts 300
 
 Synthetic data (seeded, see ``apps/optimizer/core/synthetic.py``): one universe of ``--names``
-names in 11 sectors with a 15-factor risk model (market + 11 sectors + 3 statistical) built
-from 260 days of simulated prices; ``--accounts`` accounts with 1-8 lots per held name, lot ages
-up to 5 years, mixed gains and losses, a never-buy, a never-sell and a must-sell name, wash-sale
-locks, 3% sector bands, a cash reserve, a minimum trade and a gains budget.
+names in 11 sectors with the default risk model (docs/optimizer.md; 51 factors at 500 names:
+market, 11 sectors, 33 industries, 3 styles, 3 statistical) built from 260 days of simulated
+prices; ``--accounts`` accounts with 1-8 lots per held name, lot ages up to 5 years, mixed gains
+and losses, a never-buy, a never-sell and a must-sell name, wash-sale locks, 3% sector bands, a
+cash reserve, a minimum trade and a gains budget.
 
 Per account, both paths run the same pipeline (prepare -> solve -> round -> re-check -> result):
 

@@ -5,8 +5,10 @@ Generator (every draw comes from ``numpy.random.default_rng(seed)``):
 * Universe: ``n`` names in 11 sectors (3 industries each); 261 daily prices from a factor
   process (market 1%/day, sector 0.6%/day, three latent styles 0.4%/day, idiosyncratic
   1.2%/day); current prices are the last row (between 10 and 400 per share).
-* Risk model: ``build_risk_model`` on that history: market + 11 sectors + 3 statistical = 15
-  factors.
+* Risk model: ``build_risk_model`` on that history with the default spec: market, 11 sectors,
+  the industries of 2 or more names (33 at 500 names, 18 at 50; the process has no industry
+  returns, so they model noise, at the size a real universe's industries have), 3 styles and 3
+  statistical factors: 51 factors at 500 names.
 * Account: target weights ~ lognormal "cap weights" scaled to 1 − 1% cash; about 90% of names are
   held at drifted weights (target × lognormal(0, 0.35)); each held name has 1–8 lots bought up
   to 5 years before ``as_of`` at the current price × exp(N(−0.08 × age in years, 0.3)), so lots
@@ -47,7 +49,7 @@ class SyntheticUniverse:
 
 
 def make_universe(n: int, *, seed: int = 0, statistical_factors: int = 3) -> SyntheticUniverse:
-    """Generate a universe of ``n`` names with a 15-factor risk model (see module docstring).
+    """Generate a universe of ``n`` names with its factor risk model (see module docstring).
 
     Args:
         n: Number of names.
