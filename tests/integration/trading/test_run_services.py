@@ -70,8 +70,12 @@ def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
     # Every name of the model but the one its household sells at a loss today (a wash sale).
     assert {t.symbol for t in buys} == set(SECTORS) - {"EEE"}
     assert all(t.reason == "fill_underweight" and t.explanation for t in buys)
-    invested = sum(t.amount for t in buys)
-    assert Decimal("84000") < invested <= Decimal("100000")  # 7 names at 12% are 84,000
+    # EEE's 12% fills its sector's valley: its Utilities peers are bought above 12% each. The
+    # style factors (beta, momentum, volatility) may trim the other names a little below 12%, so
+    # the 7 names' 84,000 is a guide, not a floor.
+    utilities = sum(t.amount for t in buys if SECTORS[t.symbol] == "Utilities")
+    assert Decimal("36000") < utilities
+    assert Decimal("80000") < sum(t.amount for t in buys) <= Decimal("100000")
 
     legacy = Proposal.objects.get(run=run, account=run_book["legacy"])
     sells = ProposedTrade.objects.filter(proposal=legacy, side="sell")

@@ -17,6 +17,7 @@ from apps.backtest.riskcheck import (
     active_portfolios,
     main,
 )
+from apps.backtest.simulate import risk_model_on
 from tests.unit.backtest.datasets import skfolio_window_files
 
 NUMBER = r"\d+\.\d{3}"
@@ -82,3 +83,10 @@ def test_holdout_uses_the_years_between_the_windows(files) -> None:
     # The files start in June 2020: the holdout years (up to 2018) have no check day in them.
     with pytest.raises(SystemExit):
         main(["--prices", str(files[0]), "--sectors", str(files[1]), "--holdout"], print)
+
+
+def test_the_backtest_risk_model_has_industry_and_style_factors(files) -> None:
+    data = load_dataset(*files)
+    model = risk_model_on(data, len(data.dates) - 1)
+    assert "industry:Pharmaceuticals" in model.factor_names
+    assert {"style:beta", "style:momentum", "style:volatility"} <= set(model.factor_names)
