@@ -63,7 +63,7 @@ class RiskModelSpec:
     style_factors: tuple[str, ...] = STYLE_FACTORS
     # Factor volatilities, specific variances and the beta/volatility exposures: 90 days
     # (Barra USE4 uses 84 for factor volatility and specific risk; RiskMetrics' daily λ = 0.94
-    # is a 11-day half-life, tuned for a one-day horizon, ours is a quarter).
+    # is an 11-day half-life, tuned for a one-day horizon, ours is a quarter).
     volatility_half_life: float | None = 90.0
     # Factor correlations: equal weights over the history (USE4 uses a 504-day half-life, longer
     # than the 252-day window the backtest passes).
@@ -305,9 +305,7 @@ def build_risk_model(
                 for s, i in zip(sectors, industries, strict=True)
             )
         )
-        exposure_residual = exposures - finest @ (
-            finest.T @ exposures / finest.sum(axis=0)[:, None]
-        )
+        exposure_residual = exposures - (_group_means(exposures.T, finest) @ finest.T).T
         return_residual = returns - _group_means(returns, finest) @ finest.T
         style_returns = np.linalg.lstsq(exposure_residual, return_residual.T, rcond=1e-10)[0].T
     after_styles = returns - style_returns @ exposures.T
