@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -182,6 +183,28 @@ class MoneyField(forms.DecimalField):
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         """No HTML number attributes: the box takes separators."""
         return forms.Field.widget_attrs(self, widget)
+
+
+def new_request_key() -> str:
+    """A fresh key naming one submission of a form (hex, 32 characters)."""
+    return uuid.uuid4().hex
+
+
+class RequestKeyField(forms.CharField):
+    """A hidden key made when the form is shown: submitting it twice is one request.
+
+    The view passes it as the service's idempotency key, so a double click, a retry or the
+    back button's resubmission finds the first request's result instead of repeating it.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            widget=forms.HiddenInput,
+            initial=new_request_key,
+            required=False,
+            max_length=64,
+            **kwargs,
+        )
 
 
 class DateInput(forms.DateInput):

@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 
 from apps.accounts.selectors import account_list, household_list
-from apps.common.forms import DateField, PeopleModelForm
+from apps.common.forms import DateField, PeopleModelForm, RequestKeyField
 from apps.models.selectors import model_list
 from apps.trading.models import RunMode, RunScope, TradingSettings
 from apps.trading.services.review import SETTINGS_FIELDS
@@ -51,6 +51,7 @@ class RunCreateForm(forms.Form):
     as_of = DateField(
         label="As of", help_text="The business day whose closing prices the run uses."
     )
+    request_key = RequestKeyField()  # a double click starts one run
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         """Choices by name; the date picker offers no day after the firm's ``today``."""

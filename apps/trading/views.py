@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.models import Account
-from apps.common.exceptions import ApplicationError
+from apps.common.exceptions import ApplicationError, ConflictError
+from apps.common.forms import new_request_key
 from apps.common.limits import page_date
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.common.tenancy import firm_today
@@ -101,6 +102,10 @@ RUN_COLUMNS = (
 )
 
 
+# A form whose key already started a run was sent again with other choices (back button).
+RESUBMITTED = "this form was already sent and started a run; reload the page to start another"
+
+
 @action_required(Action.VIEW_BOOK)
 def run_list_page(request: HttpRequest) -> HttpResponse:
     """Runs, newest first, with their proposals' totals; traders start one here.
@@ -122,7 +127,10 @@ def run_list_page(request: HttpRequest) -> HttpResponse:
                     mode=data["mode"],
                     as_of=data["as_of"],
                     requested_by=request.user,
+                    idempotency_key=data["request_key"],
                 )
+            except ConflictError:
+                form.add_error(None, RESUBMITTED)
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -477,11 +485,19 @@ def daily_scan_page(request: HttpRequest) -> HttpResponse:
                 mode=RunMode.FULL_REBALANCE,
                 as_of=firm_today(),
                 requested_by=request.user,
+                idempotency_key=request.POST.get("request_key", "")[:64],
             )
+        except ConflictError:
+            messages.error(request, RESUBMITTED)
+            return redirect("daily-scan")
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("daily-scan")
         return redirect("run-detail", pk=run.pk)
     scan = DailyScan.objects.first()
     items = scan_item_list(scan=scan) if scan else []
-    return render(request, "trading/scan.html", {"scan": scan, "items": items})
+    return render(
+        request,
+        "trading/scan.html",
+        {"scan": scan, "items": items, "request_key": new_request_key()},
+    )

@@ -140,3 +140,38 @@ def test_trading_lists_have_bounded_queries(firms, run_book, django_assert_max_n
     # Proposals: count, the page's keys, its rows, their trades (common.pagination).
     with django_assert_max_num_queries(9):
         assert client.get(path).status_code == 200
+
+
+def test_a_double_click_on_start_run_starts_one_run(firms, run_book):
+    import re
+
+    trader = login_client(firms["a"], Role.TRADER)
+    page = trader.get("/runs/").content.decode()
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', page).group(1)
+    form = {"target": "book", "mode": "full_rebalance", "as_of": str(AS_OF), "request_key": key}
+    first = trader.post("/runs/", form)
+    second = trader.post("/runs/", form)  # the same submission again
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert RebalanceRun.objects.count() == 1
+    # The back button's resubmission with another choice is refused, not a second run.
+    changed = trader.post("/runs/", {**form, "mode": "harvest_only"})
+    assert changed.status_code == 400 and "already sent" in changed.content.decode()
+    assert RebalanceRun.objects.count() == 1
+    # A fresh page has a fresh key: a second run is a deliberate one.
+    again = trader.get("/runs/").content.decode()
+    assert re.search(r'name="request_key" value="([0-9a-f]{32})"', again).group(1) != key
+
+
+def test_a_double_click_on_rebalance_selected_starts_one_run(firms, run_book):
+    import re
+
+    trader = login_client(firms["a"], Role.TRADER)
+    page = trader.get("/scan/").content.decode()
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', page).group(1)
+    ids = [str(run_book["legacy"].pk), str(run_book["cash_only"].pk)]
+    form = {"account_ids": ids, "request_key": key}
+    first = trader.post("/scan/", form)
+    second = trader.post("/scan/", form)
+    assert first["Location"] == second["Location"]
+    assert RebalanceRun.objects.count() == 1
