@@ -15,12 +15,12 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from apps.access.permissions import Action, action_required
-from apps.accounts.attention import Position, account_positions, accounts_needing_attention
+from apps.accounts.attention import Position, account_positions
 from apps.accounts.models import Account, Registration, TransactionKind
 from apps.accounts.selectors import account_list
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.common.tenancy import firm_today
-from apps.trading.models import Proposal
+from apps.trading.models import DailyScan, Proposal, ScanItem
 from apps.trading.order_selectors import fill_list
 
 ATTENTION_FLAGS = {
@@ -99,10 +99,12 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         search=filters.get("q", ""), registration=filters.get("registration", "")
     )
     today = firm_today()
+    scan = None
     if "flag" in filters:
-        found = accounts_needing_attention(as_of=today)
-        flag = filters["flag"]
-        accounts = accounts.filter(pk__in=[a.account_id for a in found if getattr(a, f"is_{flag}")])
+        # The stored daily scan, not the book valued now (seconds at 10,000 accounts).
+        scan = DailyScan.objects.filter(scanned_on__lte=today).first()
+        flagged = ScanItem.objects.filter(scan=scan, **{f"is_{filters['flag']}": True})
+        accounts = accounts.filter(pk__in=flagged.values("account_id"))
     listed = list(accounts.select_related(None).order_by().only("pk", "model_id"))
     positions = _positions(listed, today)
     last_proposal = Proposal.objects.filter(account_id=OuterRef("pk")).order_by("-pk")
@@ -132,6 +134,8 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": table.page,
             "as_of": today,
+            "scan": scan,
+            "is_flag_filtered": "flag" in filters,
             "cached_for_s": BOOK_POSITIONS_TTL_S if len(listed) > POSITIONS_DIRECT_MAX else 0,
         },
     )
