@@ -12,7 +12,10 @@ it exists (each step is skipped when its rows are there):
   ``INSERT … SELECT``) up to ``--accounts`` accounts with renumbered households and accounts;
 - account restrictions on every 100th account; one completed whole-book run (every account
   optimized in this process); 200 proposals approved and turned into orders; a client-report
-  batch of 5 accounts rendered.
+  batch of 5 accounts rendered; the daily scan of the run's date (what the accounts list's
+  "Needs" filters read).
+
+``--seed-only`` stops after seeding (to seed while something else is being measured).
 
 Then the server: ``collectstatic`` and gunicorn (``--workers`` sync workers, 127.0.0.1 only) with
 ``config.settings.production`` (DEBUG off, whitenoise serving the hashed static files, persistent
@@ -67,7 +70,7 @@ SAMPLE = 500  # ids of each kind handed to the locust users
 def _seed(*, accounts: int, seed: int) -> dict[str, str]:
     """Create (or reuse) the firm and return what the locust users need, as env variables."""
     from django.core.management import call_command
-    from django_tenants.utils import schema_context
+    from django_tenants.utils import tenant_context
 
     from apps.firms.models import Firm
     from apps.firms.services import firm_create
@@ -90,7 +93,7 @@ def _seed(*, accounts: int, seed: int) -> dict[str, str]:
             admin_email=username,
             admin_password=PASSWORD,
         )
-    with schema_context(slug):
+    with tenant_context(Firm.objects.get(slug=slug)):  # a real firm: runs read its business date
         return _seed_tenant(accounts=accounts, seed=seed, as_of=as_of, host=host, user=username)
 
 
@@ -109,6 +112,7 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
     from apps.trading.models import Order, Proposal, ProposalStatus, RebalanceRun, RunStatus
     from apps.trading.services.orders import orders_create_from_approved
     from apps.trading.services.review import proposals_decide
+    from apps.trading.services.scan import daily_scan_run
     from apps.trading.services.synthetic_book import synthetic_book_create
 
     admin = get_user_model().objects.get(username=user)
@@ -145,6 +149,7 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
         )
         proposals_decide(proposal_ids=pending, approve=True, acting_user=admin)
         orders_create_from_approved(acting_user=admin)
+    daily_scan_run(as_of=as_of)  # once per date: a no-op when stored
     if not ReportBatch.objects.exists():
         batch = report_batch_create(
             kind=ReportKind.CLIENT,
@@ -299,6 +304,7 @@ def main() -> None:
     )
     parser.add_argument("--database", default="platform_load")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed-only", action="store_true", help="seed the firm, measure nothing")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database_url(args.database)
@@ -312,6 +318,8 @@ def main() -> None:
 
     users_env = _seed(accounts=args.accounts, seed=args.seed)
     connection.close()
+    if args.seed_only:
+        return
 
     server_env = {
         **os.environ,
