@@ -11,7 +11,12 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from apps.access.permissions import Action, action_required
-from apps.accounts.attention import BOOK_POSITIONS_TTL_S, is_cached_positions, positions_get
+from apps.accounts.attention import (
+    BOOK_POSITIONS_TTL_S,
+    account_refs,
+    is_cached_positions,
+    positions_get,
+)
 from apps.accounts.models import Registration, TransactionKind
 from apps.accounts.selectors import account_list
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
@@ -78,7 +83,7 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         scan = DailyScan.objects.filter(scanned_on__lte=today).first()
         flagged = ScanItem.objects.filter(scan=scan, **{f"is_{filters['flag']}": True})
         accounts = accounts.filter(pk__in=flagged.values("account_id"))
-    listed = list(accounts.select_related(None).order_by().only("pk", "model_id"))
+    listed = account_refs(accounts.select_related(None))
     positions = positions_get(accounts=listed, as_of=today)
     last_proposal = Proposal.objects.filter(account_id=OuterRef("pk")).order_by("-pk")
     accounts = accounts.select_related("model").annotate(
