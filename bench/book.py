@@ -24,12 +24,13 @@ CPU per account, measured from the operating system over the run (``/proc/<pid>/
 system time of each process of a tree, plus the time of its exited, reaped children):
 
 - cpu_ms_per_account: the Celery worker's process tree (the main process and its pool);
-- db_cpu_ms_per_account: the PostgreSQL processes working for the benchmark's database (from
-  ``pg_stat_activity``): the worker's backends (kept for the run: ``DJANGO_CONN_MAX_AGE``),
-  autovacuum workers on it, and the server's WAL writer, checkpointer and background writer;
-  not this script's backend nor other databases' backends (other sessions may share the
-  server). An autovacuum worker that starts and ends within the run is missed. The server
-  must be on this host;
+- db_cpu_ms_per_account: the PostgreSQL server's process tree (the postmaster of the server
+  this script is connected to, found as its backend's parent: every backend, including the
+  ones a worker opened and closed during the run, which the postmaster reaped, the WAL writer,
+  checkpointer and autovacuum), less this script's own backend. The server must be on this
+  host and serve nobody else during the run (the per-session embedded one): another
+  database's work on it counts as the run's (a chunk's connection lives for one task, so
+  per-database backends cannot be told apart after they exit);
 - solver_ms_per_account: PIQP's time from the run's results (``RebalanceRun.solver_ms``).
 
 A line before the last reports the rest of the machine's busy CPU per account (this script,
@@ -66,12 +67,14 @@ def _process_cpu_s(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / ticks  # utime, stime, cutime, cstime
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds so far of a process tree (``_process_cpu_s`` of each)."""
+def _tree_cpu_s(pid: int, *, exclude: int | None = None) -> float:
+    """CPU seconds so far of a process tree (``_process_cpu_s`` of each), less ``exclude``'s."""
     import psutil
 
     total = 0.0
     for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        if proc.pid == exclude:
+            continue
         try:
             total += _process_cpu_s(proc.pid)
         except OSError:  # exited in between: its parent counts it once reaped
@@ -79,30 +82,15 @@ def _tree_cpu_s(pid: int) -> float:
     return total
 
 
-def _database_cpu_s() -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL process that works for this database.
-
-    Keyed by pid: the client backends connected to this database (but this script's own), the
-    autovacuum workers vacuuming it, and the server's shared background processes (WAL writer,
-    checkpointer, background writer), whose work is mostly the run's on a server nobody else
-    writes to.
-    """
+def _database_cpu_s() -> float:
+    """CPU seconds so far of the PostgreSQL server's processes, less this script's backend."""
+    import psutil
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (
-            datname = current_database()
-            OR backend_type IN ('walwriter', 'checkpointer', 'background writer'))"""
-        )
-        pids = [pid for (pid,) in cursor.fetchall()]
-    cpu = {}
-    for pid in pids:
-        try:
-            cpu[pid] = _process_cpu_s(pid)
-        except OSError:  # gone in between
-            continue
-    return cpu
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    return _tree_cpu_s(psutil.Process(backend).ppid(), exclude=backend)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -234,9 +222,7 @@ def main() -> None:
         run = book_run()
     connection.close()
 
-    # Persistent connections (as a deployment with DJANGO_CONN_MAX_AGE would have), so that the
-    # worker's backends live through the run and their CPU is read at its end.
-    env = {**os.environ, "OPTIMIZER_QUEUE": f"bench-{os.getpid()}", "DJANGO_CONN_MAX_AGE": "3600"}
+    env = {**os.environ, "OPTIMIZER_QUEUE": f"bench-{os.getpid()}"}
     log = open(ROOT / ".dev" / "bench-worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [
@@ -283,10 +269,7 @@ def main() -> None:
         cpu_used = _tree_cpu_s(worker.pid) - cpu_before
         machine_used = _machine_busy_s() - machine_before
         with tenant_context(firm):
-            db_after = _database_cpu_s()
-        # A backend that connected during the run counts whole; one that exited is not seen,
-        # which is why the workers keep their connections (DJANGO_CONN_MAX_AGE below).
-        db_used = sum(s - db_before.get(pid, 0.0) for pid, s in db_after.items())
+            db_used = _database_cpu_s() - db_before
         with tenant_context(firm):
             from apps.trading.models import Proposal
 
