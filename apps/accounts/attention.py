@@ -72,14 +72,18 @@ BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or t
 
 
 def accounts_needing_attention(
-    *, as_of: date, positions: dict[int, Position] | None = None
+    *,
+    as_of: date,
+    positions: dict[int, Position] | None = None,
+    managed: list[Account] | None = None,
 ) -> list[Attention]:
     """Accounts with a model that drift, have harvestable losses or need cash soon.
 
     The most money at stake first (``Attention.stake_amount``), then by account id.
-    ``positions`` (of every account with a model) saves valuing the book when the caller has.
+    ``positions`` (of every account with a model) and ``managed`` (those accounts, by id)
+    save valuing and reading the book again when the caller has.
     """
-    accounts = list(Account.objects.filter(model__isnull=False).order_by("pk"))
+    accounts = managed if managed is not None else managed_accounts()
     if not accounts:
         return []
     if positions is None:
@@ -147,6 +151,11 @@ def accounts_needing_attention(
             )
     found.sort(key=lambda a: (-a.stake_amount, a.account_id))
     return found
+
+
+def managed_accounts() -> list[Account]:
+    """Every account with a model, by id: the book the scan and the dashboard look at."""
+    return list(Account.objects.filter(model__isnull=False).order_by("pk"))
 
 
 # Up to this many accounts are valued on each request (an index probe per account's lots); a

@@ -110,12 +110,24 @@ def test_a_large_book_is_valued_once_and_then_read_from_the_cache(run_book, monk
         calls.append(len(kwargs["accounts"]))
         return valued(**kwargs)
 
+    reads = []
+    managed = attention.managed_accounts
+
+    def reading():
+        reads.append(1)
+        return managed()
+
+    from apps.reports import dashboard
+
     monkeypatch.setattr(attention, "account_positions", counting)
+    monkeypatch.setattr(attention, "managed_accounts", reading)
+    monkeypatch.setattr(dashboard, "managed_accounts", reading)
     monkeypatch.setattr(attention, "POSITIONS_DIRECT_MAX", 1)
     cache.clear()
     first = book_overview(as_of=AS_OF)
     second = book_overview(as_of=AS_OF)
     assert calls == [Account.objects.count()]  # the whole book, once, for both overviews
+    assert len(reads) == 2  # the managed accounts read once per overview
     assert direct.cached_for_s == 0 and first.cached_for_s == attention.BOOK_POSITIONS_TTL_S
     for book in (first, second):
         assert book.managed_value_amount == direct.managed_value_amount
