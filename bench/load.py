@@ -12,7 +12,10 @@ it exists (each step is skipped when its rows are there):
   ``INSERT … SELECT``) up to ``--accounts`` accounts with renumbered households and accounts;
 - account restrictions on every 100th account; one completed whole-book run (every account
   optimized in this process); 200 proposals approved and turned into orders; a client-report
-  batch of 5 accounts rendered.
+  batch of 5 accounts rendered; the daily scan of the run's date (what the accounts list's
+  "Needs" filters read).
+
+``--seed-only`` stops after seeding (to seed while something else is being measured).
 
 Then the server: ``collectstatic`` and gunicorn (``--workers`` sync workers, 127.0.0.1 only) with
 ``config.settings.production`` (DEBUG off, whitenoise serving the hashed static files, persistent
@@ -33,7 +36,6 @@ is exactly:
     load users=<n> requests_per_s=<x> p50_ms=<x> p95_ms=<x> p99_ms=<x> errors=<n>
 """
 
-# ruff: noqa: S608 - _copy_book's SQL is built from model metadata and constants; values are bound.
 import argparse
 import json
 import math
@@ -53,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-from bench.common import bench_database_url  # noqa: E402
+from bench.common import bench_database_url, book_copy  # noqa: E402
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -68,7 +70,7 @@ SAMPLE = 500  # ids of each kind handed to the locust users
 def _seed(*, accounts: int, seed: int) -> dict[str, str]:
     """Create (or reuse) the firm and return what the locust users need, as env variables."""
     from django.core.management import call_command
-    from django_tenants.utils import schema_context
+    from django_tenants.utils import tenant_context
 
     from apps.firms.models import Firm
     from apps.firms.services import firm_create
@@ -91,7 +93,7 @@ def _seed(*, accounts: int, seed: int) -> dict[str, str]:
             admin_email=username,
             admin_password=PASSWORD,
         )
-    with schema_context(slug):
+    with tenant_context(Firm.objects.get(slug=slug)):  # a real firm: runs read its business date
         return _seed_tenant(accounts=accounts, seed=seed, as_of=as_of, host=host, user=username)
 
 
@@ -110,6 +112,7 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
     from apps.trading.models import Order, Proposal, ProposalStatus, RebalanceRun, RunStatus
     from apps.trading.services.orders import orders_create_from_approved
     from apps.trading.services.review import proposals_decide
+    from apps.trading.services.scan import daily_scan_run
     from apps.trading.services.synthetic_book import synthetic_book_create
 
     admin = get_user_model().objects.get(username=user)
@@ -122,7 +125,7 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
         print(f"seeded the template book in {time.perf_counter() - started:.0f} s", flush=True)
     households = round(accounts / 1.25)
     if Account.objects.count() < accounts:
-        _copy_book(households=households, seed=seed)
+        book_copy(households=households, template_households=TEMPLATE_HOUSEHOLDS, seed=seed)
         print(f"copied the book in {time.perf_counter() - started:.0f} s", flush=True)
     if not Restriction.objects.exists():
         for i, account in enumerate(Account.objects.order_by("pk")[::100]):
@@ -146,6 +149,7 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
         )
         proposals_decide(proposal_ids=pending, approve=True, acting_user=admin)
         orders_create_from_approved(acting_user=admin)
+    daily_scan_run(as_of=as_of)  # once per date: a no-op when stored
     if not ReportBatch.objects.exists():
         batch = report_batch_create(
             kind=ReportKind.CLIENT,
@@ -175,87 +179,6 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
         "LOAD_MODEL_ID": str(ModelPortfolio.objects.order_by("pk").values_list("pk", flat=True)[0]),
         "LOAD_ACCOUNT_PAGES": str(-(-Account.objects.count() // 50)),
     }
-
-
-def _copy_book(*, households: int, seed: int) -> None:
-    """Copy the template households, their accounts, ledgers and lots up to ``households``.
-
-    Set-based: one ``INSERT … SELECT`` per table. A copy is numbered like a generated
-    household (``SYN-<seed>-<n>``, ``Household <n>``, accounts ``S<seed>-<n>-TAX``), so it looks
-    like one; its rows are the template's, which the ledger replay derived.
-    """
-    from django.db import connection, transaction
-    from django.db.models import Model
-
-    from apps.accounts.models import Account, Household, TaxLot, Transaction
-
-    def table(model: type[Model]) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
-    def columns(model: type[Model], overrides: dict[str, str]) -> tuple[str, str]:
-        """Column names and ``SELECT`` expressions: the template row ``t`` unless overridden."""
-        cols = [f.column for f in model._meta.concrete_fields if not f.primary_key]
-        names = ", ".join(connection.ops.quote_name(c) for c in cols)
-        values = ", ".join(overrides.get(c, f"t.{connection.ops.quote_name(c)}") for c in cols)
-        return names, values
-
-    copies = -(-households // TEMPLATE_HOUSEHOLDS) - 1
-    number = f"(m.c * {TEMPLATE_HOUSEHOLDS} + m.idx)"  # the copy's household number
-    padded = f"lpad({number}::text, 5, '0')"
-    idx = "substring(external_id from '(\\d+)$')::int"
-    with transaction.atomic(), connection.cursor() as cursor:
-        # m: one row per (template household, copy number c) below ``households``.
-        cursor.execute(
-            f"""CREATE TEMP TABLE load_copy ON COMMIT DROP AS
-            SELECT id AS old_id, {idx} AS idx, c
-            FROM {table(Household)}, generate_series(1, %s) c
-            WHERE external_id LIKE %s AND {idx} < %s
-            AND c * {TEMPLATE_HOUSEHOLDS} + {idx} < %s""",
-            [copies, f"SYN-{seed}-%", TEMPLATE_HOUSEHOLDS, households],
-        )
-        names, values = columns(
-            Household,
-            {
-                "external_id": f"'SYN-{seed}-' || {padded}",
-                "name": f"'Household ' || {padded}",
-                "created_at": "now()",
-            },
-        )
-        cursor.execute(
-            f"INSERT INTO {table(Household)} ({names}) SELECT {values} "
-            f"FROM {table(Household)} t JOIN load_copy m ON t.id = m.old_id"
-        )
-        cursor.execute(
-            f"""CREATE TEMP TABLE load_household ON COMMIT DROP AS
-            SELECT m.old_id, m.idx, m.c, n.id AS new_id FROM load_copy m
-            JOIN {table(Household)} n ON n.external_id = 'SYN-{seed}-' || {padded}"""
-        )
-        names, values = columns(
-            Account,
-            {
-                "household_id": "m.new_id",
-                "number": f"regexp_replace(t.number, '-\\d{{5}}-', '-' || {padded} || '-')",
-                "name": f"regexp_replace(t.name, '^Household \\d{{5}}', 'Household ' || {padded})",
-                "created_at": "now()",
-            },
-        )
-        cursor.execute(
-            f"INSERT INTO {table(Account)} ({names}) SELECT {values} "
-            f"FROM {table(Account)} t JOIN load_household m ON t.household_id = m.old_id"
-        )
-        cursor.execute(
-            f"""CREATE TEMP TABLE load_account ON COMMIT DROP AS
-            SELECT t.id AS old_id, n.id AS new_id
-            FROM {table(Account)} t JOIN load_household m ON t.household_id = m.old_id
-            JOIN {table(Account)} n ON n.household_id = m.new_id
-            AND n.registration = t.registration"""
-        )
-        for model in (Transaction, TaxLot):
-            names, values = columns(model, {"account_id": "m.new_id", "created_at": "now()"})
-            cursor.execute(
-                f"INSERT INTO {table(model)} ({names}) SELECT {values} "
-                f"FROM {table(model)} t JOIN load_account m ON t.account_id = m.old_id"
-            )
 
 
 def _book_run(*, as_of: date) -> "RebalanceRun":
@@ -381,6 +304,7 @@ def main() -> None:
     )
     parser.add_argument("--database", default="platform_load")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed-only", action="store_true", help="seed the firm, measure nothing")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database_url(args.database)
@@ -394,6 +318,8 @@ def main() -> None:
 
     users_env = _seed(accounts=args.accounts, seed=args.seed)
     connection.close()
+    if args.seed_only:
+        return
 
     server_env = {
         **os.environ,

@@ -119,6 +119,11 @@ class PageUser(_FirmUser):
             "/accounts/?registration=&page=",
         )
 
+    @task
+    def accounts_needs(self) -> None:
+        flag = random.choice(("drift", "harvest", "cash_due", "budget_nearly_used"))
+        self.get(f"/accounts/?flag={flag}", "/accounts/?flag=")
+
     @task(3)
     def account(self) -> None:
         self.get(f"/accounts/{random.choice(ACCOUNT_IDS)}/", "/accounts/[id]/")
@@ -198,6 +203,11 @@ class ApiUser(_FirmUser):
     @task(3)
     def accounts(self) -> None:
         self.api(f"accounts/?limit=50&offset={50 * random.randint(0, 199)}", "accounts/")
+
+    @task
+    def accounts_needs(self) -> None:
+        flag = random.choice(("drift", "harvest", "cash_due", "budget_nearly_used"))
+        self.get(f"/accounts/?flag={flag}", "/accounts/?flag=")
 
     @task(3)
     def account(self) -> None:

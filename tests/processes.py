@@ -87,23 +87,35 @@ def celery_worker(
     queue: str | None = None,
     concurrency: int = 1,
     extra_env: dict[str, str] | None = None,
+    hostname: str | None = None,
+    own_queue: str | None = None,
 ) -> Iterator[str]:
     """Run ``celery worker`` on a private queue; yield the queue name; stop it afterwards.
 
     The worker's optimizer tasks are routed to the same private queue (``OPTIMIZER_QUEUE``).
+    ``hostname`` names the node (``-n``); the worker also consumes ``own_queue`` if given.
     """
     queue = queue or f"test-{uuid.uuid4().hex[:10]}"
     env = {"OPTIMIZER_QUEUE": queue, **(extra_env or {})}
-    with _process(_worker_argv(queue, concurrency), log_path, _ready(log_path), env):
+    queues = f"{queue},{own_queue}" if own_queue else queue
+    argv = _worker_argv(queues, concurrency, hostname=hostname)
+    with _process(argv, log_path, _ready(log_path), env):
         yield queue
 
 
-def _worker_argv(queue: str, concurrency: int, beat_schedule: Path | None = None) -> list[str]:
+def _worker_argv(
+    queues: str,
+    concurrency: int,
+    beat_schedule: Path | None = None,
+    *,
+    hostname: str | None = None,
+) -> list[str]:
     beat = ["--beat", "--schedule", str(beat_schedule)] if beat_schedule else []
+    node = ["--hostname", hostname] if hostname else []
     return [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue,
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues,
         "--concurrency", str(concurrency), "--loglevel", "INFO",
-        "--without-heartbeat", "--without-mingle", "--without-gossip", *beat,
+        "--without-heartbeat", "--without-mingle", "--without-gossip", *node, *beat,
     ]  # fmt: skip
 
 

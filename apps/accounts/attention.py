@@ -10,18 +10,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.models import Account, Registration, TaxLot
-from apps.accounts.selectors import realized_summaries
+from apps.accounts.selectors import held_symbols, realized_summaries
 from apps.common.bulk import sql_table
 from apps.common.money import ZERO
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.securities.selectors import price_map_get
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 
 @dataclass(frozen=True)
@@ -66,15 +71,23 @@ class Attention:
 BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or tax) or a cap
 
 
-def accounts_needing_attention(*, as_of: date) -> list[Attention]:
+def accounts_needing_attention(
+    *,
+    as_of: date,
+    positions: dict[int, Position] | None = None,
+    managed: list[Account] | None = None,
+) -> list[Attention]:
     """Accounts with a model that drift, have harvestable losses or need cash soon.
 
     The most money at stake first (``Attention.stake_amount``), then by account id.
+    ``positions`` (of every account with a model) and ``managed`` (those accounts, by id)
+    save valuing and reading the book again when the caller has.
     """
-    accounts = list(Account.objects.filter(model__isnull=False).order_by("pk"))
+    accounts = managed if managed is not None else managed_accounts()
     if not accounts:
         return []
-    positions = account_positions(accounts=accounts, as_of=as_of)
+    if positions is None:
+        positions = account_positions(accounts=accounts, as_of=as_of)
     budgets = realized_summaries(
         accounts=[a for a in accounts if a.has_gains_budget],
         year=as_of.year,
@@ -140,7 +153,71 @@ def accounts_needing_attention(*, as_of: date) -> list[Attention]:
     return found
 
 
-def account_positions(*, accounts: Sequence[Account], as_of: date) -> dict[int, Position]:
+def managed_accounts() -> list[Account]:
+    """Every account with a model, by id: the book the scan and the dashboard look at."""
+    return list(Account.objects.filter(model__isnull=False).order_by("pk"))
+
+
+# Up to this many accounts are valued on each request (an index probe per account's lots); a
+# longer list (a 20,000-account book: seconds of SQL) reads the book's positions from the
+# cache, valued at most BOOK_POSITIONS_TTL_S ago, and values only accounts created since.
+POSITIONS_DIRECT_MAX = 1000
+BOOK_POSITIONS_TTL_S = 300
+
+
+class AccountRef(NamedTuple):
+    """What valuing an account needs of it (``account_positions``): no model instance."""
+
+    pk: int
+    model_id: int | None
+
+
+def account_refs(accounts: "QuerySet[Account]") -> list[AccountRef]:
+    """The accounts as ``AccountRef``: one tuple each (20,000 model instances took ~0.5 s)."""
+    return [AccountRef(*row) for row in accounts.order_by().values_list("pk", "model_id")]
+
+
+def positions_get(*, accounts: Sequence[Account | AccountRef], as_of: date) -> dict[int, Position]:
+    """The accounts' positions for a page: valued now for a short list, from the book's cache else.
+
+    The cache holds every account's position (per firm: django-tenants' key function) for
+    ``BOOK_POSITIONS_TTL_S``, as columns of text (unpickling 20,000 ``Position`` objects with
+    their Decimals took longer than rebuilding them); whether a list is short is
+    ``is_cached_positions``.
+    """
+    if not is_cached_positions(len(accounts)):
+        return account_positions(accounts=accounts, as_of=as_of) if accounts else {}
+    key = f"account-positions:{as_of.isoformat()}"
+    columns: tuple[list[Any], ...] | None = cache.get(key)
+    if columns is None:
+        valued = account_positions(accounts=account_refs(Account.objects.all()), as_of=as_of)
+        columns = (
+            list(valued),
+            *([str(getattr(p, f)) for p in valued.values()] for f in _DECIMAL_FIELDS),
+            [p.losers for p in valued.values()],
+        )
+        cache.set(key, columns, BOOK_POSITIONS_TTL_S)
+    ids, *decimals, losers = columns
+    book = {
+        pk: Position(*map(Decimal, texts), tuple(names))
+        for pk, *texts, names in zip(ids, *decimals, losers, strict=True)
+    }
+    missing = [a for a in accounts if a.pk not in book]
+    found = account_positions(accounts=missing, as_of=as_of) if missing else {}
+    return {a.pk: book.get(a.pk) or found[a.pk] for a in accounts}
+
+
+def is_cached_positions(count: int) -> bool:
+    """Whether ``positions_get`` reads a list of ``count`` accounts from the book's cache."""
+    return count > POSITIONS_DIRECT_MAX
+
+
+_DECIMAL_FIELDS = ("value_amount", "drift_rate", "drift_trade_amount", "harvest_loss_amount")
+
+
+def account_positions(
+    *, accounts: Sequence[Account | AccountRef], as_of: date
+) -> dict[int, Position]:
     """Each account's value, drift and harvestable losses against its model (USD, fractions).
 
     Every one of ``accounts`` gets a position, and only they (an account without a model is
@@ -153,8 +230,8 @@ def account_positions(*, accounts: Sequence[Account], as_of: date) -> dict[int, 
     flattened targets arrive as arrays. Table names are unqualified (search_path).
     """
     ids = [account.pk for account in accounts]
-    symbols = TaxLot.objects.order_by().values_list("symbol", flat=True).distinct()
-    quotes = price_map_get(symbols=set(symbols), as_of=as_of)
+    # The book's held names by a loose index scan: a DISTINCT read every lot (1.8 s at 4 M).
+    quotes = price_map_get(symbols=held_symbols(), as_of=as_of)
     targets = [
         (model.pk, symbol, weight)
         for model in ModelPortfolio.objects.filter(pk__in={a.model_id for a in accounts})

@@ -8,11 +8,12 @@ Securities are referenced by symbol (the public security master may change; STYL
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Upper
 
 from apps.accounts.custodians import takes_specified_lots
 from apps.common.limits import fraction_validators, non_negative_money_validators
@@ -73,6 +74,11 @@ class LotSelection(models.TextChoices):
     METHOD = "method", "The account's lot method (no lot instructions)"
 
 
+def trigram_index(field: str, *, name: str) -> GinIndex:
+    """A GIN trigram index on ``UPPER(field)``: what Django's ``icontains`` compares."""
+    return GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=name)
+
+
 class Household(models.Model):
     """The accounts of one family: wash sales are household-wide."""
 
@@ -84,6 +90,9 @@ class Household(models.Model):
 
     class Meta:
         ordering = ("name",)
+        # Trigram indexes (pg_trgm, in the public schema) for the accounts list's search:
+        # ``icontains`` is ``UPPER(column) LIKE UPPER('%…%')``, which they serve.
+        indexes = (trigram_index("name", name="household_name_trgm"),)
 
     def __str__(self) -> str:
         return self.name
@@ -222,6 +231,10 @@ class Account(models.Model):
 
     class Meta:
         ordering = ("custodian", "number")
+        indexes = (
+            trigram_index("name", name="account_name_trgm"),
+            trigram_index("number", name="account_number_trgm"),
+        )
         constraints = (
             models.UniqueConstraint(
                 fields=("custodian", "number"), name="account_custodian_number"

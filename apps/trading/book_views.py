@@ -4,23 +4,24 @@ The accounts list lives here, not in ``accounts``, because it shows each account
 proposal (a trading row; ``accounts`` sits below ``trading`` in the layers).
 """
 
-from collections.abc import Sequence
-from datetime import date
-
 from django import forms
-from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from apps.access.permissions import Action, action_required
-from apps.accounts.attention import Position, account_positions, accounts_needing_attention
-from apps.accounts.models import Account, Registration, TransactionKind
+from apps.accounts.attention import (
+    BOOK_POSITIONS_TTL_S,
+    account_refs,
+    is_cached_positions,
+    positions_get,
+)
+from apps.accounts.models import Registration, TransactionKind
 from apps.accounts.selectors import account_list
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.common.tenancy import firm_today
-from apps.trading.models import Proposal
+from apps.trading.models import DailyScan, Proposal, ScanItem
 from apps.trading.order_selectors import fill_list
 
 ATTENTION_FLAGS = {
@@ -29,29 +30,6 @@ ATTENTION_FLAGS = {
     "cash_due": "Cash due",
     "budget_nearly_used": "Budget nearly used",
 }
-
-
-# Up to this many accounts are valued on each request (an index probe per account's lots);
-# a longer list (the whole 10,000-account book: ~3 s of SQL) reads the book's positions from
-# the cache, valued at most BOOK_POSITIONS_TTL_S ago, and values only accounts created since.
-POSITIONS_DIRECT_MAX = 1000
-BOOK_POSITIONS_TTL_S = 300
-
-
-def _positions(accounts: Sequence[Account], as_of: date) -> dict[int, Position]:
-    """The accounts' positions: computed now for a short list, from the book's cache else."""
-    if len(accounts) <= POSITIONS_DIRECT_MAX:
-        return account_positions(accounts=accounts, as_of=as_of) if accounts else {}
-    key = f"account-positions:{as_of.isoformat()}"  # per schema (django_tenants' key function)
-    book: dict[int, Position] | None = cache.get(key)
-    if book is None:
-        book = account_positions(
-            accounts=list(Account.objects.order_by().only("pk", "model_id")), as_of=as_of
-        )
-        cache.set(key, book, BOOK_POSITIONS_TTL_S)
-    missing = [a for a in accounts if a.pk not in book]
-    found = account_positions(accounts=missing, as_of=as_of) if missing else {}
-    return {a.pk: book.get(a.pk) or found[a.pk] for a in accounts}
 
 
 class AccountFilterForm(ListFilterForm):
@@ -90,8 +68,8 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
     """Accounts with market value, drift against the model and last proposal; sort, CSV.
 
     Values and drift come from ``account_positions`` (one SQL aggregate over the filtered
-    accounts' lots at the latest closes; a list longer than ``POSITIONS_DIRECT_MAX`` reads
-    the book's, cached for ``BOOK_POSITIONS_TTL_S``); drift is shown for accounts with a model.
+    accounts' lots at the latest closes; a long list reads the book's, cached:
+    ``accounts.attention.positions_get``); drift is shown for accounts with a model.
     """
     form = AccountFilterForm(request.GET)
     filters = form.filters()
@@ -99,12 +77,14 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         search=filters.get("q", ""), registration=filters.get("registration", "")
     )
     today = firm_today()
+    scan = None
     if "flag" in filters:
-        found = accounts_needing_attention(as_of=today)
-        flag = filters["flag"]
-        accounts = accounts.filter(pk__in=[a.account_id for a in found if getattr(a, f"is_{flag}")])
-    listed = list(accounts.select_related(None).order_by().only("pk", "model_id"))
-    positions = _positions(listed, today)
+        # The stored daily scan, not the book valued now (seconds at 10,000 accounts).
+        scan = DailyScan.objects.filter(scanned_on__lte=today).first()
+        flagged = ScanItem.objects.filter(scan=scan, **{f"is_{filters['flag']}": True})
+        accounts = accounts.filter(pk__in=flagged.values("account_id"))
+    listed = account_refs(accounts.select_related(None))
+    positions = positions_get(accounts=listed, as_of=today)
     last_proposal = Proposal.objects.filter(account_id=OuterRef("pk")).order_by("-pk")
     accounts = accounts.select_related("model").annotate(
         last_proposal_on=Subquery(last_proposal.values("run__as_of")[:1])
@@ -132,7 +112,9 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": table.page,
             "as_of": today,
-            "cached_for_s": BOOK_POSITIONS_TTL_S if len(listed) > POSITIONS_DIRECT_MAX else 0,
+            "scan": scan,
+            "is_flag_filtered": "flag" in filters,
+            "cached_for_s": BOOK_POSITIONS_TTL_S if is_cached_positions(len(listed)) else 0,
         },
     )
 

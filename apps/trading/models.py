@@ -344,6 +344,7 @@ class ScanItem(models.Model):
     is_drift = models.BooleanField(default=False)
     is_harvest = models.BooleanField(default=False)
     is_cash_due = models.BooleanField(default=False)
+    is_budget_nearly_used = models.BooleanField(default=False)
     stake_amount = models.DecimalField(
         **MONEY,
         default=Decimal("0"),

@@ -32,6 +32,7 @@ def daily_scan_run(*, as_of: date) -> DailyScan:
             is_drift=item.is_drift,
             is_harvest=item.is_harvest,
             is_cash_due=item.is_cash_due,
+            is_budget_nearly_used=item.is_budget_nearly_used,
             stake_amount=item.stake_amount,
         )
         for item in found

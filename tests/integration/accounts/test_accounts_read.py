@@ -59,6 +59,43 @@ def test_account_list_search(firms, book):
     assert "Rivera IRA" in html and "Rivera joint" not in html
 
 
+def test_account_search_matches_name_number_or_household_case_insensitively(book):
+    from apps.accounts.models import Account, Household
+    from apps.accounts.selectors import account_list
+
+    other = Household.objects.create(external_id="H-2", name="Okafor family")
+    Account.objects.create(household=other, custodian="schwab", number="77-OK", name="Trust")
+    rivera = {book["taxable"].pk, book["ira"].pk}
+
+    def found(search: str) -> set[int]:
+        return set(account_list(search=search).values_list("pk", flat=True))
+
+    assert found("rivera j") == {book["taxable"].pk}  # the account's name
+    assert found("1002") == {book["ira"].pk}  # its number
+    assert found("RIVERA HOUSE") == rivera  # its household's name only
+    assert found("okafor") == found("7-ok") == found("TRUST") != set()
+    assert found("okafor").isdisjoint(rivera)
+
+
+def test_account_search_reads_the_trigram_indexes(book):
+    """Each searched column is read through its trigram index when whole-table reads are dear.
+
+    (A two-account table is read whole by choice; seq and plain index scans are switched off so
+    the plan shows what a large book's would use.)"""
+    from django.db import connection
+
+    from apps.accounts.selectors import account_list
+
+    sql, params = account_list(search="rivera").values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for index in ("account_name_trgm", "account_number_trgm", "household_name_trgm"):
+        assert index in plan, plan
+
+
 def test_form8949_csv_rows(firms, book):
     response = login_client(firms["a"], Role.VIEWER).get(
         f"/accounts/{book['taxable'].pk}/form8949.csv?year=2024"

@@ -61,19 +61,37 @@ def test_beat_dispatcher_runs_each_firms_scan_in_its_own_schema(firms, django_db
                     DailyScan.objects.all().delete()
 
 
-def test_account_list_filters_by_what_needs_attention(firms, run_book):
+def test_account_list_filters_by_what_the_stored_scan_found(firms, run_book):
+    """The "Needs" filter reads the latest daily scan on or before today, not the book now."""
+    from decimal import Decimal
+
     import time_machine
 
     from apps.access.roles import Role
+    from apps.accounts.models import Account
     from tests.conftest import login_client
 
     client = login_client(firms["a"], Role.ADVISOR)
     with time_machine.travel("2024-06-28 15:00:00-04:00", tick=False):
+        before = client.get("/accounts/?flag=harvest").content.decode()
+        daily_scan_run(as_of=AS_OF)
         harvest = client.get("/accounts/?flag=harvest").content.decode()
         cash = client.get("/accounts/?flag=cash_due").content.decode()
+        # Cash due now (a withdrawal tomorrow, no cash): the live scan would list it, the
+        # stored scan of today did not.
+        Account.objects.filter(pk=run_book["legacy"].pk).update(
+            cash_amount=Decimal("0"),
+            withdrawal_amount=Decimal("5000"),
+            withdrawal_frequency="monthly",
+            next_withdrawal_on=AS_OF,
+        )
+        cash_after = client.get("/accounts/?flag=cash_due").content.decode()
+    assert "no scan has run yet, so none is listed" in before and "Legacy" not in before
     assert "Legacy" in harvest
     assert "New money" not in harvest
+    assert f"daily scan of {AS_OF.isoformat()} found" in harvest
     assert "No accounts match" in cash
+    assert "No accounts match" in cash_after
 
 
 def test_withdrawals_due_within_the_horizon(run_book):
@@ -113,6 +131,7 @@ def test_a_gains_budget_nine_tenths_used_needs_attention(firms, run_book):
     assert found[legacy.pk].is_budget_nearly_used
     assert any("gains budget 91% used (1000.00 of 1100.00)" in r for r in found[legacy.pk].reasons)
     assert not found[run_book["cash_only"].pk].is_budget_nearly_used  # no budget
+    daily_scan_run(as_of=AS_OF)
     client = login_client(firms["a"], Role.ADVISOR)
     with time_machine.travel("2024-06-28 15:00:00-04:00", tick=False):
         page = client.get("/accounts/?flag=budget_nearly_used").content.decode()

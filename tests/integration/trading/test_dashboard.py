@@ -93,3 +93,43 @@ def test_taxes_saved_is_recomputed_when_the_ledger_changes(run_book):
     after = book_overview(as_of=AS_OF).taxes_saved
     assert before is not None and after is not None
     assert after != before
+
+
+def test_a_large_book_is_valued_once_and_then_read_from_the_cache(run_book, monkeypatch):
+    """The overview values the book once for its figures and its attention list; a book over
+    ``POSITIONS_DIRECT_MAX`` accounts is read from the cache the accounts list shares."""
+    from django.core.cache import cache
+
+    from apps.accounts import attention
+
+    direct = book_overview(as_of=AS_OF)
+    calls = []
+    valued = attention.account_positions
+
+    def counting(**kwargs):
+        calls.append(len(kwargs["accounts"]))
+        return valued(**kwargs)
+
+    reads = []
+    managed = attention.managed_accounts
+
+    def reading():
+        reads.append(1)
+        return managed()
+
+    from apps.reports import dashboard
+
+    monkeypatch.setattr(attention, "account_positions", counting)
+    monkeypatch.setattr(attention, "managed_accounts", reading)
+    monkeypatch.setattr(dashboard, "managed_accounts", reading)
+    monkeypatch.setattr(attention, "POSITIONS_DIRECT_MAX", 1)
+    cache.clear()
+    first = book_overview(as_of=AS_OF)
+    second = book_overview(as_of=AS_OF)
+    assert calls == [Account.objects.count()]  # the whole book, once, for both overviews
+    assert len(reads) == 2  # the managed accounts read once per overview
+    assert direct.cached_for_s == 0 and first.cached_for_s == attention.BOOK_POSITIONS_TTL_S
+    for book in (first, second):
+        assert book.managed_value_amount == direct.managed_value_amount
+        assert book.harvest_loss_amount == direct.harvest_loss_amount
+        assert [r.account.pk for r in book.attention] == [r.account.pk for r in direct.attention]

@@ -103,9 +103,9 @@ def test_a_long_accounts_list_reads_the_book_positions_from_the_cache(
 ):
     from django.core.cache import cache
 
-    from apps.trading import book_views
+    from apps.accounts import attention
 
-    monkeypatch.setattr(book_views, "POSITIONS_DIRECT_MAX", 1)
+    monkeypatch.setattr(attention, "POSITIONS_DIRECT_MAX", 1)
     cache.clear()
     client = login_client(firm_a, Role.VIEWER)
     first = client.get("/accounts/").context["table"].computed["value"]
