@@ -40,8 +40,8 @@ class ModelDescribeForm(PeopleModelForm):
         help_texts = {  # noqa: RUF012
             "tracking_error_target_rate": "How far accounts may stray from the model after "
             "trading, e.g. 1; an account may set its own. Empty: no target.",
-            "name_band_rate": "Each name stays within this share of its target weight, e.g. 25 "
-            "(a 4% target stays within 3% to 5%). Empty: no band.",
+            "name_band_rate": "No trade takes a name further from its target than this share of "
+            "it, e.g. 25 (a 4% target within 3% to 5%); it never forces a trade. Empty: no band.",
             "sector_band_weight": "Each sector stays within this many percentage points of the "
             "model's weight, e.g. 2. Empty: no band.",
         }

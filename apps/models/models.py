@@ -59,8 +59,8 @@ class ModelPortfolio(models.Model):
         null=True,
         blank=True,
         validators=fraction_validators(open_low=True, closed_high=True),
-        help_text="Each name of the model stays within this fraction of its target weight "
-        "(0.25: a 4% target may drift to 3% to 5%). Empty: no band per name.",
+        help_text="No trade takes a name of the model further from its target than this fraction "
+        "of it (0.25: a 4% target within 3% to 5%), nor further out than it is. Empty: none.",
     )
     sector_band_weight = models.DecimalField(
         **WEIGHT,
