@@ -312,12 +312,15 @@ def test_the_design_form_takes_percent_and_refuses_out_of_range(firms, run_book)
     _set_model(run_book, tracking_error_target_rate=Decimal("0.01"))
     page = client.get(f"/accounts/{legacy.pk}/design/").content.decode()
     assert "(CORE8: 1%)" in page
+    assert "Tracking error target: 1.00% a year (the model's)" in page
     response = _profile_post(client, legacy, tracking_error_target_rate="25")
     assert response.status_code == 400
     assert "enter a percent above 0 to 20" in response.content.decode()
     response = _profile_post(client, legacy, tracking_error_target_rate="0.75")
     assert response.status_code == 302
     assert Account.objects.get(pk=legacy.pk).tracking_error_target_rate == Decimal("0.0075")
+    page = client.get(f"/accounts/{legacy.pk}/design/").content.decode()
+    assert "Tracking error target: 0.75% a year (this account's)" in page
 
 
 def test_the_model_page_shows_and_the_edit_form_refuses(firms, run_book):
