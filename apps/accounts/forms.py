@@ -1,5 +1,7 @@
+from typing import Any
+
 from apps.accounts.models import Account
-from apps.common.forms import PeopleModelForm
+from apps.common.forms import PeopleModelForm, percent_text
 
 
 class AccountProfileForm(PeopleModelForm):
@@ -29,6 +31,7 @@ class AccountProfileForm(PeopleModelForm):
             "carryforward_year",
             "transition_years",
             "transition_tolerance_rate",
+            "tracking_error_target_rate",
             "is_harvesting_enabled",
             "harvest_threshold_rate",
             "drift_tolerance_rate",
@@ -56,6 +59,7 @@ class AccountProfileForm(PeopleModelForm):
             "carryforward_year": "Carryforward tax year",
             "transition_years": "Transition horizon (years)",
             "transition_tolerance_rate": "Transition done at tracking error (%)",
+            "tracking_error_target_rate": "Tracking error target (% a year)",
             "is_harvesting_enabled": "Harvest tax losses",
             "harvest_threshold_rate": "Harvest a lot from a loss of (%)",
             "drift_tolerance_rate": "Drift tolerance (%)",
@@ -87,6 +91,8 @@ class AccountProfileForm(PeopleModelForm):
             ),
             "transition_tolerance_rate": "The transition is done once the tracking error to the "
             "model is below this, e.g. 1.",
+            "tracking_error_target_rate": "How far the account may stray from its model after "
+            "trading, e.g. 1. Empty: the model's target.",
             "is_harvesting_enabled": "Sell lots at a loss to offset gains (wash sales avoided).",
             "harvest_threshold_rate": "Harvest a lot once its loss exceeds this share of its "
             "cost, e.g. 5.",
@@ -97,3 +103,15 @@ class AccountProfileForm(PeopleModelForm):
             "lot_method": "How the custodian picks the lots of a sale that names none.",
             "lot_selection": "Whether sells name their lots or the custodian's method picks them.",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Say what an empty tracking error target means for this account: its model's."""
+        super().__init__(*args, **kwargs)
+        model = self.instance.model if self.instance.model_id is not None else None
+        if model is not None:
+            target = model.tracking_error_target_rate
+            inherited = f"{percent_text(target)}%" if target is not None else "no target"
+            self.fields["tracking_error_target_rate"].help_text = (
+                f"How far the account may stray from its model after trading, e.g. 1. "
+                f"Empty: the model's ({model.code}: {inherited})."
+            )

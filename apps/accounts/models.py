@@ -16,7 +16,11 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Upper
 
 from apps.accounts.custodians import takes_specified_lots
-from apps.common.limits import fraction_validators, non_negative_money_validators
+from apps.common.limits import (
+    fraction_validators,
+    non_negative_money_validators,
+    tracking_error_target_validators,
+)
 from apps.common.money import MONEY, RATE, SHARES
 from apps.common.validation import validate_not_formula_leading
 
@@ -172,6 +176,15 @@ class Account(models.Model):
         default=Decimal("0.01"),
         help_text="A transition has reached the model at this tracking error (annualised).",
     )
+    # Overrides the model's tracking error target (ModelPortfolio.tracking_error_target_rate).
+    tracking_error_target_rate = models.DecimalField(
+        **RATE,
+        null=True,
+        blank=True,
+        validators=tracking_error_target_validators(),
+        help_text="Annualised tracking error this account may carry after trading (0.01 for 1% "
+        "a year). Empty: the model's.",
+    )
     is_harvesting_enabled = models.BooleanField(default=True)
     harvest_threshold_rate = models.DecimalField(
         **RATE,
@@ -284,6 +297,13 @@ class Account(models.Model):
                 )
             if problems:
                 raise ValidationError(problems)
+
+    @property
+    def tracking_error_target(self) -> Decimal | None:
+        """The tracking error target in force: the account's, else its model's (None: none)."""
+        if self.tracking_error_target_rate is not None:
+            return self.tracking_error_target_rate
+        return self.model.tracking_error_target_rate if self.model is not None else None
 
     @property
     def is_taxable(self) -> bool:

@@ -56,7 +56,9 @@ ACCOUNT_ENGINE_FIELDS: dict[str, EngineUse] = {
     "long_term_rate": EngineUse((_O, _L, _R), "rate on long-term lots; estimated tax"),
     "state_rate": EngineUse((_O, _L, _R), "added to both rates"),
     "filing_status": EngineUse(
-        (_L, _R), "capital loss limit in the year's netting (Schedule D; IRC §1211(b))"
+        (_O, _L, _R),
+        "capital loss limit in the year's netting (Schedule D; IRC §1211(b)), so what a loss "
+        "is worth to the optimizer's shadow prices (TaxProfile.filing_status)",
     ),
     "budget_kind": EngineUse(
         (_O, _L, _S), "the annual budget caps net gains, or the tax on them at each lot's rate"
@@ -65,10 +67,12 @@ ACCOUNT_ENGINE_FIELDS: dict[str, EngineUse] = {
     "short_term_gains_budget_amount": EngineUse((_O, _L, _S), _BUDGET + " (short-term lots)"),
     "long_term_gains_budget_amount": EngineUse((_O, _L, _S), _BUDGET + " (long-term lots)"),
     "carryforward_short_amount": EngineUse(
-        (_O, _L, _R), "netted into the year so far, so into the budgets left"
+        (_O, _L, _R),
+        "netted into the year so far, so into the budgets left and the shadow prices of losses",
     ),
     "carryforward_long_amount": EngineUse(
-        (_O, _L, _R), "netted into the year so far, so into the budgets left"
+        (_O, _L, _R),
+        "netted into the year so far, so into the budgets left and the shadow prices of losses",
     ),
     "carryforward_year": EngineUse(
         (_O, _L), "the carryforward counts only in that year (or every year when empty)"
@@ -85,6 +89,12 @@ ACCOUNT_ENGINE_FIELDS: dict[str, EngineUse] = {
         (_O,),
         "the transition planner's target tracking error: its last year raises the risk "
         "aversion until the tracking error is within it",
+    ),
+    "tracking_error_target_rate": EngineUse(
+        (_O,),
+        "the tracking error the account may carry after trading (empty: its model's); the "
+        "optimizer raises its risk aversion until it holds "
+        "(RebalanceProblem.tracking_error_target)",
     ),
     "is_harvesting_enabled": EngineUse(
         (_O, _S), "off: no sale for a tax loss (TaxProfile.harvest_threshold_rate None)"

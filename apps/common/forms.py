@@ -51,7 +51,8 @@ def money_text(amount: Decimal) -> str:
 
 def _range_in_percent(validator: FractionValidator) -> str:
     low = "above 0" if validator.open_low else "from 0"
-    high = "to 100" if validator.closed_high else "below 100"
+    upper = percent_text(validator.upper)
+    high = f"to {upper}" if validator.closed_high else f"below {upper}"
     return f"enter a percent {low} {high} (37 for 37%)"
 
 

@@ -54,6 +54,11 @@ YEAR_MIN: Final = DATE_MIN.year
 YEAR_MAX: Final = DATE_MAX.year
 
 FILE_MAX_BYTES: Final = 50 * 1024 * 1024
+
+# The highest tracking error target a model or an account may set (annualised fraction): above
+# it a "target" no longer keeps the account near its model.
+TRACKING_ERROR_TARGET_MAX: Final = Decimal("0.20")
+
 IDS_MAX: Final = 10_000
 PAGE_LIMIT_MAX: Final = 500
 OFFSET_MAX: Final = 10**9
@@ -136,39 +141,60 @@ def reads_as_foreign_number(text: str) -> bool:
 
 @deconstructible
 class FractionValidator:
-    """A rate that is a fraction: ``0 <= value < 1`` (``open_low``: > 0; ``closed_high``: <= 1)."""
+    """A rate that is a fraction: ``0 <= value < high`` (``open_low``: > 0; ``closed_high``: <=).
 
-    def __init__(self, *, open_low: bool = False, closed_high: bool = False) -> None:
-        """Which ends of [0, 1] are allowed."""
+    ``high`` is 1 unless a setting has a narrower range (a tracking error target: at most 0.20).
+    """
+
+    def __init__(
+        self, *, open_low: bool = False, closed_high: bool = False, high: Decimal | None = None
+    ) -> None:
+        """Which ends of [0, high] are allowed (``high`` None: 1)."""
         self.open_low = open_low
         self.closed_high = closed_high
+        self.high = high
+
+    @property
+    def upper(self) -> Decimal:
+        """The upper end of the range (a fraction)."""
+        return Decimal(1) if self.high is None else self.high
 
     def __call__(self, value: Decimal | None) -> None:
         """Raise ValidationError outside the range."""
         if value is None:
             return
         low_ok = value > 0 if self.open_low else value >= 0
-        high_ok = value <= 1 if self.closed_high else value < 1
+        high_ok = value <= self.upper if self.closed_high else value < self.upper
         if not (low_ok and high_ok):
             low = "above 0" if self.open_low else "from 0"
-            high = "to 1" if self.closed_high else "below 1"
+            high = f"{'to' if self.closed_high else 'below'} {self.upper.normalize():f}"
             raise ValidationError(
                 f"a fraction {low} {high} (0.05 for 5%), got {value}", code="fraction_range"
             )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, FractionValidator) and (other.open_low, other.closed_high) == (
-            self.open_low,
-            self.closed_high,
-        )
+        return isinstance(other, FractionValidator) and (
+            other.open_low,
+            other.closed_high,
+            other.upper,
+        ) == (self.open_low, self.closed_high, self.upper)
 
     def __hash__(self) -> int:
-        return hash((self.open_low, self.closed_high))
+        return hash((self.open_low, self.closed_high, self.upper))
 
 
-def fraction_validators(*, open_low: bool = False, closed_high: bool = False) -> list[Any]:
-    """Validators of a rate field: a fraction in [0, 1), (0, 1) or [0, 1]."""
-    return [FractionValidator(open_low=open_low, closed_high=closed_high)]
+def fraction_validators(
+    *, open_low: bool = False, closed_high: bool = False, high: Decimal | None = None
+) -> list[Any]:
+    """Validators of a rate field: a fraction in [0, high), (0, high) or [0, high] (high: 1)."""
+    if high is None:  # as deconstructed in the migrations before ``high`` existed
+        return [FractionValidator(open_low=open_low, closed_high=closed_high)]
+    return [FractionValidator(open_low=open_low, closed_high=closed_high, high=high)]
+
+
+def tracking_error_target_validators() -> list[Any]:
+    """Validators of a tracking error target: above 0, at most ``TRACKING_ERROR_TARGET_MAX``."""
+    return fraction_validators(open_low=True, closed_high=True, high=TRACKING_ERROR_TARGET_MAX)
 
 
 def non_negative_money_validators() -> list[Any]:

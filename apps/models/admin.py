@@ -27,7 +27,15 @@ class ModelTargetInline(admin.TabularInline):  # type: ignore[type-arg]
 class ModelPortfolioAdmin(AuditedModelAdmin):
     """Description fields only; targets change through new versions (pages, API, CSV)."""
 
-    list_display = ("code", "name", "provider", "fee_bps", "is_active", "created_at")
+    list_display = (
+        "code",
+        "name",
+        "provider",
+        "fee_bps",
+        "tracking_error_target_rate",
+        "is_active",
+        "created_at",
+    )
     list_filter = ("is_active",)
     search_fields = ("code", "name", "provider")
     readonly_fields = ("created_at",)

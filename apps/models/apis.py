@@ -30,7 +30,13 @@ from apps.models.selectors import (
     model_version_get,
     model_version_list,
 )
-from apps.models.services import model_create, model_version_create
+from apps.models.services import (
+    MODEL_FIELDS,
+    MODEL_TRACKING_FIELDS,
+    model_create,
+    model_update,
+    model_version_create,
+)
 
 
 def _weight_field(**kwargs: Any) -> serializers.DecimalField:
@@ -47,6 +53,23 @@ class ModelOutput(serializers.Serializer[Any]):
     provider = serializers.CharField()
     fee_bps = serializers.DecimalField(max_digits=7, decimal_places=2)
     is_active = serializers.BooleanField()
+    tracking_error_target_rate = _weight_field(allow_null=True)
+    name_band_rate = _weight_field(allow_null=True)
+    sector_band_weight = _weight_field(allow_null=True)
+
+
+class ModelTrackingInput(serializers.ModelSerializer[ModelPortfolio]):
+    """How closely accounts follow the model (fractions; null: none), with the model's ranges.
+
+    A tracking error target is above 0 and at most 0.20 (20% a year); a band per name (a
+    fraction of each name's target) above 0 and at most 1; a band per sector (a weight) above 0
+    and below 1.
+    """
+
+    class Meta:
+        model = ModelPortfolio
+        fields = MODEL_TRACKING_FIELDS
+        extra_kwargs = {f: {"required": False} for f in MODEL_TRACKING_FIELDS}  # noqa: RUF012
 
 
 class TargetOutput(serializers.Serializer[Any]):
@@ -82,8 +105,8 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
     required_write_action = Action.MANAGE_MODELS
     filters_class = SearchFilters
 
-    class ModelListInput(serializers.Serializer[Any]):
-        """A new model."""
+    class ModelListInput(ModelTrackingInput):
+        """A new model: its description and how closely its accounts follow it."""
 
         code = serializers.CharField(max_length=32)
         name = serializers.CharField(max_length=200)
@@ -92,6 +115,9 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
         fee_bps = serializers.DecimalField(
             max_digits=7, decimal_places=2, required=False, default=Decimal("0")
         )
+
+        class Meta(ModelTrackingInput.Meta):
+            fields = ("code", "name", "description", "provider", "fee_bps", *MODEL_TRACKING_FIELDS)
 
     def get_queryset(self) -> Any:
         """Models, filtered."""
@@ -114,9 +140,28 @@ class _ModelScoped:
 
 
 class ModelDetailApi(_ModelScoped, APIView):
-    """One model with its current version."""
+    """One model with its current version; PATCH changes its description and tracking fields."""
 
     filters_class = AsOfFilters
+    required_write_action = Action.MANAGE_MODELS
+
+    class ModelUpdateInput(ModelTrackingInput):
+        """The fields a model manager may change (all optional; never the targets)."""
+
+        class Meta(ModelTrackingInput.Meta):
+            fields = MODEL_FIELDS
+            extra_kwargs = {f: {"required": False} for f in MODEL_FIELDS}  # noqa: RUF012
+
+    @extend_schema(request=ModelUpdateInput, responses=ModelOutput)
+    def patch(self, request: Request, pk: int) -> Response:
+        """Change fields; unknown or invalid values are refused whole (audited)."""
+        model = self.model()
+        data = self.ModelUpdateInput(instance=model, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        model = model_update(
+            model=model, changes=dict(data.validated_data), acting_user=request.user
+        )
+        return Response(ModelOutput(model).data)
 
     @extend_schema(responses=ModelDetailOutput)
     def get(self, request: Request, pk: int) -> Response:

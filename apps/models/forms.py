@@ -3,9 +3,11 @@ from typing import Any
 
 from django import forms
 
+from apps.common.forms import PeopleModelForm
 from apps.ingest.forms import upload_size_check
 from apps.ingest.reading import Reading, decode_content
 from apps.models.models import ModelPortfolio
+from apps.models.services import MODEL_FIELDS
 
 
 class ModelCreateForm(forms.Form):
@@ -20,13 +22,29 @@ class ModelCreateForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
-class ModelDescribeForm(forms.ModelForm):  # type: ignore[type-arg]
-    """A model's description fields (never its targets)."""
+class ModelDescribeForm(PeopleModelForm):
+    """A model's description fields and how closely its accounts follow it (never its targets).
 
-    class Meta:
+    The tracking error target and the bands are typed in percent (``common.forms``).
+    """
+
+    class Meta(PeopleModelForm.Meta):
         model = ModelPortfolio
-        fields = ("name", "description", "provider", "fee_bps", "is_active")
+        fields = MODEL_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}  # noqa: RUF012
+        labels = {  # noqa: RUF012
+            "tracking_error_target_rate": "Tracking error target (% a year)",
+            "name_band_rate": "Band per name (% of its target)",
+            "sector_band_weight": "Band per sector (percentage points)",
+        }
+        help_texts = {  # noqa: RUF012
+            "tracking_error_target_rate": "How far accounts may stray from the model after "
+            "trading, e.g. 1; an account may set its own. Empty: no target.",
+            "name_band_rate": "No trade takes a name further from its target than this share of "
+            "it, e.g. 25 (a 4% target within 3% to 5%); it never forces a trade. Empty: no band.",
+            "sector_band_weight": "Each sector stays within this many percentage points of the "
+            "model's weight, e.g. 2. Empty: no band.",
+        }
 
 
 class ModelVersionForm(forms.Form):

@@ -6,6 +6,10 @@ and accounts follow the version current on the date asked. A target holds either
 firm, which contributes the targets of **its own current version on the date flattened** (not
 a version frozen when the parent was written), so a sleeve's managers update every parent at once.
 The cash target lives on the version, with the targets it must sum to one with.
+
+A model also sets how closely its accounts follow it (issue 18): a tracking error target (each
+account may override it) and drift bands per name and per sector that all its accounts share.
+The optimizer adapter reads them at every run (``apps.optimizer.adapters``).
 """
 
 from decimal import Decimal
@@ -15,7 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from apps.common.money import WEIGHT
+from apps.common.limits import fraction_validators, tracking_error_target_validators
+from apps.common.money import RATE, WEIGHT
 from apps.common.validation import validate_not_formula_leading
 
 
@@ -40,6 +45,31 @@ class ModelPortfolio(models.Model):
         help_text="Provider fee in basis points per year (for taxes saved vs fees).",
     )
     is_active = models.BooleanField(default=True)
+    # How closely accounts follow the model (fractions; empty: no such limit).
+    tracking_error_target_rate = models.DecimalField(
+        **RATE,
+        null=True,
+        blank=True,
+        validators=tracking_error_target_validators(),
+        help_text="Annualised tracking error its accounts may carry after trading (0.01 for 1% "
+        "a year); the optimizer raises its risk aversion until it holds. Empty: no target.",
+    )
+    name_band_rate = models.DecimalField(
+        **RATE,
+        null=True,
+        blank=True,
+        validators=fraction_validators(open_low=True, closed_high=True),
+        help_text="No trade takes a name of the model further from its target than this fraction "
+        "of it (0.25: a 4% target within 3% to 5%), nor further out than it is. Empty: none.",
+    )
+    sector_band_weight = models.DecimalField(
+        **WEIGHT,
+        null=True,
+        blank=True,
+        validators=fraction_validators(open_low=True),
+        help_text="Each sector stays within this weight of the model's (0.02: two percentage "
+        "points). Empty: no band per sector.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

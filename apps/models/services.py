@@ -21,7 +21,9 @@ from apps.targets.flatten import exact_sum
 
 ONE = Decimal(1)
 WEIGHT_PLACES = 8  # common.money.WEIGHT: (9, 8)
-MODEL_FIELDS = ("name", "description", "provider", "fee_bps", "is_active")
+# How closely the model's accounts follow it (the optimizer reads them at every run).
+MODEL_TRACKING_FIELDS = ("tracking_error_target_rate", "name_band_rate", "sector_band_weight")
+MODEL_FIELDS = ("name", "description", "provider", "fee_bps", "is_active", *MODEL_TRACKING_FIELDS)
 
 
 def _validated(obj: Any) -> None:
@@ -37,8 +39,14 @@ def model_create(
     description: str = "",
     provider: str = "",
     fee_bps: Decimal = Decimal("0"),
+    tracking_error_target_rate: Decimal | None = None,
+    name_band_rate: Decimal | None = None,
+    sector_band_weight: Decimal | None = None,
 ) -> ModelPortfolio:
     """Create a model (no version yet: add one with ``model_version_create``).
+
+    The tracking error target and the drift bands are fractions (None: none); the model's
+    validators refuse values out of range.
 
     Raises:
         ConflictError: the code is taken in this firm.
@@ -48,8 +56,18 @@ def model_create(
     code = code.strip().upper()
     if ModelPortfolio.objects.filter(code=code).exists():
         raise ConflictError(f"model {code} exists", code=ModelsErrorCode.INVALID)
+    tracking = {
+        "tracking_error_target_rate": tracking_error_target_rate,
+        "name_band_rate": name_band_rate,
+        "sector_band_weight": sector_band_weight,
+    }
     model = ModelPortfolio(
-        code=code, name=name, description=description, provider=provider, fee_bps=fee_bps
+        code=code,
+        name=name,
+        description=description,
+        provider=provider,
+        fee_bps=fee_bps,
+        **tracking,
     )
     _validated(model)
     model.save()
@@ -57,7 +75,12 @@ def model_create(
         action="model.create",
         acting_user=acting_user,
         obj=model,
-        payload={"code": code, "provider": provider, "fee_bps": str(fee_bps)},
+        payload={
+            "code": code,
+            "provider": provider,
+            "fee_bps": str(fee_bps),
+            **{k: None if v is None else str(v) for k, v in tracking.items()},
+        },
     )
     return model
 

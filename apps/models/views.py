@@ -86,6 +86,9 @@ def model_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": chart,
             "versions": model_version_list(model=model),
             "accounts_count": model.accounts.count(),
+            "overrides_count": model.accounts.filter(
+                tracking_error_target_rate__isnull=False
+            ).count(),
         },
     )
 

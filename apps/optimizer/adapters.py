@@ -550,6 +550,71 @@ def _budgets_left(account: Account, summary: RealizedSummary | None) -> _Budgets
     )
 
 
+class _YearSoFar(TypedDict):
+    """An account's tax year so far as ``core.TaxProfile`` fields (USD; shadow prices)."""
+
+    realized_short_term_gain_amount: float
+    realized_long_term_gain_amount: float
+    loss_carryforward_short_term_amount: float
+    loss_carryforward_long_term_amount: float
+
+
+def _year_so_far(summary: RealizedSummary | None) -> _YearSoFar:
+    """The net gains realized this year (losses negative) and the losses carried into it.
+
+    The shadow prices (``SolverConfig.tax_valuation`` "shadow", ``apps.taxlots.shadow``) net
+    them per Schedule D (IRC §1222, §1211(b), §1212(b)). ``summary`` is a taxable account's
+    ``realized_summaries`` entry: its gains are this year's reportable ones (a loss a wash sale
+    disallows is not in them, IRC §1091(a)) and its carryforward counts only in the year it is
+    set for (``Account.carryforward_year``). None (an account not taxed now): nothing.
+    """
+    if summary is None:
+        return _YearSoFar(
+            realized_short_term_gain_amount=0.0,
+            realized_long_term_gain_amount=0.0,
+            loss_carryforward_short_term_amount=0.0,
+            loss_carryforward_long_term_amount=0.0,
+        )
+    return _YearSoFar(
+        realized_short_term_gain_amount=to_float(summary.short_term),
+        realized_long_term_gain_amount=to_float(summary.long_term),
+        loss_carryforward_short_term_amount=to_float(summary.carryforward_short),
+        loss_carryforward_long_term_amount=to_float(summary.carryforward_long),
+    )
+
+
+def _later_year(summary: RealizedSummary | None) -> _YearSoFar:
+    """A transition plan's later year: nothing realized yet; this year's carryover carried in.
+
+    The carryover is what the year so far carries out (IRC §1212(b)), before today's trades.
+    """
+    if summary is None:
+        return _year_so_far(None)
+    return _YearSoFar(
+        realized_short_term_gain_amount=0.0,
+        realized_long_term_gain_amount=0.0,
+        loss_carryforward_short_term_amount=to_float(summary.carryover_out_short),
+        loss_carryforward_long_term_amount=to_float(summary.carryover_out_long),
+    )
+
+
+def _optional_float(value: Decimal | None) -> float | None:
+    return None if value is None else to_float(value)
+
+
+def _model_bands(account: Account) -> dict[str, float | None]:
+    """The drift bands of the account's model as ``core.Constraints`` fields (None: no band).
+
+    Every account of a model shares them: a name stays within ``name_band_rate`` × its target
+    of it, a sector within ``sector_band_weight`` of the model's.
+    """
+    model = account.model
+    return {
+        "name_band_rate": _optional_float(model.name_band_rate) if model else None,
+        "sector_band_weight": _optional_float(model.sector_band_weight) if model else None,
+    }
+
+
 def _annual_budgets(account: Account) -> _Budgets:
     """The account's budgets for a whole year (nothing realized yet), as ``core.TaxProfile`` fields.
 
@@ -643,8 +708,9 @@ def account_problems_build(
     lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
     planned = _planned(accounts, as_of=as_of, mode=mode)
-    budgets = realized_summaries(
-        accounts=[a for a in accounts if a.has_gains_budget or a.pk in planned], year=as_of.year
+    # The year so far of every taxable account (shadow prices, budgets) and of every planned one.
+    summaries = realized_summaries(
+        accounts=[a for a in accounts if a.is_taxable or a.pk in planned], year=as_of.year
     )
     targets = effective_targets_get(
         accounts=[a for a in accounts if a.model_id is not None],
@@ -674,7 +740,7 @@ def account_problems_build(
             lot_symbol=lot_symbol,
             recent=recent.get(account.household_id, [])
             + reserved.household_trades.get(account.household_id, []),
-            budget=budgets.get(account.pk),
+            summary=summaries.get(account.pk),
             target=target,
             target_weights=weights.get(id(target)),
             as_of=as_of,
@@ -689,7 +755,7 @@ def account_problems_build(
                 built,
                 account=account,
                 years=planned[account.pk],
-                summary=budgets[account.pk],
+                summary=summaries[account.pk],
                 run_universe=run_universe,
             )
         (problems if isinstance(built, AccountProblem) else skips).append(built)  # type: ignore[arg-type]
@@ -723,7 +789,8 @@ def _with_transition_plan(
     run may realize what the plan gives this calendar year less what was realized already, as
     net gains, and never more than the account's own net gains budget left. The account's
     other budgets (tax dollars, per character) keep applying as they are; the plan's later
-    years have each of them whole (``_annual_budgets``).
+    years have each of them whole (``_annual_budgets``), nothing realized yet and this year's
+    carryover carried in (``_later_year``).
     """
     config = solver_config()
     problem = built.problem
@@ -734,7 +801,11 @@ def _with_transition_plan(
         risk_aversion=config.risk_aversion,
         tolerance_rate=to_float(account.transition_tolerance_rate),
         discount_rate=settings.OPTIMIZER_TRANSITION_DISCOUNT_RATE,
-        annual_profile=replace(problem.tax_profile, **_annual_budgets(account)),
+        annual_profile=replace(
+            problem.tax_profile,
+            **_annual_budgets(account),
+            **_later_year(summary if account.is_taxable else None),
+        ),
         realized_this_year_amount=to_float(summary.short_term + summary.long_term),
     )
     return replace(built, problem=plan.this_year_problem(problem), transition=plan)
@@ -795,7 +866,7 @@ def _account_problem(
     where: slice,
     lot_symbol: npt.NDArray[np.int64],
     recent: list[RecentTrade],
-    budget: RealizedSummary | None,
+    summary: RealizedSummary | None,
     target: EffectiveTarget | ApplicationError | None,
     target_weights: _TargetWeights | None,
     as_of: date,
@@ -848,7 +919,9 @@ def _account_problem(
             harvest_threshold_rate=to_float(account.harvest_threshold_rate)
             if account.is_harvesting_enabled
             else None,
-            **_budgets_left(account, budget),
+            filing_status=account.filing_status,
+            **_budgets_left(account, summary),
+            **_year_so_far(summary if taxable else None),
         ),
         risk_model=run_universe.risk_model,
         constraints=core.Constraints(
@@ -860,6 +933,7 @@ def _account_problem(
             share_places=quantity_places(account.custodian),
             # Lots in the ledger's order (ChunkLots): the custodian's FIFO is their order.
             lot_order=None if account.uses_specified_lots else account.lot_method,
+            **_model_bands(account),
         ),
         wash_sale_locks=wash_sale_locks_from_history(as_of, recent, groups=identical),
         cash_reserve_amount=to_float(account.cash_reserve_amount),
@@ -871,6 +945,7 @@ def _account_problem(
         mode=core.RebalanceMode(mode),
         account_id=str(account.pk),
         substantially_identical=identical,
+        tracking_error_target=_optional_float(account.tracking_error_target),
     )
     notes = tuple(adjustment.text for adjustment in target.adjustments)
     return AccountProblem(
@@ -890,11 +965,19 @@ _DIGEST_PARTS = {
     "holdings": ("lots",),
     "cash": ("cash_amount",),
     "target (model, screens, outside holdings)": ("target_weights", "cash_target_weight"),
-    "restrictions and trading settings": ("constraints",),
+    # tracking_error_target: hashed only when set (as risk_aversion_scale below).
+    "restrictions and trading settings": ("constraints", "tracking_error_target"),
     # risk_aversion_scale: a transition's last year (hashed only when raised, so the digests of
     # proposals stored before it existed stay valid).
     "tax settings and budget": ("tax_profile", "risk_aversion_scale"),
     "cash needs": ("cash_reserve_amount", "withdrawals_due_amount"),
+}
+
+# Problem fields hashed only when they differ from their default (given here), so the digests of
+# proposals stored before them stay valid.
+_HASHED_WHEN_SET: dict[str, float | None] = {
+    "risk_aversion_scale": 1.0,
+    "tracking_error_target": None,
 }
 
 
@@ -910,8 +993,8 @@ def input_digest(problem: core.RebalanceProblem) -> dict[str, str]:
         h = hashlib.blake2b(digest_size=8)
         for name in names:
             value = getattr(problem, name)
-            if name == "risk_aversion_scale":
-                if value != 1.0:
+            if name in _HASHED_WHEN_SET:
+                if value != _HASHED_WHEN_SET[name]:
                     h.update(repr(float(value)).encode())
             elif name == "lots":
                 table = core.lot_table(value)
@@ -1073,6 +1156,9 @@ def proposal_data_from_result(
         "cash_short": cash_short,
         "status": result.status,
         "total_time_ms": round(result.total_time_ms, 3),
+        # The risk aversion the trades were solved with, and the target that may have raised it.
+        "risk_aversion_used": result.risk_aversion_used,
+        "tracking_error_target": problem.tracking_error_target,
     }
     risk_note, unexplained = _tracking_error_note(result)
     if unexplained and built.transition is not None:
@@ -1090,12 +1176,18 @@ def proposal_data_from_result(
         notes=[f"Cash short: {line}" for line in cash_short]
         + plan_notes
         + ([risk_note] if risk_note else [])
+        + ([_sentence(result.tracking_error_note)] if result.tracking_error_note else [])
         + list(built.target_notes),
         solver=result.solver_name,
         solver_ms=round(result.solve_time_ms),
         solver_time_ms=result.solve_time_ms,
         snapshot=problem_snapshot(problem),
     )
+
+
+def _sentence(text: str) -> str:
+    """The core's note as one sentence of the proposal's notes (capitalised, a full stop)."""
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 # Why a run may raise an account's tracking error, by the reason of the trades that do it.

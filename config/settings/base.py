@@ -299,21 +299,31 @@ LOGGING = {
     },
 }
 
-# Optimizer: values reach the core only through SolverConfig (apps.optimizer.adapters).
+# Taxes saved (docs/taxes-saved.md): a tax deferred against the tax-naive shadow is still owed;
+# it is valued as paid after this many years, discounted at this yearly rate. The optimizer's
+# shadow prices value deferral the same way (one source for both, below).
+TAXES_SAVED_DISCOUNT_RATE = env.str("TAXES_SAVED_DISCOUNT_RATE", default="0.05")
+TAXES_SAVED_HORIZON_YEARS = env.int("TAXES_SAVED_HORIZON_YEARS", default=10)
+
+# Optimizer: values reach the core only through SolverConfig (apps.optimizer.adapters), which
+# refuses a bad value (docs/operations.md, "Optimizer settings").
 OPTIMIZER_SOLVER_CONFIG = {
     "solver": env("OPTIMIZER_SOLVER", default="PIQP"),
     "risk_aversion": env.float("OPTIMIZER_RISK_AVERSION", default=100.0),
     "transaction_cost_bps": env.float("OPTIMIZER_TRANSACTION_COST_BPS", default=5.0),
+    # Taxes at each account's shadow prices (apps.taxlots.shadow: the year so far, the
+    # carryforward, deferral) or at the statutory rates ("statutory").
+    "tax_valuation": env("OPTIMIZER_TAX_VALUATION", default="shadow"),
+    "deferral_discount_rate": float(TAXES_SAVED_DISCOUNT_RATE),
+    "realization_horizon_years": float(TAXES_SAVED_HORIZON_YEARS),
+    # A buy's cost for the 30-day loss-sale lock it starts (IRC §1091(a)); 0 turns it off.
+    "wash_lock_cost_weight": env.float("OPTIMIZER_WASH_LOCK_COST_WEIGHT", default=1.0),
 }
 OPTIMIZER_RISK_HISTORY_DAYS = env.int("OPTIMIZER_RISK_HISTORY_DAYS", default=730)
 OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5)
 OPTIMIZER_CASH_HORIZON_DAYS = env.int("OPTIMIZER_CASH_HORIZON_DAYS", default=30)
 # Transition plans discount later years' tax to today at this yearly rate (deferral's value).
 OPTIMIZER_TRANSITION_DISCOUNT_RATE = env.float("OPTIMIZER_TRANSITION_DISCOUNT_RATE", default=0.05)
-# Taxes saved (docs/taxes-saved.md): a tax deferred against the tax-naive shadow is still owed;
-# it is valued as paid after this many years, discounted at this yearly rate.
-TAXES_SAVED_DISCOUNT_RATE = env.str("TAXES_SAVED_DISCOUNT_RATE", default="0.05")
-TAXES_SAVED_HORIZON_YEARS = env.int("TAXES_SAVED_HORIZON_YEARS", default=10)
 # The dashboard replays taxes saved itself for books up to this many taxable managed accounts
 # (about 30 ms each); larger books read it in the firm taxes-saved report.
 DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS = env.int("DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS", default=300)

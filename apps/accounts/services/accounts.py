@@ -27,6 +27,7 @@ PROFILE_FIELDS = (
     "carryforward_year",
     "transition_years",
     "transition_tolerance_rate",
+    "tracking_error_target_rate",
     "is_harvesting_enabled",
     "harvest_threshold_rate",
     "cash_reserve_amount",

@@ -70,6 +70,8 @@ CASES: dict[str, Case] = {
     "short_term_rate": Case({"short_term_rate": Decimal("0.30")}),
     "long_term_rate": Case({"long_term_rate": Decimal("0.15")}),
     "state_rate": Case({"state_rate": Decimal("0.05")}),
+    # The loss limit of the year's netting (IRC §1211(b)) in the shadow prices.
+    "filing_status": Case({"filing_status": "married_filing_separately"}),
     "budget_kind": Case(
         {"budget_kind": "tax"}, {"annual_budget_amount": Decimal("1500")}, trades=True
     ),
@@ -98,6 +100,10 @@ CASES: dict[str, Case] = {
         # changes the plan's costs and this year's share of the gains.
         {"transition_tolerance_rate": Decimal("0.0001")},
         {"transition_years": 3, "transition_start_year": AS_OF.year - 1},
+    ),
+    # Below the 0.16% the firm's risk aversion leaves: raised until it holds.
+    "tracking_error_target_rate": Case(
+        {"tracking_error_target_rate": Decimal("0.001")}, trades=True
     ),
     "is_harvesting_enabled": Case({"is_harvesting_enabled": False}, trades=True),
     "harvest_threshold_rate": Case({"harvest_threshold_rate": Decimal("0.60")}, trades=True),

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.common.forms import MoneyField, PercentField, percent_text
-from apps.common.limits import fraction_validators
+from apps.common.limits import fraction_validators, tracking_error_target_validators
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,30 @@ def test_a_percent_out_of_range_is_refused_in_percent(typed, says):
     message = " ".join(caught.value.messages)
     assert says in message
     assert "fraction" not in message and "Decimal(" not in message
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("0.01", "0.0001"), ("1", "0.01"), ("20", "0.2"), ("20.01", None)]
+)
+def test_a_tracking_error_target_is_above_0_and_at_most_20_percent(typed, stored):
+    field = PercentField(fraction_validators=tracking_error_target_validators())
+    if stored is not None:
+        assert field.clean(typed) == Decimal(stored)
+        return
+    with pytest.raises(ValidationError) as caught:
+        field.clean(typed)
+    assert caught.value.messages == ["enter a percent above 0 to 20 (37 for 37%)"]
+
+
+def test_a_narrower_fraction_range_says_its_end_in_fractions_and_compares_by_it():
+    narrow = tracking_error_target_validators()[0]
+    with pytest.raises(ValidationError) as caught:
+        narrow(Decimal("0.25"))
+    assert caught.value.messages == ["a fraction above 0 to 0.2 (0.05 for 5%), got 0.25"]
+    assert narrow != fraction_validators(open_low=True, closed_high=True)[0]
+    assert narrow == tracking_error_target_validators()[0]
+    # The validators of every field before ``high`` existed deconstruct as they did.
+    assert fraction_validators()[0].deconstruct()[2] == {"closed_high": False, "open_low": False}
 
 
 def test_a_percent_has_changed_only_when_the_fraction_changes():
