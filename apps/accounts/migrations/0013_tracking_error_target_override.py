@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0011_identifiers_not_formula_leading'),
+        ('accounts', '0012_search_trigram_indexes'),
     ]
 
     operations = [
