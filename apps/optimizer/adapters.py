@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
@@ -43,12 +44,16 @@ from apps.common.bulk import sql_table
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO, round_money, to_decimal, to_float
 from apps.optimizer.core import types as core
-from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
+from apps.optimizer.core.locks import (
+    RecentTrade,
+    harvest_pairs_from_history,
+    wash_sale_locks_from_history,
+)
 from apps.optimizer.core.problem import CompiledUniverse, compile_universe, solve_rebalance
 from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.serialization import from_jsonable, to_jsonable
 from apps.optimizer.core.transition import TransitionPlan, plan_transition
-from apps.restrictions.selectors import LotShares, effective_targets_get
+from apps.restrictions.selectors import LotShares, effective_targets_get, substitutes_map
 from apps.securities.selectors import price_history_get, price_map_get, security_map_get
 from apps.targets import EffectiveTarget
 
@@ -73,6 +78,11 @@ class RunUniverse:
     compiled: CompiledUniverse
     priced_on: dict[str, date]
     index: dict[str, int] = field(default_factory=dict)
+
+    @cached_property
+    def sectors_by_symbol(self) -> dict[str, str]:
+        """Each universe name's sector (harvest pairs are within a sector)."""
+        return dict(zip(self.universe.symbols, self.universe.sectors, strict=True))
 
     def snapshot(self) -> dict[str, Any]:
         """The shared part of every proposal's input (stored once per run), as JSON data."""
@@ -659,9 +669,14 @@ def _budget_fields(
     )
 
 
+# Household trades are read this far back: the wash-sale window (30 days) for the locks, and
+# harvest pairs for two more windows (a replacement still held after that is a holding).
+RECENT_TRADE_DAYS = 3 * settings.OPTIMIZER_WASH_WINDOW_DAYS
+
+
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:
-    """Household trades of the last 30 days, by household (one query)."""
-    since = as_of - timedelta(days=settings.OPTIMIZER_WASH_WINDOW_DAYS)
+    """Household trades of the last ``RECENT_TRADE_DAYS`` days, by household (one query)."""
+    since = as_of - timedelta(days=RECENT_TRADE_DAYS)
     household_ids = Account.objects.filter(pk__in=account_ids).values("household_id")
     losses = RealizedGain.objects.filter(sell_id=OuterRef("pk"), gain_amount__lt=0)
     rows = (
@@ -704,6 +719,11 @@ def account_problems_build(
     """
     accounts = list(Account.objects.filter(pk__in=account_ids).select_related("household", "model"))
     identical = substantially_identical_symbol_sets()  # firm-wide: once per chunk
+    universe_symbols = set(run_universe.index)
+    substitutes = tuple(  # the firm's list, harvest replacements first (firm-wide)
+        (symbol, tuple(a for a in alternatives if a in universe_symbols))
+        for symbol, alternatives in sorted(substitutes_map(symbols=universe_symbols).items())
+    )
     reserved = reserved or Reservations()
     lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
@@ -749,6 +769,7 @@ def account_problems_build(
             prices=prices,
             reserved_cash=reserved.cash_amount.get(account.pk, ZERO),
             identical=identical,
+            substitutes=substitutes,
         )
         if isinstance(built, AccountProblem) and account.pk in planned:
             built = _with_transition_plan(
@@ -875,6 +896,7 @@ def _account_problem(
     prices: _PriceCheck,
     reserved_cash: Decimal,
     identical: tuple[frozenset[str], ...],
+    substitutes: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> AccountProblem | AccountSkip:
     if account.model_id is None:
         return AccountSkip(account.pk, "no model assigned")
@@ -946,6 +968,10 @@ def _account_problem(
         account_id=str(account.pk),
         substantially_identical=identical,
         tracking_error_target=_optional_float(account.tracking_error_target),
+        substitutes=substitutes,
+        harvest_pairs=harvest_pairs_from_history(
+            recent, sectors=run_universe.sectors_by_symbol, held=held
+        ),
     )
     notes = tuple(adjustment.text for adjustment in target.adjustments)
     return AccountProblem(

@@ -318,6 +318,9 @@ OPTIMIZER_SOLVER_CONFIG = {
     "realization_horizon_years": float(TAXES_SAVED_HORIZON_YEARS),
     # A buy's cost for the 30-day loss-sale lock it starts (IRC §1091(a)); 0 turns it off.
     "wash_lock_cost_weight": env.float("OPTIMIZER_WASH_LOCK_COST_WEIGHT", default=1.0),
+    # Gains a portfolio produces a year (a fraction of value): how soon a carried loss is used
+    # (docs/optimizer.md; the long-run nominal equity return).
+    "expected_gain_rate": env.float("OPTIMIZER_EXPECTED_GAIN_RATE", default=0.07),
 }
 OPTIMIZER_RISK_HISTORY_DAYS = env.int("OPTIMIZER_RISK_HISTORY_DAYS", default=730)
 OPTIMIZER_MAX_PRICE_AGE_DAYS = env.int("OPTIMIZER_MAX_PRICE_AGE_DAYS", default=5)

@@ -716,17 +716,26 @@ def solve_household(
         return result
     # Raise the risk aversion until the tracking error target holds: the variance falls about
     # as 1/λ² near the optimum, so scale λ by (TE/target)², at least ×1.5, at most ×100 a step.
-    scale = problem.risk_aversion_scale
+    scale = missed = problem.risk_aversion_scale  # ``missed``: the last scale above the target
     first = result.after.active_risk_rate
     for _ in range(config.tracking_error_step_limit):
         te = result.after.active_risk_rate
         if te <= target * (1.0 + TE_TOLERANCE):
             break
+        missed = scale
         scale *= min(max((te / target) ** 2, 1.5), 100.0)
         better = _solve_at_scale(replace(problem, risk_aversion_scale=scale), config, None, start)
         if better.after.active_risk_rate >= te * (1.0 - TE_TOLERANCE):
             break  # the rest is not the risk aversion's to remove (bands, budgets, locks)
         result = better
+    if result.after.active_risk_rate < target * OVERSHOT and scale > missed:
+        # The last step overshot (well under the target): one geometric step back, kept when
+        # it still holds the target (less risk aversion, less tax paid for the target).
+        between = _solve_at_scale(
+            replace(problem, risk_aversion_scale=(scale * missed) ** 0.5), config, None, start
+        )
+        if between.after.active_risk_rate <= target * (1.0 + TE_TOLERANCE):
+            result = between
     note = (
         f"risk aversion raised to {result.risk_aversion_used:g} to bring the tracking error "
         f"from {first:.2%} toward the {target:.2%} target (now {result.after.active_risk_rate:.2%})"
@@ -735,6 +744,7 @@ def solve_household(
 
 
 TE_TOLERANCE = 0.02  # a tracking error within 2% of its target meets it
+OVERSHOT = 0.7  # a step that lands under 70% of the target overshot it
 
 
 def _solve_at_scale(

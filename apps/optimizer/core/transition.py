@@ -288,7 +288,9 @@ def _simulate(
         scale, paused = 1.0, False
         if y == len(budgets) - 1:
             if result.after.active_risk_rate > tolerance_rate:
-                held = solve(replace(solved, tracking_error_target=tolerance_rate))
+                own = solved.tracking_error_target  # an account's tighter target stays
+                tightest = tolerance_rate if own is None else min(own, tolerance_rate)
+                held = solve(replace(solved, tracking_error_target=tightest))
                 scale = held.risk_aversion_used / result.risk_aversion_used
                 result = held
             if (

@@ -369,3 +369,23 @@ def test_production_values_price_taxes_at_shadow_rates():
     assert config.realization_horizon_years == django_settings.TAXES_SAVED_HORIZON_YEARS
     assert config.deferral_discount_rate == float(django_settings.TAXES_SAVED_DISCOUNT_RATE)
     assert config.wash_lock_cost_weight == 1.0
+
+
+def test_the_firms_substitutes_and_open_harvest_pairs_reach_the_solver(run_book):
+    from datetime import timedelta
+
+    from apps.optimizer.core.types import HarvestPair
+    from apps.restrictions.services import substitute_set
+
+    substitute_set(symbol="BBB", alternatives=["CCC", "DDD"], acting_user=None)
+    cash_only = run_book["cash_only"]
+    # 35 days ago: BBB sold at a loss and CCC (same sector) bought the same day; CCC still held.
+    day = AS_OF - timedelta(days=35)
+    entry(cash_only, "b-bbb", "buy", day - timedelta(days=60), "BBB", "100", "9000")
+    entry(cash_only, "s-bbb", "sell", day, "BBB", "100", "5000")
+    entry(cash_only, "b-ccc", "buy", day, "CCC", "50", "5000")
+    ledger_rebuild(household=cash_only.household)
+    built, _ = _solve(cash_only.pk)
+    assert ("BBB", ("CCC", "DDD")) in built.problem.substitutes
+    # The swap back's texts on both legs are tested on the core (test_tax_alpha.py).
+    assert built.problem.harvest_pairs == (HarvestPair("BBB", "CCC", day),)
