@@ -27,6 +27,8 @@ each year (``rates.py``). Figures per arm (``household_figures``), means over ho
   tax (``metrics.liquidation_tax``), plus the IRA's value less the tax on withdrawing it all,
   ordinary income (IRC §408(d)(1)) at the household's short-term (ordinary) rate of the last
   year. Taxes are paid from outside the accounts (``metrics``' convention).
+* ``pre_tax_pct``: the household's value on the last day, % of the start value (what the
+  names returned, whichever account held them; the gap to ``after_tax_pct`` is the taxes).
 * ``realized_tax``: taxes realised in the window (USD, summed over households).
 * ``tracking_error_pct``: annualised (×√252) standard deviation of the household's daily
   return minus the model's.
@@ -79,6 +81,7 @@ from apps.taxlots.engine import AccountSpec, AccountType, ReplayResult, WashKind
 ARMS = ("joint", "joint-given", "separate")
 FIGURES = (
     "after_tax_pct",
+    "pre_tax_pct",
     "realized_tax",
     "tracking_error_pct",
     "volatility_gap_pct",
@@ -100,23 +103,26 @@ class Household:
     def accounts(self, funded_day: int) -> tuple[SimAccount, SimAccount]:
         """(taxable, IRA) as the backtest's accounts (the IRA's rates are the household's)."""
         taxable = self.taxable_share * self.value
-        return tuple(  # type: ignore[return-value]
-            SimAccount(
-                account_id=f"h{self.number:03d}-{kind}",
-                kind="cash",
-                funded_day=funded_day,
-                initial_value=amount,
-                legacy_lots=(),
-                initial_cash=amount,
-                monthly_withdrawal=0.0,
-                annual_deposit=0.0,
-                bracket=self.bracket,
-                state_rate=self.state_rate,
-                gains_budget=None,
-                drift_tolerance=0.0,
-                baseline_days=(),
-            )
-            for kind, amount in (("taxable", taxable), ("ira", self.value - taxable))
+        return (
+            self._account("taxable", taxable, funded_day),
+            self._account("ira", self.value - taxable, funded_day),
+        )
+
+    def _account(self, kind: str, amount: float, funded_day: int) -> SimAccount:
+        return SimAccount(
+            account_id=f"h{self.number:03d}-{kind}",
+            kind="cash",
+            funded_day=funded_day,
+            initial_value=amount,
+            legacy_lots=(),
+            initial_cash=amount,
+            monthly_withdrawal=0.0,
+            annual_deposit=0.0,
+            bracket=self.bracket,
+            state_rate=self.state_rate,
+            gains_budget=None,
+            drift_tolerance=0.0,
+            baseline_days=(),
         )
 
 
@@ -158,12 +164,10 @@ def _ira_problem(problem: RebalanceProblem) -> RebalanceProblem:
     )
 
 
-def household_problem(
-    taxable: RebalanceProblem, ira: RebalanceProblem, taxable_locks: WashSaleLocks
-) -> HouseholdProblem:
+def household_problem(taxable: RebalanceProblem, ira: RebalanceProblem) -> HouseholdProblem:
     """Both accounts as one problem, the wash-sale locks shared.
 
-    A loss sale in the taxable account (``taxable_locks.no_buy_symbols``) blocks buying the
+    A loss sale in the taxable account (its ``no_buy_symbols``) blocks buying the
     name in either account (IRC §1091(a); in the IRA, Rev. Rul. 2008-5); a purchase in either
     account within 30 days blocks the taxable loss sale. The IRA's own sales are no tax events.
     """
@@ -172,7 +176,7 @@ def household_problem(
         joint,
         accounts=(*joint.accounts, *_ira_problem(ira).as_household().accounts),
         wash_sale_locks=WashSaleLocks(
-            no_buy_symbols=taxable_locks.no_buy_symbols,
+            no_buy_symbols=taxable.wash_sale_locks.no_buy_symbols,
             no_loss_sale_symbols=taxable.wash_sale_locks.no_loss_sale_symbols
             | ira.wash_sale_locks.no_loss_sale_symbols,
         ),
@@ -210,7 +214,7 @@ def _solve(
                 (books.ira, solve_rebalance(_ira_problem(problems[1]), config, market.compiled)),
             ]
         else:
-            problem = household_problem(problems[0], problems[1], problems[0].wash_sale_locks)
+            problem = household_problem(problems[0], problems[1])
             result = solve_household(problem, config, market.compiled)
             results = [
                 (
@@ -293,6 +297,7 @@ def household_figures(
 
     return {
         "after_tax_pct": 100.0 * after_tax / start_value,
+        "pre_tax_pct": 100.0 * (taxable_end + ira_end) / start_value,
         "realized_tax": realized,
         "tracking_error_pct": 100.0 * float(np.std(active, ddof=1)) * np.sqrt(TRADING_DAYS),
         "volatility_gap_pct": 100.0 * (mean_volatility(books.taxable) - mean_volatility(books.ira)),
@@ -414,6 +419,8 @@ def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = pri
         f"after_tax_joint={joint['after_tax_pct']:.3f} "
         f"after_tax_separate={separate['after_tax_pct']:.3f} "
         f"after_tax_joint_given={means['joint-given']['after_tax_pct']:.3f} "
+        f"pre_tax_joint={joint['pre_tax_pct']:.3f} "
+        f"pre_tax_separate={separate['pre_tax_pct']:.3f} "
         f"realized_tax_joint={joint['realized_tax']:.0f} "
         f"realized_tax_separate={separate['realized_tax']:.0f} "
         f"te_joint={joint['tracking_error_pct']:.3f} "

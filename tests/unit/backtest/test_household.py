@@ -61,7 +61,7 @@ def test_the_household_problem_shares_the_wash_sale_locks():
         account_id="ira",
         wash_sale_locks=WashSaleLocks(frozenset({"N2"}), frozenset({"N2"})),
     )
-    joint = household_problem(taxable, ira, taxable.wash_sale_locks)
+    joint = household_problem(taxable, ira)
     # N1 sold at a loss in the taxable account: no buys in either; N2 bought in the IRA: no
     # taxable loss sale; the IRA's own "loss" sale of N2 is no tax event and locks nothing.
     assert joint.wash_sale_locks == WashSaleLocks(frozenset({"N1"}), frozenset({"N0", "N2"}))
