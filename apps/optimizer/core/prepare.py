@@ -37,6 +37,11 @@ import numpy as np
 import numpy.typing as npt
 
 from apps.optimizer.core.errors import RebalanceInfeasible
+from apps.optimizer.core.location import (
+    derived_location_cost_rates,
+    expected_loss_rates,
+    name_volatilities,
+)
 from apps.optimizer.core.relief import relief_groups, states_in_order
 from apps.optimizer.core.types import (
     Constraints,
@@ -49,7 +54,12 @@ from apps.optimizer.core.types import (
     lot_table,
     lot_tables_concat,
 )
-from apps.taxlots.rules import FilingStatus, is_long_term, long_term_start
+from apps.taxlots.rules import (
+    WASH_SALE_WINDOW_DAYS,
+    FilingStatus,
+    is_long_term,
+    long_term_start,
+)
 from apps.taxlots.shadow import AccountTaxPosition, shadow_rates
 
 IntArray = npt.NDArray[np.int64]
@@ -432,10 +442,6 @@ def substitute_preferences(
     return out
 
 
-# E[max(−X, 0)] for X ~ N(0, σ²) is σ / √(2π); over the 30-day wash-sale window (IRC §1091(a)).
-_EXPECTED_LOSS_PER_VOLATILITY = float(np.sqrt(30.0 / 365.0) / np.sqrt(2.0 * np.pi))
-
-
 def wash_lock_cost_rates(problem: HouseholdProblem, loss_rates: FloatArray) -> FloatArray:
     """Per account and name: the harvest a purchase forgoes, per unit bought (fraction of value).
 
@@ -445,11 +451,9 @@ def wash_lock_cost_rates(problem: HouseholdProblem, loss_rates: FloatArray) -> F
     the name's risk-model volatility) times the account's loss rate. A lower bound: the lock also
     freezes the name's older lots.
     """
-    model = problem.risk_model
-    variance = np.einsum(
-        "ij,jk,ik->i", model.loadings, model.factor_covariance, model.loadings
-    ) + np.asarray(model.specific_variance)
-    expected_loss = np.sqrt(np.maximum(variance, 0.0)) * _EXPECTED_LOSS_PER_VOLATILITY
+    # E[max(−X, 0)] for X ~ N(0, σ²·30/365): over the 30-day wash-sale window (IRC §1091(a)).
+    window_years = WASH_SALE_WINDOW_DAYS / 365.0
+    expected_loss = expected_loss_rates(name_volatilities(problem.risk_model), window_years, 0.0)
     out: FloatArray = np.outer(loss_rates, expected_loss)
     return out
 
@@ -624,17 +628,20 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         penalty[waiting] += config.long_term_wait_weight * rate_gap * lot_gain_rate[waiting]
     if mode is RebalanceMode.TRANSITION:
         penalty[deferrable] -= config.transition_sell_reward_rate
-    location = np.zeros((len(accounts), n))
-    for a, account in enumerate(accounts):
-        if account.location_cost_rates is not None:
-            location[a] = account.location_cost_rates
-    penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
     # A loss under its account's threshold (any loss where harvesting is off) saves nothing in
     # the objective, so it is never sold for its own sake: only for risk, cash or a restriction.
     counted_gain_rate = np.where(lot_harvestable, lot_gain_rate, np.maximum(lot_gain_rate, 0.0))
     objective_rate, loss_rate = objective_tax_rates(
         problem, config, account_values, lot_account, lot_value, lot_basis, is_long
     )
+    harvest_loss_rate = loss_rate * taxable * (thresholds < np.inf)  # 0: harvests nothing
+    location = np.zeros((len(accounts), n))
+    for a, account in enumerate(accounts):
+        if account.location_cost_rates is not None:
+            location[a] = account.location_cost_rates
+    if config.asset_location == "derived":
+        location += derived_location_cost_rates(problem, config, harvest_loss_rate, account_values)
+    penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
     lot_cost = objective_rate * lot_taxable * counted_gain_rate + tc + penalty
 
     buyable_names = np.flatnonzero(buyable).astype(np.int64)
@@ -647,7 +654,7 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
         )
         buy_penalty = buy_penalty - preference[buy_symbol]
     if config.wash_lock_cost_weight > 0.0:
-        lock = wash_lock_cost_rates(problem, loss_rate * taxable * (thresholds < np.inf))
+        lock = wash_lock_cost_rates(problem, harvest_loss_rate)
         buy_penalty = buy_penalty + config.wash_lock_cost_weight * lock[buy_account, buy_symbol]
     buy_cost = tc + buy_penalty
 

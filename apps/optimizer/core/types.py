@@ -533,11 +533,19 @@ class HouseholdProblem:
     substitutes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Open harvest pairs of the household (from its recent trades; ``locks.harvest_pairs``).
     harvest_pairs: tuple[HarvestPair, ...] = ()
+    # Per name, the yield taxed as ordinary income each year in a taxable account (fraction of
+    # value a year, >= 0; None: none known). Read by the derived asset location (``location``).
+    taxable_yield_rates: FloatArray | None = None
 
     def __post_init__(self) -> None:
         _check_scale(self.risk_aversion_scale)
         _check_tracking_error_target(self.tracking_error_target)
         n = self.universe.size
+        if self.taxable_yield_rates is not None:
+            yields = _as_float_array(self.taxable_yield_rates, "taxable_yield_rates", (n,))
+            if np.any(yields < 0.0):
+                raise ProblemShapeError("taxable_yield_rates must be >= 0")
+            object.__setattr__(self, "taxable_yield_rates", yields)
         object.__setattr__(
             self,
             "substantially_identical",
@@ -679,6 +687,12 @@ class SolverConfig:
             a fraction of the amount, taken off the buy's cost.
         tracking_error_step_limit: Re-solves allowed to bring a household to its tracking
             error target (``HouseholdProblem.tracking_error_target``).
+        asset_location: "given": each account's ``location_cost_rates`` only; "derived": plus
+            the preferences ``apps.optimizer.core.location`` derives from the risk model's
+            volatilities, each account's loss rate and the names' taxable yields (volatile names
+            in the taxable account, calm and yielding ones in the tax-deferred one).
+        location_horizon_years: Years over which a derived location preference is counted
+            (``location``'s docstring: a lot's short-term year, IRC §1222), > 0.
     """
 
     solver: str = "PIQP"
@@ -704,8 +718,14 @@ class SolverConfig:
     wash_lock_cost_weight: float = 0.0
     substitute_preference_rate: float = 0.002
     tracking_error_step_limit: int = 4
+    asset_location: str = "given"
+    location_horizon_years: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.asset_location not in {"given", "derived"}:
+            raise ProblemShapeError("asset_location must be 'given' or 'derived'")
+        if not (math.isfinite(self.location_horizon_years) and self.location_horizon_years > 0):
+            raise ProblemShapeError("location_horizon_years must be > 0")
         if self.tax_valuation not in {"statutory", "shadow"}:
             raise ProblemShapeError("tax_valuation must be 'statutory' or 'shadow'")
         if self.realization_horizon_years is not None and not (
