@@ -32,6 +32,7 @@ class AccountProfileForm(PeopleModelForm):
             "transition_years",
             "transition_tolerance_rate",
             "tracking_error_target_rate",
+            "turnover_budget_rate",
             "is_harvesting_enabled",
             "harvest_threshold_rate",
             "drift_tolerance_rate",
@@ -60,6 +61,7 @@ class AccountProfileForm(PeopleModelForm):
             "transition_years": "Transition horizon (years)",
             "transition_tolerance_rate": "Transition done at tracking error (%)",
             "tracking_error_target_rate": "Tracking error target (% a year)",
+            "turnover_budget_rate": "Turnover budget (% of value a year)",
             "is_harvesting_enabled": "Harvest tax losses",
             "harvest_threshold_rate": "Harvest a lot from a loss of (%)",
             "drift_tolerance_rate": "Drift tolerance (%)",
@@ -93,6 +95,8 @@ class AccountProfileForm(PeopleModelForm):
             "model is below this, e.g. 1.",
             "tracking_error_target_rate": "How far the account may stray from its model after "
             "trading, e.g. 1. Empty: the model's target.",
+            "turnover_budget_rate": "Most the account may trade (buys and sells) in a calendar "
+            "year, e.g. 150. Empty: no budget.",
             "is_harvesting_enabled": "Sell lots at a loss to offset gains (wash sales avoided).",
             "harvest_threshold_rate": "Harvest a lot once its loss exceeds this share of its "
             "cost, e.g. 5.",

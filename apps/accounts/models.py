@@ -20,6 +20,7 @@ from apps.common.limits import (
     fraction_validators,
     non_negative_money_validators,
     tracking_error_target_validators,
+    turnover_budget_validators,
 )
 from apps.common.money import MONEY, RATE, SHARES
 from apps.common.validation import validate_not_formula_leading
@@ -184,6 +185,16 @@ class Account(models.Model):
         validators=tracking_error_target_validators(),
         help_text="Annualised tracking error this account may carry after trading (0.01 for 1% "
         "a year). Empty: the model's.",
+    )
+    # Traded (buys and sells, forced sales excluded) per calendar year, a fraction of the
+    # account's value: each run may trade what the year has left (Constraints.turnover_cap_weight).
+    turnover_budget_rate = models.DecimalField(
+        **RATE,
+        null=True,
+        blank=True,
+        validators=turnover_budget_validators(),
+        help_text="Most the account may trade in a calendar year, a fraction of its value (1.5 "
+        "for 150%). Empty: no budget.",
     )
     is_harvesting_enabled = models.BooleanField(default=True)
     harvest_threshold_rate = models.DecimalField(

@@ -96,6 +96,11 @@ ACCOUNT_ENGINE_FIELDS: dict[str, EngineUse] = {
         "optimizer raises its risk aversion until it holds "
         "(RebalanceProblem.tracking_error_target)",
     ),
+    "turnover_budget_rate": EngineUse(
+        (_O,),
+        "what the calendar year has left of it (buys and sells this year in the ledger) caps "
+        "each run's trades (Constraints.turnover_cap_weight)",
+    ),
     "is_harvesting_enabled": EngineUse(
         (_O, _S), "off: no sale for a tax loss (TaxProfile.harvest_threshold_rate None)"
     ),

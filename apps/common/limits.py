@@ -197,6 +197,14 @@ def tracking_error_target_validators() -> list[Any]:
     return fraction_validators(open_low=True, closed_high=True, high=TRACKING_ERROR_TARGET_MAX)
 
 
+TURNOVER_BUDGET_MAX: Final = Decimal(5)  # 500% of value a year
+
+
+def turnover_budget_validators() -> list[Any]:
+    """Validators of a yearly turnover budget: 0 to ``TURNOVER_BUDGET_MAX`` of value a year."""
+    return fraction_validators(closed_high=True, high=TURNOVER_BUDGET_MAX)
+
+
 def non_negative_money_validators() -> list[Any]:
     """Validators of an amount that cannot be negative (budgets, carryforwards, minimums)."""
     return [MinValueValidator(Decimal(0)), MaxValueValidator(MONEY_MAX - Decimal("0.01"))]

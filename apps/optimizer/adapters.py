@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import Abs
 
 from apps.accounts.cash import withdrawals_due
 from apps.accounts.custodians import quantity_places
@@ -608,6 +609,43 @@ def _later_year(summary: RealizedSummary | None) -> _YearSoFar:
     )
 
 
+def _traded_this_year(account_ids: Sequence[int], as_of: date) -> dict[int, Decimal]:
+    """Buys and sells of each account in ``as_of``'s calendar year up to it, USD (one query)."""
+    if not account_ids:
+        return {}
+    rows = (
+        Transaction.objects.filter(
+            account_id__in=account_ids,
+            kind__in=(TransactionKind.BUY, TransactionKind.SELL),
+            trade_on__range=(date(as_of.year, 1, 1), as_of),
+        )
+        .values("account_id")
+        .annotate(total=Sum(Abs("amount")))
+    )
+    return {row["account_id"]: row["total"] or ZERO for row in rows}
+
+
+def _with_turnover_budget(
+    built: AccountProblem, account: Account, traded: Decimal
+) -> AccountProblem:
+    """Cap the run's trades at what the account's yearly turnover budget has left.
+
+    The budget is a fraction of the account's value today (cash and lots at the run's prices);
+    what was bought and sold this year counts against it; forced sales are not capped (the core
+    excludes them), and a cap that no trade fits is relaxed by the core's elastic form and
+    reported.
+    """
+    problem = built.problem
+    table = core.lot_table(problem.lots)
+    value = problem.cash_amount + float(table.shares @ problem.universe.prices[table.symbol_index])
+    if value <= 0.0:
+        return built
+    budget = to_float(account.turnover_budget_rate) * value
+    left = max(budget - to_float(traded), 0.0)
+    constraints = replace(problem.constraints, turnover_cap_weight=left / value)
+    return replace(built, problem=replace(problem, constraints=constraints))
+
+
 def _optional_float(value: Decimal | None) -> float | None:
     return None if value is None else to_float(value)
 
@@ -727,6 +765,9 @@ def account_problems_build(
     reserved = reserved or Reservations()
     lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
+    traded = _traded_this_year(
+        [a.pk for a in accounts if a.turnover_budget_rate is not None], as_of
+    )
     planned = _planned(accounts, as_of=as_of, mode=mode)
     # The year so far of every taxable account (shadow prices, budgets) and of every planned one.
     summaries = realized_summaries(
@@ -771,6 +812,8 @@ def account_problems_build(
             identical=identical,
             substitutes=substitutes,
         )
+        if isinstance(built, AccountProblem) and account.turnover_budget_rate is not None:
+            built = _with_turnover_budget(built, account, traded.get(account.pk, ZERO))
         if isinstance(built, AccountProblem) and account.pk in planned:
             built = _with_transition_plan(
                 built,

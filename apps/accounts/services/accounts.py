@@ -28,6 +28,7 @@ PROFILE_FIELDS = (
     "transition_years",
     "transition_tolerance_rate",
     "tracking_error_target_rate",
+    "turnover_budget_rate",
     "is_harvesting_enabled",
     "harvest_threshold_rate",
     "cash_reserve_amount",

@@ -105,6 +105,8 @@ CASES: dict[str, Case] = {
     "tracking_error_target_rate": Case(
         {"tracking_error_target_rate": Decimal("0.001")}, trades=True
     ),
+    # 1% of value a year, most of it used by this year's AAA sale: the run may trade far less.
+    "turnover_budget_rate": Case({"turnover_budget_rate": Decimal("0.01")}, trades=True),
     "is_harvesting_enabled": Case({"is_harvesting_enabled": False}, trades=True),
     "harvest_threshold_rate": Case({"harvest_threshold_rate": Decimal("0.60")}, trades=True),
     "cash_reserve_amount": Case({"cash_reserve_amount": Decimal("1000")}),

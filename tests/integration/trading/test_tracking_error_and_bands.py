@@ -246,17 +246,26 @@ def test_the_year_so_far_of_a_chunk_is_read_in_one_query(run_book):
 
 
 @pytest.mark.parametrize(
-    ("value", "ok"),
-    [("0.01", True), ("0.20", True), ("0", False), ("0.2001", False), ("-0.01", False)],
+    ("field", "value", "ok"),
+    [
+        ("tracking_error_target_rate", "0.01", True),
+        ("tracking_error_target_rate", "0.20", True),
+        ("tracking_error_target_rate", "0", False),
+        ("tracking_error_target_rate", "0.2001", False),
+        ("tracking_error_target_rate", "-0.01", False),
+        ("turnover_budget_rate", "1.5", True),
+        ("turnover_budget_rate", "0", True),
+        ("turnover_budget_rate", "5", True),
+        ("turnover_budget_rate", "5.01", False),
+        ("turnover_budget_rate", "-0.1", False),
+    ],
 )
-def test_the_api_refuses_a_target_out_of_range(firms, run_book, value, ok):
+def test_the_api_refuses_an_account_setting_out_of_range(firms, run_book, field, value, ok):
     client = api_client(firms["a"], Role.ADVISOR)
     pk = run_book["legacy"].pk
-    response = client.patch(
-        f"/api/v1/accounts/{pk}/", {"tracking_error_target_rate": value}, format="json"
-    )
+    response = client.patch(f"/api/v1/accounts/{pk}/", {field: value}, format="json")
     assert response.status_code == (200 if ok else 400), response.json()
-    stored = Account.objects.get(pk=pk).tracking_error_target_rate
+    stored = getattr(Account.objects.get(pk=pk), field)
     assert stored == (Decimal(value) if ok else None)
 
 
@@ -389,3 +398,35 @@ def test_the_firms_substitutes_and_open_harvest_pairs_reach_the_solver(run_book)
     assert ("BBB", ("CCC", "DDD")) in built.problem.substitutes
     # The swap back's texts on both legs are tested on the core (test_tax_alpha.py).
     assert built.problem.harvest_pairs == (HarvestPair("BBB", "CCC", day),)
+
+
+def _value(problem) -> float:
+    """An account's value at the run's prices: cash and lots (USD)."""
+    table = core_lot_table(problem.lots)
+    return problem.cash_amount + float(table.shares @ problem.universe.prices[table.symbol_index])
+
+
+def test_a_yearly_turnover_budget_caps_what_a_run_trades(run_book, low_aversion):
+    legacy = run_book["legacy"]
+    built, free = _solve(legacy.pk)
+    traded_free = sum(t.amount for t in free.trades)
+    value = _value(built.problem)
+    # This year the ledger already bought 9,000 of EEE; leave half of what the run would trade.
+    rate = (Decimal("9000") + Decimal(str(round(traded_free / 2, 2)))) / Decimal(str(value))
+    account_update_profile(
+        account=legacy,
+        changes={"turnover_budget_rate": rate.quantize(Decimal("1e-8"))},
+        acting_user=None,
+    )
+    legacy.refresh_from_db()
+    capped_built, capped = _solve(legacy.pk)
+    cap = capped_built.problem.constraints.turnover_cap_weight
+    assert cap == pytest.approx(traded_free / 2 / value, rel=1e-3)
+    traded = sum(t.amount for t in capped.trades)
+    assert traded <= traded_free / 2 * 1.001 + max(float(p) for p in built.problem.universe.prices)
+    assert traded < traded_free * 0.75
+    # What the year trades next counts against it: a sale today leaves less.
+    entry(legacy, "s-aaa-budget", "sell", AS_OF, "AAA", "10", "300")
+    ledger_rebuild(household=legacy.household)
+    later, _ = _solve(legacy.pk)
+    assert later.problem.constraints.turnover_cap_weight < cap
