@@ -61,7 +61,13 @@ def fuzz(examples: int) -> settings:
         derandomize=True,
         database=None,
         phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        # filter_too_much: the documents whose sells name lots are drawn by a filter on purpose;
+        # under load hypothesis's generation budget can run out before 10 pass (seen once).
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
     )
 
 
