@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps.optimizer.core.problem import compile_universe, solve_rebalance
+from apps.optimizer.core.problem import compile_universe
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import make_account, make_universe
 from apps.optimizer.core.transition import plan_transition
 from apps.optimizer.core.types import RebalanceProblem, SolverConfig

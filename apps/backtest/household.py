@@ -65,7 +65,8 @@ from apps.backtest.seeds import SeedFigures
 from apps.backtest.simulate import AccountRun, _is_scan_day, carry_in, risk_model_on
 from apps.optimizer.core.errors import OptimizerError
 from apps.optimizer.core.location import name_volatilities
-from apps.optimizer.core.problem import compile_universe, solve_household, solve_rebalance
+from apps.optimizer.core.problem import compile_universe
+from apps.optimizer.core.solve import solve_household, solve_rebalance
 from apps.optimizer.core.types import (
     HouseholdProblem,
     RebalanceProblem,

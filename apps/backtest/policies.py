@@ -1,6 +1,6 @@
 """The two policies compared by the backtest. Both trade whole shares at the day's close.
 
-**ours** (``OursPolicy``): the optimizer core (``apps.optimizer.core.problem.solve_rebalance``)
+**ours** (``OursPolicy``): the optimizer core (``apps.optimizer.core.solve.solve_rebalance``)
 runs on every scan day (weekly: the first trading day of each ISO week; or daily), on the
 funding day, and on any withdrawal day the cash does not cover. Its problem is built from the
 tax-lot engine's open lots (adjusted basis, tacked holding periods), the account's cash, its
@@ -58,7 +58,8 @@ from apps.backtest.book import CASH_TARGET_WEIGHT, SimAccount
 from apps.backtest.ledger import AccountLedger, cents
 from apps.optimizer.core.errors import OptimizerError, RebalanceInfeasible, SolverFailed
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
-from apps.optimizer.core.problem import CompiledUniverse, solve_rebalance
+from apps.optimizer.core.problem import CompiledUniverse
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.types import (
     Constraints,
     FloatArray,

@@ -21,7 +21,8 @@ from apps.backtest.book import CASH_TARGET_WEIGHT, SimAccount, make_book, model_
 from apps.backtest.data import PriceData, skfolio_dataset
 from apps.backtest.policies import default_solver_config
 from apps.backtest.simulate import risk_model_on
-from apps.optimizer.core.problem import compile_universe, solve_rebalance
+from apps.optimizer.core.problem import compile_universe
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.transition import PlanYear, apply_trades, plan_transition
 from apps.optimizer.core.types import (
     Constraints,

@@ -50,9 +50,10 @@ from apps.optimizer.core.locks import (
     harvest_pairs_from_history,
     wash_sale_locks_from_history,
 )
-from apps.optimizer.core.problem import CompiledUniverse, compile_universe, solve_rebalance
+from apps.optimizer.core.problem import CompiledUniverse, compile_universe
 from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.serialization import from_jsonable, to_jsonable
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.transition import TransitionPlan, plan_transition
 from apps.restrictions.selectors import LotShares, effective_targets_get, substitutes_map
 from apps.securities.selectors import price_history_get, price_map_get, security_map_get

@@ -53,7 +53,7 @@ SHAPES: dict[str, Callable[[int, int], float]] = {
 Solve = Callable[[RebalanceProblem], RebalanceResult]
 
 #: The last year solves with the tolerance as its tracking error target: the core raises the
-#: risk aversion until it holds (``problem.solve_household``; the optimizer's own trade-off may
+#: risk aversion until it holds (``solve.solve_household``; the optimizer's own trade-off may
 #: stop short of the model when the remaining lots carry large gains; the advisor's horizon says
 #: the move must end that year). If that is not enough, the last year also pauses harvesting: a
 #: name with a lot far enough under water is otherwise harvest-side (never bought that day), and

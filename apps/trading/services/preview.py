@@ -9,7 +9,7 @@ from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
 from apps.optimizer import adapters
 from apps.optimizer.core.errors import OptimizerError
-from apps.optimizer.core.problem import solve_rebalance
+from apps.optimizer.core.solve import solve_rebalance
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import Proposal, RunAccount, RunMode, RunScope
 from apps.trading.order_selectors import reservations_for

@@ -30,7 +30,7 @@ from apps.models.selectors import model_flatten
 from apps.optimizer import adapters
 from apps.optimizer.core.errors import OptimizerError
 from apps.optimizer.core.locks import RecentTrade
-from apps.optimizer.core.problem import solve_rebalance
+from apps.optimizer.core.solve import solve_rebalance
 from apps.securities.selectors import price_history_reaches
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import (

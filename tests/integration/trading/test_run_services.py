@@ -97,7 +97,7 @@ def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
 
 def test_replay_from_snapshot_gives_the_same_trades(run_book):
     from apps.optimizer import adapters
-    from apps.optimizer.core.problem import solve_rebalance
+    from apps.optimizer.core.solve import solve_rebalance
 
     run = _run(run_book)
     for chunk in rebalance_run_start(run_id=run.pk):

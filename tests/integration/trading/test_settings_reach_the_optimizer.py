@@ -14,7 +14,7 @@ from apps.accounts.models import Account, Household
 from apps.accounts.profile_fields import optimizer_fields
 from apps.accounts.services.ledger import ledger_rebuild
 from apps.optimizer import adapters
-from apps.optimizer.core.problem import solve_rebalance
+from apps.optimizer.core.solve import solve_rebalance
 from apps.trading.models import RunMode
 from apps.trading.selectors import run_universe_symbols
 from tests.integration.accounts.conftest import entry

@@ -16,7 +16,7 @@ from apps.accounts.services.ledger import ledger_rebuild
 from apps.models.services import model_update
 from apps.optimizer import adapters
 from apps.optimizer.checks import solver_config_check
-from apps.optimizer.core.problem import solve_rebalance
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.types import lot_table as core_lot_table
 from apps.trading.models import RunMode
 from apps.trading.selectors import run_universe_symbols

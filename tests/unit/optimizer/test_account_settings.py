@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from apps.optimizer.core.prepare import prepare_problem
-from apps.optimizer.core.problem import solve_household, solve_rebalance
+from apps.optimizer.core.solve import solve_household, solve_rebalance
 from apps.optimizer.core.types import (
     AccountInput,
     Constraints,

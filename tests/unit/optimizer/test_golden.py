@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from apps.optimizer.core.problem import solve_household, solve_rebalance
 from apps.optimizer.core.serialization import problem_from_json, problem_to_json
+from apps.optimizer.core.solve import solve_household, solve_rebalance
 from apps.optimizer.core.synthetic import make_account, make_universe
 from apps.optimizer.core.types import (
     HouseholdProblem,

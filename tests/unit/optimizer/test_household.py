@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apps.optimizer.core.problem import solve_household
+from apps.optimizer.core.solve import solve_household
 from apps.optimizer.core.types import (
     AccountInput,
     HouseholdProblem,

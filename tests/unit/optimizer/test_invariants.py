@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.optimizer.core.errors import RebalanceInfeasible
-from apps.optimizer.core.problem import CompiledUniverse, compile_universe, solve_rebalance
+from apps.optimizer.core.problem import CompiledUniverse, compile_universe
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import SyntheticUniverse, make_account, make_universe
 from apps.optimizer.core.types import (
     Constraints,

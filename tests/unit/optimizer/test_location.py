@@ -14,7 +14,7 @@ from apps.optimizer.core.location import (
     expected_loss_rates,
     name_volatilities,
 )
-from apps.optimizer.core.problem import solve_household, solve_rebalance
+from apps.optimizer.core.solve import solve_household, solve_rebalance
 from apps.optimizer.core.types import (
     AccountInput,
     HouseholdProblem,

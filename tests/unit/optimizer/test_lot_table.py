@@ -11,8 +11,9 @@ import pytest
 
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.prepare import holding_periods
-from apps.optimizer.core.problem import compile_universe, solve_household, solve_rebalance
+from apps.optimizer.core.problem import compile_universe
 from apps.optimizer.core.serialization import problem_from_json, problem_to_json
+from apps.optimizer.core.solve import solve_household, solve_rebalance
 from apps.optimizer.core.synthetic import make_account, make_universe
 from apps.optimizer.core.types import (
     AccountInput,

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from apps.optimizer import adapters
 from apps.optimizer.core import report
-from apps.optimizer.core.problem import solve_rebalance
 from apps.optimizer.core.serialization import to_jsonable
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import make_account
 from apps.optimizer.core.types import (
     LotTable,

@@ -11,12 +11,8 @@ import pytest
 from apps.optimizer.core.errors import ProblemShapeError, SolverFailed
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.prepare import prepare_problem
-from apps.optimizer.core.problem import (
-    compile_universe,
-    solve_rebalance,
-    solve_with_cvxpy,
-    solve_with_piqp,
-)
+from apps.optimizer.core.problem import compile_universe, solve_with_cvxpy, solve_with_piqp
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import make_account, make_universe
 from apps.optimizer.core.types import (
     Constraints,

@@ -12,8 +12,8 @@ import pytest
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.locks import RecentTrade, wash_sale_locks_from_history
 from apps.optimizer.core.prepare import LOT_FREE, LOT_FROZEN, prepare_problem
-from apps.optimizer.core.problem import solve_household, solve_rebalance
 from apps.optimizer.core.rounding import recheck
+from apps.optimizer.core.solve import solve_household, solve_rebalance
 from apps.optimizer.core.types import (
     AccountInput,
     Constraints,

@@ -12,7 +12,7 @@ from apps.optimizer.core import report
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.locks import RecentTrade, harvest_pairs_from_history
 from apps.optimizer.core.prepare import prepare_problem
-from apps.optimizer.core.problem import solve_rebalance
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.types import (
     Constraints,
     HarvestPair,

@@ -9,7 +9,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from apps.optimizer.core.problem import compile_universe, solve_rebalance
+from apps.optimizer.core.problem import compile_universe
+from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import make_universe
 from apps.optimizer.core.transition import PlanYear, TransitionPlan, plan_transition
 from apps.optimizer.core.types import (
