@@ -76,3 +76,37 @@ def test_every_app_sits_in_exactly_one_list():
     assert set(base.TENANT_APPS) - tenant - contrib == {"django_otp", "django_otp.plugins.otp_totp"}
     assert {"apps.firms", "apps.securities"} <= shared
     assert "apps.access" in tenant
+
+
+def test_the_optimizer_core_has_no_import_loop() -> None:
+    """Every import between core modules, at any depth (a function's too), points one way."""
+    import ast
+    from pathlib import Path
+
+    core = Path(__file__).resolve().parents[2] / "apps" / "optimizer" / "core"
+    graph: dict[str, set[str]] = {}
+    for path in core.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        graph[path.stem] = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("apps.optimizer.core.")
+        }
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in visiting, f"import loop: {' -> '.join((*path, module))}"
+        if module in done:
+            return
+        visiting.add(module)
+        for imported in graph.get(module, ()):
+            visit(imported, (*path, module))
+        visiting.discard(module)
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
+    assert "solve" in graph and {"report", "rounding"} <= graph["solve"]
