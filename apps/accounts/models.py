@@ -310,6 +310,16 @@ class Account(models.Model):
                 raise ValidationError(problems)
 
     @property
+    def combined_short_term_rate(self) -> Decimal:
+        """Rate on a short-term gain: federal plus state (a state taxes both terms as income)."""
+        return self.short_term_rate + self.state_rate
+
+    @property
+    def combined_long_term_rate(self) -> Decimal:
+        """Rate on a long-term gain: federal plus state."""
+        return self.long_term_rate + self.state_rate
+
+    @property
     def tracking_error_target(self) -> Decimal | None:
         """The tracking error target in force: the account's, else its model's (None: none)."""
         if self.tracking_error_target_rate is not None:

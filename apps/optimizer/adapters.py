@@ -975,12 +975,8 @@ def _account_problem(
         ),
         cash_amount=to_float(account.cash_amount - reserved_cash),
         tax_profile=core.TaxProfile(
-            short_term_rate=to_float(account.short_term_rate + account.state_rate)
-            if taxable
-            else 0.0,
-            long_term_rate=to_float(account.long_term_rate + account.state_rate)
-            if taxable
-            else 0.0,
+            short_term_rate=to_float(account.combined_short_term_rate) if taxable else 0.0,
+            long_term_rate=to_float(account.combined_long_term_rate) if taxable else 0.0,
             registration=registration,
             harvest_threshold_rate=to_float(account.harvest_threshold_rate)
             if account.is_harvesting_enabled

@@ -82,8 +82,8 @@ def _rates(account: Account) -> core.TaxRates:
     if not account.is_taxable:
         return core.TaxRates(short_rate=ZERO, long_rate=ZERO)
     return core.TaxRates(
-        short_rate=account.short_term_rate + account.state_rate,
-        long_rate=account.long_term_rate + account.state_rate,
+        short_rate=account.combined_short_term_rate,
+        long_rate=account.combined_long_term_rate,
     )
 
 
