@@ -58,6 +58,7 @@ from apps.optimizer.core.transition import TransitionPlan, plan_transition
 from apps.restrictions.selectors import LotShares, effective_targets_get, substitutes_map
 from apps.securities.selectors import price_history_get, price_map_get, security_map_get
 from apps.targets import EffectiveTarget
+from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
 
 _REGISTRATIONS = {
     Registration.TAXABLE: core.Registration.TAXABLE,
@@ -710,7 +711,7 @@ def _budget_fields(
 
 # Household trades are read this far back: the wash-sale window (30 days) for the locks, and
 # harvest pairs for two more windows (a replacement still held after that is a holding).
-RECENT_TRADE_DAYS = 3 * settings.OPTIMIZER_WASH_WINDOW_DAYS
+RECENT_TRADE_DAYS = 3 * WASH_SALE_WINDOW_DAYS
 
 
 def _recent_trades(account_ids: Sequence[int], as_of: date) -> dict[int, list[RecentTrade]]:

@@ -333,7 +333,6 @@ DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS = env.int("DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS
 # Custodians that take no lot instructions with a sell: their accounts' sales are relieved by
 # the account's lot method (apps.accounts.custodians.takes_specified_lots).
 CUSTODIANS_WITHOUT_SPECIFIED_LOTS = env.list("CUSTODIANS_WITHOUT_SPECIFIED_LOTS", default=[])
-OPTIMIZER_WASH_WINDOW_DAYS = 30  # IRC §1091(a): 30 days before or after the sale
 OPTIMIZER_CHUNK_SIZE = env.int("OPTIMIZER_CHUNK_SIZE", default=100)  # ~40 ms fixed per chunk
 
 # The daily scan: an hourly beat dispatcher sends each firm's scan at this local hour.
