@@ -2,13 +2,11 @@
 
 from typing import Any
 
-from django.db import transaction
-
-from apps.access.services import audit_event_record, object_fields_update
+from apps.access.services import object_fields_update
 from apps.accounts.errors import AccountsErrorCode
-from apps.accounts.models import Account, Household
-from apps.common.exceptions import ApplicationError, ConflictError
-from apps.common.tenancy import firm_today, require_tenant_schema
+from apps.accounts.models import Account
+from apps.common.exceptions import ApplicationError
+from apps.common.tenancy import firm_today
 from apps.common.validation import full_clean_or_error
 
 # What an advisor may change on an account (the "design the solution" fields).
@@ -61,57 +59,6 @@ def transition_start_changes(account: Account, changes: dict[str, Any]) -> dict[
 
 def _validated(obj: Any) -> None:
     full_clean_or_error(obj, code=AccountsErrorCode.INVALID)
-
-
-@transaction.atomic
-def household_create(*, external_id: str, name: str, acting_user: Any | None) -> Household:
-    """Create a household (external id unique in the firm)."""
-    require_tenant_schema()
-    if Household.objects.filter(external_id=external_id).exists():
-        raise ConflictError(f"household {external_id} exists", code=AccountsErrorCode.INVALID)
-    household = Household(external_id=external_id, name=name)
-    _validated(household)
-    household.save()
-    audit_event_record(action="household.create", acting_user=acting_user, obj=household)
-    return household
-
-
-@transaction.atomic
-def account_create(
-    *,
-    household: Household,
-    custodian: str,
-    number: str,
-    name: str,
-    registration: str,
-    acting_user: Any | None,
-    **profile: Any,
-) -> Account:
-    """Open an account in a household with an optional initial profile (see PROFILE_FIELDS)."""
-    require_tenant_schema()
-    unknown = set(profile) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ApplicationError(f"unknown fields {sorted(unknown)}", code=AccountsErrorCode.INVALID)
-    if Account.objects.filter(custodian=custodian, number=number).exists():
-        raise ConflictError(f"account {custodian} {number} exists", code=AccountsErrorCode.INVALID)
-    account = Account(
-        household=household,
-        custodian=custodian,
-        number=number,
-        name=name,
-        registration=registration,
-    )
-    for field_name, value in transition_start_changes(account, profile).items():
-        setattr(account, field_name, value)
-    _validated(account)
-    account.save()
-    audit_event_record(
-        action="account.create",
-        acting_user=acting_user,
-        obj=account,
-        payload={"custodian": custodian, "number": number, "registration": registration},
-    )
-    return account
 
 
 def account_update_profile(

@@ -57,7 +57,6 @@ from apps.optimizer.core.types import (
 from apps.taxlots.rules import (
     WASH_SALE_WINDOW_DAYS,
     FilingStatus,
-    is_long_term,
     long_term_start,
 )
 from apps.taxlots.shadow import AccountTaxPosition, shadow_rates
@@ -68,12 +67,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Lots of one account share purchase dates and every account of a run shares ``as_of``; the
 # rules are pure, so memoising them is safe and saves most of the per-lot Python work.
-@lru_cache(maxsize=1 << 16)
-def cached_is_long_term(holding_period_start: date, sold_on: date, months: int) -> bool:
-    """``apps.taxlots.rules.is_long_term``, memoised."""
-    return is_long_term(holding_period_start, sold_on, months)
-
-
 @lru_cache(maxsize=1 << 16)
 def cached_long_term_start(holding_period_start: date, months: int) -> date:
     """``apps.taxlots.rules.long_term_start``, memoised."""

@@ -1,4 +1,4 @@
-"""Factor risk model builder: pure functions of a price-history matrix, plus a small cache.
+"""Factor risk model builder: pure functions of a price-history matrix.
 
 Model (annualised): Σ = B F Bᵀ + diag(d) with factors, in order (docs/optimizer.md, "Risk
 model", has the formulas, the sources and the measurement behind the defaults):
@@ -30,10 +30,8 @@ both half-lives ``None`` every day weighs the same and F = (1 − δ) S + δ dia
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
@@ -52,7 +50,7 @@ _Z_CLIP = 3.0  # z-scores are winsorised at ±3 standard deviations (Barra USE4 
 
 @dataclass(frozen=True, slots=True)
 class RiskModelSpec:
-    """Parameters of the builder (part of the cache key); half-lives in trading days.
+    """Parameters of the builder; half-lives in trading days.
 
     ``None`` as a half-life weighs every day of the history the same.
     """
@@ -348,72 +346,3 @@ def build_risk_model(
         factor_covariance=factor_covariance,
         specific_variance=specific,
     )
-
-
-def history_digest(price_history: FloatArray) -> str:
-    """Content hash of a price-history matrix (shape and float64 bytes)."""
-    prices = np.ascontiguousarray(price_history, dtype=np.float64)
-    digest = hashlib.sha256(repr(prices.shape).encode())
-    digest.update(prices.tobytes())
-    return digest.hexdigest()
-
-
-class RiskModelCache:
-    """Least-recently-used cache of built risk models, owned by its caller (no module state).
-
-    Keyed by (universe symbols, sectors, industries, as-of date, history digest, spec).
-    """
-
-    def __init__(self, max_entries: int = 8) -> None:
-        if max_entries <= 0:
-            raise ProblemShapeError("max_entries must be > 0")
-        self._max_entries = max_entries
-        self._entries: OrderedDict[tuple[object, ...], RiskModel] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get_or_build(
-        self,
-        *,
-        symbols: tuple[str, ...],
-        sectors: tuple[str, ...],
-        industries: tuple[str, ...],
-        as_of: date,
-        price_history: FloatArray,
-        spec: RiskModelSpec | None = None,
-    ) -> RiskModel:
-        """Return the cached model for these inputs, building it on a miss.
-
-        Args:
-            symbols: Universe symbols.
-            sectors: Sector per name.
-            industries: Industry per name.
-            as_of: Date the history ends (part of the key only).
-            price_history: (T + 1) × n prices, oldest first.
-            spec: Builder parameters.
-
-        Returns:
-            The risk model.
-        """
-        spec = spec or RiskModelSpec()
-        key = (symbols, sectors, industries, as_of, history_digest(price_history), spec)
-        cached = self._entries.get(key)
-        if cached is not None:
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return cached
-        self.misses += 1
-        model = build_risk_model(
-            symbols=symbols,
-            sectors=sectors,
-            industries=industries,
-            price_history=price_history,
-            spec=spec,
-        )
-        self._entries[key] = model
-        if len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-        return model

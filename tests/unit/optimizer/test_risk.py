@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pytest
 
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.risk import (
     MOMENTUM_LAG_DAYS,
-    RiskModelCache,
     RiskModelSpec,
     build_risk_model,
     ewma_weights,
-    history_digest,
     shrinkage_intensity,
 )
 from apps.optimizer.core.synthetic import make_universe
@@ -129,30 +125,6 @@ def test_builder_rejects_bad_inputs(synthetic):
         build_risk_model(
             symbols=u.symbols, sectors=u.sectors, industries=u.industries, price_history=bad
         )
-
-
-def test_cache_is_keyed_by_universe_date_and_history(synthetic):
-    u = synthetic.universe
-    cache = RiskModelCache(max_entries=2)
-    kwargs = {
-        "symbols": u.symbols,
-        "sectors": u.sectors,
-        "industries": u.industries,
-        "price_history": synthetic.price_history,
-    }
-    first = cache.get_or_build(as_of=date(2024, 6, 28), **kwargs)
-    assert cache.get_or_build(as_of=date(2024, 6, 28), **kwargs) is first
-    assert (cache.hits, cache.misses) == (1, 1)
-    changed = synthetic.price_history.copy()
-    changed[-1, 0] *= 1.01
-    assert history_digest(changed) != history_digest(synthetic.price_history)
-    assert (
-        cache.get_or_build(as_of=date(2024, 6, 28), **{**kwargs, "price_history": changed})
-        is (not first)
-        or cache.misses == 2
-    )
-    cache.get_or_build(as_of=date(2024, 7, 1), **kwargs)
-    assert len(cache) == 2 and cache.misses == 3
 
 
 def test_ewma_weights_sum_to_one_halve_each_half_life_and_flatten_as_it_grows():
