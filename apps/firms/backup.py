@@ -142,6 +142,24 @@ def database_conninfo(*, dbname: str | None = None) -> str:
     return psycopg.conninfo.make_conninfo(**_libpq_params(dbname=dbname))
 
 
+def _pg_program(program: str, *, code: FirmErrorCode) -> str:
+    """The path of a PostgreSQL client program: in ``POSTGRES_BIN_DIR``, else on the PATH.
+
+    Raises:
+        ApplicationError: not found (install the PostgreSQL client or set POSTGRES_BIN_DIR).
+    """
+    if settings.POSTGRES_BIN_DIR:
+        return str(Path(settings.POSTGRES_BIN_DIR) / program)
+    found = shutil.which(program)
+    if found is None:
+        raise ApplicationError(
+            f"{program} is not on the PATH: install the PostgreSQL client of the server's "
+            "version or set POSTGRES_BIN_DIR",
+            code=code,
+        )
+    return found
+
+
 def _pg_program_run(
     program: str, args: list[str], *, code: FirmErrorCode, connect: bool = True
 ) -> None:
@@ -152,13 +170,11 @@ def _pg_program_run(
     Raises:
         ApplicationError: the program failed (the end of its stderr is the message).
     """
-    from config.devstack import pg_bin_dir
-
     params = _libpq_params()
     password = params.pop("password", None)
     dbname = [f"--dbname={psycopg.conninfo.make_conninfo(**params)}"] if connect else []
     result = subprocess.run(  # noqa: S603 -- fixed program, argument list, no shell  # nosec B603
-        [str(pg_bin_dir() / program), *dbname, *args],
+        [_pg_program(program, code=code), *dbname, *args],
         env={"PGPASSWORD": password} if password and connect else {},
         capture_output=True,
         text=True,

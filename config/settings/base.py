@@ -41,6 +41,16 @@ def _broker_url() -> str:
     return devstack.broker_url()
 
 
+def _postgres_bin_dir() -> str:
+    """The embedded server's own client programs (pg_dump must be as new as the server)."""
+    from config import devstack
+
+    return str(devstack.pg_bin_dir())
+
+
+# Where firm backups find pg_dump, pg_restore and psql; empty: on the PATH (production's default).
+POSTGRES_BIN_DIR = env("POSTGRES_BIN_DIR", default="") or _postgres_bin_dir()
+
 DATABASES = {"default": env.db_url_config(_database_url())}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)

@@ -39,6 +39,9 @@ if not CACHES["default"]["BACKEND"].endswith(("RedisCache", "PyMemcacheCache", "
         " lockouts would not be shared between web processes; use redis://…"
     )
 DEMO_SEED_ALLOWED = False
+# A production server's PostgreSQL client programs, on the PATH unless set (never the embedded
+# development server's wheel).
+POSTGRES_BIN_DIR = env("POSTGRES_BIN_DIR", default="")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Clients never send Secure cookies over plain HTTP: off only for the loopback benchmark server

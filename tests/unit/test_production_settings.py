@@ -87,3 +87,36 @@ def test_a_shared_cache_url_is_kept():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "redis://cache.invalid:6379/1"
+
+
+def test_production_backups_find_postgres_clients_on_the_path_or_a_setting() -> None:
+    show = "import config.settings.production as s; print(repr(s.POSTGRES_BIN_DIR))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    env.pop("DATABASE_URL", None)
+    env.pop("POSTGRES_BIN_DIR", None)
+    env.update(BASE_ENV)
+    for extra, expected in (({}, "''"), ({"POSTGRES_BIN_DIR": "/usr/lib/postgresql/15/bin"}, None)):
+        result = subprocess.run(  # this interpreter, fixed arguments
+            [sys.executable, "-c", show],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        printed = result.stdout.strip().splitlines()[-1]
+        assert printed == (expected or repr(extra["POSTGRES_BIN_DIR"]))  # never the dev wheel
+
+
+def test_a_missing_postgres_client_is_a_clear_error(settings, monkeypatch) -> None:
+    from apps.common.exceptions import ApplicationError
+    from apps.firms import backup
+    from apps.firms.errors import FirmErrorCode
+
+    settings.POSTGRES_BIN_DIR = ""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ApplicationError, match="not on the PATH"):
+        backup._pg_program("pg_dump", code=FirmErrorCode.BACKUP_FAILED)
+    settings.POSTGRES_BIN_DIR = "/opt/pg/bin"
+    assert backup._pg_program("pg_dump", code=FirmErrorCode.BACKUP_FAILED) == "/opt/pg/bin/pg_dump"
