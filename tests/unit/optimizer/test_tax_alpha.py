@@ -11,7 +11,7 @@ import pytest
 from apps.optimizer.core import report
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.locks import RecentTrade, harvest_pairs_from_history
-from apps.optimizer.core.prepare import prepare_problem
+from apps.optimizer.core.prepare import LOT_FROZEN, prepare_problem
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.types import (
     Constraints,
@@ -168,7 +168,7 @@ def test_a_lot_that_loses_only_its_cost_is_frozen_while_its_name_is_loss_sale_lo
         locks=WashSaleLocks(no_loss_sale_symbols=frozenset({"N0"})),
     )
     prepared = prepare_problem(p.as_household(), SolverConfig())
-    assert prepared.lot_state[0] != 0 or 0 not in prepared.free_lots.tolist()
+    assert prepared.lot_state[0] == LOT_FROZEN  # judged at the price it would be a gain
     result = solve_rebalance(p, SolverConfig())
     assert not any(t.lot_id == "hair" for t in result.trades)
 
