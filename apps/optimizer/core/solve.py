@@ -92,10 +92,18 @@ def solve_household(
         )
         if between.after.active_risk_rate <= target * (1.0 + TE_TOLERANCE):
             result = between
-    note = (
-        f"risk aversion raised to {result.risk_aversion_used:g} to bring the tracking error "
-        f"from {first:.2%} toward the {target:.2%} target (now {result.after.active_risk_rate:.2%})"
-    )
+    now = result.after.active_risk_rate
+    if result.risk_aversion_used == config.risk_aversion * problem.risk_aversion_scale:
+        note = (
+            f"the tracking error stays at {now:.2%}, above the {target:.2%} target: a higher "
+            "risk aversion did not lower it (bands, budgets, wash-sale locks or whole shares "
+            "hold it there)"
+        )
+    else:
+        note = (
+            f"risk aversion raised to {result.risk_aversion_used:g} to bring the tracking error "
+            f"from {first:.2%} toward the {target:.2%} target (now {now:.2%})"
+        )
     return replace(result, tracking_error_note=note)
 
 

@@ -244,3 +244,21 @@ def test_harvest_pairs_come_from_the_households_trades() -> None:
     pairs = harvest_pairs_from_history(trades, sectors=sectors, held={"N1", "N3"})
     assert pairs == (HarvestPair("N0", "N1", day),)
     assert harvest_pairs_from_history(trades, sectors=sectors, held={"N3"}) == ()
+
+
+def test_a_target_the_risk_aversion_cannot_reach_is_said_so() -> None:
+    # Everything held is never-sell: no risk aversion moves the tracking error.
+    u = four_names()
+    lots = [lot("g", 0, 500.0, 20.0, 800), lot("c", 2, 250.0, 100.0, 800)]
+    p = problem(
+        u,
+        lots,
+        [0.25, 0.25, 0.25, 0.25],
+        cash=0.0,
+        cash_target=0.0,
+        constraints=Constraints(never_sell_symbols=frozenset({"N0", "N2"})),
+    )
+    result = solve_rebalance(replace(p, tracking_error_target=0.01), SolverConfig())
+    assert result.after.active_risk_rate > 0.01
+    assert result.risk_aversion_used == SolverConfig().risk_aversion
+    assert result.tracking_error_note.startswith("the tracking error stays at")
