@@ -1,10 +1,12 @@
 """The securities master: shared reference data every firm reads (public schema)."""
 
+from decimal import Decimal
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
-from apps.common.money import PRICE
+from apps.common.money import PRICE, RATE, WEIGHT
 from apps.common.validation import validate_not_formula_leading
 
 
@@ -14,7 +16,14 @@ class SecurityKind(models.TextChoices):
     STOCK = "stock", "Stock"
     ETF = "etf", "ETF"
     MUTUAL_FUND = "mutual_fund", "Mutual fund"
+    MONEY_MARKET = "money_market", "Money-market fund"
     CASH = "cash", "Cash"
+
+
+FUND_KINDS = frozenset({SecurityKind.ETF, SecurityKind.MUTUAL_FUND, SecurityKind.MONEY_MARKET})
+# Mutual and money-market funds trade in dollar amounts at the day's NAV (fractional shares);
+# ETFs trade like stocks.
+DOLLAR_TRADED_KINDS = frozenset({SecurityKind.MUTUAL_FUND, SecurityKind.MONEY_MARKET})
 
 
 # A ticker as the security master stores it (the securities import's rule); lookups take
@@ -27,7 +36,10 @@ class Security(models.Model):
     """A tradable instrument, identified by its ticker symbol (and CUSIP when known).
 
     ``sector`` and ``industry`` are GICS names (blank for funds and cash); ``esg_tags`` are short
-    slugs from ``reference_data.ESG_TAGS`` used by screens.
+    slugs from ``reference_data.ESG_TAGS`` used by screens. A fund names the index it tracks
+    (funds on one index are substantially identical by default), its expense ratio (a fraction
+    per year) and, for a mutual fund with a short-term redemption rule, the days a purchase must
+    be held before it is sold; its holdings are ``FundHolding`` rows, dated.
     """
 
     symbol = models.CharField(max_length=16, unique=True, validators=[validate_not_formula_leading])
@@ -39,6 +51,23 @@ class Security(models.Model):
     sector = models.CharField(max_length=64, blank=True, default="")
     industry = models.CharField(max_length=100, blank=True, default="")
     esg_tags = ArrayField(models.CharField(max_length=32), blank=True, default=list)
+    tracked_index = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The index a fund tracks; funds on one index are substantially identical "
+        "by default.",
+        validators=[validate_not_formula_leading],
+    )
+    expense_ratio_rate = models.DecimalField(
+        **RATE, null=True, blank=True, help_text="A fund's expense ratio, a fraction per year."
+    )
+    min_holding_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="A mutual fund's short-term redemption rule: a purchase is not sold before "
+        "this many days.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,6 +80,11 @@ class Security(models.Model):
                 fields=("cusip",),
                 condition=~Q(cusip=""),
                 name="securities_security_unique_cusip",
+            ),
+            models.CheckConstraint(
+                condition=Q(expense_ratio_rate__isnull=True)
+                | (Q(expense_ratio_rate__gte=0) & Q(expense_ratio_rate__lte=Decimal("0.1"))),
+                name="securities_security_expense_ratio_range",
             ),
         )
         indexes = (
@@ -92,3 +126,36 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.security_id} {self.priced_on} {self.close_price}"
+
+
+class FundHolding(models.Model):
+    """One holding of a fund on a date (look-through): ``weight`` is its fraction of the fund.
+
+    A fund's holdings on a date are the rows of its latest ``as_of`` on or before that date;
+    their weights sum to at most one (the rest is what the master does not hold: cash, other
+    securities), checked by the import.
+    """
+
+    fund = models.ForeignKey(Security, on_delete=models.CASCADE, related_name="fund_holdings")
+    as_of = models.DateField()
+    holding = models.ForeignKey(Security, on_delete=models.PROTECT, related_name="held_by_funds")
+    weight = models.DecimalField(**WEIGHT)
+
+    class Meta:
+        ordering = ("fund_id", "as_of", "-weight")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("fund", "as_of", "holding"), name="securities_fund_holding_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0) & Q(weight__lte=1),
+                name="securities_fund_holding_weight_fraction",
+            ),
+            models.CheckConstraint(
+                condition=~Q(fund=models.F("holding")), name="securities_fund_holding_not_itself"
+            ),
+        )
+        indexes = (models.Index(fields=("holding",), name="securities_fundholding_of"),)
+
+    def __str__(self) -> str:
+        return f"{self.fund_id} {self.as_of} {self.holding_id} {self.weight}"

@@ -17,7 +17,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from apps.common.arrays import array_row
 from apps.common.bulk import sql_table
 from apps.common.sets import merge_overlapping
-from apps.securities.models import Price, Security, SecurityKind
+from apps.securities.models import FundHolding, Price, Security, SecurityKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,3 +217,29 @@ def share_class_groups() -> list[ShareClassGroup]:
         found = sorted({text for group, text in sources if group <= symbols})
         groups.append(ShareClassGroup(symbols=symbols, source="; ".join(found)))
     return sorted(groups, key=lambda g: sorted(g.symbols))
+
+
+def fund_holdings_get(*, funds: Iterable[str], as_of: date) -> dict[str, dict[str, Decimal]]:
+    """Look-through weights of the given funds on ``as_of`` (their latest holdings on or before).
+
+    Returns:
+        ``{fund symbol: {holding symbol: weight}}`` (weights are fractions of the fund); funds
+        with no holdings on or before ``as_of`` are absent.
+    """
+    wanted = sorted(set(funds))
+    if not wanted:
+        return {}
+    latest = (
+        FundHolding.objects.filter(fund__symbol=OuterRef("fund__symbol"), as_of__lte=as_of)
+        .order_by("-as_of")
+        .values("as_of")[:1]
+    )
+    rows = (
+        FundHolding.objects.filter(fund__symbol__in=wanted, as_of=Subquery(latest))
+        .values_list("fund__symbol", "holding__symbol", "weight")
+        .order_by("fund__symbol", "-weight", "holding__symbol")
+    )
+    holdings: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for fund, holding, weight in rows:
+        holdings[fund][holding] = weight
+    return dict(holdings)
