@@ -50,13 +50,19 @@ from apps.optimizer.core.locks import (
     harvest_pairs_from_history,
     wash_sale_locks_from_history,
 )
+from apps.optimizer.core.lookthrough import FUND_SECTOR, build_look_through_risk_model
 from apps.optimizer.core.problem import CompiledUniverse, compile_universe
-from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.serialization import from_jsonable, to_jsonable
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.transition import TransitionPlan, plan_transition
 from apps.restrictions.selectors import LotShares, effective_targets_get, substitutes_map
-from apps.securities.selectors import price_history_get, price_map_get, security_map_get
+from apps.securities.models import FUND_KINDS
+from apps.securities.selectors import (
+    fund_holdings_get,
+    price_history_get,
+    price_map_get,
+    security_map_get,
+)
 from apps.targets import EffectiveTarget
 from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
 
@@ -270,25 +276,44 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
     """Price, classify and risk-model the given names as of a date (a few queries).
 
     Names with no close on or before ``as_of`` are left out; accounts that hold or target them
-    are skipped by the data-quality gate.
+    are skipped by the data-quality gate. A fund with holdings on file is seen through them
+    (``core.lookthrough``): its risk is its holdings' (priced over the same history) plus its
+    own residual; a fund without holdings is modelled from its own prices like a stock.
     """
     config = solver_config()
     quotes = price_map_get(symbols=symbols, as_of=as_of)
-    securities = security_map_get(symbols=quotes)
     names = tuple(sorted(quotes))
+    holdings = {
+        fund: {held: to_float(weight) for held, weight in weights.items()}
+        for fund, weights in fund_holdings_get(funds=names, as_of=as_of).items()
+    }
+    held = sorted({s for weights in holdings.values() for s in weights} - set(names))
+    securities = security_map_get(symbols=[*names, *held])
     history = price_history_get(
-        symbols=names,
+        symbols=[*names, *held],
         start=as_of - timedelta(days=settings.OPTIMIZER_RISK_HISTORY_DAYS),
         end=as_of,
     )
-    frame = history.reindex(columns=list(names)).ffill().bfill()
+    held = [s for s in held if s in history.columns and not history[s].isna().all()]
+    price_symbols = (*names, *held)
+    frame = history.reindex(columns=list(price_symbols)).ffill().bfill()
     for symbol in names:  # a name without history: flat at its last close (floored variance)
         if frame[symbol].isna().all():
             frame[symbol] = to_float(quotes[symbol].close_price)
-    sectors = tuple(securities[s].sector or "Unclassified" for s in names)
-    industries = tuple(securities[s].industry or "Unclassified" for s in names)
-    risk_model = build_risk_model(
+    holdings = {f: {s: w for s, w in ws.items() if s in frame} for f, ws in holdings.items()}
+
+    def label(symbol: str, kind: str) -> str:
+        security = securities[symbol]
+        if security.kind in FUND_KINDS:
+            return FUND_SECTOR
+        return str(getattr(security, kind)) or "Unclassified"
+
+    sectors = {s: label(s, "sector") for s in price_symbols}
+    industries = {s: label(s, "industry") for s in price_symbols}
+    risk_model = build_look_through_risk_model(
         symbols=names,
+        holdings=holdings,
+        price_symbols=price_symbols,
         sectors=sectors,
         industries=industries,
         price_history=frame.to_numpy(dtype=np.float64),
@@ -296,8 +321,8 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
     universe = core.Universe(
         symbols=names,
         prices=np.array([to_float(quotes[s].close_price) for s in names]),
-        sectors=sectors,
-        industries=industries,
+        sectors=tuple(sectors[s] for s in names),
+        industries=tuple(industries[s] for s in names),
     )
     return RunUniverse(
         universe=universe,
@@ -1244,6 +1269,7 @@ def proposal_data_from_result(
         + plan_notes
         + ([risk_note] if risk_note else [])
         + ([_sentence(result.tracking_error_note)] if result.tracking_error_note else [])
+        + [_sentence(note) for note in result.kept_notes]
         + list(built.target_notes),
         solver=result.solver_name,
         solver_ms=round(result.solve_time_ms),

@@ -877,3 +877,6 @@ class RebalanceResult:
     # to meet a tracking error target), and why it was raised ("" when it was not).
     risk_aversion_used: float = 0.0
     tracking_error_note: str = ""
+    # Names kept well over their target after the trades, with the tax selling would cost and
+    # the tracking error they add (``holds.kept_overweight_notes``).
+    kept_notes: tuple[str, ...] = ()
