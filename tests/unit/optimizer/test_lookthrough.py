@@ -173,3 +173,33 @@ def test_an_overweight_fund_with_a_big_gain_is_kept_when_an_overlapping_fund_sta
     )
     assert sold_disjoint > 5 * max(sold, 1.0)
     assert disjoint.after.active_risk_rate < disjoint.before.active_risk_rate / 2
+
+
+def test_a_harvested_fund_is_replaced_by_a_correlated_fund_on_another_index() -> None:
+    """TMF at a 30% loss; TMFX tracks the same index (one group); LCF overlaps TMF by 80%."""
+    base = base_model()
+    symbols = ("TMF", "TMFX", "LCF", "XF")
+    holdings = {"TMF": TMF, "TMFX": TMF, "LCF": LCF, "XF": XF}
+    u = Universe(
+        symbols=symbols,
+        prices=np.array([70.0, 70.0, 100.0, 100.0]),
+        sectors=("Funds",) * 4,
+        industries=("Funds",) * 4,
+    )
+    lots = [
+        lot("tmf", 0, 5000.0, 100.0, 200),  # bought at 100, now 70: a short-term loss
+        lot("lcf", 2, 3000.0, 100.0, 800),
+        lot("xf", 3, 3000.0, 100.0, 800),
+    ]
+    p = problem(u, lots, [0.5, 0.0, 0.25, 0.25], cash=0.0, cash_target=0.0)
+    p = replace(
+        p,
+        risk_model=look_through_risk_model(base, look_through(symbols, STOCKS, holdings), {}),
+        substantially_identical=(frozenset({"TMF", "TMFX"}),),
+    )
+    result = solve_rebalance(p, SolverConfig())
+    sold = [t for t in result.trades if t.side is TradeSide.SELL and t.symbol == "TMF"]
+    assert sold and all(t.realized_gain_amount < 0 for t in sold)
+    bought = {t.symbol: t for t in result.trades if t.side is TradeSide.BUY}
+    assert "TMFX" not in bought and "TMF" not in bought  # one group: a wash sale (§1091)
+    assert "LCF" in bought and bought["LCF"].why.startswith("to replace TMF, sold at a loss")
