@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from apps.optimizer.core.prepare import prepare_problem
 from apps.optimizer.core.problem import compile_universe, solve_with_cvxpy, solve_with_piqp
-from apps.optimizer.core.report import build_result
+from apps.optimizer.core.result import build_result
 from apps.optimizer.core.rounding import round_and_repair
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import make_account, make_universe

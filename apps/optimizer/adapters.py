@@ -1179,7 +1179,7 @@ def proposal_data_from_result(
     trade the post-solve stage dropped is listed in ``metrics["dropped"]`` with why, and a cash
     need left unfunded in ``metrics["cash_short"]`` and first in the notes.
     """
-    from apps.optimizer.core import report as core_report
+    from apps.optimizer.core import result as core_result
     from apps.optimizer.figures import proposal_figures, shares_text, stored_shares
 
     problem = built.problem
@@ -1193,7 +1193,7 @@ def proposal_data_from_result(
         if trade.side is sell:
             gain = round_money(to_decimal(trade.realized_gain_amount))
             gain = abs(gain) if gain == 0 else gain  # "0.00", never "-0.00"
-            explanation = core_report.sell_explanation(
+            explanation = core_result.sell_explanation(
                 shares=shares_text(shares),
                 symbol=trade.symbol,
                 lot_id=trade.lot_id or "",
@@ -1203,7 +1203,7 @@ def proposal_data_from_result(
             )
         else:
             gain = None
-            explanation = core_report.buy_explanation(
+            explanation = core_result.buy_explanation(
                 shares=shares_text(shares),
                 symbol=trade.symbol,
                 amount=f"{amount:,}",

@@ -94,7 +94,7 @@ def stored_shares(shares: float) -> Decimal:
 
 
 def shares_text(shares: Decimal) -> str:
-    """A stored share count as explanations print it (``core.report.shares_text`` agrees)."""
+    """A stored share count as explanations print it (``core.result.shares_text`` agrees)."""
     text = f"{shares:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 

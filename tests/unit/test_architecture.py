@@ -109,4 +109,4 @@ def test_the_optimizer_core_has_no_import_loop() -> None:
 
     for module in graph:
         visit(module, ())
-    assert "solve" in graph and {"report", "rounding"} <= graph["solve"]
+    assert "solve" in graph and {"result", "rounding"} <= graph["solve"]

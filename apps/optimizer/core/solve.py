@@ -1,9 +1,9 @@
-"""The one entry point of the core: prepare → build → solve → round → report, per household.
+"""The one entry point of the core: prepare → build → solve → round → result, per household.
 
 ``solve_household`` (and ``solve_rebalance``, a household of one) calls the stages in order:
 ``prepare.prepare_problem`` (arrays, side rule, states), ``problem.solve_continuous`` (the sparse
 QP and its solvers, elastic when infeasible), ``rounding.round_and_repair`` (whole shares,
-repairs, re-check) and ``report.build_result`` (trades, reasons, metrics); then holds the
+repairs, re-check) and ``result.build_result`` (trades, reasons, metrics); then holds the
 problem's tracking error target by raising the risk aversion. The stages import none of this
 module: the core has no import loop.
 """
@@ -25,7 +25,7 @@ from apps.optimizer.core.problem import (
     risk_model_digest,
     solve_continuous,
 )
-from apps.optimizer.core.report import build_result
+from apps.optimizer.core.result import build_result
 from apps.optimizer.core.rounding import round_and_repair
 from apps.optimizer.core.types import (
     HouseholdProblem,

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.optimizer import adapters
-from apps.optimizer.core import report
+from apps.optimizer.core import result as core_result
 from apps.optimizer.core.serialization import to_jsonable
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.synthetic import make_account
@@ -226,10 +226,10 @@ def check_reasons(problem: RebalanceProblem, result: RebalanceResult) -> None:
             assert trade.symbol in problem.constraints.must_sell_symbols
         elif trade.reason is TradeReason.RAISE_CASH:
             assert trade.side is TradeSide.SELL
-            if trade.why == report.WHY_RAISE_CASH_FLOOR:
+            if trade.why == core_result.WHY_RAISE_CASH_FLOOR:
                 assert problem.cash_amount < floor
             else:
-                assert trade.why == report.WHY_RAISE_CASH_MODE
+                assert trade.why == core_result.WHY_RAISE_CASH_MODE
                 assert problem.mode is RebalanceMode.RAISE_CASH
         elif trade.reason is TradeReason.SUBSTITUTE:
             assert trade.side is TradeSide.BUY
@@ -237,21 +237,21 @@ def check_reasons(problem: RebalanceProblem, result: RebalanceResult) -> None:
             same_sector = sorted(s for s in harvested if universe.sectors[index[s]] == sector)
             assert same_sector, f"{trade.symbol}: substitute with no {sector} name harvested"
             back_on = problem.as_of + timedelta(days=31)
-            assert trade.why in {report.substitute_why(s, back_on) for s in same_sector}
+            assert trade.why in {core_result.substitute_why(s, back_on) for s in same_sector}
         elif trade.reason is TradeReason.FILL_UNDERWEIGHT:
             assert trade.side is TradeSide.BUY and weights[i] < target[i]
-            assert trade.why == report.WHY_UNDERWEIGHT
+            assert trade.why == core_result.WHY_UNDERWEIGHT
         elif trade.side is TradeSide.BUY:
-            assert trade.reason is TradeReason.REDUCE_RISK and trade.why == report.WHY_TRACKING
+            assert trade.reason is TradeReason.REDUCE_RISK and trade.why == core_result.WHY_TRACKING
             assert universe.sectors[i] not in {universe.sectors[index[s]] for s in harvested}
         else:
             assert trade.reason is TradeReason.REDUCE_RISK
-            if trade.why == report.WHY_OVERWEIGHT:
+            if trade.why == core_result.WHY_OVERWEIGHT:
                 assert weights[i] > target[i]
-            elif trade.why == report.WHY_FUND_BUYS:
+            elif trade.why == core_result.WHY_FUND_BUYS:
                 assert has_buys
             else:
-                assert trade.why == report.WHY_TRACKING
+                assert trade.why == core_result.WHY_TRACKING
         forced = (TradeReason.HARVEST, TradeReason.RESTRICTION, TradeReason.TRANSITION)
         if trade.side is TradeSide.SELL and trade.reason not in forced:
             # A loss sale of a lot at or past the account's harvest threshold, in a taxable

@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from apps.optimizer.core import report
+from apps.optimizer.core import result as core_result
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.locks import RecentTrade, harvest_pairs_from_history
 from apps.optimizer.core.prepare import LOT_FROZEN, prepare_problem
@@ -217,8 +217,8 @@ def test_a_pair_past_its_window_is_swapped_back_and_both_trades_say_so() -> None
     sells = [t for t in result.trades if t.side is TradeSide.SELL and t.symbol == "N1"]
     buys = [t for t in result.trades if t.side is TradeSide.BUY and t.symbol == "N0"]
     assert sells and buys
-    assert sells[0].why == report.swap_back_sell_why(pair)
-    assert buys[0].why == report.swap_back_buy_why(pair)
+    assert sells[0].why == core_result.swap_back_sell_why(pair)
+    assert buys[0].why == core_result.swap_back_buy_why(pair)
     # Inside the window the pair is not unwound by name (N0 may not be bought: the locks say so).
     early = replace(pair, harvested_on=AS_OF - timedelta(days=10))
     inside = solve_rebalance(
