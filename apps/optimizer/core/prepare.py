@@ -451,6 +451,544 @@ def wash_lock_cost_rates(problem: HouseholdProblem, loss_rates: FloatArray) -> F
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Holdings:
+    """The household's lots and values: amounts in USD, weights in fractions of its value."""
+
+    table: LotTable
+    lot_account: IntArray
+    lot_value: FloatArray  # shares × price
+    cash: FloatArray  # per account
+    account_values: FloatArray  # per account: cash plus lots
+    value_amount: float  # the household's
+    lot_weight: FloatArray  # lot value / household value
+    initial_weights: FloatArray  # per name
+
+
+def _holdings(problem: HouseholdProblem) -> _Holdings:
+    """Every lot of the household valued at today's prices, with the accounts' cash.
+
+    Raises:
+        RebalanceInfeasible: When the household has no value.
+    """
+    prices = problem.universe.prices
+    table, lot_account = household_lots(problem)
+    lot_value = table.shares * prices[table.symbol_index]
+    cash = np.array([account.cash_amount for account in problem.accounts], dtype=np.float64)
+    account_values = cash.copy()
+    np.add.at(account_values, lot_account, lot_value)
+    value = float(account_values.sum())
+    if value <= 0.0:
+        raise RebalanceInfeasible(
+            "household value is zero: nothing to rebalance", relax=("add cash or holdings",)
+        )
+    lot_weight = lot_value / value
+    initial = np.zeros(problem.universe.size)
+    np.add.at(initial, table.symbol_index, lot_weight)
+    return _Holdings(
+        table=table,
+        lot_account=lot_account,
+        lot_value=lot_value,
+        cash=cash,
+        account_values=account_values,
+        value_amount=value,
+        lot_weight=lot_weight,
+        initial_weights=initial,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _LotTaxFacts:
+    """Per lot: its gain, holding period, tax rate and whether its loss may be harvested.
+
+    Rates are fractions; ``account_*`` fields are per account.
+    """
+
+    account_is_taxable: BoolArray  # taxable with a non-zero rate
+    account_short_term_rates: FloatArray
+    account_long_term_rates: FloatArray
+    account_harvest_thresholds: FloatArray  # loss / basis; inf: harvesting off
+    is_taxable: BoolArray  # its account is taxable with a non-zero rate
+    is_registered_taxable: BoolArray  # its account is taxable, whatever its rates
+    gain_rate: FloatArray  # gain per unit of value sold: 1 − basis / value
+    is_long_term: BoolArray
+    long_term_from_days: IntArray  # ordinal of the first long-term day
+    tax_rate: FloatArray  # short- or long-term rate of its account (0 if not taxable)
+    is_loss: BoolArray
+    is_net_loss: BoolArray  # a loss once the transaction cost is paid
+    is_harvestable: BoolArray  # a loss reaching its account's harvest threshold
+
+
+def _lot_tax_facts(
+    problem: HouseholdProblem, config: SolverConfig, holdings: _Holdings
+) -> _LotTaxFacts:
+    """Each lot's gain, holding period and rate, and whether its loss is worth harvesting."""
+    accounts = problem.accounts
+    lot_account, lot_value = holdings.lot_account, holdings.lot_value
+    lot_basis = holdings.table.basis_amount
+    # An account whose rates are both zero gains nothing from harvesting and loses nothing to a
+    # wash sale (the disallowed loss moves into the replacement's basis): no side rule for it.
+    taxable = np.array(
+        [
+            a.tax_profile.is_taxable
+            and (a.tax_profile.short_term_rate > 0.0 or a.tax_profile.long_term_rate > 0.0)
+            for a in accounts
+        ],
+        dtype=bool,
+    )
+    lot_taxable = taxable[lot_account]
+    registered = np.array([a.tax_profile.is_taxable for a in accounts], dtype=bool)
+    lot_gain_rate = 1.0 - lot_basis / np.maximum(lot_value, 1e-300)
+    is_long, long_from_days = holding_periods(
+        holdings.table.holding_period_start_days, problem.as_of, config.holding_period_months
+    )
+    short_rates = np.array([a.tax_profile.short_term_rate for a in accounts])
+    long_rates = np.array([a.tax_profile.long_term_rate for a in accounts])
+    lot_tax_rate = np.where(is_long, long_rates[lot_account], short_rates[lot_account]) * (
+        lot_taxable
+    )
+    lot_is_loss = lot_gain_rate < 0.0
+    loss_of_basis = np.zeros(len(holdings.table))
+    has_basis = lot_basis > 0.0
+    loss_of_basis[has_basis] = (lot_basis - lot_value)[has_basis] / lot_basis[has_basis]
+    # Each lot's account's threshold; harvesting off: no threshold is ever reached.
+    thresholds = np.array(
+        [
+            np.inf
+            if a.tax_profile.harvest_threshold_rate is None
+            else a.tax_profile.harvest_threshold_rate
+            for a in accounts
+        ]
+    )
+    return _LotTaxFacts(
+        account_is_taxable=taxable,
+        account_short_term_rates=short_rates,
+        account_long_term_rates=long_rates,
+        account_harvest_thresholds=thresholds,
+        is_taxable=lot_taxable,
+        is_registered_taxable=registered[lot_account],
+        gain_rate=lot_gain_rate,
+        is_long_term=is_long,
+        long_term_from_days=long_from_days,
+        tax_rate=lot_tax_rate,
+        is_loss=lot_is_loss,
+        # A loss as the tax-lot engine books it: proceeds net of the transaction cost under
+        # the basis. A lot a hair above its basis at the price still sells at a loss, which a
+        # purchase within the last 30 days washes (IRC §1091(a)): the loss-sale lock judges
+        # losses this way.
+        is_net_loss=lot_value * (1.0 - config.transaction_cost_rate) < lot_basis,
+        # A loss lot is harvestable when its loss reaches its account's threshold: only those
+        # make a name harvest-side, and only their losses count as a benefit (objective,
+        # budget room).
+        is_harvestable=lot_is_loss & (loss_of_basis >= thresholds[lot_account]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Restrictions:
+    """What the constraints, the wash-sale locks and the mode allow today, per name and lot."""
+
+    name_group: IntArray  # per name, its substantially identical group (``name_groups``)
+    must_sell: BoolArray  # per name
+    no_loss_sale: BoolArray  # per name: wash-sale loss-sale lock on its group
+    never_sell_lot: BoolArray  # per lot
+    no_buy: BoolArray  # per name: may not be bought today, whatever the side rule
+
+
+def _restrictions(problem: HouseholdProblem, holdings: _Holdings) -> _Restrictions:
+    """Restrictions, locks and the mode as per-name and per-lot masks."""
+    symbols = problem.universe.symbols
+    cons, locks = problem.constraints, problem.wash_sale_locks
+
+    def names_in(selected: frozenset[str]) -> BoolArray:
+        if not selected:
+            return np.zeros(len(symbols), dtype=bool)
+        return np.array([s in selected for s in symbols], dtype=bool)
+
+    name_group = name_groups(symbols, problem.substantially_identical)
+    never_buy = names_in(cons.never_buy_symbols)
+    never_sell_name = names_in(cons.never_sell_symbols)
+    must_sell = names_in(cons.must_sell_symbols)
+    # A lock on one member of a substantially identical group locks every member.
+    lock_buy = across_groups(names_in(locks.no_buy_symbols), name_group)
+    lock_loss_sale = across_groups(names_in(locks.no_loss_sale_symbols), name_group)
+    never_sell_lot = np.zeros(len(holdings.table), dtype=bool)
+    if cons.never_sell_lot_ids:
+        never_sell_lot = np.array(
+            [lot_id in cons.never_sell_lot_ids for lot_id in holdings.table.lot_ids], dtype=bool
+        )
+    never_sell_lot = never_sell_lot | never_sell_name[holdings.table.symbol_index]
+    buys_allowed_by_mode = problem.mode not in (RebalanceMode.RAISE_CASH,)
+    return _Restrictions(
+        name_group=name_group,
+        must_sell=must_sell,
+        no_loss_sale=lock_loss_sale,
+        never_sell_lot=never_sell_lot,
+        # A screened name (must-sell) is never bought, even when its sale is deferred.
+        no_buy=never_buy | lock_buy | must_sell | (not buys_allowed_by_mode),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sides:
+    """The same-day side rule's verdict per name (see the module docstring)."""
+
+    is_harvest_side: BoolArray
+    is_buyable: BoolArray
+
+
+def _side_rule(
+    problem: HouseholdProblem,
+    holdings: _Holdings,
+    tax: _LotTaxFacts,
+    restrictions: _Restrictions,
+) -> _Sides:
+    """Per name: harvest side (a loss may be harvested, no buys) or buyable today."""
+    lot_symbol = holdings.table.symbol_index
+    never_sell_lot, name_group = restrictions.never_sell_lot, restrictions.name_group
+    # Harvest-side names have a taxable lot far enough under water whose loss may be sold today.
+    may_sell_loss = tax.is_taxable & ~never_sell_lot & ~restrictions.no_loss_sale[lot_symbol]
+    if problem.mode is RebalanceMode.INVEST_CASH:
+        may_sell_loss = np.zeros_like(may_sell_loss)
+    deep_loss = may_sell_loss & tax.is_harvestable
+    harvest_side = np.zeros(problem.universe.size, dtype=bool)
+    harvest_side[lot_symbol[deep_loss]] = True
+    # A group is one name: a member on the harvest side, or a member's taxable loss lot that a
+    # restriction sells today, keeps every member from being bought (the purchase of one
+    # substantially identical to the loss would disallow it, IRC §1091(a)).
+    forced_loss = (
+        restrictions.must_sell[lot_symbol] & ~never_sell_lot & tax.is_taxable & tax.is_loss
+    )
+    harvest_side[lot_symbol[forced_loss]] = True
+    harvest_side = across_groups(harvest_side, name_group)
+    blocked = restrictions.no_buy
+    buyable = ~blocked & ~harvest_side
+    harvest_side &= ~blocked
+    return _Sides(is_harvest_side=harvest_side, is_buyable=buyable)
+
+
+@dataclass(frozen=True, slots=True)
+class _LotStates:
+    """Per lot: ``LOT_FREE`` / ``LOT_FORCED`` / ``LOT_FROZEN``, and which forced sales may wait."""
+
+    state: IntArray
+    is_deferrable: BoolArray  # a screened taxable gain lot (transition mode sells it by choice)
+
+
+def _lot_states(
+    problem: HouseholdProblem,
+    holdings: _Holdings,
+    tax: _LotTaxFacts,
+    restrictions: _Restrictions,
+    sides: _Sides,
+) -> _LotStates:
+    """Which lots are sold entirely (forced), not sold (frozen) or the solver's to choose."""
+    mode, cons, table = problem.mode, problem.constraints, holdings.table
+    lot_symbol, never_sell_lot = table.symbol_index, restrictions.never_sell_lot
+    state = np.full(len(table), LOT_FREE, dtype=np.int64)
+    forced = restrictions.must_sell[lot_symbol] & ~never_sell_lot
+    deferrable = forced & (tax.gain_rate > 0.0) & tax.is_taxable
+    if mode is RebalanceMode.TRANSITION:
+        forced = forced & ~deferrable
+    frozen = never_sell_lot.copy()
+    # Taxable loss lots of buy-side names (a member of the group may be bought), or of names
+    # bought within the wash-sale window.
+    buy_side = across_groups(sides.is_buyable, restrictions.name_group)
+    frozen |= tax.is_taxable & tax.is_loss & buy_side[lot_symbol]
+    # A purchase in the last 30 days makes a loss sale today a wash sale whatever the rates.
+    frozen |= tax.is_registered_taxable & tax.is_net_loss & restrictions.no_loss_sale[lot_symbol]
+    if mode is RebalanceMode.INVEST_CASH:
+        frozen |= True
+    if mode is RebalanceMode.HARVEST_ONLY:
+        frozen |= ~(tax.is_taxable & tax.is_harvestable)
+    state[frozen] = LOT_FROZEN
+    state[forced] = LOT_FORCED  # a restriction overrides a freeze (except never-sell, above)
+    if mode is RebalanceMode.TRANSITION:
+        state[deferrable & ~never_sell_lot] = LOT_FREE
+    if cons.lot_order is not None:  # the custodian relieves in its order (relief.py)
+        groups = relief_groups(
+            lot_order=cons.lot_order,
+            lot_account=holdings.lot_account,
+            lot_symbol=lot_symbol,
+            lot_ids=table.lot_ids,
+            lot_shares=table.shares,
+            lot_basis_amounts=table.basis_amount,
+        )
+        state = states_in_order(state, groups, free=LOT_FREE, forced=LOT_FORCED, frozen=LOT_FROZEN)
+    return _LotStates(state=state, is_deferrable=deferrable)
+
+
+def _location_cost_rates(
+    problem: HouseholdProblem,
+    config: SolverConfig,
+    harvest_loss_rates: FloatArray,
+    account_values: FloatArray,
+) -> FloatArray:
+    """Per account and name: the asset-location cost of holding the name there (per unit)."""
+    location = np.zeros((len(problem.accounts), problem.universe.size))
+    for a, account in enumerate(problem.accounts):
+        if account.location_cost_rates is not None:
+            location[a] = account.location_cost_rates
+    if config.asset_location == "derived":
+        location += derived_location_cost_rates(problem, config, harvest_loss_rates, account_values)
+    return location
+
+
+@dataclass(frozen=True, slots=True)
+class _LotCosts:
+    """Objective coefficients per unit of value sold from each lot (fractions of value)."""
+
+    cost: FloatArray  # tax + transaction cost + penalties
+    penalty: FloatArray  # waiting, transition reward, asset location
+    counted_gain_rate: FloatArray  # the gain the objective and the budgets count
+    harvest_loss_rates: FloatArray  # per account: what a harvested loss saves (0: harvests none)
+    location_cost_rates: FloatArray  # per account and name (``_location_cost_rates``)
+
+
+def _lot_costs(
+    problem: HouseholdProblem,
+    config: SolverConfig,
+    holdings: _Holdings,
+    tax: _LotTaxFacts,
+    states: _LotStates,
+) -> _LotCosts:
+    """Objective coefficient of each lot: tax + transaction cost + waiting + transition reward."""
+    lot_account, lot_gain_rate = holdings.lot_account, tax.gain_rate
+    penalty = np.zeros(len(holdings.table))
+    if config.long_term_wait_days > 0 and config.long_term_wait_weight > 0.0:
+        days_left = tax.long_term_from_days - problem.as_of.toordinal()
+        waiting = np.flatnonzero(
+            ~tax.is_long_term
+            & (lot_gain_rate > 0.0)
+            & tax.is_taxable
+            & (days_left <= config.long_term_wait_days)
+        )
+        rate_gap = np.maximum(tax.account_short_term_rates - tax.account_long_term_rates, 0.0)
+        penalty[waiting] += (
+            config.long_term_wait_weight * rate_gap[lot_account[waiting]] * lot_gain_rate[waiting]
+        )
+    if problem.mode is RebalanceMode.TRANSITION:
+        penalty[states.is_deferrable] -= config.transition_sell_reward_rate
+    # A loss under its account's threshold (any loss where harvesting is off) saves nothing in
+    # the objective, so it is never sold for its own sake: only for risk, cash or a restriction.
+    counted_gain_rate = np.where(tax.is_harvestable, lot_gain_rate, np.maximum(lot_gain_rate, 0.0))
+    objective_rate, loss_rate = objective_tax_rates(
+        problem,
+        config,
+        holdings.account_values,
+        lot_account,
+        holdings.lot_value,
+        holdings.table.basis_amount,
+        tax.is_long_term,
+    )
+    has_threshold = tax.account_harvest_thresholds < np.inf
+    harvest_loss_rate = loss_rate * tax.account_is_taxable * has_threshold  # 0: harvests nothing
+    location = _location_cost_rates(problem, config, harvest_loss_rate, holdings.account_values)
+    penalty -= location[lot_account, holdings.table.symbol_index]  # selling lowers holdings here
+    cost = (
+        objective_rate * tax.is_taxable * counted_gain_rate + config.transaction_cost_rate + penalty
+    )
+    return _LotCosts(
+        cost=cost,
+        penalty=penalty,
+        counted_gain_rate=counted_gain_rate,
+        harvest_loss_rates=harvest_loss_rate,
+        location_cost_rates=location,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _BuyVariables:
+    """One buy variable per account and name that may be bought today (costs per unit)."""
+
+    account: IntArray
+    symbol: IntArray
+    cost: FloatArray  # transaction cost + penalty
+    penalty: FloatArray  # asset location, substitute preference, wash-sale lock cost
+
+
+def _buy_variables(
+    problem: HouseholdProblem,
+    config: SolverConfig,
+    restrictions: _Restrictions,
+    sides: _Sides,
+    costs: _LotCosts,
+) -> _BuyVariables:
+    """The buy variables and their objective coefficients (fractions of value per unit)."""
+    buyable_names = np.flatnonzero(sides.is_buyable).astype(np.int64)
+    accounts = len(problem.accounts)
+    buy_account = np.repeat(np.arange(accounts, dtype=np.int64), len(buyable_names))
+    buy_symbol = np.tile(buyable_names, accounts)
+    buy_penalty = costs.location_cost_rates[buy_account, buy_symbol]
+    if problem.substitutes:
+        preference = substitute_preferences(
+            problem,
+            sides.is_harvest_side,
+            sides.is_buyable,
+            restrictions.name_group,
+            config.substitute_preference_rate,
+        )
+        buy_penalty = buy_penalty - preference[buy_symbol]
+    if config.wash_lock_cost_weight > 0.0:
+        lock = wash_lock_cost_rates(problem, costs.harvest_loss_rates)
+        buy_penalty = buy_penalty + config.wash_lock_cost_weight * lock[buy_account, buy_symbol]
+    return _BuyVariables(
+        account=buy_account,
+        symbol=buy_symbol,
+        cost=config.transaction_cost_rate + buy_penalty,
+        penalty=buy_penalty,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _CashFloors:
+    """Per account: the post-trade cash required (USD), lowered where out of reach, and why."""
+
+    amounts: FloatArray
+    short_notes: tuple[str, ...]
+
+
+def _cash_floors(
+    problem: HouseholdProblem,
+    config: SolverConfig,
+    holdings: _Holdings,
+    state: IntArray,
+    never_sell_lot: BoolArray,
+) -> _CashFloors:
+    """Cash reserve plus withdrawals due per account, lowered to what can be raised today.
+
+    A floor out of reach (cash plus everything that may be sold today falls short of reserve +
+    withdrawals due) is lowered to what can be raised, and the shortfall is reported with why:
+    the proposal raises what it can and says it could not fund the rest, rather than proposing
+    nothing.
+    """
+    accounts, tc, value = problem.accounts, config.transaction_cost_rate, holdings.value_amount
+    lot_account, lot_value, table = holdings.lot_account, holdings.lot_value, holdings.table
+    floors = np.array(
+        [a.cash_reserve_amount + a.withdrawals_due_amount for a in accounts], dtype=np.float64
+    )
+    sellable = state != LOT_FROZEN
+    sellable_value = np.zeros(len(accounts))
+    prices = problem.universe.prices[table.symbol_index]
+    cap_value = sell_caps(table.shares, problem.constraints) * prices
+    np.add.at(sellable_value, lot_account[sellable], cap_value[sellable])
+    never_sell_value = np.zeros(len(accounts))
+    np.add.at(never_sell_value, lot_account[never_sell_lot], lot_value[never_sell_lot])
+    short_notes: list[str] = []
+    for a, account in enumerate(accounts):
+        reachable = holdings.cash[a] + (1.0 - tc) * sellable_value[a]
+        if reachable + 1e-9 * max(value, 1.0) >= floors[a]:
+            continue
+        frozen_value = float(lot_value[(lot_account == a) & ~sellable].sum()) - float(
+            never_sell_value[a]
+        )
+        short_notes.append(
+            f"account {account.account_id}: cash reserve plus withdrawals due "
+            f"({floors[a]:,.2f}) exceed cash plus everything that may be sold today "
+            f"({reachable:,.2f}), short by {floors[a] - reachable:,.2f}: the rest is never-sell "
+            f"({never_sell_value[a]:,.2f}) or may not be sold today ({max(frozen_value, 0.0):,.2f}"
+            f"; wash-sale rules or the {problem.mode.value} mode); lower the reserve or the "
+            "withdrawals, or allow sales of never-sell lots"
+        )
+        floors[a] = max(reachable - 0.005, 0.0)  # half a cent under: rounding stays feasible
+    return _CashFloors(amounts=floors, short_notes=tuple(short_notes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Budgets:
+    """The accounts' budgets as rows over the free sells (see ``PreparedProblem``)."""
+
+    lot_rates: FloatArray  # per budget kind and lot
+    limit_weights: FloatArray  # per account and budget kind
+    over_weights: FloatArray  # per account and budget kind
+    forced_gain_weights: FloatArray  # per account
+
+
+def _budget_limits(
+    problem: HouseholdProblem,
+    tax: _LotTaxFacts,
+    forced_used: FloatArray,
+    value: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Per account and budget kind: what free sells may use, and how far forced sells exceed it.
+
+    Free sells share what forced sells leave (never below zero for them when forced sells alone
+    exceed the budget); both in fractions of household value, ``inf`` where there is no budget.
+    """
+    accounts = problem.accounts
+    limits = np.full((len(accounts), len(BUDGET_KINDS)), np.inf)
+    over = np.zeros((len(accounts), len(BUDGET_KINDS)))
+    for a, account in enumerate(accounts):
+        profile = account.tax_profile
+        amounts = (
+            profile.gains_budget_amount,
+            profile.short_term_gains_budget_amount,
+            profile.long_term_gains_budget_amount,
+            profile.tax_budget_amount,
+        )
+        for k, amount in enumerate(amounts):
+            if amount is None or not tax.account_is_taxable[a]:
+                continue
+            allowed = amount / value
+            left = allowed - forced_used[a, k]
+            if forced_used[a, k] > 0.0 and left < 0.0:
+                # Forced sales alone break the budget: report the excess as forced and hold the
+                # free sells to what the budget allowed before them (never a positive amount).
+                over[a, k] = forced_used[a, k] - max(allowed, 0.0)
+                left = min(allowed, 0.0)
+            limits[a, k] = left
+    return limits, over
+
+
+def _budgets(
+    problem: HouseholdProblem,
+    holdings: _Holdings,
+    tax: _LotTaxFacts,
+    counted_gain_rate: FloatArray,
+    state: IntArray,
+) -> _Budgets:
+    """Budgets per account and kind (``BUDGET_KINDS``) and what each lot counts against them."""
+    accounts, lot_account, lot_weight = (
+        len(problem.accounts),
+        holdings.lot_account,
+        holdings.lot_weight,
+    )
+    lot_budget_rates = np.zeros((len(BUDGET_KINDS), len(holdings.table)))
+    taxed = counted_gain_rate * tax.is_taxable
+    lot_budget_rates[0] = taxed
+    lot_budget_rates[1] = taxed * ~tax.is_long_term
+    lot_budget_rates[2] = taxed * tax.is_long_term
+    lot_budget_rates[3] = tax.tax_rate * counted_gain_rate
+    forced_mask = state == LOT_FORCED
+    forced_used = np.zeros((accounts, len(BUDGET_KINDS)))
+    for k in range(len(BUDGET_KINDS)):
+        np.add.at(
+            forced_used[:, k],
+            lot_account[forced_mask],
+            (lot_budget_rates[k] * lot_weight)[forced_mask],
+        )
+    forced_gain = np.zeros(accounts)
+    np.add.at(
+        forced_gain,
+        lot_account[forced_mask],
+        (tax.gain_rate * lot_weight)[forced_mask] * tax.is_taxable[forced_mask],
+    )
+    limits, over = _budget_limits(problem, tax, forced_used, holdings.value_amount)
+    lot_budget_rates *= np.isfinite(limits[lot_account]).T  # counted only where a budget is
+    # A budget already exceeded that no sale today can bring back (no free lot counts below
+    # zero in it: no loss may be sold, or harvesting is off) holds further use at zero.
+    free = state == LOT_FREE
+    for a, k in zip(*np.nonzero(limits < 0.0), strict=True):
+        if not np.any(lot_budget_rates[k][free & (lot_account == a)] < 0.0):
+            limits[a, k] = 0.0
+    return _Budgets(
+        lot_rates=lot_budget_rates,
+        limit_weights=limits,
+        over_weights=over,
+        forced_gain_weights=forced_gain,
+    )
+
+
 def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> PreparedProblem:
     """Turn a household problem into arrays, applying restrictions, modes and the side rule.
 
@@ -464,314 +1002,58 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     Raises:
         RebalanceInfeasible: When the household has no value.
     """
-    universe = problem.universe
-    prices = universe.prices
-    symbols = universe.symbols
-    n = universe.size
-    cons = problem.constraints
-    locks = problem.wash_sale_locks
-    mode = problem.mode
-    tc = config.transaction_cost_rate
-    as_of = problem.as_of
-    months = config.holding_period_months
-
-    accounts = problem.accounts
-    table, lot_account = household_lots(problem)
-    lot_count = len(table)
-    lot_symbol = table.symbol_index
-    lot_shares = table.shares
-    lot_basis = table.basis_amount
-    lot_value = lot_shares * prices[lot_symbol]
-
-    cash = np.array([account.cash_amount for account in accounts], dtype=np.float64)
-    account_values = cash.copy()
-    np.add.at(account_values, lot_account, lot_value)
-    value = float(account_values.sum())
-    if value <= 0.0:
-        raise RebalanceInfeasible(
-            "household value is zero: nothing to rebalance", relax=("add cash or holdings",)
-        )
-    lot_weight = lot_value / value
-    initial = np.zeros(n)
-    np.add.at(initial, lot_symbol, lot_weight)
-
-    # An account whose rates are both zero gains nothing from harvesting and loses nothing to a
-    # wash sale (the disallowed loss moves into the replacement's basis): no side rule for it.
-    taxable = np.array(
-        [
-            a.tax_profile.is_taxable
-            and (a.tax_profile.short_term_rate > 0.0 or a.tax_profile.long_term_rate > 0.0)
-            for a in accounts
-        ],
-        dtype=bool,
-    )
-    lot_taxable = taxable[lot_account]
-    registered = np.array([a.tax_profile.is_taxable for a in accounts], dtype=bool)
-    lot_registered_taxable = registered[lot_account]
-    lot_gain_rate = 1.0 - lot_basis / np.maximum(lot_value, 1e-300)
-    is_long, long_from_days = holding_periods(table.holding_period_start_days, as_of, months)
-    short_rates = np.array([a.tax_profile.short_term_rate for a in accounts])
-    long_rates = np.array([a.tax_profile.long_term_rate for a in accounts])
-    lot_tax_rate = np.where(is_long, long_rates[lot_account], short_rates[lot_account]) * (
-        lot_taxable
-    )
-    lot_is_loss = lot_gain_rate < 0.0
-    # A loss as the tax-lot engine books it: proceeds net of the transaction cost under the basis.
-    # A lot a hair above its basis at the price still sells at a loss, which a purchase within the
-    # last 30 days washes (IRC §1091(a)): the loss-sale lock below judges losses this way.
-    lot_is_net_loss = lot_value * (1.0 - tc) < lot_basis
-    loss_of_basis = np.zeros(lot_count)
-    has_basis = lot_basis > 0.0
-    loss_of_basis[has_basis] = (lot_basis - lot_value)[has_basis] / lot_basis[has_basis]
-
-    def names_in(selected: frozenset[str]) -> BoolArray:
-        if not selected:
-            return np.zeros(n, dtype=bool)
-        return np.array([s in selected for s in symbols], dtype=bool)
-
-    name_group = name_groups(symbols, problem.substantially_identical)
-    never_buy = names_in(cons.never_buy_symbols)
-    never_sell_name = names_in(cons.never_sell_symbols)
-    must_sell = names_in(cons.must_sell_symbols)
-    # A lock on one member of a substantially identical group locks every member.
-    lock_buy = across_groups(names_in(locks.no_buy_symbols), name_group)
-    lock_loss_sale = across_groups(names_in(locks.no_loss_sale_symbols), name_group)
-    never_sell_lot = np.zeros(lot_count, dtype=bool)
-    if cons.never_sell_lot_ids:
-        never_sell_lot = np.array(
-            [lot_id in cons.never_sell_lot_ids for lot_id in table.lot_ids], dtype=bool
-        )
-    never_sell_lot = never_sell_lot | never_sell_name[lot_symbol]
-
-    buys_allowed_by_mode = mode not in (RebalanceMode.RAISE_CASH,)
-    # A screened name (must-sell) is never bought, even when its sale is deferred.
-    blocked = never_buy | lock_buy | must_sell | (not buys_allowed_by_mode)
-
-    # Side rule: harvest-side names have a taxable lot far enough under water whose loss may
-    # be sold today.
-    may_sell_loss = lot_taxable & ~never_sell_lot & ~lock_loss_sale[lot_symbol]
-    if mode is RebalanceMode.INVEST_CASH:
-        may_sell_loss = np.zeros_like(may_sell_loss)
-    # Each lot's account's threshold; harvesting off: no threshold is ever reached.
-    thresholds = np.array(
-        [
-            np.inf
-            if a.tax_profile.harvest_threshold_rate is None
-            else a.tax_profile.harvest_threshold_rate
-            for a in accounts
-        ]
-    )
-    # A loss lot is harvestable when its loss reaches its account's threshold: only those make
-    # a name harvest-side, and only their losses count as a benefit (objective, budget room).
-    lot_harvestable = lot_is_loss & (loss_of_basis >= thresholds[lot_account])
-    deep_loss = may_sell_loss & lot_harvestable
-    harvest_side = np.zeros(n, dtype=bool)
-    harvest_side[lot_symbol[deep_loss]] = True
-    # A group is one name: a member on the harvest side, or a member's taxable loss lot that a
-    # restriction sells today, keeps every member from being bought (the purchase of one
-    # substantially identical to the loss would disallow it, IRC §1091(a)).
-    forced_loss = must_sell[lot_symbol] & ~never_sell_lot & lot_taxable & lot_is_loss
-    harvest_side[lot_symbol[forced_loss]] = True
-    harvest_side = across_groups(harvest_side, name_group)
-    buyable = ~blocked & ~harvest_side
-    harvest_side &= ~blocked
-
-    # Lot states.
-    state = np.full(lot_count, LOT_FREE, dtype=np.int64)
-    forced = must_sell[lot_symbol] & ~never_sell_lot
-    deferrable = forced & (lot_gain_rate > 0.0) & lot_taxable
-    if mode is RebalanceMode.TRANSITION:
-        forced = forced & ~deferrable
-    frozen = never_sell_lot.copy()
-    # Taxable loss lots of buy-side names (a member of the group may be bought), or of names
-    # bought within the wash-sale window.
-    frozen |= lot_taxable & lot_is_loss & across_groups(buyable, name_group)[lot_symbol]
-    # A purchase in the last 30 days makes a loss sale today a wash sale whatever the rates.
-    frozen |= lot_registered_taxable & lot_is_net_loss & lock_loss_sale[lot_symbol]
-    if mode is RebalanceMode.INVEST_CASH:
-        frozen |= True
-    if mode is RebalanceMode.HARVEST_ONLY:
-        frozen |= ~(lot_taxable & lot_harvestable)
-    state[frozen] = LOT_FROZEN
-    state[forced] = LOT_FORCED  # a restriction overrides a freeze (except never-sell, above)
-    if mode is RebalanceMode.TRANSITION:
-        state[deferrable & ~never_sell_lot] = LOT_FREE
-    if cons.lot_order is not None:  # the custodian relieves in its order (relief.py)
-        groups = relief_groups(
-            lot_order=cons.lot_order,
-            lot_account=lot_account,
-            lot_symbol=lot_symbol,
-            lot_ids=table.lot_ids,
-            lot_shares=lot_shares,
-            lot_basis_amounts=lot_basis,
-        )
-        state = states_in_order(state, groups, free=LOT_FREE, forced=LOT_FORCED, frozen=LOT_FROZEN)
-
-    # Objective coefficient of each lot: tax + transaction cost + waiting + transition reward.
-    penalty = np.zeros(lot_count)
-    if config.long_term_wait_days > 0 and config.long_term_wait_weight > 0.0:
-        days_left = long_from_days - as_of.toordinal()
-        waiting = np.flatnonzero(
-            ~is_long
-            & (lot_gain_rate > 0.0)
-            & lot_taxable
-            & (days_left <= config.long_term_wait_days)
-        )
-        rate_gap = np.maximum(short_rates - long_rates, 0.0)[lot_account[waiting]]
-        penalty[waiting] += config.long_term_wait_weight * rate_gap * lot_gain_rate[waiting]
-    if mode is RebalanceMode.TRANSITION:
-        penalty[deferrable] -= config.transition_sell_reward_rate
-    # A loss under its account's threshold (any loss where harvesting is off) saves nothing in
-    # the objective, so it is never sold for its own sake: only for risk, cash or a restriction.
-    counted_gain_rate = np.where(lot_harvestable, lot_gain_rate, np.maximum(lot_gain_rate, 0.0))
-    objective_rate, loss_rate = objective_tax_rates(
-        problem, config, account_values, lot_account, lot_value, lot_basis, is_long
-    )
-    harvest_loss_rate = loss_rate * taxable * (thresholds < np.inf)  # 0: harvests nothing
-    location = np.zeros((len(accounts), n))
-    for a, account in enumerate(accounts):
-        if account.location_cost_rates is not None:
-            location[a] = account.location_cost_rates
-    if config.asset_location == "derived":
-        location += derived_location_cost_rates(problem, config, harvest_loss_rate, account_values)
-    penalty -= location[lot_account, lot_symbol]  # selling lowers holdings here
-    lot_cost = objective_rate * lot_taxable * counted_gain_rate + tc + penalty
-
-    buyable_names = np.flatnonzero(buyable).astype(np.int64)
-    buy_account = np.repeat(np.arange(len(accounts), dtype=np.int64), len(buyable_names))
-    buy_symbol = np.tile(buyable_names, len(accounts))
-    buy_penalty = location[buy_account, buy_symbol]
-    if problem.substitutes:
-        preference = substitute_preferences(
-            problem, harvest_side, buyable, name_group, config.substitute_preference_rate
-        )
-        buy_penalty = buy_penalty - preference[buy_symbol]
-    if config.wash_lock_cost_weight > 0.0:
-        lock = wash_lock_cost_rates(problem, harvest_loss_rate)
-        buy_penalty = buy_penalty + config.wash_lock_cost_weight * lock[buy_account, buy_symbol]
-    buy_cost = tc + buy_penalty
-
-    # Cash floor per account. A floor out of reach (cash plus everything that may be sold today
-    # falls short of reserve + withdrawals due) is lowered to what can be raised, and the
-    # shortfall is reported with why: the proposal raises what it can and says it could not
-    # fund the rest, rather than proposing nothing.
-    floors = np.array(
-        [a.cash_reserve_amount + a.withdrawals_due_amount for a in accounts], dtype=np.float64
-    )
-    sellable = state != LOT_FROZEN
-    sellable_value = np.zeros(len(accounts))
-    cap_value = sell_caps(lot_shares, problem.constraints) * prices[lot_symbol]
-    np.add.at(sellable_value, lot_account[sellable], cap_value[sellable])
-    never_sell_value = np.zeros(len(accounts))
-    np.add.at(never_sell_value, lot_account[never_sell_lot], lot_value[never_sell_lot])
-    short_notes: list[str] = []
-    for a, account in enumerate(accounts):
-        reachable = cash[a] + (1.0 - tc) * sellable_value[a]
-        if reachable + 1e-9 * max(value, 1.0) >= floors[a]:
-            continue
-        frozen_value = float(lot_value[(lot_account == a) & ~sellable].sum()) - float(
-            never_sell_value[a]
-        )
-        short_notes.append(
-            f"account {account.account_id}: cash reserve plus withdrawals due "
-            f"({floors[a]:,.2f}) exceed cash plus everything that may be sold today "
-            f"({reachable:,.2f}), short by {floors[a] - reachable:,.2f}: the rest is never-sell "
-            f"({never_sell_value[a]:,.2f}) or may not be sold today ({max(frozen_value, 0.0):,.2f}"
-            f"; wash-sale rules or the {mode.value} mode); lower the reserve or the withdrawals, "
-            "or allow sales of never-sell lots"
-        )
-        floors[a] = max(reachable - 0.005, 0.0)  # half a cent under: rounding stays feasible
-
-    # Budgets per account and kind: free sells share what forced sells leave (never below zero
-    # for them when forced sells alone exceed the budget).
-    lot_budget_rates = np.zeros((len(BUDGET_KINDS), lot_count))
-    taxed = counted_gain_rate * lot_taxable
-    lot_budget_rates[0] = taxed
-    lot_budget_rates[1] = taxed * ~is_long
-    lot_budget_rates[2] = taxed * is_long
-    lot_budget_rates[3] = lot_tax_rate * counted_gain_rate
-    forced_mask = state == LOT_FORCED
-    forced_used = np.zeros((len(accounts), len(BUDGET_KINDS)))
-    for k in range(len(BUDGET_KINDS)):
-        np.add.at(
-            forced_used[:, k],
-            lot_account[forced_mask],
-            (lot_budget_rates[k] * lot_weight)[forced_mask],
-        )
-    forced_gain = np.zeros(len(accounts))
-    np.add.at(
-        forced_gain,
-        lot_account[forced_mask],
-        (lot_gain_rate * lot_weight)[forced_mask] * lot_taxable[forced_mask],
-    )
-    limits = np.full((len(accounts), len(BUDGET_KINDS)), np.inf)
-    over = np.zeros((len(accounts), len(BUDGET_KINDS)))
-    for a, account in enumerate(accounts):
-        profile = account.tax_profile
-        amounts = (
-            profile.gains_budget_amount,
-            profile.short_term_gains_budget_amount,
-            profile.long_term_gains_budget_amount,
-            profile.tax_budget_amount,
-        )
-        for k, amount in enumerate(amounts):
-            if amount is None or not taxable[a]:
-                continue
-            allowed = amount / value
-            left = allowed - forced_used[a, k]
-            if forced_used[a, k] > 0.0 and left < 0.0:
-                # Forced sales alone break the budget: report the excess as forced and hold the
-                # free sells to what the budget allowed before them (never a positive amount).
-                over[a, k] = forced_used[a, k] - max(allowed, 0.0)
-                left = min(allowed, 0.0)
-            limits[a, k] = left
-    lot_budget_rates *= np.isfinite(limits[lot_account]).T  # counted only where a budget is
-    # A budget already exceeded that no sale today can bring back (no free lot counts below
-    # zero in it: no loss may be sold, or harvesting is off) holds further use at zero.
-    free = state == LOT_FREE
-    for a, k in zip(*np.nonzero(limits < 0.0), strict=True):
-        if not np.any(lot_budget_rates[k][free & (lot_account == a)] < 0.0):
-            limits[a, k] = 0.0
-
+    holdings = _holdings(problem)
+    tax = _lot_tax_facts(problem, config, holdings)
+    restrictions = _restrictions(problem, holdings)
+    sides = _side_rule(problem, holdings, tax, restrictions)
+    states = _lot_states(problem, holdings, tax, restrictions, sides)
+    state = states.state
+    costs = _lot_costs(problem, config, holdings, tax, states)
+    buys = _buy_variables(problem, config, restrictions, sides, costs)
+    floors = _cash_floors(problem, config, holdings, state, restrictions.never_sell_lot)
+    budgets = _budgets(problem, holdings, tax, costs.counted_gain_rate, state)
+    table, value, n = holdings.table, holdings.value_amount, problem.universe.size
     # Active weights if only the forced sales were made (name bands never force a trade).
-    active_before = (
-        initial - forced_weights(lot_symbol, lot_weight, state, n) - problem.target_weights
-    )
+    forced = forced_weights(table.symbol_index, holdings.lot_weight, state, n)
+    active_before = holdings.initial_weights - forced - problem.target_weights
+    cons = problem.constraints
     return PreparedProblem(
         value_amount=value,
-        account_values=account_values,
-        account_cash_weights=cash / value,
-        initial_weights=initial,
+        account_values=holdings.account_values,
+        account_cash_weights=holdings.cash / value,
+        initial_weights=holdings.initial_weights,
         target_weights=problem.target_weights,
-        transaction_cost_rate=tc,
-        lot_account=lot_account,
-        lot_symbol=lot_symbol,
+        transaction_cost_rate=config.transaction_cost_rate,
+        lot_account=holdings.lot_account,
+        lot_symbol=table.symbol_index,
         lot_ids=table.lot_ids,
-        lot_shares=lot_shares,
-        lot_basis_amounts=lot_basis,
+        lot_shares=table.shares,
+        lot_basis_amounts=table.basis_amount,
         lot_start_days=table.holding_period_start_days,
-        lot_weight=lot_weight,
-        lot_gain_rate=lot_gain_rate,
-        lot_is_long_term=is_long,
-        lot_tax_rate=lot_tax_rate,
-        lot_is_taxable=lot_taxable,
-        lot_is_harvestable=lot_harvestable,
-        lot_cost=lot_cost,
-        lot_penalty=penalty,
+        lot_weight=holdings.lot_weight,
+        lot_gain_rate=tax.gain_rate,
+        lot_is_long_term=tax.is_long_term,
+        lot_tax_rate=tax.tax_rate,
+        lot_is_taxable=tax.is_taxable,
+        lot_is_harvestable=tax.is_harvestable,
+        lot_cost=costs.cost,
+        lot_penalty=costs.penalty,
         lot_state=state,
-        lot_budget_rates=lot_budget_rates,
+        lot_budget_rates=budgets.lot_rates,
         free_lots=np.flatnonzero(state == LOT_FREE).astype(np.int64),
-        buy_account=buy_account,
-        buy_symbol=buy_symbol,
-        buy_cost=buy_cost,
-        buy_penalty=buy_penalty,
-        name_is_harvest_side=harvest_side,
-        name_is_buyable=buyable,
-        cash_floor_weights=floors / value,
-        budget_limit_weights=limits,
-        budget_over_weights=over,
-        forced_gain_weights=forced_gain,
+        buy_account=buys.account,
+        buy_symbol=buys.symbol,
+        buy_cost=buys.cost,
+        buy_penalty=buys.penalty,
+        name_is_harvest_side=sides.is_harvest_side,
+        name_is_buyable=sides.is_buyable,
+        cash_floor_weights=floors.amounts / value,
+        budget_limit_weights=budgets.limit_weights,
+        budget_over_weights=budgets.over_weights,
+        forced_gain_weights=budgets.forced_gain_weights,
         turnover_cap_weight=cons.turnover_cap_weight,
-        bands=drift_bands(universe, cons, problem.target_weights, active_before, ~buyable),
-        cash_short_notes=tuple(short_notes),
+        bands=drift_bands(
+            problem.universe, cons, problem.target_weights, active_before, ~sides.is_buyable
+        ),
+        cash_short_notes=floors.short_notes,
     )
