@@ -260,6 +260,112 @@ def _forced_proceeds(prepared: PreparedProblem) -> FloatArray:
     return out
 
 
+@dataclass(slots=True)
+class _InequalityRows:
+    """The rows h_l ≤ Gx ≤ h_u of the sparse QP as COO blocks, appended block by block.
+
+    Each elastic slack is a column of its own: its (row, coefficient) entry and its cost.
+    """
+
+    g_rows: list[IntArray] = field(default_factory=list)
+    g_cols: list[IntArray] = field(default_factory=list)
+    g_vals: list[FloatArray] = field(default_factory=list)
+    lower: list[FloatArray] = field(default_factory=list)
+    upper: list[FloatArray] = field(default_factory=list)
+    labels: list[RowLabel] = field(default_factory=list)
+    slack_costs: list[float] = field(default_factory=list)
+    slack_entries: list[tuple[int, float]] = field(default_factory=list)
+    count: int = 0  # rows so far
+
+
+def _cash_rows(rows: _InequalityRows, prepared: PreparedProblem) -> None:
+    """One row per account: cash after trading at least its floor (fractions of V)."""
+    tc = prepared.transaction_cost_rate
+    ns, nb = len(prepared.free_lots), len(prepared.buy_symbol)
+    accounts = len(prepared.account_values)
+    lot_acct = prepared.lot_account[prepared.free_lots]
+    rows.g_rows += [rows.count + lot_acct, rows.count + prepared.buy_account]
+    rows.g_cols += [np.arange(ns), ns + np.arange(nb)]
+    rows.g_vals += [np.full(ns, 1.0 - tc), np.full(nb, -(1.0 + tc))]
+    forced = _forced_proceeds(prepared)
+    rows.lower.append(
+        prepared.cash_floor_weights - prepared.account_cash_weights - (1.0 - tc) * forced
+    )
+    rows.upper.append(np.full(accounts, INFINITY))
+    rows.labels += [RowLabel("cash", str(a)) for a in range(accounts)]
+    rows.count += accounts
+
+
+def _budget_rows(
+    rows: _InequalityRows, prepared: PreparedProblem, config: SolverConfig, is_elastic: bool
+) -> None:
+    """One row per (account, budget kind) with a budget: what free sells count against it."""
+    limits = prepared.budget_limit_weights
+    budget_accounts, budget_kinds = np.nonzero(np.isfinite(limits))
+    if not len(budget_accounts):
+        return
+    free = prepared.free_lots
+    lot_acct = prepared.lot_account[free]
+    row_of = np.full(limits.shape, -1, dtype=np.int64)
+    row_of[budget_accounts, budget_kinds] = rows.count + np.arange(len(budget_accounts))
+    for budget_kind in range(len(BUDGET_KINDS)):
+        rates = prepared.lot_budget_rates[budget_kind][free]
+        kind_rows = row_of[lot_acct, budget_kind]
+        counted = (kind_rows >= 0) & (rates != 0.0)
+        rows.g_rows.append(kind_rows[counted])
+        rows.g_cols.append(np.flatnonzero(counted))
+        rows.g_vals.append(rates[counted])
+    rows.lower.append(np.full(len(budget_accounts), -INFINITY))
+    rows.upper.append(limits[budget_accounts, budget_kinds])
+    for a, budget_kind in zip(budget_accounts.tolist(), budget_kinds.tolist(), strict=True):
+        rows.labels.append(RowLabel("budget", budget_row_name(a, budget_kind)))
+        if is_elastic:
+            rows.slack_entries.append((int(row_of[a, budget_kind]), -1.0))
+            rows.slack_costs.append(config.budget_penalty_rate)
+    rows.count += len(budget_accounts)
+
+
+def _turnover_row(
+    rows: _InequalityRows, prepared: PreparedProblem, config: SolverConfig, is_elastic: bool
+) -> None:
+    """The turnover cap over the free trades (forced sales excluded), if there is one."""
+    if prepared.turnover_cap_weight is None:
+        return
+    trades = len(prepared.free_lots) + len(prepared.buy_symbol)
+    rows.g_rows.append(np.full(trades, rows.count, dtype=np.int64))
+    rows.g_cols.append(np.arange(trades))
+    rows.g_vals.append(np.ones(trades))
+    rows.lower.append(np.array([-INFINITY]))
+    rows.upper.append(np.array([prepared.turnover_cap_weight]))
+    rows.labels.append(RowLabel("turnover", ""))
+    if is_elastic:
+        rows.slack_entries.append((rows.count, -1.0))
+        rows.slack_costs.append(config.turnover_penalty_rate)
+    rows.count += 1
+
+
+def _band_rows(
+    rows: _InequalityRows,
+    prepared: PreparedProblem,
+    config: SolverConfig,
+    is_elastic: bool,
+    e0: int,
+) -> None:
+    """The drift bands (sector, industry, name) over e, whose columns start at ``e0``."""
+    for band in prepared.bands:
+        rows.g_rows.append(rows.count + band.group_of)
+        rows.g_cols.append(e0 + band.members)
+        rows.g_vals.append(np.ones(len(band.members)))
+        rows.lower.append(-band.limits)
+        rows.upper.append(band.limits)
+        for j, name in enumerate(band.groups):
+            rows.labels.append(RowLabel(band.kind, name))
+            if is_elastic:
+                rows.slack_entries += [(rows.count + j, 1.0), (rows.count + j, -1.0)]
+                rows.slack_costs += [config.band_penalty_rate, config.band_penalty_rate]
+        rows.count += len(band.groups)
+
+
 def build_sparse_qp(
     prepared: PreparedProblem,
     compiled: CompiledUniverse,
@@ -279,130 +385,53 @@ def build_sparse_qp(
         The QP in PIQP's form.
     """
     n, k = compiled.size, compiled.factor_count
-    tc = prepared.transaction_cost_rate
     free = prepared.free_lots
     ns, nb = len(free), len(prepared.buy_symbol)
-    e0 = ns + nb
+    e0 = ns + nb  # columns: free sells, buys, e, f, slacks
     nx_core = e0 + n + k
-    accounts = len(prepared.account_values)
-    lot_acct = prepared.lot_account[free]
-
-    # Equalities.
+    # Equalities: the holdings identity per name, then Bᵀe − f = 0.
     er, ec, ev = compiled.ef_equality
     a_rows = np.concatenate([prepared.lot_symbol[free], prepared.buy_symbol, er])
     a_cols = np.concatenate([np.arange(ns), ns + np.arange(nb), e0 + ec])
     a_vals = np.concatenate([np.ones(ns), -np.ones(nb), ev])
     b_vec = np.concatenate([_free_weights(prepared), np.zeros(k)])
-
-    # Inequalities: rows are appended block by block.
-    g_rows: list[IntArray] = []
-    g_cols: list[IntArray] = []
-    g_vals: list[FloatArray] = []
-    lower: list[FloatArray] = []
-    upper: list[FloatArray] = []
-    labels: list[RowLabel] = []
-    slack_costs: list[float] = []
-    slack_entries: list[tuple[int, float]] = []  # (row, coefficient) of each slack column
-    row = 0
-
-    # Cash per account.
-    g_rows += [row + lot_acct, row + prepared.buy_account]
-    g_cols += [np.arange(ns), ns + np.arange(nb)]
-    g_vals += [np.full(ns, 1.0 - tc), np.full(nb, -(1.0 + tc))]
-    forced = _forced_proceeds(prepared)
-    lower.append(prepared.cash_floor_weights - prepared.account_cash_weights - (1.0 - tc) * forced)
-    upper.append(np.full(accounts, INFINITY))
-    labels += [RowLabel("cash", str(a)) for a in range(accounts)]
-    row += accounts
-
-    # One row per (account, budget kind) with a budget.
-    limits = prepared.budget_limit_weights
-    budget_accounts, budget_kinds = np.nonzero(np.isfinite(limits))
-    if len(budget_accounts):
-        row_of = np.full(limits.shape, -1, dtype=np.int64)
-        row_of[budget_accounts, budget_kinds] = row + np.arange(len(budget_accounts))
-        for budget_kind in range(len(BUDGET_KINDS)):
-            rates = prepared.lot_budget_rates[budget_kind][free]
-            kind_rows = row_of[lot_acct, budget_kind]
-            counted = (kind_rows >= 0) & (rates != 0.0)
-            g_rows.append(kind_rows[counted])
-            g_cols.append(np.flatnonzero(counted))
-            g_vals.append(rates[counted])
-        lower.append(np.full(len(budget_accounts), -INFINITY))
-        upper.append(limits[budget_accounts, budget_kinds])
-        for a, budget_kind in zip(budget_accounts.tolist(), budget_kinds.tolist(), strict=True):
-            labels.append(RowLabel("budget", budget_row_name(a, budget_kind)))
-            if is_elastic:
-                slack_entries.append((int(row_of[a, budget_kind]), -1.0))
-                slack_costs.append(config.budget_penalty_rate)
-        row += len(budget_accounts)
-
-    # Turnover cap (free trades only).
-    if prepared.turnover_cap_weight is not None:
-        g_rows.append(np.full(ns + nb, row, dtype=np.int64))
-        g_cols.append(np.arange(ns + nb))
-        g_vals.append(np.ones(ns + nb))
-        lower.append(np.array([-INFINITY]))
-        upper.append(np.array([prepared.turnover_cap_weight]))
-        labels.append(RowLabel("turnover", ""))
-        if is_elastic:
-            slack_entries.append((row, -1.0))
-            slack_costs.append(config.turnover_penalty_rate)
-        row += 1
-
-    # Drift bands (sector, industry, name) over e.
-    for band in prepared.bands:
-        groups = len(band.groups)
-        g_rows.append(row + band.group_of)
-        g_cols.append(e0 + band.members)
-        g_vals.append(np.ones(len(band.members)))
-        lower.append(-band.limits)
-        upper.append(band.limits)
-        for j, name in enumerate(band.groups):
-            labels.append(RowLabel(band.kind, name))
-            if is_elastic:
-                slack_entries += [(row + j, 1.0), (row + j, -1.0)]
-                slack_costs += [config.band_penalty_rate, config.band_penalty_rate]
-        row += groups
-
-    n_slack = len(slack_entries)
+    rows = _InequalityRows()
+    _cash_rows(rows, prepared)
+    _budget_rows(rows, prepared, config, is_elastic)
+    _turnover_row(rows, prepared, config, is_elastic)
+    _band_rows(rows, prepared, config, is_elastic, e0)
+    n_slack = len(rows.slack_entries)
     nx = nx_core + n_slack
     if n_slack:
-        g_rows.append(np.array([r for r, _ in slack_entries], dtype=np.int64))
-        g_cols.append(nx_core + np.arange(n_slack))
-        g_vals.append(np.array([v for _, v in slack_entries]))
+        rows.g_rows.append(np.array([r for r, _ in rows.slack_entries], dtype=np.int64))
+        rows.g_cols.append(nx_core + np.arange(n_slack))
+        rows.g_vals.append(np.array([v for _, v in rows.slack_entries]))
     g_matrix = _csc(
-        np.concatenate(g_rows).astype(np.int64, copy=False),
-        np.concatenate(g_cols).astype(np.int64, copy=False),
-        np.concatenate(g_vals).astype(np.float64, copy=False),
-        (row, nx),
+        np.concatenate(rows.g_rows).astype(np.int64, copy=False),
+        np.concatenate(rows.g_cols).astype(np.int64, copy=False),
+        np.concatenate(rows.g_vals).astype(np.float64, copy=False),
+        (rows.count, nx),
     )
-    a_matrix = _csc(a_rows, a_cols, a_vals.astype(np.float64, copy=False), (n + k, nx))
     hr, hc, hv = compiled.ef_hessian
-    p_matrix = _csc(e0 + hr, e0 + hc, hv, (nx, nx))
     c = np.concatenate(
-        [prepared.lot_cost[free], prepared.buy_cost, np.zeros(n + k), np.array(slack_costs)]
+        [prepared.lot_cost[free], prepared.buy_cost, np.zeros(n + k), np.array(rows.slack_costs)]
     )
-    x_l = np.concatenate([np.zeros(ns + nb), np.full(n + k, -INFINITY), np.zeros(n_slack)])
     x_u = np.concatenate(
         [prepared.lot_weight[free], np.full(nb, INFINITY), np.full(n + k + n_slack, INFINITY)]
     )
-    slack_labels: list[RowLabel] = []
-    for r, _ in slack_entries:
-        slack_labels.append(labels[r])
     return SparseQP(
-        P=p_matrix,
+        P=_csc(e0 + hr, e0 + hc, hv, (nx, nx)),
         c=c,
-        A=a_matrix,
+        A=_csc(a_rows, a_cols, a_vals.astype(np.float64, copy=False), (n + k, nx)),
         b=b_vec,
         G=g_matrix,
-        h_l=np.concatenate(lower),
-        h_u=np.concatenate(upper),
-        x_l=x_l,
+        h_l=np.concatenate(rows.lower),
+        h_u=np.concatenate(rows.upper),
+        x_l=np.concatenate([np.zeros(ns + nb), np.full(n + k, -INFINITY), np.zeros(n_slack)]),
         x_u=x_u,
         sell_count=ns,
         buy_count=nb,
-        slack_labels=tuple(slack_labels),
+        slack_labels=tuple(rows.labels[r] for r, _ in rows.slack_entries),
     )
 
 
@@ -507,6 +536,177 @@ def _failed(
     )
 
 
+@dataclass(slots=True)
+class _CvxpyModel:
+    """The cvxpy form of the program, built up constraint by constraint.
+
+    ``s`` and ``b`` are the free sells and buys; ``active`` is e as an expression of them.
+    Each elastic slack has a label and its value's expression.
+    """
+
+    s: cp.Variable
+    b: cp.Variable
+    active: cp.Expression
+    objective: cp.Expression
+    constraints: list[cp.Constraint]
+    slack_labels: list[RowLabel] = field(default_factory=list)
+    slack_vars: list[cp.Expression] = field(default_factory=list)
+
+    def bound_above(
+        self,
+        used: cp.Expression,
+        limit: float,
+        *,
+        is_elastic: bool,
+        penalty_rate: float,
+        label: RowLabel,
+    ) -> None:
+        """``used ≤ limit``; elastic: ``used ≤ limit + slack`` with ``penalty_rate × slack``."""
+        if is_elastic:
+            slack = cp.Variable(nonneg=True)
+            self.constraints.append(used <= limit + slack)
+            self.objective = self.objective + penalty_rate * slack
+            self.slack_labels.append(label)
+            self.slack_vars.append(slack)
+        else:
+            self.constraints.append(used <= limit)
+
+
+def _cvxpy_model(prepared: PreparedProblem, compiled: CompiledUniverse) -> _CvxpyModel:
+    """Variables, the active weights, the objective and the lot bounds (no other rows yet)."""
+    n = compiled.size
+    free = prepared.free_lots
+    ns, nb = len(free), len(prepared.buy_symbol)
+    s = cp.Variable(ns, nonneg=True)
+    b = cp.Variable(nb, nonneg=True)
+    sell_map = sp.csc_matrix(
+        (np.ones(ns), (prepared.lot_symbol[free], np.arange(ns))), shape=(n, max(ns, 0))
+    )
+    buy_map = sp.csc_matrix(
+        (np.ones(nb), (prepared.buy_symbol, np.arange(nb))), shape=(n, max(nb, 0))
+    )
+    active = _free_weights(prepared) + buy_map @ b - sell_map @ s
+    exposures = compiled.loadings.T @ active
+    risk = cp_sum_squares(compiled.factor_sqrt.T @ exposures) + cp_sum_squares(
+        cp_multiply(np.sqrt(compiled.specific_variance), active)
+    )
+    objective = compiled.risk_aversion * risk + prepared.lot_cost[free] @ s
+    objective = objective + prepared.buy_cost @ b
+    return _CvxpyModel(
+        s=s,
+        b=b,
+        active=active,
+        objective=objective,
+        constraints=[s <= prepared.lot_weight[free]],
+    )
+
+
+def _cvxpy_account_rows(
+    model: _CvxpyModel, prepared: PreparedProblem, config: SolverConfig, is_elastic: bool
+) -> None:
+    """Per account: its cash floor, then each budget it has."""
+    tc = prepared.transaction_cost_rate
+    free = prepared.free_lots
+    forced = _forced_proceeds(prepared)
+    lot_acct = prepared.lot_account[free]
+    s, b = model.s, model.b
+    for a in range(len(prepared.account_values)):
+        in_a = (lot_acct == a).astype(np.float64)
+        buys_a = (prepared.buy_account == a).astype(np.float64)
+        cash_after = (
+            prepared.account_cash_weights[a]
+            + (1.0 - tc) * (in_a @ s + forced[a])
+            - (1.0 + tc) * (buys_a @ b)
+        )
+        model.constraints.append(cash_after >= prepared.cash_floor_weights[a])
+        for k in range(len(BUDGET_KINDS)):
+            limit = prepared.budget_limit_weights[a, k]
+            if not np.isfinite(limit):
+                continue
+            model.bound_above(
+                (in_a * prepared.lot_budget_rates[k][free]) @ s,
+                limit,
+                is_elastic=is_elastic,
+                penalty_rate=config.budget_penalty_rate,
+                label=RowLabel("budget", budget_row_name(a, k)),
+            )
+
+
+def _cvxpy_band_rows(
+    model: _CvxpyModel, prepared: PreparedProblem, config: SolverConfig, is_elastic: bool
+) -> None:
+    """The drift bands: ``|Σ_{i ∈ group} e_i| ≤ limit`` per group, two slacks when elastic."""
+    n = len(prepared.initial_weights)
+    for band in prepared.bands:
+        names, limit = band.groups, band.limits
+        members = sp.csr_matrix(
+            (np.ones(len(band.members)), (band.group_of, band.members)), shape=(len(names), n)
+        )
+        group_active = members @ model.active
+        if is_elastic:
+            over = cp.Variable(len(names), nonneg=True)
+            under = cp.Variable(len(names), nonneg=True)
+            model.constraints += [group_active <= limit + over, group_active >= -limit - under]
+            model.objective = model.objective + config.band_penalty_rate * (
+                cp_sum(over) + cp_sum(under)
+            )
+            for j, name in enumerate(names):
+                model.slack_labels += [RowLabel(band.kind, name)]
+                model.slack_vars.append(over[j] + under[j])
+        else:
+            model.constraints += [group_active <= limit, group_active >= -limit]
+
+
+def _cvxpy_solution(
+    prepared: PreparedProblem,
+    model: _CvxpyModel,
+    problem: cp.Problem,
+    solver: str,
+    elapsed: float,
+) -> ContinuousSolution:
+    """The solved cvxpy problem's verdict and, when optimal, its sells, buys and slacks."""
+    if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        status = STATUS_INFEASIBLE
+    elif problem.status == cp.OPTIMAL:
+        status = STATUS_OPTIMAL
+    elif problem.status == cp.OPTIMAL_INACCURATE:
+        status = STATUS_INACCURATE
+    else:
+        return _failed(prepared, solver, elapsed, str(problem.status))
+    ns, nb = len(prepared.free_lots), len(prepared.buy_symbol)
+    if status == STATUS_INFEASIBLE:
+        return ContinuousSolution(
+            lot_sell_weights=np.zeros_like(prepared.lot_weight),
+            buy_weights=np.zeros(nb),
+            objective=float("nan"),
+            status=status,
+            solver_name=solver,
+            solve_time_ms=elapsed,
+            relaxed=(),
+        )
+    x = np.concatenate(
+        [
+            np.asarray(model.s.value if ns else np.zeros(0), dtype=np.float64).ravel(),
+            np.asarray(model.b.value if nb else np.zeros(0), dtype=np.float64).ravel(),
+        ]
+    )
+    slack_values = np.array(
+        [float(np.asarray(v.value)) for v in model.slack_vars], dtype=np.float64
+    )
+    return _to_solution(
+        prepared,
+        x,
+        sell_count=ns,
+        buy_count=nb,
+        slack_labels=tuple(model.slack_labels),
+        slack_values=slack_values,
+        objective=float(problem.value),
+        status=status,
+        solver_name=solver,
+        solve_time_ms=elapsed,
+    )
+
+
 def solve_with_cvxpy(
     prepared: PreparedProblem,
     compiled: CompiledUniverse,
@@ -530,123 +730,25 @@ def solve_with_cvxpy(
     Returns:
         The continuous solution.
     """
-    n = compiled.size
-    free = prepared.free_lots
-    ns, nb = len(free), len(prepared.buy_symbol)
-    tc = prepared.transaction_cost_rate
-    accounts = len(prepared.account_values)
     start = time.perf_counter()
-    s = cp.Variable(ns, nonneg=True)
-    b = cp.Variable(nb, nonneg=True)
-    sell_map = sp.csc_matrix(
-        (np.ones(ns), (prepared.lot_symbol[free], np.arange(ns))), shape=(n, max(ns, 0))
-    )
-    buy_map = sp.csc_matrix(
-        (np.ones(nb), (prepared.buy_symbol, np.arange(nb))), shape=(n, max(nb, 0))
-    )
-    active = _free_weights(prepared) + buy_map @ b - sell_map @ s
-    exposures = compiled.loadings.T @ active
-    risk = cp_sum_squares(compiled.factor_sqrt.T @ exposures) + cp_sum_squares(
-        cp_multiply(np.sqrt(compiled.specific_variance), active)
-    )
-    objective = compiled.risk_aversion * risk + prepared.lot_cost[free] @ s
-    objective = objective + prepared.buy_cost @ b
-    constraints: list[cp.Constraint] = [s <= prepared.lot_weight[free]]
-    forced = _forced_proceeds(prepared)
-    lot_acct = prepared.lot_account[free]
-    slack_labels: list[RowLabel] = []
-    slack_vars: list[cp.Expression] = []
-    for a in range(accounts):
-        in_a = (lot_acct == a).astype(np.float64)
-        buys_a = (prepared.buy_account == a).astype(np.float64)
-        cash_after = (
-            prepared.account_cash_weights[a]
-            + (1.0 - tc) * (in_a @ s + forced[a])
-            - (1.0 + tc) * (buys_a @ b)
-        )
-        constraints.append(cash_after >= prepared.cash_floor_weights[a])
-        for k in range(len(BUDGET_KINDS)):
-            limit = prepared.budget_limit_weights[a, k]
-            if not np.isfinite(limit):
-                continue
-            used = (in_a * prepared.lot_budget_rates[k][free]) @ s
-            if is_elastic:
-                slack = cp.Variable(nonneg=True)
-                constraints.append(used <= limit + slack)
-                objective = objective + config.budget_penalty_rate * slack
-                slack_labels.append(RowLabel("budget", budget_row_name(a, k)))
-                slack_vars.append(slack)
-            else:
-                constraints.append(used <= limit)
+    model = _cvxpy_model(prepared, compiled)
+    _cvxpy_account_rows(model, prepared, config, is_elastic)
     if prepared.turnover_cap_weight is not None:
-        traded = cp_sum(s) + cp_sum(b)
-        if is_elastic:
-            slack = cp.Variable(nonneg=True)
-            constraints.append(traded <= prepared.turnover_cap_weight + slack)
-            objective = objective + config.turnover_penalty_rate * slack
-            slack_labels.append(RowLabel("turnover", ""))
-            slack_vars.append(slack)
-        else:
-            constraints.append(traded <= prepared.turnover_cap_weight)
-    for band in prepared.bands:
-        names, limit = band.groups, band.limits
-        members = sp.csr_matrix(
-            (np.ones(len(band.members)), (band.group_of, band.members)), shape=(len(names), n)
+        model.bound_above(
+            cp_sum(model.s) + cp_sum(model.b),
+            prepared.turnover_cap_weight,
+            is_elastic=is_elastic,
+            penalty_rate=config.turnover_penalty_rate,
+            label=RowLabel("turnover", ""),
         )
-        group_active = members @ active
-        if is_elastic:
-            over = cp.Variable(len(names), nonneg=True)
-            under = cp.Variable(len(names), nonneg=True)
-            constraints += [group_active <= limit + over, group_active >= -limit - under]
-            objective = objective + config.band_penalty_rate * (cp_sum(over) + cp_sum(under))
-            for j, name in enumerate(names):
-                slack_labels += [RowLabel(band.kind, name)]
-                slack_vars.append(over[j] + under[j])
-        else:
-            constraints += [group_active <= limit, group_active >= -limit]
-    problem = cp.Problem(cp.Minimize(objective), constraints)
+    _cvxpy_band_rows(model, prepared, config, is_elastic)
+    problem = cp.Problem(cp.Minimize(model.objective), model.constraints)
     try:
         problem.solve(solver=solver)  # type: ignore[no-untyped-call]
     except cp.error.SolverError as exc:
         return _failed(prepared, solver, (time.perf_counter() - start) * 1e3, str(exc))
     elapsed = (time.perf_counter() - start) * 1e3
-    if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        status = STATUS_INFEASIBLE
-    elif problem.status == cp.OPTIMAL:
-        status = STATUS_OPTIMAL
-    elif problem.status == cp.OPTIMAL_INACCURATE:
-        status = STATUS_INACCURATE
-    else:
-        return _failed(prepared, solver, elapsed, str(problem.status))
-    if status == STATUS_INFEASIBLE:
-        return ContinuousSolution(
-            lot_sell_weights=np.zeros_like(prepared.lot_weight),
-            buy_weights=np.zeros(nb),
-            objective=float("nan"),
-            status=status,
-            solver_name=solver,
-            solve_time_ms=elapsed,
-            relaxed=(),
-        )
-    x = np.concatenate(
-        [
-            np.asarray(s.value if ns else np.zeros(0), dtype=np.float64).ravel(),
-            np.asarray(b.value if nb else np.zeros(0), dtype=np.float64).ravel(),
-        ]
-    )
-    slack_values = np.array([float(np.asarray(v.value)) for v in slack_vars], dtype=np.float64)
-    return _to_solution(
-        prepared,
-        x,
-        sell_count=ns,
-        buy_count=nb,
-        slack_labels=tuple(slack_labels),
-        slack_values=slack_values,
-        objective=float(problem.value),
-        status=status,
-        solver_name=solver,
-        solve_time_ms=elapsed,
-    )
+    return _cvxpy_solution(prepared, model, problem, solver, elapsed)
 
 
 def solve_continuous(
