@@ -237,6 +237,110 @@ def _factor_covariance(
     return covariance
 
 
+def _daily_returns(
+    price_history: FloatArray,
+    n: int,
+    sectors: tuple[str, ...],
+    industries: tuple[str, ...],
+    spec: RiskModelSpec,
+) -> FloatArray:
+    """T × n simple daily returns of a checked (T + 1) × n price history, oldest first.
+
+    Raises:
+        ProblemShapeError: On misaligned inputs, non-positive prices or too short a history.
+    """
+    prices = np.asarray(price_history, dtype=np.float64)
+    if prices.ndim != 2 or prices.shape[1] != n or len(sectors) != n or len(industries) != n:
+        raise ProblemShapeError("price_history must be (T + 1) × n and labels must align")
+    if prices.shape[0] - 1 < spec.min_periods:
+        raise ProblemShapeError(f"need at least {spec.min_periods} returns per name")
+    if not np.all(np.isfinite(prices)) or np.any(prices <= 0.0):
+        raise ProblemShapeError("price_history must be finite and > 0")
+    returns: FloatArray = prices[1:] / prices[:-1] - 1.0
+    return returns
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupFactors:
+    """The market, sector and industry factors: 0/1 loadings (n × factors) and their names."""
+
+    names: list[str]  # "market", "sector:<name>"…, "industry:<name>"…
+    loadings: FloatArray  # market column, sector columns, industry columns
+    sector_members: FloatArray  # n × sectors
+    industry_names: list[str]
+    industry_members: FloatArray  # n × industries with a factor
+
+
+def _group_factors(
+    sectors: tuple[str, ...], industries: tuple[str, ...], spec: RiskModelSpec
+) -> _GroupFactors:
+    """The membership factors of the names (module docstring, items 1 to 3)."""
+    n = len(sectors)
+    sector_names, sector_members = _membership(sectors)
+    loadings = [np.ones((n, 1)), sector_members]
+    names = ["market", *(f"sector:{s}" for s in sector_names)]
+    industry_names: list[str] = []
+    industry_members = np.zeros((n, 0))
+    if spec.include_industry_factors:
+        industry_names, industry_members = _industry_membership(
+            sectors, industries, spec.min_industry_members
+        )
+        loadings.append(industry_members)
+        names.extend(f"industry:{i}" for i in industry_names)
+    return _GroupFactors(
+        names=names,
+        loadings=np.hstack(loadings),
+        sector_members=sector_members,
+        industry_names=industry_names,
+        industry_members=industry_members,
+    )
+
+
+def _style_returns(
+    returns: FloatArray,
+    exposures: FloatArray,
+    sectors: tuple[str, ...],
+    industries: tuple[str, ...],
+    groups: _GroupFactors,
+) -> FloatArray:
+    """T × q daily style factor returns, jointly with the membership factors.
+
+    The cross-sectional regression r_t = M f_t + X s_t + u_t is solved for s_t by
+    Frisch–Waugh–Lovell: regress the membership residuals of r_t on those of X. The columns of
+    M span the dummies of the finest groups (each industry with a factor, and the rest of each
+    sector), so a residual is the deviation from its group's mean.
+    """
+    with_factor = set(groups.industry_names)
+    _, finest = _membership(
+        tuple(
+            f"industry:{i}" if i in with_factor else f"sector:{s}"
+            for s, i in zip(sectors, industries, strict=True)
+        )
+    )
+    exposure_residual = exposures - (_group_means(exposures.T, finest) @ finest.T).T
+    return_residual = returns - _group_means(returns, finest) @ finest.T
+    solution = np.linalg.lstsq(exposure_residual, return_residual.T, rcond=1e-10)[0]
+    style_returns: FloatArray = solution.T.astype(np.float64, copy=False)
+    return style_returns
+
+
+def _group_factor_returns(after_styles: FloatArray, groups: _GroupFactors) -> FloatArray:
+    """T × factors daily returns of the market, sector and industry factors (``groups``' order).
+
+    Market: the mean return; sector: its mean less the market's; industry: its mean less its
+    sector's.
+    """
+    market = after_styles.mean(axis=1, keepdims=True)
+    sector_means = _group_means(after_styles, groups.sector_members)
+    columns = [market, sector_means - market]
+    industry_members = groups.industry_members
+    if industry_members.shape[1]:
+        parent = (industry_members.T @ groups.sector_members).argmax(axis=1)
+        columns.append(_group_means(after_styles, industry_members) - sector_means[:, parent])
+    out: FloatArray = np.hstack(columns)
+    return out
+
+
 def build_risk_model(
     *,
     symbols: tuple[str, ...],
@@ -263,65 +367,24 @@ def build_risk_model(
     """
     spec = spec or RiskModelSpec()
     n = len(symbols)
-    prices = np.asarray(price_history, dtype=np.float64)
-    if prices.ndim != 2 or prices.shape[1] != n or len(sectors) != n or len(industries) != n:
-        raise ProblemShapeError("price_history must be (T + 1) × n and labels must align")
-    if prices.shape[0] - 1 < spec.min_periods:
-        raise ProblemShapeError(f"need at least {spec.min_periods} returns per name")
-    if not np.all(np.isfinite(prices)) or np.any(prices <= 0.0):
-        raise ProblemShapeError("price_history must be finite and > 0")
-    raw_returns = prices[1:] / prices[:-1] - 1.0
+    raw_returns = _daily_returns(price_history, n, sectors, industries, spec)
     returns = raw_returns - raw_returns.mean(axis=0)
     periods = returns.shape[0]
     volatility_weights = ewma_weights(periods, spec.volatility_half_life)
     correlation_weights = ewma_weights(periods, spec.correlation_half_life)
-
-    sector_names, sector_members = _membership(sectors)
-    loadings = [np.ones((n, 1)), sector_members]
-    names = ["market", *(f"sector:{s}" for s in sector_names)]
-    industry_names: list[str] = []
-    industry_members = np.zeros((n, 0))
-    if spec.include_industry_factors:
-        industry_names, industry_members = _industry_membership(
-            sectors, industries, spec.min_industry_members
-        )
-        loadings.append(industry_members)
-        names.extend(f"industry:{i}" for i in industry_names)
-    membership = np.hstack(loadings)
-
+    groups = _group_factors(sectors, industries, spec)
     style_names, exposures = style_exposures(raw_returns, volatility_weights, spec.style_factors)
     style_returns = np.zeros((periods, 0))
     if style_names:
-        # Joint cross-sectional regression r_t = M f_t + X s_t + u_t solved for s_t by
-        # Frisch–Waugh–Lovell: regress the membership residuals of r_t on those of X. The
-        # columns of M span the dummies of the finest groups (each industry with a factor, and
-        # the rest of each sector), so a residual is the deviation from its group's mean.
-        with_factor = set(industry_names)
-        _, finest = _membership(
-            tuple(
-                f"industry:{i}" if i in with_factor else f"sector:{s}"
-                for s, i in zip(sectors, industries, strict=True)
-            )
-        )
-        exposure_residual = exposures - (_group_means(exposures.T, finest) @ finest.T).T
-        return_residual = returns - _group_means(returns, finest) @ finest.T
-        style_returns = np.linalg.lstsq(exposure_residual, return_residual.T, rcond=1e-10)[0].T
+        style_returns = _style_returns(returns, exposures, sectors, industries, groups)
     after_styles = returns - style_returns @ exposures.T
-
-    market = after_styles.mean(axis=1, keepdims=True)
-    sector_means = _group_means(after_styles, sector_members)
-    columns = [market, sector_means - market]
-    if industry_members.shape[1]:
-        parent = (industry_members.T @ sector_members).argmax(axis=1)
-        columns.append(_group_means(after_styles, industry_members) - sector_means[:, parent])
-    membership_returns = np.hstack(columns)
-    residual = after_styles - membership_returns @ membership.T
-    columns.append(style_returns)
-    loadings.append(exposures)
-    names.extend(f"style:{s}" for s in style_names)
-
+    group_returns = _group_factor_returns(after_styles, groups)
+    residual = after_styles - group_returns @ groups.loadings.T
+    columns = [group_returns, style_returns]
+    loadings = [groups.loadings, exposures]
+    names = [*groups.names, *(f"style:{s}" for s in style_names)]
     stat_count = min(spec.statistical_factor_count, n, periods)
-    if stat_count > 0:
+    if stat_count > 0:  # the leading principal components of the residual returns
         left, singular, right_t = np.linalg.svd(residual, full_matrices=False)
         stat_loadings = right_t[:stat_count].T * np.sqrt(n)
         stat_returns = left[:, :stat_count] * singular[:stat_count] / np.sqrt(n)
@@ -329,7 +392,6 @@ def build_risk_model(
         loadings.append(stat_loadings)
         names.extend(f"stat:{j + 1}" for j in range(stat_count))
         residual = residual - stat_returns @ stat_loadings.T
-
     covariance = _factor_covariance(np.hstack(columns), volatility_weights, correlation_weights)
     # A factor can have no variation at all: a zero eigenvalue, which rounding can make -1e-18
     # and a Cholesky factor refuse. A floor far below any real variance keeps F positive definite.
@@ -338,11 +400,10 @@ def build_risk_model(
         + np.eye(covariance.shape[0]) * _FACTOR_VARIANCE_FLOOR
     )
     specific = _weighted_variance(residual, volatility_weights) * spec.periods_per_year
-    specific = np.maximum(specific, spec.specific_variance_floor)
     return RiskModel(
         symbols=symbols,
         factor_names=tuple(names),
         loadings=np.hstack(loadings),
         factor_covariance=factor_covariance,
-        specific_variance=specific,
+        specific_variance=np.maximum(specific, spec.specific_variance_floor),
     )
