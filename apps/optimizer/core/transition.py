@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 import numpy as np
 
@@ -311,6 +312,40 @@ def _simulate(
     return years
 
 
+def _schedule_cost(
+    shape: str,
+    path: Sequence[PlanYear],
+    *,
+    discount_rate: float,
+    risk_aversion: float,
+    value: float,
+) -> ScheduleCost:
+    """A simulated schedule's tax (total, and discounted to today) and carried-risk cost (USD)."""
+    tax = [y.estimated_tax_amount for y in path]
+    return ScheduleCost(
+        shape=shape,
+        total_tax_amount=float(sum(tax)),
+        discounted_tax_amount=float(sum(t / (1.0 + discount_rate) ** k for k, t in enumerate(tax))),
+        risk_cost_amount=float(sum(risk_aversion * y.tracking_error_rate**2 * value for y in path)),
+    )
+
+
+def _schedule_budgets(
+    weight: Callable[[int, int], float], years: int, total_gain: float, realized: float
+) -> list[float | None]:
+    """Each year's net gains budget (USD) under a schedule shape; the last year has none.
+
+    This year's share counts what was realized already (``realized``).
+    """
+    weights = np.array([weight(y, years) for y in range(1, years + 1)])
+    shares = weights / weights.sum()
+    budgets: list[float | None] = [float(total_gain * s) for s in shares[:-1]]
+    budgets.append(None)
+    if budgets[0] is not None:
+        budgets[0] = max(budgets[0], realized)
+    return budgets
+
+
 def plan_transition(
     problem: RebalanceProblem,
     *,
@@ -349,68 +384,35 @@ def plan_transition(
         tax_profile=annual_profile,
     )
     full = solve(problem)
-    starting_te = full.before.active_risk_rate
-    value = full.before.value_amount
-    full_path = _simulate(
-        problem=problem,
-        later_years=later,
-        budgets=[None],
-        solve=solve,
-        tolerance_rate=tolerance_rate,
-        first=full,
+    simulate = partial(
+        _simulate, problem=problem, later_years=later, solve=solve, tolerance_rate=tolerance_rate
     )
+    full_path = simulate(budgets=[None], first=full)
     moved = full_path[0]
     total_gain = max(moved.short_term_gain_amount + moved.long_term_gain_amount, 0.0) + max(
         realized_this_year_amount, 0.0
     )
-
-    def cost(shape: str, path: Sequence[PlanYear]) -> ScheduleCost:
-        tax = [y.estimated_tax_amount for y in path]
-        return ScheduleCost(
-            shape=shape,
-            total_tax_amount=float(sum(tax)),
-            discounted_tax_amount=float(
-                sum(t / (1.0 + discount_rate) ** k for k, t in enumerate(tax))
-            ),
-            risk_cost_amount=float(
-                sum(risk_aversion * y.tracking_error_rate**2 * value for y in path)
-            ),
-        )
-
+    cost = partial(
+        _schedule_cost,
+        discount_rate=discount_rate,
+        risk_aversion=risk_aversion,
+        value=full.before.value_amount,
+    )
     if years == 1:
-        return TransitionPlan(
-            years=tuple(full_path),
-            shape="one year",
-            full_move_gain_amount=total_gain,
-            tolerance_rate=tolerance_rate,
-            starting_tracking_error_rate=starting_te,
-            alternatives=(cost("one year", full_path),),
-            realized_this_year_amount=realized_this_year_amount,
-        )
-    candidates: list[tuple[ScheduleCost, list[PlanYear]]] = []
-    for shape, weight in SHAPES.items():
-        weights = np.array([weight(y, years) for y in range(1, years + 1)])
-        shares = weights / weights.sum()
-        budgets: list[float | None] = [float(total_gain * s) for s in shares[:-1]]
-        budgets.append(None)
-        if budgets[0] is not None:  # this year's share counts what was realized already
-            budgets[0] = max(budgets[0], realized_this_year_amount)
-        path = _simulate(
-            problem=problem,
-            later_years=later,
-            budgets=budgets,
-            solve=solve,
-            tolerance_rate=tolerance_rate,
-            realized_this_year=realized_this_year_amount,
-        )
-        candidates.append((cost(shape, path), path))
+        candidates = [(cost("one year", full_path), full_path)]
+    else:
+        candidates = []
+        for shape, weight in SHAPES.items():
+            budgets = _schedule_budgets(weight, years, total_gain, realized_this_year_amount)
+            path = simulate(budgets=budgets, realized_this_year=realized_this_year_amount)
+            candidates.append((cost(shape, path), path))
     best_cost, best_path = min(candidates, key=lambda c: c[0].total_cost_amount)
     return TransitionPlan(
         years=tuple(best_path),
         shape=best_cost.shape,
         full_move_gain_amount=total_gain,
         tolerance_rate=tolerance_rate,
-        starting_tracking_error_rate=starting_te,
+        starting_tracking_error_rate=full.before.active_risk_rate,
         alternatives=tuple(c for c, _ in candidates),
         realized_this_year_amount=realized_this_year_amount,
     )
