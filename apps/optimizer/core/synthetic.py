@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from apps.optimizer.core.risk import RiskModelSpec, build_risk_model
 from apps.optimizer.core.types import (
@@ -85,6 +86,72 @@ def make_universe(n: int, *, seed: int = 0, statistical_factors: int = 3) -> Syn
     return SyntheticUniverse(universe=universe, price_history=history, risk_model=risk_model)
 
 
+def _drifted_lots(
+    rng: np.random.Generator,
+    universe: Universe,
+    drifted: FloatArray,
+    held: npt.NDArray[np.bool_],
+    *,
+    value: float,
+    as_of: date,
+    account_id: str,
+) -> list[TaxLot]:
+    """1–8 lots per held name, worth its drifted weight of ``value`` (see module docstring)."""
+    prices = universe.prices
+    lots: list[TaxLot] = []
+    for i in np.flatnonzero(held):
+        count = int(rng.integers(1, 9))
+        shares_total = drifted[i] * value / prices[i]
+        split = rng.dirichlet(np.ones(count))
+        for j in range(count):
+            age_days = int(rng.integers(1, 5 * 365))
+            ratio = np.exp(rng.normal(-0.08 * age_days / 365.0, 0.3))
+            shares = float(shares_total * split[j])
+            if shares <= 1e-6:
+                continue
+            lots.append(
+                TaxLot(
+                    lot_id=f"{account_id}-L{i:04d}-{j}",
+                    symbol_index=int(i),
+                    shares=shares,
+                    basis_amount=float(shares * prices[i] * ratio),
+                    holding_period_start=as_of - timedelta(days=age_days),
+                    account_id=account_id,
+                )
+            )
+    return lots
+
+
+@dataclass(frozen=True, slots=True)
+class _Restrictions:
+    """A synthetic account's restrictions, wash-sale locks and cash reserve (USD)."""
+
+    constraints: Constraints
+    locks: WashSaleLocks
+    reserve_amount: float
+
+
+def _restrictions(rng: np.random.Generator, universe: Universe, value: float) -> _Restrictions:
+    """One never-buy, never-sell and must-sell name, two wash-sale locks, bands and a reserve."""
+    picks = rng.choice(universe.size, size=6, replace=False)
+    symbols = universe.symbols
+    return _Restrictions(
+        constraints=Constraints(
+            never_buy_symbols=frozenset({symbols[picks[0]]}),
+            never_sell_symbols=frozenset({symbols[picks[1]]}),
+            must_sell_symbols=frozenset({symbols[picks[2]]}),
+            sector_band_weight=0.03,
+            min_trade_amount=25.0,
+            turnover_cap_weight=None,
+        ),
+        locks=WashSaleLocks(
+            no_buy_symbols=frozenset({symbols[picks[3]]}),
+            no_loss_sale_symbols=frozenset({symbols[picks[4]]}),
+        ),
+        reserve_amount=0.002 * value,
+    )
+
+
 def make_account(
     synthetic: SyntheticUniverse,
     *,
@@ -112,7 +179,6 @@ def make_account(
     rng = np.random.default_rng(seed)
     universe = synthetic.universe
     n = universe.size
-    prices = universe.prices
     value = value_amount if value_amount is not None else 600.0 * n
     cap = np.exp(rng.normal(0.0, 1.0, n))
     cash_target = 0.01
@@ -121,59 +187,27 @@ def make_account(
     cash_rate = rng.uniform(0.005, 0.03)
     drifted = targets * np.exp(rng.normal(0.0, 0.35, n)) * held
     drifted *= (1.0 - cash_rate) / drifted.sum()
-    lots: list[TaxLot] = []
-    for i in np.flatnonzero(held):
-        count = int(rng.integers(1, 9))
-        shares_total = drifted[i] * value / prices[i]
-        split = rng.dirichlet(np.ones(count))
-        for j in range(count):
-            age_days = int(rng.integers(1, 5 * 365))
-            ratio = np.exp(rng.normal(-0.08 * age_days / 365.0, 0.3))
-            shares = float(shares_total * split[j])
-            if shares <= 1e-6:
-                continue
-            lots.append(
-                TaxLot(
-                    lot_id=f"{account_id}-L{i:04d}-{j}",
-                    symbol_index=int(i),
-                    shares=shares,
-                    basis_amount=float(shares * prices[i] * ratio),
-                    holding_period_start=as_of - timedelta(days=age_days),
-                    account_id=account_id,
-                )
-            )
-    cash = cash_rate * value
-    constraints = Constraints()
-    locks = WashSaleLocks()
-    reserve = 0.0
-    if with_restrictions:
-        picks = rng.choice(n, size=6, replace=False)
-        constraints = Constraints(
-            never_buy_symbols=frozenset({universe.symbols[picks[0]]}),
-            never_sell_symbols=frozenset({universe.symbols[picks[1]]}),
-            must_sell_symbols=frozenset({universe.symbols[picks[2]]}),
-            sector_band_weight=0.03,
-            min_trade_amount=25.0,
-            turnover_cap_weight=None,
-        )
-        locks = WashSaleLocks(
-            no_buy_symbols=frozenset({universe.symbols[picks[3]]}),
-            no_loss_sale_symbols=frozenset({universe.symbols[picks[4]]}),
-        )
-        reserve = 0.002 * value
+    lots = _drifted_lots(
+        rng, universe, drifted, held, value=value, as_of=as_of, account_id=account_id
+    )
+    restrictions = (
+        _restrictions(rng, universe, value)
+        if with_restrictions
+        else _Restrictions(Constraints(), WashSaleLocks(), 0.0)
+    )
     return RebalanceProblem(
         as_of=as_of,
         universe=universe,
         target_weights=targets,
         cash_target_weight=cash_target,
         lots=tuple(lots),
-        cash_amount=cash,
+        cash_amount=cash_rate * value,
         tax_profile=TaxProfile(
             short_term_rate=0.408, long_term_rate=0.238, gains_budget_amount=0.01 * value
         ),
         risk_model=synthetic.risk_model,
-        constraints=constraints,
-        wash_sale_locks=locks,
-        cash_reserve_amount=reserve,
+        constraints=restrictions.constraints,
+        wash_sale_locks=restrictions.locks,
+        cash_reserve_amount=restrictions.reserve_amount,
         account_id=account_id,
     )
