@@ -73,6 +73,16 @@ from apps.optimizer.core.prepare import (
     PreparedProblem,
     budget_row_name,
 )
+from apps.optimizer.core.solution import (
+    STATUS_FAILED,
+    STATUS_INACCURATE,
+    STATUS_INFEASIBLE,
+    STATUS_OPTIMAL,
+    RowLabel,
+)
+
+# rounding.py imports ContinuousSolution from here: re-exported until it imports from solution.py.
+from apps.optimizer.core.solution import ContinuousSolution as ContinuousSolution
 from apps.optimizer.core.types import (
     FloatArray,
     RiskModel,
@@ -81,10 +91,6 @@ from apps.optimizer.core.types import (
 )
 
 INFINITY = np.inf
-STATUS_OPTIMAL = "optimal"
-STATUS_INACCURATE = "optimal_inaccurate"
-STATUS_INFEASIBLE = "infeasible"
-STATUS_FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +199,6 @@ def compile_universe(
 
 
 @dataclass(frozen=True, slots=True)
-class RowLabel:
-    """What an inequality row or elastic slack stands for (for reports)."""
-
-    kind: str  # "cash" | "budget" | "turnover" | "sector_band" | "industry_band" | "name_band"
-    name: str  # account id, sector or industry name, "" for turnover
-
-
-@dataclass(frozen=True, slots=True)
 class SparseQP:
     """min ½xᵀPx + cᵀx s.t. Ax = b, h_l ≤ Gx ≤ h_u, x_l ≤ x ≤ x_u (PIQP's form)."""
 
@@ -216,19 +214,6 @@ class SparseQP:
     sell_count: int
     buy_count: int
     slack_labels: tuple[RowLabel, ...] = field(default=())
-
-
-@dataclass(frozen=True, slots=True)
-class ContinuousSolution:
-    """Solver output mapped back to lots and buys (fractions of V, before rounding)."""
-
-    lot_sell_weights: FloatArray  # every lot (forced = lot weight, frozen = 0)
-    buy_weights: FloatArray  # per buy variable of the prepared problem
-    objective: float
-    status: str
-    solver_name: str
-    solve_time_ms: float
-    relaxed: tuple[tuple[RowLabel, float], ...]  # (what, slack in fractions of V)
 
 
 def _csc(rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]) -> sp.csc_matrix:

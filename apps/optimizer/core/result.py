@@ -17,8 +17,9 @@ from apps.optimizer.core.prepare import (
     IntArray,
     PreparedProblem,
 )
-from apps.optimizer.core.problem import CompiledUniverse, ContinuousSolution
+from apps.optimizer.core.problem import CompiledUniverse
 from apps.optimizer.core.rounding import RoundedTrades
+from apps.optimizer.core.solution import ContinuousSolution
 from apps.optimizer.core.types import (
     FloatArray,
     HarvestPair,

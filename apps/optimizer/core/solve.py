@@ -18,15 +18,14 @@ import numpy as np
 from apps.optimizer.core.errors import ProblemShapeError, RebalanceInfeasible, SolverFailed
 from apps.optimizer.core.prepare import PreparedProblem, budget_relaxation_text, prepare_problem
 from apps.optimizer.core.problem import (
-    STATUS_INFEASIBLE,
     CompiledUniverse,
-    RowLabel,
     compile_universe,
     risk_model_digest,
     solve_continuous,
 )
 from apps.optimizer.core.result import build_result
 from apps.optimizer.core.rounding import round_and_repair
+from apps.optimizer.core.solution import STATUS_INFEASIBLE, RowLabel
 from apps.optimizer.core.types import (
     HouseholdProblem,
     RebalanceProblem,

@@ -14,8 +14,8 @@ import pytest
 
 from apps.optimizer.core.errors import ProblemShapeError
 from apps.optimizer.core.prepare import prepare_problem
-from apps.optimizer.core.problem import ContinuousSolution
 from apps.optimizer.core.rounding import RoundedTrades, round_and_repair
+from apps.optimizer.core.solution import ContinuousSolution
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.types import (
     Constraints,
