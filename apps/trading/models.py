@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.common.fields import money_field, price_field, rate_field, shares_field
 from apps.common.limits import fraction_validators
-from apps.common.money import MONEY, PRICE, RATE, SHARES
 
 
 class RunScope(models.TextChoices):
@@ -199,11 +199,11 @@ class Proposal(models.Model):
     status = models.CharField(max_length=20, choices=ProposalStatus.choices)
     flags = models.JSONField(default=list, blank=True, help_text="Exception flags for review.")
     metrics = models.JSONField(default=dict, help_text="Before/after metrics (fractions, USD).")
-    estimated_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    naive_tax_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), help_text="Tax of a tax-naive rebalance to the same target."
+    estimated_tax_amount = money_field(default=Decimal("0"))
+    naive_tax_amount = money_field(
+        default=Decimal("0"), help_text="Tax of a tax-naive rebalance to the same target."
     )
-    turnover_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    turnover_amount = money_field(default=Decimal("0"))
     summary = models.TextField(blank=True)
     solver = models.CharField(max_length=40, blank=True)
     solver_ms = models.PositiveIntegerField(default=0)
@@ -264,10 +264,10 @@ class ProposedTrade(models.Model):
     side = models.CharField(max_length=4, choices=TradeSide.choices)
     symbol = models.CharField(max_length=16)
     lot_key = models.CharField(max_length=128, blank=True, help_text="Sells: the lot relieved.")
-    shares = models.DecimalField(**SHARES)
-    price = models.DecimalField(**PRICE)
-    amount = models.DecimalField(**MONEY)
-    realized_gain_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    shares = shares_field()
+    price = price_field()
+    amount = money_field()
+    realized_gain_amount = money_field(null=True, blank=True)
     term = models.CharField(max_length=5, blank=True)
     reason = models.CharField(max_length=20)
     explanation = models.TextField()
@@ -290,20 +290,17 @@ class TradingSettings(models.Model):
     is_auto_approve = models.BooleanField(
         default=False, help_text="Approve proposals with no exception flag without a trader."
     )
-    large_tax_rate = models.DecimalField(
-        **RATE,
+    large_tax_rate = rate_field(
         validators=fraction_validators(closed_high=True),
         default=Decimal("0.01"),
         help_text="Flag estimated tax above this fraction of value.",
     )
-    large_drift_rate = models.DecimalField(
-        **RATE,
+    large_drift_rate = rate_field(
         default=Decimal("0.05"),
         validators=fraction_validators(closed_high=True),
         help_text="Flag a max drift left above this fraction.",
     )
-    big_trade_rate = models.DecimalField(
-        **RATE,
+    big_trade_rate = rate_field(
         default=Decimal("0.25"),
         validators=fraction_validators(closed_high=True),
         help_text="Flag one trade above this fraction of value.",
@@ -345,8 +342,7 @@ class ScanItem(models.Model):
     is_harvest = models.BooleanField(default=False)
     is_cash_due = models.BooleanField(default=False)
     is_budget_nearly_used = models.BooleanField(default=False)
-    stake_amount = models.DecimalField(
-        **MONEY,
+    stake_amount = money_field(
         default=Decimal("0"),
         help_text="Money at stake (USD): the largest of the drift trade, the harvestable losses "
         "and the cash shortfall; the list's order.",
@@ -412,9 +408,9 @@ class Order(models.Model):
     custodian = models.CharField(max_length=32)
     symbol = models.CharField(max_length=16)
     side = models.CharField(max_length=4, choices=TradeSide.choices)
-    total_shares = models.DecimalField(**SHARES)
-    filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
-    fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    total_shares = shares_field()
+    filled_shares = shares_field(default=Decimal("0"))
+    fill_amount = money_field(default=Decimal("0"))
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.OPEN)
     trade_file = models.ForeignKey(
         TradeFile, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
@@ -460,7 +456,7 @@ class OrderAllocation(models.Model):
     proposed_trade = models.OneToOneField(
         ProposedTrade, on_delete=models.PROTECT, related_name="allocation"
     )
-    shares = models.DecimalField(**SHARES)
+    shares = shares_field()
     lot_instructions = models.JSONField(default=list, blank=True)
     lot_method = models.CharField(
         max_length=4,
@@ -473,8 +469,8 @@ class OrderAllocation(models.Model):
     is_open = models.BooleanField(
         default=True, help_text="Not yet filled nor cancelled: its shares and cash are reserved."
     )
-    filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
-    fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    filled_shares = shares_field(default=Decimal("0"))
+    fill_amount = money_field(default=Decimal("0"))
     fill_count = models.PositiveIntegerField(default=0)
 
     class Meta:
