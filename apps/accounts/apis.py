@@ -31,7 +31,7 @@ from apps.accounts.services.identical import (
     identical_group_delete,
     identical_group_update,
 )
-from apps.common.api import SearchFilters, query_filters, year_param
+from apps.common.api import MoneyField, SearchFilters, SharesField, query_filters, year_param
 from apps.common.limits import BIGINT_MAX
 from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
@@ -157,12 +157,10 @@ class TaxLotOutput(serializers.Serializer):
 
     lot_key = serializers.CharField()
     symbol = serializers.CharField()
-    shares = serializers.DecimalField(max_digits=20, decimal_places=6)
-    cost_basis_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    adjusted_basis_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    wash_adjustment_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    shares = SharesField()
+    cost_basis_amount = MoneyField()
+    adjusted_basis_amount = MoneyField(allow_null=True)
+    wash_adjustment_amount = MoneyField()
     acquired_on = serializers.DateField()
     holding_period_start_on = serializers.DateField()
     has_basis = serializers.BooleanField()
@@ -185,8 +183,8 @@ class TransactionOutput(serializers.Serializer):
     kind = serializers.CharField()
     trade_on = serializers.DateField()
     symbol = serializers.CharField()
-    shares = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
-    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    shares = SharesField(allow_null=True)
+    amount = MoneyField()
     is_opening_lot = serializers.BooleanField()
 
 
@@ -205,14 +203,14 @@ class RealizedGainOutput(serializers.Serializer):
 
     lot_key = serializers.CharField()
     symbol = serializers.CharField()
-    shares = serializers.DecimalField(max_digits=20, decimal_places=6)
+    shares = SharesField()
     acquired_on = serializers.DateField()
     sold_on = serializers.DateField()
-    proceeds_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    basis_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    gain_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    disallowed_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    reportable_gain_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    proceeds_amount = MoneyField()
+    basis_amount = MoneyField()
+    gain_amount = MoneyField()
+    disallowed_amount = MoneyField()
+    reportable_gain_amount = MoneyField()
     term = serializers.CharField()
     form8949_code = serializers.CharField(allow_blank=True)
 
@@ -232,39 +230,27 @@ class RealizedSummaryOutput(serializers.Serializer):
     """The tax year so far (USD): realized, carryforward, netting, estimated tax, budget."""
 
     year = serializers.IntegerField()
-    short_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    long_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    disallowed = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryforward_short = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryforward_long = serializers.DecimalField(max_digits=20, decimal_places=2)
-    net_short_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    net_long_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    net_capital = serializers.DecimalField(max_digits=20, decimal_places=2)
-    estimated_tax = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryover_out_short = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryover_out_long = serializers.DecimalField(max_digits=20, decimal_places=2)
+    short_term = MoneyField()
+    long_term = MoneyField()
+    disallowed = MoneyField()
+    carryforward_short = MoneyField()
+    carryforward_long = MoneyField()
+    net_short_term = MoneyField()
+    net_long_term = MoneyField()
+    net_capital = MoneyField()
+    estimated_tax = MoneyField()
+    carryover_out_short = MoneyField()
+    carryover_out_long = MoneyField()
     budget_kind = serializers.CharField()
-    budget_amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    budget_used = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    budget_left = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    short_term_budget_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    short_term_budget_used = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    short_term_budget_left = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    long_term_budget_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    long_term_budget_used = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    long_term_budget_left = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
+    budget_amount = MoneyField(allow_null=True)
+    budget_used = MoneyField(allow_null=True)
+    budget_left = MoneyField(allow_null=True)
+    short_term_budget_amount = MoneyField(allow_null=True)
+    short_term_budget_used = MoneyField(allow_null=True)
+    short_term_budget_left = MoneyField(allow_null=True)
+    long_term_budget_amount = MoneyField(allow_null=True)
+    long_term_budget_used = MoneyField(allow_null=True)
+    long_term_budget_left = MoneyField(allow_null=True)
 
 
 class RealizedSummaryApi(_AccountScoped, APIView):

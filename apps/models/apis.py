@@ -17,7 +17,9 @@ from apps.access.permissions import Action
 from apps.common.api import (
     ApiErrorOutput,
     AsOfFilters,
+    RateField,
     SearchFilters,
+    WeightField,
     as_of_filter,
     query_filters,
 )
@@ -39,10 +41,6 @@ from apps.models.services import (
 )
 
 
-def _weight_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=9, decimal_places=8, **kwargs)
-
-
 class ModelOutput(serializers.Serializer[Any]):
     """A model portfolio."""
 
@@ -53,9 +51,9 @@ class ModelOutput(serializers.Serializer[Any]):
     provider = serializers.CharField()
     fee_bps = serializers.DecimalField(max_digits=7, decimal_places=2)
     is_active = serializers.BooleanField()
-    tracking_error_target_rate = _weight_field(allow_null=True)
-    name_band_rate = _weight_field(allow_null=True)
-    sector_band_weight = _weight_field(allow_null=True)
+    tracking_error_target_rate = RateField(allow_null=True)
+    name_band_rate = RateField(allow_null=True)
+    sector_band_weight = WeightField(allow_null=True)
 
 
 class ModelTrackingInput(serializers.ModelSerializer[ModelPortfolio]):
@@ -77,7 +75,7 @@ class TargetOutput(serializers.Serializer[Any]):
 
     symbol = serializers.CharField()
     model = serializers.CharField(source="sleeve.code", allow_null=True, default=None)
-    weight = _weight_field()
+    weight = WeightField()
 
 
 class VersionOutput(serializers.Serializer[Any]):
@@ -85,7 +83,7 @@ class VersionOutput(serializers.Serializer[Any]):
 
     number = serializers.IntegerField()
     effective_on = serializers.DateField()
-    cash_weight = _weight_field()
+    cash_weight = WeightField()
     note = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", default=None)
     created_at = serializers.DateTimeField()
@@ -182,13 +180,13 @@ class ModelVersionListApi(_ModelScoped, APIView):
         """``symbol_or_model``: a symbol, or ``model:<CODE>`` for a sleeve."""
 
         symbol_or_model = serializers.CharField(max_length=40)
-        weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
+        weight = WeightField(min_value=Decimal(0))
 
     class ModelVersionListInput(serializers.Serializer[Any]):
         """A new version: weights and cash sum to exactly one."""
 
         effective_on = serializers.DateField()
-        cash_weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
+        cash_weight = WeightField(min_value=Decimal(0))
         note = serializers.CharField(required=False, allow_blank=True, default="")
         targets = serializers.ListField(child=serializers.DictField(), allow_empty=True)
 

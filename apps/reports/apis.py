@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
-from apps.common.api import AsOfFilters, date_param, query_filters
+from apps.common.api import AsOfFilters, MoneyField, date_param, query_filters
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.tenancy import firm_today
@@ -160,19 +160,15 @@ def report_file_response(report_file: ReportFile) -> FileResponse:
     )
 
 
-MONEY = {"max_digits": 20, "decimal_places": 2}
-SHARE = {"max_digits": 12, "decimal_places": 6, "allow_null": True}
-
-
 class ShareOutput(serializers.Serializer):
     """Accounts, and assets, whose taxes saved (net of trading costs) exceeded their fees."""
 
     accounts = serializers.IntegerField()
     accounts_ahead = serializers.IntegerField()
-    account_share = serializers.DecimalField(**SHARE)
-    assets = serializers.DecimalField(**MONEY)
-    assets_ahead = serializers.DecimalField(**MONEY)
-    asset_share = serializers.DecimalField(**SHARE)
+    account_share = serializers.DecimalField(max_digits=12, decimal_places=6, allow_null=True)
+    assets = MoneyField()
+    assets_ahead = MoneyField()
+    asset_share = serializers.DecimalField(max_digits=12, decimal_places=6, allow_null=True)
 
 
 class TaxesSavedRowOutput(serializers.Serializer):
@@ -181,19 +177,19 @@ class TaxesSavedRowOutput(serializers.Serializer):
     account_id = serializers.IntegerField(source="account.pk")
     number = serializers.CharField(source="account.number")
     name = serializers.CharField(source="account.name")
-    value = serializers.DecimalField(**MONEY)
+    value = MoneyField()
     rebalances = serializers.IntegerField()
-    losses_harvested = serializers.DecimalField(**MONEY)
-    permanent = serializers.DecimalField(**MONEY)
-    deferral_value = serializers.DecimalField(**MONEY)
-    deferred_liability = serializers.DecimalField(**MONEY)
-    deferred_liability_pv = serializers.DecimalField(**MONEY)
-    saved = serializers.DecimalField(**MONEY)
-    trading_costs = serializers.DecimalField(**MONEY)
-    fees = serializers.DecimalField(**MONEY)
-    net_saved = serializers.DecimalField(**MONEY)
-    inception_saved_after_costs = serializers.DecimalField(**MONEY)
-    inception_fees = serializers.DecimalField(**MONEY)
+    losses_harvested = MoneyField()
+    permanent = MoneyField()
+    deferral_value = MoneyField()
+    deferred_liability = MoneyField()
+    deferred_liability_pv = MoneyField()
+    saved = MoneyField()
+    trading_costs = MoneyField()
+    fees = MoneyField()
+    net_saved = MoneyField()
+    inception_saved_after_costs = MoneyField()
+    inception_fees = MoneyField()
     is_ahead = serializers.BooleanField()
 
 
@@ -207,14 +203,14 @@ class TaxesSavedOutput(serializers.Serializer):
     trading_cost_rate = serializers.DecimalField(max_digits=8, decimal_places=6)
     share = ShareOutput()
     inception_share = ShareOutput()
-    permanent = serializers.DecimalField(**MONEY)
-    deferral_value = serializers.DecimalField(**MONEY)
-    deferred_liability = serializers.DecimalField(**MONEY)
-    saved = serializers.DecimalField(**MONEY)
-    trading_costs = serializers.DecimalField(**MONEY)
-    fees = serializers.DecimalField(**MONEY)
-    net_saved = serializers.DecimalField(**MONEY)
-    losses_harvested = serializers.DecimalField(**MONEY)
+    permanent = MoneyField()
+    deferral_value = MoneyField()
+    deferred_liability = MoneyField()
+    saved = MoneyField()
+    trading_costs = MoneyField()
+    fees = MoneyField()
+    net_saved = MoneyField()
+    losses_harvested = MoneyField()
     rows = TaxesSavedRowOutput(many=True)
 
 

@@ -14,7 +14,14 @@ from rest_framework.views import APIView
 
 from apps.access.permissions import Action, require_action
 from apps.accounts.models import Account, Household
-from apps.common.api import AsOfFilters, as_of_filter, date_param, query_filters
+from apps.common.api import (
+    AsOfFilters,
+    MoneyField,
+    WeightField,
+    as_of_filter,
+    date_param,
+    query_filters,
+)
 from apps.common.limits import BIGINT_MAX
 from apps.common.tenancy import firm_today
 from apps.models.models import ModelPortfolio
@@ -168,8 +175,8 @@ class OutsideHoldingOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     scope = serializers.CharField()
     exposure_key = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    weight = serializers.DecimalField(max_digits=9, decimal_places=8, allow_null=True)
+    amount = MoneyField(allow_null=True)
+    weight = WeightField(allow_null=True)
     reason = serializers.CharField()
 
 
@@ -183,9 +190,7 @@ class OutsideHoldingListApi(APIView):
 
         exposure_key = serializers.CharField(max_length=120)
         scope = serializers.ChoiceField(choices=("account", "household"), default="account")
-        amount = serializers.DecimalField(
-            max_digits=20, decimal_places=2, required=False, allow_null=True, min_value=Decimal(0)
-        )
+        amount = MoneyField(required=False, allow_null=True, min_value=Decimal(0))
         weight = serializers.DecimalField(
             max_digits=9,
             decimal_places=8,
