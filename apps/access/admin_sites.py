@@ -55,9 +55,13 @@ class PublicAdminSite(AuditedAdminSite):
         self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
     ) -> None:
         """A ``PlatformAuditEvent`` (public schema); refuses to run unaudited."""
+        from apps.access.permissions import signed_in_user
+
         if self.audit_recorder is None:
             raise ImproperlyConfigured("the platform admin has no audit recorder")
-        self.audit_recorder(action=action, acting_user=request.user, obj=obj, payload=payload)
+        self.audit_recorder(
+            action=action, acting_user=signed_in_user(request), obj=obj, payload=payload
+        )
 
     login_form = AdminSignInForm
 
@@ -81,9 +85,12 @@ class FirmAdminSite(AuditedAdminSite):
         self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
     ) -> None:
         """An ``AuditEvent`` in the firm's schema."""
+        from apps.access.permissions import signed_in_user
         from apps.access.services import audit_event_record
 
-        audit_event_record(action=action, acting_user=request.user, obj=obj, payload=payload)
+        audit_event_record(
+            action=action, acting_user=signed_in_user(request), obj=obj, payload=payload
+        )
 
 
 public_admin_site = PublicAdminSite(name="public_admin")

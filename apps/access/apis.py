@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import PERMISSIONS, Action, user_role
+from apps.access.requests import AuthenticatedRequest
 from apps.access.selectors import api_token_list_for_user, firm_user_list
 from apps.access.services import api_token_create, api_token_revoke
 from apps.access.totp import totp_check
@@ -161,6 +162,7 @@ class TokenListApi(ListAPIView):
     """The caller's own API tokens (every state), newest first; keys are never shown again."""
 
     serializer_class = TokenOutput
+    request: AuthenticatedRequest  # behind IsFirmMember
 
     def get_queryset(self) -> Any:
         """The caller's tokens only."""
@@ -171,7 +173,7 @@ class TokenRevokeApi(APIView):
     """Revoke one of the caller's own tokens (it stops working at once)."""
 
     @extend_schema(request=None, responses=TokenOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Revoke it; revoking a revoked or expired token changes nothing."""
         token = get_object_or_404(api_token_list_for_user(user=request.user), pk=pk)
         return Response(TokenOutput(api_token_revoke(token=token, acting_user=request.user)).data)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -58,7 +59,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 }
 
 
-def user_role(user: Any) -> Role | None:
+def user_role(user: User | AnonymousUser) -> Role | None:
     """The user's role in the current firm's schema, or None (no access)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
@@ -68,13 +69,20 @@ def user_role(user: Any) -> Role | None:
     return Role(membership.role) if membership is not None else None
 
 
-def user_can(user: Any, action: Action) -> bool:
+def user_can(user: User | AnonymousUser, action: Action) -> bool:
     """Whether the user's role in this firm allows the action (fails closed)."""
     role = user_role(user)
     return role is not None and action in PERMISSIONS[role]
 
 
-def require_action(user: Any, action: Action) -> None:
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, for code behind a login (the admin sites) that records who acted."""
+    if not isinstance(request.user, User) or not request.user.is_authenticated:
+        raise PermissionDenied("sign in first")
+    return request.user
+
+
+def require_action(user: User | AnonymousUser, action: Action) -> None:
     """Raise unless the user may perform the action (for services)."""
     if not user_can(user, action):
         raise PermissionDeniedError(

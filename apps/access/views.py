@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm, TotpConfirmForm
 from apps.access.permissions import Action, action_required
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.access.selectors import api_token_list_for_user, audit_event_list, firm_user_list
 from apps.access.services import (
     api_token_create,
@@ -27,7 +28,7 @@ from apps.common.show_once import show_once_store, show_once_take
 
 
 @action_required(Action.MANAGE_USERS)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Users and roles of the firm; firm admins add users here."""
     form = FirmUserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +48,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @action_required(Action.MANAGE_USERS)
-def user_set_role(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_set_role(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Change one user's role (POST)."""
     user = get_object_or_404(firm_user_list(), pk=user_id)
     form = RoleForm(request.POST or None)
@@ -84,7 +85,7 @@ def audit_export_download(request: HttpRequest, event_id: int) -> FileResponse:
 
 
 @action_required(Action.VIEW_BOOK)
-def api_token_list(request: HttpRequest) -> HttpResponse:
+def api_token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own API tokens; a new one's key is shown once, after the redirect."""
     form = ApiTokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -114,7 +115,7 @@ def api_token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.VIEW_BOOK)
-def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     """Revoke one of the user's own tokens."""
     token = get_object_or_404(api_token_list_for_user(user=request.user), pk=token_id)
     api_token_revoke(token=token, acting_user=request.user)

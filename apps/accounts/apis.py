@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.accounts.exports import form8949_csv
 from apps.accounts.models import Account, IdenticalGroup, Registration
 from apps.accounts.selectors import (
@@ -132,7 +133,7 @@ class AccountDetailApi(RetrieveAPIView):
         return account_list()
 
     @extend_schema(request=AccountProfileInput, responses=AccountOutput)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Change profile fields; unknown or invalid values are refused whole."""
         account = self.get_object()
         data = AccountProfileInput(instance=account, data=request.data, partial=True)
@@ -323,7 +324,7 @@ class IdenticalGroupListApi(APIView):
         return Response(IdenticalGroupOutput(identical_group_list(), many=True).data)
 
     @extend_schema(request=IdenticalGroupInput, responses={201: IdenticalGroupOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Add a group (audited; the ledgers it changes are replayed)."""
         data = IdenticalGroupInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -342,7 +343,7 @@ class IdenticalGroupDetailApi(APIView):
         return Response(IdenticalGroupOutput(get_object_or_404(IdenticalGroup, pk=pk)).data)
 
     @extend_schema(request=IdenticalGroupInput, responses=IdenticalGroupOutput)
-    def put(self, request: Request, pk: int) -> Response:
+    def put(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Replace it (audited, before and after)."""
         group = get_object_or_404(IdenticalGroup, pk=pk)
         data = IdenticalGroupInput(data=request.data)
@@ -351,7 +352,7 @@ class IdenticalGroupDetailApi(APIView):
         return Response(IdenticalGroupOutput(group).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Remove it (audited)."""
         group = get_object_or_404(IdenticalGroup, pk=pk)
         identical_group_delete(group=group, acting_user=request.user)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.common.exceptions import ApplicationError
 from apps.common.show_once import show_once_store, show_once_take
 from apps.firms.forms import FirmOnboardForm, StaffEntryForm
@@ -78,7 +79,7 @@ def staff_console(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_member_required(login_url="staff-login")
-def staff_book_run(request: HttpRequest, firm_id: int) -> HttpResponse:
+def staff_book_run(request: AuthenticatedHttpRequest, firm_id: int) -> HttpResponse:
     """Start a whole-book rebalance for a sub-advised firm (audited in the firm)."""
     firm = get_object_or_404(Firm.objects.exclude(schema_name="public"), pk=firm_id)
     try:
@@ -100,7 +101,7 @@ def _firm_rows() -> list[dict[str, Any]]:
 
 @require_POST
 @staff_member_required(login_url="staff-login")
-def staff_enter_firm(request: HttpRequest, firm_id: int) -> HttpResponse:
+def staff_enter_firm(request: AuthenticatedHttpRequest, firm_id: int) -> HttpResponse:
     """Record the entry and send staff to the firm's own host with a one-use token."""
     firm = get_object_or_404(Firm.objects.exclude(schema_name="public"), pk=firm_id)
     form = StaffEntryForm(request.POST)

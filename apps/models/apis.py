@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.common.api import (
     ApiErrorOutput,
     AsOfFilters,
@@ -122,7 +123,7 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
         return model_list(search=query_filters(self).get("search", ""))
 
     @extend_schema(request=ModelListInput, responses={201: ModelOutput, 409: ApiErrorOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Create a model (then add a version)."""
         data = self.ModelListInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -151,7 +152,7 @@ class ModelDetailApi(_ModelScoped, APIView):
             extra_kwargs = {f: {"required": False} for f in MODEL_FIELDS}  # noqa: RUF012
 
     @extend_schema(request=ModelUpdateInput, responses=ModelOutput)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Change fields; unknown or invalid values are refused whole (audited)."""
         model = self.model()
         data = self.ModelUpdateInput(instance=model, data=request.data, partial=True)
@@ -196,7 +197,7 @@ class ModelVersionListApi(_ModelScoped, APIView):
         return Response(VersionOutput(model_version_list(model=self.model()), many=True).data)
 
     @extend_schema(request=ModelVersionListInput, responses={201: VersionOutput})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Create the next version (validated; audited)."""
         model = self.model()
         data = self.ModelVersionListInput(data=request.data)

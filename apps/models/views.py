@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import page_date
@@ -35,7 +36,7 @@ def _as_of(request: HttpRequest) -> date:
 
 
 @action_required(Action.VIEW_BOOK)
-def model_list_page(request: HttpRequest) -> HttpResponse:
+def model_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The firm's models; model managers create one here."""
     form = ModelCreateForm(request.POST or None)
     if request.method == "POST":
@@ -94,7 +95,7 @@ def model_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @action_required(Action.MANAGE_MODELS)
-def model_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+def model_edit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Edit = create a new version (from the form's CSV or an upload); or change the description."""
     model = get_object_or_404(ModelPortfolio, pk=pk)
     today = firm_today()

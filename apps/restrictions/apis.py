@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action, require_action
+from apps.access.requests import AuthenticatedRequest
 from apps.accounts.models import Account, Household
 from apps.common.api import (
     AsOfFilters,
@@ -48,7 +50,7 @@ from apps.restrictions.services import (
 from apps.targets import CASH, EffectiveTarget
 
 
-def _require_scope_action(user: Any, scope: str) -> None:
+def _require_scope_action(user: User, scope: str) -> None:
     # Firm-wide rules bind every account: the firm's model managers set them, not advisors.
     require_action(
         user, Action.MANAGE_MODELS if scope == RestrictionScope.FIRM else Action.DESIGN_SOLUTION
@@ -120,7 +122,7 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
         )
 
     @extend_schema(request=RestrictionListInput, responses={201: RestrictionOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Add a restriction (audited)."""
         data = self.RestrictionListInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -155,7 +157,7 @@ class RestrictionEndApi(APIView):
         ends_on = date_param(required=False)
 
     @extend_schema(request=RestrictionEndInput, responses=RestrictionOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """End it (audited)."""
         restriction = get_object_or_404(Restriction, pk=pk)
         _require_scope_action(request.user, restriction.scope)
@@ -209,7 +211,7 @@ class OutsideHoldingListApi(APIView):
         return Response(OutsideHoldingOutput(holdings, many=True).data)
 
     @extend_schema(request=OutsideHoldingListInput, responses={201: OutsideHoldingOutput})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Set (create or replace) one outside holding (audited)."""
         account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
         data = self.OutsideHoldingListInput(data=request.data)
@@ -231,7 +233,7 @@ class OutsideHoldingRemoveApi(APIView):
     required_action = Action.DESIGN_SOLUTION
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int, holding_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int, holding_id: int) -> Response:
         """Delete it (audited)."""
         account = get_object_or_404(Account, pk=pk)
         holding = get_object_or_404(
@@ -262,7 +264,7 @@ class SubstituteListApi(APIView):
         return Response(substitutes_map())
 
     @extend_schema(request=SubstituteListInput, responses=OpenApiTypes.OBJECT)
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         """Replace one symbol's alternatives (audited)."""
         data = self.SubstituteListInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -286,7 +288,7 @@ class AccountModelApi(APIView):
         model = serializers.CharField(allow_null=True)
 
     @extend_schema(request=AccountModelInput, responses=OpenApiTypes.OBJECT)
-    def put(self, request: Request, pk: int) -> Response:
+    def put(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Assign (audited)."""
         account = get_object_or_404(Account, pk=pk)
         data = self.AccountModelInput(data=request.data)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
 from apps.accounts.selectors import substantially_identical_groups
@@ -128,7 +129,7 @@ def _design(pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def account_model_assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Set the account's model (POST)."""
     account = get_object_or_404(Account, pk=pk)
     form = ModelAssignForm(request.POST)
@@ -144,7 +145,9 @@ def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
     return _design(pk)
 
 
-def _restriction_add_posted(request: HttpRequest, account: Account | None) -> RestrictionForm:
+def _restriction_add_posted(
+    request: AuthenticatedHttpRequest, account: Account | None
+) -> RestrictionForm:
     """Add the posted restriction: the form, with errors if it was refused.
 
     To the account (or its household, if the form says so), or without an account to the firm.
@@ -174,7 +177,7 @@ def _restriction_add_posted(request: HttpRequest, account: Account | None) -> Re
     return form
 
 
-def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> None:
+def _restriction_end_today(request: AuthenticatedHttpRequest, restriction: Restriction) -> None:
     """End the restriction today; a message says how it went."""
     try:
         restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
@@ -186,7 +189,7 @@ def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> No
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
+def account_restriction_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Add a restriction to the account or its household (POST)."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = _restriction_add_posted(request, account)
@@ -197,7 +200,9 @@ def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) -> HttpResponse:
+def account_restriction_end(
+    request: AuthenticatedHttpRequest, pk: int, restriction_id: int
+) -> HttpResponse:
     """End one of the account's or household's restrictions today (POST)."""
     account = get_object_or_404(Account, pk=pk)
     restriction = get_object_or_404(
@@ -211,7 +216,7 @@ def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) 
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_outside_holding_set(request: HttpRequest, pk: int) -> HttpResponse:
+def account_outside_holding_set(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Set an outside holding of the account or its household (POST)."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = OutsideHoldingForm(request.POST)
@@ -238,7 +243,7 @@ def account_outside_holding_set(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_profile_update(request: HttpRequest, pk: int) -> HttpResponse:
+def account_profile_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Save the account's cash needs and tax settings (audited); a refusal keeps the input."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = AccountProfileForm(request.POST, instance=Account.objects.get(pk=pk))
@@ -256,7 +261,9 @@ def account_profile_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_outside_holding_remove(request: HttpRequest, pk: int, holding_id: int) -> HttpResponse:
+def account_outside_holding_remove(
+    request: AuthenticatedHttpRequest, pk: int, holding_id: int
+) -> HttpResponse:
     """Remove an outside holding of the account or its household (POST)."""
     account = get_object_or_404(Account, pk=pk)
     holding = get_object_or_404(
@@ -302,7 +309,7 @@ def _firm_render(request: HttpRequest, *, status: int = 200, **bound: Any) -> Ht
 
 @require_POST
 @action_required(Action.MANAGE_MODELS)
-def firm_restriction_add(request: HttpRequest) -> HttpResponse:
+def firm_restriction_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Add a firm-wide restriction (POST)."""
     form = _restriction_add_posted(request, None)
     if form.errors:
@@ -312,7 +319,7 @@ def firm_restriction_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.MANAGE_MODELS)
-def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpResponse:
+def firm_restriction_end(request: AuthenticatedHttpRequest, restriction_id: int) -> HttpResponse:
     """End a firm-wide restriction today (POST)."""
     restriction = get_object_or_404(
         Restriction.objects.filter(scope=RestrictionScope.FIRM), pk=restriction_id
@@ -323,7 +330,7 @@ def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpRespo
 
 @require_POST
 @action_required(Action.MANAGE_MODELS)
-def firm_substitute_set(request: HttpRequest) -> HttpResponse:
+def firm_substitute_set(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Replace a symbol's substitutes (POST)."""
     form = SubstituteForm(request.POST)
     if form.is_valid():

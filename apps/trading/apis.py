@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.common.api import date_param, query_filters
 from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.pagination import KeyLimitOffsetPagination
@@ -166,7 +167,7 @@ class RunCancelApi(APIView):
     required_action = Action.RUN_REBALANCE
 
     @extend_schema(request=None, responses=RunOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Cancel; pending accounts are marked skipped."""
         run = rebalance_run_cancel(
             run=get_object_or_404(RebalanceRun, pk=pk), acting_user=request.user
@@ -279,7 +280,7 @@ class ProposalDecideApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=DecisionInput, responses=DecisionOutput)
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Decide."""
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -304,7 +305,7 @@ class ProposalRerunApi(APIView):
     required_action = Action.RUN_REBALANCE
 
     @extend_schema(request=None, responses={202: RunOutput})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Accept the run; it starts on the optimizer queue (when the broker is up)."""
         proposal = get_object_or_404(proposal_list(), pk=pk)
         run = proposal_rerun(proposal=proposal, acting_user=request.user)

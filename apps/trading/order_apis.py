@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.common.api import query_filters, text_param
 from apps.trading.models import Order, OrderAllocation, OrderStatus, TradeFile, TradeFileLayout
 from apps.trading.order_selectors import order_list, trade_file_list
@@ -121,7 +122,7 @@ class OrderCreateApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=None, responses={201: OrderOutput(many=True)})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Create the orders; an empty list when no approved proposal waits."""
         batch = orders_create_from_approved(acting_user=request.user)
         fresh = order_list().filter(pk__in=[o.pk for o in batch.orders]).order_by("pk")
@@ -151,7 +152,7 @@ class TradeFileGenerateApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=TradeFileGenerateInput, responses={201: TradeFileOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Generate the file (400 ``trade_file_nothing_to_send`` when nothing is open)."""
         data = TradeFileGenerateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -215,7 +216,7 @@ class FillsImportApi(APIView):
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": FillsImportInput}, responses=FillsReportOutput)
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Import; the same file again is a no-op (``is_duplicate``)."""
         data = FillsImportInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -236,7 +237,7 @@ class OrderCancelApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=None, responses=OrderOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Cancel; 400 when nothing is left to cancel."""
         order = get_object_or_404(Order, pk=pk)
         order_cancel(order=order, acting_user=request.user)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.forms import new_request_key
@@ -249,7 +250,7 @@ def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.RUN_REBALANCE)
-def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def run_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Cancel a run that has not finished."""
     run = get_object_or_404(RebalanceRun, pk=pk)
     try:
@@ -287,7 +288,7 @@ def proposal_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.RUN_REBALANCE)
-def proposal_rerun_view(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_rerun_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One click: run the stale or held back proposal's account again, today."""
     proposal = get_object_or_404(proposal_list(), pk=pk)
     try:
@@ -333,7 +334,7 @@ class ApprovalFilterForm(ListFilterForm):
 
 
 @action_required(Action.VIEW_BOOK)
-def exception_queue_page(request: HttpRequest) -> HttpResponse:
+def exception_queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Proposals waiting for a trader, flagged first, 100 a page; approve or reject in bulk."""
     filter_form = ApprovalFilterForm(request.GET)
     filters = filter_form.filters()
@@ -431,7 +432,7 @@ def account_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
+def account_preview_submit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Submit the previewed design: optimized again now and sent to the trader's review."""
     account = get_object_or_404(Account, pk=pk)
     try:
@@ -449,7 +450,7 @@ def account_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @action_required(Action.MANAGE_SETTINGS)
-def trading_settings_page(request: HttpRequest) -> HttpResponse:
+def trading_settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Firm admins set the approval policy, exception thresholds and the daily scan."""
     policy = trading_settings_get()
     form = TradingSettingsForm(

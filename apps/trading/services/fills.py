@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -481,7 +481,7 @@ def fills_import(
     *,
     content: bytes,
     filename: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     layout: TradeFileLayout | str = TradeFileLayout.GENERIC,
 ) -> FillReport:
     """Book a custodian's fills file, all or nothing; re-importing the same bytes is a no-op.
@@ -538,7 +538,7 @@ def fills_import(
 
 
 def _apply(
-    fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: Any | None
+    fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: User | None
 ) -> FillReport:
     """Write the entries, the allocations' and orders' fill totals, rebuild the households."""
     Transaction.objects.bulk_create([f.entry for f in fills if f.entry is not None])

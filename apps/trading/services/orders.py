@@ -10,8 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 
@@ -63,7 +63,7 @@ class OrderBatch:
 
 
 @transaction.atomic
-def orders_create_from_approved(*, acting_user: Any | None) -> OrderBatch:
+def orders_create_from_approved(*, acting_user: User | None) -> OrderBatch:
     """Turn approved proposals into block orders, one allocation per proposed trade.
 
     Each approved proposal passes two gates first (``pretrade``): its account must be as it was
@@ -132,7 +132,7 @@ def _order_create(
     side: str,
     members: list[ProposedTrade],
     by_id: dict[int, Proposal],
-    acting_user: Any | None,
+    acting_user: User | None,
 ) -> Order:
     total = sum((t.shares for t in members), ZERO)
     order = Order(
@@ -190,7 +190,7 @@ def _proposals_mark(
     ordered: list[Proposal],
     held: dict[int, list[str]],
     stale: dict[int, str],
-    acting_user: Any | None,
+    acting_user: User | None,
 ) -> None:
     """Ordered, held and stale proposals take their status, each audited."""
     for proposal in ordered:
@@ -220,7 +220,7 @@ def _proposals_mark(
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, acting_user: Any | None, note: str = "") -> Order:
+def order_cancel(*, order: Order, acting_user: User | None, note: str = "") -> Order:
     """Cancel what is left of a block order: its open allocations stop reserving shares and cash.
 
     An open order (not yet in a trade file) is simply withdrawn; a sent one is cancelled for

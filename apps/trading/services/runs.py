@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -178,7 +179,7 @@ def run_as_of_check(*, as_of: date, account_ids: list[int]) -> None:
             ) from exc
 
 
-def proposal_rerun(*, proposal: Proposal, acting_user: Any) -> RebalanceRun:
+def proposal_rerun(*, proposal: Proposal, acting_user: User) -> RebalanceRun:
     """The one-click re-run of a stale or held back proposal: its account, today, same mode.
 
     Raises:
@@ -529,7 +530,7 @@ def _finish_if_done(run: RebalanceRun) -> None:
 
 
 @transaction.atomic
-def rebalance_run_cancel(*, run: RebalanceRun, acting_user: Any) -> RebalanceRun:
+def rebalance_run_cancel(*, run: RebalanceRun, acting_user: User) -> RebalanceRun:
     """Stop a run: accounts not yet optimized are marked skipped ("cancelled"); audited.
 
     Raises:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -285,7 +285,7 @@ def trade_file_render(
 
 @transaction.atomic
 def trade_file_generate(
-    *, custodian: str, layout: TradeFileLayout | str, acting_user: Any | None
+    *, custodian: str, layout: TradeFileLayout | str, acting_user: User | None
 ) -> TradeFile:
     """Write the custodian's open orders to a trade file in the firm's storage; mark them sent.
 
