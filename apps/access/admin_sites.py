@@ -35,7 +35,12 @@ class AuditedAdminSite(AdminSite):
         super().register(model_or_iterable, admin_class, **options)
 
     def audit_record(
-        self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
+        self,
+        *,
+        request: HttpRequest,
+        action: str,
+        obj: models.Model | None,
+        payload: dict[str, Any],
     ) -> None:
         """Write the audit row of one admin change (in the same transaction as the change)."""
         raise NotImplementedError
@@ -52,7 +57,12 @@ class PublicAdminSite(AuditedAdminSite):
     audit_recorder: AuditRecorder | None = None
 
     def audit_record(
-        self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
+        self,
+        *,
+        request: HttpRequest,
+        action: str,
+        obj: models.Model | None,
+        payload: dict[str, Any],
     ) -> None:
         """A ``PlatformAuditEvent`` (public schema); refuses to run unaudited."""
         from apps.access.permissions import signed_in_user
@@ -82,7 +92,12 @@ class FirmAdminSite(AuditedAdminSite):
         return bool(user.is_active and user.is_staff and user_can(user, Action.ADMIN_SITE))
 
     def audit_record(
-        self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
+        self,
+        *,
+        request: HttpRequest,
+        action: str,
+        obj: models.Model | None,
+        payload: dict[str, Any],
     ) -> None:
         """An ``AuditEvent`` in the firm's schema."""
         from apps.access.permissions import signed_in_user

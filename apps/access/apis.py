@@ -21,7 +21,7 @@ from apps.access.totp import totp_check
 from apps.common.api import ApiErrorOutput
 
 
-class FirmUserOutput(serializers.Serializer):
+class FirmUserOutput(serializers.Serializer[Any]):
     """A firm user as the API shows it."""
 
     id = serializers.IntegerField()
@@ -31,7 +31,7 @@ class FirmUserOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-class MeOutput(serializers.Serializer):
+class MeOutput(serializers.Serializer[Any]):
     """The caller's identity and allowed actions."""
 
     username = serializers.CharField()
@@ -57,7 +57,7 @@ class MeApi(APIView):
         return Response(MeOutput(data).data)
 
 
-class FirmUserListApi(ListAPIView):
+class FirmUserListApi(ListAPIView[Any]):
     """The firm's users and roles (firm admins)."""
 
     required_action = Action.MANAGE_USERS
@@ -68,7 +68,7 @@ class FirmUserListApi(ListAPIView):
         return firm_user_list()
 
 
-class FirmUserDetailApi(RetrieveAPIView):
+class FirmUserDetailApi(RetrieveAPIView[Any]):
     """One user of the firm (firm admins)."""
 
     required_action = Action.MANAGE_USERS
@@ -79,7 +79,7 @@ class FirmUserDetailApi(RetrieveAPIView):
         return firm_user_list()
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(serializers.Serializer[Any]):
     """Credentials of a firm user, and the new token's name and lifetime."""
 
     username = serializers.CharField(max_length=150)
@@ -93,7 +93,7 @@ class TokenInput(serializers.Serializer):
     )
 
 
-class TokenOutput(serializers.Serializer):
+class TokenOutput(serializers.Serializer[Any]):
     """A named API token of one firm user, valid on this firm's host only."""
 
     id = serializers.IntegerField()
@@ -158,7 +158,7 @@ class TokenCreateApi(APIView):
         return Response(TokenCreatedOutput({**TokenOutput(token).data, "token": key}).data)
 
 
-class TokenListApi(ListAPIView):
+class TokenListApi(ListAPIView[Any]):
     """The caller's own API tokens (every state), newest first; keys are never shown again."""
 
     serializer_class = TokenOutput

@@ -49,7 +49,7 @@ def _year(view: APIView) -> int:
     return year
 
 
-class HouseholdOutput(serializers.Serializer):
+class HouseholdOutput(serializers.Serializer[Any]):
     """A household and how many accounts it has."""
 
     id = serializers.IntegerField()
@@ -58,7 +58,7 @@ class HouseholdOutput(serializers.Serializer):
     account_count = serializers.IntegerField()
 
 
-class HouseholdListApi(ListAPIView):
+class HouseholdListApi(ListAPIView[Any]):
     """Households of the firm (search by name or external id with ``?search=``)."""
 
     serializer_class = HouseholdOutput
@@ -69,7 +69,7 @@ class HouseholdListApi(ListAPIView):
         return household_list(search=query_filters(self).get("search", ""))
 
 
-class AccountOutput(serializers.ModelSerializer):
+class AccountOutput(serializers.ModelSerializer[Account]):
     """An account with its customization."""
 
     household = serializers.CharField(source="household.external_id")
@@ -89,7 +89,7 @@ class AccountOutput(serializers.ModelSerializer):
         )
 
 
-class AccountListApi(ListAPIView):
+class AccountListApi(ListAPIView[Account]):
     """Accounts (filters: ``search``, ``household``, ``registration``)."""
 
     serializer_class = AccountOutput
@@ -113,7 +113,7 @@ class AccountListApi(ListAPIView):
         )
 
 
-class AccountProfileInput(serializers.ModelSerializer):
+class AccountProfileInput(serializers.ModelSerializer[Account]):
     """The customization fields an advisor may change (all optional)."""
 
     class Meta:
@@ -122,7 +122,7 @@ class AccountProfileInput(serializers.ModelSerializer):
         extra_kwargs = {f: {"required": False} for f in PROFILE_FIELDS}  # noqa: RUF012
 
 
-class AccountDetailApi(RetrieveAPIView):
+class AccountDetailApi(RetrieveAPIView[Account]):
     """One account; PATCH changes its customization (advisors, audited)."""
 
     serializer_class = AccountOutput
@@ -153,7 +153,7 @@ class _AccountScoped:
         return get_object_or_404(Account, pk=self.kwargs["pk"])
 
 
-class TaxLotOutput(serializers.Serializer):
+class TaxLotOutput(serializers.Serializer[Any]):
     """An open lot (USD, shares)."""
 
     lot_key = serializers.CharField()
@@ -167,7 +167,7 @@ class TaxLotOutput(serializers.Serializer):
     has_basis = serializers.BooleanField()
 
 
-class TaxLotListApi(_AccountScoped, ListAPIView):
+class TaxLotListApi(_AccountScoped, ListAPIView[Any]):
     """The account's open lots."""
 
     serializer_class = TaxLotOutput
@@ -177,7 +177,7 @@ class TaxLotListApi(_AccountScoped, ListAPIView):
         return tax_lot_list_open(account=self.account())
 
 
-class TransactionOutput(serializers.Serializer):
+class TransactionOutput(serializers.Serializer[Any]):
     """A ledger entry (amount positive; kind says the direction)."""
 
     external_id = serializers.CharField()
@@ -189,7 +189,7 @@ class TransactionOutput(serializers.Serializer):
     is_opening_lot = serializers.BooleanField()
 
 
-class TransactionListApi(_AccountScoped, ListAPIView):
+class TransactionListApi(_AccountScoped, ListAPIView[Any]):
     """The account's ledger, newest first."""
 
     serializer_class = TransactionOutput
@@ -199,7 +199,7 @@ class TransactionListApi(_AccountScoped, ListAPIView):
         return transaction_list(account=self.account())
 
 
-class RealizedGainOutput(serializers.Serializer):
+class RealizedGainOutput(serializers.Serializer[Any]):
     """One lot piece sold (a Form 8949 row)."""
 
     lot_key = serializers.CharField()
@@ -216,7 +216,7 @@ class RealizedGainOutput(serializers.Serializer):
     form8949_code = serializers.CharField(allow_blank=True)
 
 
-class RealizedGainListApi(_AccountScoped, ListAPIView):
+class RealizedGainListApi(_AccountScoped, ListAPIView[Any]):
     """Realized gains of the account in a tax year."""
 
     serializer_class = RealizedGainOutput
@@ -227,7 +227,7 @@ class RealizedGainListApi(_AccountScoped, ListAPIView):
         return realized_gain_list(account=self.account(), year=_year(self))
 
 
-class RealizedSummaryOutput(serializers.Serializer):
+class RealizedSummaryOutput(serializers.Serializer[Any]):
     """The tax year so far (USD): realized, carryforward, netting, estimated tax, budget."""
 
     year = serializers.IntegerField()

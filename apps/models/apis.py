@@ -67,7 +67,7 @@ class ModelTrackingInput(serializers.ModelSerializer[ModelPortfolio]):
 
     class Meta:
         model = ModelPortfolio
-        fields = MODEL_TRACKING_FIELDS
+        fields: tuple[str, ...] = MODEL_TRACKING_FIELDS
         extra_kwargs = {f: {"required": False} for f in MODEL_TRACKING_FIELDS}  # noqa: RUF012
 
 

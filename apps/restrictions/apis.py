@@ -108,8 +108,14 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         """Restrictions, filtered."""
         filters = query_filters(self)
-        account = Account.objects.filter(pk=filters.get("account")).first()
-        household = Household.objects.filter(pk=filters.get("household")).first()
+        account = (
+            Account.objects.filter(pk=filters["account"]).first() if "account" in filters else None
+        )
+        household = (
+            Household.objects.filter(pk=filters["household"]).first()
+            if "household" in filters
+            else None
+        )
         if (account is None and "account" in filters) or (
             household is None and "household" in filters
         ):

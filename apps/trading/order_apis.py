@@ -36,7 +36,7 @@ from apps.trading.services.orders import order_cancel, orders_create_from_approv
 from apps.trading.services.trade_files import trade_file_content, trade_file_generate
 
 
-class AllocationOutput(serializers.ModelSerializer):
+class AllocationOutput(serializers.ModelSerializer[OrderAllocation]):
     """One account's part of a block order."""
 
     account_number = serializers.CharField(source="account.number")
@@ -57,7 +57,7 @@ class AllocationOutput(serializers.ModelSerializer):
         )
 
 
-class OrderOutput(serializers.ModelSerializer):
+class OrderOutput(serializers.ModelSerializer[Order]):
     """A block order with its allocations."""
 
     allocations = AllocationOutput(many=True, read_only=True)
@@ -80,7 +80,7 @@ class OrderOutput(serializers.ModelSerializer):
         )
 
 
-class TradeFileOutput(serializers.ModelSerializer):
+class TradeFileOutput(serializers.ModelSerializer[TradeFile]):
     """A generated trade file (download it at ``trade-files/<id>/download/``)."""
 
     class Meta:
@@ -97,7 +97,7 @@ class TradeFileOutput(serializers.ModelSerializer):
         )
 
 
-class OrderListApi(ListAPIView):
+class OrderListApi(ListAPIView[Order]):
     """Block orders, newest first (filters: ``status``, ``custodian``)."""
 
     serializer_class = OrderOutput
@@ -129,7 +129,7 @@ class OrderCreateApi(APIView):
         return Response(OrderOutput(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 
-class TradeFileListApi(ListAPIView):
+class TradeFileListApi(ListAPIView[TradeFile]):
     """Generated trade files, newest first."""
 
     serializer_class = TradeFileOutput
@@ -139,7 +139,7 @@ class TradeFileListApi(ListAPIView):
         return trade_file_list()
 
 
-class TradeFileGenerateInput(serializers.Serializer):
+class TradeFileGenerateInput(serializers.Serializer[Any]):
     """Whose open orders, in which layout."""
 
     custodian = serializers.CharField(max_length=32)
@@ -185,7 +185,7 @@ class TradeFileDownloadApi(APIView):
         )
 
 
-class FillsImportInput(serializers.Serializer):
+class FillsImportInput(serializers.Serializer[Any]):
     """A fills file and its layout."""
 
     file = serializers.FileField()
@@ -194,7 +194,7 @@ class FillsImportInput(serializers.Serializer):
     )
 
 
-class FillsReportOutput(serializers.Serializer):
+class FillsReportOutput(serializers.Serializer[Any]):
     """What a fills import did."""
 
     filename = serializers.CharField()
