@@ -31,7 +31,7 @@ class LoginAdmin(AuditedModelAdmin, UserAdmin):  # type: ignore[type-arg]
         return False
 
 
-class LoginGroupAdmin(AuditedModelAdmin, GroupAdmin):  # type: ignore[type-arg]
+class LoginGroupAdmin(AuditedModelAdmin, GroupAdmin):
     """Permission groups, audited."""
 
 

@@ -29,7 +29,7 @@ def client_address(request: HttpRequest) -> str:
     ignored entirely: anyone can send it.
     """
     peer = str(request.META.get("REMOTE_ADDR", ""))
-    proxies = settings.PLATFORM_TRUSTED_PROXY_COUNT
+    proxies = int(settings.PLATFORM_TRUSTED_PROXY_COUNT)
     if proxies <= 0:
         return peer
     forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")]

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework.permissions import BasePermission
 
 from apps.access.roles import Role
 from apps.common.exceptions import CommonErrorCode, PermissionDeniedError
+from apps.common.tenancy import current_schema
 
 if TYPE_CHECKING:  # DRF imports this module while it initialises its own views
     from rest_framework.request import Request
@@ -63,7 +63,7 @@ def user_role(user: User | AnonymousUser) -> Role | None:
     """The user's role in the current firm's schema, or None (no access)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    if connection.schema_name == "public":
+    if current_schema() == "public":
         return None
     membership = getattr(user, "membership", None)
     return Role(membership.role) if membership is not None else None
@@ -92,7 +92,7 @@ def require_action(user: User | AnonymousUser, action: Action) -> None:
         )
 
 
-_View = TypeVar("_View", bound=Callable[..., HttpResponse])
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 def action_required(action: Action) -> Callable[[_View], _View]:
@@ -100,7 +100,7 @@ def action_required(action: Action) -> Callable[[_View], _View]:
 
     def decorator(view: _View) -> _View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not user_can(request.user, action):

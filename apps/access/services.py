@@ -228,7 +228,11 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
         rows += 1
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
     name = default_storage.save(f"audit/audit-{stamp}.csv", ContentFile(buffer.getvalue()))
-    acting_user = get_user_model().objects.filter(pk=acting_user_id).first()
+    acting_user = (
+        None
+        if acting_user_id is None
+        else get_user_model().objects.filter(pk=acting_user_id).first()
+    )
     audit_event_record(
         action="audit.export",
         acting_user=acting_user,
@@ -244,7 +248,7 @@ def object_fields_update(
     changes: Mapping[str, Any],
     allowed: Sequence[str],
     action: str,
-    acting_user: User,
+    acting_user: User | None,
     code: StrEnum,
 ) -> Any:
     """Change some fields of a row under a lock; validate; audit every before/after value.

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -26,6 +26,7 @@ from django_tenants.utils import get_public_schema_name
 
 from apps.access.permissions import user_role
 from apps.access.roles import Role
+from apps.common.tenancy import current_schema
 
 WRONG_CODE = "The authenticator code is missing or wrong."
 ENROL_FIRST = "Set up an authenticator app first (required for your role), on the sign-in page."
@@ -33,7 +34,7 @@ ENROL_FIRST = "Set up an authenticator app first (required for your role), on th
 
 def is_privileged(user: User) -> bool:
     """Platform staff (public schema) and firm admins: those TOTP may be required of."""
-    if connection.schema_name == get_public_schema_name():
+    if current_schema() == get_public_schema_name():
         return bool(user.is_staff)
     return user_role(user) == Role.FIRM_ADMIN
 
@@ -86,7 +87,7 @@ def totp_device_confirm(*, device: TOTPDevice, code: str, acting_user: User) -> 
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    if connection.schema_name != get_public_schema_name():
+    if current_schema() != get_public_schema_name():
         from apps.access.services import audit_event_record
 
         audit_event_record(action="totp.enrol", acting_user=acting_user, obj=device.user)

@@ -6,7 +6,6 @@ The authenticator (TOTP) page serves the platform's host too.
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -25,6 +24,7 @@ from apps.access.services import (
 )
 from apps.common.exceptions import ApplicationError
 from apps.common.show_once import show_once_store, show_once_take
+from apps.common.tenancy import current_schema
 
 
 @action_required(Action.MANAGE_USERS)
@@ -130,7 +130,7 @@ def totp_enrol(request: HttpRequest) -> HttpResponse:
 
     from apps.access.totp import totp_device_confirm, totp_device_for, totp_device_start
 
-    public = connection.schema_name == get_public_schema_name()
+    public = current_schema() == get_public_schema_name()
     if not request.user.is_authenticated or (public and not request.user.is_staff):
         # The platform's host is for platform staff only (as the staff console).
         return redirect_to_login(request.get_full_path(), "staff-login" if public else "login")

@@ -628,7 +628,7 @@ def _traded_this_year(account_ids: Sequence[int], as_of: date) -> dict[int, Deci
 
 
 def _with_turnover_budget(
-    built: AccountProblem, account: Account, traded: Decimal
+    built: AccountProblem, traded: Decimal, budget_rate: Decimal
 ) -> AccountProblem:
     """Cap the run's trades at what the account's yearly turnover budget has left.
 
@@ -642,7 +642,7 @@ def _with_turnover_budget(
     value = problem.cash_amount + float(table.shares @ problem.universe.prices[table.symbol_index])
     if value <= 0.0:
         return built
-    budget = to_float(account.turnover_budget_rate) * value
+    budget = to_float(budget_rate) * value
     left = max(budget - to_float(traded), 0.0)
     constraints = replace(problem.constraints, turnover_cap_weight=left / value)
     return replace(built, problem=replace(problem, constraints=constraints))
@@ -652,7 +652,12 @@ def _optional_float(value: Decimal | None) -> float | None:
     return None if value is None else to_float(value)
 
 
-def _model_bands(account: Account) -> dict[str, float | None]:
+class _ModelBands(TypedDict):
+    name_band_rate: float | None
+    sector_band_weight: float | None
+
+
+def _model_bands(account: Account) -> _ModelBands:
     """The drift bands of the account's model as ``core.Constraints`` fields (None: no band).
 
     Every account of a model shares them: a name stays within ``name_band_rate`` × its target
@@ -814,8 +819,9 @@ def account_problems_build(
             identical=identical,
             substitutes=substitutes,
         )
-        if isinstance(built, AccountProblem) and account.turnover_budget_rate is not None:
-            built = _with_turnover_budget(built, account, traded.get(account.pk, ZERO))
+        budget_rate = account.turnover_budget_rate
+        if isinstance(built, AccountProblem) and budget_rate is not None:
+            built = _with_turnover_budget(built, traded.get(account.pk, ZERO), budget_rate)
         if isinstance(built, AccountProblem) and account.pk in planned:
             built = _with_transition_plan(
                 built,
@@ -967,7 +973,7 @@ def _account_problem(
         cash_target_weight=max(cash_weight, 0.0),
         # Exact integers over powers of ten: the correctly rounded floats of the Decimals.
         lots=core.LotTable(
-            lot_ids=lots.lot_keys[where],
+            lot_ids=tuple(lots.lot_keys[where]),  # LotTable keeps a tuple
             symbol_index=lot_symbol[where],
             shares=lots.shares_micro[where] / 1e6,
             basis_amount=lots.basis_cents[where] / 100.0,

@@ -158,7 +158,7 @@ def _restriction_add_posted(
     data = form.cleaned_data
     household = None
     if account is not None and data["scope"] == "household":
-        account, household = None, account.household
+        household, account = account.household, None
     try:
         restriction = restriction_add(
             account=account,

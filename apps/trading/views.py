@@ -473,9 +473,9 @@ def daily_scan_page(request: HttpRequest) -> HttpResponse:
         if not user_can(request.user, Action.RUN_REBALANCE):
             return HttpResponse("your role may not scan or rebalance", status=403)
         if request.POST.get("action") == "scan":
-            scan = daily_scan_run(as_of=firm_today())
+            done = daily_scan_run(as_of=firm_today())
             messages.info(
-                request, f"Scan of {scan.scanned_on}: {scan.items.count()} account(s) found."
+                request, f"Scan of {done.scanned_on}: {done.items.count()} account(s) found."
             )
             return redirect("daily-scan")
         ids = [int(i) for i in request.POST.getlist("account_ids") if i.isdigit()]

@@ -276,7 +276,7 @@ def synthetic_book_customize(*, as_of: date, acting_user: User | None = None) ->
     names: dict[int, list[str]] = {}
     changed: set[int] = set()
     for i, account in enumerate(accounts):
-        if i % 10 == 0:
+        if i % 10 == 0 and account.model_id is not None:  # every account has a model (filter)
             if account.model_id not in names:
                 names[account.model_id] = sorted(
                     ModelTarget.objects.filter(version__model_id=account.model_id)
