@@ -20,8 +20,7 @@ from apps.accounts.selectors import substantially_identical_groups
 from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
-from apps.common.limits import page_date
-from apps.common.tenancy import firm_today
+from apps.common.tenancy import firm_today, page_as_of
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_list
 from apps.models.services import model_assign
@@ -49,10 +48,6 @@ from apps.restrictions.services import (
 from apps.targets import EffectiveTarget
 
 
-def _as_of(request: HttpRequest) -> date:
-    return page_date(request) or firm_today()
-
-
 def _target_rows(target: EffectiveTarget) -> list[dict[str, Any]]:
     symbols = sorted({*target.model_weights, *target.weights})
     zero = target.total - target.total
@@ -78,7 +73,7 @@ def _design_render(
     request: HttpRequest, account: Account, *, status: int = 200, **bound: Any
 ) -> HttpResponse:
     """The design page; ``bound`` forms (a refused post) are shown with the input as typed."""
-    as_of = _as_of(request) if request.method == "GET" else firm_today()
+    as_of = page_as_of(request) if request.method == "GET" else firm_today()
     target, target_error, chart, rows = None, "", None, []
     try:
         target = effective_target_get(account=account, as_of=as_of)

@@ -1,7 +1,5 @@
 """Firm-host pages for traders and staff: runs with live progress, proposals, approvals."""
 
-from datetime import date
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -16,9 +14,8 @@ from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.forms import new_request_key
-from apps.common.limits import page_date
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
-from apps.common.tenancy import firm_today
+from apps.common.tenancy import firm_today, page_as_of
 from apps.securities.selectors import synthetic_symbols_get
 from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
 from apps.trading.models import (
@@ -399,16 +396,12 @@ def exception_queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _as_of(request: HttpRequest) -> date:
-    return page_date(request) or firm_today()
-
-
 @action_required(Action.DESIGN_SOLUTION)
 def account_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     """What a rebalance of this account would do now: trades, reasons, tax, risk. Not stored."""
     account = get_object_or_404(Account.objects.select_related("model"), pk=pk)
     mode = RunMode(request.GET.get("mode") or RunMode.FULL_REBALANCE)
-    as_of = _as_of(request)
+    as_of = page_as_of(request)
     preview = account_preview(account=account, as_of=as_of, mode=mode)
     data = preview.data
     return render(
@@ -438,7 +431,7 @@ def account_preview_submit_view(request: AuthenticatedHttpRequest, pk: int) -> H
     try:
         proposal = account_preview_submit(
             account=account,
-            as_of=_as_of(request),
+            as_of=page_as_of(request),
             mode=RunMode(request.POST.get("mode") or RunMode.FULL_REBALANCE),
             acting_user=request.user,
         )
