@@ -34,6 +34,7 @@ from apps.trading.models import (
 )
 from apps.trading.services.fills import fills_import
 from apps.trading.services.orders import orders_create_from_approved
+from apps.trading.services.preview import account_preview
 from apps.trading.services.runs import (
     rebalance_chunk_execute,
     rebalance_run_create,
@@ -153,6 +154,9 @@ def test_day_59_of_60_is_locked_day_60_free_and_the_proposal_says_why(fund_book,
         "redemption rule; it may be sold from 2024-06-29)." in proposal.summary.splitlines()
     )
     assert "b-fund-60" not in proposal.summary
+    preview = account_preview(account=legacy, as_of=AS_OF, mode=RunMode.FULL_REBALANCE)
+    assert preview.data is not None
+    assert any(note.startswith("Not sold: FUNDX lot of 2024-04-30") for note in preview.data.notes)
 
 
 def test_the_pre_trade_checks_refuse_the_sale_of_a_locked_fund_lot(fund_book, trader):
