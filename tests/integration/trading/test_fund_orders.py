@@ -354,3 +354,26 @@ def test_amount_fills_in_parts_without_an_amount_column_and_an_overfill_is_refus
     allocation.refresh_from_db()
     assert (allocation.filled_shares, allocation.is_open) == (Decimal("83.75"), False)
     assert Order.objects.get(pk=allocation.order_id).status == OrderStatus.FILLED
+
+
+def test_an_amount_sell_at_a_lower_nav_relieves_the_shares_sold_from_the_instructed_lot(
+    fund_book, trader
+):
+    legacy = fund_book["legacy"]
+    _approved(legacy, trader, [_trade("sell", FUND, "50", NAV, "b-fund-old")])  # 625.00
+    (order,) = orders_create_from_approved(acting_user=trader).orders
+    trade_file_generate(custodian="schwab", layout="generic", acting_user=trader)
+    allocation = order.allocations.get()
+    assert allocation.lot_instructions == [{"lot_id": "b-fund-old", "shares": "50.000000"}]
+    # At 12.00, 625.00 is 52.083 shares: 2.083 more than the instruction's estimate.
+    content = _fills([(allocation.pk, "R1", FUND, "sell", "52.083", "12.00", AS_OF, "625.00")])
+
+    fills_import(content=content, filename="sell.csv", acting_user=trader)
+
+    sell = Transaction.objects.get(external_id=f"fill:{allocation.pk}:1")
+    assert (sell.shares, sell.amount) == (Decimal("52.083"), Decimal("625.00"))
+    assert sell.lot_picks == [{"lot_id": "b-fund-old", "shares": "52.083000"}]
+    lot = TaxLot.objects.get(account=legacy, lot_key="b-fund-old")
+    assert lot.shares == Decimal("200.125") - Decimal("52.083")
+    allocation.refresh_from_db()
+    assert not allocation.is_open
