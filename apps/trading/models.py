@@ -402,8 +402,26 @@ class TradeFile(models.Model):
         return f"Trade file #{self.pk} {self.custodian} ({self.layout}, {self.line_count} lines)"
 
 
+class OrderQuantityType(models.TextChoices):
+    """How an allocation states its quantity to the custodian.
+
+    Mutual and money-market funds trade in dollars at the day's NAV: a buy names an amount,
+    a sell an amount too unless it sells the account's whole position (then its shares, "sell
+    all"); every other security trades in shares.
+    """
+
+    SHARES = "shares", "Shares"
+    AMOUNT = "amount", "Dollar amount"
+    ALL = "all", "All shares (the whole position)"
+
+
 class Order(models.Model):
-    """A block order: the approved trades of one symbol and side at one custodian."""
+    """A block order: the approved trades of one symbol and side at one custodian.
+
+    ``is_dollar_traded``: a mutual or money-market fund, traded at NAV: its allocations may be
+    dollar amounts, whose fills bring as many shares as the amount buys (``total_shares`` is
+    then the estimate at the proposal's price, and the fills may pass it).
+    """
 
     custodian = models.CharField(max_length=32)
     symbol = models.CharField(max_length=16)
@@ -411,6 +429,9 @@ class Order(models.Model):
     total_shares = shares_field()
     filled_shares = shares_field(default=Decimal("0"))
     fill_amount = money_field(default=Decimal("0"))
+    is_dollar_traded = models.BooleanField(
+        default=False, help_text="A mutual or money-market fund: traded in dollars at NAV."
+    )
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.OPEN)
     trade_file = models.ForeignKey(
         TradeFile, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
@@ -426,8 +447,10 @@ class Order(models.Model):
         indexes = (models.Index(fields=("custodian", "status")),)
         constraints = (
             models.CheckConstraint(condition=Q(total_shares__gt=0), name="order_shares_positive"),
+            # A dollar-traded order's fills may pass its estimated shares (the NAV fell).
             models.CheckConstraint(
-                condition=Q(filled_shares__gte=0) & Q(filled_shares__lte=models.F("total_shares")),
+                condition=Q(filled_shares__gte=0)
+                & (Q(is_dollar_traded=True) | Q(filled_shares__lte=models.F("total_shares"))),
                 name="order_not_overfilled",
             ),
         )
@@ -457,6 +480,14 @@ class OrderAllocation(models.Model):
         ProposedTrade, on_delete=models.PROTECT, related_name="allocation"
     )
     shares = shares_field()
+    quantity_type = models.CharField(
+        max_length=6, choices=OrderQuantityType.choices, default=OrderQuantityType.SHARES
+    )
+    order_amount = money_field(
+        null=True,
+        blank=True,
+        help_text="Amount orders: the dollars to buy or sell at NAV (``shares`` is the estimate).",
+    )
     lot_instructions = models.JSONField(default=list, blank=True)
     lot_method = models.CharField(
         max_length=4,
@@ -487,9 +518,25 @@ class OrderAllocation(models.Model):
             models.CheckConstraint(
                 condition=Q(shares__gt=0), name="order_allocation_shares_positive"
             ),
+            # An amount order is filled by amount: its shares are what the amount bought.
             models.CheckConstraint(
-                condition=Q(filled_shares__gte=0) & Q(filled_shares__lte=models.F("shares")),
+                condition=Q(filled_shares__gte=0)
+                & (
+                    Q(quantity_type=OrderQuantityType.AMOUNT)
+                    | Q(filled_shares__lte=models.F("shares"))
+                ),
                 name="order_allocation_not_overfilled",
+            ),
+            # An amount order has an amount; an order in shares has none (NULL > 0 is unknown,
+            # which a CHECK lets through: hence the explicit test).
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_type=OrderQuantityType.AMOUNT,
+                    order_amount__isnull=False,
+                    order_amount__gt=0,
+                )
+                | (~Q(quantity_type=OrderQuantityType.AMOUNT) & Q(order_amount__isnull=True)),
+                name="order_allocation_amount_order_has_amount",
             ),
         )
 
@@ -498,8 +545,20 @@ class OrderAllocation(models.Model):
 
     @property
     def remaining_shares(self) -> Decimal:
-        """Shares still to be filled."""
-        return self.shares - self.filled_shares
+        """Shares still to be filled (an amount order: the estimate's rest, never below 0)."""
+        return max(self.shares - self.filled_shares, Decimal("0"))
+
+    @property
+    def is_amount_order(self) -> bool:
+        """Whether the custodian is asked for a dollar amount (filled by amount, at NAV)."""
+        return self.quantity_type == OrderQuantityType.AMOUNT
+
+    @property
+    def remaining_amount(self) -> Decimal:
+        """An amount order's dollars still to be filled (0 for orders in shares)."""
+        if self.order_amount is None:
+            return Decimal("0")
+        return max(self.order_amount - self.fill_amount, Decimal("0"))
 
 
 class FillImport(models.Model):
