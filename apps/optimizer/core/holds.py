@@ -7,10 +7,12 @@ final trades, the note states, from the final holdings:
 * the gains and tax of selling the overweight from its cheapest lots (least tax per dollar
   first, the objective's own rates), and
 * the tracking error the overweight adds: the household's tracking error after the trades
-  against the one with the overweight moved into the underweight name most correlated with
-  it (the risk model's correlation, look-through for funds), which is named with its
-  correlation when that is at least ``PARTNER_MIN_CORRELATION``: an overweight large-cap fund
-  standing in for an underweight total-market fund says so.
+  against the one with the overweight moved into a correlated underweight name (correlation
+  at least ``PARTNER_MIN_CORRELATION`` under the risk model, look-through for funds), named
+  with its correlation: an overweight large-cap fund standing in for an underweight
+  total-market fund says so. When no such move would lower the tracking error (the trades
+  already cover the name's exposure, e.g. with the stocks the other fund holds), the note
+  says that instead.
 
 No note when selling would cost no tax (then the risk term alone decided).
 """
@@ -25,6 +27,7 @@ from apps.optimizer.core.types import FloatArray
 
 KEPT_NOTE_MIN_WEIGHT = 0.01  # an overweight of 1% of household value or more
 PARTNER_MIN_CORRELATION = 0.5
+PARTNER_CANDIDATES = 5  # the most correlated underweight names tried as the partner
 
 
 def _cheapest_sale(
@@ -43,6 +46,41 @@ def _cheapest_sale(
         if left <= 0.0:
             break
     return gain, tax
+
+
+def _partner_clause(
+    compiled: CompiledUniverse,
+    symbols: tuple[str, ...],
+    active: FloatArray,
+    i: int,
+    risk_after: float,
+) -> str:
+    """What the overweight of name ``i`` adds to the tracking error, beside its best partner.
+
+    The partner is, among the ``PARTNER_CANDIDATES`` underweight names most correlated with
+    ``i`` (correlation at least ``PARTNER_MIN_CORRELATION``), the one into which moving the
+    overweight would lower the tracking error most; when no such move lowers it, the trades
+    already cover the name's exposure and the clause says so.
+    """
+    correlation = compiled.correlations(i)
+    under = np.flatnonzero((active < 0.0) & (correlation >= PARTNER_MIN_CORRELATION))
+    best: tuple[float, int] | None = None
+    for j in under[np.argsort(-correlation[under])][:PARTNER_CANDIDATES].tolist():
+        moved = min(float(active[i]), float(-active[j]))
+        alternative = active.copy()
+        alternative[i] -= moved
+        alternative[j] += moved
+        risk = compiled.active_risk(alternative)
+        if risk < risk_after and (best is None or risk < best[0]):
+            best = (risk, j)
+    if best is None:
+        return f"; the trades cover its exposure (tracking error after them: {risk_after:.2%})"
+    risk, j = best
+    return (
+        f"; its {correlation[j]:.2f} correlation with {symbols[j]}, {-active[j]:.1%} under its "
+        f"target, keeps the exposure: the overweight adds {risk_after - risk:.2%} of tracking "
+        f"error ({risk:.2%} → {risk_after:.2%})"
+    )
 
 
 def kept_overweight_notes(
@@ -80,20 +118,6 @@ def kept_overweight_notes(
             f"{symbols[i]} is kept {active[i]:.1%} over its target: selling that would realize "
             f"{gain:,.2f} of gains ({tax:,.2f} of tax)"
         )
-        under = np.flatnonzero(active < 0.0)
-        correlation = compiled.correlations(i)
-        if len(under) and correlation[under].max() >= PARTNER_MIN_CORRELATION:
-            j = int(under[np.argmax(correlation[under])])
-            moved = min(float(active[i]), float(-active[j]))
-            alternative = active.copy()
-            alternative[i] -= moved
-            alternative[j] += moved
-            risk_alternative = compiled.active_risk(alternative)
-            text += (
-                f"; its {correlation[j]:.2f} correlation with {symbols[j]}, "
-                f"{-active[j]:.1%} under its target, keeps the exposure: the overweight adds "
-                f"{risk_after - risk_alternative:.2%} of tracking error "
-                f"({risk_alternative:.2%} → {risk_after:.2%})"
-            )
+        text += _partner_clause(compiled, symbols, active, i, risk_after)
         notes.append((float(active[i]), text))
     return tuple(text for _, text in sorted(notes, key=lambda x: -x[0]))

@@ -434,6 +434,10 @@ class Constraints:
     # steps of 10^-places, and any account sells a lot entirely (fraction included) only when
     # its share count has no more places than that; otherwise the fraction stays in the lot.
     share_places: int = 6
+    # Names that trade in dollar amounts at the day's NAV (mutual and money-market funds): they
+    # round at the custodian's step 10^-share_places in every account, whole-share accounts too
+    # (``is_fractional_shares`` keeps applying to the other names).
+    fractional_symbols: frozenset[str] = frozenset()
     # None: sells name their lots (specified lots, the optimizer chooses). "FIFO", "LIFO" or
     # "HIFO": the custodian relieves each sale in that order and the trades follow it
     # (``relief.py``; FIFO is the order of the lots in the input, their acquisition order).

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from apps.optimizer.core.errors import ProblemShapeError
+from apps.optimizer.core.holds import _partner_clause
 from apps.optimizer.core.lookthrough import (
     FUND_RESIDUAL_VARIANCE_FLOOR,
     SHARED_NAME_SPECIFIC_FLOOR,
@@ -16,6 +17,7 @@ from apps.optimizer.core.lookthrough import (
     look_through,
     look_through_risk_model,
 )
+from apps.optimizer.core.problem import compile_universe
 from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.types import RiskModel, SolverConfig, TradeSide, Universe
@@ -203,3 +205,25 @@ def test_a_harvested_fund_is_replaced_by_a_correlated_fund_on_another_index() ->
     bought = {t.symbol: t for t in result.trades if t.side is TradeSide.BUY}
     assert "TMFX" not in bought and "TMF" not in bought  # one group: a wash sale (§1091)
     assert "LCF" in bought and bought["LCF"].why.startswith("to replace TMF, sold at a loss")
+
+
+def test_a_kept_overweight_the_trades_already_cover_names_no_partner() -> None:
+    """LCF 20% over, TMF 24% under, TMF's other names S8, S9 held 2% each directly: moving LCF
+    into TMF would raise the tracking error, so no partner is named."""
+    symbols = ("LCF", "TMF", "S8", "S9")
+    holdings = {"LCF": LCF, "TMF": TMF}
+    u = Universe(
+        symbols=symbols,
+        prices=np.full(4, 100.0),
+        sectors=("Funds", "Funds", "B", "A"),
+        industries=("Funds", "Funds", "B-ind", "A-ind"),
+    )
+    model = look_through_risk_model(base_model(), look_through(symbols, STOCKS, holdings), {})
+    compiled = compile_universe(u, model, SolverConfig())
+    covered = np.array([0.2, -0.24, 0.02, 0.02])
+    uncovered = np.array([0.2, -0.2, 0.0, 0.0])
+    assert compiled.active_risk(covered) < compiled.active_risk(uncovered) / 2
+    clause = _partner_clause(compiled, symbols, covered, 0, compiled.active_risk(covered))
+    assert clause.startswith("; the trades cover its exposure (tracking error after them: ")
+    clause = _partner_clause(compiled, symbols, uncovered, 0, compiled.active_risk(uncovered))
+    assert clause.startswith("; its 0.9") and "correlation with TMF, 20.0% under" in clause
