@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,7 @@ from scipy.signal import lfilter
 
 ESG_TAGS: tuple[str, ...] = ("alcohol", "fossil_fuels", "gambling", "tobacco", "weapons")
 
-SECURITY_KINDS: tuple[str, ...] = ("stock", "etf", "mutual_fund", "cash")
+SECURITY_KINDS: tuple[str, ...] = ("stock", "etf", "mutual_fund", "money_market", "cash")
 
 # GICS industries by sector (the GICS structure effective March 2023).
 GICS_INDUSTRIES: dict[str, tuple[str, ...]] = {
@@ -432,6 +433,9 @@ class ReferenceSecurity:
     industry: str = ""
     cusip: str = ""
     esg_tags: tuple[str, ...] = ()
+    tracked_index: str = ""
+    expense_ratio_rate: Decimal | None = None
+    min_holding_days: int | None = None
 
 
 def _compute_cusip_check_digit(base: str) -> int:
@@ -557,14 +561,23 @@ def reference_securities(
         rows.setdefault(
             member["symbol"],
             ReferenceSecurity(
+                symbol=member["symbol"],
+                name=member["name"],
                 kind="stock",
+                sector=member["sector"],
+                industry=member["industry"],
                 esg_tags=esg_tags_for(symbol=member["symbol"], industry=member["industry"]),
-                **member,
             ),
         )
     for spec in FUND_SPECS:
         rows.setdefault(
-            spec.symbol, ReferenceSecurity(symbol=spec.symbol, name=spec.name, kind=spec.kind)
+            spec.symbol,
+            ReferenceSecurity(
+                symbol=spec.symbol,
+                name=spec.name,
+                kind=spec.kind,
+                tracked_index=spec.tracked_index,
+            ),
         )
     return [rows[symbol] for symbol in sorted(rows)]
 
@@ -583,15 +596,32 @@ class FundSpec:
     specific_vol: float  # daily, log-return units
     start_price: float  # at SYNTHETIC_ANCHOR_ON
     is_constant_nav: bool = False
+    tracked_index: str = ""
 
 
 FUND_SPECS: tuple[FundSpec, ...] = (
-    FundSpec("SPY", "SPDR S&P 500 ETF Trust", "etf", 1.0, 0.0005, 380.0),
-    FundSpec("VTI", "Vanguard Total Stock Market ETF", "etf", 1.02, 0.002, 190.0),
-    FundSpec("QQQ", "Invesco QQQ Trust", "etf", 1.2, 0.006, 265.0),
-    FundSpec("EFA", "iShares MSCI EAFE ETF", "etf", 0.75, 0.006, 65.0),
-    FundSpec("AGG", "iShares Core U.S. Aggregate Bond ETF", "etf", 0.05, 0.003, 96.0),
-    FundSpec("VMFXX", "Vanguard Federal Money Market Fund", "mutual_fund", 0.0, 0.0, 1.0, True),
+    FundSpec("SPY", "SPDR S&P 500 ETF Trust", "etf", 1.0, 0.0005, 380.0, tracked_index="S&P 500"),
+    FundSpec(
+        "VTI",
+        "Vanguard Total Stock Market ETF",
+        "etf",
+        1.02,
+        0.002,
+        190.0,
+        tracked_index="CRSP US Total Market",
+    ),
+    FundSpec("QQQ", "Invesco QQQ Trust", "etf", 1.2, 0.006, 265.0, tracked_index="Nasdaq-100"),
+    FundSpec("EFA", "iShares MSCI EAFE ETF", "etf", 0.75, 0.006, 65.0, tracked_index="MSCI EAFE"),
+    FundSpec(
+        "AGG",
+        "iShares Core U.S. Aggregate Bond ETF",
+        "etf",
+        0.05,
+        0.003,
+        96.0,
+        tracked_index="Bloomberg US Aggregate Bond",
+    ),
+    FundSpec("VMFXX", "Vanguard Federal Money Market Fund", "money_market", 0.0, 0.0, 1.0, True),
     FundSpec("CASH", "Cash (USD sweep)", "cash", 0.0, 0.0, 1.0, True),
 )
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from apps.securities import reference_data as ref
 from apps.securities.models import Price, Security
 from apps.securities.selectors import price_map_get
-from apps.securities.services import reference_data_load
+from apps.securities.services.reference import reference_data_load
 
 END_ON = date(2023, 1, 10)
 SYNTHETIC_FROM = date(2023, 1, 2)

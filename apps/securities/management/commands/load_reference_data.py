@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.ingest.commands import rejection_write
 from apps.ingest.problems import FileRejectedError
-from apps.securities.services import reference_data_load
+from apps.securities.services.reference import reference_data_load
 
 
 class Command(BaseCommand):
