@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -72,12 +72,13 @@ class SecuritiesErrorCode(StrEnum):
     INVALID_FILE = "invalid_file"
 
 
-def file_rejected(problems: Sequence[Problem]) -> FileRejectedError:
-    """The file's rejection: nothing was written; every problem by line."""
+def file_rejected(problems: Sequence[Problem], *, report: Any = None) -> FileRejectedError:
+    """The file's rejection: nothing was written; every problem by line (and the report)."""
     return FileRejectedError(
         sorted(problems, key=lambda p: p.line),
         message=f"{len(problems)} error(s); nothing was imported",
         code=SecuritiesErrorCode.INVALID_FILE,
+        report=report,
     )
 
 
