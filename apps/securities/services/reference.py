@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 from django.db import transaction
 
 from apps.ingest.problems import Problem
 from apps.securities import reference_data as ref
+from apps.securities.models import SecurityKind
+from apps.securities.services.funds import FundHoldingLine, FundHoldingsReport, fund_holdings_set
 from apps.securities.services.master import (
     ImportReport,
     PriceRow,
@@ -30,6 +33,8 @@ class ReferenceLoadReport:
     prices: ImportReport
     real_price_rows: int
     synthetic_price_rows: int
+    basket_price_rows: int
+    fund_holdings: FundHoldingsReport
     synthetic_from: date
     end_on: date
     seconds: float
@@ -38,7 +43,8 @@ class ReferenceLoadReport:
 
 def _reference_price_rows(
     *, securities: Sequence[ref.ReferenceSecurity], end_on: date, synthetic_from: date, seed: int
-) -> tuple[list[PriceRow], int, int]:
+) -> tuple[list[PriceRow], int, int, dict[str, float]]:
+    """Real and synthetic closes, the counts of each, and every close on the anchor day."""
     real = ref.skfolio_real_prices()
     rows: list[PriceRow] = []
     for day, closes in zip(real.dates, real.closes, strict=True):
@@ -71,6 +77,12 @@ def _reference_price_rows(
     )
     source = ref.synthetic_source(seed)
     real_end = real.dates[-1]
+    anchor_row = calendar.index(ref.SYNTHETIC_ANCHOR_ON)
+    anchors = {
+        spec.symbol: real_last_close.get(spec.symbol)
+        or float(ref.format_price(paths[anchor_row, column]))
+        for column, spec in enumerate(specs)
+    }
     for column, spec in enumerate(specs):
         first_day = (
             real_end + timedelta(days=1) if spec.symbol in real_last_close else synthetic_from
@@ -81,7 +93,53 @@ def _reference_price_rows(
             for index, day in enumerate(calendar)
             if first_day <= day <= end_on
         )
-    return rows, real_count, len(rows) - real_count
+    return rows, real_count, len(rows) - real_count, anchors
+
+
+def _basket_rows(
+    *,
+    stocks: Sequence[ref.ReferenceSecurity],
+    rows: Sequence[PriceRow],
+    anchors: dict[str, float],
+    from_on: date,
+    end_on: date,
+) -> tuple[list[FundHoldingLine], list[PriceRow]]:
+    """The demo basket funds' holdings, and their closes on each day every holding has one."""
+    symbols = sorted(s.symbol for s in stocks if s.kind == SecurityKind.STOCK)
+    column = {symbol: j for j, symbol in enumerate(symbols)}
+    days = sorted({r.priced_on for r in rows if from_on <= r.priced_on <= end_on})
+    day_row = {day: i for i, day in enumerate(days)}
+    closes = np.full((len(days), len(symbols)), np.nan)
+    for r in rows:
+        i, j = day_row.get(r.priced_on), column.get(r.symbol)
+        if i is not None and j is not None:
+            closes[i, j] = float(r.close_price)
+    anchor = np.array([anchors[symbol] for symbol in symbols])
+    large_caps = ref.sp100_symbols()
+    source = ref.basket_source()
+    holdings: list[FundHoldingLine] = []
+    prices: list[PriceRow] = []
+    for fund in ref.BASKET_FUNDS:
+        members = ref.basket_members(fund.rule, stocks=stocks, large_caps=large_caps)
+        weights = ref.equal_weights(len(members))
+        holdings.extend(
+            FundHoldingLine(len(holdings) + k, fund.symbol, ref.BASKET_HOLDINGS_ON, symbol, w)
+            for k, (symbol, w) in enumerate(zip(members, weights, strict=True), start=1)
+        )
+        columns = [column[symbol] for symbol in members]
+        member_closes = closes[:, columns]
+        priced = ~np.isnan(member_closes).any(axis=1)
+        values = ref.basket_closes(
+            weights=np.array([float(w) for w in weights]),
+            closes=member_closes[priced],
+            anchor_closes=anchor[columns],
+        )
+        priced_days = [day for day, ok in zip(days, priced, strict=True) if ok]
+        prices.extend(
+            PriceRow(fund.symbol, day, Decimal(ref.format_price(value)), True, source)
+            for day, value in zip(priced_days, values, strict=True)
+        )
+    return holdings, prices
 
 
 @transaction.atomic
@@ -89,6 +147,9 @@ def reference_data_load(
     *, end_on: date, synthetic_from: date | None = None, seed: int = 0
 ) -> ReferenceLoadReport:
     """Load the S&P 500 (+RRC), funds and cash, real skfolio closes and synthetic prices.
+
+    Then the demo basket funds (``reference_data.BASKET_FUNDS``): their holdings through
+    ``fund_holdings_set`` (the import's writer) and their closes, each day's basket value.
 
     Idempotent: a second run with the same arguments creates and updates nothing.
 
@@ -100,7 +161,8 @@ def reference_data_load(
     """
     started = time.perf_counter()
     synthetic_from = synthetic_from or end_on - timedelta(days=730)
-    securities = ref.reference_securities()
+    stocks_and_funds = ref.reference_securities()
+    securities = [*stocks_and_funds, *ref.basket_fund_securities()]
     errors = [
         Problem(line, name, f"{row.symbol}: {reason}")
         for line, row in enumerate(securities, start=1)
@@ -112,9 +174,17 @@ def reference_data_load(
     securities_report = ImportReport(len(securities), created, updated, unchanged)
 
     price_started = time.perf_counter()
-    rows, real_count, synthetic_count = _reference_price_rows(
-        securities=securities, end_on=end_on, synthetic_from=synthetic_from, seed=seed
+    rows, real_count, synthetic_count, anchors = _reference_price_rows(
+        securities=stocks_and_funds, end_on=end_on, synthetic_from=synthetic_from, seed=seed
     )
+    holdings, basket_prices = _basket_rows(
+        stocks=stocks_and_funds,
+        rows=rows,
+        anchors=anchors,
+        from_on=synthetic_from,
+        end_on=end_on,
+    )
+    rows.extend(basket_prices)
     created, updated, unchanged = prices_upsert(rows)
     prices_report = ImportReport(
         len(rows), created, updated, unchanged, seconds=time.perf_counter() - price_started
@@ -124,6 +194,8 @@ def reference_data_load(
         prices=prices_report,
         real_price_rows=real_count,
         synthetic_price_rows=synthetic_count,
+        basket_price_rows=len(basket_prices),
+        fund_holdings=fund_holdings_set(lines=holdings),
         synthetic_from=synthetic_from,
         end_on=end_on,
         seconds=time.perf_counter() - started,
