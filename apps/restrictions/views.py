@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from apps.access.permissions import Action, action_required, user_can
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
-from apps.accounts.selectors import substantially_identical_groups
+from apps.accounts.selectors import identical_index_opt_out_list, substantially_identical_groups
 from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
@@ -293,6 +293,7 @@ def _firm_render(request: HttpRequest, *, status: int = 200, **bound: Any) -> Ht
             "ended": [r for r in rows if not _in_force(r, as_of)],
             "substitutes": sorted(substitutes_map().items()),
             "identical_groups": substantially_identical_groups(),
+            "index_opt_outs": list(identical_index_opt_out_list()),
             "can_admin": user_can(request.user, Action.ADMIN_SITE),
             **forms,
         },

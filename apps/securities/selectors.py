@@ -17,7 +17,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from apps.common.arrays import array_row
 from apps.common.bulk import sql_table
 from apps.common.sets import merge_overlapping
-from apps.securities.models import FundHolding, Price, Security, SecurityKind
+from apps.securities.models import FUND_KINDS, FundHolding, Price, Security, SecurityKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +243,34 @@ def fund_holdings_get(*, funds: Iterable[str], as_of: date) -> dict[str, dict[st
     for fund, holding, weight in rows:
         holdings[fund][holding] = weight
     return dict(holdings)
+
+
+@dataclass(frozen=True, slots=True)
+class FundIndexGroup:
+    """Funds of the security master that track one index."""
+
+    tracked_index: str
+    symbols: frozenset[str]
+
+
+def fund_index_groups(*, excluding: Iterable[str] | QuerySet[Any] = ()) -> list[FundIndexGroup]:
+    """Indexes tracked by two or more funds, with their funds, one query; ordered by index.
+
+    Args:
+        excluding: symbols left out before counting (a list, or a subquery of symbols: a
+            firm's opt-outs), so an index left with one fund forms no group.
+    """
+    rows = (
+        Security.objects.filter(kind__in=FUND_KINDS)
+        .exclude(tracked_index="")
+        .exclude(symbol__in=excluding)
+        .values_list("tracked_index", "symbol")
+    )
+    by_index: dict[str, set[str]] = defaultdict(set)
+    for index, symbol in rows:
+        by_index[index].add(symbol)
+    return [
+        FundIndexGroup(index, frozenset(symbols))
+        for index, symbols in sorted(by_index.items())
+        if len(symbols) > 1
+    ]
