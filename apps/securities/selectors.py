@@ -274,3 +274,32 @@ def fund_index_groups(*, excluding: Iterable[str] | QuerySet[Any] = ()) -> list[
         for index, symbols in sorted(by_index.items())
         if len(symbols) > 1
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FundHoldingsView:
+    """A fund's holdings on their latest date on or before the day asked, largest first."""
+
+    as_of: date
+    count: int  # every holding that day
+    total_weight: Decimal  # their weights' sum (the rest is what the master does not hold)
+    top: tuple[tuple[str, str, Decimal], ...]  # (symbol, name, weight), at most ``limit``
+
+
+def fund_holdings_view(*, fund: str, as_of: date, limit: int = 20) -> FundHoldingsView | None:
+    """The fund's latest holdings on or before ``as_of`` for display (two queries), or None."""
+    rows = FundHolding.objects.filter(fund__symbol=fund, as_of__lte=as_of)
+    latest = rows.order_by("-as_of").values_list("as_of", flat=True).first()
+    if latest is None:
+        return None
+    held = list(
+        rows.filter(as_of=latest)
+        .order_by("-weight", "holding__symbol")
+        .values_list("holding__symbol", "holding__name", "weight")
+    )
+    return FundHoldingsView(
+        as_of=latest,
+        count=len(held),
+        total_weight=sum((weight for _, _, weight in held), Decimal(0)),
+        top=tuple(held[:limit]),
+    )

@@ -1,13 +1,42 @@
-"""Platform-staff pages (public host) over the securities master's imports."""
+"""Pages over the securities master.
+
+A security's page on a firm's host (read-only shared data); the fund holdings import for
+platform staff on the platform's host.
+"""
 
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apps.access.permissions import Action, action_required
+from apps.common.tenancy import firm_today
 from apps.ingest.forms import UploadForm, upload_import
+from apps.securities.models import FUND_KINDS
+from apps.securities.selectors import fund_holdings_view, price_map_get, security_get
 from apps.securities.services.funds import fund_holdings_import
+
+
+@action_required(Action.VIEW_BOOK)
+def security_detail_page(request: HttpRequest, symbol: str) -> HttpResponse:
+    """A security: its classification, latest close, and a fund's terms and top 20 holdings."""
+    security = security_get(symbol=symbol)
+    if security is None:
+        raise Http404(f"unknown symbol {symbol}")
+    as_of = firm_today()
+    is_fund = security.kind in FUND_KINDS
+    return render(
+        request,
+        "securities/detail.html",
+        {
+            "security": security,
+            "is_fund": is_fund,
+            "as_of": as_of,
+            "quote": price_map_get(symbols=[security.symbol], as_of=as_of).get(security.symbol),
+            "holdings": fund_holdings_view(fund=security.symbol, as_of=as_of) if is_fund else None,
+        },
+    )
 
 
 @staff_member_required(login_url="staff-login")
