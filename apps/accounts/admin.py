@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import firm_admin_site
+from apps.access.permissions import signed_in_user
 from apps.accounts.models import (
     Account,
     Household,
@@ -165,12 +166,12 @@ class IdenticalGroupAdmin(AuditedModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: IdenticalGroup) -> None:
         """Delete through the service (audited)."""
-        identical_group_delete(group=obj, acting_user=request.user)
+        identical_group_delete(group=obj, acting_user=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IdenticalGroup]) -> None:
         """Delete each through the service (audited)."""
         for group in queryset:
-            identical_group_delete(group=group, acting_user=request.user)
+            identical_group_delete(group=group, acting_user=signed_in_user(request))
 
 
 class IdenticalIndexOptOutForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -212,17 +213,17 @@ class IdenticalIndexOptOutAdmin(AuditedModelAdmin):
             symbol=form.cleaned_data["symbol"],
             reason=form.cleaned_data["reason"],
             source=form.cleaned_data["source"],
-            acting_user=request.user,
+            acting_user=signed_in_user(request),
         )
         obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
 
     def delete_model(self, request: HttpRequest, obj: IdenticalIndexOptOut) -> None:
         """Delete through the service (audited)."""
-        identical_index_opt_out_delete(opt_out=obj, acting_user=request.user)
+        identical_index_opt_out_delete(opt_out=obj, acting_user=signed_in_user(request))
 
     def delete_queryset(
         self, request: HttpRequest, queryset: QuerySet[IdenticalIndexOptOut]
     ) -> None:
         """Delete each through the service (audited)."""
         for opt_out in queryset:
-            identical_index_opt_out_delete(opt_out=opt_out, acting_user=request.user)
+            identical_index_opt_out_delete(opt_out=opt_out, acting_user=signed_in_user(request))

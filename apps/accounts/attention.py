@@ -199,8 +199,8 @@ def positions_get(*, accounts: Sequence[Account | AccountRef], as_of: date) -> d
         cache.set(key, columns, BOOK_POSITIONS_TTL_S)
     ids, *decimals, losers = columns
     book = {
-        pk: Position(*map(Decimal, texts), tuple(names))
-        for pk, *texts, names in zip(ids, *decimals, losers, strict=True)
+        pk: Position(Decimal(value), Decimal(drift), Decimal(trade), Decimal(harvest), tuple(names))
+        for pk, value, drift, trade, harvest, names in zip(ids, *decimals, losers, strict=True)
     }
     missing = [a for a in accounts if a.pk not in book]
     found = account_positions(accounts=missing, as_of=as_of) if missing else {}
@@ -278,7 +278,7 @@ def account_positions(
     FROM total t LEFT JOIN pair p ON p.account_id = t.account_id
     GROUP BY t.account_id, t.total
     """  # noqa: S608  # nosec B608 - table names from model metadata; values are bound
-    params = [
+    params: list[list[Any] | str] = [
         list(quotes),
         [q.close_price for q in quotes.values()],
         [t[0] for t in targets],

@@ -4,7 +4,8 @@ A security's page on a firm's host (read-only shared data); the fund holdings im
 platform staff on the platform's host.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,6 +17,13 @@ from apps.ingest.forms import UploadForm, upload_import
 from apps.securities.models import FUND_KINDS
 from apps.securities.selectors import fund_holdings_view, price_map_get, security_get
 from apps.securities.services.funds import fund_holdings_import
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponse])
+
+
+def _staff_only(view: _View) -> _View:
+    """Platform staff only (as ``firms.views.staff_only``, which this layer may not import)."""
+    return staff_member_required(view, login_url="staff-login")
 
 
 @action_required(Action.VIEW_BOOK)
@@ -39,7 +47,7 @@ def security_detail_page(request: HttpRequest, symbol: str) -> HttpResponse:
     )
 
 
-@staff_member_required(login_url="staff-login")
+@_staff_only
 def fund_holdings_import_page(request: HttpRequest) -> HttpResponse:
     """Upload a fund holdings CSV; show the counts, or every problem with its line and field.
 

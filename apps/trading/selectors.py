@@ -1,6 +1,6 @@
 """Reads of runs and proposals, and the accounts a run's scope covers."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -139,7 +139,7 @@ def run_totals(*, run_ids: Sequence[int]) -> dict[int, RunTotals]:
         )
         .order_by()
     ):
-        traded = trades.get(row["run_id"], {})
+        traded: Mapping[str, Any] = trades.get(row["run_id"], {})
         totals[row["run_id"]] = RunTotals(
             proposals=row["count"],
             proposals_with_trades=traded.get("with_trades") or 0,

@@ -11,8 +11,8 @@ identical to its index peers (``IdenticalIndexOptOut``).
 """
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 
@@ -113,7 +113,7 @@ def _ledgers_replay(*, changed: set[str], before: tuple[frozenset[str], ...]) ->
 
 @transaction.atomic
 def identical_group_create(
-    *, symbols: Sequence[str], reason: str, source: str, acting_user: Any | None
+    *, symbols: Sequence[str], reason: str, source: str, acting_user: User | None
 ) -> IdenticalGroup:
     """Add a firm group of substantially identical securities (audited).
 
@@ -152,7 +152,7 @@ def identical_group_update(
     symbols: Sequence[str],
     reason: str,
     source: str,
-    acting_user: Any | None,
+    acting_user: User | None,
 ) -> IdenticalGroup:
     """Replace a firm group's symbols, reason and source (audited, before and after).
 
@@ -190,7 +190,7 @@ def identical_group_update(
 
 
 @transaction.atomic
-def identical_group_delete(*, group: IdenticalGroup, acting_user: Any | None) -> None:
+def identical_group_delete(*, group: IdenticalGroup, acting_user: User | None) -> None:
     """Remove a firm group (audited with what it held); replay the ledgers it changes.
 
     The security master's share-class groups are not firm groups and stay in force.
@@ -209,7 +209,7 @@ def identical_group_delete(*, group: IdenticalGroup, acting_user: Any | None) ->
 
 @transaction.atomic
 def identical_index_opt_out_create(
-    *, symbol: str, reason: str, source: str, acting_user: Any | None
+    *, symbol: str, reason: str, source: str, acting_user: User | None
 ) -> IdenticalIndexOptOut:
     """Record that the firm does not treat a fund as identical to its index peers (audited).
 
@@ -277,7 +277,7 @@ def identical_index_opt_out_check(symbol: str) -> tuple[str, str]:
 
 @transaction.atomic
 def identical_index_opt_out_delete(
-    *, opt_out: IdenticalIndexOptOut, acting_user: Any | None
+    *, opt_out: IdenticalIndexOptOut, acting_user: User | None
 ) -> None:
     """Remove an opt-out (audited): the fund rejoins its index's group; ledgers replayed."""
     require_tenant_schema()
