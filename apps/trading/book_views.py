@@ -22,7 +22,7 @@ from apps.accounts.selectors import account_list
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.common.tenancy import firm_today
 from apps.trading.models import DailyScan, Proposal, ScanItem
-from apps.trading.order_selectors import fill_list
+from apps.trading.orders.selectors import fill_list
 
 ATTENTION_FLAGS = {
     "drift": "Out of tolerance",

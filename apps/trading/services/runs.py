@@ -48,7 +48,7 @@ from apps.trading.models import (
     RunScope,
     RunStatus,
 )
-from apps.trading.order_selectors import reservations_for
+from apps.trading.orders.selectors import reservations_for
 from apps.trading.selectors import run_universe_symbols, scope_accounts, scope_models
 from apps.trading.services.review import AUTO_APPROVED, proposal_flags, trading_settings_get
 from apps.trading.services.universes import run_universe_get, run_universe_remember
