@@ -81,6 +81,17 @@ class RebalanceRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The proposals' totals (``selectors.run_totals``), added by each chunk in the transaction
+    # that stores its proposals and trades: pages read them, never add up a run's trades.
+    proposal_count = models.PositiveIntegerField(default=0)
+    proposals_with_trades = models.PositiveIntegerField(default=0)
+    buy_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    sell_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    realized_gain_amount = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="The sells' gains less losses."
+    )
+    estimated_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    naive_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
 
     class Meta:
         ordering = ("-created_at", "-id")
