@@ -119,6 +119,13 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
     from apps.trading.services.synthetic_book import synthetic_book_create
 
     admin = get_user_model().objects.get(username=user)
+    if not admin.password.startswith("scrypt$"):
+        # The server's hasher (production settings): a sign-in that re-hashed the password
+        # would change its fingerprint and kill every API token issued before it (401s).
+        from django.contrib.auth.hashers import make_password
+
+        admin.password = make_password(PASSWORD, hasher="scrypt")
+        admin.save(update_fields=["password"])
     started = time.perf_counter()
     seeded = not ReportBatch.objects.exists()  # the last step below
     if not Account.objects.exists():

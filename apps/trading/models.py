@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from apps.common.limits import fraction_validators
 from apps.common.money import MONEY, PRICE, RATE, SHARES
@@ -244,6 +244,33 @@ class Proposal(models.Model):
                 fields=("account",),
                 condition=Q(status__in=LIVE_PROPOSAL_STATUSES),
                 name="proposal_one_live_per_account",
+            ),
+        )
+        indexes = (
+            # The approvals queue (``selectors.exception_queue``): its page is the first keys
+            # of this index, its totals an index-only read (a 20,000-proposal queue was two
+            # sequential reads of the wide proposal rows, ~70 ms).
+            models.Index(
+                "status",
+                F("flags").desc(),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="proposal_exception_queue",
+                include=("estimated_tax_amount", "turnover_amount"),
+                condition=Q(status__in=(ProposalStatus.HELD, ProposalStatus.PENDING_APPROVAL)),
+            ),
+            # A run's page: its proposals' keys, status and account for sorting the page's keys
+            # by account name, and its totals, read from the index alone (not the wide rows).
+            models.Index(
+                fields=("run", "status"),
+                name="proposal_run_status",
+                include=(
+                    "id",
+                    "account",
+                    "estimated_tax_amount",
+                    "naive_tax_amount",
+                    "turnover_amount",
+                ),
             ),
         )
 
