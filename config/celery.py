@@ -1,6 +1,7 @@
 """The tenant-aware Celery app: every task message carries its firm's schema in its headers."""
 
 import os
+from contextlib import suppress
 from queue import Empty
 from typing import Any
 
@@ -24,11 +25,11 @@ def _redis_channel_close_after_server_loss(self: kombu_redis.Channel) -> None:
     restarts. A reply from a dead server is nothing to read: go on closing. Proved by
     tests/integration/trading/test_redis_restart.py (the worker must outlive the restart).
     """
-    if self._in_poll:
-        try:
-            self._brpop_read()
-        except (Empty, *self.connection.connection_errors):
-            pass  # _brpop_read has dropped the dead connection and cleared _in_poll
+    # _in_poll and _brpop_read are the redis Channel's private poll state (absent from its stubs).
+    if self._in_poll:  # type: ignore[attr-defined]
+        # On a lost server _brpop_read drops the dead connection and clears _in_poll.
+        with suppress(Empty, *self.connection.connection_errors):
+            self._brpop_read()  # type: ignore[attr-defined]
     _redis_channel_close(self)
 
 

@@ -1,7 +1,7 @@
 """A firm's host: its pages, its admin and its API (everything in the firm's schema)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.access import views as access_views
@@ -15,7 +15,7 @@ from apps.reports import views as report_views
 from apps.trading import book_views, order_apis, order_views
 from apps.trading import views as trading_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.access.urls")),
     path("securities/", include("apps.securities.urls")),
     path("", include("apps.accounts.urls")),

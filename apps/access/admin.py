@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from apps.access.admin_audit import AuditedModelAdmin, AuditTrailAdmin
 from apps.access.admin_sites import firm_admin_site, public_admin_site
 from apps.access.models import AuditEvent, Membership
+from apps.access.permissions import signed_in_user
 from apps.access.roles import ASSIGNABLE_ROLE_CHOICES, Role
 from apps.access.services import firm_user_set_role
 
@@ -30,7 +31,7 @@ class LoginAdmin(AuditedModelAdmin, UserAdmin):  # type: ignore[type-arg]
         return False
 
 
-class LoginGroupAdmin(AuditedModelAdmin, GroupAdmin):  # type: ignore[type-arg]
+class LoginGroupAdmin(AuditedModelAdmin, GroupAdmin):
     """Permission groups, audited."""
 
 
@@ -64,7 +65,7 @@ class MembershipAdmin(AuditedModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         """Set the role through the service (which also sets the admin flags, and audits)."""
-        firm_user_set_role(user=obj.user, role=Role(obj.role), acting_user=request.user)
+        firm_user_set_role(user=obj.user, role=Role(obj.role), acting_user=signed_in_user(request))
 
 
 @admin.register(AuditEvent, site=firm_admin_site)

@@ -12,7 +12,7 @@ secret (a password hash) carry only that they changed.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db import models, router, transaction
@@ -82,7 +82,8 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         before.setdefault(_key(obj), field_values(obj))
 
     def _remembered(self, request: HttpRequest, obj: models.Model) -> FieldValues | None:
-        return request.__dict__.get(_BEFORE_ATTR, {}).get(_key(obj))
+        before: dict[tuple[str, str], FieldValues] = request.__dict__.get(_BEFORE_ATTR, {})
+        return before.get(_key(obj))
 
     def _record(
         self, request: HttpRequest, action: str, obj: models.Model | None, payload: dict[str, Any]
@@ -106,7 +107,9 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         """Audit ``admin.add`` with every field set."""
-        after = {k: v for k, v in field_values(_stored(obj)).items() if v not in (None, "", [])}
+        after: FieldValues = {
+            k: v for k, v in field_values(_stored(obj)).items() if v not in (None, "", [])
+        }
         self._record(
             request,
             "admin.add",
@@ -140,9 +143,11 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Every action, audited as ``admin.action`` when it runs (see ``_audited_action``)."""
+        # The stub allows None values; Django's get_actions gives (func, name, description).
+        actions = cast("dict[str, tuple[Any, str, str]]", super().get_actions(request))
         return {
             name: (self._audited_action(func, name), name, description)
-            for name, (func, _, description) in super().get_actions(request).items()
+            for name, (func, _, description) in actions.items()
         }
 
     @staticmethod

@@ -35,7 +35,12 @@ class AuditedAdminSite(AdminSite):
         super().register(model_or_iterable, admin_class, **options)
 
     def audit_record(
-        self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
+        self,
+        *,
+        request: HttpRequest,
+        action: str,
+        obj: models.Model | None,
+        payload: dict[str, Any],
     ) -> None:
         """Write the audit row of one admin change (in the same transaction as the change)."""
         raise NotImplementedError
@@ -52,12 +57,21 @@ class PublicAdminSite(AuditedAdminSite):
     audit_recorder: AuditRecorder | None = None
 
     def audit_record(
-        self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
+        self,
+        *,
+        request: HttpRequest,
+        action: str,
+        obj: models.Model | None,
+        payload: dict[str, Any],
     ) -> None:
         """A ``PlatformAuditEvent`` (public schema); refuses to run unaudited."""
+        from apps.access.permissions import signed_in_user
+
         if self.audit_recorder is None:
             raise ImproperlyConfigured("the platform admin has no audit recorder")
-        self.audit_recorder(action=action, acting_user=request.user, obj=obj, payload=payload)
+        self.audit_recorder(
+            action=action, acting_user=signed_in_user(request), obj=obj, payload=payload
+        )
 
     login_form = AdminSignInForm
 
@@ -78,12 +92,20 @@ class FirmAdminSite(AuditedAdminSite):
         return bool(user.is_active and user.is_staff and user_can(user, Action.ADMIN_SITE))
 
     def audit_record(
-        self, *, request: HttpRequest, action: str, obj: models.Model | None, payload: dict
+        self,
+        *,
+        request: HttpRequest,
+        action: str,
+        obj: models.Model | None,
+        payload: dict[str, Any],
     ) -> None:
         """An ``AuditEvent`` in the firm's schema."""
+        from apps.access.permissions import signed_in_user
         from apps.access.services import audit_event_record
 
-        audit_event_record(action=action, acting_user=request.user, obj=obj, payload=payload)
+        audit_event_record(
+            action=action, acting_user=signed_in_user(request), obj=obj, payload=payload
+        )
 
 
 public_admin_site = PublicAdminSite(name="public_admin")

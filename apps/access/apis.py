@@ -14,13 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import PERMISSIONS, Action, user_role
+from apps.access.requests import AuthenticatedRequest
 from apps.access.selectors import api_token_list_for_user, firm_user_list
 from apps.access.services import api_token_create, api_token_revoke
 from apps.access.totp import totp_check
 from apps.common.api import ApiErrorOutput
 
 
-class FirmUserOutput(serializers.Serializer):
+class FirmUserOutput(serializers.Serializer[Any]):
     """A firm user as the API shows it."""
 
     id = serializers.IntegerField()
@@ -30,7 +31,7 @@ class FirmUserOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-class MeOutput(serializers.Serializer):
+class MeOutput(serializers.Serializer[Any]):
     """The caller's identity and allowed actions."""
 
     username = serializers.CharField()
@@ -56,7 +57,7 @@ class MeApi(APIView):
         return Response(MeOutput(data).data)
 
 
-class FirmUserListApi(ListAPIView):
+class FirmUserListApi(ListAPIView[Any]):
     """The firm's users and roles (firm admins)."""
 
     required_action = Action.MANAGE_USERS
@@ -67,7 +68,7 @@ class FirmUserListApi(ListAPIView):
         return firm_user_list()
 
 
-class FirmUserDetailApi(RetrieveAPIView):
+class FirmUserDetailApi(RetrieveAPIView[Any]):
     """One user of the firm (firm admins)."""
 
     required_action = Action.MANAGE_USERS
@@ -78,7 +79,7 @@ class FirmUserDetailApi(RetrieveAPIView):
         return firm_user_list()
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(serializers.Serializer[Any]):
     """Credentials of a firm user, and the new token's name and lifetime."""
 
     username = serializers.CharField(max_length=150)
@@ -92,7 +93,7 @@ class TokenInput(serializers.Serializer):
     )
 
 
-class TokenOutput(serializers.Serializer):
+class TokenOutput(serializers.Serializer[Any]):
     """A named API token of one firm user, valid on this firm's host only."""
 
     id = serializers.IntegerField()
@@ -157,10 +158,11 @@ class TokenCreateApi(APIView):
         return Response(TokenCreatedOutput({**TokenOutput(token).data, "token": key}).data)
 
 
-class TokenListApi(ListAPIView):
+class TokenListApi(ListAPIView[Any]):
     """The caller's own API tokens (every state), newest first; keys are never shown again."""
 
     serializer_class = TokenOutput
+    request: AuthenticatedRequest  # behind IsFirmMember
 
     def get_queryset(self) -> Any:
         """The caller's tokens only."""
@@ -171,7 +173,7 @@ class TokenRevokeApi(APIView):
     """Revoke one of the caller's own tokens (it stops working at once)."""
 
     @extend_schema(request=None, responses=TokenOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Revoke it; revoking a revoked or expired token changes nothing."""
         token = get_object_or_404(api_token_list_for_user(user=request.user), pk=pk)
         return Response(TokenOutput(api_token_revoke(token=token, acting_user=request.user)).data)

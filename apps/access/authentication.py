@@ -40,7 +40,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.keyword
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's __init_subclass__ is unannotated
     """The OpenAPI security scheme of ``ApiTokenAuthentication`` (registered on import).
 
     Without it the schema would list only the session cookie, and a client (or the API fuzz

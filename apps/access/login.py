@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 
@@ -28,7 +29,7 @@ def client_address(request: HttpRequest) -> str:
     ignored entirely: anyone can send it.
     """
     peer = str(request.META.get("REMOTE_ADDR", ""))
-    proxies = settings.PLATFORM_TRUSTED_PROXY_COUNT
+    proxies = int(settings.PLATFORM_TRUSTED_PROXY_COUNT)
     if proxies <= 0:
         return peer
     forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
@@ -89,7 +90,7 @@ class TotpCodeMixin(forms.Form):
         label="Authenticator code", required=False, max_length=8, strip=True
     )
 
-    def confirm_login_allowed(self, user: Any) -> None:
+    def confirm_login_allowed(self, user: User) -> None:
         """After the right password: the right code, when the user has a device."""
         from apps.access.totp import totp_check
 

@@ -9,14 +9,15 @@ from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework.permissions import BasePermission
 
 from apps.access.roles import Role
 from apps.common.exceptions import CommonErrorCode, PermissionDeniedError
+from apps.common.tenancy import current_schema
 
 if TYPE_CHECKING:  # DRF imports this module while it initialises its own views
     from rest_framework.request import Request
@@ -58,23 +59,30 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 }
 
 
-def user_role(user: Any) -> Role | None:
+def user_role(user: User | AnonymousUser) -> Role | None:
     """The user's role in the current firm's schema, or None (no access)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    if connection.schema_name == "public":
+    if current_schema() == "public":
         return None
     membership = getattr(user, "membership", None)
     return Role(membership.role) if membership is not None else None
 
 
-def user_can(user: Any, action: Action) -> bool:
+def user_can(user: User | AnonymousUser, action: Action) -> bool:
     """Whether the user's role in this firm allows the action (fails closed)."""
     role = user_role(user)
     return role is not None and action in PERMISSIONS[role]
 
 
-def require_action(user: Any, action: Action) -> None:
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, for code behind a login (the admin sites) that records who acted."""
+    if not isinstance(request.user, User) or not request.user.is_authenticated:
+        raise PermissionDenied("sign in first")
+    return request.user
+
+
+def require_action(user: User | AnonymousUser, action: Action) -> None:
     """Raise unless the user may perform the action (for services)."""
     if not user_can(user, action):
         raise PermissionDeniedError(
@@ -84,7 +92,7 @@ def require_action(user: Any, action: Action) -> None:
         )
 
 
-_View = TypeVar("_View", bound=Callable[..., HttpResponse])
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 def action_required(action: Action) -> Callable[[_View], _View]:
@@ -92,7 +100,7 @@ def action_required(action: Action) -> Callable[[_View], _View]:
 
     def decorator(view: _View) -> _View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not user_can(request.user, action):

@@ -4,6 +4,7 @@ import hashlib
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -28,12 +29,12 @@ def api_token_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def password_fingerprint(user: Any) -> str:
+def password_fingerprint(user: User) -> str:
     """sha256 of the user's password hash: a token issued under it dies when it changes."""
     return hashlib.sha256(user.password.encode()).hexdigest()
 
 
-def api_token_list_for_user(*, user: Any) -> QuerySet[ApiToken]:
+def api_token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
     """The user's own API tokens, newest first (every state: active, expired, revoked)."""
     return ApiToken.objects.filter(user=user)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -31,7 +32,7 @@ from apps.common.validation import full_clean_or_error
 def audit_event_record(
     *,
     action: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     obj: models.Model | None = None,
     payload: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -76,7 +77,7 @@ def firm_user_create(
     email: str,
     password: str | None,
     role: Role,
-    acting_user: Any | None = None,
+    acting_user: User | None = None,
     username: str | None = None,
 ) -> Any:
     """Create a login in the current firm with a role.
@@ -125,7 +126,7 @@ def firm_user_create(
 
 
 @transaction.atomic
-def firm_user_set_role(*, user: Any, role: Role, acting_user: Any) -> Any:
+def firm_user_set_role(*, user: User, role: Role, acting_user: User) -> Any:
     """Change a firm user's role (audited with before/after).
 
     Raises:
@@ -227,7 +228,11 @@ def audit_export_csv(*, action_prefix: str, acting_user_id: int | None) -> str:
         rows += 1
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
     name = default_storage.save(f"audit/audit-{stamp}.csv", ContentFile(buffer.getvalue()))
-    acting_user = get_user_model().objects.filter(pk=acting_user_id).first()
+    acting_user = (
+        None
+        if acting_user_id is None
+        else get_user_model().objects.filter(pk=acting_user_id).first()
+    )
     audit_event_record(
         action="audit.export",
         acting_user=acting_user,
@@ -243,7 +248,7 @@ def object_fields_update(
     changes: Mapping[str, Any],
     allowed: Sequence[str],
     action: str,
-    acting_user: Any,
+    acting_user: User | None,
     code: StrEnum,
 ) -> Any:
     """Change some fields of a row under a lock; validate; audit every before/after value.
@@ -289,7 +294,7 @@ def audit_export_request(*, action_prefix: str, acting_user_id: int | None) -> N
 
 @transaction.atomic
 def api_token_create(
-    *, user: Any, name: str, lifetime_days: int | None = None, acting_user: Any
+    *, user: User, name: str, lifetime_days: int | None = None, acting_user: User
 ) -> tuple[ApiToken, str]:
     """Issue a named API token to a firm user; the key is returned here and never again.
 
@@ -347,7 +352,7 @@ def api_token_create(
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, acting_user: Any) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, acting_user: User) -> ApiToken:
     """Revoke one token now (its user's choice); revoking a dead token changes nothing."""
     require_tenant_schema()
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
@@ -364,7 +369,7 @@ def api_token_revoke(*, token: ApiToken, acting_user: Any) -> ApiToken:
     return token
 
 
-def api_tokens_revoke_for_user(*, user: Any, reason: ApiTokenRevokeReason) -> int:
+def api_tokens_revoke_for_user(*, user: User, reason: ApiTokenRevokeReason) -> int:
     """Revoke every live token of a user whose password changed or who was deactivated.
 
     Called whatever changed the user (pages, admin, password reset, ``set_password`` + save):

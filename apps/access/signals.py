@@ -8,10 +8,10 @@ fingerprint and ``is_active`` on every use, ``apps.access.selectors.api_token_ge
 
 from typing import Any
 
-from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from apps.access.models import ApiTokenRevokeReason
+from apps.common.tenancy import current_schema
 
 
 def revoke_tokens_on_password_change_or_deactivation(
@@ -20,7 +20,7 @@ def revoke_tokens_on_password_change_or_deactivation(
     """``pre_save`` of the user model: revoke the user's tokens when either changes."""
     from apps.access.services import api_tokens_revoke_for_user
 
-    if raw or instance.pk is None or connection.schema_name == get_public_schema_name():
+    if raw or instance.pk is None or current_schema() == get_public_schema_name():
         return  # platform staff (public schema) hold no tokens
     if update_fields is not None and not {"password", "is_active"} & set(update_fields):
         return  # e.g. last_login on every sign-in

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,24 +26,25 @@ from django_tenants.utils import get_public_schema_name
 
 from apps.access.permissions import user_role
 from apps.access.roles import Role
+from apps.common.tenancy import current_schema
 
 WRONG_CODE = "The authenticator code is missing or wrong."
 ENROL_FIRST = "Set up an authenticator app first (required for your role), on the sign-in page."
 
 
-def is_privileged(user: Any) -> bool:
+def is_privileged(user: User) -> bool:
     """Platform staff (public schema) and firm admins: those TOTP may be required of."""
-    if connection.schema_name == get_public_schema_name():
+    if current_schema() == get_public_schema_name():
         return bool(user.is_staff)
     return user_role(user) == Role.FIRM_ADMIN
 
 
-def totp_device_for(user: Any) -> TOTPDevice | None:
+def totp_device_for(user: User) -> TOTPDevice | None:
     """The user's confirmed TOTP device, if they enrolled one."""
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def totp_check(*, request: HttpRequest | None, user: Any, code: str, for_api: bool) -> None:
+def totp_check(*, request: HttpRequest | None, user: User, code: str, for_api: bool) -> None:
     """Second factor of a sign-in whose password was right.
 
     Args:
@@ -67,14 +69,14 @@ def totp_check(*, request: HttpRequest | None, user: Any, code: str, for_api: bo
 
 
 @transaction.atomic
-def totp_device_start(*, user: Any) -> TOTPDevice:
+def totp_device_start(*, user: User) -> TOTPDevice:
     """A new unconfirmed device for the user (any earlier unconfirmed one is dropped)."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
 
 
 @transaction.atomic
-def totp_device_confirm(*, device: TOTPDevice, code: str, acting_user: Any) -> bool:
+def totp_device_confirm(*, device: TOTPDevice, code: str, acting_user: User) -> bool:
     """Confirm an enrolment with a code from the app; earlier devices of the user are replaced.
 
     Returns:
@@ -85,7 +87,7 @@ def totp_device_confirm(*, device: TOTPDevice, code: str, acting_user: Any) -> b
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    if connection.schema_name != get_public_schema_name():
+    if current_schema() != get_public_schema_name():
         from apps.access.services import audit_event_record
 
         audit_event_record(action="totp.enrol", acting_user=acting_user, obj=device.user)

@@ -6,7 +6,6 @@ The authenticator (TOTP) page serves the platform's host too.
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.access.forms import ApiTokenCreateForm, FirmUserCreateForm, RoleForm, TotpConfirmForm
 from apps.access.permissions import Action, action_required
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.access.selectors import api_token_list_for_user, audit_event_list, firm_user_list
 from apps.access.services import (
     api_token_create,
@@ -24,10 +24,11 @@ from apps.access.services import (
 )
 from apps.common.exceptions import ApplicationError
 from apps.common.show_once import show_once_store, show_once_take
+from apps.common.tenancy import current_schema
 
 
 @action_required(Action.MANAGE_USERS)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Users and roles of the firm; firm admins add users here."""
     form = FirmUserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +48,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @action_required(Action.MANAGE_USERS)
-def user_set_role(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_set_role(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     """Change one user's role (POST)."""
     user = get_object_or_404(firm_user_list(), pk=user_id)
     form = RoleForm(request.POST or None)
@@ -84,7 +85,7 @@ def audit_export_download(request: HttpRequest, event_id: int) -> FileResponse:
 
 
 @action_required(Action.VIEW_BOOK)
-def api_token_list(request: HttpRequest) -> HttpResponse:
+def api_token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own API tokens; a new one's key is shown once, after the redirect."""
     form = ApiTokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -114,7 +115,7 @@ def api_token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.VIEW_BOOK)
-def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     """Revoke one of the user's own tokens."""
     token = get_object_or_404(api_token_list_for_user(user=request.user), pk=token_id)
     api_token_revoke(token=token, acting_user=request.user)
@@ -129,7 +130,7 @@ def totp_enrol(request: HttpRequest) -> HttpResponse:
 
     from apps.access.totp import totp_device_confirm, totp_device_for, totp_device_start
 
-    public = connection.schema_name == get_public_schema_name()
+    public = current_schema() == get_public_schema_name()
     if not request.user.is_authenticated or (public and not request.user.is_staff):
         # The platform's host is for platform staff only (as the staff console).
         return redirect_to_login(request.get_full_path(), "staff-login" if public else "login")

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from apps.access.admin_audit import AuditedModelAdmin
 from apps.access.admin_sites import firm_admin_site
+from apps.access.permissions import signed_in_user
 from apps.accounts.models import (
     Account,
     Household,
@@ -161,9 +162,9 @@ class IdenticalGroupAdmin(AuditedModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: IdenticalGroup) -> None:
         """Delete through the service (audited)."""
-        identical_group_delete(group=obj, acting_user=request.user)
+        identical_group_delete(group=obj, acting_user=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IdenticalGroup]) -> None:
         """Delete each through the service (audited)."""
         for group in queryset:
-            identical_group_delete(group=group, acting_user=request.user)
+            identical_group_delete(group=group, acting_user=signed_in_user(request))

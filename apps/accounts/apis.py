@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.accounts.exports import form8949_csv
 from apps.accounts.models import Account, IdenticalGroup, Registration
 from apps.accounts.selectors import (
@@ -31,7 +32,7 @@ from apps.accounts.services.identical import (
     identical_group_delete,
     identical_group_update,
 )
-from apps.common.api import SearchFilters, query_filters, year_param
+from apps.common.api import MoneyField, SearchFilters, SharesField, query_filters, year_param
 from apps.common.limits import BIGINT_MAX
 from apps.common.pagination import KeyLimitOffsetPagination
 from apps.common.tenancy import firm_today
@@ -48,7 +49,7 @@ def _year(view: APIView) -> int:
     return year
 
 
-class HouseholdOutput(serializers.Serializer):
+class HouseholdOutput(serializers.Serializer[Any]):
     """A household and how many accounts it has."""
 
     id = serializers.IntegerField()
@@ -57,7 +58,7 @@ class HouseholdOutput(serializers.Serializer):
     account_count = serializers.IntegerField()
 
 
-class HouseholdListApi(ListAPIView):
+class HouseholdListApi(ListAPIView[Any]):
     """Households of the firm (search by name or external id with ``?search=``)."""
 
     serializer_class = HouseholdOutput
@@ -68,7 +69,7 @@ class HouseholdListApi(ListAPIView):
         return household_list(search=query_filters(self).get("search", ""))
 
 
-class AccountOutput(serializers.ModelSerializer):
+class AccountOutput(serializers.ModelSerializer[Account]):
     """An account with its customization."""
 
     household = serializers.CharField(source="household.external_id")
@@ -88,7 +89,7 @@ class AccountOutput(serializers.ModelSerializer):
         )
 
 
-class AccountListApi(ListAPIView):
+class AccountListApi(ListAPIView[Account]):
     """Accounts (filters: ``search``, ``household``, ``registration``)."""
 
     serializer_class = AccountOutput
@@ -112,7 +113,7 @@ class AccountListApi(ListAPIView):
         )
 
 
-class AccountProfileInput(serializers.ModelSerializer):
+class AccountProfileInput(serializers.ModelSerializer[Account]):
     """The customization fields an advisor may change (all optional)."""
 
     class Meta:
@@ -121,7 +122,7 @@ class AccountProfileInput(serializers.ModelSerializer):
         extra_kwargs = {f: {"required": False} for f in PROFILE_FIELDS}  # noqa: RUF012
 
 
-class AccountDetailApi(RetrieveAPIView):
+class AccountDetailApi(RetrieveAPIView[Account]):
     """One account; PATCH changes its customization (advisors, audited)."""
 
     serializer_class = AccountOutput
@@ -132,7 +133,7 @@ class AccountDetailApi(RetrieveAPIView):
         return account_list()
 
     @extend_schema(request=AccountProfileInput, responses=AccountOutput)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Change profile fields; unknown or invalid values are refused whole."""
         account = self.get_object()
         data = AccountProfileInput(instance=account, data=request.data, partial=True)
@@ -152,23 +153,21 @@ class _AccountScoped:
         return get_object_or_404(Account, pk=self.kwargs["pk"])
 
 
-class TaxLotOutput(serializers.Serializer):
+class TaxLotOutput(serializers.Serializer[Any]):
     """An open lot (USD, shares)."""
 
     lot_key = serializers.CharField()
     symbol = serializers.CharField()
-    shares = serializers.DecimalField(max_digits=20, decimal_places=6)
-    cost_basis_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    adjusted_basis_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    wash_adjustment_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    shares = SharesField()
+    cost_basis_amount = MoneyField()
+    adjusted_basis_amount = MoneyField(allow_null=True)
+    wash_adjustment_amount = MoneyField()
     acquired_on = serializers.DateField()
     holding_period_start_on = serializers.DateField()
     has_basis = serializers.BooleanField()
 
 
-class TaxLotListApi(_AccountScoped, ListAPIView):
+class TaxLotListApi(_AccountScoped, ListAPIView[Any]):
     """The account's open lots."""
 
     serializer_class = TaxLotOutput
@@ -178,19 +177,19 @@ class TaxLotListApi(_AccountScoped, ListAPIView):
         return tax_lot_list_open(account=self.account())
 
 
-class TransactionOutput(serializers.Serializer):
+class TransactionOutput(serializers.Serializer[Any]):
     """A ledger entry (amount positive; kind says the direction)."""
 
     external_id = serializers.CharField()
     kind = serializers.CharField()
     trade_on = serializers.DateField()
     symbol = serializers.CharField()
-    shares = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
-    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    shares = SharesField(allow_null=True)
+    amount = MoneyField()
     is_opening_lot = serializers.BooleanField()
 
 
-class TransactionListApi(_AccountScoped, ListAPIView):
+class TransactionListApi(_AccountScoped, ListAPIView[Any]):
     """The account's ledger, newest first."""
 
     serializer_class = TransactionOutput
@@ -200,24 +199,24 @@ class TransactionListApi(_AccountScoped, ListAPIView):
         return transaction_list(account=self.account())
 
 
-class RealizedGainOutput(serializers.Serializer):
+class RealizedGainOutput(serializers.Serializer[Any]):
     """One lot piece sold (a Form 8949 row)."""
 
     lot_key = serializers.CharField()
     symbol = serializers.CharField()
-    shares = serializers.DecimalField(max_digits=20, decimal_places=6)
+    shares = SharesField()
     acquired_on = serializers.DateField()
     sold_on = serializers.DateField()
-    proceeds_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    basis_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    gain_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    disallowed_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    reportable_gain_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    proceeds_amount = MoneyField()
+    basis_amount = MoneyField()
+    gain_amount = MoneyField()
+    disallowed_amount = MoneyField()
+    reportable_gain_amount = MoneyField()
     term = serializers.CharField()
     form8949_code = serializers.CharField(allow_blank=True)
 
 
-class RealizedGainListApi(_AccountScoped, ListAPIView):
+class RealizedGainListApi(_AccountScoped, ListAPIView[Any]):
     """Realized gains of the account in a tax year."""
 
     serializer_class = RealizedGainOutput
@@ -228,43 +227,31 @@ class RealizedGainListApi(_AccountScoped, ListAPIView):
         return realized_gain_list(account=self.account(), year=_year(self))
 
 
-class RealizedSummaryOutput(serializers.Serializer):
+class RealizedSummaryOutput(serializers.Serializer[Any]):
     """The tax year so far (USD): realized, carryforward, netting, estimated tax, budget."""
 
     year = serializers.IntegerField()
-    short_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    long_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    disallowed = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryforward_short = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryforward_long = serializers.DecimalField(max_digits=20, decimal_places=2)
-    net_short_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    net_long_term = serializers.DecimalField(max_digits=20, decimal_places=2)
-    net_capital = serializers.DecimalField(max_digits=20, decimal_places=2)
-    estimated_tax = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryover_out_short = serializers.DecimalField(max_digits=20, decimal_places=2)
-    carryover_out_long = serializers.DecimalField(max_digits=20, decimal_places=2)
+    short_term = MoneyField()
+    long_term = MoneyField()
+    disallowed = MoneyField()
+    carryforward_short = MoneyField()
+    carryforward_long = MoneyField()
+    net_short_term = MoneyField()
+    net_long_term = MoneyField()
+    net_capital = MoneyField()
+    estimated_tax = MoneyField()
+    carryover_out_short = MoneyField()
+    carryover_out_long = MoneyField()
     budget_kind = serializers.CharField()
-    budget_amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    budget_used = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    budget_left = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    short_term_budget_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    short_term_budget_used = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    short_term_budget_left = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    long_term_budget_amount = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    long_term_budget_used = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
-    long_term_budget_left = serializers.DecimalField(
-        max_digits=20, decimal_places=2, allow_null=True
-    )
+    budget_amount = MoneyField(allow_null=True)
+    budget_used = MoneyField(allow_null=True)
+    budget_left = MoneyField(allow_null=True)
+    short_term_budget_amount = MoneyField(allow_null=True)
+    short_term_budget_used = MoneyField(allow_null=True)
+    short_term_budget_left = MoneyField(allow_null=True)
+    long_term_budget_amount = MoneyField(allow_null=True)
+    long_term_budget_used = MoneyField(allow_null=True)
+    long_term_budget_left = MoneyField(allow_null=True)
 
 
 class RealizedSummaryApi(_AccountScoped, APIView):
@@ -337,7 +324,7 @@ class IdenticalGroupListApi(APIView):
         return Response(IdenticalGroupOutput(identical_group_list(), many=True).data)
 
     @extend_schema(request=IdenticalGroupInput, responses={201: IdenticalGroupOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Add a group (audited; the ledgers it changes are replayed)."""
         data = IdenticalGroupInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -356,7 +343,7 @@ class IdenticalGroupDetailApi(APIView):
         return Response(IdenticalGroupOutput(get_object_or_404(IdenticalGroup, pk=pk)).data)
 
     @extend_schema(request=IdenticalGroupInput, responses=IdenticalGroupOutput)
-    def put(self, request: Request, pk: int) -> Response:
+    def put(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Replace it (audited, before and after)."""
         group = get_object_or_404(IdenticalGroup, pk=pk)
         data = IdenticalGroupInput(data=request.data)
@@ -365,7 +352,7 @@ class IdenticalGroupDetailApi(APIView):
         return Response(IdenticalGroupOutput(group).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Remove it (audited)."""
         group = get_object_or_404(IdenticalGroup, pk=pk)
         identical_group_delete(group=group, acting_user=request.user)

@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -351,7 +352,7 @@ def account_positions(*, accounts: Sequence[Account], as_of: date) -> dict[int, 
     FROM total t LEFT JOIN pair p ON p.account_id = t.account_id
     GROUP BY t.account_id, t.total
     """  # noqa: S608  # nosec B608 - table names from model metadata; values are bound
-    params = [
+    params: list[list[Any] | str] = [
         list(quotes),
         [q.close_price for q in quotes.values()],
         [t[0] for t in targets],

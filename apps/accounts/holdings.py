@@ -76,6 +76,7 @@ def holdings_get(*, account: Account, as_of: date) -> Holdings:
         priced = all(v.value is not None for v in mine)
         value = sum((v.value or ZERO for v in mine), ZERO) if priced else None
         gains = [v.unrealized for v in mine]
+        known = [g for g in gains if g is not None]
         quote = quotes.get(symbol)
         positions.append(
             PositionView(
@@ -83,7 +84,7 @@ def holdings_get(*, account: Account, as_of: date) -> Holdings:
                 shares=sum((v.lot.shares for v in mine), ZERO),
                 value=value,
                 weight=value / total if value is not None and total else None,
-                unrealized=sum(gains, ZERO) if None not in gains else None,  # type: ignore[arg-type]
+                unrealized=sum(known, ZERO) if len(known) == len(gains) else None,
                 price_on=quote.priced_on if quote else None,
             )
         )

@@ -7,10 +7,11 @@ Wired by the lead in ``config/urls_tenants.py`` as
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from apps.access.permissions import Action, action_required
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.layouts import LAYOUTS, ImportKind
 from apps.accounts.services.imports import custodian_file_import
 from apps.ingest.forms import UploadForm, upload_import
@@ -34,7 +35,7 @@ class CustodianImportForm(UploadForm):
 
 
 @action_required(Action.IMPORT_FILES)
-def custodian_import(request: HttpRequest) -> HttpResponse:
+def custodian_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload a custodian file; show the counts, or every problem with its line and field."""
     form = CustodianImportForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {"form": form, "report": None, "error": None}

@@ -16,13 +16,13 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Upper
 
 from apps.accounts.custodians import takes_specified_lots
+from apps.common.fields import money_field, rate_field, shares_field
 from apps.common.limits import (
     fraction_validators,
     non_negative_money_validators,
     tracking_error_target_validators,
     turnover_budget_validators,
 )
-from apps.common.money import MONEY, RATE, SHARES
 from apps.common.validation import validate_not_formula_leading
 
 
@@ -114,21 +114,16 @@ class Account(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     opened_on = models.DateField(null=True, blank=True)
     # Tax profile: rates are fractions (0.238, not 23.8), combined federal + state per character.
-    short_term_rate = models.DecimalField(
-        **RATE, default=Decimal("0.37"), validators=fraction_validators()
-    )
-    long_term_rate = models.DecimalField(
-        **RATE, default=Decimal("0.20"), validators=fraction_validators()
-    )
-    state_rate = models.DecimalField(**RATE, default=Decimal("0"), validators=fraction_validators())
+    short_term_rate = rate_field(default=Decimal("0.37"), validators=fraction_validators())
+    long_term_rate = rate_field(default=Decimal("0.20"), validators=fraction_validators())
+    state_rate = rate_field(default=Decimal("0"), validators=fraction_validators())
     filing_status = models.CharField(
         max_length=32, choices=FilingStatus.choices, default=FilingStatus.SINGLE
     )
     budget_kind = models.CharField(
         max_length=8, choices=BudgetKind.choices, default=BudgetKind.GAINS
     )
-    annual_budget_amount = models.DecimalField(
-        **MONEY,
+    annual_budget_amount = money_field(
         validators=non_negative_money_validators(),
         null=True,
         blank=True,
@@ -136,28 +131,24 @@ class Account(models.Model):
     )
     # Caps on the year's net realized gain of one character (USD of gains, whatever
     # ``budget_kind`` says), on top of the annual budget.
-    short_term_gains_budget_amount = models.DecimalField(
-        **MONEY,
+    short_term_gains_budget_amount = money_field(
         validators=non_negative_money_validators(),
         null=True,
         blank=True,
         help_text="Cap on this year's net short-term gain (USD). Empty: no cap.",
     )
-    long_term_gains_budget_amount = models.DecimalField(
-        **MONEY,
+    long_term_gains_budget_amount = money_field(
         validators=non_negative_money_validators(),
         null=True,
         blank=True,
         help_text="Cap on this year's net long-term gain (USD). Empty: no cap.",
     )
-    carryforward_short_amount = models.DecimalField(
-        **MONEY,
+    carryforward_short_amount = money_field(
         validators=non_negative_money_validators(),
         default=Decimal("0"),
         help_text="Short-term loss carried into this year (positive).",
     )
-    carryforward_long_amount = models.DecimalField(
-        **MONEY,
+    carryforward_long_amount = money_field(
         validators=non_negative_money_validators(),
         default=Decimal("0"),
         help_text="Long-term loss carried into this year (positive).",
@@ -171,15 +162,13 @@ class Account(models.Model):
     )
     # Set by the accounts service when the horizon is set or changed (this business year).
     transition_start_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    transition_tolerance_rate = models.DecimalField(
-        **RATE,
+    transition_tolerance_rate = rate_field(
         validators=fraction_validators(open_low=True),
         default=Decimal("0.01"),
         help_text="A transition has reached the model at this tracking error (annualised).",
     )
     # Overrides the model's tracking error target (ModelPortfolio.tracking_error_target_rate).
-    tracking_error_target_rate = models.DecimalField(
-        **RATE,
+    tracking_error_target_rate = rate_field(
         null=True,
         blank=True,
         validators=tracking_error_target_validators(),
@@ -188,8 +177,7 @@ class Account(models.Model):
     )
     # Traded (buys and sells, forced sales excluded) per calendar year, a fraction of the
     # account's value: each run may trade what the year has left (Constraints.turnover_cap_weight).
-    turnover_budget_rate = models.DecimalField(
-        **RATE,
+    turnover_budget_rate = rate_field(
         null=True,
         blank=True,
         validators=turnover_budget_validators(),
@@ -197,33 +185,29 @@ class Account(models.Model):
         "for 150%). Empty: no budget.",
     )
     is_harvesting_enabled = models.BooleanField(default=True)
-    harvest_threshold_rate = models.DecimalField(
-        **RATE,
+    harvest_threshold_rate = rate_field(
         validators=fraction_validators(),
         default=Decimal("0.05"),
         help_text="Harvest a lot once its loss exceeds this fraction.",
     )
     # Cash needs.
-    cash_reserve_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), validators=non_negative_money_validators()
+    cash_reserve_amount = money_field(
+        default=Decimal("0"), validators=non_negative_money_validators()
     )
-    withdrawal_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), validators=non_negative_money_validators()
+    withdrawal_amount = money_field(
+        default=Decimal("0"), validators=non_negative_money_validators()
     )
     withdrawal_frequency = models.CharField(
         max_length=10, choices=WithdrawalFrequency.choices, default=WithdrawalFrequency.NONE
     )
     next_withdrawal_on = models.DateField(null=True, blank=True)
     # Trading preferences.
-    drift_tolerance_rate = models.DecimalField(
-        **RATE, default=Decimal("0.03"), validators=fraction_validators()
-    )
-    min_trade_amount = models.DecimalField(
-        **MONEY, default=Decimal("100"), validators=non_negative_money_validators()
+    drift_tolerance_rate = rate_field(default=Decimal("0.03"), validators=fraction_validators())
+    min_trade_amount = money_field(
+        default=Decimal("100"), validators=non_negative_money_validators()
     )
     is_fractional_shares = models.BooleanField(default=False)
-    fee_rate = models.DecimalField(
-        **RATE,
+    fee_rate = rate_field(
         default=Decimal("0.0075"),
         validators=fraction_validators(),
         help_text="Annual advisory fee, fraction of value.",
@@ -248,8 +232,8 @@ class Account(models.Model):
         on_delete=models.PROTECT,
         related_name="accounts",
     )
-    cash_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), help_text="Derived from the ledger by ledger_rebuild."
+    cash_amount = money_field(
+        default=Decimal("0"), help_text="Derived from the ledger by ledger_rebuild."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -379,8 +363,8 @@ class Transaction(models.Model):
         default=0, help_text="Intraday order among the household's entries of one date."
     )
     symbol = models.CharField(max_length=16, blank=True)
-    shares = models.DecimalField(**SHARES, null=True, blank=True)
-    amount = models.DecimalField(**MONEY)
+    shares = shares_field(null=True, blank=True)
+    amount = money_field()
     lot_method = models.CharField(max_length=4, choices=LotMethod.choices, blank=True)
     lot_picks = models.JSONField(
         default=list, blank=True, help_text='Specific identification: [{"lot_id", "shares"}].'
@@ -391,7 +375,7 @@ class Transaction(models.Model):
         default=False, help_text="Opening lot whose cost the custodian did not send."
     )
     holding_period_start_on = models.DateField(null=True, blank=True)
-    wash_adjustment_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    wash_adjustment_amount = money_field(null=True, blank=True)
     source = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -421,10 +405,10 @@ class TaxLot(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tax_lots")
     lot_key = models.CharField(max_length=128, help_text="The buy's external id.")
     symbol = models.CharField(max_length=16)
-    shares = models.DecimalField(**SHARES)
-    cost_basis_amount = models.DecimalField(**MONEY, help_text="Unadjusted cost of these shares.")
-    adjusted_basis_amount = models.DecimalField(**MONEY, null=True, blank=True)
-    wash_adjustment_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    shares = shares_field()
+    cost_basis_amount = money_field(help_text="Unadjusted cost of these shares.")
+    adjusted_basis_amount = money_field(null=True, blank=True)
+    wash_adjustment_amount = money_field(default=Decimal("0"))
     acquired_on = models.DateField()
     holding_period_start_on = models.DateField()
     has_basis = models.BooleanField(
@@ -475,15 +459,15 @@ class RealizedGain(models.Model):
     sell = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="realized_gains")
     lot_key = models.CharField(max_length=128)
     symbol = models.CharField(max_length=16)
-    shares = models.DecimalField(**SHARES)
+    shares = shares_field()
     acquired_on = models.DateField()
     holding_period_start_on = models.DateField()
     sold_on = models.DateField()
-    proceeds_amount = models.DecimalField(**MONEY)
-    basis_amount = models.DecimalField(**MONEY)
-    gain_amount = models.DecimalField(**MONEY)
-    disallowed_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    reportable_gain_amount = models.DecimalField(**MONEY)
+    proceeds_amount = money_field()
+    basis_amount = money_field()
+    gain_amount = money_field()
+    disallowed_amount = money_field(default=Decimal("0"))
+    reportable_gain_amount = money_field()
     term = models.CharField(max_length=5, choices=Term.choices)
     form8949_code = models.CharField(max_length=4, blank=True)
 
@@ -503,8 +487,8 @@ class WashSaleMatch(models.Model):
     loss_lot_key = models.CharField(max_length=128)
     replacement_lot_key = models.CharField(max_length=128)
     replacement_account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    shares = models.DecimalField(**SHARES)
-    disallowed_amount = models.DecimalField(**MONEY)
+    shares = shares_field()
+    disallowed_amount = money_field()
     is_permanent = models.BooleanField(
         default=False, help_text="IRA replacement: Rev. Rul. 2008-5."
     )
@@ -574,12 +558,12 @@ class AccountPosition(models.Model):
     valued_model_id = models.BigIntegerField(
         null=True, blank=True, help_text="The account's model when valued: another one is stale."
     )
-    value_amount = models.DecimalField(**MONEY, help_text="Cash plus the lots with a basis.")
-    drift_rate = models.DecimalField(
-        **RATE, null=True, blank=True, help_text="Largest |weight - target|; none without a model."
+    value_amount = money_field(help_text="Cash plus the lots with a basis.")
+    drift_rate = rate_field(
+        null=True, blank=True, help_text="Largest |weight - target|; none without a model."
     )
-    drift_trade_amount = models.DecimalField(**MONEY)
-    harvest_loss_amount = models.DecimalField(**MONEY)
+    drift_trade_amount = money_field()
+    harvest_loss_amount = money_field()
     losers = models.JSONField(default=list, help_text="Symbols under water beyond threshold.")
     needs_attention = models.BooleanField(default=False)
     reasons = models.JSONField(default=list)
@@ -587,8 +571,8 @@ class AccountPosition(models.Model):
     is_harvest = models.BooleanField(default=False)
     is_cash_due = models.BooleanField(default=False)
     is_budget_nearly_used = models.BooleanField(default=False)
-    cash_shortfall_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    stake_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    cash_shortfall_amount = money_field(default=Decimal("0"))
+    stake_amount = money_field(default=Decimal("0"))
 
     class Meta:
         indexes = (

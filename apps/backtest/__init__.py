@@ -44,7 +44,7 @@ class BacktestOptions:
     end: date
     accounts: int = 100
     seed: int = 0
-    model: str = "equal"  # "equal" | "cap"
+    model: str = "equal"  # "equal" | "cap" | "funds" | "funds-priced" (``funds.py``)
     scan: str = "weekly"  # "weekly" | "daily"
     workers: int = 2
     fee_rate: float = 0.0020  # a year, of value: what the taxes saved are compared against
@@ -77,8 +77,9 @@ def run_backtest(
     Returns:
         The figures per policy and per account, with ``summary_line()``.
     """
-    from apps.backtest.book import make_book, model_weights
+    from apps.backtest.book import CASH_TARGET_WEIGHT, make_book, model_weights
     from apps.backtest.data import load_dataset
+    from apps.backtest.funds import fund_dataset, fund_model_weights
     from apps.backtest.metrics import BacktestResult, compute
     from apps.backtest.policies import NAME_BAND_RATE, SETTINGS, TRACKING_ERROR_TARGET
     from apps.backtest.simulate import SimulationSettings, simulate
@@ -92,7 +93,11 @@ def run_backtest(
     end = data.index_on_or_before(options.end)
     if end <= start:
         raise ValueError(f"the window {options.start}..{options.end} has fewer than two days")
-    targets = model_weights(len(data.symbols), options.model, options.seed)
+    if options.model in ("funds", "funds-priced"):
+        data = fund_dataset(data, look_through=options.model == "funds")
+        targets = fund_model_weights(CASH_TARGET_WEIGHT)
+    else:
+        targets = model_weights(len(data.symbols), options.model, options.seed)
     book = make_book(
         data, accounts=options.accounts, seed=options.seed, start=start, end=end, targets=targets
     )

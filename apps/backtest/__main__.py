@@ -33,7 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the tax-naive advisor's variant (docs/evidence.md)",
     )
     parser.add_argument("--out", default=None, help="report directory (markdown + SVG)")
-    parser.add_argument("--model", choices=("equal", "cap"), default="equal")
+    parser.add_argument(
+        "--model",
+        choices=("equal", "cap", "funds", "funds-priced"),
+        default="equal",
+        help="funds: documented baskets of the prices, seen through their holdings (funds.py)",
+    )
     parser.add_argument("--scan", choices=("weekly", "daily"), default="weekly")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fee-rate", type=float, default=0.0020, help="a year, fraction")

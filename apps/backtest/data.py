@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -58,6 +59,9 @@ class PriceData:
         sectors: sector of each symbol.
         source: where the prices come from ("real: ..." or "synthetic: ...").
         industries: industry of each symbol; empty means each sector is one industry.
+        holdings: for a universe of funds, each fund's holdings (weights, fractions) among
+            ``underlying``'s symbols; the risk model then sees them through their holdings.
+        underlying: the prices the funds hold (same dates), or None.
     """
 
     dates: tuple[date, ...]
@@ -66,6 +70,8 @@ class PriceData:
     sectors: tuple[str, ...]
     source: str
     industries: tuple[str, ...] = ()
+    holdings: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    underlying: PriceData | None = None
     _days: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

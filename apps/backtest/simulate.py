@@ -43,6 +43,7 @@ from apps.backtest.policies import (
     realized_this_year,
     remaining_budget,
 )
+from apps.optimizer.core.lookthrough import build_look_through_risk_model
 from apps.optimizer.core.problem import compile_universe
 from apps.optimizer.core.risk import RiskModelSpec, build_risk_model
 from apps.optimizer.core.types import (
@@ -160,6 +161,17 @@ def risk_model_on(data: PriceData, t: int, spec: RiskModelSpec | None = None) ->
     spec = replace(
         spec or RiskModelSpec(), min_periods=min(MIN_RISK_HISTORY, max(len(history) - 1, 2))
     )
+    base = data.underlying
+    if base is not None:  # a universe of funds, seen through their holdings
+        return build_look_through_risk_model(
+            symbols=data.symbols,
+            holdings=data.holdings,
+            price_symbols=(*base.symbols, *data.symbols),
+            sectors=dict(zip(base.symbols, base.sectors, strict=True)),
+            industries=dict(zip(base.symbols, base.industries, strict=True)),
+            price_history=np.hstack([base.closes[first : t + 1], history]),
+            spec=spec,
+        )
     return build_risk_model(
         symbols=data.symbols,
         sectors=data.sectors,

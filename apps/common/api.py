@@ -5,7 +5,7 @@ operation can give; ``not_found`` answers unrouted API URLs in JSON.
 """
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -26,6 +26,7 @@ from apps.common.limits import (
     YEAR_MIN,
     validate_date_in_range,
 )
+from apps.common.money import MONEY, PRICE, RATE, SHARES, WEIGHT, DecimalSize
 from apps.common.tenancy import firm_today
 
 
@@ -106,6 +107,51 @@ class LimitedTextField(serializers.CharField):
         """A DRF CharField that keeps what was sent (no trimming) and documents its pattern."""
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+
+
+class SizedDecimalField(serializers.DecimalField):
+    """A Decimal on the wire as a string (never a float), sized by ``apps.common.money``."""
+
+    size: ClassVar[DecimalSize]
+
+    def __init__(self, **kwargs: Any) -> None:
+        """A DRF DecimalField of the class's size that always renders a string."""
+        super().__init__(
+            max_digits=self.size["max_digits"],
+            decimal_places=self.size["decimal_places"],
+            coerce_to_string=True,
+            **kwargs,
+        )
+
+
+class MoneyField(SizedDecimalField):
+    """An amount in the account currency: a string with cents ("1234.50")."""
+
+    size = MONEY
+
+
+class PriceField(SizedDecimalField):
+    """A price per share: a string with 6 decimal places."""
+
+    size = PRICE
+
+
+class SharesField(SizedDecimalField):
+    """A share count: a string with 6 decimal places."""
+
+    size = SHARES
+
+
+class RateField(SizedDecimalField):
+    """A rate as a fraction (0.01 for 1%): a string with 8 decimal places."""
+
+    size = RATE
+
+
+class WeightField(SizedDecimalField):
+    """A portfolio weight as a fraction: a string with 8 decimal places."""
+
+    size = WEIGHT
 
 
 class SearchFilters(serializers.Serializer[Any]):

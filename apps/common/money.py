@@ -5,16 +5,24 @@ Money is Decimal at rest and on the wire; floats exist only inside the solver (S
 
 import math
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from typing import Final
+from typing import Final, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
-MONEY: Final = {"max_digits": 20, "decimal_places": 2}
-PRICE: Final = {"max_digits": 20, "decimal_places": 6}
-SHARES: Final = {"max_digits": 20, "decimal_places": 6}
-WEIGHT: Final = {"max_digits": 9, "decimal_places": 8}
-RATE: Final = WEIGHT
+
+class DecimalSize(TypedDict):
+    """The size of a stored or transmitted Decimal (``DecimalField`` keyword arguments)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: Final[DecimalSize] = {"max_digits": 20, "decimal_places": 2}
+PRICE: Final[DecimalSize] = {"max_digits": 20, "decimal_places": 6}
+SHARES: Final[DecimalSize] = {"max_digits": 20, "decimal_places": 6}
+WEIGHT: Final[DecimalSize] = {"max_digits": 9, "decimal_places": 8}
+RATE: Final[DecimalSize] = WEIGHT
 
 ZERO: Final = Decimal(0)
 CENT: Final = Decimal("0.01")

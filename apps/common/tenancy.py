@@ -10,10 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
 from apps.common.exceptions import TenantContextError
+from apps.common.limits import page_date
 
 
 def current_schema() -> str:
@@ -54,6 +56,15 @@ def firm_today(firm: Any | None = None) -> date:
     firm = firm if firm is not None else current_firm()
     now: datetime = timezone.now()
     return now.astimezone(ZoneInfo(str(firm.timezone))).date()
+
+
+def page_as_of(request: HttpRequest) -> date:
+    """A page's ``as_of`` date (query or form), else the firm's today.
+
+    Raises:
+        BadRequest: a malformed date or one outside the range (see ``page_date``).
+    """
+    return page_date(request) or firm_today()
 
 
 @contextmanager

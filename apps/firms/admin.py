@@ -9,7 +9,7 @@ from apps.firms.services import platform_audit_event_record
 public_admin_site.audit_recorder = platform_audit_event_record
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(admin.TabularInline[Domain, Firm]):
     model = Domain
     extra = 0
 

@@ -43,7 +43,7 @@ from typing import Any
 import psycopg
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, models, transaction
@@ -738,9 +738,17 @@ def _reference_rows_insert(
     return int(securities_added), int(prices_added)
 
 
+def _firm_field(name: str) -> models.Field[Any, Any]:
+    """The Firm's column of this name (a dump holds columns, never reverse relations)."""
+    field = Firm._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise FieldDoesNotExist(f"Firm has no column {name}")
+    return field
+
+
 def _firm_rows_create(fields: dict[str, str], *, slug: str, hosts: list[str]) -> Firm:
     """The Firm row (its schema exists already) and its Domains; the first host is primary."""
-    values = {name: Firm._meta.get_field(name).to_python(value) for name, value in fields.items()}
+    values = {name: _firm_field(name).to_python(value) for name, value in fields.items()}
     values.update(slug=slug, schema_name=slug)
     firm = Firm(**values)
     firm.auto_create_schema = False  # restored by pg_restore, not migrated from scratch

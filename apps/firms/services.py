@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -44,7 +45,7 @@ class FirmCreated:
 def platform_audit_event_record(
     *,
     action: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     obj: models.Model | None = None,
     payload: dict[str, Any] | None = None,
 ) -> PlatformAuditEvent:
@@ -167,7 +168,7 @@ def firm_list_active() -> list[Firm]:
     return list(Firm.objects.exclude(schema_name="public").filter(is_active=True))
 
 
-def _require_staff_for(firm: Firm, staff_user: Any) -> None:
+def _require_staff_for(firm: Firm, staff_user: User) -> None:
     """Only active platform staff act for a firm, and only for a sub-advised one."""
     if not (staff_user.is_active and staff_user.is_staff):
         raise PermissionDeniedError("platform staff only", code=FirmErrorCode.NOT_STAFF)
@@ -179,7 +180,7 @@ def _require_staff_for(firm: Firm, staff_user: Any) -> None:
 
 
 @transaction.atomic
-def staff_entry_request(*, firm: Firm, staff_user: Any, reason: str) -> str:
+def staff_entry_request(*, firm: Firm, staff_user: User, reason: str) -> str:
     """Record that platform staff asked to enter a firm; return a one-use signed entry token.
 
     Raises:
@@ -284,7 +285,7 @@ def subadvisory_overview() -> list[SubAdvisoryRow]:
     return rows
 
 
-def staff_book_run_start(*, firm: Firm, staff_user: Any) -> int:
+def staff_book_run_start(*, firm: Firm, staff_user: User) -> int:
     """Platform staff start a whole-book run for a sub-advised firm from the public console.
 
     The run is requested by the staff member's firm-side login (``platform+<name>``) and

@@ -1,15 +1,17 @@
 """Public-host pages (home, staff console, onboarding) and the firm-host sub-advisory entry."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.common.exceptions import ApplicationError
 from apps.common.show_once import show_once_store, show_once_take
 from apps.firms.forms import FirmOnboardForm, StaffEntryForm
@@ -23,13 +25,20 @@ from apps.firms.services import (
     subadvisory_overview,
 )
 
+_View = TypeVar("_View", bound=Callable[..., HttpResponse])
+
+
+def staff_only(view: _View) -> _View:
+    """Platform staff only; anyone else goes to the staff login (``staff_member_required``)."""
+    return staff_member_required(view, login_url="staff-login")
+
 
 def public_home(request: HttpRequest) -> HttpResponse:
     """The platform's home page on the public host."""
     return render(request, "firms/home.html")
 
 
-@staff_member_required(login_url="staff-login")
+@staff_only
 def staff_console(request: HttpRequest) -> HttpResponse:
     """Platform staff: every firm, onboarding, and entry as sub-advisor."""
     form = FirmOnboardForm(request.POST or None)
@@ -77,8 +86,8 @@ def staff_console(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required(login_url="staff-login")
-def staff_book_run(request: HttpRequest, firm_id: int) -> HttpResponse:
+@staff_only
+def staff_book_run(request: AuthenticatedHttpRequest, firm_id: int) -> HttpResponse:
     """Start a whole-book rebalance for a sub-advised firm (audited in the firm)."""
     firm = get_object_or_404(Firm.objects.exclude(schema_name="public"), pk=firm_id)
     try:
@@ -99,8 +108,8 @@ def _firm_rows() -> list[dict[str, Any]]:
 
 
 @require_POST
-@staff_member_required(login_url="staff-login")
-def staff_enter_firm(request: HttpRequest, firm_id: int) -> HttpResponse:
+@staff_only
+def staff_enter_firm(request: AuthenticatedHttpRequest, firm_id: int) -> HttpResponse:
     """Record the entry and send staff to the firm's own host with a one-use token."""
     firm = get_object_or_404(Firm.objects.exclude(schema_name="public"), pk=firm_id)
     form = StaffEntryForm(request.POST)
@@ -115,6 +124,8 @@ def staff_enter_firm(request: HttpRequest, firm_id: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("staff-console")
     domain = firm.get_primary_domain()
+    if domain is None:  # firm_create gives every firm one
+        raise Http404("the firm has no primary domain")
     port = request.get_port()
     host = domain.domain if port in ("80", "443") else f"{domain.domain}:{port}"
     # A page that moves on by itself, not a redirect: the console's CSP (form-action 'self')

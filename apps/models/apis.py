@@ -14,10 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.common.api import (
     ApiErrorOutput,
     AsOfFilters,
+    RateField,
     SearchFilters,
+    WeightField,
     as_of_filter,
     query_filters,
 )
@@ -39,10 +42,6 @@ from apps.models.services import (
 )
 
 
-def _weight_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=9, decimal_places=8, **kwargs)
-
-
 class ModelOutput(serializers.Serializer[Any]):
     """A model portfolio."""
 
@@ -53,9 +52,9 @@ class ModelOutput(serializers.Serializer[Any]):
     provider = serializers.CharField()
     fee_bps = serializers.DecimalField(max_digits=7, decimal_places=2)
     is_active = serializers.BooleanField()
-    tracking_error_target_rate = _weight_field(allow_null=True)
-    name_band_rate = _weight_field(allow_null=True)
-    sector_band_weight = _weight_field(allow_null=True)
+    tracking_error_target_rate = RateField(allow_null=True)
+    name_band_rate = RateField(allow_null=True)
+    sector_band_weight = WeightField(allow_null=True)
 
 
 class ModelTrackingInput(serializers.ModelSerializer[ModelPortfolio]):
@@ -68,7 +67,7 @@ class ModelTrackingInput(serializers.ModelSerializer[ModelPortfolio]):
 
     class Meta:
         model = ModelPortfolio
-        fields = MODEL_TRACKING_FIELDS
+        fields: tuple[str, ...] = MODEL_TRACKING_FIELDS
         extra_kwargs = {f: {"required": False} for f in MODEL_TRACKING_FIELDS}  # noqa: RUF012
 
 
@@ -77,7 +76,7 @@ class TargetOutput(serializers.Serializer[Any]):
 
     symbol = serializers.CharField()
     model = serializers.CharField(source="sleeve.code", allow_null=True, default=None)
-    weight = _weight_field()
+    weight = WeightField()
 
 
 class VersionOutput(serializers.Serializer[Any]):
@@ -85,7 +84,7 @@ class VersionOutput(serializers.Serializer[Any]):
 
     number = serializers.IntegerField()
     effective_on = serializers.DateField()
-    cash_weight = _weight_field()
+    cash_weight = WeightField()
     note = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", default=None)
     created_at = serializers.DateTimeField()
@@ -124,7 +123,7 @@ class ModelListApi(ListAPIView):  # type: ignore[type-arg]
         return model_list(search=query_filters(self).get("search", ""))
 
     @extend_schema(request=ModelListInput, responses={201: ModelOutput, 409: ApiErrorOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Create a model (then add a version)."""
         data = self.ModelListInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -153,7 +152,7 @@ class ModelDetailApi(_ModelScoped, APIView):
             extra_kwargs = {f: {"required": False} for f in MODEL_FIELDS}  # noqa: RUF012
 
     @extend_schema(request=ModelUpdateInput, responses=ModelOutput)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Change fields; unknown or invalid values are refused whole (audited)."""
         model = self.model()
         data = self.ModelUpdateInput(instance=model, data=request.data, partial=True)
@@ -182,13 +181,13 @@ class ModelVersionListApi(_ModelScoped, APIView):
         """``symbol_or_model``: a symbol, or ``model:<CODE>`` for a sleeve."""
 
         symbol_or_model = serializers.CharField(max_length=40)
-        weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
+        weight = WeightField(min_value=Decimal(0))
 
     class ModelVersionListInput(serializers.Serializer[Any]):
         """A new version: weights and cash sum to exactly one."""
 
         effective_on = serializers.DateField()
-        cash_weight = serializers.DecimalField(max_digits=9, decimal_places=8, min_value=Decimal(0))
+        cash_weight = WeightField(min_value=Decimal(0))
         note = serializers.CharField(required=False, allow_blank=True, default="")
         targets = serializers.ListField(child=serializers.DictField(), allow_empty=True)
 
@@ -198,7 +197,7 @@ class ModelVersionListApi(_ModelScoped, APIView):
         return Response(VersionOutput(model_version_list(model=self.model()), many=True).data)
 
     @extend_schema(request=ModelVersionListInput, responses={201: VersionOutput})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Create the next version (validated; audited)."""
         model = self.model()
         data = self.ModelVersionListInput(data=request.data)

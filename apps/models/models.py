@@ -19,8 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from apps.common.fields import rate_field, weight_field
 from apps.common.limits import fraction_validators, tracking_error_target_validators
-from apps.common.money import RATE, WEIGHT
 from apps.common.validation import validate_not_formula_leading
 
 
@@ -46,24 +46,21 @@ class ModelPortfolio(models.Model):
     )
     is_active = models.BooleanField(default=True)
     # How closely accounts follow the model (fractions; empty: no such limit).
-    tracking_error_target_rate = models.DecimalField(
-        **RATE,
+    tracking_error_target_rate = rate_field(
         null=True,
         blank=True,
         validators=tracking_error_target_validators(),
         help_text="Annualised tracking error its accounts may carry after trading (0.01 for 1% "
         "a year); the optimizer raises its risk aversion until it holds. Empty: no target.",
     )
-    name_band_rate = models.DecimalField(
-        **RATE,
+    name_band_rate = rate_field(
         null=True,
         blank=True,
         validators=fraction_validators(open_low=True, closed_high=True),
         help_text="No trade takes a name of the model further from its target than this fraction "
         "of it (0.25: a 4% target within 3% to 5%), nor further out than it is. Empty: none.",
     )
-    sector_band_weight = models.DecimalField(
-        **WEIGHT,
+    sector_band_weight = weight_field(
         null=True,
         blank=True,
         validators=fraction_validators(open_low=True),
@@ -96,7 +93,7 @@ class ModelVersion(models.Model):
     model = models.ForeignKey(ModelPortfolio, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
     effective_on = models.DateField()
-    cash_weight = models.DecimalField(**WEIGHT, default=Decimal("0"))
+    cash_weight = weight_field(default=Decimal("0"))
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -130,7 +127,7 @@ class ModelTarget(models.Model):
         on_delete=models.PROTECT,
         related_name="parent_targets",
     )
-    weight = models.DecimalField(**WEIGHT)
+    weight = weight_field()
 
     class Meta:
         ordering = ("version", "-weight", "symbol")

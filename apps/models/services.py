@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.access.services import audit_event_record, object_fields_update
@@ -35,7 +36,7 @@ def model_create(
     *,
     code: str,
     name: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     description: str = "",
     provider: str = "",
     fee_bps: Decimal = Decimal("0"),
@@ -86,7 +87,7 @@ def model_create(
 
 
 def model_update(
-    *, model: ModelPortfolio, changes: Mapping[str, Any], acting_user: Any
+    *, model: ModelPortfolio, changes: Mapping[str, Any], acting_user: User
 ) -> ModelPortfolio:
     """Change a model's description fields (never its targets: those are versions)."""
     return object_fields_update(  # type: ignore[no-any-return]
@@ -113,7 +114,7 @@ def model_version_create(
     effective_on: date,
     cash_weight: Decimal,
     security_weights: Mapping[str, Decimal],
-    acting_user: Any | None,
+    acting_user: User | None,
     sleeve_weights: Mapping[str, Decimal] | None = None,
     note: str = "",
 ) -> ModelVersion:
@@ -232,7 +233,7 @@ def model_version_import_csv(
     model: ModelPortfolio,
     effective_on: date,
     csv_text: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     note: str = "",
 ) -> ModelVersion:
     """Create a version from ``symbol_or_model,weight`` CSV (see ``csv_io``), whole or not at all.
@@ -267,7 +268,7 @@ def model_version_import_csv(
 
 
 @transaction.atomic
-def model_assign(*, account: Any, model: ModelPortfolio | None, acting_user: Any) -> Any:
+def model_assign(*, account: Any, model: ModelPortfolio | None, acting_user: User) -> Any:
     """Set (or clear, with None) the model an account follows; audited with before/after.
 
     ``account`` is an ``accounts.Account``; it is typed ``Any`` because accounts sits above

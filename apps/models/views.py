@@ -8,10 +8,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
-from apps.common.limits import page_date
-from apps.common.tenancy import firm_today
+from apps.common.tenancy import firm_today, page_as_of
 from apps.models.apis import csv_response
 from apps.models.forms import ModelCreateForm, ModelDescribeForm, ModelVersionForm
 from apps.models.models import ModelPortfolio
@@ -30,12 +30,8 @@ from apps.models.services import (
 )
 
 
-def _as_of(request: HttpRequest) -> date:
-    return page_date(request) or firm_today()
-
-
 @action_required(Action.VIEW_BOOK)
-def model_list_page(request: HttpRequest) -> HttpResponse:
+def model_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The firm's models; model managers create one here."""
     form = ModelCreateForm(request.POST or None)
     if request.method == "POST":
@@ -61,7 +57,7 @@ def model_list_page(request: HttpRequest) -> HttpResponse:
 def model_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A model: current targets, flattened targets on a date (chart), version history."""
     model = get_object_or_404(ModelPortfolio, pk=pk)
-    as_of = _as_of(request)
+    as_of = page_as_of(request)
     current = model_current_version(model=model, as_of=as_of)
     flat, chart, flat_error = None, None, ""
     if current is not None:
@@ -94,7 +90,7 @@ def model_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @action_required(Action.MANAGE_MODELS)
-def model_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+def model_edit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Edit = create a new version (from the form's CSV or an upload); or change the description."""
     model = get_object_or_404(ModelPortfolio, pk=pk)
     today = firm_today()

@@ -50,13 +50,22 @@ from apps.optimizer.core.locks import (
     harvest_pairs_from_history,
     wash_sale_locks_from_history,
 )
+from apps.optimizer.core.lookthrough import FUND_SECTOR, build_look_through_risk_model
 from apps.optimizer.core.problem import CompiledUniverse, compile_universe
-from apps.optimizer.core.risk import build_risk_model
 from apps.optimizer.core.serialization import from_jsonable, to_jsonable
 from apps.optimizer.core.solve import solve_rebalance
 from apps.optimizer.core.transition import TransitionPlan, plan_transition
+from apps.optimizer.funds import HoldingLock, holding_lock, holding_lock_notes
 from apps.restrictions.selectors import LotShares, effective_targets_get, substitutes_map
-from apps.securities.selectors import price_history_get, price_map_get, security_map_get
+from apps.securities.models import FUND_KINDS
+from apps.securities.selectors import (
+    FundTradingTerms,
+    fund_holdings_get,
+    fund_trading_terms_get,
+    price_history_get,
+    price_map_get,
+    security_map_get,
+)
 from apps.targets import EffectiveTarget
 from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
 
@@ -270,25 +279,44 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
     """Price, classify and risk-model the given names as of a date (a few queries).
 
     Names with no close on or before ``as_of`` are left out; accounts that hold or target them
-    are skipped by the data-quality gate.
+    are skipped by the data-quality gate. A fund with holdings on file is seen through them
+    (``core.lookthrough``): its risk is its holdings' (priced over the same history) plus its
+    own residual; a fund without holdings is modelled from its own prices like a stock.
     """
     config = solver_config()
     quotes = price_map_get(symbols=symbols, as_of=as_of)
-    securities = security_map_get(symbols=quotes)
     names = tuple(sorted(quotes))
+    holdings = {
+        fund: {held: to_float(weight) for held, weight in weights.items()}
+        for fund, weights in fund_holdings_get(funds=names, as_of=as_of).items()
+    }
+    held = sorted({s for weights in holdings.values() for s in weights} - set(names))
+    securities = security_map_get(symbols=[*names, *held])
     history = price_history_get(
-        symbols=names,
+        symbols=[*names, *held],
         start=as_of - timedelta(days=settings.OPTIMIZER_RISK_HISTORY_DAYS),
         end=as_of,
     )
-    frame = history.reindex(columns=list(names)).ffill().bfill()
+    held = [s for s in held if s in history.columns and not history[s].isna().all()]
+    price_symbols = (*names, *held)
+    frame = history.reindex(columns=list(price_symbols)).ffill().bfill()
     for symbol in names:  # a name without history: flat at its last close (floored variance)
         if frame[symbol].isna().all():
             frame[symbol] = to_float(quotes[symbol].close_price)
-    sectors = tuple(securities[s].sector or "Unclassified" for s in names)
-    industries = tuple(securities[s].industry or "Unclassified" for s in names)
-    risk_model = build_risk_model(
+    holdings = {f: {s: w for s, w in ws.items() if s in frame} for f, ws in holdings.items()}
+
+    def label(symbol: str, kind: str) -> str:
+        security = securities[symbol]
+        if security.kind in FUND_KINDS:
+            return FUND_SECTOR
+        return str(getattr(security, kind)) or "Unclassified"
+
+    sectors = {s: label(s, "sector") for s in price_symbols}
+    industries = {s: label(s, "industry") for s in price_symbols}
+    risk_model = build_look_through_risk_model(
         symbols=names,
+        holdings=holdings,
+        price_symbols=price_symbols,
         sectors=sectors,
         industries=industries,
         price_history=frame.to_numpy(dtype=np.float64),
@@ -296,8 +324,8 @@ def run_universe_build(*, symbols: Iterable[str], as_of: date) -> RunUniverse:
     universe = core.Universe(
         symbols=names,
         prices=np.array([to_float(quotes[s].close_price) for s in names]),
-        sectors=sectors,
-        industries=industries,
+        sectors=tuple(sectors[s] for s in names),
+        industries=tuple(industries[s] for s in names),
     )
     return RunUniverse(
         universe=universe,
@@ -322,6 +350,7 @@ class ChunkLots:
     shares_micro: npt.NDArray[np.int64]
     basis_cents: npt.NDArray[np.int64]  # 0 where the basis is missing
     start_days: npt.NDArray[np.int64]  # holding-period start, date ordinals
+    acquired_days: npt.NDArray[np.int64]  # purchase date, date ordinals
     has_basis: npt.NDArray[np.bool_]
     names: tuple[str, ...]  # the distinct symbols, sorted
     codes: npt.NDArray[np.int64]  # position of each lot's symbol in ``names``
@@ -370,6 +399,7 @@ class ChunkLots:
             shares_micro=shares[order],
             basis_cents=basis[order],
             start_days=starts[order],
+            acquired_days=acquired[order],
             has_basis=has_basis[order],
             slices=slices,
         )
@@ -410,6 +440,7 @@ class ChunkLots:
             shares_micro=shares[keep],
             basis_cents=basis[keep],
             start_days=self.start_days[keep],
+            acquired_days=self.acquired_days[keep],
             has_basis=self.has_basis[keep],
             codes=self.codes[keep],
             slices=slices,
@@ -480,6 +511,8 @@ class AccountProblem:
     problem: core.RebalanceProblem
     target_notes: tuple[str, ...]
     transition: TransitionPlan | None = None  # the plan this run follows, if any
+    # Fund lots a minimum holding period keeps from being sold (``funds``; never-sell lots).
+    holding_locks: tuple[HoldingLock, ...] = ()
 
     @property
     def solve_order(self) -> tuple[int, bool, int]:
@@ -628,7 +661,7 @@ def _traded_this_year(account_ids: Sequence[int], as_of: date) -> dict[int, Deci
 
 
 def _with_turnover_budget(
-    built: AccountProblem, account: Account, traded: Decimal
+    built: AccountProblem, traded: Decimal, budget_rate: Decimal
 ) -> AccountProblem:
     """Cap the run's trades at what the account's yearly turnover budget has left.
 
@@ -642,7 +675,7 @@ def _with_turnover_budget(
     value = problem.cash_amount + float(table.shares @ problem.universe.prices[table.symbol_index])
     if value <= 0.0:
         return built
-    budget = to_float(account.turnover_budget_rate) * value
+    budget = to_float(budget_rate) * value
     left = max(budget - to_float(traded), 0.0)
     constraints = replace(problem.constraints, turnover_cap_weight=left / value)
     return replace(built, problem=replace(problem, constraints=constraints))
@@ -652,7 +685,12 @@ def _optional_float(value: Decimal | None) -> float | None:
     return None if value is None else to_float(value)
 
 
-def _model_bands(account: Account) -> dict[str, float | None]:
+class _ModelBands(TypedDict):
+    name_band_rate: float | None
+    sector_band_weight: float | None
+
+
+def _model_bands(account: Account) -> _ModelBands:
     """The drift bands of the account's model as ``core.Constraints`` fields (None: no band).
 
     Every account of a model shares them: a name stays within ``name_band_rate`` × its target
@@ -764,6 +802,7 @@ def account_problems_build(
         (symbol, tuple(a for a in alternatives if a in universe_symbols))
         for symbol, alternatives in sorted(substitutes_map(symbols=universe_symbols).items())
     )
+    fund_terms = fund_trading_terms_get(symbols=universe_symbols)  # once per chunk
     reserved = reserved or Reservations()
     lots = ChunkLots.read(account_ids).without(reserved.lot_shares)
     recent = _recent_trades(account_ids, as_of)
@@ -813,9 +852,11 @@ def account_problems_build(
             reserved_cash=reserved.cash_amount.get(account.pk, ZERO),
             identical=identical,
             substitutes=substitutes,
+            fund_terms=fund_terms,
         )
-        if isinstance(built, AccountProblem) and account.turnover_budget_rate is not None:
-            built = _with_turnover_budget(built, account, traded.get(account.pk, ZERO))
+        budget_rate = account.turnover_budget_rate
+        if isinstance(built, AccountProblem) and budget_rate is not None:
+            built = _with_turnover_budget(built, traded.get(account.pk, ZERO), budget_rate)
         if isinstance(built, AccountProblem) and account.pk in planned:
             built = _with_transition_plan(
                 built,
@@ -942,6 +983,7 @@ def _account_problem(
     reserved_cash: Decimal,
     identical: tuple[frozenset[str], ...],
     substitutes: tuple[tuple[str, tuple[str, ...]], ...],
+    fund_terms: dict[str, FundTradingTerms],
 ) -> AccountProblem | AccountSkip:
     if account.model_id is None:
         return AccountSkip(account.pk, "no model assigned")
@@ -960,6 +1002,7 @@ def _account_problem(
     cash_weight = 1.0 - float(weights.sum())
     registration = _REGISTRATIONS[Registration(account.registration)]
     taxable = registration is core.Registration.TAXABLE
+    locks = _holding_locks(lots, where, fund_terms, as_of)
     problem = core.RebalanceProblem(
         as_of=as_of,
         universe=run_universe.universe,
@@ -967,7 +1010,7 @@ def _account_problem(
         cash_target_weight=max(cash_weight, 0.0),
         # Exact integers over powers of ten: the correctly rounded floats of the Decimals.
         lots=core.LotTable(
-            lot_ids=lots.lot_keys[where],
+            lot_ids=tuple(lots.lot_keys[where]),  # LotTable keeps a tuple
             symbol_index=lot_symbol[where],
             shares=lots.shares_micro[where] / 1e6,
             basis_amount=lots.basis_cents[where] / 100.0,
@@ -994,6 +1037,11 @@ def _account_problem(
             min_trade_amount=to_float(account.min_trade_amount),
             is_fractional_shares=account.is_fractional_shares,
             share_places=quantity_places(account.custodian),
+            # Mutual and money-market funds trade in dollars at NAV, fractional in any account.
+            fractional_symbols=frozenset(
+                s for s, terms in fund_terms.items() if terms.is_dollar_traded
+            ),
+            never_sell_lot_ids=frozenset(lock.lot_key for lock in locks),
             # Lots in the ledger's order (ChunkLots): the custodian's FIFO is their order.
             lot_order=None if account.uses_specified_lots else account.lot_method,
             **_model_bands(account),
@@ -1020,7 +1068,39 @@ def _account_problem(
         household_id=account.household_id,
         problem=problem,
         target_notes=notes,
+        holding_locks=locks,
     )
+
+
+def _holding_locks(
+    lots: ChunkLots, where: slice, fund_terms: dict[str, FundTradingTerms], as_of: date
+) -> tuple[HoldingLock, ...]:
+    """The account's fund lots that their fund's minimum holding period locks on ``as_of``."""
+    held_days = {s: t.min_holding_days for s, t in fund_terms.items() if t.min_holding_days}
+    if not held_days:
+        return ()
+    codes = lots.codes[where]
+    # Only the lots of such funds, picked vectorised (a 500-name account holds ~1,600 lots).
+    funds = [j for j, name in enumerate(lots.names) if name in held_days]
+    pick = np.flatnonzero(np.isin(codes, funds))
+    found: dict[str, HoldingLock] = {}  # by lot key (a lot split by a wash sale: one lock)
+    for key, code, acquired in zip(
+        lots.lot_keys[where][pick].tolist(),
+        codes[pick].tolist(),
+        lots.acquired_days[where][pick].tolist(),
+        strict=True,
+    ):
+        symbol = lots.names[code]
+        lock = holding_lock(
+            lot_key=key,
+            symbol=symbol,
+            acquired_on=date.fromordinal(acquired),
+            min_holding_days=held_days.get(symbol),
+            on=as_of,
+        )
+        if lock is not None:
+            found.setdefault(key, lock)
+    return tuple(found.values())
 
 
 # The parts of an account's input that a proposal depends on, as the advisor would name them;
@@ -1046,6 +1126,10 @@ _HASHED_WHEN_SET: dict[str, float | None] = {
     "risk_aversion_scale": 1.0,
     "tracking_error_target": None,
 }
+
+
+# Constraints fields hashed only when set (JSON form of their default), for the same reason.
+_CONSTRAINTS_HASHED_WHEN_SET: dict[str, Any] = {"fractional_symbols": []}
 
 
 def input_digest(problem: core.RebalanceProblem) -> dict[str, str]:
@@ -1075,6 +1159,12 @@ def input_digest(problem: core.RebalanceProblem) -> dict[str, str]:
                     h.update(np.ascontiguousarray(array).tobytes())
             elif isinstance(value, np.ndarray):
                 h.update(np.ascontiguousarray(value).tobytes())
+            elif name == "constraints":
+                data = to_jsonable(value)
+                for key, default in _CONSTRAINTS_HASHED_WHEN_SET.items():
+                    if data.get(key) == default:
+                        del data[key]
+                h.update(json.dumps(data, sort_keys=True).encode())
             else:
                 h.update(json.dumps(to_jsonable(value), sort_keys=True).encode())
         digests[part] = h.hexdigest()
@@ -1244,6 +1334,8 @@ def proposal_data_from_result(
         + plan_notes
         + ([risk_note] if risk_note else [])
         + ([_sentence(result.tracking_error_note)] if result.tracking_error_note else [])
+        + [_sentence(note) for note in result.kept_notes]
+        + holding_lock_notes(problem=problem, result=result, locks=built.holding_locks)
         + list(built.target_notes),
         solver=result.solver_name,
         solver_ms=round(result.solve_time_ms),

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
-from apps.common.api import AsOfFilters, date_param, query_filters
+from apps.common.api import AsOfFilters, MoneyField, date_param, query_filters
 from apps.common.exceptions import ApplicationError
 from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.tenancy import firm_today
@@ -25,7 +25,7 @@ from apps.reports.services.firm import firm_taxes_saved_get
 from apps.reports.services.savings import deferral_terms, trading_cost_rate
 
 
-class FileOutput(serializers.ModelSerializer):
+class FileOutput(serializers.ModelSerializer[ReportFile]):
     """A rendered PDF (download it from ``download_url``)."""
 
     download_url = serializers.SerializerMethodField()
@@ -50,14 +50,14 @@ class FileOutput(serializers.ModelSerializer):
         return f"/api/v1/reports/files/{report_file.pk}/download/"
 
 
-class BatchOutput(serializers.ModelSerializer):
+class BatchOutput(serializers.ModelSerializer[ReportBatch]):
     """A batch and its progress."""
 
     percent = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = ReportBatch
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "kind",
             "year",
@@ -84,7 +84,7 @@ class BatchDetailOutput(BatchOutput):
         fields = (*BatchOutput.Meta.fields, "files")
 
 
-class BatchInput(serializers.Serializer):
+class BatchInput(serializers.Serializer[Any]):
     """What to render: a kind, a year (default this year), accounts for client reports."""
 
     kind = serializers.ChoiceField(choices=ReportKind.choices)
@@ -98,7 +98,7 @@ class BatchInput(serializers.Serializer):
     )
 
 
-class ReportBatchListApi(ListAPIView):
+class ReportBatchListApi(ListAPIView[ReportBatch]):
     """Report batches, newest first; POST starts one (generate_reports)."""
 
     serializer_class = BatchOutput
@@ -125,7 +125,7 @@ class ReportBatchListApi(ListAPIView):
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
 
 
-class ReportBatchDetailApi(RetrieveAPIView):
+class ReportBatchDetailApi(RetrieveAPIView[Any]):
     """One batch, its progress and its files."""
 
     serializer_class = BatchDetailOutput
@@ -160,44 +160,40 @@ def report_file_response(report_file: ReportFile) -> FileResponse:
     )
 
 
-MONEY = {"max_digits": 20, "decimal_places": 2}
-SHARE = {"max_digits": 12, "decimal_places": 6, "allow_null": True}
-
-
-class ShareOutput(serializers.Serializer):
+class ShareOutput(serializers.Serializer[Any]):
     """Accounts, and assets, whose taxes saved (net of trading costs) exceeded their fees."""
 
     accounts = serializers.IntegerField()
     accounts_ahead = serializers.IntegerField()
-    account_share = serializers.DecimalField(**SHARE)
-    assets = serializers.DecimalField(**MONEY)
-    assets_ahead = serializers.DecimalField(**MONEY)
-    asset_share = serializers.DecimalField(**SHARE)
+    account_share = serializers.DecimalField(max_digits=12, decimal_places=6, allow_null=True)
+    assets = MoneyField()
+    assets_ahead = MoneyField()
+    asset_share = serializers.DecimalField(max_digits=12, decimal_places=6, allow_null=True)
 
 
-class TaxesSavedRowOutput(serializers.Serializer):
+class TaxesSavedRowOutput(serializers.Serializer[Any]):
     """One account's year against its tax-naive shadow (USD; taxes saved at present value)."""
 
     account_id = serializers.IntegerField(source="account.pk")
     number = serializers.CharField(source="account.number")
     name = serializers.CharField(source="account.name")
-    value = serializers.DecimalField(**MONEY)
+    value = MoneyField()
     rebalances = serializers.IntegerField()
-    losses_harvested = serializers.DecimalField(**MONEY)
-    permanent = serializers.DecimalField(**MONEY)
-    deferral_value = serializers.DecimalField(**MONEY)
-    deferred_liability = serializers.DecimalField(**MONEY)
-    deferred_liability_pv = serializers.DecimalField(**MONEY)
-    saved = serializers.DecimalField(**MONEY)
-    trading_costs = serializers.DecimalField(**MONEY)
-    fees = serializers.DecimalField(**MONEY)
-    net_saved = serializers.DecimalField(**MONEY)
-    inception_saved_after_costs = serializers.DecimalField(**MONEY)
-    inception_fees = serializers.DecimalField(**MONEY)
+    losses_harvested = MoneyField()
+    permanent = MoneyField()
+    deferral_value = MoneyField()
+    deferred_liability = MoneyField()
+    deferred_liability_pv = MoneyField()
+    saved = MoneyField()
+    trading_costs = MoneyField()
+    fees = MoneyField()
+    net_saved = MoneyField()
+    inception_saved_after_costs = MoneyField()
+    inception_fees = MoneyField()
     is_ahead = serializers.BooleanField()
 
 
-class TaxesSavedOutput(serializers.Serializer):
+class TaxesSavedOutput(serializers.Serializer[Any]):
     """The firm's taxes saved in a year (docs/taxes-saved.md): headline shares and accounts."""
 
     year = serializers.IntegerField()
@@ -207,14 +203,14 @@ class TaxesSavedOutput(serializers.Serializer):
     trading_cost_rate = serializers.DecimalField(max_digits=8, decimal_places=6)
     share = ShareOutput()
     inception_share = ShareOutput()
-    permanent = serializers.DecimalField(**MONEY)
-    deferral_value = serializers.DecimalField(**MONEY)
-    deferred_liability = serializers.DecimalField(**MONEY)
-    saved = serializers.DecimalField(**MONEY)
-    trading_costs = serializers.DecimalField(**MONEY)
-    fees = serializers.DecimalField(**MONEY)
-    net_saved = serializers.DecimalField(**MONEY)
-    losses_harvested = serializers.DecimalField(**MONEY)
+    permanent = MoneyField()
+    deferral_value = MoneyField()
+    deferred_liability = MoneyField()
+    saved = MoneyField()
+    trading_costs = MoneyField()
+    fees = MoneyField()
+    net_saved = MoneyField()
+    losses_harvested = MoneyField()
     rows = TaxesSavedRowOutput(many=True)
 
 
@@ -243,7 +239,12 @@ class TaxesSavedApi(APIView):
         report = firm_taxes_saved_get(year=year, as_of=as_of)
         terms = deferral_terms()
         data = {
-            **{f: getattr(report, f) for f in TaxesSavedOutput().fields if hasattr(report, f)},
+            **{
+                f: getattr(report, f)
+                # .keys(): the DRF stubs type iterating a BindingDict as its fields, not names.
+                for f in TaxesSavedOutput().fields.keys()  # noqa: SIM118
+                if hasattr(report, f)
+            },
             "discount_rate": terms.discount_rate,
             "horizon_years": terms.horizon_years,
             "trading_cost_rate": trading_cost_rate(),

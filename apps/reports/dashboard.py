@@ -144,7 +144,7 @@ def _taxes_saved(as_of: date) -> TaxesSavedHeadline | None:
     """
     latest = Transaction.objects.aggregate(latest=Max("id"))["latest"]
     key = f"dashboard-taxes-saved:{as_of.isoformat()}:{latest}"
-    found = cache.get(key)
+    found: TaxesSavedHeadline | None = cache.get(key)
     if found is None:
         if taxable_managed_account_list().count() > settings.DASHBOARD_TAXES_SAVED_MAX_ACCOUNTS:
             return None

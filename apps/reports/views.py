@@ -6,6 +6,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.access.permissions import Action, action_required
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import firm_today
 from apps.reports.apis import report_file_response
@@ -67,7 +68,7 @@ def report_file_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @action_required(Action.MANAGE_SETTINGS)
-def branding_settings_page(request: HttpRequest) -> HttpResponse:
+def branding_settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Firm admins set the logo, colours and disclaimer of their client reports (audited)."""
     branding = firm_branding_get()
     form = BrandingForm(

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -13,8 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action, require_action
+from apps.access.requests import AuthenticatedRequest
 from apps.accounts.models import Account, Household
-from apps.common.api import AsOfFilters, as_of_filter, date_param, query_filters
+from apps.common.api import (
+    AsOfFilters,
+    MoneyField,
+    WeightField,
+    as_of_filter,
+    date_param,
+    query_filters,
+)
 from apps.common.limits import BIGINT_MAX
 from apps.common.tenancy import firm_today
 from apps.models.models import ModelPortfolio
@@ -41,7 +50,7 @@ from apps.restrictions.services import (
 from apps.targets import CASH, EffectiveTarget
 
 
-def _require_scope_action(user: Any, scope: str) -> None:
+def _require_scope_action(user: User, scope: str) -> None:
     # Firm-wide rules bind every account: the firm's model managers set them, not advisors.
     require_action(
         user, Action.MANAGE_MODELS if scope == RestrictionScope.FIRM else Action.DESIGN_SOLUTION
@@ -99,8 +108,14 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         """Restrictions, filtered."""
         filters = query_filters(self)
-        account = Account.objects.filter(pk=filters.get("account")).first()
-        household = Household.objects.filter(pk=filters.get("household")).first()
+        account = (
+            Account.objects.filter(pk=filters["account"]).first() if "account" in filters else None
+        )
+        household = (
+            Household.objects.filter(pk=filters["household"]).first()
+            if "household" in filters
+            else None
+        )
         if (account is None and "account" in filters) or (
             household is None and "household" in filters
         ):
@@ -113,7 +128,7 @@ class RestrictionListApi(ListAPIView):  # type: ignore[type-arg]
         )
 
     @extend_schema(request=RestrictionListInput, responses={201: RestrictionOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Add a restriction (audited)."""
         data = self.RestrictionListInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -148,7 +163,7 @@ class RestrictionEndApi(APIView):
         ends_on = date_param(required=False)
 
     @extend_schema(request=RestrictionEndInput, responses=RestrictionOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """End it (audited)."""
         restriction = get_object_or_404(Restriction, pk=pk)
         _require_scope_action(request.user, restriction.scope)
@@ -168,8 +183,8 @@ class OutsideHoldingOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     scope = serializers.CharField()
     exposure_key = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    weight = serializers.DecimalField(max_digits=9, decimal_places=8, allow_null=True)
+    amount = MoneyField(allow_null=True)
+    weight = WeightField(allow_null=True)
     reason = serializers.CharField()
 
 
@@ -183,9 +198,7 @@ class OutsideHoldingListApi(APIView):
 
         exposure_key = serializers.CharField(max_length=120)
         scope = serializers.ChoiceField(choices=("account", "household"), default="account")
-        amount = serializers.DecimalField(
-            max_digits=20, decimal_places=2, required=False, allow_null=True, min_value=Decimal(0)
-        )
+        amount = MoneyField(required=False, allow_null=True, min_value=Decimal(0))
         weight = serializers.DecimalField(
             max_digits=9,
             decimal_places=8,
@@ -204,7 +217,7 @@ class OutsideHoldingListApi(APIView):
         return Response(OutsideHoldingOutput(holdings, many=True).data)
 
     @extend_schema(request=OutsideHoldingListInput, responses={201: OutsideHoldingOutput})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Set (create or replace) one outside holding (audited)."""
         account = get_object_or_404(Account.objects.select_related("household"), pk=pk)
         data = self.OutsideHoldingListInput(data=request.data)
@@ -226,7 +239,7 @@ class OutsideHoldingRemoveApi(APIView):
     required_action = Action.DESIGN_SOLUTION
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int, holding_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int, holding_id: int) -> Response:
         """Delete it (audited)."""
         account = get_object_or_404(Account, pk=pk)
         holding = get_object_or_404(
@@ -257,7 +270,7 @@ class SubstituteListApi(APIView):
         return Response(substitutes_map())
 
     @extend_schema(request=SubstituteListInput, responses=OpenApiTypes.OBJECT)
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         """Replace one symbol's alternatives (audited)."""
         data = self.SubstituteListInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -281,7 +294,7 @@ class AccountModelApi(APIView):
         model = serializers.CharField(allow_null=True)
 
     @extend_schema(request=AccountModelInput, responses=OpenApiTypes.OBJECT)
-    def put(self, request: Request, pk: int) -> Response:
+    def put(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Assign (audited)."""
         account = get_object_or_404(Account, pk=pk)
         data = self.AccountModelInput(data=request.data)

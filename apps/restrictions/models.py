@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
-from apps.common.money import MONEY, WEIGHT
+from apps.common.fields import money_field, weight_field
 
 
 class RestrictionScope(models.TextChoices):
@@ -112,8 +112,8 @@ class OutsideHolding(models.Model):
         related_name="outside_holdings",
     )
     exposure_key = models.CharField(max_length=120)
-    amount = models.DecimalField(**MONEY, null=True, blank=True)
-    weight = models.DecimalField(**WEIGHT, null=True, blank=True)
+    amount = money_field(null=True, blank=True)
+    weight = weight_field(null=True, blank=True)
     reason = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -281,7 +281,7 @@ def effective_targets_get(
     (account id, symbol, shares), or ``LotShares`` columns, saves a query when the caller has
     read them already.
     """
-    models = {a.model_id: a.model for a in accounts if a.model_id is not None}
+    models = {model.pk: model for a in accounts if (model := a.model) is not None}
     flats: dict[int, Any] = {}
     for model_id, model in models.items():
         try:

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.access.services import audit_event_record
@@ -83,7 +84,7 @@ def restriction_add(
     kind: RestrictionKind | str,
     value: str,
     starts_on: date,
-    acting_user: Any | None,
+    acting_user: User | None,
     account: Account | None = None,
     household: Household | None = None,
     ends_on: date | None = None,
@@ -141,7 +142,7 @@ def restriction_add(
 
 
 @transaction.atomic
-def restriction_end(*, restriction: Restriction, ends_on: date, acting_user: Any) -> Restriction:
+def restriction_end(*, restriction: Restriction, ends_on: date, acting_user: User) -> Restriction:
     """End a restriction: it is no longer in force from ``ends_on`` (the row stays).
 
     Raises:
@@ -198,7 +199,7 @@ def exposure_key_normalize(key: str) -> str:
 def outside_holding_set(
     *,
     exposure_key: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     account: Account | None = None,
     household: Household | None = None,
     amount: Decimal | None = None,
@@ -264,7 +265,7 @@ def outside_holding_set(
 
 
 @transaction.atomic
-def outside_holding_remove(*, holding: OutsideHolding, acting_user: Any) -> None:
+def outside_holding_remove(*, holding: OutsideHolding, acting_user: User) -> None:
     """Delete an outside holding (the audit row keeps what it was)."""
     require_tenant_schema()
     audit_event_record(
@@ -278,7 +279,7 @@ def outside_holding_remove(*, holding: OutsideHolding, acting_user: Any) -> None
 
 @transaction.atomic
 def substitute_set(
-    *, symbol: str, alternatives: Sequence[str], acting_user: Any
+    *, symbol: str, alternatives: Sequence[str], acting_user: User
 ) -> list[Substitute]:
     """Replace a security's ordered substitutes (firm-wide); an empty list removes them.
 

@@ -13,14 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
 from apps.accounts.selectors import substantially_identical_groups
 from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
-from apps.common.limits import page_date
-from apps.common.tenancy import firm_today
+from apps.common.tenancy import firm_today, page_as_of
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_list
 from apps.models.services import model_assign
@@ -48,10 +48,6 @@ from apps.restrictions.services import (
 from apps.targets import EffectiveTarget
 
 
-def _as_of(request: HttpRequest) -> date:
-    return page_date(request) or firm_today()
-
-
 def _target_rows(target: EffectiveTarget) -> list[dict[str, Any]]:
     symbols = sorted({*target.model_weights, *target.weights})
     zero = target.total - target.total
@@ -77,7 +73,7 @@ def _design_render(
     request: HttpRequest, account: Account, *, status: int = 200, **bound: Any
 ) -> HttpResponse:
     """The design page; ``bound`` forms (a refused post) are shown with the input as typed."""
-    as_of = _as_of(request) if request.method == "GET" else firm_today()
+    as_of = page_as_of(request) if request.method == "GET" else firm_today()
     target, target_error, chart, rows = None, "", None, []
     try:
         target = effective_target_get(account=account, as_of=as_of)
@@ -128,7 +124,7 @@ def _design(pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def account_model_assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Set the account's model (POST)."""
     account = get_object_or_404(Account, pk=pk)
     form = ModelAssignForm(request.POST)
@@ -144,7 +140,9 @@ def account_model_assign(request: HttpRequest, pk: int) -> HttpResponse:
     return _design(pk)
 
 
-def _restriction_add_posted(request: HttpRequest, account: Account | None) -> RestrictionForm:
+def _restriction_add_posted(
+    request: AuthenticatedHttpRequest, account: Account | None
+) -> RestrictionForm:
     """Add the posted restriction: the form, with errors if it was refused.
 
     To the account (or its household, if the form says so), or without an account to the firm.
@@ -155,7 +153,7 @@ def _restriction_add_posted(request: HttpRequest, account: Account | None) -> Re
     data = form.cleaned_data
     household = None
     if account is not None and data["scope"] == "household":
-        account, household = None, account.household
+        household, account = account.household, None
     try:
         restriction = restriction_add(
             account=account,
@@ -174,7 +172,7 @@ def _restriction_add_posted(request: HttpRequest, account: Account | None) -> Re
     return form
 
 
-def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> None:
+def _restriction_end_today(request: AuthenticatedHttpRequest, restriction: Restriction) -> None:
     """End the restriction today; a message says how it went."""
     try:
         restriction_end(restriction=restriction, ends_on=firm_today(), acting_user=request.user)
@@ -186,7 +184,7 @@ def _restriction_end_today(request: HttpRequest, restriction: Restriction) -> No
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
+def account_restriction_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Add a restriction to the account or its household (POST)."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = _restriction_add_posted(request, account)
@@ -197,7 +195,9 @@ def account_restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) -> HttpResponse:
+def account_restriction_end(
+    request: AuthenticatedHttpRequest, pk: int, restriction_id: int
+) -> HttpResponse:
     """End one of the account's or household's restrictions today (POST)."""
     account = get_object_or_404(Account, pk=pk)
     restriction = get_object_or_404(
@@ -211,7 +211,7 @@ def account_restriction_end(request: HttpRequest, pk: int, restriction_id: int) 
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_outside_holding_set(request: HttpRequest, pk: int) -> HttpResponse:
+def account_outside_holding_set(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Set an outside holding of the account or its household (POST)."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = OutsideHoldingForm(request.POST)
@@ -238,7 +238,7 @@ def account_outside_holding_set(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_profile_update(request: HttpRequest, pk: int) -> HttpResponse:
+def account_profile_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Save the account's cash needs and tax settings (audited); a refusal keeps the input."""
     account = get_object_or_404(Account.objects.select_related("household", "model"), pk=pk)
     form = AccountProfileForm(request.POST, instance=Account.objects.get(pk=pk))
@@ -256,7 +256,9 @@ def account_profile_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_outside_holding_remove(request: HttpRequest, pk: int, holding_id: int) -> HttpResponse:
+def account_outside_holding_remove(
+    request: AuthenticatedHttpRequest, pk: int, holding_id: int
+) -> HttpResponse:
     """Remove an outside holding of the account or its household (POST)."""
     account = get_object_or_404(Account, pk=pk)
     holding = get_object_or_404(
@@ -302,7 +304,7 @@ def _firm_render(request: HttpRequest, *, status: int = 200, **bound: Any) -> Ht
 
 @require_POST
 @action_required(Action.MANAGE_MODELS)
-def firm_restriction_add(request: HttpRequest) -> HttpResponse:
+def firm_restriction_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Add a firm-wide restriction (POST)."""
     form = _restriction_add_posted(request, None)
     if form.errors:
@@ -312,7 +314,7 @@ def firm_restriction_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.MANAGE_MODELS)
-def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpResponse:
+def firm_restriction_end(request: AuthenticatedHttpRequest, restriction_id: int) -> HttpResponse:
     """End a firm-wide restriction today (POST)."""
     restriction = get_object_or_404(
         Restriction.objects.filter(scope=RestrictionScope.FIRM), pk=restriction_id
@@ -323,7 +325,7 @@ def firm_restriction_end(request: HttpRequest, restriction_id: int) -> HttpRespo
 
 @require_POST
 @action_required(Action.MANAGE_MODELS)
-def firm_substitute_set(request: HttpRequest) -> HttpResponse:
+def firm_substitute_set(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Replace a symbol's substitutes (POST)."""
     form = SubstituteForm(request.POST)
     if form.is_valid():

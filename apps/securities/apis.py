@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.api import AsOfFilters, query_filters, text_param
+from apps.common.api import AsOfFilters, PriceField, query_filters, text_param
 from apps.common.pagination import ApiPagination
 from apps.securities.models import SYMBOL_ANY_CASE_PATTERN, SecurityKind
 from apps.securities.reference_data import ESG_TAGS
@@ -33,7 +33,7 @@ class SecurityOutput(serializers.Serializer[Any]):
 class PriceQuoteOutput(serializers.Serializer[Any]):
     """A close with its date: old dates mean a stale price."""
 
-    close_price = serializers.DecimalField(max_digits=20, decimal_places=6)
+    close_price = PriceField()
     priced_on = serializers.DateField()
     is_synthetic = serializers.BooleanField()
     # "source" is also a Field attribute; DRF collects declared fields before it matters.

@@ -6,7 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
-from apps.common.money import PRICE, RATE, WEIGHT
+from apps.common.fields import price_field, rate_field, weight_field
 from apps.common.validation import validate_not_formula_leading
 
 
@@ -59,8 +59,8 @@ class Security(models.Model):
         "by default.",
         validators=[validate_not_formula_leading],
     )
-    expense_ratio_rate = models.DecimalField(
-        **RATE, null=True, blank=True, help_text="A fund's expense ratio, a fraction per year."
+    expense_ratio_rate = rate_field(
+        null=True, blank=True, help_text="A fund's expense ratio, a fraction per year."
     )
     min_holding_days = models.PositiveSmallIntegerField(
         null=True,
@@ -105,9 +105,7 @@ class Price(models.Model):
 
     security = models.ForeignKey(Security, on_delete=models.PROTECT, related_name="prices")
     priced_on = models.DateField()
-    close_price = models.DecimalField(
-        max_digits=PRICE["max_digits"], decimal_places=PRICE["decimal_places"]
-    )
+    close_price = price_field()
     is_synthetic = models.BooleanField(default=False)
     source = models.CharField(max_length=64)
 
@@ -139,7 +137,7 @@ class FundHolding(models.Model):
     fund = models.ForeignKey(Security, on_delete=models.CASCADE, related_name="fund_holdings")
     as_of = models.DateField()
     holding = models.ForeignKey(Security, on_delete=models.PROTECT, related_name="held_by_funds")
-    weight = models.DecimalField(**WEIGHT)
+    weight = weight_field()
 
     class Meta:
         ordering = ("fund_id", "as_of", "-weight")

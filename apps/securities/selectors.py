@@ -12,12 +12,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the venv
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from apps.common.arrays import array_row
 from apps.common.bulk import sql_table
 from apps.common.sets import merge_overlapping
-from apps.securities.models import FundHolding, Price, Security, SecurityKind
+from apps.securities.models import (
+    DOLLAR_TRADED_KINDS,
+    FundHolding,
+    Price,
+    Security,
+    SecurityKind,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +249,32 @@ def fund_holdings_get(*, funds: Iterable[str], as_of: date) -> dict[str, dict[st
     for fund, holding, weight in rows:
         holdings[fund][holding] = weight
     return dict(holdings)
+
+
+@dataclass(frozen=True)
+class FundTradingTerms:
+    """How a fund trades: in dollars at NAV (mutual and money-market funds), and its lock.
+
+    ``min_holding_days``: the fund's short-term redemption rule (a purchase is not sold
+    before this many days), None when it has none.
+    """
+
+    is_dollar_traded: bool
+    min_holding_days: int | None
+
+
+def fund_trading_terms_get(*, symbols: Iterable[str]) -> dict[str, FundTradingTerms]:
+    """The trading terms of the given names that are dollar-traded or have a minimum holding.
+
+    One query; names traded like stocks (stocks, ETFs) with no minimum holding are absent.
+    """
+    wanted = set(symbols)
+    if not wanted:
+        return {}
+    rows = Security.objects.filter(
+        Q(kind__in=DOLLAR_TRADED_KINDS) | Q(min_holding_days__isnull=False), symbol__in=wanted
+    ).values_list("symbol", "kind", "min_holding_days")
+    return {
+        symbol: FundTradingTerms(kind in DOLLAR_TRADED_KINDS, min_days)
+        for symbol, kind, min_days in rows
+    }

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.common.api import date_param, query_filters
 from apps.common.limits import BIGINT_MAX, IDS_MAX
 from apps.common.pagination import KeyLimitOffsetPagination
@@ -29,7 +30,7 @@ from apps.trading.services.review import proposals_decide
 from apps.trading.services.runs import proposal_rerun, rebalance_run_cancel, rebalance_run_create
 
 
-class ProgressOutput(serializers.Serializer):
+class ProgressOutput(serializers.Serializer[Any]):
     """Live progress of a run."""
 
     status = serializers.CharField()
@@ -44,7 +45,7 @@ class ProgressOutput(serializers.Serializer):
     solver_share = serializers.FloatField(allow_null=True)
 
 
-class RunOutput(serializers.ModelSerializer):
+class RunOutput(serializers.ModelSerializer[RebalanceRun]):
     """A run and its progress."""
 
     progress = serializers.SerializerMethodField()
@@ -72,7 +73,7 @@ class RunOutput(serializers.ModelSerializer):
         return dict(ProgressOutput(run_progress(run)).data)
 
 
-class RunInput(serializers.Serializer):
+class RunInput(serializers.Serializer[Any]):
     """What to rebalance: scope (+ ids unless the book), mode, as-of date (default today)."""
 
     scope = serializers.ChoiceField(choices=RunScope.choices)
@@ -91,7 +92,7 @@ class RunInput(serializers.Serializer):
         return attrs
 
 
-class IdempotencyKey(serializers.Serializer):
+class IdempotencyKey(serializers.Serializer[Any]):
     """The ``Idempotency-Key`` header (optional): printable ASCII, up to 100 characters."""
 
     key = serializers.RegexField(
@@ -99,7 +100,7 @@ class IdempotencyKey(serializers.Serializer):
     )
 
 
-class RunListApi(ListAPIView):
+class RunListApi(ListAPIView[RebalanceRun]):
     """Runs, newest first; POST starts one (traders)."""
 
     serializer_class = RunOutput
@@ -140,7 +141,7 @@ class RunListApi(ListAPIView):
         return Response(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RunDetailApi(RetrieveAPIView):
+class RunDetailApi(RetrieveAPIView[RebalanceRun]):
     """One run."""
 
     serializer_class = RunOutput
@@ -166,7 +167,7 @@ class RunCancelApi(APIView):
     required_action = Action.RUN_REBALANCE
 
     @extend_schema(request=None, responses=RunOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Cancel; pending accounts are marked skipped."""
         run = rebalance_run_cancel(
             run=get_object_or_404(RebalanceRun, pk=pk), acting_user=request.user
@@ -174,7 +175,7 @@ class RunCancelApi(APIView):
         return Response(RunOutput(run).data)
 
 
-class TradeOutput(serializers.ModelSerializer):
+class TradeOutput(serializers.ModelSerializer[ProposedTrade]):
     """A proposed trade with its reason."""
 
     class Meta:
@@ -193,7 +194,7 @@ class TradeOutput(serializers.ModelSerializer):
         )
 
 
-class ProposalOutput(serializers.ModelSerializer):
+class ProposalOutput(serializers.ModelSerializer[Proposal]):
     """A proposal with metrics, flags and trades."""
 
     account = serializers.IntegerField(source="account_id")
@@ -221,7 +222,7 @@ class ProposalOutput(serializers.ModelSerializer):
         )
 
 
-class ProposalListApi(ListAPIView):
+class ProposalListApi(ListAPIView[Proposal]):
     """Proposals (filters ``run``, ``status``) with their trades."""
 
     serializer_class = ProposalOutput
@@ -243,7 +244,7 @@ class ProposalListApi(ListAPIView):
         return proposals if run is None else proposals.filter(run_id=run)
 
 
-class ProposalDetailApi(RetrieveAPIView):
+class ProposalDetailApi(RetrieveAPIView[Proposal]):
     """One proposal."""
 
     serializer_class = ProposalOutput
@@ -253,7 +254,7 @@ class ProposalDetailApi(RetrieveAPIView):
         return proposal_list().prefetch_related("trades")
 
 
-class DecisionInput(serializers.Serializer):
+class DecisionInput(serializers.Serializer[Any]):
     """Approve or reject proposals pending approval."""
 
     proposal_ids = serializers.ListField(
@@ -265,7 +266,7 @@ class DecisionInput(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, default="")
 
 
-class DecisionOutput(serializers.Serializer):
+class DecisionOutput(serializers.Serializer[Any]):
     """How many proposals were decided, already stood so, or turned out stale (with why)."""
 
     decided = serializers.IntegerField()
@@ -279,7 +280,7 @@ class ProposalDecideApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=DecisionInput, responses=DecisionOutput)
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Decide."""
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -304,7 +305,7 @@ class ProposalRerunApi(APIView):
     required_action = Action.RUN_REBALANCE
 
     @extend_schema(request=None, responses={202: RunOutput})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Accept the run; it starts on the optimizer queue (when the broker is up)."""
         proposal = get_object_or_404(proposal_list(), pk=pk)
         run = proposal_rerun(proposal=proposal, acting_user=request.user)

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from apps.common.fields import money_field, price_field, rate_field, shares_field
 from apps.common.limits import fraction_validators
-from apps.common.money import MONEY, PRICE, RATE, SHARES
 
 
 class RunScope(models.TextChoices):
@@ -85,13 +85,13 @@ class RebalanceRun(models.Model):
     # that stores its proposals and trades: pages read them, never add up a run's trades.
     proposal_count = models.PositiveIntegerField(default=0)
     proposals_with_trades = models.PositiveIntegerField(default=0)
-    buy_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    sell_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    realized_gain_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), help_text="The sells' gains less losses."
+    buy_amount = money_field(default=Decimal("0"))
+    sell_amount = money_field(default=Decimal("0"))
+    realized_gain_amount = money_field(
+        default=Decimal("0"), help_text="The sells' gains less losses."
     )
-    estimated_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    naive_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    estimated_tax_amount = money_field(default=Decimal("0"))
+    naive_tax_amount = money_field(default=Decimal("0"))
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -210,11 +210,11 @@ class Proposal(models.Model):
     status = models.CharField(max_length=20, choices=ProposalStatus.choices)
     flags = models.JSONField(default=list, blank=True, help_text="Exception flags for review.")
     metrics = models.JSONField(default=dict, help_text="Before/after metrics (fractions, USD).")
-    estimated_tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
-    naive_tax_amount = models.DecimalField(
-        **MONEY, default=Decimal("0"), help_text="Tax of a tax-naive rebalance to the same target."
+    estimated_tax_amount = money_field(default=Decimal("0"))
+    naive_tax_amount = money_field(
+        default=Decimal("0"), help_text="Tax of a tax-naive rebalance to the same target."
     )
-    turnover_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    turnover_amount = money_field(default=Decimal("0"))
     summary = models.TextField(blank=True)
     solver = models.CharField(max_length=40, blank=True)
     solver_ms = models.PositiveIntegerField(default=0)
@@ -302,10 +302,10 @@ class ProposedTrade(models.Model):
     side = models.CharField(max_length=4, choices=TradeSide.choices)
     symbol = models.CharField(max_length=16)
     lot_key = models.CharField(max_length=128, blank=True, help_text="Sells: the lot relieved.")
-    shares = models.DecimalField(**SHARES)
-    price = models.DecimalField(**PRICE)
-    amount = models.DecimalField(**MONEY)
-    realized_gain_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    shares = shares_field()
+    price = price_field()
+    amount = money_field()
+    realized_gain_amount = money_field(null=True, blank=True)
     term = models.CharField(max_length=5, blank=True)
     reason = models.CharField(max_length=20)
     explanation = models.TextField()
@@ -328,20 +328,17 @@ class TradingSettings(models.Model):
     is_auto_approve = models.BooleanField(
         default=False, help_text="Approve proposals with no exception flag without a trader."
     )
-    large_tax_rate = models.DecimalField(
-        **RATE,
+    large_tax_rate = rate_field(
         validators=fraction_validators(closed_high=True),
         default=Decimal("0.01"),
         help_text="Flag estimated tax above this fraction of value.",
     )
-    large_drift_rate = models.DecimalField(
-        **RATE,
+    large_drift_rate = rate_field(
         default=Decimal("0.05"),
         validators=fraction_validators(closed_high=True),
         help_text="Flag a max drift left above this fraction.",
     )
-    big_trade_rate = models.DecimalField(
-        **RATE,
+    big_trade_rate = rate_field(
         default=Decimal("0.25"),
         validators=fraction_validators(closed_high=True),
         help_text="Flag one trade above this fraction of value.",
@@ -383,8 +380,7 @@ class ScanItem(models.Model):
     is_harvest = models.BooleanField(default=False)
     is_cash_due = models.BooleanField(default=False)
     is_budget_nearly_used = models.BooleanField(default=False)
-    stake_amount = models.DecimalField(
-        **MONEY,
+    stake_amount = money_field(
         default=Decimal("0"),
         help_text="Money at stake (USD): the largest of the drift trade, the harvestable losses "
         "and the cash shortfall; the list's order.",
@@ -444,15 +440,36 @@ class TradeFile(models.Model):
         return f"Trade file #{self.pk} {self.custodian} ({self.layout}, {self.line_count} lines)"
 
 
+class OrderQuantityType(models.TextChoices):
+    """How an allocation states its quantity to the custodian.
+
+    Mutual and money-market funds trade in dollars at the day's NAV: a buy names an amount,
+    a sell an amount too unless it sells the account's whole position (then its shares, "sell
+    all"); every other security trades in shares.
+    """
+
+    SHARES = "shares", "Shares"
+    AMOUNT = "amount", "Dollar amount"
+    ALL = "all", "All shares (the whole position)"
+
+
 class Order(models.Model):
-    """A block order: the approved trades of one symbol and side at one custodian."""
+    """A block order: the approved trades of one symbol and side at one custodian.
+
+    ``is_dollar_traded``: a mutual or money-market fund, traded at NAV: its allocations may be
+    dollar amounts, whose fills bring as many shares as the amount buys (``total_shares`` is
+    then the estimate at the proposal's price, and the fills may pass it).
+    """
 
     custodian = models.CharField(max_length=32)
     symbol = models.CharField(max_length=16)
     side = models.CharField(max_length=4, choices=TradeSide.choices)
-    total_shares = models.DecimalField(**SHARES)
-    filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
-    fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    total_shares = shares_field()
+    filled_shares = shares_field(default=Decimal("0"))
+    fill_amount = money_field(default=Decimal("0"))
+    is_dollar_traded = models.BooleanField(
+        default=False, help_text="A mutual or money-market fund: traded in dollars at NAV."
+    )
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.OPEN)
     trade_file = models.ForeignKey(
         TradeFile, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
@@ -468,8 +485,10 @@ class Order(models.Model):
         indexes = (models.Index(fields=("custodian", "status")),)
         constraints = (
             models.CheckConstraint(condition=Q(total_shares__gt=0), name="order_shares_positive"),
+            # A dollar-traded order's fills may pass its estimated shares (the NAV fell).
             models.CheckConstraint(
-                condition=Q(filled_shares__gte=0) & Q(filled_shares__lte=models.F("total_shares")),
+                condition=Q(filled_shares__gte=0)
+                & (Q(is_dollar_traded=True) | Q(filled_shares__lte=models.F("total_shares"))),
                 name="order_not_overfilled",
             ),
         )
@@ -498,7 +517,15 @@ class OrderAllocation(models.Model):
     proposed_trade = models.OneToOneField(
         ProposedTrade, on_delete=models.PROTECT, related_name="allocation"
     )
-    shares = models.DecimalField(**SHARES)
+    shares = shares_field()
+    quantity_type = models.CharField(
+        max_length=6, choices=OrderQuantityType.choices, default=OrderQuantityType.SHARES
+    )
+    order_amount = money_field(
+        null=True,
+        blank=True,
+        help_text="Amount orders: the dollars to buy or sell at NAV (``shares`` is the estimate).",
+    )
     lot_instructions = models.JSONField(default=list, blank=True)
     lot_method = models.CharField(
         max_length=4,
@@ -511,8 +538,8 @@ class OrderAllocation(models.Model):
     is_open = models.BooleanField(
         default=True, help_text="Not yet filled nor cancelled: its shares and cash are reserved."
     )
-    filled_shares = models.DecimalField(**SHARES, default=Decimal("0"))
-    fill_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    filled_shares = shares_field(default=Decimal("0"))
+    fill_amount = money_field(default=Decimal("0"))
     fill_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -529,9 +556,25 @@ class OrderAllocation(models.Model):
             models.CheckConstraint(
                 condition=Q(shares__gt=0), name="order_allocation_shares_positive"
             ),
+            # An amount order is filled by amount: its shares are what the amount bought.
             models.CheckConstraint(
-                condition=Q(filled_shares__gte=0) & Q(filled_shares__lte=models.F("shares")),
+                condition=Q(filled_shares__gte=0)
+                & (
+                    Q(quantity_type=OrderQuantityType.AMOUNT)
+                    | Q(filled_shares__lte=models.F("shares"))
+                ),
                 name="order_allocation_not_overfilled",
+            ),
+            # An amount order has an amount; an order in shares has none (NULL > 0 is unknown,
+            # which a CHECK lets through: hence the explicit test).
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_type=OrderQuantityType.AMOUNT,
+                    order_amount__isnull=False,
+                    order_amount__gt=0,
+                )
+                | (~Q(quantity_type=OrderQuantityType.AMOUNT) & Q(order_amount__isnull=True)),
+                name="order_allocation_amount_order_has_amount",
             ),
         )
 
@@ -540,8 +583,20 @@ class OrderAllocation(models.Model):
 
     @property
     def remaining_shares(self) -> Decimal:
-        """Shares still to be filled."""
-        return self.shares - self.filled_shares
+        """Shares still to be filled (an amount order: the estimate's rest, never below 0)."""
+        return max(self.shares - self.filled_shares, Decimal("0"))
+
+    @property
+    def is_amount_order(self) -> bool:
+        """Whether the custodian is asked for a dollar amount (filled by amount, at NAV)."""
+        return self.quantity_type == OrderQuantityType.AMOUNT
+
+    @property
+    def remaining_amount(self) -> Decimal:
+        """An amount order's dollars still to be filled (0 for orders in shares)."""
+        if self.order_amount is None:
+            return Decimal("0")
+        return max(self.order_amount - self.fill_amount, Decimal("0"))
 
 
 class FillImport(models.Model):

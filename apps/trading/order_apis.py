@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access.permissions import Action
+from apps.access.requests import AuthenticatedRequest
 from apps.common.api import query_filters, text_param
 from apps.trading.models import Order, OrderAllocation, OrderStatus, TradeFile, TradeFileLayout
 from apps.trading.order_selectors import order_list, trade_file_list
@@ -35,7 +36,7 @@ from apps.trading.services.orders import order_cancel, orders_create_from_approv
 from apps.trading.services.trade_files import trade_file_content, trade_file_generate
 
 
-class AllocationOutput(serializers.ModelSerializer):
+class AllocationOutput(serializers.ModelSerializer[OrderAllocation]):
     """One account's part of a block order."""
 
     account_number = serializers.CharField(source="account.number")
@@ -48,6 +49,8 @@ class AllocationOutput(serializers.ModelSerializer):
             "account_number",
             "proposed_trade_id",
             "shares",
+            "quantity_type",
+            "order_amount",
             "lot_instructions",
             "lot_method",
             "filled_shares",
@@ -56,7 +59,7 @@ class AllocationOutput(serializers.ModelSerializer):
         )
 
 
-class OrderOutput(serializers.ModelSerializer):
+class OrderOutput(serializers.ModelSerializer[Order]):
     """A block order with its allocations."""
 
     allocations = AllocationOutput(many=True, read_only=True)
@@ -69,6 +72,7 @@ class OrderOutput(serializers.ModelSerializer):
             "symbol",
             "side",
             "total_shares",
+            "is_dollar_traded",
             "filled_shares",
             "fill_amount",
             "status",
@@ -79,7 +83,7 @@ class OrderOutput(serializers.ModelSerializer):
         )
 
 
-class TradeFileOutput(serializers.ModelSerializer):
+class TradeFileOutput(serializers.ModelSerializer[TradeFile]):
     """A generated trade file (download it at ``trade-files/<id>/download/``)."""
 
     class Meta:
@@ -96,7 +100,7 @@ class TradeFileOutput(serializers.ModelSerializer):
         )
 
 
-class OrderListApi(ListAPIView):
+class OrderListApi(ListAPIView[Order]):
     """Block orders, newest first (filters: ``status``, ``custodian``)."""
 
     serializer_class = OrderOutput
@@ -121,14 +125,14 @@ class OrderCreateApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=None, responses={201: OrderOutput(many=True)})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Create the orders; an empty list when no approved proposal waits."""
         batch = orders_create_from_approved(acting_user=request.user)
         fresh = order_list().filter(pk__in=[o.pk for o in batch.orders]).order_by("pk")
         return Response(OrderOutput(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 
-class TradeFileListApi(ListAPIView):
+class TradeFileListApi(ListAPIView[TradeFile]):
     """Generated trade files, newest first."""
 
     serializer_class = TradeFileOutput
@@ -138,7 +142,7 @@ class TradeFileListApi(ListAPIView):
         return trade_file_list()
 
 
-class TradeFileGenerateInput(serializers.Serializer):
+class TradeFileGenerateInput(serializers.Serializer[Any]):
     """Whose open orders, in which layout."""
 
     custodian = serializers.CharField(max_length=32)
@@ -151,7 +155,7 @@ class TradeFileGenerateApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=TradeFileGenerateInput, responses={201: TradeFileOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Generate the file (400 ``trade_file_nothing_to_send`` when nothing is open)."""
         data = TradeFileGenerateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -184,7 +188,7 @@ class TradeFileDownloadApi(APIView):
         )
 
 
-class FillsImportInput(serializers.Serializer):
+class FillsImportInput(serializers.Serializer[Any]):
     """A fills file and its layout."""
 
     file = serializers.FileField()
@@ -193,7 +197,7 @@ class FillsImportInput(serializers.Serializer):
     )
 
 
-class FillsReportOutput(serializers.Serializer):
+class FillsReportOutput(serializers.Serializer[Any]):
     """What a fills import did."""
 
     filename = serializers.CharField()
@@ -215,7 +219,7 @@ class FillsImportApi(APIView):
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": FillsImportInput}, responses=FillsReportOutput)
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Import; the same file again is a no-op (``is_duplicate``)."""
         data = FillsImportInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -236,7 +240,7 @@ class OrderCancelApi(APIView):
     required_action = Action.APPROVE_TRADES
 
     @extend_schema(request=None, responses=OrderOutput)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         """Cancel; 400 when nothing is left to cancel."""
         order = get_object_or_404(Order, pk=pk)
         order_cancel(order=order, acting_user=request.user)

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.common.exceptions import ApplicationError
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.ingest.forms import UploadForm, upload_import
@@ -157,7 +158,7 @@ def orders_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.APPROVE_TRADES)
-def orders_create(request: HttpRequest) -> HttpResponse:
+def orders_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Aggregate every approved proposal into block orders."""
     batch = orders_create_from_approved(acting_user=request.user)
     if batch.orders:
@@ -173,7 +174,7 @@ def orders_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.APPROVE_TRADES)
-def trade_file_generate_view(request: HttpRequest) -> HttpResponse:
+def trade_file_generate_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Write a custodian's open orders to a trade file (they become sent)."""
     form = TradeFileForm(request.POST)
     if not form.is_valid():
@@ -211,7 +212,7 @@ def trade_file_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @action_required(Action.IMPORT_FILES)
-def fills_upload(request: HttpRequest) -> HttpResponse:
+def fills_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload a custodian's fills; show the counts, or every problem by line."""
     if request.method != "POST":
         return redirect("orders")
@@ -235,7 +236,7 @@ def fills_upload(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @action_required(Action.APPROVE_TRADES)
-def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def order_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Cancel an order's unfilled rest: its shares and cash are no longer reserved."""
     order = get_object_or_404(Order, pk=pk)
     try:

@@ -5,13 +5,25 @@ retried with backoff: the services are idempotent, so a retry finishes the work 
 duplicates it.
 """
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
 from django.db import InterfaceError, OperationalError
 
 from config.celery import app
 
-RETRY = {
+
+class RetryOptions(TypedDict):
+    """``app.task`` options: retry a lost database connection with backoff."""
+
+    autoretry_for: Sequence[type[BaseException]]
+    retry_backoff: int
+    retry_backoff_max: int
+    retry_jitter: bool
+    max_retries: int
+
+
+RETRY: RetryOptions = {
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 1,
     "retry_backoff_max": 30,

@@ -1,7 +1,5 @@
 """Firm-host pages for traders and staff: runs with live progress, proposals, approvals."""
 
-from datetime import date
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -12,12 +10,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.access.permissions import Action, action_required, user_can
+from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.forms import new_request_key
-from apps.common.limits import page_date
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
-from apps.common.tenancy import firm_today
+from apps.common.tenancy import firm_today, page_as_of
 from apps.securities.selectors import synthetic_symbols_get
 from apps.trading.forms import DecisionForm, RunCreateForm, TradingSettingsForm
 from apps.trading.models import (
@@ -249,7 +247,7 @@ def run_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.RUN_REBALANCE)
-def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def run_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Cancel a run that has not finished."""
     run = get_object_or_404(RebalanceRun, pk=pk)
     try:
@@ -287,7 +285,7 @@ def proposal_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.RUN_REBALANCE)
-def proposal_rerun_view(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_rerun_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """One click: run the stale or held back proposal's account again, today."""
     proposal = get_object_or_404(proposal_list(), pk=pk)
     try:
@@ -333,7 +331,7 @@ class ApprovalFilterForm(ListFilterForm):
 
 
 @action_required(Action.VIEW_BOOK)
-def exception_queue_page(request: HttpRequest) -> HttpResponse:
+def exception_queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Proposals waiting for a trader, flagged first, 100 a page; approve or reject in bulk."""
     filter_form = ApprovalFilterForm(request.GET)
     filters = filter_form.filters()
@@ -398,16 +396,12 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _as_of(request: HttpRequest) -> date:
-    return page_date(request) or firm_today()
-
-
 @action_required(Action.DESIGN_SOLUTION)
 def account_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     """What a rebalance of this account would do now: trades, reasons, tax, risk. Not stored."""
     account = get_object_or_404(Account.objects.select_related("model"), pk=pk)
     mode = RunMode(request.GET.get("mode") or RunMode.FULL_REBALANCE)
-    as_of = _as_of(request)
+    as_of = page_as_of(request)
     preview = account_preview(account=account, as_of=as_of, mode=mode)
     data = preview.data
     return render(
@@ -431,13 +425,13 @@ def account_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @action_required(Action.DESIGN_SOLUTION)
-def account_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
+def account_preview_submit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Submit the previewed design: optimized again now and sent to the trader's review."""
     account = get_object_or_404(Account, pk=pk)
     try:
         proposal = account_preview_submit(
             account=account,
-            as_of=_as_of(request),
+            as_of=page_as_of(request),
             mode=RunMode(request.POST.get("mode") or RunMode.FULL_REBALANCE),
             acting_user=request.user,
         )
@@ -449,7 +443,7 @@ def account_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @action_required(Action.MANAGE_SETTINGS)
-def trading_settings_page(request: HttpRequest) -> HttpResponse:
+def trading_settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Firm admins set the approval policy, exception thresholds and the daily scan."""
     policy = trading_settings_get()
     form = TradingSettingsForm(
@@ -472,9 +466,9 @@ def daily_scan_page(request: HttpRequest) -> HttpResponse:
         if not user_can(request.user, Action.RUN_REBALANCE):
             return HttpResponse("your role may not scan or rebalance", status=403)
         if request.POST.get("action") == "scan":
-            scan = daily_scan_run(as_of=firm_today())
+            done = daily_scan_run(as_of=firm_today())
             messages.info(
-                request, f"Scan of {scan.scanned_on}: {scan.items.count()} account(s) found."
+                request, f"Scan of {done.scanned_on}: {done.items.count()} account(s) found."
             )
             return redirect("daily-scan")
         ids = [int(i) for i in request.POST.getlist("account_ids") if i.isdigit()]

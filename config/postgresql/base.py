@@ -15,11 +15,13 @@ from typing import Any
 from django.db.backends.postgresql import base, features, operations
 from django.db.models import CompositePrimaryKey
 
+MAX_QUERY_PARAMS = 2**16 - 1
+
 
 class DatabaseFeatures(features.DatabaseFeatures):
     """PostgreSQL's features, with the Bind message's parameter limit."""
 
-    max_query_params = 2**16 - 1
+    max_query_params = MAX_QUERY_PARAMS
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -39,7 +41,7 @@ class DatabaseOperations(operations.DatabaseOperations):
             )
         )
         if columns:
-            return max(1, int(self.connection.features.max_query_params) // (2 * len(columns)))
+            return max(1, MAX_QUERY_PARAMS // (2 * len(columns)))
         return len(objs)
 
 

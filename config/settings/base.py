@@ -6,9 +6,13 @@ With no ``DATABASE_URL`` / ``CELERY_BROKER_URL`` the project uses its embedded P
 
 from datetime import timedelta
 
+import django_stubs_ext
 from celery.schedules import crontab
 
 from config.env import BASE_DIR, env
+
+# Generic Django classes (admin.TabularInline[Child, Parent], ...) subscriptable at runtime.
+django_stubs_ext.monkeypatch()
 
 # Published in this repository: production refuses it (config/settings/production.py).
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-used-in-production"  # noqa: S105  # nosec B105

@@ -1,5 +1,6 @@
 """Developer machine: debug on, embedded stack by default."""
 
+from config.env import env
 from config.settings.base import *
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)

@@ -1,5 +1,6 @@
 """Test settings: fast hashing, eager nothing (workers are real where a test says so)."""
 
+from config.env import BASE_DIR, env
 from config.settings.base import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from apps.access.services import object_fields_update
 from apps.accounts.attention import account_positions_store
 from apps.accounts.errors import AccountsErrorCode
@@ -63,7 +65,7 @@ def _validated(obj: Any) -> None:
 
 
 def account_update_profile(
-    *, account: Account, changes: dict[str, Any], acting_user: Any
+    *, account: Account, changes: dict[str, Any], acting_user: User | None
 ) -> Account:
     """Change an account's customization; the audit row keeps every before/after value.
 

@@ -10,8 +10,8 @@ on the same index) with its reason and source.
 """
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 
@@ -110,7 +110,7 @@ def _ledgers_replay(*, changed: set[str], before: tuple[frozenset[str], ...]) ->
 
 @transaction.atomic
 def identical_group_create(
-    *, symbols: Sequence[str], reason: str, source: str, acting_user: Any | None
+    *, symbols: Sequence[str], reason: str, source: str, acting_user: User | None
 ) -> IdenticalGroup:
     """Add a firm group of substantially identical securities (audited).
 
@@ -149,7 +149,7 @@ def identical_group_update(
     symbols: Sequence[str],
     reason: str,
     source: str,
-    acting_user: Any | None,
+    acting_user: User | None,
 ) -> IdenticalGroup:
     """Replace a firm group's symbols, reason and source (audited, before and after).
 
@@ -187,7 +187,7 @@ def identical_group_update(
 
 
 @transaction.atomic
-def identical_group_delete(*, group: IdenticalGroup, acting_user: Any | None) -> None:
+def identical_group_delete(*, group: IdenticalGroup, acting_user: User | None) -> None:
     """Remove a firm group (audited with what it held); replay the ledgers it changes.
 
     The security master's share-class groups are not firm groups and stay in force.

@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
@@ -154,7 +155,7 @@ def custodian_file_import(
     layout: CustodianLayout | str,
     content: bytes,
     filename: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     dry_run: bool = False,
     as_of: date | None = None,
 ) -> ImportReport:
@@ -800,7 +801,7 @@ def _validate(plan: _Plan, obj: Any, line: int, *, exclude: Sequence[str]) -> No
 # --- apply -------------------------------------------------------------------------------------
 
 
-def _apply(plan: _Plan, *, report: ImportReport, acting_user: Any | None) -> None:
+def _apply(plan: _Plan, *, report: ImportReport, acting_user: User | None) -> None:
     """Write the plan (already inside the import's transaction)."""
     payload = {
         "filename": report.filename,

@@ -303,21 +303,33 @@ def representable(shares: FloatArray, places: int) -> npt.NDArray[np.bool_]:
 
 
 def share_step(constraints: Constraints) -> float:
-    """The smallest trade in shares: 1, or the custodian's 10^-places for fractional accounts."""
+    """The account's smallest trade in shares: 1, or the custodian's 10^-places when fractional."""
     return 10.0**-constraints.share_places if constraints.is_fractional_shares else 1.0
 
 
-def sell_caps(lot_shares: FloatArray, constraints: Constraints) -> FloatArray:
-    """What a sale may take of each lot, in shares.
+def name_share_steps(symbols: tuple[str, ...], constraints: Constraints) -> FloatArray:
+    """Per name, the smallest trade in shares.
+
+    The account's step (``share_step``), except for the names traded in dollars at NAV
+    (``Constraints.fractional_symbols``), which take the custodian's 10^-places in every account.
+    """
+    steps = np.full(len(symbols), share_step(constraints))
+    if constraints.fractional_symbols:
+        dollar = np.array([s in constraints.fractional_symbols for s in symbols], dtype=bool)
+        steps[dollar] = 10.0**-constraints.share_places
+    return steps
+
+
+def sell_caps(lot_shares: FloatArray, constraints: Constraints, steps: FloatArray) -> FloatArray:
+    """What a sale may take of each lot, in shares (``steps``: each lot's share step).
 
     All of it when the custodian can write its share count, else what the share step allows
     (the fraction stays in the lot).
     """
-    step = share_step(constraints)
     caps: FloatArray = np.where(
         representable(lot_shares, constraints.share_places),
         lot_shares,
-        np.floor(lot_shares / step + 1e-9) * step,
+        np.floor(lot_shares / steps + 1e-9) * steps,
     )
     return caps
 
@@ -660,7 +672,8 @@ def prepare_problem(problem: HouseholdProblem, config: SolverConfig) -> Prepared
     )
     sellable = state != LOT_FROZEN
     sellable_value = np.zeros(len(accounts))
-    cap_value = sell_caps(lot_shares, problem.constraints) * prices[lot_symbol]
+    steps = name_share_steps(symbols, problem.constraints)[lot_symbol]
+    cap_value = sell_caps(lot_shares, problem.constraints, steps) * prices[lot_symbol]
     np.add.at(sellable_value, lot_account[sellable], cap_value[sellable])
     never_sell_value = np.zeros(len(accounts))
     np.add.at(never_sell_value, lot_account[never_sell_lot], lot_value[never_sell_lot])

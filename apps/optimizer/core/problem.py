@@ -112,6 +112,23 @@ class CompiledUniverse:
         """Number of factors."""
         return int(self.loadings.shape[1])
 
+    def active_risk(self, active: FloatArray) -> float:
+        """Annualised tracking error of an active-weight vector (fractions of value)."""
+        exposures = self.loadings.T @ active
+        variance = float(exposures @ self.factor_covariance @ exposures) + float(
+            self.specific_variance @ (active * active)
+        )
+        return float(np.sqrt(max(variance, 0.0)))
+
+    def correlations(self, i: int) -> FloatArray:
+        """Correlation of name ``i`` with every name of the universe under the risk model."""
+        exposure = self.loadings @ self.factor_covariance
+        variance = np.einsum("ij,ij->i", exposure, self.loadings) + self.specific_variance
+        covariance = exposure @ self.loadings[i]
+        covariance[i] += self.specific_variance[i]
+        out: FloatArray = covariance / np.sqrt(variance * variance[i])
+        return out
+
 
 def risk_model_digest(risk_model: RiskModel) -> str:
     """Content hash of a risk model (symbols, factor names and every array)."""

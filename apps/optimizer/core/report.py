@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from apps.optimizer.core.holds import kept_overweight_notes
 from apps.optimizer.core.prepare import (
     BUDGET_KINDS,
     BUDGET_LABELS,
@@ -34,20 +35,12 @@ from apps.optimizer.core.types import (
 from apps.taxlots.rules import WASH_SALE_WINDOW_DAYS
 
 
-def _active_risk(compiled: CompiledUniverse, active: FloatArray) -> float:
-    exposures = compiled.loadings.T @ active
-    variance = float(exposures @ compiled.factor_covariance @ exposures) + float(
-        compiled.specific_variance @ (active * active)
-    )
-    return float(np.sqrt(max(variance, 0.0)))
-
-
 def _metrics(
     compiled: CompiledUniverse, weights: FloatArray, target: FloatArray, cash: float, value: float
 ) -> PortfolioMetrics:
     active = weights - target
     return PortfolioMetrics(
-        active_risk_rate=_active_risk(compiled, active),
+        active_risk_rate=compiled.active_risk(active),
         max_drift_weight=float(np.abs(active).max()) if len(active) else 0.0,
         cash_weight=cash / value,
         value_amount=value,
@@ -466,4 +459,12 @@ def build_result(
         naive=naive_rebalance(problem, prepared),
         dropped=rounded.dropped,
         cash_short=prepared.cash_short_notes,
+        kept_notes=kept_overweight_notes(
+            symbols=symbols,
+            prices=prices,
+            prepared=prepared,
+            compiled=compiled,
+            weights_after=weights_after,
+            lot_sell_shares=rounded.lot_sell_shares,
+        ),
     )

@@ -11,13 +11,15 @@ Order of operations and why:
    position of a 500-name account is a few hundred dollars) and costs ~12 bp of tracking.
    Forced sales are never dropped.
 3. Rounding toward zero: whole shares (or the custodian's step, 10^-``share_places`` shares,
-   when fractional), so no sale exceeds the lot and no buy spends cash that is not there; a lot
-   sold (almost) entirely is sold entirely. In a whole-share account a lot holding a fraction of
-   a share (a transfer, a reinvested dividend) is sold either in whole shares, the fraction
-   staying in the lot, or entirely, fraction included: never a part of the fraction
-   (docs/tax-rules.md, "Fractional lots in whole-share accounts"). A lot is sold entirely only
-   when the custodian can write its share count (``share_places``; Fidelity takes 3 places);
-   otherwise at most what the step allows (``_Book.sell_cap``). Every repair keeps both rules.
+   when fractional, and for the names traded in dollars at NAV in every account:
+   ``Constraints.fractional_symbols``, mutual and money-market funds), so no sale exceeds the
+   lot and no buy spends cash that is not there; a lot sold (almost) entirely is sold entirely.
+   In a whole-share account a lot holding a fraction of a share (a transfer, a reinvested
+   dividend) is sold either in whole shares, the fraction staying in the lot, or entirely,
+   fraction included: never a part of the fraction (docs/tax-rules.md, "Fractional lots in
+   whole-share accounts"). A lot is sold entirely only when the custodian can write its share
+   count (``share_places``; Fidelity takes 3 places); otherwise at most what the step allows
+   (``_Book.sell_cap``). Every repair keeps both rules.
 4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while a budget
    (net gains, a character's gains, tax) is exceeded; trim the largest buys while turnover or
    cash are short; if cash is still short with no buys left, sell more of the cheapest sellable
@@ -52,9 +54,9 @@ from apps.optimizer.core.prepare import (
     budget_row_name,
     household_lots,
     name_groups,
+    name_share_steps,
     representable,
     sell_caps,
-    share_step,
 )
 from apps.optimizer.core.problem import ContinuousSolution
 from apps.optimizer.core.relief import amounts_in_order, relief_groups, sold_out_of_order
@@ -83,7 +85,7 @@ class RoundedTrades:
     dropped: tuple[DroppedTrade, ...] = ()  # solver trades left at zero shares, with why
 
 
-def _round_down(quantity: FloatArray, step: float) -> FloatArray:
+def _round_down(quantity: FloatArray, step: float | FloatArray) -> FloatArray:
     stepped: FloatArray = np.floor(quantity / step + _EPS) * step
     return stepped
 
@@ -118,9 +120,12 @@ class _Book:
             self.prices[prepared.buy_symbol] if len(prepared.buy_symbol) else (np.zeros(0))
         )
         cons = problem.constraints
-        self.is_fractional = cons.is_fractional_shares
-        self.step = share_step(cons)
-        self.sell_cap = sell_caps(self.lot_shares, cons)
+        # Share steps per lot and per buy: the account's, or the custodian's for names traded
+        # in dollars at NAV (``Constraints.fractional_symbols``).
+        name_steps = name_share_steps(problem.universe.symbols, cons)
+        self.lot_step = name_steps[prepared.lot_symbol] if lots else np.ones(0)
+        self.buy_step = name_steps[prepared.buy_symbol] if len(prepared.buy_symbol) else np.ones(0)
+        self.sell_cap = sell_caps(self.lot_shares, cons, self.lot_step)
         self.repairs: list[str] = []
         self.sell = np.zeros(len(lots))
         self.buy = np.zeros(len(prepared.buy_symbol))
@@ -241,11 +246,11 @@ def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None
         sell_amount >= prepared.lot_weight * book.value * (1.0 - 1e-7)
     )
     book.sell_wanted = np.minimum(sell_amount / np.maximum(book.lot_price, 1e-300), book.lot_shares)
-    shares = _round_down(book.sell_wanted, book.step)
+    shares = _round_down(book.sell_wanted, book.lot_step)
     shares = np.where(whole_lot, book.sell_cap, np.minimum(shares, book.sell_cap))
     book.sell = np.where(prepared.lot_state == LOT_FROZEN, 0.0, np.maximum(shares, 0.0))
     book.buy = np.maximum(
-        _round_down(buy_amount / np.maximum(book.buy_price, 1e-300), book.step), 0.0
+        _round_down(buy_amount / np.maximum(book.buy_price, 1e-300), book.buy_step), 0.0
     )
 
 
@@ -289,7 +294,7 @@ def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
         for lot in rounded_down[np.argsort(per_share[rounded_down])]:
             if excess <= 0.0:
                 break
-            new = min(_step_up(float(wanted[lot]), book.step), book.sell_cap[lot])
+            new = min(_step_up(float(wanted[lot]), book.lot_step[lot]), book.sell_cap[lot])
             step = new - book.sell[lot]
             book.sell[lot] = new  # set, not added: a float sum can pass the cap
             excess += step * per_share[lot]
@@ -297,8 +302,8 @@ def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
         for lot in candidates[np.argsort(-prepared.lot_budget_rates[k][candidates])]:
             if excess <= 0.0:
                 break
-            cut = min(book.sell[lot], _step_up(excess / per_share[lot], book.step))
-            kept = _snap(book.sell[lot] - cut, book.sell_cap[lot], book.step)
+            cut = min(book.sell[lot], _step_up(excess / per_share[lot], book.lot_step[lot]))
+            kept = _snap(book.sell[lot] - cut, book.sell_cap[lot], book.lot_step[lot])
             excess -= (book.sell[lot] - kept) * per_share[lot]
             book.sell[lot] = kept
             book.sell_why[lot] = f"trimmed to hold the {_budget_label(k)}"
@@ -341,10 +346,10 @@ def _trim_buys(book: _Book, account: int | None, shortfall: float, why: str) -> 
             if shortfall <= 0.0:
                 return shortfall
             unit = book.buy_price[j] * (1.0 + book.tc)
-            cut = min(book.buy[j], _step_up(shortfall / unit, book.step))
+            cut = min(book.buy[j], _step_up(shortfall / unit, book.buy_step[j]))
             if within_room:
                 limit = _band_room(book)[prepared.buy_symbol[j]] * book.value / book.buy_price[j]
-                cut = min(cut, max(_round_down(np.array([limit]), book.step)[0], 0.0))
+                cut = min(cut, max(_round_down(np.array([limit]), book.buy_step[j])[0], 0.0))
             book.buy[j] -= cut
             shortfall -= cut * unit
             book.buy_why[j] = why
@@ -383,7 +388,7 @@ def _repair_cash(book: _Book) -> None:
                 break
             needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
             target = min(float(wanted[lot]), needed)
-            new = min(_step_up(target, book.step), book.sell_cap[lot])
+            new = min(_step_up(target, book.lot_step[lot]), book.sell_cap[lot])
             step = new - book.sell[lot]
             extra_use = step * book.lot_price[lot] * prepared.lot_budget_rates[:, lot]
             extra_value = step * book.lot_price[lot]
@@ -412,7 +417,10 @@ def _repair_cash(book: _Book) -> None:
             if prepared.lot_symbol[lot] in bought:
                 continue
             unit = book.lot_price[lot] * (1.0 - book.tc)
-            new = min(book.sell_cap[lot], book.sell[lot] + _step_up(remaining / unit, book.step))
+            new = min(
+                book.sell_cap[lot],
+                book.sell[lot] + _step_up(remaining / unit, book.lot_step[lot]),
+            )
             remaining -= (new - book.sell[lot]) * unit
             book.sell[lot] = new
         book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
@@ -450,7 +458,7 @@ def _extend(book: _Book, group: IntArray, shares: float) -> list[tuple[int, floa
         if book.prepared.lot_state[j] != LOT_FREE:
             break
         # Set the new sale, not sell + take: a float sum can pass the cap (sell + (cap - sell)).
-        new = min(_step_up(book.sell[j] + left, book.step), book.sell_cap[j])
+        new = min(_step_up(book.sell[j] + left, book.lot_step[j]), book.sell_cap[j])
         take = new - book.sell[j]
         book.sell[j] = new
         added.append((j, take))
@@ -497,8 +505,8 @@ def _unwind(book: _Book, group: IntArray, excess: float, per_share: FloatArray, 
             break
         unit = float(per_share[j])
         if unit > 0.0 and removed + book.sell[j] * unit >= excess:
-            cut = min(book.sell[j], _step_up((excess - removed) / unit, book.step))
-            kept = _snap(book.sell[j] - cut, book.sell_cap[j], book.step)
+            cut = min(book.sell[j], _step_up((excess - removed) / unit, book.lot_step[j]))
+            kept = _snap(book.sell[j] - cut, book.sell_cap[j], book.lot_step[j])
         else:
             kept = 0.0
         removed += (book.sell[j] - kept) * unit
@@ -738,15 +746,16 @@ def recheck(
             never_sell[j] = (
                 ids[j] in cons.never_sell_lot_ids or symbols[symbol[j]] in cons.never_sell_symbols
             )
-    part_of_fraction = np.zeros(len(ids), dtype=bool)
-    if not cons.is_fractional_shares:
-        # Whole shares or the whole lot, fraction included (see the module docstring).
-        part_of_fraction = (
-            sold
-            & (np.abs(lot_sell_shares - np.round(lot_sell_shares)) > _EPS)
-            & (np.abs(lot_sell_shares - shares_held) > _EPS)
-        )
-    forced_cap = sell_caps(shares_held, cons)
+    lot_steps = name_share_steps(symbols, cons)[symbol] if len(ids) else np.ones(0)
+    # Whole shares or the whole lot, fraction included (see the module docstring), except names
+    # traded in dollars at NAV (their step is the custodian's).
+    part_of_fraction = (
+        sold
+        & (lot_steps == 1.0)
+        & (np.abs(lot_sell_shares - np.round(lot_sell_shares)) > _EPS)
+        & (np.abs(lot_sell_shares - shares_held) > _EPS)
+    )
+    forced_cap = sell_caps(shares_held, cons, lot_steps)
     checks = (
         ((lot_sell_shares < 0.0) | (lot_sell_shares > shares_held), "sells more than held"),
         (part_of_fraction, "sells part of a fractional share in a whole-share account"),
@@ -789,6 +798,14 @@ def recheck(
         )
     if np.any(buy_shares < 0.0):
         out.append("negative buy")
+    if len(buy_shares):
+        whole = name_share_steps(symbols, cons)[prepared.buy_symbol] == 1.0
+        out.extend(
+            f"buys a fraction of a share of {symbols[prepared.buy_symbol[j]]} in whole shares"
+            for j in np.flatnonzero(
+                whole & (np.abs(buy_shares - np.round(buy_shares)) > _EPS)
+            ).tolist()
+        )
     blocked = cons.never_buy_symbols | cons.must_sell_symbols
     for a, i in zip(*np.nonzero(bought_value > 0.0), strict=True):
         name, where = symbols[i], problem.accounts[a].account_id
@@ -897,13 +914,14 @@ def round_and_repair(
             book.buy_why[j] = ""
         _round(book, sell_amount, buy_amount)
         book.repairs.append(f"kept small trades in {len(breaches)} band groups")
-    step = (
-        f"less than the share step ({book.step:g})" if book.is_fractional else "less than one share"
-    )
+
+    def smaller_than(step: float) -> str:
+        return "less than one share" if step == 1.0 else f"less than the share step ({step:g})"
+
     for j in np.flatnonzero((sell_amount > 0.0) & (book.sell <= 0.0)).tolist():
-        book.sell_why[j] = book.sell_why[j] or step
+        book.sell_why[j] = book.sell_why[j] or smaller_than(float(book.lot_step[j]))
     for j in np.flatnonzero((buy_amount > 0.0) & (book.buy <= 0.0)).tolist():
-        book.buy_why[j] = book.buy_why[j] or step
+        book.buy_why[j] = book.buy_why[j] or smaller_than(float(book.buy_step[j]))
     cap = prepared.turnover_cap_weight
     if cap is not None:
         book.turnover_limit = (cap + relaxed.get(("turnover", ""), 0.0)) * book.value

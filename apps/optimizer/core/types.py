@@ -434,6 +434,10 @@ class Constraints:
     # steps of 10^-places, and any account sells a lot entirely (fraction included) only when
     # its share count has no more places than that; otherwise the fraction stays in the lot.
     share_places: int = 6
+    # Names that trade in dollar amounts at the day's NAV (mutual and money-market funds): they
+    # round at the custodian's step 10^-share_places in every account, whole-share accounts too
+    # (``is_fractional_shares`` keeps applying to the other names).
+    fractional_symbols: frozenset[str] = frozenset()
     # None: sells name their lots (specified lots, the optimizer chooses). "FIFO", "LIFO" or
     # "HIFO": the custodian relieves each sale in that order and the trades follow it
     # (``relief.py``; FIFO is the order of the lots in the input, their acquisition order).
@@ -877,3 +881,6 @@ class RebalanceResult:
     # to meet a tracking error target), and why it was raised ("" when it was not).
     risk_aversion_used: float = 0.0
     tracking_error_note: str = ""
+    # Names kept well over their target after the trades, with the tax selling would cost and
+    # the tracking error they add (``holds.kept_overweight_notes``).
+    kept_notes: tuple[str, ...] = ()

@@ -2,8 +2,8 @@
 
 import mimetypes
 from dataclasses import dataclass
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -52,7 +52,7 @@ def branding_context() -> Branding:
 @transaction.atomic
 def firm_branding_update(
     *,
-    acting_user: Any | None,
+    acting_user: User | None,
     display_name: str | None = None,
     primary_colour: str | None = None,
     secondary_colour: str | None = None,

@@ -90,7 +90,7 @@ def _rates(account: Account) -> core.TaxRates:
 def _rebalance_day(proposal: Proposal) -> paths.RebalanceDay:
     """The targets and prices the optimizer used for a proposal (its stored snapshot)."""
     universe = proposal.run.universe_snapshot["universe"]
-    own = snapshot_unpack(proposal.snapshot)
+    own = snapshot_unpack(bytes(proposal.snapshot))
     symbols = list(universe["symbols"])
     weights = {
         s: Decimal(str(w)).quantize(_WEIGHT, rounding=ROUND_DOWN)

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -57,7 +57,12 @@ from apps.trading.models import (
     TradeSide,
 )
 from apps.trading.order_selectors import FILL_ENTRY_PREFIX
-from apps.trading.services.orders import OrdersErrorCode, order_status_for, proposals_close
+from apps.trading.services.orders import (
+    AMOUNT_FILL_TOLERANCE,
+    OrdersErrorCode,
+    order_status_for,
+    proposals_close,
+)
 
 _FILLABLE = (OrderStatus.SENT, OrderStatus.PARTIALLY_FILLED)
 _SHARES_PLACES = 6
@@ -79,21 +84,30 @@ class _FillsLayout:
 # Our fields, in the order the layouts below name their columns; the allocation id (and, in
 # ours, the custodian) may be left out.
 _FIELDS = ("account_number", "symbol", "side", "shares", "price", "trade_date", "allocation_id")
-_OPTIONAL = frozenset({"allocation_id", "custodian"})
+_OPTIONAL = frozenset({"allocation_id", "custodian", "amount"})
 _BUY_SELL = {"buy": TradeSide.BUY, "sell": TradeSide.SELL}
 
 
-def _fills_layout(*names: str, sides: Mapping[str, str], us_dates: bool) -> _FillsLayout:
-    """Declare a fills layout: the file's columns for ``_FIELDS`` (then ``custodian``)."""
+def _fills_layout(
+    *names: str, sides: Mapping[str, str], us_dates: bool, amount: str
+) -> _FillsLayout:
+    """Declare a fills layout: the file's columns for ``_FIELDS`` (then ``custodian``).
+
+    ``amount``: the optional column of a fill's dollar amount (amount orders of funds traded at
+    NAV; without it, a fill's amount is its shares × price).
+    """
     columns = {
         field_name: Column(name, required=field_name not in _OPTIONAL)
         for field_name, name in zip((*_FIELDS, "custodian"), names, strict=False)
     }
+    columns["amount"] = Column(amount, required=False)
     return _FillsLayout(Layout(columns, header=Header.FIRST), sides, us_dates)
 
 
 _LAYOUTS = {
-    TradeFileLayout.GENERIC: _fills_layout(*_FIELDS, "custodian", sides=_BUY_SELL, us_dates=False),
+    TradeFileLayout.GENERIC: _fills_layout(
+        *_FIELDS, "custodian", sides=_BUY_SELL, us_dates=False, amount="amount"
+    ),
     TradeFileLayout.SCHWAB: _fills_layout(
         "Account Number",
         "Symbol",
@@ -104,6 +118,7 @@ _LAYOUTS = {
         "Client Reference",
         sides=_BUY_SELL,
         us_dates=True,
+        amount="Amount",
     ),
     TradeFileLayout.FIDELITY: _fills_layout(
         "Account Number",
@@ -115,6 +130,7 @@ _LAYOUTS = {
         "Client Reference",
         sides={"b": TradeSide.BUY, "s": TradeSide.SELL},
         us_dates=True,
+        amount="Amount",
     ),
 }
 
@@ -156,6 +172,7 @@ class _Row:
     shares: Decimal
     price: Decimal
     trade_on: date
+    amount: Decimal | None = None  # the custodian's dollar amount, when the row carries one
 
 
 @dataclass
@@ -213,6 +230,9 @@ def _parse(plan: _Plan, content: bytes, today: date | None) -> list[_Row]:
             signed=False,
         )
         fields.positive(row, "price", price)
+        amount = fields.money(row, "amount", custodian_format=True, required=False, signed=False)
+        if amount is not None:
+            fields.positive(row, "amount", amount)
         trade_on = _trade_on(plan, row, today)
         if len(row.problems) > before:
             continue
@@ -228,6 +248,7 @@ def _parse(plan: _Plan, content: bytes, today: date | None) -> list[_Row]:
                 shares=shares,
                 price=price,
                 trade_on=trade_on,
+                amount=amount,
             )
         )
     return rows
@@ -243,6 +264,7 @@ class _Fill:
     shares: Decimal
     price: Decimal
     trade_on: date
+    amount: Decimal | None = None  # amount orders: the dollars this fill counts
     entry: Transaction | None = None
 
 
@@ -266,6 +288,7 @@ def _candidates(rows: list[_Row]) -> dict[int, OrderAllocation]:
 def _match(plan: _Plan, rows: list[_Row], allocations: dict[int, OrderAllocation]) -> list[_Fill]:
     """Each row's shares onto allocations: the one it names, or the open ones in id order."""
     remaining = {pk: a.remaining_shares for pk, a in allocations.items()}
+    remaining_amount = {pk: a.remaining_amount for pk, a in allocations.items()}
     fills: list[_Fill] = []
     for row in rows:
         if row.allocation_id is not None:
@@ -324,6 +347,12 @@ def _match(plan: _Plan, rows: list[_Row], allocations: dict[int, OrderAllocation
             )
             continue
         targets = [a for a in targets if a.order.status in _FILLABLE]
+        if targets[0].is_amount_order:  # a fund traded at NAV: filled by amount
+            fills += _match_amount(
+                plan, row, [a for a in targets if a.is_amount_order], remaining_amount
+            )
+            continue
+        targets = [a for a in targets if not a.is_amount_order]
         open_shares = sum((remaining[a.pk] for a in targets), ZERO)
         if row.shares > open_shares:
             plan.problem(
@@ -333,7 +362,8 @@ def _match(plan: _Plan, rows: list[_Row], allocations: dict[int, OrderAllocation
                 f"{row.side} {row.symbol} remain to fill for account {row.account_number}",
             )
             continue
-        whole = not targets[0].account.is_fractional_shares
+        # Funds traded at NAV come in fractions in every account.
+        whole = not (targets[0].account.is_fractional_shares or targets[0].order.is_dollar_traded)
         # A whole-share account sells a fractional lot entirely (docs/tax-rules.md): the fill
         # that completes such an order carries the order's own fraction, and only that one.
         fraction = row.shares - row.shares.to_integral_value(rounding=ROUND_DOWN)
@@ -353,6 +383,44 @@ def _match(plan: _Plan, rows: list[_Row], allocations: dict[int, OrderAllocation
             remaining[allocation.pk] -= take
             left -= take
             fills.append(_Fill(row.line, allocation, take, row.price, row.trade_on))
+    return fills
+
+
+def _match_amount(
+    plan: _Plan, row: _Row, targets: list[OrderAllocation], remaining: dict[int, Decimal]
+) -> list[_Fill]:
+    """A row's dollars onto amount orders in id order; its shares (amount / NAV) pro rata.
+
+    The row's amount is its ``amount`` column when given, else its shares × price to the cent;
+    the shares are the custodian's (what the amount bought or sold at the NAV).
+    """
+    amount = row.amount if row.amount is not None else round_money(row.shares * row.price)
+    open_amount = sum((remaining[a.pk] for a in targets), ZERO)
+    if amount > open_amount + AMOUNT_FILL_TOLERANCE:
+        plan.problem(
+            row.line,
+            "amount" if row.amount is not None else "shares",
+            f"overfill: {amount:,.2f} dollars, but only {open_amount:,.2f} of {row.side} "
+            f"{row.symbol} remain to fill for account {row.account_number}",
+        )
+        return []
+    open_targets = [a for a in targets if remaining[a.pk] > 0]
+    fills = []
+    left_amount, left_shares = amount, row.shares
+    for position, allocation in enumerate(open_targets):
+        is_last = position == len(open_targets) - 1
+        take = left_amount if is_last else min(left_amount, remaining[allocation.pk])
+        if take <= 0:
+            break
+        shares = (
+            left_shares
+            if is_last or take == left_amount
+            else (row.shares * take / amount).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
+        )
+        remaining[allocation.pk] -= take
+        left_amount -= take
+        left_shares -= shares
+        fills.append(_Fill(row.line, allocation, shares, row.price, row.trade_on, amount=take))
     return fills
 
 
@@ -398,6 +466,16 @@ def _lot_picks(
             left -= take
         if left <= 0:
             break
+    if left > 0 and allocation.is_amount_order and allocation.lot_instructions:
+        # An amount sold at a NAV below the proposal's price relieves more shares than the
+        # instruction's estimate, from the last lot instructed (a lot sold whole goes by
+        # shares, so it holds them; the replay reports a lot that does not).
+        lot_id = str(allocation.lot_instructions[-1]["lot_id"])
+        if picks and picks[-1]["lot_id"] == lot_id:
+            picks[-1]["shares"] = str(Decimal(picks[-1]["shares"]) + left)
+        else:
+            picks.append({"lot_id": lot_id, "shares": str(left)})
+        picked[(allocation.pk, lot_id)] += left
     return picks
 
 
@@ -434,7 +512,9 @@ def _entries(fills: list[_Fill], filename: str) -> None:
             sequence=sequence,
             symbol=allocation.order.symbol,
             shares=fill.shares,
-            amount=round_money(fill.shares * fill.price),
+            amount=fill.amount
+            if fill.amount is not None
+            else round_money(fill.shares * fill.price),
             lot_picks=_lot_picks(allocation, fill.shares, picked) if is_sell else [],
             lot_method=allocation.lot_method,
             source=f"fills:{filename}"[:200],
@@ -481,7 +561,7 @@ def fills_import(
     *,
     content: bytes,
     filename: str,
-    acting_user: Any | None,
+    acting_user: User | None,
     layout: TradeFileLayout | str = TradeFileLayout.GENERIC,
 ) -> FillReport:
     """Book a custodian's fills file, all or nothing; re-importing the same bytes is a no-op.
@@ -538,7 +618,7 @@ def fills_import(
 
 
 def _apply(
-    fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: Any | None
+    fills: list[_Fill], *, report: FillReport, content: bytes, acting_user: User | None
 ) -> FillReport:
     """Write the entries, the allocations' and orders' fill totals, rebuild the households."""
     Transaction.objects.bulk_create([f.entry for f in fills if f.entry is not None])
@@ -549,7 +629,11 @@ def _apply(
         allocation.filled_shares += fill.shares
         allocation.fill_amount += fill.entry.amount
         allocation.fill_count += 1
-        allocation.is_open = allocation.filled_shares < allocation.shares
+        allocation.is_open = (
+            allocation.remaining_amount > AMOUNT_FILL_TOLERANCE
+            if allocation.is_amount_order
+            else allocation.filled_shares < allocation.shares
+        )
     OrderAllocation.objects.bulk_update(
         allocations.values(), ["filled_shares", "fill_amount", "fill_count", "is_open"]
     )
@@ -568,6 +652,9 @@ def _apply(
         order.status = order_status_for(
             total_shares=order.total_shares, filled_shares=order.filled_shares, current=order.status
         )
+        if order.is_dollar_traded:  # amount orders: filled when no allocation is left open
+            is_open = OrderAllocation.objects.filter(order=order, is_open=True).exists()
+            order.status = OrderStatus.PARTIALLY_FILLED if is_open else OrderStatus.FILLED
     Order.objects.bulk_update(orders, ["filled_shares", "fill_amount", "status"])
     households: dict[int, Household] = {}
     for allocation in allocations.values():

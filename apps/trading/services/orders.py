@@ -10,20 +10,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from apps.access.services import audit_event_record
-from apps.accounts.models import Account
+from apps.accounts.models import Account, TaxLot
 from apps.common.bulk import id_batches
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
 from apps.common.tenancy import require_tenant_schema
+from apps.securities.selectors import fund_trading_terms_get
 from apps.trading.models import (
     Order,
     OrderAllocation,
+    OrderQuantityType,
     OrderStatus,
     Proposal,
     ProposalStatus,
@@ -31,6 +33,10 @@ from apps.trading.models import (
     TradeSide,
 )
 from apps.trading.services.pretrade import PretradeBook, proposals_currency
+
+# An amount order is filled when its fills' amounts reach its amount within a cent: a fill
+# reported as shares and NAV books shares × NAV rounded to cents.
+AMOUNT_FILL_TOLERANCE = Decimal("0.01")
 
 
 class OrdersErrorCode(StrEnum):
@@ -63,7 +69,7 @@ class OrderBatch:
 
 
 @transaction.atomic
-def orders_create_from_approved(*, acting_user: Any | None) -> OrderBatch:
+def orders_create_from_approved(*, acting_user: User | None) -> OrderBatch:
     """Turn approved proposals into block orders, one allocation per proposed trade.
 
     Each approved proposal passes two gates first (``pretrade``): its account must be as it was
@@ -118,12 +124,77 @@ def orders_create_from_approved(*, acting_user: Any | None) -> OrderBatch:
     for proposal in ordered:
         for trade in trades_of[proposal.pk]:
             groups[(proposal.account.custodian, trade.symbol, trade.side)].append(trade)
+    terms = fund_trading_terms_get(symbols={symbol for _, symbol, _ in groups})
+    dollar_traded = {symbol for symbol, t in terms.items() if t.is_dollar_traded}
+    quantities = _quantity_types(ordered, trades_of, dollar_traded)
     orders = [
-        _order_create(custodian, symbol, side, members, by_id, acting_user)
+        _order_create(custodian, symbol, side, members, by_id, acting_user, quantities)
         for (custodian, symbol, side), members in sorted(groups.items())
     ]
     _proposals_mark(ordered, held, stale, acting_user)
     return OrderBatch(orders, held, stale)
+
+
+def _quantity_types(
+    ordered: list[Proposal],
+    trades_of: dict[int, list[ProposedTrade]],
+    dollar_traded: set[str],
+) -> dict[int, str]:
+    """How each proposed trade of a dollar-traded fund goes out (by proposed trade id).
+
+    Mutual and money-market funds trade in dollars at NAV: a buy by amount; a sell by amount
+    too, unless the proposal sells the account's whole position of the fund (every share
+    held, none in an open order): then by shares, "sell all", so no fraction is left behind
+    by the NAV's rounding. A sale of a whole lot that is not the whole position goes by shares
+    as well: at a lower NAV its amount would relieve more shares than the lot holds. Trades of
+    other securities are absent (by shares).
+    """
+    sold: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    for proposal in ordered:
+        for trade in trades_of[proposal.pk]:
+            if trade.symbol in dollar_traded and trade.side == TradeSide.SELL:
+                sold[(proposal.account_id, trade.symbol)] += trade.shares
+    held: dict[tuple[int, str], Decimal] = {}
+    lots: dict[tuple[int, str], Decimal] = {}
+    if sold:
+        lots = {
+            (row["account_id"], row["lot_key"]): row["shares"]
+            for row in TaxLot.objects.filter(
+                account_id__in={a for a, _ in sold}, symbol__in={s for _, s in sold}
+            )
+            .values("account_id", "lot_key")
+            .annotate(shares=Sum("shares"))
+        }
+        rows = (
+            TaxLot.objects.filter(
+                account_id__in={a for a, _ in sold}, symbol__in={s for _, s in sold}
+            )
+            .values("account_id", "symbol")
+            .annotate(shares=Sum("shares"))
+        )
+        held = {(row["account_id"], row["symbol"]): row["shares"] for row in rows}
+        in_flight = OrderAllocation.objects.filter(
+            account_id__in={a for a, _ in sold},
+            order__symbol__in={s for _, s in sold},
+            order__side=TradeSide.SELL,
+            is_open=True,
+        ).values_list("account_id", "order__symbol")
+        for key in in_flight:
+            held.pop(key, None)  # part of the position is already being sold: not "all"
+    out: dict[int, str] = {}
+    for proposal in ordered:
+        for trade in trades_of[proposal.pk]:
+            if trade.symbol not in dollar_traded:
+                continue
+            key = (proposal.account_id, trade.symbol)
+            is_sell = trade.side == TradeSide.SELL
+            if is_sell and held.get(key) == sold[key]:
+                out[trade.pk] = OrderQuantityType.ALL
+            elif is_sell and lots.get((proposal.account_id, trade.lot_key)) == trade.shares:
+                out[trade.pk] = OrderQuantityType.SHARES
+            else:
+                out[trade.pk] = OrderQuantityType.AMOUNT
+    return out
 
 
 def _order_create(
@@ -132,7 +203,8 @@ def _order_create(
     side: str,
     members: list[ProposedTrade],
     by_id: dict[int, Proposal],
-    acting_user: Any | None,
+    acting_user: User | None,
+    quantities: dict[int, str],
 ) -> Order:
     total = sum((t.shares for t in members), ZERO)
     order = Order(
@@ -140,6 +212,7 @@ def _order_create(
         symbol=symbol,
         side=side,
         total_shares=total,
+        is_dollar_traded=any(t.pk in quantities for t in members),
         status=OrderStatus.OPEN,
         created_by=acting_user,
     )
@@ -150,12 +223,16 @@ def _order_create(
         account = by_id[t.proposal_id].account
         instructions = _lot_instructions(t, account)
         is_sell = t.side == TradeSide.SELL
+        quantity = quantities.get(t.pk, OrderQuantityType.SHARES)
         allocations.append(
             OrderAllocation(
                 order=order,
                 account=account,
                 proposed_trade=t,
                 shares=t.shares,
+                quantity_type=quantity,
+                # The proposal's amount: its shares at the proposal's price, to the cent.
+                order_amount=t.amount if quantity == OrderQuantityType.AMOUNT else None,
                 lot_key=t.lot_key if is_sell else "",
                 lot_instructions=instructions,
                 lot_method=account.lot_method if is_sell and not instructions else "",
@@ -176,6 +253,8 @@ def _order_create(
                     "account_id": a.account_id,
                     "proposed_trade_id": a.proposed_trade_id,
                     "shares": str(a.shares),
+                    "quantity_type": a.quantity_type,
+                    "order_amount": None if a.order_amount is None else str(a.order_amount),
                     "lots": a.lot_instructions,
                     "lot_method": a.lot_method,
                 }
@@ -190,7 +269,7 @@ def _proposals_mark(
     ordered: list[Proposal],
     held: dict[int, list[str]],
     stale: dict[int, str],
-    acting_user: Any | None,
+    acting_user: User | None,
 ) -> None:
     """Ordered, held and stale proposals take their status, each audited."""
     for proposal in ordered:
@@ -220,7 +299,7 @@ def _proposals_mark(
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, acting_user: Any | None, note: str = "") -> Order:
+def order_cancel(*, order: Order, acting_user: User | None, note: str = "") -> Order:
     """Cancel what is left of a block order: its open allocations stop reserving shares and cash.
 
     An open order (not yet in a trade file) is simply withdrawn; a sent one is cancelled for
@@ -292,8 +371,12 @@ def proposals_close(*, allocation_ids: list[int]) -> None:
     still_open = OrderAllocation.objects.filter(
         proposed_trade__proposal=OuterRef("pk"), is_open=True
     )
-    unfilled = OrderAllocation.objects.filter(
-        proposed_trade__proposal=OuterRef("pk"), filled_shares__lt=F("shares")
+    unfilled = OrderAllocation.objects.filter(proposed_trade__proposal=OuterRef("pk")).filter(
+        Q(
+            quantity_type=OrderQuantityType.AMOUNT,
+            fill_amount__lt=F("order_amount") - AMOUNT_FILL_TOLERANCE,
+        )
+        | (~Q(quantity_type=OrderQuantityType.AMOUNT) & Q(filled_shares__lt=F("shares")))
     )
     closed = Proposal.objects.filter(
         status=ProposalStatus.ORDERED,

@@ -12,15 +12,19 @@ Two gates, both run when proposals are approved and again when orders are create
   below the cash before, when that is already under the reserve); no
   never-buy or screened name bought; no wash sale created across the household (a loss sale and
   a purchase of the same or a substantially identical security: IRC §1091(a)); whole shares in
-  whole-share accounts (a fractional lot in whole shares or entirely: docs/tax-rules.md).
+  whole-share accounts (a fractional lot in whole shares or entirely: docs/tax-rules.md), except
+  mutual and money-market funds (traded in dollars at NAV, fractional in every account); no lot
+  of a fund sold before its minimum holding period is over on the trade date (the fund's
+  short-term redemption rule, ``apps.optimizer.funds``).
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Min, Sum
 
 from apps.accounts.custodians import quantity_places
 from apps.accounts.models import Account, Registration, TaxLot
@@ -29,6 +33,8 @@ from apps.common.tenancy import firm_today
 from apps.optimizer import adapters
 from apps.optimizer.core import types as core
 from apps.optimizer.core.locks import identical_symbols, identical_to
+from apps.optimizer.funds import holding_lock
+from apps.securities.selectors import fund_trading_terms_get
 from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, TradeSide
 from apps.trading.order_selectors import buy_price_buffer_rate, reservations_for
 from apps.trading.services.universes import run_universe_get
@@ -114,18 +120,32 @@ class PretradeBook:
     reserved_cash: dict[int, Decimal]  # open buys at the buffered price, by account
     households: dict[int, _Household]
     accounts: dict[int, Account]
+    # Fund lots with a minimum holding period: (symbol, purchase date, days), by (account, key).
+    fund_lots: dict[tuple[int, str], tuple[str, date, int]] = field(default_factory=dict)
+    trade_on: date = date.min  # the day the orders go out (the firm's today)
 
     @classmethod
     def read(cls, account_ids: Iterable[int]) -> "PretradeBook":
         """Lots, accounts and every open allocation of the accounts' households."""
         accounts = Account.objects.in_bulk(list(account_ids))
-        lots = {
-            (row["account_id"], row["lot_key"]): row["shares"]
-            for row in TaxLot.objects.filter(account_id__in=list(accounts))
-            .values("account_id", "lot_key")
-            .annotate(shares=Sum("shares"))
+        rows = list(
+            TaxLot.objects.filter(account_id__in=list(accounts))
+            .values("account_id", "lot_key", "symbol")
+            .annotate(shares=Sum("shares"), acquired_on=Min("acquired_on"))
+        )
+        lots = {(row["account_id"], row["lot_key"]): row["shares"] for row in rows}
+        terms = fund_trading_terms_get(symbols={row["symbol"] for row in rows})
+        fund_lots = {
+            (row["account_id"], row["lot_key"]): (
+                row["symbol"],
+                row["acquired_on"],
+                terms[row["symbol"]].min_holding_days,
+            )
+            for row in rows
+            if row["symbol"] in terms and terms[row["symbol"]].min_holding_days
         }
-        reserved = reservations_for(account_ids=list(accounts), as_of=firm_today())
+        today = firm_today()
+        reserved = reservations_for(account_ids=list(accounts), as_of=today)
         households: dict[int, _Household] = defaultdict(_Household)
         for household_id, trades in reserved.household_trades.items():
             for trade in trades:
@@ -135,7 +155,15 @@ class PretradeBook:
                     is_loss=trade.is_loss,
                     where=f"an open order of account {trade.account_id}",
                 )
-        return cls(lots, reserved.lot_shares, reserved.cash_amount, households, accounts)
+        return cls(
+            lots,
+            reserved.lot_shares,
+            reserved.cash_amount,
+            households,
+            accounts,
+            fund_lots,  # type: ignore[arg-type]  # the filter keeps only days set
+            today,
+        )
 
     def check(
         self, *, proposal: Proposal, trades: Sequence[ProposedTrade], problem: core.RebalanceProblem
@@ -156,11 +184,16 @@ class PretradeBook:
         # Trades may not take cash below the reserve, nor below where it already is (a
         # proposal raising cash for an account under its reserve goes out).
         floor = min(account.cash_reserve_amount, round_money(cash))
+        # Mutual and money-market funds trade in dollars at NAV: fractions in every account.
+        fractional = problem.constraints.fractional_symbols
         loss_sold = {t.symbol for t in trades if t.side == TradeSide.SELL and _is_loss(t, taxable)}
         bought = {t.symbol for t in trades if t.side == TradeSide.BUY}
+        whole_lots = set()
         for trade in trades:
             if trade.side == TradeSide.SELL:
                 selling[trade.lot_key] += trade.shares
+                if trade.symbol not in fractional:
+                    whole_lots.add(trade.lot_key)
                 cash += trade.shares * trade.price * (1 - buffer)
             else:
                 cash -= trade.shares * trade.price * (1 + buffer)
@@ -173,7 +206,18 @@ class PretradeBook:
                     f"sells {_text(shares)} shares of lot {lot_key}, which holds {_text(held)}"
                     + (f" ({_text(reserved)} already in open orders)" if reserved else "")
                 )
-            if not account.is_fractional_shares and _fraction(shares) and shares != held:
+            fund = self.fund_lots.get(key)
+            lock = fund and holding_lock(
+                lot_key=lot_key,
+                symbol=fund[0],
+                acquired_on=fund[1],
+                min_holding_days=fund[2],
+                on=self.trade_on,
+            )
+            if lock:
+                reasons.append(f"sells lot {lot_key}: {lock.reason}")
+            whole = not account.is_fractional_shares and lot_key in whole_lots
+            if whole and _fraction(shares) and shares != held:
                 reasons.append(
                     f"sells {_text(shares)} shares of lot {lot_key} in a whole-share account "
                     "(a fractional lot is sold in whole shares or entirely)"
@@ -243,7 +287,10 @@ class PretradeBook:
         reasons += [
             f"buys {_text(t.shares)} shares of {t.symbol} in a whole-share account"
             for t in trades
-            if t.side == TradeSide.BUY and whole_only and _fraction(t.shares)
+            if t.side == TradeSide.BUY
+            and whole_only
+            and t.symbol not in fractional
+            and _fraction(t.shares)
         ]
         return reasons
 

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+
+from django.contrib.auth.models import User
 
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
@@ -65,7 +66,7 @@ def account_preview(*, account: Account, as_of: date, mode: RunMode) -> Preview:
 
 
 def account_preview_submit(
-    *, account: Account, as_of: date, mode: RunMode, acting_user: Any
+    *, account: Account, as_of: date, mode: RunMode, acting_user: User
 ) -> Proposal:
     """Submit the design: a one-account run optimized now; its proposal goes to review.
 

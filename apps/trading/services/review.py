@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ SETTINGS_FIELDS = (
 )
 
 
-def trading_settings_update(*, changes: dict[str, Any], acting_user: Any) -> TradingSettings:
+def trading_settings_update(*, changes: dict[str, Any], acting_user: User) -> TradingSettings:
     """Change the firm's trading policy (audited with before/after)."""
     return object_fields_update(  # type: ignore[no-any-return]
         obj=trading_settings_get(),
@@ -92,7 +93,7 @@ _DECIDABLE = (ProposalStatus.PENDING_APPROVAL, ProposalStatus.HELD)
 
 @transaction.atomic
 def proposals_decide(
-    *, proposal_ids: list[int], approve: bool, acting_user: Any, note: str = ""
+    *, proposal_ids: list[int], approve: bool, acting_user: User, note: str = ""
 ) -> Decisions:
     """Approve or reject live proposals (one or in bulk); each decision is audited.
 

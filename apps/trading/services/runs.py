@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,7 +27,7 @@ from apps.accounts.models import Account
 from apps.common.bulk import copy_rows, next_ids
 from apps.common.exceptions import ApplicationError, ConflictError
 from apps.common.money import ZERO
-from apps.common.tenancy import firm_today, require_tenant_schema
+from apps.common.tenancy import current_schema, firm_today, require_tenant_schema
 from apps.models.selectors import model_flatten
 from apps.optimizer import adapters
 from apps.optimizer.core.errors import OptimizerError
@@ -135,7 +136,7 @@ def _run_for_key(
     A transaction-level advisory lock on the key serializes two requests with the same key: the
     second waits for the first to commit, then finds its run.
     """
-    digest = hashlib.blake2b(f"{connection.schema_name}:run:{key}".encode(), digest_size=8)
+    digest = hashlib.blake2b(f"{current_schema()}:run:{key}".encode(), digest_size=8)
     lock_id = int.from_bytes(digest.digest(), "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
@@ -180,7 +181,7 @@ def run_as_of_check(*, as_of: date, account_ids: list[int]) -> None:
             ) from exc
 
 
-def proposal_rerun(*, proposal: Proposal, acting_user: Any) -> RebalanceRun:
+def proposal_rerun(*, proposal: Proposal, acting_user: User) -> RebalanceRun:
     """The one-click re-run of a stale or held back proposal: its account, today, same mode.
 
     Raises:
@@ -556,7 +557,7 @@ def _finish_if_done(run: RebalanceRun) -> None:
 
 
 @transaction.atomic
-def rebalance_run_cancel(*, run: RebalanceRun, acting_user: Any) -> RebalanceRun:
+def rebalance_run_cancel(*, run: RebalanceRun, acting_user: User) -> RebalanceRun:
     """Stop a run: accounts not yet optimized are marked skipped ("cancelled"); audited.
 
     Raises:

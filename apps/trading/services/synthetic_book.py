@@ -34,6 +34,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import numpy as np
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.accounts.models import (
@@ -127,7 +128,7 @@ def synthetic_book_create(
     as_of: date,
     seed: int = 0,
     model_code: str = "SYNTH",
-    acting_user: Any | None = None,
+    acting_user: User | None = None,
 ) -> SyntheticBook:
     """Create a model on ``names`` priced stocks and ``households`` households holding it.
 
@@ -260,7 +261,7 @@ CUSTOMIZATION = "synthetic book customization"
 
 
 @transaction.atomic
-def synthetic_book_customize(*, as_of: date, acting_user: Any | None = None) -> int:
+def synthetic_book_customize(*, as_of: date, acting_user: User | None = None) -> int:
     """Customize the synthetic book's accounts like a real book (idempotent); return how many.
 
     In account-id order: every 10th account never buys one of its model's names (a different
@@ -275,7 +276,7 @@ def synthetic_book_customize(*, as_of: date, acting_user: Any | None = None) -> 
     names: dict[int, list[str]] = {}
     changed: set[int] = set()
     for i, account in enumerate(accounts):
-        if i % 10 == 0:
+        if i % 10 == 0 and account.model_id is not None:  # every account has a model (filter)
             if account.model_id not in names:
                 names[account.model_id] = sorted(
                     ModelTarget.objects.filter(version__model_id=account.model_id)

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -38,6 +38,7 @@ from apps.common.tenancy import require_tenant_schema
 from apps.trading.models import (
     Order,
     OrderAllocation,
+    OrderQuantityType,
     OrderStatus,
     TradeFile,
     TradeFileLayout,
@@ -55,6 +56,8 @@ GENERIC_COLUMNS = (
     "shares",
     "lot_instructions",
     "cost_basis_method",
+    "quantity_type",
+    "amount",
 )
 # Schwab Advisor Services web trading: an allocation names the account, action, quantity and
 # security; a sell's lot instruction names the lot by open date and quantity ("versus purchase",
@@ -71,6 +74,8 @@ SCHWAB_COLUMNS = (
     "VSP Quantity",
     "VSP Unit Cost",
     "Client Reference",
+    "Quantity Type",
+    "Amount",
 )
 # Fidelity Wealthscape "Import Orders": columns A-H as the public help lists them, then our
 # lot-instruction columns (the public import specification has none).
@@ -88,6 +93,8 @@ FIDELITY_COLUMNS = (
     "Tax Lot Quantity",
     "Tax Lot Unit Cost",
     "Client Reference",
+    "Quantity Type",
+    "Amount",
 )
 _UNIT_COST_QUANTUM = Decimal("0.000001")
 SPECIFIED_LOTS = "Specified Lots"
@@ -97,6 +104,27 @@ _METHOD_NAMES = {
     TradeFileLayout.GENERIC: {"FIFO": "FIFO", "LIFO": "LIFO", "HIFO": "HIFO"},
     TradeFileLayout.SCHWAB: {"FIFO": "FIFO", "LIFO": "LIFO", "HIFO": "High Cost"},
     TradeFileLayout.FIDELITY: {"FIFO": "FIFO", "LIFO": "LIFO", "HIFO": "High Cost"},
+}
+
+
+# How each layout names an allocation's quantity type (``OrderQuantityType``): funds traded at
+# NAV go by dollar amount, a sale of the whole position by "all shares" (docs/custodian-files.md).
+_QUANTITY_NAMES = {
+    TradeFileLayout.GENERIC: {
+        OrderQuantityType.SHARES: "shares",
+        OrderQuantityType.AMOUNT: "amount",
+        OrderQuantityType.ALL: "all",
+    },
+    TradeFileLayout.SCHWAB: {
+        OrderQuantityType.SHARES: "Shares",
+        OrderQuantityType.AMOUNT: "Dollars",
+        OrderQuantityType.ALL: "All Shares",
+    },
+    TradeFileLayout.FIDELITY: {
+        OrderQuantityType.SHARES: "Shares",
+        OrderQuantityType.AMOUNT: "Dollars",
+        OrderQuantityType.ALL: "All Shares",
+    },
 }
 
 
@@ -173,7 +201,7 @@ def _check(
                     f"allocation {allocation.pk}: lot {pick['lot_id']} of account {number} holds "
                     f"{held} shares, the instruction sells {pick['shares']}"
                 )
-        if layout is TradeFileLayout.FIDELITY:
+        if layout is TradeFileLayout.FIDELITY and not allocation.is_amount_order:
             exponent = allocation.shares.normalize().as_tuple().exponent
             if isinstance(exponent, int) and -exponent > FIDELITY_QUANTITY_PLACES:
                 problems.append(
@@ -196,6 +224,21 @@ def _us_date(value: date) -> str:
     return value.strftime("%m/%d/%Y")
 
 
+def _quantity(allocation: OrderAllocation, shares: Decimal, layout: TradeFileLayout) -> list[str]:
+    """A line's quantity cells: its shares (empty for an amount order), then type and amount.
+
+    An amount order leaves the shares empty: a reader of the shares column alone never takes
+    dollars for shares (nor the estimate for the order).
+    """
+    is_amount = allocation.is_amount_order
+    amount = allocation.order_amount
+    return [
+        "" if is_amount else number_text(shares),
+        _QUANTITY_NAMES[layout][OrderQuantityType(allocation.quantity_type)],
+        f"{amount:.2f}" if is_amount and amount is not None else "",
+    ]
+
+
 def _rows(
     allocations: Sequence[OrderAllocation],
     lots: dict[tuple[int, str], LotFacts],
@@ -208,6 +251,7 @@ def _rows(
                 f"{p['lot_id']}:{number_text(Decimal(str(p['shares'])))}"
                 for p in a.lot_instructions
             )
+            shares, quantity_type, amount = _quantity(a, a.shares, layout)
             rows.append(
                 [
                     str(a.pk),
@@ -216,9 +260,11 @@ def _rows(
                     a.account.number,
                     a.order.side,
                     a.order.symbol,
-                    number_text(a.shares),
+                    shares,
                     instructions,
                     _method(a, layout),
+                    quantity_type,
+                    amount,
                 ]
             )
         return GENERIC_COLUMNS, rows
@@ -238,19 +284,21 @@ def _rows(
         for pick in picks:
             row = list(head)
             if pick is None:
-                row[quantity_at] = number_text(a.shares)
+                row[quantity_at], *quantity_cells = _quantity(a, a.shares, layout)
                 lot_cells = ["", "", ""]
             else:
-                shares = Decimal(str(pick["shares"]))
+                lot_shares = Decimal(str(pick["shares"]))
                 # Several lots in one allocation: one line per lot, same client reference.
-                row[quantity_at] = number_text(shares if len(picks) > 1 else a.shares)
+                row[quantity_at], *quantity_cells = _quantity(
+                    a, lot_shares if len(picks) > 1 else a.shares, layout
+                )
                 facts = lots[(a.account_id, str(pick["lot_id"]))]
                 lot_cells = [
                     _us_date(facts.acquired_on),
-                    number_text(shares),
+                    number_text(lot_shares),
                     number_text(facts.unit_cost) if facts.unit_cost is not None else "",
                 ]
-            rows.append([*row, method, *lot_cells, allocation_reference(a)])
+            rows.append([*row, method, *lot_cells, allocation_reference(a), *quantity_cells])
     return (SCHWAB_COLUMNS if is_schwab else FIDELITY_COLUMNS), rows
 
 
@@ -285,7 +333,7 @@ def trade_file_render(
 
 @transaction.atomic
 def trade_file_generate(
-    *, custodian: str, layout: TradeFileLayout | str, acting_user: Any | None
+    *, custodian: str, layout: TradeFileLayout | str, acting_user: User | None
 ) -> TradeFile:
     """Write the custodian's open orders to a trade file in the firm's storage; mark them sent.
 

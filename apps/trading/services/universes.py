@@ -2,8 +2,7 @@
 
 from collections import OrderedDict
 
-from django.db import connection
-
+from apps.common.tenancy import current_schema
 from apps.optimizer import adapters
 from apps.trading.models import RebalanceRun
 
@@ -14,7 +13,7 @@ _UNIVERSE_CACHE_SIZE = 4
 
 def run_universe_remember(run: RebalanceRun, universe: adapters.RunUniverse) -> None:
     """Keep a universe just built for the run (its chunks in this process reuse it)."""
-    _UNIVERSES[(connection.schema_name, run.pk)] = universe
+    _UNIVERSES[(current_schema(), run.pk)] = universe
     _trim()
 
 
@@ -25,7 +24,7 @@ def _trim() -> None:
 
 def run_universe_get(run: RebalanceRun) -> adapters.RunUniverse:
     """The run's universe, compiled (cached per worker process; rebuilt from its snapshot)."""
-    key = (connection.schema_name, run.pk)
+    key = (current_schema(), run.pk)
     universe = _UNIVERSES.get(key)
     if universe is None:
         universe = adapters.RunUniverse.from_snapshot(run.universe_snapshot)

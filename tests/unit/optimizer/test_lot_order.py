@@ -242,7 +242,7 @@ def test_a_sale_extended_to_a_whole_lot_never_passes_it_by_float_rounding() -> N
     book = SimpleNamespace(
         sell=np.array([1.291031, 0.0]),
         sell_cap=np.array([3.33982, 3.0]),
-        step=1e-6,
+        lot_step=np.array([1e-6, 1e-6]),
         prepared=SimpleNamespace(lot_state=np.array([LOT_FREE, LOT_FREE])),
     )
     assert 1.291031 + (3.33982 - 1.291031) > 3.33982  # the float sum the old code made

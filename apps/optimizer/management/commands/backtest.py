@@ -5,7 +5,7 @@ A thin interface over ``apps.backtest.run_backtest``, with the same arguments as
 """
 
 import argparse
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     """Run the backtest on PRICES.csv / SECTORS.json and print the summary line last."""
 
     help = "Backtest the tax-aware rebalancer against a tax-naive advisor baseline"
-    requires_system_checks: ClassVar[list[str]] = []  # pure computation: no models, no database
+    requires_system_checks = ()  # pure computation: no models, no database
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Declare the backtest's arguments."""

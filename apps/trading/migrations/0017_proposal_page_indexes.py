@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0015_account_position'),
-        ('trading', '0015_run_totals_stored'),
+        ('trading', '0016_run_totals_stored'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0014_scan_item_budget_nearly_used'),
+        ('trading', '0015_order_by_dollar_amount'),
     ]
 
     operations = [
