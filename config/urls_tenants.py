@@ -12,6 +12,7 @@ from apps.accounts import views as account_views
 from apps.common.api import unrouted
 from apps.firms import views as firm_views
 from apps.reports import views as report_views
+from apps.securities import views as securities_views
 from apps.trading import book_views, order_apis, order_views
 from apps.trading import views as trading_views
 
@@ -72,6 +73,11 @@ urlpatterns = [
         name="account-form8949",
     ),
     path("imports/", import_views.custodian_import, name="custodian-import"),
+    path(
+        "securities/<str:symbol>/",
+        securities_views.security_detail_page,
+        name="security-detail",
+    ),
     path("", include("apps.models.urls_pages")),
     path("", include("apps.restrictions.urls_pages")),
     path("", include("apps.reports.urls_pages")),

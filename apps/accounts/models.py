@@ -529,6 +529,39 @@ class IdenticalGroup(models.Model):
         return f"group #{self.pk}: {self.reason}"
 
 
+class IdenticalIndexOptOut(models.Model):
+    """A fund the firm does not treat as substantially identical to the other funds on its index.
+
+    By default the funds of the security master that track one index are one group of the
+    effective groups (``selectors.substantially_identical_groups``). Whether two securities are
+    substantially identical is a question of facts and circumstances (IRC §1091(a); IRS
+    Publication 550, "Wash Sales"); a firm that judges a fund different from its index peers
+    (another methodology, a different share of the index, an active overlay) records it here
+    with its reason and the authority it relies on.
+    """
+
+    symbol = models.CharField(max_length=16, unique=True)
+    reason = models.CharField(max_length=300)
+    source = models.CharField(
+        max_length=300, help_text="The authority or document the firm relies on."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("symbol",)
+        constraints = (
+            models.CheckConstraint(condition=~Q(reason=""), name="identical_opt_out_reason_given"),
+            models.CheckConstraint(condition=~Q(source=""), name="identical_opt_out_source_given"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.symbol} not identical to its index peers"
+
+
 class IdenticalGroupMember(models.Model):
     """A symbol of a firm's group; a symbol belongs to one group of the firm at most."""
 
