@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0015_account_position'),
+        ('accounts', '0016_account_position'),
         ('trading', '0016_run_totals_stored'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0014_turnover_budget'),
+        ('accounts', '0015_identical_index_opt_out'),
     ]
 
     operations = [
