@@ -573,3 +573,51 @@ class IdenticalGroupMember(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
+
+
+class AccountPosition(models.Model):
+    """An account's position and attention as of a date, stored for the pages to read.
+
+    Derived, like the lots: ``apps.accounts.attention.account_positions_store`` writes every
+    field from one computation (the daily scan for the whole book, a ledger rebuild or profile
+    change for its accounts, the stale-while-revalidate task). Pages read these rows; no request
+    values the book.
+    """
+
+    account = models.OneToOneField(
+        Account, primary_key=True, on_delete=models.CASCADE, related_name="position"
+    )
+    valued_on = models.DateField(help_text="The business date whose latest closes valued it.")
+    valued_model_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The account's model when valued: another one is stale."
+    )
+    value_amount = money_field(help_text="Cash plus the lots with a basis.")
+    drift_rate = rate_field(
+        null=True, blank=True, help_text="Largest |weight - target|; none without a model."
+    )
+    drift_trade_amount = money_field()
+    harvest_loss_amount = money_field()
+    losers = models.JSONField(default=list, help_text="Symbols under water beyond threshold.")
+    needs_attention = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list)
+    is_drift = models.BooleanField(default=False)
+    is_harvest = models.BooleanField(default=False)
+    is_cash_due = models.BooleanField(default=False)
+    is_budget_nearly_used = models.BooleanField(default=False)
+    cash_shortfall_amount = money_field(default=Decimal("0"))
+    stake_amount = money_field(default=Decimal("0"))
+
+    class Meta:
+        indexes = (
+            models.Index(fields=("valued_on",), name="account_position_valued_on"),
+            # The dashboard's attention list: the most money at stake first.
+            models.Index(
+                F("stake_amount").desc(),
+                "account",
+                condition=Q(needs_attention=True),
+                name="account_position_attention",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.valued_on}: {self.value_amount}"

@@ -63,6 +63,22 @@ def account_list(
     return accounts
 
 
+# A form's <select> of every account (and household) took seconds of a page at 20,000
+# accounts; above this many a form asks for the account's number instead.
+ACCOUNT_OPTIONS_MAX = 1000
+
+
+def is_account_list_short() -> bool:
+    """Whether the firm's accounts are few enough to offer every one in a form's <select>."""
+    return not Account.objects.order_by("pk")[ACCOUNT_OPTIONS_MAX:].exists()
+
+
+def account_by_number(number: str) -> Account | None:
+    """The account with this custodian's account number (None: none, or several custodians')."""
+    found = list(Account.objects.filter(number=number.strip()).order_by("pk")[:2])
+    return found[0] if len(found) == 1 else None
+
+
 def tax_lot_list_open(*, account: Account) -> QuerySet[TaxLot]:
     """The account's open lots, by symbol and acquisition date."""
     return TaxLot.objects.filter(account=account)

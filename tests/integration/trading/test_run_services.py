@@ -94,6 +94,22 @@ def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
     assert rebalance_chunk_execute(run_id=run.pk, chunk=0) == 0
     assert Proposal.objects.filter(run=run).count() == 2
 
+    # The run's stored totals (what its pages read) are its proposals' and trades', once.
+    from apps.trading.selectors import run_totals
+
+    totals = run_totals(run_ids=[run.pk])[run.pk]
+    trades = ProposedTrade.objects.filter(proposal__run=run)
+    proposals = Proposal.objects.filter(run=run)
+    assert totals.proposals == 2
+    assert totals.proposals_with_trades == len({t.proposal_id for t in trades})
+    assert totals.buy_amount == sum(t.amount for t in trades if t.side == "buy")
+    assert totals.sell_amount == sum(t.amount for t in trades if t.side == "sell")
+    assert totals.realized_gain_amount == sum(
+        t.realized_gain_amount for t in trades if t.side == "sell"
+    )
+    assert totals.estimated_tax_amount == sum(p.estimated_tax_amount for p in proposals)
+    assert totals.naive_tax_amount == sum(p.naive_tax_amount for p in proposals)
+
 
 def test_replay_from_snapshot_gives_the_same_trades(run_book):
     from apps.optimizer import adapters
