@@ -227,8 +227,8 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
     texts' separator."""
     from datetime import date
 
+    from apps.accounts.lot_arrays import LotArrays
     from apps.accounts.models import TaxLot
-    from apps.optimizer.adapters import ChunkLots
 
     accounts = [run_book["legacy"], run_book["cash_only"], run_book["no_basis"]]
     if edge:
@@ -239,7 +239,7 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
         TaxLot.objects.filter(pk=last.pk).update(
             lot_key="", acquired_on=date.min, holding_period_start_on=date.max
         )
-    lots = ChunkLots.read([a.pk for a in accounts])
+    lots = LotArrays.read([a.pk for a in accounts])
     expected = {
         (
             lot.account_id,
@@ -270,7 +270,7 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
         assert lots.codes[where].tolist() == sorted(lots.codes[where].tolist())
     assert run_book["cash_only"].pk not in lots.slices
     assert lots.slices[run_book["legacy"].pk].stop - lots.slices[run_book["legacy"].pk].start == 2
-    nothing = ChunkLots.read([run_book["cash_only"].pk])
+    nothing = LotArrays.read([run_book["cash_only"].pk])
     assert len(nothing.lot_keys) == 0 and nothing.slices == {} and nothing.shares_micro.size == 0
 
 
