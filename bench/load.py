@@ -12,8 +12,9 @@ it exists (each step is skipped when its rows are there):
   ``INSERT … SELECT``) up to ``--accounts`` accounts with renumbered households and accounts;
 - account restrictions on every 100th account; one completed whole-book run (every account
   optimized in this process); 200 proposals approved and turned into orders; a client-report
-  batch of 5 accounts rendered; the daily scan of the run's date (what the accounts list's
-  "Needs" filters read).
+  batch of 5 accounts rendered; the daily scan of the run's date; every account's stored
+  position valued today (``AccountPosition``: what the accounts list, its "Needs" filters and
+  the dashboard read).
 
 ``--seed-only`` stops after seeding (to seed while something else is being measured).
 
@@ -76,7 +77,7 @@ def _seed(*, accounts: int, seed: int) -> dict[str, str]:
     from apps.firms.services import firm_create
     from apps.securities.models import Price
 
-    call_command("migrate_schemas", "--shared", verbosity=0)
+    call_command("migrate_schemas", verbosity=0)  # a reused firm gets the newer migrations
     if not Price.objects.exists():
         call_command("load_reference_data", verbosity=0)
     as_of = Price.objects.order_by("-priced_on").values_list("priced_on", flat=True).first()
@@ -103,7 +104,9 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from apps.accounts.attention import account_positions_store, stale_account_ids
     from apps.accounts.models import Account
+    from apps.common.tenancy import firm_today
     from apps.models.models import ModelPortfolio
     from apps.reports.models import ReportBatch, ReportKind
     from apps.reports.services.batches import report_batch_create, report_batch_run_inline
@@ -116,6 +119,13 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
     from apps.trading.services.synthetic_book import synthetic_book_create
 
     admin = get_user_model().objects.get(username=user)
+    if not admin.password.startswith("scrypt$"):
+        # The server's hasher (production settings): a sign-in that re-hashed the password
+        # would change its fingerprint and kill every API token issued before it (401s).
+        from django.contrib.auth.hashers import make_password
+
+        admin.password = make_password(PASSWORD, hasher="scrypt")
+        admin.save(update_fields=["password"])
     started = time.perf_counter()
     seeded = not ReportBatch.objects.exists()  # the last step below
     if not Account.objects.exists():
@@ -150,6 +160,9 @@ def _seed_tenant(*, accounts: int, seed: int, as_of: date, host: str, user: str)
         proposals_decide(proposal_ids=pending, approve=True, acting_user=admin)
         orders_create_from_approved(acting_user=admin)
     daily_scan_run(as_of=as_of)  # once per date: a no-op when stored
+    if stale_account_ids(as_of=firm_today(), limit=1):  # what the pages read, valued today
+        account_positions_store(as_of=firm_today())
+        print(f"positions stored in {time.perf_counter() - started:.0f} s", flush=True)
     if not ReportBatch.objects.exists():
         batch = report_batch_create(
             kind=ReportKind.CLIENT,

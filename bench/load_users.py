@@ -9,6 +9,7 @@ the sign-in page), counts as an error. bench/load.py passes the firm and the ids
 import os
 import random
 import re
+import sys
 from typing import Any
 
 import gevent
@@ -100,6 +101,7 @@ class PageUser(_FirmUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"sign-in: status {response.status_code}")
+                print(f"sign-in: status {response.status_code}", file=sys.stderr)
         css = STYLESHEET.search(self.get("/", "/"))
         self.stylesheet_url = css.group(1) if css else "/static/css/app.css"
         _signed_in_once(self)
@@ -192,6 +194,7 @@ class ApiUser(_FirmUser):
         ) as response:
             if response.status_code != 200:
                 response.failure(f"token: status {response.status_code}")
+                print(f"token: status {response.status_code}", file=sys.stderr)
                 self.token = ""
             else:
                 self.token = response.json()["token"]
@@ -203,11 +206,6 @@ class ApiUser(_FirmUser):
     @task(3)
     def accounts(self) -> None:
         self.api(f"accounts/?limit=50&offset={50 * random.randint(0, 199)}", "accounts/")
-
-    @task
-    def accounts_needs(self) -> None:
-        flag = random.choice(("drift", "harvest", "cash_due", "budget_nearly_used"))
-        self.get(f"/accounts/?flag={flag}", "/accounts/?flag=")
 
     @task(3)
     def account(self) -> None:

@@ -8,6 +8,7 @@ from apps.access import views as access_views
 from apps.access.admin_sites import public_admin_site
 from apps.access.login import SignInForm
 from apps.firms import views as firm_views
+from apps.securities import views as securities_views
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -33,5 +34,10 @@ urlpatterns = [
     path("staff/totp/", access_views.totp_enrol, name="totp-enrol"),
     path("staff/firms/<int:firm_id>/enter/", firm_views.staff_enter_firm, name="staff-enter"),
     path("staff/firms/<int:firm_id>/book-run/", firm_views.staff_book_run, name="staff-book-run"),
+    path(
+        "staff/fund-holdings/",
+        securities_views.fund_holdings_import_page,
+        name="staff-fund-holdings-import",
+    ),
     path("admin/", public_admin_site.urls),
 ]

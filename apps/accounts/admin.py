@@ -12,6 +12,7 @@ from apps.accounts.models import (
     Account,
     Household,
     IdenticalGroup,
+    IdenticalIndexOptOut,
     RealizedGain,
     TaxLot,
     Transaction,
@@ -22,6 +23,9 @@ from apps.accounts.services.identical import (
     identical_group_delete,
     identical_group_members_check,
     identical_group_update,
+    identical_index_opt_out_check,
+    identical_index_opt_out_create,
+    identical_index_opt_out_delete,
 )
 from apps.common.exceptions import ApplicationError
 
@@ -168,3 +172,58 @@ class IdenticalGroupAdmin(AuditedModelAdmin):
         """Delete each through the service (audited)."""
         for group in queryset:
             identical_group_delete(group=group, acting_user=signed_in_user(request))
+
+
+class IdenticalIndexOptOutForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The fund's symbol, checked as the service checks it."""
+
+    class Meta:
+        model = IdenticalIndexOptOut
+        fields = ("symbol", "reason", "source")
+
+    def clean_symbol(self) -> str:
+        """The symbol, upper-cased, or the service's reason for refusing it."""
+        try:
+            return identical_index_opt_out_check(self.cleaned_data["symbol"])[0]
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+@admin.register(IdenticalIndexOptOut, site=firm_admin_site)
+class IdenticalIndexOptOutAdmin(AuditedModelAdmin):
+    """Funds the firm does not treat as identical to their index peers.
+
+    Added and removed through the audited services, which replay the ledgers a change touches;
+    an opt-out is not edited (remove it and add another).
+    """
+
+    form = IdenticalIndexOptOutForm
+    list_display = ("symbol", "reason", "source", "created_at")
+    search_fields = ("symbol", "reason", "source")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only once recorded (the list and the form still show it)."""
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(
+        self, request: HttpRequest, obj: IdenticalIndexOptOut, form: Any, change: bool
+    ) -> None:
+        """Create through the service (audited); its refusal is the form's error."""
+        saved = identical_index_opt_out_create(
+            symbol=form.cleaned_data["symbol"],
+            reason=form.cleaned_data["reason"],
+            source=form.cleaned_data["source"],
+            acting_user=signed_in_user(request),
+        )
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+
+    def delete_model(self, request: HttpRequest, obj: IdenticalIndexOptOut) -> None:
+        """Delete through the service (audited)."""
+        identical_index_opt_out_delete(opt_out=obj, acting_user=signed_in_user(request))
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[IdenticalIndexOptOut]
+    ) -> None:
+        """Delete each through the service (audited)."""
+        for opt_out in queryset:
+            identical_index_opt_out_delete(opt_out=opt_out, acting_user=signed_in_user(request))

@@ -15,11 +15,12 @@ from rest_framework.views import APIView
 from apps.access.permissions import Action
 from apps.access.requests import AuthenticatedRequest
 from apps.accounts.exports import form8949_csv
-from apps.accounts.models import Account, IdenticalGroup, Registration
+from apps.accounts.models import Account, IdenticalGroup, IdenticalIndexOptOut, Registration
 from apps.accounts.selectors import (
     account_list,
     household_list,
     identical_group_list,
+    identical_index_opt_out_list,
     realized_gain_list,
     realized_summary,
     substantially_identical_groups,
@@ -31,6 +32,8 @@ from apps.accounts.services.identical import (
     identical_group_create,
     identical_group_delete,
     identical_group_update,
+    identical_index_opt_out_create,
+    identical_index_opt_out_delete,
 )
 from apps.common.api import MoneyField, SearchFilters, SharesField, query_filters, year_param
 from apps.common.limits import BIGINT_MAX
@@ -383,3 +386,59 @@ class EffectiveIdenticalGroupListApi(APIView):
         """Every effective group, by first symbol."""
         groups = substantially_identical_groups()
         return Response(EffectiveIdenticalGroupOutput(groups, many=True).data)
+
+
+class IdenticalIndexOptOutOutput(serializers.Serializer[Any]):
+    """A fund the firm does not treat as identical to the other funds on its index."""
+
+    id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    reason = serializers.CharField()
+    # "source" is also a Field attribute; DRF collects declared fields before it matters.
+    source = serializers.CharField()  # type: ignore[assignment]
+
+
+class IdenticalIndexOptOutInput(serializers.Serializer[Any]):
+    """A fund tracking an index, why the firm does not treat it as its peers, on what authority."""
+
+    symbol = serializers.CharField(max_length=16)
+    reason = serializers.CharField(max_length=300)
+    source = serializers.CharField(max_length=300)  # type: ignore[assignment]  # as above
+
+
+class IdenticalIndexOptOutListApi(APIView):
+    """The firm's opt-outs from the default groups of funds on one index; POST adds one."""
+
+    required_write_action = Action.MANAGE_MODELS
+
+    @extend_schema(responses=IdenticalIndexOptOutOutput(many=True))
+    def get(self, request: Request) -> Response:
+        """Every opt-out, by symbol."""
+        return Response(IdenticalIndexOptOutOutput(identical_index_opt_out_list(), many=True).data)
+
+    @extend_schema(request=IdenticalIndexOptOutInput, responses={201: IdenticalIndexOptOutOutput})
+    def post(self, request: AuthenticatedRequest) -> Response:
+        """Add one (audited; the ledgers it changes are replayed)."""
+        data = IdenticalIndexOptOutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        opt_out = identical_index_opt_out_create(acting_user=request.user, **data.validated_data)
+        return Response(IdenticalIndexOptOutOutput(opt_out).data, status=status.HTTP_201_CREATED)
+
+
+class IdenticalIndexOptOutDetailApi(APIView):
+    """One opt-out; DELETE removes it (the fund rejoins its index's group)."""
+
+    required_write_action = Action.MANAGE_MODELS
+
+    @extend_schema(responses=IdenticalIndexOptOutOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        """The opt-out."""
+        opt_out = get_object_or_404(IdenticalIndexOptOut, pk=pk)
+        return Response(IdenticalIndexOptOutOutput(opt_out).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
+        """Remove it (audited)."""
+        opt_out = get_object_or_404(IdenticalIndexOptOut, pk=pk)
+        identical_index_opt_out_delete(opt_out=opt_out, acting_user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

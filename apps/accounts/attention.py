@@ -1,32 +1,31 @@
 """Which accounts need attention: drift beyond tolerance, losses to harvest, cash due, budget.
 
 Set-based: one query for accounts, one for prices, one per model for targets, and one that
-values and compares every lot in SQL.
+values and compares every lot in SQL. Pages read the result stored per account
+(``AccountPosition``, written by ``account_positions_store``), never value the book.
 The scan measures drift against the model's flattened target (restrictions are applied by the
 run itself); it is a to-do list, not a trade decision, ranked by the money at stake.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F, Q
 
 from apps.accounts.cash import withdrawals_due
-from apps.accounts.models import Account, Registration, TaxLot
+from apps.accounts.models import Account, AccountPosition, Registration, TaxLot
 from apps.accounts.selectors import held_symbols, realized_summaries
 from apps.common.bulk import sql_table
-from apps.common.money import ZERO
+from apps.common.money import RATE, ZERO
 from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_flatten
 from apps.securities.selectors import price_map_get
-
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,7 @@ class Attention:
         return max(drift, self.position.harvest_loss_amount, self.cash_shortfall_amount)
 
 
+RATE_QUANTUM = Decimal(1).scaleb(-RATE["decimal_places"])  # drift as stored
 BUDGET_NEARLY_USED_RATE = Decimal("0.9")  # of the annual budget (net gains or tax) or a cap
 
 
@@ -154,70 +154,144 @@ def accounts_needing_attention(
 
 
 def managed_accounts() -> list[Account]:
-    """Every account with a model, by id: the book the scan and the dashboard look at."""
+    """Every account with a model, by id: the book the scan looks at."""
     return list(Account.objects.filter(model__isnull=False).order_by("pk"))
 
 
-# Up to this many accounts are valued on each request (an index probe per account's lots); a
-# longer list (a 20,000-account book: seconds of SQL) reads the book's positions from the
-# cache, valued at most BOOK_POSITIONS_TTL_S ago, and values only accounts created since.
-POSITIONS_DIRECT_MAX = 1000
-BOOK_POSITIONS_TTL_S = 300
+def account_position_rows(
+    *, accounts: Sequence[Account], as_of: date
+) -> tuple[list[AccountPosition], list[Attention]]:
+    """The accounts' ``AccountPosition`` rows (unsaved) and those needing attention, ranked.
 
-
-class AccountRef(NamedTuple):
-    """What valuing an account needs of it (``account_positions``): no model instance."""
-
-    pk: int
-    model_id: int | None
-
-
-def account_refs(accounts: "QuerySet[Account]") -> list[AccountRef]:
-    """The accounts as ``AccountRef``: one tuple each (20,000 model instances took ~0.5 s)."""
-    return [AccountRef(*row) for row in accounts.order_by().values_list("pk", "model_id")]
-
-
-def positions_get(*, accounts: Sequence[Account | AccountRef], as_of: date) -> dict[int, Position]:
-    """The accounts' positions for a page: valued now for a short list, from the book's cache else.
-
-    The cache holds every account's position (per firm: django-tenants' key function) for
-    ``BOOK_POSITIONS_TTL_S``, as columns of text (unpickling 20,000 ``Position`` objects with
-    their Decimals took longer than rebuilding them); whether a list is short is
-    ``is_cached_positions``.
+    The one computation of every figure a page shows of a position or its attention: the
+    stored rows are its output, and a test compares them with a fresh call after a change.
+    An account without a model is valued but has no drift and no attention.
     """
-    if not is_cached_positions(len(accounts)):
-        return account_positions(accounts=accounts, as_of=as_of) if accounts else {}
-    key = f"account-positions:{as_of.isoformat()}"
-    columns: tuple[list[Any], ...] | None = cache.get(key)
-    if columns is None:
-        valued = account_positions(accounts=account_refs(Account.objects.all()), as_of=as_of)
-        columns = (
-            list(valued),
-            *([str(getattr(p, f)) for p in valued.values()] for f in _DECIMAL_FIELDS),
-            [p.losers for p in valued.values()],
+    positions = account_positions(accounts=accounts, as_of=as_of) if accounts else {}
+    managed = [a for a in accounts if a.model_id is not None]
+    found = accounts_needing_attention(as_of=as_of, positions=positions, managed=managed)
+    by_id = {item.account_id: item for item in found}
+    rows = []
+    for account in accounts:
+        position = positions[account.pk]
+        item = by_id.get(account.pk)
+        rows.append(
+            AccountPosition(
+                account_id=account.pk,
+                valued_on=as_of,
+                valued_model_id=account.model_id,
+                value_amount=position.value_amount,
+                drift_rate=position.drift_rate if account.model_id is not None else None,
+                drift_trade_amount=position.drift_trade_amount,
+                harvest_loss_amount=position.harvest_loss_amount,
+                losers=list(position.losers),
+                needs_attention=item is not None,
+                reasons=list(item.reasons) if item else [],
+                is_drift=bool(item and item.is_drift),
+                is_harvest=bool(item and item.is_harvest),
+                is_cash_due=bool(item and item.is_cash_due),
+                is_budget_nearly_used=bool(item and item.is_budget_nearly_used),
+                cash_shortfall_amount=item.cash_shortfall_amount if item else ZERO,
+                stake_amount=item.stake_amount if item else ZERO,
+            )
         )
-        cache.set(key, columns, BOOK_POSITIONS_TTL_S)
-    ids, *decimals, losers = columns
-    book = {
-        pk: Position(Decimal(value), Decimal(drift), Decimal(trade), Decimal(harvest), tuple(names))
-        for pk, value, drift, trade, harvest, names in zip(ids, *decimals, losers, strict=True)
-    }
-    missing = [a for a in accounts if a.pk not in book]
-    found = account_positions(accounts=missing, as_of=as_of) if missing else {}
-    return {a.pk: book.get(a.pk) or found[a.pk] for a in accounts}
+    return rows, found
 
 
-def is_cached_positions(count: int) -> bool:
-    """Whether ``positions_get`` reads a list of ``count`` accounts from the book's cache."""
-    return count > POSITIONS_DIRECT_MAX
+_STORED_FIELDS = tuple(f.name for f in AccountPosition._meta.concrete_fields if not f.primary_key)
 
 
-_DECIMAL_FIELDS = ("value_amount", "drift_rate", "drift_trade_amount", "harvest_loss_amount")
+def account_positions_store(
+    *, as_of: date, account_ids: Collection[int] | None = None
+) -> list[Attention]:
+    """Value the accounts (the whole book when ``account_ids`` is None) and store their rows.
+
+    Called by what changes a position: the daily scan (the whole book, new closes), a ledger
+    rebuild and a profile change (their accounts), and the stale-while-revalidate task
+    (``positions_refresh_if_stale``). Returns the managed accounts among them that need
+    attention, ranked by money at stake.
+    """
+    accounts = Account.objects.order_by("pk")
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=list(account_ids))
+    rows, found = account_position_rows(accounts=list(accounts), as_of=as_of)
+    AccountPosition.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=("account",),
+        update_fields=_STORED_FIELDS,
+    )
+    return found
 
 
-def account_positions(
-    *, accounts: Sequence[Account | AccountRef], as_of: date
-) -> dict[int, Position]:
+def stored_attention(row: AccountPosition) -> Attention:
+    """The ``Attention`` a stored row was written from (``account_position_rows``)."""
+    return Attention(
+        account_id=row.account_id,
+        reasons=tuple(row.reasons),
+        is_drift=row.is_drift,
+        is_harvest=row.is_harvest,
+        is_cash_due=row.is_cash_due,
+        is_budget_nearly_used=row.is_budget_nearly_used,
+        position=Position(
+            value_amount=row.value_amount,
+            drift_rate=row.drift_rate if row.drift_rate is not None else ZERO,
+            drift_trade_amount=row.drift_trade_amount,
+            harvest_loss_amount=row.harvest_loss_amount,
+            losers=tuple(row.losers),
+        ),
+        cash_shortfall_amount=row.cash_shortfall_amount,
+    )
+
+
+# A page checks whether the stored positions are stale at most this often (per firm), and one
+# refresh runs at a time (the task releases the lock; it expires if a worker dies).
+POSITIONS_CHECK_EVERY_S = 60
+POSITIONS_REFRESH_LOCK = "account-positions-refreshing"
+POSITIONS_REFRESH_LOCK_S = 1800
+
+
+def positions_refresh_if_stale(*, as_of: date) -> date | None:
+    """The oldest stored valuation date (None: none stored); enqueue a refresh when stale.
+
+    Stale: a row valued before ``as_of`` (older closes, withdrawals due by an older date), an
+    account without a row (created since) or whose model changed (``stale_account_ids``). The
+    page shows the stored rows meanwhile (stale-while-revalidate): no request values the book.
+    """
+    oldest: date | None = (
+        AccountPosition.objects.order_by("valued_on").values_list("valued_on", flat=True).first()
+    )
+    if not cache.add(f"account-positions-checked:{as_of.isoformat()}", 1, POSITIONS_CHECK_EVERY_S):
+        return oldest
+    is_stale = (oldest is not None and oldest < as_of) or stale_account_ids(as_of=as_of, limit=1)
+    if is_stale and cache.add(POSITIONS_REFRESH_LOCK, 1, POSITIONS_REFRESH_LOCK_S):
+        from apps.accounts.tasks import account_positions_refresh
+
+        account_positions_refresh.delay(as_of.isoformat())
+    return oldest
+
+
+def stale_account_ids(*, as_of: date, limit: int | None = None) -> list[int]:
+    """Accounts whose stored position is missing, valued before ``as_of`` or with another model.
+
+    A model is assigned in ``apps.models`` (below this app in the layers, so it cannot store
+    the position itself): the stored model id tells.
+    """
+    ids = (
+        Account.objects.filter(
+            Q(position__isnull=True)
+            | Q(position__valued_on__lt=as_of)
+            | (Q(model__isnull=False) & ~Q(position__valued_model_id=F("model_id")))
+            | (Q(model__isnull=True) & Q(position__valued_model_id__isnull=False))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(ids[:limit] if limit is not None else ids)
+
+
+def account_positions(*, accounts: Sequence[Account], as_of: date) -> dict[int, Position]:
     """Each account's value, drift and harvestable losses against its model (USD, fractions).
 
     Every one of ``accounts`` gets a position, and only they (an account without a model is
@@ -296,7 +370,7 @@ def account_positions(
         return {
             account_id: Position(
                 value_amount=Decimal(total).quantize(cents),
-                drift_rate=Decimal(drift),
+                drift_rate=Decimal(drift).quantize(RATE_QUANTUM),
                 drift_trade_amount=Decimal(trade).quantize(cents),
                 harvest_loss_amount=Decimal(loss).quantize(cents),
                 losers=tuple(losers or ()),

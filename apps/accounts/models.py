@@ -529,6 +529,39 @@ class IdenticalGroup(models.Model):
         return f"group #{self.pk}: {self.reason}"
 
 
+class IdenticalIndexOptOut(models.Model):
+    """A fund the firm does not treat as substantially identical to the other funds on its index.
+
+    By default the funds of the security master that track one index are one group of the
+    effective groups (``selectors.substantially_identical_groups``). Whether two securities are
+    substantially identical is a question of facts and circumstances (IRC §1091(a); IRS
+    Publication 550, "Wash Sales"); a firm that judges a fund different from its index peers
+    (another methodology, a different share of the index, an active overlay) records it here
+    with its reason and the authority it relies on.
+    """
+
+    symbol = models.CharField(max_length=16, unique=True)
+    reason = models.CharField(max_length=300)
+    source = models.CharField(
+        max_length=300, help_text="The authority or document the firm relies on."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("symbol",)
+        constraints = (
+            models.CheckConstraint(condition=~Q(reason=""), name="identical_opt_out_reason_given"),
+            models.CheckConstraint(condition=~Q(source=""), name="identical_opt_out_source_given"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.symbol} not identical to its index peers"
+
+
 class IdenticalGroupMember(models.Model):
     """A symbol of a firm's group; a symbol belongs to one group of the firm at most."""
 
@@ -540,3 +573,51 @@ class IdenticalGroupMember(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
+
+
+class AccountPosition(models.Model):
+    """An account's position and attention as of a date, stored for the pages to read.
+
+    Derived, like the lots: ``apps.accounts.attention.account_positions_store`` writes every
+    field from one computation (the daily scan for the whole book, a ledger rebuild or profile
+    change for its accounts, the stale-while-revalidate task). Pages read these rows; no request
+    values the book.
+    """
+
+    account = models.OneToOneField(
+        Account, primary_key=True, on_delete=models.CASCADE, related_name="position"
+    )
+    valued_on = models.DateField(help_text="The business date whose latest closes valued it.")
+    valued_model_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The account's model when valued: another one is stale."
+    )
+    value_amount = money_field(help_text="Cash plus the lots with a basis.")
+    drift_rate = rate_field(
+        null=True, blank=True, help_text="Largest |weight - target|; none without a model."
+    )
+    drift_trade_amount = money_field()
+    harvest_loss_amount = money_field()
+    losers = models.JSONField(default=list, help_text="Symbols under water beyond threshold.")
+    needs_attention = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list)
+    is_drift = models.BooleanField(default=False)
+    is_harvest = models.BooleanField(default=False)
+    is_cash_due = models.BooleanField(default=False)
+    is_budget_nearly_used = models.BooleanField(default=False)
+    cash_shortfall_amount = money_field(default=Decimal("0"))
+    stake_amount = money_field(default=Decimal("0"))
+
+    class Meta:
+        indexes = (
+            models.Index(fields=("valued_on",), name="account_position_valued_on"),
+            # The dashboard's attention list: the most money at stake first.
+            models.Index(
+                F("stake_amount").desc(),
+                "account",
+                condition=Q(needs_attention=True),
+                name="account_position_attention",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.valued_on}: {self.value_amount}"

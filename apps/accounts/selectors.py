@@ -14,6 +14,7 @@ from apps.accounts.models import (
     Household,
     IdenticalGroup,
     IdenticalGroupMember,
+    IdenticalIndexOptOut,
     RealizedGain,
     Registration,
     TaxLot,
@@ -23,7 +24,7 @@ from apps.accounts.models import (
 from apps.common.bulk import sql_table
 from apps.common.money import ZERO, round_money
 from apps.common.sets import merge_overlapping
-from apps.securities.selectors import share_class_groups
+from apps.securities.selectors import fund_index_groups, share_class_groups
 from apps.taxlots.estimate import estimated_tax
 from apps.taxlots.rules import FilingStatus as TaxFilingStatus
 from apps.taxlots.rules import schedule_d_year
@@ -60,6 +61,22 @@ def account_list(
     if registration:
         accounts = accounts.filter(registration=registration)
     return accounts
+
+
+# A form's <select> of every account (and household) took seconds of a page at 20,000
+# accounts; above this many a form asks for the account's number instead.
+ACCOUNT_OPTIONS_MAX = 1000
+
+
+def is_account_list_short() -> bool:
+    """Whether the firm's accounts are few enough to offer every one in a form's <select>."""
+    return not Account.objects.order_by("pk")[ACCOUNT_OPTIONS_MAX:].exists()
+
+
+def account_by_number(number: str) -> Account | None:
+    """The account with this custodian's account number (None: none, or several custodians')."""
+    found = list(Account.objects.filter(number=number.strip()).order_by("pk")[:2])
+    return found[0] if len(found) == 1 else None
 
 
 def tax_lot_list_open(*, account: Account) -> QuerySet[TaxLot]:
@@ -307,6 +324,8 @@ def household_realized_summary(*, household: Household, year: int) -> RealizedSu
 
 
 SHARE_CLASS_REASON = "share classes of one issuer"
+FUND_INDEX_REASON = "funds tracking one index"
+FUND_INDEX_SOURCE = "security master: the funds' tracked index (a default the firm may opt out of)"
 
 
 @dataclass(frozen=True)
@@ -337,15 +356,26 @@ def identical_group_list() -> QuerySet[IdenticalGroup]:
 
 
 def substantially_identical_groups() -> tuple[EffectiveIdenticalGroup, ...]:
-    """The effective groups of substantially identical securities (IRC §1091(a)), two queries.
+    """The effective groups of substantially identical securities (IRC §1091(a)), three queries.
 
-    The security master's share classes of one issuer (``share_class_groups``) and the firm's
-    own groups, merged where they share a symbol (transitively: {GOOG, GOOGL} and a firm's
+    The security master's share classes of one issuer (``share_class_groups``), its funds on
+    one index (``fund_index_groups``, less the firm's ``IdenticalIndexOptOut`` funds) and the
+    firm's own groups, merged where they share a symbol (transitively: {GOOG, GOOGL} and a firm's
     {GOOGL, X} give {GOOG, GOOGL, X}). Ordered by first symbol; no symbol is in two groups.
     """
     bases: list[tuple[frozenset[str], IdenticalBasis]] = [
         (group.symbols, IdenticalBasis(SHARE_CLASS_REASON, group.source, None))
         for group in share_class_groups()
+    ]
+    # Funds tracking one index hold the same securities in the same proportions: treated as
+    # substantially identical by default (IRC §1091(a); IRS Publication 550, "Wash Sales": a
+    # question of facts and circumstances), unless the firm recorded otherwise for a fund.
+    bases += [
+        (
+            group.symbols,
+            IdenticalBasis(f"{FUND_INDEX_REASON} ({group.tracked_index})", FUND_INDEX_SOURCE, None),
+        )
+        for group in fund_index_groups(excluding=IdenticalIndexOptOut.objects.values("symbol"))
     ]
     firm: dict[int, tuple[set[str], IdenticalGroup]] = {}
     for member in IdenticalGroupMember.objects.select_related("group").order_by("group_id"):
@@ -374,3 +404,8 @@ def _caps_sum(caps: Sequence[Decimal | None]) -> Decimal | None:
     """The household's cap: the accounts' caps added up, None when no account has one."""
     given = [cap for cap in caps if cap is not None]
     return sum(given, ZERO) if given else None
+
+
+def identical_index_opt_out_list() -> QuerySet[IdenticalIndexOptOut]:
+    """The funds the firm does not treat as identical to their index peers, by symbol."""
+    return IdenticalIndexOptOut.objects.order_by("symbol")

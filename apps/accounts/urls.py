@@ -32,6 +32,16 @@ urlpatterns = [
         name="api-identical-group-effective",
     ),
     path(
+        "identical-groups/index-opt-outs/",
+        apis.IdenticalIndexOptOutListApi.as_view(),
+        name="api-identical-index-opt-out-list",
+    ),
+    path(
+        "identical-groups/index-opt-outs/<int:pk>/",
+        apis.IdenticalIndexOptOutDetailApi.as_view(),
+        name="api-identical-index-opt-out-detail",
+    ),
+    path(
         "identical-groups/<int:pk>/",
         apis.IdenticalGroupDetailApi.as_view(),
         name="api-identical-group-detail",

@@ -1,32 +1,24 @@
 """The book dashboard: assets, attention ranked by money at stake, runs, taxes saved, charts.
 
 Every figure comes from one function that reads what is stored: positions and attention from
-``accounts.attention`` (the daily scan's own measure), run totals from
+the stored ``AccountPosition`` rows (written by ``accounts.attention.account_positions_store``,
+the daily scan's own measure: no request values the book), run totals from
 ``trading.selectors.run_totals`` (the runs page's), taxes saved from
 ``reports.services.firm.firm_taxes_saved_get`` (the firm report's).
 """
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import ExtractMonth
 from django.utils.safestring import SafeString
 
-from apps.accounts.attention import (
-    BOOK_POSITIONS_TTL_S,
-    Attention,
-    Position,
-    accounts_needing_attention,
-    is_cached_positions,
-    managed_accounts,
-    positions_get,
-)
-from apps.accounts.models import Account, Household, RealizedGain, Transaction
+from apps.accounts.attention import Attention, positions_refresh_if_stale, stored_attention
+from apps.accounts.models import Account, AccountPosition, Household, RealizedGain, Transaction
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.money import ZERO
 from apps.reports.charts import SignedBar, signed_bars
@@ -70,11 +62,11 @@ class BookOverview:
     """What the dashboard shows, as of a business date (USD; fractions)."""
 
     as_of: date
-    cached_for_s: int  # positions valued at most this long ago (0: now), see positions_get
+    valued_on: date | None  # the oldest stored position's closes (None: none stored yet)
     accounts: int
     households: int
     managed_accounts: int  # on a model
-    managed_value_amount: Decimal  # their cash and lots at the latest closes
+    managed_value_amount: Decimal  # their stored values: cash and lots at the latest closes
     needing_attention: int
     drifting: int
     harvestable: int
@@ -91,35 +83,54 @@ class BookOverview:
 
 
 def book_overview(*, as_of: date) -> BookOverview:
-    """The dashboard's figures for the firm in the current schema."""
-    managed = managed_accounts()
-    # One read and one valuation of the book for both (a large book's from the cache, as on
-    # the accounts list): each was a whole-book aggregate over the lots, ~30 s together at
-    # 20,000 accounts, and 20,000 account rows read twice.
-    positions = positions_get(accounts=managed, as_of=as_of)
-    found = accounts_needing_attention(as_of=as_of, positions=positions, managed=managed)
-    names = Account.objects.in_bulk([a.account_id for a in found[:ATTENTION_SHOWN]])
+    """The dashboard's figures for the firm in the current schema.
+
+    Positions and attention are aggregates over the stored rows (a managed account's row has a
+    drift), the attention list their 15 largest stakes by an index; a stale book is refreshed
+    in the background (``positions_refresh_if_stale``).
+    """
+    valued_on = positions_refresh_if_stale(as_of=as_of)
+    attention = Q(needs_attention=True)
+    figures = AccountPosition.objects.filter(drift_rate__isnull=False).aggregate(
+        value=Sum("value_amount", default=ZERO),
+        needing=Count("pk", filter=attention),
+        drifting=Count("pk", filter=attention & Q(is_drift=True)),
+        harvestable=Count("pk", filter=attention & Q(is_harvest=True)),
+        cash_due=Count("pk", filter=attention & Q(is_cash_due=True)),
+        budget=Count("pk", filter=attention & Q(is_budget_nearly_used=True)),
+        drift_trade=Sum("drift_trade_amount", filter=attention & Q(is_drift=True), default=ZERO),
+        harvest_loss=Sum("harvest_loss_amount", filter=attention, default=ZERO),
+        cash_short=Sum("cash_shortfall_amount", filter=attention, default=ZERO),
+        **{f"bucket_{i}": Count("pk", filter=q) for i, (_, q) in enumerate(_drift_buckets())},
+    )
+    top = (
+        AccountPosition.objects.filter(needs_attention=True)
+        .select_related("account")
+        .order_by("-stake_amount", "account_id")[:ATTENTION_SHOWN]
+    )
     runs = list(run_list()[:RUNS_SHOWN])
     totals = run_totals(run_ids=[run.pk for run in runs])
     return BookOverview(
         as_of=as_of,
-        cached_for_s=BOOK_POSITIONS_TTL_S if is_cached_positions(len(managed)) else 0,
+        valued_on=valued_on,
         accounts=Account.objects.count(),
         households=Household.objects.count(),
-        managed_accounts=len(managed),
-        managed_value_amount=sum((p.value_amount for p in positions.values()), ZERO),
-        needing_attention=len(found),
-        drifting=sum(a.is_drift for a in found),
-        harvestable=sum(a.is_harvest for a in found),
-        cash_due=sum(a.is_cash_due for a in found),
-        budget_nearly_used=sum(a.is_budget_nearly_used for a in found),
-        drift_trade_amount=sum((a.position.drift_trade_amount for a in found if a.is_drift), ZERO),
-        harvest_loss_amount=sum((a.position.harvest_loss_amount for a in found), ZERO),
-        cash_shortfall_amount=sum((a.cash_shortfall_amount for a in found), ZERO),
-        attention=[AttentionRow(names[a.account_id], a) for a in found[:ATTENTION_SHOWN]],
+        managed_accounts=Account.objects.filter(model__isnull=False).count(),
+        managed_value_amount=figures["value"],
+        needing_attention=figures["needing"],
+        drifting=figures["drifting"],
+        harvestable=figures["harvestable"],
+        cash_due=figures["cash_due"],
+        budget_nearly_used=figures["budget"],
+        drift_trade_amount=figures["drift_trade"],
+        harvest_loss_amount=figures["harvest_loss"],
+        cash_shortfall_amount=figures["cash_short"],
+        attention=[AttentionRow(row.account, stored_attention(row)) for row in top],
         runs=[(run, totals.get(run.pk, RunTotals())) for run in runs],
         taxes_saved=_taxes_saved(as_of),
-        drift_chart=_drift_chart(list(positions.values())),
+        drift_chart=_drift_chart(
+            {label: figures[f"bucket_{i}"] for i, (label, _) in enumerate(_drift_buckets())}
+        ),
         harvest_chart=_harvest_chart(as_of),
     )
 
@@ -159,15 +170,21 @@ def drift_bucket(drift: Decimal) -> str:
     return f"≥ {lower:.0%}"
 
 
-def _drift_chart(positions: list[Position]) -> SafeString:
+def _drift_buckets() -> list[tuple[str, Q]]:
+    """Each bucket's label (``drift_bucket``) and its condition on a stored drift, in order."""
+    buckets, lower = [], Decimal("0")
+    for upper in DRIFT_BUCKETS:
+        buckets.append((drift_bucket(lower), Q(drift_rate__gte=lower, drift_rate__lt=upper)))
+        lower = upper
+    buckets.append((drift_bucket(lower), Q(drift_rate__gte=lower)))
+    return buckets
+
+
+def _drift_chart(counts: dict[str, int]) -> SafeString:
     """Share of managed accounts per drift bucket (largest weight gap to the model)."""
-    counts = Counter(drift_bucket(p.drift_rate) for p in positions)
-    labels = [drift_bucket(b - Decimal("0.0001")) for b in DRIFT_BUCKETS] + [
-        drift_bucket(DRIFT_BUCKETS[-1])
-    ]
-    total = max(len(positions), 1)
+    total = max(sum(counts.values()), 1)
     return horizontal_bars(
-        [Bar(label, counts[label] / total) for label in labels],
+        [Bar(label, count / total) for label, count in counts.items()],
         title="Share of managed accounts by drift (largest weight gap to the model)",
     )
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 
-from apps.accounts.selectors import account_list
+from apps.accounts.selectors import account_by_number, account_list, is_account_list_short
 from apps.common.forms import DateField
 from apps.reports.models import ReportKind
 
@@ -30,14 +30,35 @@ class ReportBatchForm(forms.Form):
         required=False,
         help_text="Client reports: one account (type its name), or all accounts.",
     )
+    account_number = forms.CharField(
+        label="Or one account, by number",
+        required=False,
+        max_length=64,
+        help_text="The custodian's account number (a book this large is not listed by name).",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Accounts by name."""
+        """Accounts by name (a large book: by number)."""
         super().__init__(*args, **kwargs)
+        is_short = is_account_list_short()
         self.fields["account_id"].choices = [  # type: ignore[attr-defined]
             ("", "All accounts"),
-            *((a.pk, str(a)) for a in account_list().order_by("name")),
+            *((a.pk, str(a)) for a in (account_list().order_by("name") if is_short else ())),
         ]
+        if is_short:
+            del self.fields["account_number"]
+
+    def clean(self) -> dict[str, Any]:
+        """``account_id`` from the account's number when one is given."""
+        data = super().clean() or {}
+        number = str(data.get("account_number") or "")
+        if number:
+            account = account_by_number(number)
+            if account is None:
+                self.add_error("account_number", "no account (or several) has this number")
+            else:
+                data["account_id"] = account.pk
+        return data
 
 
 class BrandingForm(forms.Form):

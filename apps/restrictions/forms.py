@@ -2,7 +2,7 @@ from django import forms
 
 from apps.common.forms import DateField, MoneyField, PercentField
 from apps.common.limits import fraction_validators
-from apps.restrictions.models import RestrictionKind
+from apps.restrictions.models import FundScreenPolicy, RestrictionKind
 from apps.securities.reference_data import ESG_TAGS
 
 
@@ -86,4 +86,12 @@ class SubstituteForm(forms.Form):
         max_length=200,
         required=False,
         help_text="Comma-separated, first choice first, e.g. ITOT, SCHB; empty removes them.",
+    )
+
+
+class FundScreenPolicyForm(forms.Form):
+    """What a screen does to a fund whose look-through holdings it screens."""
+
+    fund_screen_policy = forms.ChoiceField(
+        choices=FundScreenPolicy.choices, label="Funds holding screened names"
     )

@@ -186,3 +186,30 @@ class Substitute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} -> {self.alternative} (#{self.rank})"
+
+
+class FundScreenPolicy(models.TextChoices):
+    """What a screen does to a fund whose look-through holdings it screens."""
+
+    FLAG = "flag", "Flag: keep the fund, say what it holds that the screen excludes"
+    EXCLUDE = "exclude", "Exclude: treat the fund as restricted by the screen"
+
+
+class ScreenSettings(models.Model):
+    """The firm's screening policy (one row per firm schema).
+
+    ``fund_screen_policy``: a restriction that screens a sector, industry, ESG tag or symbol
+    reaches a fund through its look-through holdings; the firm chooses whether such a fund is
+    flagged (kept, with an explanation line) or excluded (restricted by that restriction).
+    """
+
+    fund_screen_policy = models.CharField(
+        max_length=10,
+        choices=FundScreenPolicy.choices,
+        default=FundScreenPolicy.FLAG,
+        help_text="What a screen does to a fund holding screened names.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "Screen settings"

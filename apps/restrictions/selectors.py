@@ -23,8 +23,16 @@ from apps.common.money import (
 )
 from apps.models.selectors import model_flatten
 from apps.restrictions.errors import RestrictionsErrorCode
-from apps.restrictions.models import OutsideHolding, Restriction, RestrictionScope, Substitute
-from apps.securities.selectors import price_map_get, security_map_get
+from apps.restrictions.models import (
+    FundScreenPolicy,
+    OutsideHolding,
+    Restriction,
+    RestrictionKind,
+    RestrictionScope,
+    ScreenSettings,
+    Substitute,
+)
+from apps.securities.selectors import fund_holdings_get, price_map_get, security_map_get
 from apps.targets import EffectiveTarget, OutsideExposure, Rule, RuleKind, SecurityInfo
 from apps.targets import effective_target as compute_effective_target
 from apps.targets.flatten import TargetError
@@ -268,6 +276,28 @@ def _values_at_market(
     return _MarketValues(totals, held, lambda account_id: dict(values.get(account_id, {})))
 
 
+def _fund_look_through(
+    restrictions: Sequence[Restriction], symbols: Iterable[str], as_of: date
+) -> tuple[dict[str, dict[str, Decimal]], bool]:
+    """The funds' look-through holdings when a screen is in force, and the firm's policy.
+
+    Two queries when a restriction screens something and the symbols include funds with
+    holdings; none otherwise (no screen, nothing to look through).
+    """
+    if all(r.kind == RestrictionKind.NEVER_SELL for r in restrictions):
+        return {}, False
+    look_through = fund_holdings_get(funds=symbols, as_of=as_of)
+    if not look_through:
+        return {}, False
+    return look_through, fund_screen_policy_get() == FundScreenPolicy.EXCLUDE
+
+
+def fund_screen_policy_get() -> FundScreenPolicy:
+    """The firm's choice for funds holding screened names: flag (the default) or exclude."""
+    policy = ScreenSettings.objects.filter(pk=1).values_list("fund_screen_policy", flat=True)
+    return FundScreenPolicy(policy.first() or FundScreenPolicy.FLAG)
+
+
 def effective_targets_get(
     *,
     accounts: list[Account],
@@ -310,9 +340,12 @@ def effective_targets_get(
     symbols = (
         model_symbols | market.held_symbols | {a for alts in substitutes.values() for a in alts}
     )
+    look_through, exclude_funds = _fund_look_through(restrictions, symbols, as_of)
     infos = {
         s.symbol: SecurityInfo(s.sector, s.industry, frozenset(s.esg_tags))
-        for s in security_map_get(symbols=symbols).values()
+        for s in security_map_get(
+            symbols=symbols | {h for holdings in look_through.values() for h in holdings}
+        ).values()
     }
     results: dict[int, EffectiveTarget | ApplicationError] = {}
     # Accounts with the same model, rules and exposures share one target: the pure function
@@ -345,7 +378,8 @@ def effective_targets_get(
             {
                 symbol: _DIVIDE.divide(v, value).quantize(_QUANTUM, context=_DIVIDE)
                 for symbol, v in market.by_symbol(pk).items()
-                if any(rule.matches(symbol, infos.get(symbol, unknown)) for rule in rules)
+                if symbol in look_through
+                or any(rule.matches(symbol, infos.get(symbol, unknown)) for rule in rules)
             }
             if value > ZERO and rules
             else {}
@@ -370,6 +404,8 @@ def effective_targets_get(
                     held_weights=held,
                     account_value=value,
                     as_of=as_of,
+                    look_through=look_through,
+                    exclude_screened_funds=exclude_funds,
                 )
             except TargetError as exc:
                 shared[key] = exc

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.access.services import audit_event_record
+from apps.access.services import audit_event_record, object_fields_update
 from apps.accounts.models import Account, Household
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
@@ -19,6 +19,7 @@ from apps.restrictions.models import (
     Restriction,
     RestrictionKind,
     RestrictionScope,
+    ScreenSettings,
     Substitute,
 )
 from apps.securities.reference_data import ESG_TAGS
@@ -314,3 +315,23 @@ def substitute_set(
         payload={"symbol": symbol, "before": before, "after": wanted},
     )
     return rows
+
+
+def screen_settings_get() -> ScreenSettings:
+    """The firm's screening policy (created with defaults on first use)."""
+    require_tenant_schema()
+    settings, _ = ScreenSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+@transaction.atomic
+def screen_settings_update(*, fund_screen_policy: str, acting_user: User | None) -> ScreenSettings:
+    """Set what a screen does to a fund holding screened names: flag or exclude (audited)."""
+    return object_fields_update(  # type: ignore[no-any-return]
+        obj=screen_settings_get(),
+        changes={"fund_screen_policy": fund_screen_policy},
+        allowed=("fund_screen_policy",),
+        action="screen_settings.update",
+        acting_user=acting_user,
+        code=RestrictionsErrorCode.INVALID,
+    )

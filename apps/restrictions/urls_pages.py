@@ -40,4 +40,9 @@ urlpatterns = [
         name="firm-restriction-end",
     ),
     path("restrictions/substitutes/", views.firm_substitute_set, name="firm-substitute-set"),
+    path(
+        "restrictions/fund-screens/",
+        views.firm_fund_screen_policy_set,
+        name="firm-fund-screen-policy-set",
+    ),
 ]

@@ -16,7 +16,7 @@ from apps.access.permissions import Action, action_required, user_can
 from apps.access.requests import AuthenticatedHttpRequest
 from apps.accounts.forms import AccountProfileForm
 from apps.accounts.models import Account
-from apps.accounts.selectors import substantially_identical_groups
+from apps.accounts.selectors import identical_index_opt_out_list, substantially_identical_groups
 from apps.accounts.services.accounts import account_update_profile
 from apps.common.charts import Bar, horizontal_bars
 from apps.common.exceptions import ApplicationError
@@ -25,6 +25,7 @@ from apps.models.models import ModelPortfolio
 from apps.models.selectors import model_list
 from apps.models.services import model_assign
 from apps.restrictions.forms import (
+    FundScreenPolicyForm,
     ModelAssignForm,
     OutsideHoldingForm,
     RestrictionForm,
@@ -33,6 +34,7 @@ from apps.restrictions.forms import (
 from apps.restrictions.models import OutsideHolding, Restriction, RestrictionScope
 from apps.restrictions.selectors import (
     effective_target_get,
+    fund_screen_policy_get,
     outside_holding_list_for_account,
     restriction_list,
     restriction_list_for_account,
@@ -43,6 +45,7 @@ from apps.restrictions.services import (
     outside_holding_set,
     restriction_add,
     restriction_end,
+    screen_settings_update,
     substitute_set,
 )
 from apps.targets import EffectiveTarget
@@ -284,6 +287,9 @@ def _firm_render(request: HttpRequest, *, status: int = 200, **bound: Any) -> Ht
     forms = {
         "restriction_form": RestrictionForm(initial={"starts_on": as_of}),
         "substitute_form": SubstituteForm(),
+        "fund_screen_form": FundScreenPolicyForm(
+            initial={"fund_screen_policy": fund_screen_policy_get()}
+        ),
         **bound,
     }
     return render(
@@ -295,6 +301,7 @@ def _firm_render(request: HttpRequest, *, status: int = 200, **bound: Any) -> Ht
             "ended": [r for r in rows if not _in_force(r, as_of)],
             "substitutes": sorted(substitutes_map().items()),
             "identical_groups": substantially_identical_groups(),
+            "index_opt_outs": list(identical_index_opt_out_list()),
             "can_admin": user_can(request.user, Action.ADMIN_SITE),
             **forms,
         },
@@ -343,3 +350,17 @@ def firm_substitute_set(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.success(request, f"Substitutes of {symbol} saved.")
             return redirect("firm-restrictions")
     return _firm_render(request, status=400, substitute_form=form)
+
+
+@require_POST
+@action_required(Action.MANAGE_MODELS)
+def firm_fund_screen_policy_set(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Set what screens do to funds holding screened names: flag or exclude (POST)."""
+    form = FundScreenPolicyForm(request.POST)
+    if not form.is_valid():
+        return _firm_render(request, status=400, fund_screen_form=form)
+    screen_settings_update(
+        fund_screen_policy=form.cleaned_data["fund_screen_policy"], acting_user=request.user
+    )
+    messages.success(request, "Fund screening policy saved.")
+    return redirect("firm-restrictions")

@@ -12,9 +12,14 @@ from rest_framework.views import APIView
 
 from apps.common.api import AsOfFilters, PriceField, query_filters, text_param
 from apps.common.pagination import ApiPagination
-from apps.securities.models import SYMBOL_ANY_CASE_PATTERN, SecurityKind
+from apps.securities.models import FUND_KINDS, SYMBOL_ANY_CASE_PATTERN, Security, SecurityKind
 from apps.securities.reference_data import ESG_TAGS
-from apps.securities.selectors import price_map_get, security_get, security_list
+from apps.securities.selectors import (
+    fund_holdings_view,
+    price_map_get,
+    security_get,
+    security_list,
+)
 
 
 class SecurityOutput(serializers.Serializer[Any]):
@@ -27,6 +32,16 @@ class SecurityOutput(serializers.Serializer[Any]):
     sector = serializers.CharField()
     industry = serializers.CharField()
     esg_tags = serializers.ListField(child=serializers.CharField())
+    tracked_index = serializers.CharField(help_text="A fund's index; blank otherwise.")
+    expense_ratio_rate = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=8,
+        allow_null=True,
+        help_text="A fund's expense ratio, a fraction per year (a string).",
+    )
+    min_holding_days = serializers.IntegerField(
+        allow_null=True, help_text="A mutual fund's minimum holding period (days)."
+    )
     is_active = serializers.BooleanField()
 
 
@@ -40,10 +55,28 @@ class PriceQuoteOutput(serializers.Serializer[Any]):
     source = serializers.CharField()  # type: ignore[assignment]
 
 
+class FundHoldingOutput(serializers.Serializer[Any]):
+    """One look-through holding of a fund: its fraction of the fund (a string)."""
+
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    weight = serializers.DecimalField(max_digits=9, decimal_places=8)
+
+
+class FundHoldingsOutput(serializers.Serializer[Any]):
+    """A fund's holdings on their latest date on or before ``as_of``: the largest 20."""
+
+    as_of = serializers.DateField()
+    count = serializers.IntegerField(help_text="Every holding on that date.")
+    total_weight = serializers.DecimalField(max_digits=12, decimal_places=8)
+    top = FundHoldingOutput(many=True)
+
+
 class SecurityDetailOutput(SecurityOutput):
-    """A security with its latest close (null when it has none)."""
+    """A security with its latest close (null when it has none) and a fund's holdings."""
 
     latest_price = PriceQuoteOutput(allow_null=True)
+    holdings = FundHoldingsOutput(allow_null=True)
 
 
 class SecurityListApi(APIView):
@@ -100,5 +133,24 @@ class SecurityDetailApi(APIView):
             raise NotFound(f"unknown symbol {symbol}")
         as_of: date = filters.get("as_of", date.max)
         quote = price_map_get(symbols=[security.symbol], as_of=as_of).get(security.symbol)
-        data: dict[str, Any] = {**SecurityOutput(security).data, "latest_price": quote}
+        data: dict[str, Any] = {
+            **SecurityOutput(security).data,
+            "latest_price": quote,
+            "holdings": _holdings(security, as_of),
+        }
         return Response(SecurityDetailOutput(data).data)
+
+
+def _holdings(security: Security, as_of: date) -> dict[str, Any] | None:
+    """A fund's holdings as the detail shows them; None for other kinds or none on record."""
+    if security.kind not in FUND_KINDS:
+        return None
+    view = fund_holdings_view(fund=security.symbol, as_of=as_of)
+    if view is None:
+        return None
+    return {
+        "as_of": view.as_of,
+        "count": view.count,
+        "total_weight": view.total_weight,
+        "top": [{"symbol": s, "name": n, "weight": w} for s, n, w in view.top],
+    }

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,7 @@ from scipy.signal import lfilter
 
 ESG_TAGS: tuple[str, ...] = ("alcohol", "fossil_fuels", "gambling", "tobacco", "weapons")
 
-SECURITY_KINDS: tuple[str, ...] = ("stock", "etf", "mutual_fund", "cash")
+SECURITY_KINDS: tuple[str, ...] = ("stock", "etf", "mutual_fund", "money_market", "cash")
 
 # GICS industries by sector (the GICS structure effective March 2023).
 GICS_INDUSTRIES: dict[str, tuple[str, ...]] = {
@@ -432,6 +433,9 @@ class ReferenceSecurity:
     industry: str = ""
     cusip: str = ""
     esg_tags: tuple[str, ...] = ()
+    tracked_index: str = ""
+    expense_ratio_rate: Decimal | None = None
+    min_holding_days: int | None = None
 
 
 def _compute_cusip_check_digit(base: str) -> int:
@@ -557,14 +561,23 @@ def reference_securities(
         rows.setdefault(
             member["symbol"],
             ReferenceSecurity(
+                symbol=member["symbol"],
+                name=member["name"],
                 kind="stock",
+                sector=member["sector"],
+                industry=member["industry"],
                 esg_tags=esg_tags_for(symbol=member["symbol"], industry=member["industry"]),
-                **member,
             ),
         )
     for spec in FUND_SPECS:
         rows.setdefault(
-            spec.symbol, ReferenceSecurity(symbol=spec.symbol, name=spec.name, kind=spec.kind)
+            spec.symbol,
+            ReferenceSecurity(
+                symbol=spec.symbol,
+                name=spec.name,
+                kind=spec.kind,
+                tracked_index=spec.tracked_index,
+            ),
         )
     return [rows[symbol] for symbol in sorted(rows)]
 
@@ -583,15 +596,32 @@ class FundSpec:
     specific_vol: float  # daily, log-return units
     start_price: float  # at SYNTHETIC_ANCHOR_ON
     is_constant_nav: bool = False
+    tracked_index: str = ""
 
 
 FUND_SPECS: tuple[FundSpec, ...] = (
-    FundSpec("SPY", "SPDR S&P 500 ETF Trust", "etf", 1.0, 0.0005, 380.0),
-    FundSpec("VTI", "Vanguard Total Stock Market ETF", "etf", 1.02, 0.002, 190.0),
-    FundSpec("QQQ", "Invesco QQQ Trust", "etf", 1.2, 0.006, 265.0),
-    FundSpec("EFA", "iShares MSCI EAFE ETF", "etf", 0.75, 0.006, 65.0),
-    FundSpec("AGG", "iShares Core U.S. Aggregate Bond ETF", "etf", 0.05, 0.003, 96.0),
-    FundSpec("VMFXX", "Vanguard Federal Money Market Fund", "mutual_fund", 0.0, 0.0, 1.0, True),
+    FundSpec("SPY", "SPDR S&P 500 ETF Trust", "etf", 1.0, 0.0005, 380.0, tracked_index="S&P 500"),
+    FundSpec(
+        "VTI",
+        "Vanguard Total Stock Market ETF",
+        "etf",
+        1.02,
+        0.002,
+        190.0,
+        tracked_index="CRSP US Total Market",
+    ),
+    FundSpec("QQQ", "Invesco QQQ Trust", "etf", 1.2, 0.006, 265.0, tracked_index="Nasdaq-100"),
+    FundSpec("EFA", "iShares MSCI EAFE ETF", "etf", 0.75, 0.006, 65.0, tracked_index="MSCI EAFE"),
+    FundSpec(
+        "AGG",
+        "iShares Core U.S. Aggregate Bond ETF",
+        "etf",
+        0.05,
+        0.003,
+        96.0,
+        tracked_index="Bloomberg US Aggregate Bond",
+    ),
+    FundSpec("VMFXX", "Vanguard Federal Money Market Fund", "money_market", 0.0, 0.0, 1.0, True),
     FundSpec("CASH", "Cash (USD sweep)", "cash", 0.0, 0.0, 1.0, True),
 )
 
@@ -799,3 +829,163 @@ def _anchor_index(calendar: Sequence[date]) -> int:
 def format_price(value: float) -> str:
     """A price as a decimal string with 4 places (synthetic prices carry no more precision)."""
     return f"{value:.4f}"
+
+
+# --- demo basket funds (not real funds) -----------------------------------------------------------
+
+# Funds whose holdings are documented baskets of the master's own stocks, so look-through, fund
+# overlap and fund-aware tax rules have something to work on. They are labelled as baskets in
+# their names: no real fund holds exactly these. Weights are equal (rounded down to 8 places, so
+# they sum to at most 1); prices are the basket's value (``basket_closes``).
+BASKET_HOLDINGS_ON = date(1990, 1, 2)  # the price history's first day: every date sees them
+BASKET_START_PRICE = 100.0  # each basket's value on SYNTHETIC_ANCHOR_ON
+BASKET_LARGE_CAP = "large_cap"
+BASKET_MID_CAP = "mid_cap"
+BASKET_TOTAL_MARKET = "total_market"
+BASKET_DIVIDEND = "dividend"
+BASKET_TECHNOLOGY = "technology"
+# The dividend basket's rule: the sectors whose members pay most of their earnings out.
+DIVIDEND_SECTORS = frozenset({"Utilities", "Consumer Staples", "Real Estate", "Energy"})
+_SP100_MARK = "S&P 100 component"
+
+
+@dataclass(frozen=True, slots=True)
+class BasketFund:
+    """A demo fund: its basket rule (``BASKET_*``) and the fund fields of the master."""
+
+    symbol: str
+    name: str
+    kind: str
+    rule: str
+    tracked_index: str
+    expense_ratio_rate: Decimal
+    min_holding_days: int | None = None
+
+
+BASKET_FUNDS: tuple[BasketFund, ...] = (
+    BasketFund(
+        "LCF",
+        "Large-Cap 100 ETF (demo basket, not a real fund)",
+        "etf",
+        BASKET_LARGE_CAP,
+        "Demo Large-Cap 100 basket",
+        Decimal("0.0009"),
+    ),
+    BasketFund(
+        "LCFMX",
+        "Large-Cap 100 Index Fund (demo basket, not a real fund)",
+        "mutual_fund",
+        BASKET_LARGE_CAP,
+        "Demo Large-Cap 100 basket",
+        Decimal("0.0045"),
+        min_holding_days=60,
+    ),
+    BasketFund(
+        "MCF",
+        "Mid-Cap ETF: S&P 500 ex-100 (demo basket, not a real fund)",
+        "etf",
+        BASKET_MID_CAP,
+        "Demo S&P 500 ex-100 basket",
+        Decimal("0.0015"),
+    ),
+    BasketFund(
+        "TMKT",
+        "Total Market ETF (demo basket, not a real fund)",
+        "etf",
+        BASKET_TOTAL_MARKET,
+        "Demo total-market basket",
+        Decimal("0.0005"),
+    ),
+    BasketFund(
+        "DIVF",
+        "Dividend Sectors ETF (demo basket, not a real fund)",
+        "etf",
+        BASKET_DIVIDEND,
+        "Demo dividend-sectors basket",
+        Decimal("0.0035"),
+    ),
+    BasketFund(
+        "TECF",
+        "Information Technology ETF (demo basket, not a real fund)",
+        "etf",
+        BASKET_TECHNOLOGY,
+        "Demo Information Technology basket",
+        Decimal("0.0010"),
+    ),
+)
+
+
+def basket_fund_securities() -> list[ReferenceSecurity]:
+    """The demo basket funds as rows of the securities master."""
+    return [
+        ReferenceSecurity(
+            symbol=fund.symbol,
+            name=fund.name,
+            kind=fund.kind,
+            tracked_index=fund.tracked_index,
+            expense_ratio_rate=fund.expense_ratio_rate,
+            min_holding_days=fund.min_holding_days,
+        )
+        for fund in BASKET_FUNDS
+    ]
+
+
+def basket_source(anchor: date = SYNTHETIC_ANCHOR_ON) -> str:
+    """``Price.source`` of a basket fund's closes: the rule that made them."""
+    return f"basket of its holdings' closes, {BASKET_START_PRICE:.0f} on {anchor.isoformat()}"
+
+
+def sp100_symbols(companies: Iterable[Mapping[str, object]] | None = None) -> frozenset[str]:
+    """S&P 500 members that pytickersymbols' metadata lists as "S&P 100 component" (101 names).
+
+    The bundled data carries no market capitalisation; the S&P 100 membership it copies from
+    Wikipedia's "traded as" line is the documented large-cap rule of the demo baskets.
+    """
+    company_list = list(companies) if companies is not None else sp500_companies()
+    return frozenset(
+        str(company["symbol"])
+        for company in company_list
+        if _SP100_MARK in str((company.get("metadata") or {}).get("traded_as", ""))  # type: ignore[attr-defined]
+    )
+
+
+def basket_members(
+    rule: str, *, stocks: Sequence[ReferenceSecurity], large_caps: frozenset[str]
+) -> list[str]:
+    """The symbols a basket rule picks among ``stocks``, sorted.
+
+    ``large_cap``: the S&P 100 components; ``mid_cap``: every other stock; ``total_market``: every
+    stock; ``dividend``: stocks of ``DIVIDEND_SECTORS``; ``technology``: Information Technology.
+    """
+    picks: dict[str, Callable[[ReferenceSecurity], bool]] = {
+        BASKET_LARGE_CAP: lambda s: s.symbol in large_caps,
+        BASKET_MID_CAP: lambda s: s.symbol not in large_caps,
+        BASKET_TOTAL_MARKET: lambda s: True,
+        BASKET_DIVIDEND: lambda s: s.sector in DIVIDEND_SECTORS,
+        BASKET_TECHNOLOGY: lambda s: s.sector == "Information Technology",
+    }
+    pick = picks[rule]
+    return sorted(s.symbol for s in stocks if s.kind == "stock" and pick(s))
+
+
+def equal_weights(count: int) -> list[Decimal]:
+    """``count`` equal weights rounded down to 8 places: they sum to at most 1."""
+    weight = (Decimal(1) / count).quantize(Decimal("0.00000001"), rounding=ROUND_DOWN)
+    return [weight] * count
+
+
+def basket_closes(
+    *,
+    weights: npt.NDArray[np.float64],
+    closes: npt.NDArray[np.float64],
+    anchor_closes: npt.NDArray[np.float64],
+    start_price: float = BASKET_START_PRICE,
+) -> npt.NDArray[np.float64]:
+    """A basket's value each day: ``start * (sum_i w_i * close_i / anchor_i + (1 - sum w))``.
+
+    Buy and hold from the anchor day (the weights are the anchor day's), the remainder of the
+    weights held as cash; ``closes`` is days x members, ``anchor_closes`` the members' closes
+    on the anchor day (where the value is ``start_price``).
+    """
+    value = start_price * ((closes / anchor_closes) @ weights + (1.0 - weights.sum()))
+    return np.asarray(value, dtype=np.float64)

@@ -19,6 +19,7 @@ from apps.common.bulk import sql_table
 from apps.common.sets import merge_overlapping
 from apps.securities.models import (
     DOLLAR_TRADED_KINDS,
+    FUND_KINDS,
     FundHolding,
     Price,
     Security,
@@ -249,6 +250,66 @@ def fund_holdings_get(*, funds: Iterable[str], as_of: date) -> dict[str, dict[st
     for fund, holding, weight in rows:
         holdings[fund][holding] = weight
     return dict(holdings)
+
+
+@dataclass(frozen=True, slots=True)
+class FundIndexGroup:
+    """Funds of the security master that track one index."""
+
+    tracked_index: str
+    symbols: frozenset[str]
+
+
+def fund_index_groups(*, excluding: Iterable[str] | QuerySet[Any] = ()) -> list[FundIndexGroup]:
+    """Indexes tracked by two or more funds, with their funds, one query; ordered by index.
+
+    Args:
+        excluding: symbols left out before counting (a list, or a subquery of symbols: a
+            firm's opt-outs), so an index left with one fund forms no group.
+    """
+    rows = (
+        Security.objects.filter(kind__in=FUND_KINDS)
+        .exclude(tracked_index="")
+        .exclude(symbol__in=excluding)
+        .values_list("tracked_index", "symbol")
+    )
+    by_index: dict[str, set[str]] = defaultdict(set)
+    for index, symbol in rows:
+        by_index[index].add(symbol)
+    return [
+        FundIndexGroup(index, frozenset(symbols))
+        for index, symbols in sorted(by_index.items())
+        if len(symbols) > 1
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FundHoldingsView:
+    """A fund's holdings on their latest date on or before the day asked, largest first."""
+
+    as_of: date
+    count: int  # every holding that day
+    total_weight: Decimal  # their weights' sum (the rest is what the master does not hold)
+    top: tuple[tuple[str, str, Decimal], ...]  # (symbol, name, weight), at most ``limit``
+
+
+def fund_holdings_view(*, fund: str, as_of: date, limit: int = 20) -> FundHoldingsView | None:
+    """The fund's latest holdings on or before ``as_of`` for display (two queries), or None."""
+    rows = FundHolding.objects.filter(fund__symbol=fund, as_of__lte=as_of)
+    latest = rows.order_by("-as_of").values_list("as_of", flat=True).first()
+    if latest is None:
+        return None
+    held = list(
+        rows.filter(as_of=latest)
+        .order_by("-weight", "holding__symbol")
+        .values_list("holding__symbol", "holding__name", "weight")
+    )
+    return FundHoldingsView(
+        as_of=latest,
+        count=len(held),
+        total_weight=sum((weight for _, _, weight in held), Decimal(0)),
+        top=tuple(held[:limit]),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from apps.targets.effective import (
     Adjustment,
     AdjustmentKind,
     EffectiveTarget,
+    FundScreen,
     Move,
     OutsideExposure,
     Route,
@@ -16,6 +17,7 @@ from apps.targets.effective import (
     RuleKind,
     SecurityInfo,
     effective_target,
+    fund_screens,
     pct,
 )
 from apps.targets.flatten import (
@@ -35,6 +37,7 @@ __all__ = [
     "AdjustmentKind",
     "EffectiveTarget",
     "FlatTarget",
+    "FundScreen",
     "ModelCycleError",
     "ModelSpec",
     "Move",
@@ -48,6 +51,7 @@ __all__ = [
     "WeightError",
     "effective_target",
     "flatten_model",
+    "fund_screens",
     "pct",
     "sleeve_cycle",
 ]

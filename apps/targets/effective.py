@@ -16,6 +16,12 @@ A rule in force that matches no name the model targets or the account holds gets
 ("nothing held or targeted matched 'tobacco' on 2026-12-05"), so an advisor can tell a screen
 honoured with nothing to remove from a screen ignored.
 
+Funds are screened through their look-through holdings (``look_through``, one level): a rule
+that would screen a fund's holding reaches the fund. The firm chooses (``exclude_screened_funds``)
+whether such a fund is treated as restricted by that rule (removed as in step 1, never bought,
+sold as the rule says) or stays and is flagged with a note line ("LCF holds 1.20% screened by
+'tobacco screen' (MO 0.80%, PM 0.40%)").
+
 3. **Never-sell holdings** stay: a never-sell symbol's target is at least its held weight. The
    excess is taken from the same industry, else sector, else every other name, else cash, so
    the holding counts toward its sector.
@@ -148,6 +154,55 @@ class Move:
     weight: Decimal
 
 
+# Rules that reach a fund through its holdings (a never-sell rule keeps a holding, it screens
+# nothing).
+_SCREENING = frozenset(
+    {RuleKind.NEVER_BUY, RuleKind.EXCLUDE_SECTOR, RuleKind.EXCLUDE_INDUSTRY, RuleKind.EXCLUDE_ESG}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FundScreen:
+    """A rule that screens some of a fund's look-through holdings, and which (largest first)."""
+
+    rule: Rule
+    holdings: tuple[tuple[str, Decimal], ...]
+
+    @property
+    def weight(self) -> Decimal:
+        """The screened holdings' share of the fund."""
+        return exact_sum(weight for _, weight in self.holdings)
+
+    def describe(self) -> str:
+        """The screened holdings as listed in a line: "MO 0.80%, PM 0.40%"."""
+        shown = [f"{symbol} {pct(weight)}" for symbol, weight in self.holdings[:_LISTED]]
+        more = len(self.holdings) - _LISTED
+        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def fund_screens(
+    rules: Iterable[Rule],
+    holdings: Mapping[str, Decimal],
+    securities: Mapping[str, SecurityInfo],
+) -> list[FundScreen]:
+    """The rules that screen some of a fund's holdings (look-through weights), in rule order."""
+    found = []
+    for rule in rules:
+        if rule.kind not in _SCREENING:
+            continue
+        hits = sorted(
+            (
+                (symbol, weight)
+                for symbol, weight in holdings.items()
+                if rule.matches(symbol, securities.get(symbol, _UNKNOWN))
+            ),
+            key=lambda item: (-item[1], item[0]),
+        )
+        if hits:
+            found.append(FundScreen(rule, tuple(hits)))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Adjustment:
     """One change to the model, its explanation and the exact weight moves (summing to zero)."""
@@ -243,6 +298,8 @@ class _Book:
         securities: Mapping[str, SecurityInfo],
         rules: Sequence[Rule],
         held: Mapping[str, Decimal],
+        look_through: Mapping[str, Mapping[str, Decimal]] | None = None,
+        exclude_screened_funds: bool = False,
     ) -> None:
         self.weights: dict[str, Decimal] = dict(flat.weights)
         self.cash = flat.cash_weight
@@ -250,6 +307,12 @@ class _Book:
         self.rules = tuple(rules)
         self.held = held
         self.adjustments: list[Adjustment] = []
+        self.fund_screens = {
+            fund: screens
+            for fund, holdings in (look_through or {}).items()
+            if (screens := fund_screens(self.rules, holdings, securities))
+        }
+        self.exclude_screened_funds = exclude_screened_funds
         self.never_sell = frozenset(
             symbol for symbol, weight in held.items() if weight > ZERO and self._never_sell(symbol)
         )
@@ -258,9 +321,24 @@ class _Book:
         return self.securities.get(symbol, _UNKNOWN)
 
     def blocking(self, symbol: str) -> list[Rule]:
-        """Rules that forbid buying the symbol (never-buy and screens)."""
+        """Rules that forbid buying the symbol (never-buy and screens, through a fund if so)."""
         info = self.info(symbol)
-        return [r for r in self.rules if r.kind != RuleKind.NEVER_SELL and r.matches(symbol, info)]
+        direct = [
+            r for r in self.rules if r.kind != RuleKind.NEVER_SELL and r.matches(symbol, info)
+        ]
+        if self.exclude_screened_funds and symbol in self.fund_screens:
+            direct += [fs.rule for fs in self.fund_screens[symbol] if fs.rule not in direct]
+        return direct
+
+    def why(self, symbol: str, rules: Sequence[Rule]) -> str:
+        """The rules' labels; one reaching a fund through its holdings names them."""
+        through = {fs.rule: fs for fs in self.fund_screens.get(symbol, ())}
+        return "; ".join(
+            f"{rule.label} through its holdings ({through[rule].describe()})"
+            if rule in through and not rule.matches(symbol, self.info(symbol))
+            else rule.label
+            for rule in rules
+        )
 
     def _never_sell(self, symbol: str) -> bool:
         return any(
@@ -353,7 +431,7 @@ def _screen(book: _Book, substitutes: Mapping[str, Sequence[str]]) -> None:
         weight = book.weights[symbol]
         if not rules or weight <= ZERO:
             continue
-        why = "; ".join(rule.label for rule in rules)
+        why = book.why(symbol, rules)
         keep = min(weight, book.floor(symbol))
         amount = EXACT.subtract(weight, keep)
         if amount == ZERO:
@@ -384,12 +462,30 @@ def _screen(book: _Book, substitutes: Mapping[str, Sequence[str]]) -> None:
         book.log(AdjustmentKind.SCREEN, symbol, amount, route, moves, text)
 
 
+def _flag_funds(book: _Book) -> None:
+    """A note for each fund left in the target whose holdings a rule screens (firm: flag)."""
+    for fund in sorted(book.fund_screens):
+        if book.weights.get(fund, ZERO) <= ZERO or book.blocking(fund):
+            continue
+        for screen in book.fund_screens[fund]:
+            book.log(
+                AdjustmentKind.NOTE,
+                fund,
+                ZERO,
+                Route.NONE,
+                [],
+                f"{fund} holds {pct(screen.weight)} screened by '{screen.rule.label}' "
+                f"({screen.describe()}); kept: the firm flags funds, it does not exclude them",
+            )
+
+
 def _unmatched(book: _Book, targeted: Iterable[str], as_of: date | None) -> None:
     """A note for each rule that matches no targeted or held name (nothing for it to do)."""
     names = sorted(set(targeted) | set(book.held))
     on = f" on {as_of.isoformat()}" if as_of is not None else ""
+    reached = {fs.rule for fund in names for fs in book.fund_screens.get(fund, ())}
     for rule in book.rules:
-        if any(rule.matches(symbol, book.info(symbol)) for symbol in names):
+        if rule in reached or any(rule.matches(symbol, book.info(symbol)) for symbol in names):
             continue
         book.log(
             AdjustmentKind.NOTE,
@@ -551,6 +647,8 @@ def effective_target(
     held_weights: Mapping[str, Decimal] | None = None,
     account_value: Decimal | None = None,
     as_of: date | None = None,
+    look_through: Mapping[str, Mapping[str, Decimal]] | None = None,
+    exclude_screened_funds: bool = False,
 ) -> EffectiveTarget:
     """Apply screens, restrictions, outside holdings and never-sell holdings to a flat model.
 
@@ -565,6 +663,11 @@ def effective_target(
             holding).
         account_value: the account's value (USD), to turn outside amounts into weights.
         as_of: the day the rules are applied, named in the note of a rule that matches nothing.
+        look_through: a fund's holdings (symbol -> fraction of the fund) by fund symbol; their
+            classifications must be in ``securities``. A rule screening a holding reaches the
+            fund.
+        exclude_screened_funds: the firm's choice for such a fund: True treats it as restricted
+            by the rule (removed, blocked); False keeps it with a note line (flag).
 
     Returns:
         The effective target; ``weights`` holds positive weights only, ordered by symbol.
@@ -577,8 +680,9 @@ def effective_target(
     held = dict(held_weights or {})
     if any(w < ZERO for w in held.values()) or exact_sum(held.values()) > ONE:
         raise WeightError("held weights must be >= 0 and sum to at most 1")
-    book = _Book(flat, securities, rules, held)
+    book = _Book(flat, securities, rules, held, look_through, exclude_screened_funds)
     _screen(book, substitutes or {})
+    _flag_funds(book)
     _unmatched(book, (s for s, w in flat.weights.items() if w > ZERO), as_of)
     _outside(book, outside, account_value)
     _never_sell(book)

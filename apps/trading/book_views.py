@@ -5,24 +5,19 @@ proposal (a trading row; ``accounts`` sits below ``trading`` in the layers).
 """
 
 from django import forms
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from apps.access.permissions import Action, action_required
-from apps.accounts.attention import (
-    BOOK_POSITIONS_TTL_S,
-    account_refs,
-    is_cached_positions,
-    positions_get,
-)
+from apps.accounts.attention import positions_refresh_if_stale
 from apps.accounts.models import Registration, TransactionKind
 from apps.accounts.selectors import account_list
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.common.tenancy import firm_today
-from apps.trading.models import DailyScan, Proposal, ScanItem
-from apps.trading.order_selectors import fill_list
+from apps.trading.models import Proposal
+from apps.trading.orders.selectors import fill_list
 
 ATTENTION_FLAGS = {
     "drift": "Out of tolerance",
@@ -57,8 +52,8 @@ ACCOUNT_COLUMNS = (
     Column("registration", "Registration", field="registration"),
     Column("model", "Model", field="model__code"),
     Column("cash", "Cash", field="cash_amount", kind=Kind.MONEY, is_summed=True),
-    Column("value", "Market value", kind=Kind.MONEY, is_summed=True, is_computed=True),
-    Column("drift", "Drift vs model", kind=Kind.RATE, is_computed=True),
+    Column("value", "Market value", field="market_value_amount", kind=Kind.MONEY, is_summed=True),
+    Column("drift", "Drift vs model", field="position_drift_rate", kind=Kind.RATE),
     Column("last_run", "Last proposal", field="last_proposal_on", kind=Kind.DATE),
 )
 
@@ -67,9 +62,10 @@ ACCOUNT_COLUMNS = (
 def account_list_page(request: HttpRequest) -> HttpResponse:
     """Accounts with market value, drift against the model and last proposal; sort, CSV.
 
-    Values and drift come from ``account_positions`` (one SQL aggregate over the filtered
-    accounts' lots at the latest closes; a long list reads the book's, cached:
-    ``accounts.attention.positions_get``); drift is shown for accounts with a model.
+    Values, drift and the "Needs" flags are the stored positions (``AccountPosition``, written
+    by the daily scan and by every change of an account's lots or profile; a stale book is
+    refreshed by a task, ``accounts.attention.positions_refresh_if_stale``), joined to the
+    accounts: sorts, totals and pages are SQL over indexed rows, no request values the book.
     """
     form = AccountFilterForm(request.GET)
     filters = form.filters()
@@ -77,29 +73,21 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
         search=filters.get("q", ""), registration=filters.get("registration", "")
     )
     today = firm_today()
-    scan = None
+    valued_on = positions_refresh_if_stale(as_of=today)
     if "flag" in filters:
-        # The stored daily scan, not the book valued now (seconds at 10,000 accounts).
-        scan = DailyScan.objects.filter(scanned_on__lte=today).first()
-        flagged = ScanItem.objects.filter(scan=scan, **{f"is_{filters['flag']}": True})
-        accounts = accounts.filter(pk__in=flagged.values("account_id"))
-    listed = account_refs(accounts.select_related(None))
-    positions = positions_get(accounts=listed, as_of=today)
+        accounts = accounts.filter(**{f"position__is_{filters['flag']}": True})
     last_proposal = Proposal.objects.filter(account_id=OuterRef("pk")).order_by("-pk")
     accounts = accounts.select_related("model").annotate(
-        last_proposal_on=Subquery(last_proposal.values("run__as_of")[:1])
+        last_proposal_on=Subquery(last_proposal.values("run__as_of")[:1]),
+        market_value_amount=F("position__value_amount"),
+        position_drift_rate=F("position__drift_rate"),
     )
-    with_model = {a.pk for a in listed if a.model_id is not None}
     table = Table(
         request,
         queryset=accounts,
         columns=ACCOUNT_COLUMNS,
         default_order=("custodian", "number"),
         filter_form=form,
-        computed={
-            "value": {pk: p.value_amount for pk, p in positions.items()},
-            "drift": {pk: p.drift_rate for pk, p in positions.items() if pk in with_model},
-        },
         name="accounts",
     )
     if table.wants_csv:
@@ -112,9 +100,8 @@ def account_list_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": table.page,
             "as_of": today,
-            "scan": scan,
+            "valued_on": valued_on,
             "is_flag_filtered": "flag" in filters,
-            "cached_for_s": BOOK_POSITIONS_TTL_S if is_cached_positions(len(listed)) else 0,
         },
     )
 

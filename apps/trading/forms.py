@@ -3,7 +3,12 @@ from typing import Any
 
 from django import forms
 
-from apps.accounts.selectors import account_list, household_list
+from apps.accounts.selectors import (
+    account_by_number,
+    account_list,
+    household_list,
+    is_account_list_short,
+)
 from apps.common.forms import DateField, PeopleModelForm, RequestKeyField
 from apps.models.selectors import model_list
 from apps.trading.models import RunMode, RunScope, TradingSettings
@@ -12,19 +17,23 @@ from apps.trading.services.review import SETTINGS_FIELDS
 BOOK = "book"
 
 
-def run_target_choices() -> list[tuple[str, Any]]:
+def run_target_choices(*, with_accounts: bool = True) -> list[tuple[str, Any]]:
     """What a run can cover, by name: the book, then accounts, households and models.
 
     Values are ``book`` or ``<scope>:<id>`` (``account:12``); a ``<select>`` finds a name as
-    it is typed.
+    it is typed. Without ``with_accounts`` (a large book) only the book and the models.
     """
+    listed: list[tuple[str, Any]] = [(BOOK, RunScope.BOOK.label)]
+    if with_accounts:
+        listed += [
+            ("Accounts", [(f"account:{a.pk}", str(a)) for a in account_list().order_by("name")]),
+            (
+                "Households",
+                [(f"household:{h.pk}", h.name) for h in household_list().order_by("name")],
+            ),
+        ]
     return [
-        (BOOK, RunScope.BOOK.label),
-        ("Accounts", [(f"account:{a.pk}", str(a)) for a in account_list().order_by("name")]),
-        (
-            "Households",
-            [(f"household:{h.pk}", h.name) for h in household_list().order_by("name")],
-        ),
+        *listed,
         (
             "Models' accounts",
             [(f"model:{m.pk}", f"{m.name} ({m.code})") for m in model_list().order_by("name")],
@@ -51,19 +60,35 @@ class RunCreateForm(forms.Form):
     as_of = DateField(
         label="As of", help_text="The business day whose closing prices the run uses."
     )
+    account_number = forms.CharField(
+        label="Or one account, by number",
+        required=False,
+        max_length=64,
+        help_text="The custodian's account number (a book this large is not listed by name).",
+    )
     request_key = RequestKeyField()  # a double click starts one run
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
-        """Choices by name; the date picker offers no day after the firm's ``today``."""
+        """Choices by name (a large book: by number); no day after the firm's ``today``."""
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = run_target_choices()  # type: ignore[attr-defined]
+        is_short = is_account_list_short()
+        self.fields["target"].choices = run_target_choices(with_accounts=is_short)  # type: ignore[attr-defined]
+        if is_short:
+            del self.fields["account_number"]
         self.fields["as_of"].widget.attrs["max"] = today.isoformat()
 
     def clean(self) -> dict[str, Any]:
-        """``scope`` and ``scope_ids`` from the chosen target."""
+        """``scope`` and ``scope_ids`` from the chosen target or the account's number."""
         data = super().clean() or {}
         target = str(data.get("target") or "")
-        if target:
+        number = str(data.get("account_number") or "")
+        if number:
+            account = account_by_number(number)
+            if account is None:
+                self.add_error("account_number", "no account (or several) has this number")
+            else:
+                data["scope"], data["scope_ids"] = RunScope.ACCOUNT, [account.pk]
+        elif target:
             kind, _, pk = target.partition(":")
             data["scope"] = RunScope(kind)
             data["scope_ids"] = [int(pk)] if pk else []

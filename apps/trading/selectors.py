@@ -1,12 +1,12 @@
 """Reads of runs and proposals, and the accounts a run's scope covers."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Account, TaxLot
@@ -21,7 +21,6 @@ from apps.trading.models import (
     DailyScan,
     Proposal,
     ProposalStatus,
-    ProposedTrade,
     RebalanceRun,
     RunAccount,
     RunAccountStatus,
@@ -29,7 +28,6 @@ from apps.trading.models import (
     RunScope,
     RunStatus,
     ScanItem,
-    TradeSide,
 )
 
 
@@ -115,41 +113,32 @@ class RunTotals:
 
 
 def run_totals(*, run_ids: Sequence[int]) -> dict[int, RunTotals]:
-    """Totals of these runs' proposals (two aggregate queries); a run with none is absent."""
-    trades = {
-        row["proposal__run_id"]: row
-        for row in ProposedTrade.objects.filter(proposal__run_id__in=run_ids)
-        .values("proposal__run_id")
-        .annotate(
-            with_trades=Count("proposal", distinct=True),
-            buys=Sum("amount", filter=Q(side=TradeSide.BUY)),
-            sells=Sum("amount", filter=Q(side=TradeSide.SELL)),
-            gains=Sum("realized_gain_amount", filter=Q(side=TradeSide.SELL)),
+    """Totals of these runs' proposals, as stored by their chunks; a run with none is absent.
+
+    Each chunk adds its proposals' figures to the run in the transaction that stores them
+    (``services.runs``): one read of the runs, where adding up a 20,000-account run's trades
+    took a second.
+    """
+    return {
+        run.pk: RunTotals(
+            proposals=run.proposal_count,
+            proposals_with_trades=run.proposals_with_trades,
+            buy_amount=run.buy_amount,
+            sell_amount=run.sell_amount,
+            realized_gain_amount=run.realized_gain_amount,
+            estimated_tax_amount=run.estimated_tax_amount,
+            naive_tax_amount=run.naive_tax_amount,
         )
-        .order_by()
+        for run in RebalanceRun.objects.filter(pk__in=run_ids, proposal_count__gt=0).only(
+            "proposal_count",
+            "proposals_with_trades",
+            "buy_amount",
+            "sell_amount",
+            "realized_gain_amount",
+            "estimated_tax_amount",
+            "naive_tax_amount",
+        )
     }
-    totals = {}
-    for row in (
-        Proposal.objects.filter(run_id__in=run_ids)
-        .values("run_id")
-        .annotate(
-            count=Count("id"),
-            tax=Sum("estimated_tax_amount"),
-            naive=Sum("naive_tax_amount"),
-        )
-        .order_by()
-    ):
-        traded: Mapping[str, Any] = trades.get(row["run_id"], {})
-        totals[row["run_id"]] = RunTotals(
-            proposals=row["count"],
-            proposals_with_trades=traded.get("with_trades") or 0,
-            buy_amount=traded.get("buys") or ZERO,
-            sell_amount=traded.get("sells") or ZERO,
-            realized_gain_amount=traded.get("gains") or ZERO,
-            estimated_tax_amount=row["tax"] or ZERO,
-            naive_tax_amount=row["naive"] or ZERO,
-        )
-    return totals
 
 
 def proposal_list(*, run: RebalanceRun | None = None, status: str = "") -> QuerySet[Proposal]:

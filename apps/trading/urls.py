@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.trading import apis
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("proposals/<int:pk>/", apis.ProposalDetailApi.as_view(), name="api-proposal-detail"),
     path("proposals/decide/", apis.ProposalDecideApi.as_view(), name="api-proposal-decide"),
     path("proposals/<int:pk>/rerun/", apis.ProposalRerunApi.as_view(), name="api-proposal-rerun"),
+    path("", include("apps.trading.orders.urls")),
 ]

@@ -14,6 +14,9 @@ NOT_AUDITED = {
     "staff_book_run_start": "delegates to rebalance_run_create, which audits",
     "report_batch_start": "progress of a batch whose creation is audited",
     "trading_settings_get": "creates the default policy row on first read",
+    "screen_settings_get": "creates the default screening policy row on first read",
+    "securities_upsert": "the shared security master (public schema, no firm's audit trail): "
+    "written by platform staff's imports and the reference-data load",
     "synthetic_book_create": "demo and benchmark data; its models go through audited services",
     "api_token_touch": "the last-use time of a token; its creation and revocation are audited",
     "proposals_close": "moves ordered proposals to filled or cancelled as their allocations "

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from apps.access.services import object_fields_update
+from apps.accounts.attention import account_positions_store
 from apps.accounts.errors import AccountsErrorCode
 from apps.accounts.models import Account
 from apps.common.exceptions import ApplicationError
@@ -74,7 +75,7 @@ def account_update_profile(
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ApplicationError(f"unknown fields {sorted(unknown)}", code=AccountsErrorCode.INVALID)
-    return object_fields_update(  # type: ignore[no-any-return]
+    updated: Account = object_fields_update(
         obj=account,
         changes=transition_start_changes(account, changes),
         allowed=(*PROFILE_FIELDS, "transition_start_year"),
@@ -82,3 +83,6 @@ def account_update_profile(
         acting_user=acting_user,
         code=AccountsErrorCode.INVALID,
     )
+    # Model, tolerances, thresholds and cash needs change its stored position and attention.
+    account_positions_store(as_of=firm_today(), account_ids=[updated.pk])
+    return updated

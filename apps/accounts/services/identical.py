@@ -5,8 +5,9 @@ equal a replay).
 A loss sale and a purchase of substantially identical stock within 30 days is a wash sale (IRC
 §1091(a); Reg. 1.1091-1(a); IRS Publication 550, "Wash Sales"). Which securities are substantially
 identical is a question of facts and circumstances (Pub 550): the security master's share classes
-of one issuer are grouped by default, and the firm adds what it judges identical (e.g. two ETFs
-on the same index) with its reason and source.
+of one issuer and the funds tracking one index are grouped by default; the firm adds what it
+judges identical with its reason and source, and may record that it does not treat a fund as
+identical to its index peers (``IdenticalIndexOptOut``).
 """
 
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from apps.accounts.models import (
     Household,
     IdenticalGroup,
     IdenticalGroupMember,
+    IdenticalIndexOptOut,
     Transaction,
     TransactionKind,
 )
@@ -29,6 +31,7 @@ from apps.accounts.services.ledger import ledger_rebuild
 from apps.common.exceptions import ApplicationError
 from apps.common.tenancy import require_tenant_schema
 from apps.common.validation import full_clean_or_error
+from apps.securities.models import FUND_KINDS
 from apps.securities.selectors import security_map_get
 
 
@@ -202,3 +205,90 @@ def identical_group_delete(*, group: IdenticalGroup, acting_user: User | None) -
     )
     group.delete()
     _ledgers_replay(changed=set(members), before=before)
+
+
+@transaction.atomic
+def identical_index_opt_out_create(
+    *, symbol: str, reason: str, source: str, acting_user: User | None
+) -> IdenticalIndexOptOut:
+    """Record that the firm does not treat a fund as identical to its index peers (audited).
+
+    The fund leaves its index's default group (IRC §1091(a); IRS Publication 550: substantially
+    identical is a question of facts and circumstances); the ledgers whose wash-sale matching
+    that changes are replayed.
+
+    Raises:
+        ApplicationError: an unknown symbol, one that is not a fund tracking an index, one
+            already recorded, or a blank reason or source.
+    """
+    require_tenant_schema()
+    symbol, tracked_index = identical_index_opt_out_check(symbol)
+    before = substantially_identical_symbol_sets()
+    opt_out = IdenticalIndexOptOut(
+        symbol=symbol, reason=reason.strip(), source=source.strip(), created_by=acting_user
+    )
+    full_clean_or_error(opt_out, code=AccountsErrorCode.INVALID)
+    opt_out.save()
+    replayed = _ledgers_replay(changed={symbol}, before=before)
+    audit_event_record(
+        action="identical_index_opt_out.create",
+        acting_user=acting_user,
+        obj=opt_out,
+        payload={
+            "symbol": symbol,
+            "tracked_index": tracked_index,
+            "reason": opt_out.reason,
+            "source": opt_out.source,
+            "ledgers_replayed": replayed,
+        },
+    )
+    return opt_out
+
+
+def identical_index_opt_out_check(symbol: str) -> tuple[str, str]:
+    """The symbol upper-cased and its index, checked; reads only (the admin form checks too).
+
+    Raises:
+        ApplicationError: an unknown symbol, one that is not a fund tracking an index, or one
+            already recorded.
+    """
+    symbol = symbol.strip().upper()
+    security = security_map_get(symbols=[symbol]).get(symbol)
+    if security is None:
+        raise ApplicationError(
+            f"unknown symbol: {symbol}",
+            code=AccountsErrorCode.UNKNOWN_SYMBOL,
+            extra={"symbol": symbol},
+        )
+    if security.kind not in FUND_KINDS or not security.tracked_index:
+        raise ApplicationError(
+            f"{symbol} is not a fund tracking an index: it is in no index group",
+            code=AccountsErrorCode.INVALID,
+            extra={"symbol": symbol},
+        )
+    if IdenticalIndexOptOut.objects.filter(symbol=symbol).exists():
+        raise ApplicationError(
+            f"{symbol} is already recorded as not identical to its index peers",
+            code=AccountsErrorCode.INVALID,
+            extra={"symbol": symbol},
+        )
+    return symbol, security.tracked_index
+
+
+@transaction.atomic
+def identical_index_opt_out_delete(
+    *, opt_out: IdenticalIndexOptOut, acting_user: User | None
+) -> None:
+    """Remove an opt-out (audited): the fund rejoins its index's group; ledgers replayed."""
+    require_tenant_schema()
+    opt_out = IdenticalIndexOptOut.objects.select_for_update().get(pk=opt_out.pk)
+    before = substantially_identical_symbol_sets()
+    payload = {"symbol": opt_out.symbol, "reason": opt_out.reason, "source": opt_out.source}
+    audit_event_record(
+        action="identical_index_opt_out.delete",
+        acting_user=acting_user,
+        obj=opt_out,
+        payload=payload,
+    )
+    opt_out.delete()
+    _ledgers_replay(changed={payload["symbol"]}, before=before)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
+from apps.accounts.attention import account_positions_store
 from apps.accounts.errors import AccountsErrorCode
 from apps.accounts.models import (
     Household,
@@ -31,7 +32,7 @@ from apps.accounts.models import (
 from apps.accounts.selectors import substantially_identical_symbol_sets
 from apps.common.exceptions import ApplicationError
 from apps.common.money import ZERO
-from apps.common.tenancy import require_tenant_schema
+from apps.common.tenancy import firm_today, require_tenant_schema
 from apps.taxlots import engine
 
 _ACCOUNT_TYPES = {
@@ -249,6 +250,8 @@ def ledger_rebuild(*, household: Household) -> LedgerSummary:
     for account in accounts.values():
         account.cash_amount = cash.get(account.pk, ZERO)
         account.save(update_fields=["cash_amount"])
+    # The pages read stored positions: the new lots and cash are valued now, with them.
+    account_positions_store(as_of=firm_today(), account_ids=list(accounts))
     return LedgerSummary(
         lots=len(result.lots_open),
         realized=len(result.realized),

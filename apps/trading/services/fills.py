@@ -56,7 +56,7 @@ from apps.trading.models import (
     TradeFileLayout,
     TradeSide,
 )
-from apps.trading.order_selectors import FILL_ENTRY_PREFIX
+from apps.trading.orders.selectors import FILL_ENTRY_PREFIX
 from apps.trading.services.orders import (
     AMOUNT_FILL_TOLERANCE,
     OrdersErrorCode,

@@ -36,7 +36,7 @@ from apps.optimizer.core.locks import identical_symbols, identical_to
 from apps.optimizer.funds import holding_lock
 from apps.securities.selectors import fund_trading_terms_get
 from apps.trading.models import Proposal, ProposedTrade, RebalanceRun, TradeSide
-from apps.trading.order_selectors import buy_price_buffer_rate, reservations_for
+from apps.trading.orders.selectors import buy_price_buffer_rate, reservations_for
 from apps.trading.services.universes import run_universe_get
 
 

@@ -13,7 +13,7 @@ from apps.optimizer.core.errors import OptimizerError
 from apps.optimizer.core.solve import solve_rebalance
 from apps.trading.errors import TradingErrorCode
 from apps.trading.models import Proposal, RunAccount, RunMode, RunScope
-from apps.trading.order_selectors import reservations_for
+from apps.trading.orders.selectors import reservations_for
 from apps.trading.selectors import run_universe_symbols
 from apps.trading.services.runs import (
     rebalance_chunk_execute,

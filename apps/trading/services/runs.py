@@ -26,6 +26,7 @@ from apps.access.services import audit_event_record
 from apps.accounts.models import Account
 from apps.common.bulk import copy_rows, next_ids
 from apps.common.exceptions import ApplicationError, ConflictError
+from apps.common.money import ZERO
 from apps.common.tenancy import current_schema, firm_today, require_tenant_schema
 from apps.models.selectors import model_flatten
 from apps.optimizer import adapters
@@ -47,8 +48,9 @@ from apps.trading.models import (
     RunMode,
     RunScope,
     RunStatus,
+    TradeSide,
 )
-from apps.trading.order_selectors import reservations_for
+from apps.trading.orders.selectors import reservations_for
 from apps.trading.selectors import run_universe_symbols, scope_accounts, scope_models
 from apps.trading.services.review import AUTO_APPROVED, proposal_flags, trading_settings_get
 from apps.trading.services.universes import run_universe_get, run_universe_remember
@@ -473,6 +475,7 @@ def _store_chunk(
         ((pk, *t) for pk, row in zip(ids, proposals, strict=True) for t in trades[row[1]]),
     )
     RebalanceRun.objects.filter(pk=run.pk).update(
+        **_chunk_totals(proposals, trades),
         done_accounts=F("done_accounts") + counts[RunAccountStatus.DONE],
         failed_accounts=F("failed_accounts") + counts[RunAccountStatus.FAILED],
         skipped_accounts=F("skipped_accounts") + counts[RunAccountStatus.SKIPPED],
@@ -481,6 +484,30 @@ def _store_chunk(
     )
     run.refresh_from_db()
     _finish_if_done(run)
+
+
+def _chunk_totals(
+    proposals: list[tuple[Any, ...]], trades: dict[int, list[adapters.TradeData]]
+) -> dict[str, Any]:
+    """The run's totals (``selectors.run_totals``) plus what this chunk stores, as updates."""
+    buys = sells = gains = ZERO
+    for account_trades in trades.values():
+        for trade in account_trades:
+            if trade.side == TradeSide.BUY:
+                buys += trade.amount
+            else:
+                sells += trade.amount
+                gains += trade.realized_gain_amount or ZERO
+    return {
+        "proposal_count": F("proposal_count") + len(proposals),
+        "proposals_with_trades": F("proposals_with_trades")
+        + sum(1 for row in proposals if trades[row[1]]),
+        "buy_amount": F("buy_amount") + buys,
+        "sell_amount": F("sell_amount") + sells,
+        "realized_gain_amount": F("realized_gain_amount") + gains,
+        "estimated_tax_amount": F("estimated_tax_amount") + sum((r[5] for r in proposals), ZERO),
+        "naive_tax_amount": F("naive_tax_amount") + sum((r[6] for r in proposals), ZERO),
+    }
 
 
 PROPOSAL_COLUMNS = (

@@ -5,7 +5,7 @@ from datetime import date
 from django.db import transaction
 
 from apps.access.services import audit_event_record
-from apps.accounts.attention import accounts_needing_attention
+from apps.accounts.attention import account_positions_store
 from apps.common.tenancy import require_tenant_schema
 from apps.trading.models import DailyScan, RunMode, RunScope, ScanItem
 from apps.trading.services.review import trading_settings_get
@@ -17,13 +17,16 @@ def daily_scan_run(*, as_of: date) -> DailyScan:
     """Scan the book as of a business date (once per date: a second call returns the first).
 
     Per the firm's policy the scan either lists the accounts (the trader's to-do list) or also
-    starts a full rebalance run over exactly those accounts.
+    starts a full rebalance run over exactly those accounts. It also stores every account's
+    position and attention (``AccountPosition``) for the accounts list and the dashboard.
     """
     require_tenant_schema()
     scan, created = DailyScan.objects.select_for_update().get_or_create(scanned_on=as_of)
     if not created:
         return scan
-    found = accounts_needing_attention(as_of=as_of)
+    # Every account's position stored from the same valuation: what the pages read until the
+    # next change or scan.
+    found = account_positions_store(as_of=as_of)
     ScanItem.objects.bulk_create(
         ScanItem(
             scan=scan,

@@ -23,6 +23,8 @@ from apps.accounts.services.identical import (
     identical_group_create,
     identical_group_delete,
     identical_group_update,
+    identical_index_opt_out_create,
+    identical_index_opt_out_delete,
 )
 from apps.accounts.services.ledger import ledger_rebuild
 from apps.common.exceptions import ApplicationError
@@ -65,7 +67,7 @@ def test_issuer_names_compare_without_class_and_punctuation():
 
 
 def test_share_classes_of_one_issuer_are_the_default_groups(master, django_assert_num_queries):
-    with django_assert_num_queries(2):  # the master's stocks, the firm's members
+    with django_assert_num_queries(3):  # stocks, funds on one index less opt-outs, firm members
         groups = _mine(substantially_identical_groups())
     # Not ACM1/ACM2 (two issuer numbers sharing a name) nor VOO/IVV (funds, not share classes).
     assert [g.sorted_symbols for g in groups] == [["BRK.A", "BRK.B"], ["GOOG", "GOOGL"]]
@@ -280,3 +282,108 @@ def test_the_firm_restrictions_page_lists_the_groups_with_reason_and_source(mast
     assert "/admin/accounts/identicalgroup/" not in page  # the admin link is for firm admins
     admin_page = login_client(firms["a"], Role.FIRM_ADMIN).get("/restrictions/").content.decode()
     assert "/admin/accounts/identicalgroup/" in admin_page
+
+
+@pytest.fixture
+def index_funds(master):
+    from apps.securities.models import Security
+
+    for symbol, kind, index in (
+        ("LCF", "etf", "Large-Cap 100"),
+        ("LCFMX", "mutual_fund", "Large-Cap 100"),
+        ("TMKT", "etf", "Total market"),  # alone on its index: no group
+        ("ACTV", "mutual_fund", ""),  # tracks nothing: no group
+    ):
+        Security.objects.create(symbol=symbol, name=symbol, kind=kind, tracked_index=index)
+    return master
+
+
+def _household_with_lcf_loss_and_lcfmx_buy():
+    household = Household.objects.create(external_id="H-IDX", name="Index household")
+    taxable = Account.objects.create(
+        household=household,
+        custodian="schwab",
+        number="IX1",
+        name="Taxable",
+        registration="taxable",
+    )
+    entry(taxable, "dep", "deposit", date(2024, 1, 2), amount="50000")
+    entry(taxable, "b-lcf", "buy", date(2024, 1, 3), "LCF", "10", "5000")
+    entry(taxable, "s-lcf", "sell", date(2024, 3, 1), "LCF", "10", "4000")  # a 1,000 loss
+    entry(taxable, "b-lcfmx", "buy", date(2024, 3, 11), "LCFMX", "10", "4100")  # 10 days later
+    ledger_rebuild(household=household)
+    return household
+
+
+def test_funds_on_one_index_are_one_group_by_default_until_the_firm_opts_a_fund_out(index_funds):
+    admin = index_funds.users[Role.FIRM_ADMIN]
+    groups = {tuple(g.sorted_symbols): g for g in substantially_identical_groups()}
+    assert ("LCF", "LCFMX") in groups
+    assert not [s for s in groups if {"TMKT", "ACTV"} & set(s)]
+    basis = groups["LCF", "LCFMX"].bases[0]
+    assert (basis.reason, basis.firm_group_id) == ("funds tracking one index (Large-Cap 100)", None)
+    household = _household_with_lcf_loss_and_lcfmx_buy()
+    match = WashSaleMatch.objects.get(household=household)  # the ledger reads the default group
+    assert (match.loss_lot_key, match.replacement_lot_key) == ("b-lcf", "b-lcfmx")
+    assert match.disallowed_amount == Decimal("1000.00")
+
+    opt_out = identical_index_opt_out_create(
+        symbol=" lcfmx ",
+        reason="active share-class overlay",
+        source="investment committee minutes 2024-02",
+        acting_user=admin,
+    )
+    assert not [g for g in substantially_identical_groups() if "LCF" in g.symbols]
+    assert not WashSaleMatch.objects.filter(household=household).exists()  # ledger replayed
+    assert TaxLot.objects.get(symbol="LCFMX").adjusted_basis_amount == Decimal("4100.00")
+    created = AuditEvent.objects.get(action="identical_index_opt_out.create")
+    assert created.payload == {
+        "symbol": "LCFMX",
+        "tracked_index": "Large-Cap 100",
+        "reason": "active share-class overlay",
+        "source": "investment committee minutes 2024-02",
+        "ledgers_replayed": 1,
+    }
+    identical_index_opt_out_delete(opt_out=opt_out, acting_user=admin)
+    assert WashSaleMatch.objects.filter(household=household).exists()
+    assert AuditEvent.objects.filter(action="identical_index_opt_out.delete").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("symbol", "code"),
+    [
+        ("NOPE", AccountsErrorCode.UNKNOWN_SYMBOL),
+        ("XOM", AccountsErrorCode.INVALID),  # a stock
+        ("ACTV", AccountsErrorCode.INVALID),  # a fund on no index
+        ("LCF", AccountsErrorCode.INVALID),  # already recorded
+    ],
+)
+def test_an_opt_out_is_for_a_fund_on_an_index_once(index_funds, symbol, code):
+    admin = index_funds.users[Role.FIRM_ADMIN]
+    identical_index_opt_out_create(symbol="LCF", reason="r", source="s", acting_user=admin)
+    with pytest.raises(ApplicationError) as caught:
+        identical_index_opt_out_create(symbol=symbol, reason="r", source="s", acting_user=admin)
+    assert caught.value.code == code
+
+
+def test_api_and_admin_record_opt_outs_for_model_managers(index_funds, firms):
+    advisor, admin = api_client(firms["a"], Role.ADVISOR), api_client(firms["a"], Role.FIRM_ADMIN)
+    body = {"symbol": "LCFMX", "reason": "different methodology", "source": "prospectus"}
+    url = "/api/v1/identical-groups/index-opt-outs/"
+    assert advisor.post(url, body, format="json").status_code == 403
+    created = admin.post(url, body, format="json")
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    assert advisor.get(url).json() == [{"id": pk, **body}]
+    effective = advisor.get("/api/v1/identical-groups/effective/").json()
+    assert not [g for g in effective if "LCF" in g["symbols"]]
+    assert admin.post(url, {**body, "symbol": "XOM"}, format="json").status_code == 400
+    assert admin.delete(f"{url}{pk}/").status_code == 204
+    client = login_client(firms["a"], Role.FIRM_ADMIN)
+    form = {"symbol": "lcf", "reason": "r", "source": "s"}
+    assert client.post("/admin/accounts/identicalindexoptout/add/", form).status_code == 302
+    refused = client.post("/admin/accounts/identicalindexoptout/add/", {**form, "symbol": "XOM"})
+    assert "not a fund tracking an index" in refused.content.decode()
+    page = client.get("/restrictions/").content.decode()
+    assert "funds tracking one index (Large-Cap 100)" not in page  # LCFMX is alone on it now
+    assert "<td>LCF</td><td>r</td>" in page

@@ -245,10 +245,10 @@ def test_a_batch_shares_targets_only_between_accounts_it_cannot_tell_apart(desig
         assert batch[account.pk].lines == alone.lines
         assert batch[account.pk].never_sell == alone.never_sell
     # A book chunk's columns (integer cents, per-symbol values built on demand) give the same.
-    from apps.optimizer.adapters import ChunkLots
+    from apps.accounts.lot_arrays import LotArrays
     from apps.restrictions.selectors import LotShares
 
-    chunk = ChunkLots.read([a.pk for a in accounts])
+    chunk = LotArrays.read([a.pk for a in accounts])
     columns = effective_targets_get(
         accounts=accounts,
         as_of=AS_OF,

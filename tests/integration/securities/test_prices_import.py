@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Price, Security
-from apps.securities.services import prices_import
+from apps.securities.services.master import prices_import
 
 GOOD = """symbol,date,close
 AAPL,2024-01-02,185.64

@@ -1,13 +1,14 @@
 """securities_import: all-or-nothing, every bad line reported, idempotent."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from apps.ingest.problems import FileRejectedError
 from apps.securities.models import Security
-from apps.securities.services import securities_import
+from apps.securities.services.master import securities_import
 
 GOOD = """symbol,cusip,name,kind,sector,industry,esg_tags
 AAPL,037833100,Apple Inc.,stock,Information Technology,"Technology Hardware, Storage & Peripherals",
@@ -112,3 +113,66 @@ def test_command_exits_non_zero_and_prints_every_error(tmp_path, capsys):
     good.write_text(GOOD)
     call_command("import_securities", str(good))
     assert "5 created" in capsys.readouterr().out
+
+
+FUND_HEADER = (
+    "symbol,cusip,name,kind,sector,industry,esg_tags,tracked_index,expense_ratio,min_holding_days"
+)
+FUNDS = f"""{FUND_HEADER}
+AAPL,,Apple Inc.,stock,Information Technology,Software,,,,
+LCF,,Large-cap fund,etf,,,,Large-Cap 100,0.0009,
+LCFMX,,Large-cap mutual fund,mutual_fund,,,,Large-Cap 100,0.0045,60
+MMF,,Money market,money_market,,,,,0.0011,
+"""
+
+
+@pytest.mark.django_db
+def test_fund_columns_are_imported():
+    report = _import(FUNDS)
+    assert report.created == 4
+    mutual = Security.objects.get(symbol="LCFMX")
+    assert (mutual.kind, mutual.tracked_index) == ("mutual_fund", "Large-Cap 100")
+    assert (mutual.expense_ratio_rate, mutual.min_holding_days) == (Decimal("0.0045"), 60)
+    assert Security.objects.get(symbol="MMF").kind == "money_market"
+    assert Security.objects.get(symbol="AAPL").expense_ratio_rate is None
+
+
+@pytest.mark.django_db
+def test_a_file_without_the_fund_columns_leaves_them_alone_and_a_blank_clears():
+    _import(FUNDS)
+    _import(GOOD.replace("SPY,,SPDR S&P 500 ETF Trust,etf", "LCF,,Large-cap fund,etf"))
+    lcf = Security.objects.get(symbol="LCF")
+    assert (lcf.tracked_index, lcf.expense_ratio_rate) == ("Large-Cap 100", Decimal("0.0009"))
+    _import(FUNDS.replace("Large-Cap 100,0.0009,", ",,"))
+    lcf.refresh_from_db()
+    assert (lcf.tracked_index, lcf.expense_ratio_rate) == ("", None)
+
+
+BAD_FUNDS = f"""{FUND_HEADER}
+AAPL,,Apple Inc.,stock,Information Technology,Software,,S&P 500,,
+LCF,,Large-cap fund,etf,,,,Large-Cap 100,0.45,
+LCFMX,,Large-cap mutual fund,mutual_fund,,,,Large-Cap 100,abc,60
+ETF2,,Another ETF,etf,,,,,,30
+MF2,,Another mutual fund,mutual_fund,,,,=HYPERLINK(1),,0
+MSFT,,Microsoft,stock,Information Technology,Software,,,0.001,
+"""
+
+
+@pytest.mark.django_db
+def test_bad_fund_values_are_reported_by_line_and_nothing_is_applied():
+    with pytest.raises(FileRejectedError) as excinfo:
+        _import(BAD_FUNDS)
+    reasons = {(e.line, e.field): e.reason for e in excinfo.value.problems}
+    assert set(reasons) == {
+        (2, "tracked_index"),
+        (3, "expense_ratio"),
+        (4, "expense_ratio"),
+        (5, "min_holding_days"),
+        (6, "tracked_index"),
+        (6, "min_holding_days"),
+        (7, "expense_ratio"),
+    }
+    assert "only funds track an index" in reasons[2, "tracked_index"]
+    assert "write 0.0045 for 0.45%" in reasons[3, "expense_ratio"]
+    assert "only mutual and money-market funds" in reasons[5, "min_holding_days"]
+    assert not Security.objects.exists()

@@ -132,3 +132,80 @@ def test_list_query_count_does_not_grow_with_rows(client):
         counts.append(len(captured))
     assert counts[0] == counts[1]
     assert counts[1] <= 10
+
+
+@pytest.fixture
+def fund(client):
+    from apps.securities.models import FundHolding
+
+    lcf = Security.objects.create(
+        symbol="LCFMX",
+        name="Large-cap mutual fund",
+        kind=SecurityKind.MUTUAL_FUND,
+        tracked_index="Large-Cap 100",
+        expense_ratio_rate=Decimal("0.0045"),
+        min_holding_days=60,
+    )
+    others = [Security.objects.create(symbol=f"S{i:02d}", name=f"Stock {i}") for i in range(22)]
+    FundHolding.objects.bulk_create(
+        [
+            FundHolding(fund=lcf, as_of=date(2024, 1, 2), holding=s, weight=Decimal("0.04"))
+            for s in others
+        ]
+        + [
+            FundHolding(
+                fund=lcf,
+                as_of=date(2023, 6, 30),
+                holding=Security.objects.get(symbol="KO"),
+                weight=Decimal("1"),
+            ),
+            FundHolding(
+                fund=lcf,
+                as_of=date(2024, 1, 2),
+                holding=Security.objects.get(symbol="AAPL"),
+                weight=Decimal("0.1"),
+            ),
+        ]
+    )
+    return lcf
+
+
+def test_detail_of_a_fund_has_its_terms_and_top_20_holdings_as_strings(fund, client):
+    body = client.get(reverse("api-security-detail", args=["lcfmx"])).json()
+    assert (body["kind"], body["tracked_index"], body["min_holding_days"]) == (
+        "mutual_fund",
+        "Large-Cap 100",
+        60,
+    )
+    assert body["expense_ratio_rate"] == "0.00450000"
+    holdings = body["holdings"]
+    assert (holdings["as_of"], holdings["count"], holdings["total_weight"]) == (
+        "2024-01-02",
+        23,
+        "0.98000000",
+    )
+    assert len(holdings["top"]) == 20
+    assert holdings["top"][0] == {"symbol": "AAPL", "name": "Apple", "weight": "0.10000000"}
+    earlier = client.get(reverse("api-security-detail", args=["LCFMX"]), {"as_of": "2023-12-31"})
+    assert earlier.json()["holdings"]["top"] == [
+        {"symbol": "KO", "name": "Coca-Cola", "weight": "1.00000000"}
+    ]
+    stock = client.get(reverse("api-security-detail", args=["AAPL"])).json()
+    assert (stock["holdings"], stock["expense_ratio_rate"], stock["tracked_index"]) == (
+        None,
+        None,
+        "",
+    )
+
+
+def test_the_security_page_shows_a_fund_and_its_holdings(fund, firms):
+    from tests.conftest import login_client
+
+    page = login_client(firms["a"], Role.VIEWER).get("/securities/lcfmx/").content.decode()
+    assert "Large-Cap 100" in page
+    assert "0.45% a year" in page
+    assert "60 days" in page
+    assert "Holdings as of 2024-01-02" in page
+    assert "The largest 20 of 23 holdings" in page
+    assert '<a href="/securities/AAPL/">AAPL</a></td><td>Apple</td><td class="num">10.00%' in page
+    assert login_client(firms["a"], Role.VIEWER).get("/securities/NOPE/").status_code == 404

@@ -112,7 +112,10 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         Transaction,
         WashSaleMatch,
     )
-    from apps.accounts.services.identical import identical_group_create
+    from apps.accounts.services.identical import (
+        identical_group_create,
+        identical_index_opt_out_create,
+    )
     from apps.accounts.services.ledger import ledger_rebuild
     from apps.models.models import ModelPortfolio, ModelVersion
     from apps.reports.models import FirmBranding, ReportFile, ReportKind
@@ -200,6 +203,11 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
     identical = identical_group_create(
         symbols=["GGG", "HHH"], reason="Quokka identical", source="Quokka", acting_user=admin
     )
+    for fund in ("IXF1", "IXF2"):  # two funds on one index (public data: no marker)
+        Security.objects.create(symbol=fund, name="Index fund", kind="etf", tracked_index="IX")
+    opt_out = identical_index_opt_out_create(
+        symbol="IXF1", reason="Quokka opt-out", source="Quokka", acting_user=admin
+    )
     version = ModelVersion.objects.filter(model=run_book["model"]).get()
     scan = daily_scan_run(as_of=AS_OF)
     report_file = ReportFile.objects.get(batch=batch)
@@ -216,6 +224,7 @@ def seed(firm_a_ids_apart: None, run_book: dict[str, Any], firms: Any, settings:
         "accounts.realizedgain": RealizedGain.objects.filter(account=legacy).first().pk,
         "accounts.washsalematch": WashSaleMatch.objects.get(household=household).pk,
         "accounts.identicalgroup": identical.pk,
+        "accounts.identicalindexoptout": opt_out.pk,
         "portfolio_models.modelportfolio": run_book["model"].pk,
         "portfolio_models.modelversion": version.pk,
         "model_version_number": version.number,

@@ -38,6 +38,7 @@ SEGMENT_KINDS = {
     "tokens": "access.apitoken",
     "securities": "security_symbol",
     "identical-groups": "accounts.identicalgroup",
+    "index-opt-outs": "accounts.identicalindexoptout",
     "firms": "firms.firm",
 }
 # Request body fields (OpenAPI components) that carry ids, and what they name.

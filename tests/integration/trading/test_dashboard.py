@@ -2,9 +2,16 @@
 
 from decimal import Decimal
 
+import time_machine
+
 from apps.access.roles import Role
-from apps.accounts.attention import account_positions, accounts_needing_attention
-from apps.accounts.models import Account, RealizedGain
+from apps.accounts.attention import (
+    account_position_rows,
+    account_positions,
+    account_positions_store,
+    accounts_needing_attention,
+)
+from apps.accounts.models import Account, AccountPosition, RealizedGain
 from apps.reports.dashboard import book_overview, drift_bucket, harvest_by_month
 from apps.trading.models import ProposedTrade, RunMode, RunScope, TradeSide
 from apps.trading.services.runs import (
@@ -33,6 +40,7 @@ def test_the_overview_adds_up_what_is_stored(run_book, firms):
     run = _run(run_book, firms)
     realize_aaa_gain(run_book["legacy"])
     entry_loss = RealizedGain.objects.filter(gain_amount__lt=0)
+    account_positions_store(as_of=AS_OF)  # the daily scan's valuation
     book = book_overview(as_of=AS_OF)
 
     managed = list(Account.objects.filter(model__isnull=False))
@@ -64,6 +72,9 @@ def test_drift_buckets_have_closed_lower_bounds():
 
 
 def test_every_role_sees_the_dashboard_ranked(run_book, firms):
+    from apps.common.tenancy import firm_today
+
+    account_positions_store(as_of=firm_today())  # the daily scan's valuation (closes of AS_OF)
     found = accounts_needing_attention(as_of=AS_OF)
     names = [Account.objects.get(pk=a.account_id).name for a in found]
     for role in (Role.VIEWER, Role.ADVISOR, Role.TRADER, Role.FIRM_ADMIN):
@@ -95,41 +106,78 @@ def test_taxes_saved_is_recomputed_when_the_ledger_changes(run_book):
     assert after != before
 
 
-def test_a_large_book_is_valued_once_and_then_read_from_the_cache(run_book, monkeypatch):
-    """The overview values the book once for its figures and its attention list; a book over
-    ``POSITIONS_DIRECT_MAX`` accounts is read from the cache the accounts list shares."""
+STORED = ("valued_on", "valued_model_id", "value_amount", "drift_rate", "drift_trade_amount")
+STORED += ("harvest_loss_amount", "losers", "needs_attention", "reasons", "is_drift", "is_harvest")
+STORED += ("is_cash_due", "is_budget_nearly_used", "cash_shortfall_amount", "stake_amount")
+
+
+def _fresh():
+    """Every account's row as a fresh computation gives it now, by account id."""
+    rows, _ = account_position_rows(accounts=list(Account.objects.order_by("pk")), as_of=AS_OF)
+    return {r.account_id: tuple(getattr(r, f) for f in STORED) for r in rows}
+
+
+def _stored():
+    return {
+        r.account_id: tuple(getattr(r, f) for f in STORED)
+        for r in AccountPosition.objects.order_by("pk")
+    }
+
+
+def test_stored_positions_equal_a_fresh_computation_after_each_change(run_book, firms):
+    """The ledger rebuild and a profile change store what a fresh valuation gives."""
+    from apps.accounts.services.accounts import account_update_profile
+
+    with time_machine.travel("2024-06-28 15:00:00-04:00", tick=False):
+        account_positions_store(as_of=AS_OF)
+        assert _stored() == _fresh()
+        before = _stored()[run_book["legacy"].pk]
+        realize_aaa_gain(run_book["legacy"])  # a sale: new lots, cash and gains
+        assert _stored() == _fresh()
+        assert _stored()[run_book["legacy"].pk] != before
+        account_update_profile(
+            account=run_book["legacy"],
+            changes={"drift_tolerance_rate": Decimal("0.5")},
+            acting_user=firms["a"].users[Role.ADVISOR],
+        )
+        assert _stored() == _fresh()
+        assert not _stored()[run_book["legacy"].pk][STORED.index("is_drift")]
+
+
+def test_the_overview_reads_stored_rows_and_refreshes_a_stale_book_in_a_task(run_book, monkeypatch):
+    """No request values the book: a stale book is shown as stored and refreshed by a task."""
+    from apps.accounts import attention, tasks
+
+    account_positions_store(as_of=AS_OF)
+    stored = book_overview(as_of=AS_OF)
+    AccountPosition.objects.update(valued_on=AS_OF.replace(day=27))  # yesterday's closes
+    Account.objects.filter(pk=run_book["cash_only"].pk).update(model=None)  # not via a service
+
+    def valuing(**kwargs):
+        raise AssertionError("a request valued the book")
+
+    enqueued = []
+    monkeypatch.setattr(attention, "account_positions", valuing)
+    monkeypatch.setattr(tasks.account_positions_refresh, "delay", enqueued.append)
     from django.core.cache import cache
 
-    from apps.accounts import attention
-
-    direct = book_overview(as_of=AS_OF)
-    calls = []
-    valued = attention.account_positions
-
-    def counting(**kwargs):
-        calls.append(len(kwargs["accounts"]))
-        return valued(**kwargs)
-
-    reads = []
-    managed = attention.managed_accounts
-
-    def reading():
-        reads.append(1)
-        return managed()
-
-    from apps.reports import dashboard
-
-    monkeypatch.setattr(attention, "account_positions", counting)
-    monkeypatch.setattr(attention, "managed_accounts", reading)
-    monkeypatch.setattr(dashboard, "managed_accounts", reading)
-    monkeypatch.setattr(attention, "POSITIONS_DIRECT_MAX", 1)
     cache.clear()
-    first = book_overview(as_of=AS_OF)
-    second = book_overview(as_of=AS_OF)
-    assert calls == [Account.objects.count()]  # the whole book, once, for both overviews
-    assert len(reads) == 2  # the managed accounts read once per overview
-    assert direct.cached_for_s == 0 and first.cached_for_s == attention.BOOK_POSITIONS_TTL_S
-    for book in (first, second):
-        assert book.managed_value_amount == direct.managed_value_amount
-        assert book.harvest_loss_amount == direct.harvest_loss_amount
-        assert [r.account.pk for r in book.attention] == [r.account.pk for r in direct.attention]
+    stale = book_overview(as_of=AS_OF)
+    again = book_overview(as_of=AS_OF)
+    assert enqueued == [AS_OF.isoformat()]  # once: the lock holds until the task is done
+    assert stale.valued_on == again.valued_on == AS_OF.replace(day=27)
+    assert stale.managed_value_amount == stored.managed_value_amount
+    assert [r.account.pk for r in stale.attention] == [r.account.pk for r in stored.attention]
+
+    monkeypatch.undo()
+    assert attention.stale_account_ids(as_of=AS_OF) == sorted(a.pk for a in Account.objects.all())
+    tasks.account_positions_refresh(AS_OF.isoformat())
+    assert attention.stale_account_ids(as_of=AS_OF) == []
+    assert _stored() == _fresh()
+    fresh = book_overview(as_of=AS_OF)
+    assert fresh.valued_on == AS_OF
+    assert fresh.managed_accounts == 2
+    positions = account_positions(
+        accounts=list(Account.objects.filter(model__isnull=False)), as_of=AS_OF
+    )
+    assert fresh.managed_value_amount == sum(p.value_amount for p in positions.values())

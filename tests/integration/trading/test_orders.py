@@ -31,7 +31,7 @@ from apps.trading.models import (
     RunScope,
     TradeFile,
 )
-from apps.trading.order_selectors import allocation_list_for_order, order_list
+from apps.trading.orders.selectors import allocation_list_for_order, order_list
 from apps.trading.services.fills import fills_import
 from apps.trading.services.orders import orders_create_from_approved
 from apps.trading.services.review import proposals_decide

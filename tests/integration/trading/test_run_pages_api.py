@@ -175,3 +175,46 @@ def test_a_double_click_on_rebalance_selected_starts_one_run(firms, run_book):
     second = trader.post("/scan/", form)
     assert first["Location"] == second["Location"]
     assert RebalanceRun.objects.count() == 1
+
+
+def test_a_large_book_picks_one_account_by_number_not_from_a_list(
+    firms, run_book, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Above ``ACCOUNT_OPTIONS_MAX`` accounts no form lists them all (seconds at 20,000)."""
+    from apps.accounts import selectors
+    from apps.reports.models import ReportBatch
+
+    monkeypatch.setattr(selectors, "ACCOUNT_OPTIONS_MAX", 2)
+    client = login_client(firms["a"], Role.TRADER)
+    for path in ("/runs/", "/reports/"):
+        html = client.get(path).content.decode()
+        assert f'value="account:{run_book["legacy"].pk}"' not in html
+        assert f'<option value="{run_book["legacy"].pk}"' not in html
+        assert 'name="account_number"' in html
+    unknown = client.post(
+        "/runs/",
+        {"target": "book", "account_number": "NOPE", "mode": "full_rebalance", "as_of": str(AS_OF)},
+    )
+    assert "no account (or several) has this number" in unknown.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(
+            "/runs/",
+            {
+                "target": "book",
+                "account_number": "R1",
+                "mode": "full_rebalance",
+                "as_of": str(AS_OF),
+            },
+        )
+        client.post(
+            "/reports/",
+            {"kind": "client", "year": AS_OF.year, "as_of": str(AS_OF), "account_number": "R1"},
+        )
+    run = RebalanceRun.objects.get()
+    assert (run.scope, run.scope_ids) == ("account", [run_book["legacy"].pk])
+    assert list(ReportBatch.objects.get().account_ids) == [run_book["legacy"].pk]
+
+    monkeypatch.setattr(selectors, "ACCOUNT_OPTIONS_MAX", 1000)  # a short book: by name
+    html = client.get("/runs/").content.decode()
+    assert f'value="account:{run_book["legacy"].pk}"' in html
+    assert 'name="account_number"' not in html

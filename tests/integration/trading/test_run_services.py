@@ -94,6 +94,22 @@ def test_run_optimizes_each_account_once_and_skips_bad_data(run_book):
     assert rebalance_chunk_execute(run_id=run.pk, chunk=0) == 0
     assert Proposal.objects.filter(run=run).count() == 2
 
+    # The run's stored totals (what its pages read) are its proposals' and trades', once.
+    from apps.trading.selectors import run_totals
+
+    totals = run_totals(run_ids=[run.pk])[run.pk]
+    trades = ProposedTrade.objects.filter(proposal__run=run)
+    proposals = Proposal.objects.filter(run=run)
+    assert totals.proposals == 2
+    assert totals.proposals_with_trades == len({t.proposal_id for t in trades})
+    assert totals.buy_amount == sum(t.amount for t in trades if t.side == "buy")
+    assert totals.sell_amount == sum(t.amount for t in trades if t.side == "sell")
+    assert totals.realized_gain_amount == sum(
+        t.realized_gain_amount for t in trades if t.side == "sell"
+    )
+    assert totals.estimated_tax_amount == sum(p.estimated_tax_amount for p in proposals)
+    assert totals.naive_tax_amount == sum(p.naive_tax_amount for p in proposals)
+
 
 def test_replay_from_snapshot_gives_the_same_trades(run_book):
     from apps.optimizer import adapters
@@ -211,8 +227,8 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
     texts' separator."""
     from datetime import date
 
+    from apps.accounts.lot_arrays import LotArrays
     from apps.accounts.models import TaxLot
-    from apps.optimizer.adapters import ChunkLots
 
     accounts = [run_book["legacy"], run_book["cash_only"], run_book["no_basis"]]
     if edge:
@@ -223,7 +239,7 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
         TaxLot.objects.filter(pk=last.pk).update(
             lot_key="", acquired_on=date.min, holding_period_start_on=date.max
         )
-    lots = ChunkLots.read([a.pk for a in accounts])
+    lots = LotArrays.read([a.pk for a in accounts])
     expected = {
         (
             lot.account_id,
@@ -254,7 +270,7 @@ def test_chunk_lot_read_gives_the_ledgers_lots_exactly(run_book, edge):
         assert lots.codes[where].tolist() == sorted(lots.codes[where].tolist())
     assert run_book["cash_only"].pk not in lots.slices
     assert lots.slices[run_book["legacy"].pk].stop - lots.slices[run_book["legacy"].pk].start == 2
-    nothing = ChunkLots.read([run_book["cash_only"].pk])
+    nothing = LotArrays.read([run_book["cash_only"].pk])
     assert len(nothing.lot_keys) == 0 and nothing.slices == {} and nothing.shares_micro.size == 0
 
 

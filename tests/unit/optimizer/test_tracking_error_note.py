@@ -1,8 +1,8 @@
-"""A run that raises an account's tracking error says why (``adapters._tracking_error_note``)."""
+"""A run that raises an account's tracking error says why (``_tracking_error_note``)."""
 
 from types import SimpleNamespace
 
-from apps.optimizer.adapters import _tracking_error_note
+from apps.optimizer.adapters.results import _tracking_error_note
 from apps.optimizer.core.types import DroppedTrade, TradeReason, TradeSide
 
 

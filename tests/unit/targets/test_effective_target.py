@@ -229,3 +229,62 @@ def test_a_screen_matching_only_a_holding_or_only_a_target_gets_no_nothing_match
     assert held_only.lines == () and held_only.blocked == {"PM"}  # the run sells PM
     targeted = effective_target(flat(PM="0.1", KO="0.9"), securities=SECURITIES, rules=[tobacco])
     assert len(targeted.lines) == 1 and targeted.lines[0].startswith("PM removed: tobacco screen")
+
+
+TOBACCO = Rule(RuleKind.EXCLUDE_ESG, "tobacco", "no tobacco", "account")
+LOOK_THROUGH = {
+    "LCF": {"AAPL": D("0.5"), "MO": D("0.008"), "PM": D("0.004"), "KO": D("0.488")},
+    "TECF": {"AAPL": D("0.5"), "MSFT": D("0.5")},
+}
+
+
+def test_a_fund_holding_screened_names_is_flagged_and_kept_by_default():
+    model = flat("0.02", LCF="0.5", TECF="0.3", PM="0.18")
+    target = effective_target(
+        model, securities=SECURITIES, rules=[TOBACCO], look_through=LOOK_THROUGH
+    )
+    assert target.weights["LCF"] > D("0.5")  # kept, and eligible for PM's freed weight
+    assert "LCF" not in target.blocked
+    assert "PM" not in target.weights  # a direct holding is screened as ever
+    assert (
+        "LCF holds 1.20% screened by 'tobacco screen (account: no tobacco)' (MO 0.80%, PM 0.40%); "
+        "kept: the firm flags funds, it does not exclude them"
+    ) in target.lines
+    assert not [line for line in target.lines if line.startswith("TECF")]
+    reconcile(target)
+
+
+def test_the_firm_may_exclude_a_fund_holding_screened_names_as_the_rule_says():
+    model = flat("0.02", LCF="0.5", TECF="0.48")
+    target = effective_target(
+        model,
+        securities=SECURITIES,
+        rules=[TOBACCO],
+        look_through=LOOK_THROUGH,
+        exclude_screened_funds=True,
+    )
+    assert "LCF" not in target.weights
+    assert target.weights["TECF"] == D("0.98")
+    assert "LCF" in target.blocked
+    assert target.lines == (
+        "LCF removed: tobacco screen (account: no tobacco) through its holdings (MO 0.80%, "
+        "PM 0.40%); weight 50.00% moved to the other names pro rata: TECF +50.00%",
+    )
+    reconcile(target)
+
+
+def test_a_rule_reaching_only_a_fund_gets_no_nothing_matched_note_and_never_sell_does_not_reach():
+    model = flat("0", LCF="1")
+    keep_mo = Rule(RuleKind.NEVER_SELL, "MO", "gift", "account")
+    target = effective_target(
+        model,
+        securities=SECURITIES,
+        rules=[TOBACCO, keep_mo],
+        look_through=LOOK_THROUGH,
+        as_of=date(2026, 12, 5),
+    )
+    assert target.lines == (
+        "LCF holds 1.20% screened by 'tobacco screen (account: no tobacco)' (MO 0.80%, PM 0.40%); "
+        "kept: the firm flags funds, it does not exclude them",
+        "never sell (account: gift): nothing held or targeted matched 'MO' on 2026-12-05",
+    )

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.ingest.commands import file_content, rejection_write
 from apps.ingest.problems import FileRejectedError
-from apps.securities.services import DEFAULT_PRICE_SOURCE, prices_import
+from apps.securities.services.master import DEFAULT_PRICE_SOURCE, prices_import
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.ingest.commands import file_content, rejection_write
 from apps.ingest.problems import FileRejectedError
-from apps.securities.services import securities_import
+from apps.securities.services.master import securities_import
 
 
 class Command(BaseCommand):

@@ -9,15 +9,16 @@ from django.utils import timezone
 
 from apps.ingest.commands import rejection_write
 from apps.ingest.problems import FileRejectedError
-from apps.securities.services import reference_data_load
+from apps.securities.services.reference import reference_data_load
 
 
 class Command(BaseCommand):
     """Thin interface over ``reference_data_load`` (idempotent)."""
 
     help = (
-        "Load S&P 500 members (+RRC), ETFs and cash; skfolio's real adjusted closes; and "
-        "synthetic factor-model prices (is_synthetic=True) up to --synthetic-to."
+        "Load S&P 500 members (+RRC), ETFs and cash; skfolio's real adjusted closes; "
+        "synthetic factor-model prices (is_synthetic=True) up to --synthetic-to; and the demo "
+        "basket funds (holdings and closes computed from them)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -57,6 +58,10 @@ class Command(BaseCommand):
             f"{report.synthetic_price_rows} synthetic ({report.synthetic_from}..{report.end_on}); "
             f"{prices.created} created, {prices.updated} updated, {prices.unchanged} unchanged "
             f"in {prices.seconds:.1f}s ({rate:,.0f} rows/s)\n"
+            f"demo basket funds: {report.basket_price_rows} closes, "
+            f"{report.fund_holdings.rows_read} holdings "
+            f"({report.fund_holdings.baskets_replaced} fund-dates replaced, "
+            f"{report.fund_holdings.baskets_unchanged} unchanged)\n"
             f"total {time.perf_counter() - started:.1f}s (including the commit)"
         )
         for note in report.notes:

@@ -1,4 +1,4 @@
-"""Writes to the securities master: CSV imports and the reference-data load.
+"""Writes to the securities master: the securities and prices CSV imports.
 
 Imports are all-or-nothing: every row is validated first and every bad row is reported with its
 line number, field and reason; nothing is written unless the whole file is good. Re-importing the
@@ -11,26 +11,52 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.common.bulk import sql_table
+from apps.common.csv_out import formula_leading, formula_leading_message
 from apps.common.limits import PRICE_MAX_INTEGER_DIGITS
+from apps.common.money import RATE
 from apps.ingest import fields
 from apps.ingest.problems import FileRejectedError, Problem
 from apps.ingest.reading import Layout, Reading, Row, columns, rows_read
 from apps.securities import reference_data as ref
-from apps.securities.models import SYMBOL_PATTERN, Price, Security, SecurityKind
-
-SECURITY_LAYOUT = Layout(
-    columns("symbol", "cusip", "name", "kind", "sector", "industry", "esg_tags")
+from apps.securities.models import (
+    DOLLAR_TRADED_KINDS,
+    FUND_KINDS,
+    SYMBOL_PATTERN,
+    Price,
+    Security,
+    SecurityKind,
 )
+
+# A fund's columns are optional: a file without one leaves that field of existing rows alone.
+FUND_COLUMNS: dict[str, str] = {
+    "tracked_index": "tracked_index",
+    "expense_ratio": "expense_ratio_rate",
+    "min_holding_days": "min_holding_days",
+}
+SECURITY_LAYOUT = Layout(
+    columns(
+        "symbol",
+        "cusip",
+        "name",
+        "kind",
+        "sector",
+        "industry",
+        "esg_tags",
+        optional=tuple(FUND_COLUMNS),
+    )
+)
+EXPENSE_RATIO_MAX_RATE = Decimal("0.1")  # the model's check constraint: 10% a year
+MIN_HOLDING_DAYS_MAX = 365
 PRICE_LAYOUT = Layout(columns("symbol", "date", "close", optional=("synthetic",)))
 DEFAULT_PRICE_SOURCE = "csv import"
 
@@ -46,12 +72,13 @@ class SecuritiesErrorCode(StrEnum):
     INVALID_FILE = "invalid_file"
 
 
-def _rejected(problems: Sequence[Problem]) -> FileRejectedError:
-    """The file's rejection: nothing was written; every problem by line."""
+def file_rejected(problems: Sequence[Problem], *, report: Any = None) -> FileRejectedError:
+    """The file's rejection: nothing was written; every problem by line (and the report)."""
     return FileRejectedError(
         sorted(problems, key=lambda p: p.line),
         message=f"{len(problems)} error(s); nothing was imported",
         code=SecuritiesErrorCode.INVALID_FILE,
+        report=report,
     )
 
 
@@ -78,31 +105,18 @@ class PriceRow:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceLoadReport:
-    """What ``reference_data_load`` did."""
-
-    securities: ImportReport
-    prices: ImportReport
-    real_price_rows: int
-    synthetic_price_rows: int
-    synthetic_from: date
-    end_on: date
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-
-
 # --- securities -----------------------------------------------------------------------------------
 
 
-def _rows(source: TextIO | bytes, layout: Layout) -> tuple[Iterator[Row], Reading]:
+def file_rows(source: TextIO | bytes, layout: Layout) -> tuple[Iterator[Row], Reading]:
     """The file's rows (bytes are decoded as every import's: UTF-8, BOM, size limit)."""
     reading = Reading()
     content = source if isinstance(source, bytes) else source.read()
     return rows_read(content, layout, reading), reading
 
 
-def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
+def security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
+    """What is wrong with one security row: ``(field, reason)`` pairs, none when it is good."""
     problems: list[tuple[str, str]] = []
     if not _SYMBOL_RE.fullmatch(row.symbol):
         problems.append(("symbol", f"{row.symbol!r} is not a ticker symbol (A-Z, 0-9, '.', '-')"))
@@ -127,15 +141,79 @@ def _security_row_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
         for tag in row.esg_tags
         if tag not in ref.ESG_TAGS
     )
+    problems.extend(_fund_field_errors(row))
     return problems
+
+
+def _fund_field_errors(row: ref.ReferenceSecurity) -> list[tuple[str, str]]:
+    """A fund's own fields: only on funds, in range; the minimum holding only on mutual funds."""
+    problems: list[tuple[str, str]] = []
+    is_fund = row.kind in FUND_KINDS
+    if row.tracked_index:
+        if not is_fund:
+            problems.append(("tracked_index", f"only funds track an index, not a {row.kind}"))
+        elif len(row.tracked_index) > Security._meta.get_field("tracked_index").max_length:  # type: ignore[operator]
+            problems.append(("tracked_index", "longer than 100 characters"))
+        elif formula_leading(row.tracked_index):
+            problems.append(("tracked_index", formula_leading_message(row.tracked_index)))
+    if row.expense_ratio_rate is not None:
+        if not is_fund:
+            problems.append(
+                ("expense_ratio", f"only funds have an expense ratio, not a {row.kind}")
+            )
+        elif not 0 <= row.expense_ratio_rate <= EXPENSE_RATIO_MAX_RATE:
+            problems.append(
+                (
+                    "expense_ratio",
+                    f"{row.expense_ratio_rate} is not a fraction between 0 and "
+                    f"{EXPENSE_RATIO_MAX_RATE} (write 0.0045 for 0.45%)",
+                )
+            )
+    if row.min_holding_days is not None and row.kind not in DOLLAR_TRADED_KINDS:
+        # ETFs trade on an exchange like stocks; a minimum holding period is a mutual fund's
+        # short-term redemption rule.
+        problems.append(
+            ("min_holding_days", f"only mutual and money-market funds have one, not a {row.kind}")
+        )
+    return problems
+
+
+def _fund_cells(raw: Row) -> dict[str, object]:
+    """The fund columns the file has (blank clears), by model field; problems on ``raw``."""
+    values: dict[str, object] = {}
+    if "tracked_index" in raw.cells:
+        values["tracked_index"] = raw.text("tracked_index")
+    if "expense_ratio" in raw.cells:
+        values["expense_ratio_rate"] = fields.decimal(
+            raw,
+            "expense_ratio",
+            places=RATE["decimal_places"],
+            max_integer_digits=RATE["max_digits"] - RATE["decimal_places"],
+            required=False,
+        )
+    if "min_holding_days" in raw.cells:
+        text = raw.text("min_holding_days")
+        days: int | None = None
+        if text and (not text.isdigit() or not 1 <= int(text) <= MIN_HOLDING_DAYS_MAX):
+            raw.error(
+                "min_holding_days", f"{text[:40]!r} is not a whole number of days from 1 to 365"
+            )
+        elif text:
+            days = int(text)
+        values["min_holding_days"] = days
+    return values
 
 
 def _parse_security_csv(
     source: TextIO | bytes,
-) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[Problem], int]:
-    rows, reading = _rows(source, SECURITY_LAYOUT)
+) -> tuple[list[tuple[int, ref.ReferenceSecurity]], list[Problem], int, frozenset[str]]:
+    rows, reading = file_rows(source, SECURITY_LAYOUT)
     parsed: list[tuple[int, ref.ReferenceSecurity]] = []
+    present: set[str] = set()
     for raw in rows:
+        before = len(reading.problems)
+        fund = _fund_cells(raw)
+        present.update(fund)
         tags = tuple(
             sorted({tag.strip() for tag in raw.text("esg_tags").split(";") if tag.strip()})
         )
@@ -147,13 +225,14 @@ def _parse_security_csv(
             sector=raw.text("sector"),
             industry=raw.text("industry"),
             esg_tags=tags,
+            **fund,  # type: ignore[arg-type]
         )
-        problems = _security_row_errors(row)
+        problems = security_row_errors(row)
         for name, reason in problems:
             raw.error(name, reason)
-        if not problems:
+        if len(reading.problems) == before:
             parsed.append((raw.line, row))
-    return parsed, reading.problems, reading.data_lines
+    return parsed, reading.problems, reading.data_lines, frozenset(present)
 
 
 def _dedupe_securities(
@@ -198,9 +277,17 @@ def _dedupe_securities(
 
 
 _SECURITY_FIELDS = ("cusip", "name", "kind", "sector", "industry", "esg_tags")
+_FUND_FIELDS = frozenset(FUND_COLUMNS.values())
 
 
-def _securities_upsert(rows: Sequence[ref.ReferenceSecurity]) -> tuple[int, int, int]:
+def securities_upsert(
+    rows: Sequence[ref.ReferenceSecurity], *, fund_fields: frozenset[str] = _FUND_FIELDS
+) -> tuple[int, int, int]:
+    """Create or update securities by symbol; ``fund_fields``: the fund fields to write.
+
+    Returns:
+        Counts of created, updated and unchanged securities.
+    """
     existing = {s.symbol: s for s in Security.objects.filter(symbol__in=[r.symbol for r in rows])}
     now = timezone.now()
     to_create: list[Security] = []
@@ -213,6 +300,7 @@ def _securities_upsert(rows: Sequence[ref.ReferenceSecurity]) -> tuple[int, int,
             "sector": row.sector,
             "industry": row.industry,
             "esg_tags": list(row.esg_tags),
+            **{name: getattr(row, name) for name in sorted(fund_fields)},
         }
         security = existing.get(row.symbol)
         if security is None:
@@ -224,7 +312,7 @@ def _securities_upsert(rows: Sequence[ref.ReferenceSecurity]) -> tuple[int, int,
             to_update.append(security)
     Security.objects.bulk_create(to_create, batch_size=1000)
     Security.objects.bulk_update(
-        to_update, fields=[*_SECURITY_FIELDS, "updated_at"], batch_size=1000
+        to_update, fields=[*_SECURITY_FIELDS, *sorted(fund_fields), "updated_at"], batch_size=1000
     )
     return len(to_create), len(to_update), len(rows) - len(to_create) - len(to_update)
 
@@ -235,8 +323,10 @@ def securities_import(*, source: TextIO | bytes) -> ImportReport:
 
     Args:
         source: the CSV (text, or bytes: UTF-8, BOM allowed) with the header
-            ``symbol,cusip,name,kind,sector,industry,esg_tags``;
-            ``esg_tags`` is ``;``-separated.
+            ``symbol,cusip,name,kind,sector,industry,esg_tags`` and optionally a fund's
+            ``tracked_index``, ``expense_ratio`` (a fraction) and ``min_holding_days``;
+            ``esg_tags`` is ``;``-separated. A fund column the file lacks leaves that field
+            of existing securities as it is.
 
     Returns:
         Counts of created, updated and unchanged securities.
@@ -245,12 +335,12 @@ def securities_import(*, source: TextIO | bytes) -> ImportReport:
         FileRejectedError: any row is bad; nothing was written.
     """
     started = time.perf_counter()
-    parsed, errors, read = _parse_security_csv(source)
+    parsed, errors, read, fund_fields = _parse_security_csv(source)
     rows, duplicate_errors, duplicates = _dedupe_securities(parsed)
     errors += duplicate_errors
     if errors:
-        raise _rejected(errors)
-    created, updated, unchanged = _securities_upsert(rows)
+        raise file_rejected(errors)
+    created, updated, unchanged = securities_upsert(rows, fund_fields=fund_fields)
     return ImportReport(
         read, created, updated, unchanged, duplicates, time.perf_counter() - started
     )
@@ -284,7 +374,7 @@ def _price_row(raw: Row, known: set[str], price_source: str) -> PriceRow | None:
 def _parse_price_csv(
     *, source: TextIO | bytes, price_source: str
 ) -> tuple[list[PriceRow], list[Problem], int, int]:
-    rows, reading = _rows(source, PRICE_LAYOUT)
+    rows, reading = file_rows(source, PRICE_LAYOUT)
     raw_rows = list(rows)
     known = set(
         Security.objects.filter(
@@ -312,7 +402,7 @@ def _parse_price_csv(
     return prices, reading.problems, reading.data_lines, duplicates
 
 
-def _prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
+def prices_upsert(rows: Iterable[PriceRow]) -> tuple[int, int, int]:
     """Upsert prices with COPY + one INSERT ... ON CONFLICT; returns created, updated, unchanged.
 
     Raw SQL (second reviewer): unqualified table names only, so ``search_path`` decides the
@@ -383,108 +473,8 @@ def prices_import(
     started = time.perf_counter()
     rows, errors, read, duplicates = _parse_price_csv(source=source, price_source=price_source)
     if errors:
-        raise _rejected(errors)
-    created, updated, unchanged = _prices_upsert(rows)
+        raise file_rejected(errors)
+    created, updated, unchanged = prices_upsert(rows)
     return ImportReport(
         read, created, updated, unchanged, duplicates, time.perf_counter() - started
-    )
-
-
-# --- reference data -------------------------------------------------------------------------------
-
-
-def _reference_price_rows(
-    *, securities: Sequence[ref.ReferenceSecurity], end_on: date, synthetic_from: date, seed: int
-) -> tuple[list[PriceRow], int, int]:
-    real = ref.skfolio_real_prices()
-    rows: list[PriceRow] = []
-    for day, closes in zip(real.dates, real.closes, strict=True):
-        rows.extend(
-            PriceRow(symbol, day, Decimal(close), False, ref.SKFOLIO_SOURCE)
-            for symbol, close in zip(real.symbols, closes, strict=True)
-        )
-    real_count = len(rows)
-
-    real_last_close = {symbol: float(real.closes[-1][j]) for j, symbol in enumerate(real.symbols)}
-    funds = {fund.symbol: fund for fund in ref.FUND_SPECS}
-    specs: list[ref.SyntheticSpec] = []
-    for security in securities:
-        if security.symbol in funds:
-            specs.append(ref.fund_spec(funds[security.symbol]))
-        else:
-            specs.append(
-                ref.stock_spec(
-                    symbol=security.symbol,
-                    sector=security.sector,
-                    seed=seed,
-                    start_price=real_last_close.get(security.symbol),
-                )
-            )
-    calendar = ref.synthetic_calendar(
-        real_dates=real.dates, end=max(end_on, ref.SYNTHETIC_ANCHOR_ON)
-    )
-    paths = ref.synthetic_price_paths(
-        specs=specs, calendar=calendar, seed=seed, real_market_log_returns=real.market_log_returns
-    )
-    source = ref.synthetic_source(seed)
-    real_end = real.dates[-1]
-    for column, spec in enumerate(specs):
-        first_day = (
-            real_end + timedelta(days=1) if spec.symbol in real_last_close else synthetic_from
-        )
-        label = ref.CONSTANT_NAV_SOURCE if spec.is_constant_nav else source
-        rows.extend(
-            PriceRow(spec.symbol, day, Decimal(ref.format_price(paths[index, column])), True, label)
-            for index, day in enumerate(calendar)
-            if first_day <= day <= end_on
-        )
-    return rows, real_count, len(rows) - real_count
-
-
-@transaction.atomic
-def reference_data_load(
-    *, end_on: date, synthetic_from: date | None = None, seed: int = 0
-) -> ReferenceLoadReport:
-    """Load the S&P 500 (+RRC), funds and cash, real skfolio closes and synthetic prices.
-
-    Idempotent: a second run with the same arguments creates and updates nothing.
-
-    Args:
-        end_on: last date to generate synthetic prices for (the caller's "today").
-        synthetic_from: first synthetic date for names without real prices; default two years
-            before ``end_on``. The 20 real names continue synthetically from their last real close.
-        seed: the factor model's seed (stored in ``Price.source``).
-    """
-    started = time.perf_counter()
-    synthetic_from = synthetic_from or end_on - timedelta(days=730)
-    securities = ref.reference_securities()
-    errors = [
-        Problem(line, name, f"{row.symbol}: {reason}")
-        for line, row in enumerate(securities, start=1)
-        for name, reason in _security_row_errors(row)
-    ]
-    if errors:
-        raise _rejected(errors)
-    created, updated, unchanged = _securities_upsert(securities)
-    securities_report = ImportReport(len(securities), created, updated, unchanged)
-
-    price_started = time.perf_counter()
-    rows, real_count, synthetic_count = _reference_price_rows(
-        securities=securities, end_on=end_on, synthetic_from=synthetic_from, seed=seed
-    )
-    created, updated, unchanged = _prices_upsert(rows)
-    prices_report = ImportReport(
-        len(rows), created, updated, unchanged, seconds=time.perf_counter() - price_started
-    )
-    return ReferenceLoadReport(
-        securities=securities_report,
-        prices=prices_report,
-        real_price_rows=real_count,
-        synthetic_price_rows=synthetic_count,
-        synthetic_from=synthetic_from,
-        end_on=end_on,
-        seconds=time.perf_counter() - started,
-        notes=[
-            "synthetic dates are business days (Mon-Fri); exchange holidays are not removed",
-        ],
     )

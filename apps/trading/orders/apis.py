@@ -30,7 +30,7 @@ from apps.access.permissions import Action
 from apps.access.requests import AuthenticatedRequest
 from apps.common.api import query_filters, text_param
 from apps.trading.models import Order, OrderAllocation, OrderStatus, TradeFile, TradeFileLayout
-from apps.trading.order_selectors import order_list, trade_file_list
+from apps.trading.orders.selectors import order_list, trade_file_list
 from apps.trading.services.fills import fills_import
 from apps.trading.services.orders import order_cancel, orders_create_from_approved
 from apps.trading.services.trade_files import trade_file_content, trade_file_generate

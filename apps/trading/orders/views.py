@@ -1,15 +1,7 @@
 """Firm-host pages for traders: block orders, custodian trade files, fills uploads.
 
 Thin interfaces over ``services.orders``, ``services.trade_files`` and ``services.fills``.
-URL names the template uses (wired by the lead in ``config/urls_tenants.py``)::
-
-    path("orders/", order_views.orders_page, name="orders"),
-    path("orders/create/", order_views.orders_create, name="orders-create"),
-    path("orders/<int:pk>/cancel/", order_views.order_cancel_view, name="order-cancel"),
-    path("orders/trade-files/", order_views.trade_file_generate_view, name="trade-file-generate"),
-    path("orders/trade-files/<int:pk>/download/", order_views.trade_file_download,
-         name="trade-file-download"),
-    path("orders/fills/", order_views.fills_upload, name="fills-upload"),
+URLs: ``urls_pages``.
 """
 
 from typing import Any
@@ -26,7 +18,7 @@ from apps.common.exceptions import ApplicationError
 from apps.common.tables import Column, Kind, ListFilterForm, Table, date_filter
 from apps.ingest.forms import UploadForm, upload_import
 from apps.trading.models import Order, OrderStatus, TradeFileLayout, TradeSide
-from apps.trading.order_selectors import (
+from apps.trading.orders.selectors import (
     approved_unordered_count,
     fill_import_list,
     open_order_custodians,
