@@ -19,7 +19,7 @@ Order of operations and why:
    fraction included: never a part of the fraction (docs/tax-rules.md, "Fractional lots in
    whole-share accounts"). A lot is sold entirely only when the custodian can write its share
    count (``share_places``; Fidelity takes 3 places); otherwise at most what the step allows
-   (``_Book.sell_cap``). Every repair keeps both rules.
+   (``_TradeSheet.sell_cap``). Every repair keeps both rules.
 4. Repair in the order budget → turnover → cash: trim the most gain-heavy sells while a budget
    (net gains, a character's gains, tax) is exceeded; trim the largest buys while turnover or
    cash are short; if cash is still short with no buys left, sell more of the cheapest sellable
@@ -65,6 +65,7 @@ from apps.optimizer.core.types import (
     FloatArray,
     HouseholdProblem,
     IntArray,
+    LotTable,
     SolverConfig,
     TradeSide,
 )
@@ -101,8 +102,8 @@ def _step_up(quantity: float, step: float) -> float:
     return float(math.ceil(quantity / step - _EPS) * step)
 
 
-class _Book:
-    """Mutable working state of the post-solve stage (local to one call)."""
+class _TradeSheet:
+    """The post-solve working state: share counts, prices, budgets, cash (local to one call)."""
 
     def __init__(
         self, problem: HouseholdProblem, prepared: PreparedProblem, config: SolverConfig
@@ -178,8 +179,8 @@ class _Book:
         return float(self.proceeds()[free].sum() + self.cost().sum())
 
 
-def _net_same_name(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
-    prepared = book.prepared
+def _net_same_name(sheet: _TradeSheet, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
+    prepared = sheet.prepared
     # Solver dust (below a cent) is not a trade.
     sell_amount[sell_amount < 0.01] = 0.0
     buy_amount[buy_amount < 0.01] = 0.0
@@ -203,21 +204,21 @@ def _net_same_name(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray)
             overlap -= cut
             if overlap <= 0.0:
                 break
-        book.repairs.append(f"netted a sell and a buy of {book.problem.universe.symbols[i]}")
+        sheet.repairs.append(f"netted a sell and a buy of {sheet.problem.universe.symbols[i]}")
 
 
-def _apply_min_trade(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
-    minimum = book.problem.constraints.min_trade_amount
+def _apply_min_trade(sheet: _TradeSheet, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
+    minimum = sheet.problem.constraints.min_trade_amount
     if minimum <= 0.0:
         return
-    prepared = book.prepared
+    prepared = sheet.prepared
     accounts, n = len(prepared.account_values), len(prepared.initial_weights)
     position = np.zeros((accounts, n))
     np.add.at(position, (prepared.lot_account, prepared.lot_symbol), prepared.lot_weight)
-    position *= book.value
+    position *= sheet.value
     target = np.outer(prepared.account_values, prepared.target_weights)
     threshold = np.minimum(
-        minimum, book.config.min_trade_position_rate * np.maximum(position, target)
+        minimum, sheet.config.min_trade_position_rate * np.maximum(position, target)
     )
     free = prepared.lot_state == LOT_FREE
     sold = np.zeros((accounts, n))
@@ -229,40 +230,42 @@ def _apply_min_trade(book: _Book, sell_amount: FloatArray, buy_amount: FloatArra
     )
     for j in np.flatnonzero(drop & (sell_amount > 0.0)).tolist():
         limit = threshold[prepared.lot_account[j], prepared.lot_symbol[j]]
-        book.sell_why[j] = f"the sale of the name is below the minimum trade ({limit:,.2f})"
+        sheet.sell_why[j] = f"the sale of the name is below the minimum trade ({limit:,.2f})"
     for j in np.flatnonzero(small_buys).tolist():
         limit = threshold[prepared.buy_account[j], prepared.buy_symbol[j]]
-        book.buy_why[j] = f"below the minimum trade ({limit:,.2f})"
+        sheet.buy_why[j] = f"below the minimum trade ({limit:,.2f})"
     sell_amount[drop] = 0.0
     buy_amount[small_buys] = 0.0
     dropped = int(small.sum() + small_buys.sum())
     if dropped:
-        book.repairs.append(f"dropped {dropped} trades below the position-relative minimum")
+        sheet.repairs.append(f"dropped {dropped} trades below the position-relative minimum")
 
 
-def _round(book: _Book, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
-    prepared = book.prepared
+def _round(sheet: _TradeSheet, sell_amount: FloatArray, buy_amount: FloatArray) -> None:
+    prepared = sheet.prepared
     whole_lot = (prepared.lot_state == LOT_FORCED) | (
-        sell_amount >= prepared.lot_weight * book.value * (1.0 - 1e-7)
+        sell_amount >= prepared.lot_weight * sheet.value * (1.0 - 1e-7)
     )
-    book.sell_wanted = np.minimum(sell_amount / np.maximum(book.lot_price, 1e-300), book.lot_shares)
-    shares = _round_down(book.sell_wanted, book.lot_step)
-    shares = np.where(whole_lot, book.sell_cap, np.minimum(shares, book.sell_cap))
-    book.sell = np.where(prepared.lot_state == LOT_FROZEN, 0.0, np.maximum(shares, 0.0))
-    book.buy = np.maximum(
-        _round_down(buy_amount / np.maximum(book.buy_price, 1e-300), book.buy_step), 0.0
+    sheet.sell_wanted = np.minimum(
+        sell_amount / np.maximum(sheet.lot_price, 1e-300), sheet.lot_shares
+    )
+    shares = _round_down(sheet.sell_wanted, sheet.lot_step)
+    shares = np.where(whole_lot, sheet.sell_cap, np.minimum(shares, sheet.sell_cap))
+    sheet.sell = np.where(prepared.lot_state == LOT_FROZEN, 0.0, np.maximum(shares, 0.0))
+    sheet.buy = np.maximum(
+        _round_down(buy_amount / np.maximum(sheet.buy_price, 1e-300), sheet.buy_step), 0.0
     )
 
 
-def _budget_limit(book: _Book, relaxed: dict[tuple[str, str], float]) -> FloatArray:
+def _budget_limit(sheet: _TradeSheet, relaxed: dict[tuple[str, str], float]) -> FloatArray:
     """Per account and budget kind, what the free sells may use (amounts; inf without a budget).
 
     The budget left for the free sells plus any elastic slack granted to its row.
     """
-    limits = book.prepared.budget_limit_weights.copy()
+    limits = sheet.prepared.budget_limit_weights.copy()
     for a, k in zip(*np.nonzero(np.isfinite(limits)), strict=True):
         limits[a, k] += relaxed.get(("budget", budget_row_name(int(a), int(k))), 0.0)
-    limit: FloatArray = limits * book.value
+    limit: FloatArray = limits * sheet.value
     return limit
 
 
@@ -271,52 +274,52 @@ def _budget_label(k: int) -> str:
     return BUDGET_LABELS[BUDGET_KINDS[k]]
 
 
-def _repair_budget(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
+def _repair_budget(sheet: _TradeSheet, relaxed: dict[tuple[str, str], float]) -> None:
     """Hold every budget: round up loss lots rounding left short, then trim the heaviest sells.
 
     A loss counts <= 0 and a gain >= 0 in every kind of budget, so rounding a loss up or
     trimming a gain never breaks another budget of the account.
     """
-    prepared = book.prepared
-    limit = book.budget_limit = _budget_limit(book, relaxed)
-    used = book.budget_used()
+    prepared = sheet.prepared
+    limit = sheet.budget_limit = _budget_limit(sheet, relaxed)
+    used = sheet.budget_used()
     for a, k in zip(*np.nonzero(used > limit + 1e-6), strict=True):
-        excess = float(book.budget_used()[a, k] - limit[a, k])
+        excess = float(sheet.budget_used()[a, k] - limit[a, k])
         if excess <= 0.0:
             continue
         # What one share sold of each lot uses of this budget.
-        per_share = book.lot_price * prepared.lot_budget_rates[k]
-        wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)  # before min-trade drops
+        per_share = sheet.lot_price * prepared.lot_budget_rates[k]
+        wanted = np.maximum(sheet.sell_wanted, sheet.sell_unfiltered)  # before min-trade drops
         # First round up loss lots that rounding left short of the solver's harvest (each moves
         # less than one share), then trim the sells that use the most of the budget per unit.
         mine = (prepared.lot_account == a) & (prepared.lot_state == LOT_FREE)
-        rounded_down = np.flatnonzero(mine & (per_share < 0.0) & (wanted > book.sell + 1e-12))
+        rounded_down = np.flatnonzero(mine & (per_share < 0.0) & (wanted > sheet.sell + 1e-12))
         for lot in rounded_down[np.argsort(per_share[rounded_down])]:
             if excess <= 0.0:
                 break
-            new = min(_step_up(float(wanted[lot]), book.lot_step[lot]), book.sell_cap[lot])
-            step = new - book.sell[lot]
-            book.sell[lot] = new  # set, not added: a float sum can pass the cap
+            new = min(_step_up(float(wanted[lot]), sheet.lot_step[lot]), sheet.sell_cap[lot])
+            step = new - sheet.sell[lot]
+            sheet.sell[lot] = new  # set, not added: a float sum can pass the cap
             excess += step * per_share[lot]
-        candidates = np.flatnonzero(mine & (book.sell > 0.0) & (per_share > 0.0))
+        candidates = np.flatnonzero(mine & (sheet.sell > 0.0) & (per_share > 0.0))
         for lot in candidates[np.argsort(-prepared.lot_budget_rates[k][candidates])]:
             if excess <= 0.0:
                 break
-            cut = min(book.sell[lot], _step_up(excess / per_share[lot], book.lot_step[lot]))
-            kept = _snap(book.sell[lot] - cut, book.sell_cap[lot], book.lot_step[lot])
-            excess -= (book.sell[lot] - kept) * per_share[lot]
-            book.sell[lot] = kept
-            book.sell_why[lot] = f"trimmed to hold the {_budget_label(k)}"
-        book.repairs.append(f"adjusted sells in account {a} to hold the {_budget_label(k)}")
+            cut = min(sheet.sell[lot], _step_up(excess / per_share[lot], sheet.lot_step[lot]))
+            kept = _snap(sheet.sell[lot] - cut, sheet.sell_cap[lot], sheet.lot_step[lot])
+            excess -= (sheet.sell[lot] - kept) * per_share[lot]
+            sheet.sell[lot] = kept
+            sheet.sell_why[lot] = f"trimmed to hold the {_budget_label(k)}"
+        sheet.repairs.append(f"adjusted sells in account {a} to hold the {_budget_label(k)}")
 
 
-def _band_room(book: _Book) -> FloatArray:
+def _band_room(sheet: _TradeSheet) -> FloatArray:
     """Per name: how much weight its tightest band group can still lose (inf without bands)."""
-    prepared, universe = book.prepared, book.problem.universe
+    prepared, universe = sheet.prepared, sheet.problem.universe
     moves = np.zeros(universe.size)
-    np.add.at(moves, prepared.lot_symbol, -book.proceeds())
-    np.add.at(moves, prepared.buy_symbol, book.cost())
-    active = prepared.initial_weights + moves / book.value - prepared.target_weights
+    np.add.at(moves, prepared.lot_symbol, -sheet.proceeds())
+    np.add.at(moves, prepared.buy_symbol, sheet.cost())
+    active = prepared.initial_weights + moves / sheet.value - prepared.target_weights
     room = np.full(universe.size, np.inf)
     for band in prepared.bands:
         level = band.levels(active)
@@ -324,107 +327,107 @@ def _band_room(book: _Book) -> FloatArray:
     return room
 
 
-def _trim_buys(book: _Book, account: int | None, shortfall: float, why: str) -> float:
+def _trim_buys(sheet: _TradeSheet, account: int | None, shortfall: float, why: str) -> float:
     """Trim buys (of one account, or all) by at least ``shortfall`` of spending.
 
     Buys in the band groups with the most room are trimmed first (within that room), then the
     largest buys, so a cash repair does not push a sector out of its band.
     """
-    prepared = book.prepared
-    mask = book.buy > 0.0
+    prepared = sheet.prepared
+    mask = sheet.buy > 0.0
     if account is not None:
         mask &= prepared.buy_account == account
     candidates = np.flatnonzero(mask)
-    room = _band_room(book)[prepared.buy_symbol[candidates]]
+    room = _band_room(sheet)[prepared.buy_symbol[candidates]]
     for within_room in (True, False):
         order = (
-            np.lexsort((-book.cost()[candidates], -room))
+            np.lexsort((-sheet.cost()[candidates], -room))
             if within_room
-            else np.argsort(-book.cost()[candidates])
+            else np.argsort(-sheet.cost()[candidates])
         )
         for j in candidates[order]:
             if shortfall <= 0.0:
                 return shortfall
-            unit = book.buy_price[j] * (1.0 + book.tc)
-            cut = min(book.buy[j], _step_up(shortfall / unit, book.buy_step[j]))
+            unit = sheet.buy_price[j] * (1.0 + sheet.tc)
+            cut = min(sheet.buy[j], _step_up(shortfall / unit, sheet.buy_step[j]))
             if within_room:
-                limit = _band_room(book)[prepared.buy_symbol[j]] * book.value / book.buy_price[j]
-                cut = min(cut, max(_round_down(np.array([limit]), book.buy_step[j])[0], 0.0))
-            book.buy[j] -= cut
+                limit = _band_room(sheet)[prepared.buy_symbol[j]] * sheet.value / sheet.buy_price[j]
+                cut = min(cut, max(_round_down(np.array([limit]), sheet.buy_step[j])[0], 0.0))
+            sheet.buy[j] -= cut
             shortfall -= cut * unit
-            book.buy_why[j] = why
+            sheet.buy_why[j] = why
     return shortfall
 
 
-def _repair_turnover(book: _Book, relaxed: dict[tuple[str, str], float]) -> None:
-    cap = book.prepared.turnover_cap_weight
+def _repair_turnover(sheet: _TradeSheet, relaxed: dict[tuple[str, str], float]) -> None:
+    cap = sheet.prepared.turnover_cap_weight
     if cap is None:
         return
     cap += relaxed.get(("turnover", ""), 0.0)
-    excess = book.free_turnover() - cap * book.value
-    if excess > 1e-9 * book.value:
-        _trim_buys(book, None, excess / (1.0 + book.tc), "trimmed to hold the turnover cap")
-        book.repairs.append("trimmed buys to hold the turnover cap")
+    excess = sheet.free_turnover() - cap * sheet.value
+    if excess > 1e-9 * sheet.value:
+        _trim_buys(sheet, None, excess / (1.0 + sheet.tc), "trimmed to hold the turnover cap")
+        sheet.repairs.append("trimmed buys to hold the turnover cap")
 
 
-def _repair_cash(book: _Book) -> None:
-    prepared = book.prepared
-    floor = prepared.cash_floor_weights * book.value
-    short = floor - book.cash_after()
+def _repair_cash(sheet: _TradeSheet) -> None:
+    prepared = sheet.prepared
+    floor = prepared.cash_floor_weights * sheet.value
+    short = floor - sheet.cash_after()
     for a in np.flatnonzero(short > 1e-9):
         # First undo the minimum-trade drops and the rounding down of sells (within the gains
         # budget and turnover cap): each moves the trade back toward the solver's answer.
         remaining = float(short[a])
-        room = book.budget_limit[a] - book.budget_used()[a]  # per budget kind, inf without
-        turnover_room = book.turnover_limit - book.free_turnover()
-        wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+        room = sheet.budget_limit[a] - sheet.budget_used()[a]  # per budget kind, inf without
+        turnover_room = sheet.turnover_limit - sheet.free_turnover()
+        wanted = np.maximum(sheet.sell_wanted, sheet.sell_unfiltered)
         rounded_down = np.flatnonzero(
             (prepared.lot_account == a)
             & (prepared.lot_state == LOT_FREE)
-            & (wanted > book.sell + 1e-12)
+            & (wanted > sheet.sell + 1e-12)
         )
         for lot in rounded_down[np.argsort(prepared.lot_cost[rounded_down])]:
             if remaining <= 0.0:
                 break
-            needed = book.sell[lot] + remaining / (book.lot_price[lot] * (1.0 - book.tc))
+            needed = sheet.sell[lot] + remaining / (sheet.lot_price[lot] * (1.0 - sheet.tc))
             target = min(float(wanted[lot]), needed)
-            new = min(_step_up(target, book.lot_step[lot]), book.sell_cap[lot])
-            step = new - book.sell[lot]
-            extra_use = step * book.lot_price[lot] * prepared.lot_budget_rates[:, lot]
-            extra_value = step * book.lot_price[lot]
+            new = min(_step_up(target, sheet.lot_step[lot]), sheet.sell_cap[lot])
+            step = new - sheet.sell[lot]
+            extra_use = step * sheet.lot_price[lot] * prepared.lot_budget_rates[:, lot]
+            extra_value = step * sheet.lot_price[lot]
             if step <= 0.0 or np.any(extra_use > room) or extra_value > turnover_room:
                 continue
-            book.sell[lot] = new
+            sheet.sell[lot] = new
             room = room - extra_use
             turnover_room -= extra_value
-            remaining -= step * book.lot_price[lot] * (1.0 - book.tc)
+            remaining -= step * sheet.lot_price[lot] * (1.0 - sheet.tc)
         if remaining <= 0.0:
-            book.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
+            sheet.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
             continue
-        remaining = _trim_buys(book, int(a), remaining, "trimmed to keep the cash floor")
-        book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
+        remaining = _trim_buys(sheet, int(a), remaining, "trimmed to keep the cash floor")
+        sheet.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
         if remaining <= 0.0:
             continue
         sellable = np.flatnonzero(
             (prepared.lot_account == a)
             & (prepared.lot_state == LOT_FREE)
-            & (book.sell < book.sell_cap)
+            & (sheet.sell < sheet.sell_cap)
         )
-        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (book.buy > 0.0)])
+        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (sheet.buy > 0.0)])
         for lot in sellable[np.argsort(prepared.lot_cost[sellable])]:
             if remaining <= 0.0:
                 break
             if prepared.lot_symbol[lot] in bought:
                 continue
-            unit = book.lot_price[lot] * (1.0 - book.tc)
+            unit = sheet.lot_price[lot] * (1.0 - sheet.tc)
             new = min(
-                book.sell_cap[lot],
-                book.sell[lot] + _step_up(remaining / unit, book.lot_step[lot]),
+                sheet.sell_cap[lot],
+                sheet.sell[lot] + _step_up(remaining / unit, sheet.lot_step[lot]),
             )
-            remaining -= (new - book.sell[lot]) * unit
-            book.sell[lot] = new
-        book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
-        book.cash_over_budget.add(int(a))
+            remaining -= (new - sheet.sell[lot]) * unit
+            sheet.sell[lot] = new
+        sheet.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+        sheet.cash_over_budget.add(int(a))
 
 
 def order_groups(problem: HouseholdProblem, prepared: PreparedProblem) -> list[IntArray]:
@@ -442,7 +445,7 @@ def order_groups(problem: HouseholdProblem, prepared: PreparedProblem) -> list[I
     )
 
 
-def _extend(book: _Book, group: IntArray, shares: float) -> list[tuple[int, float]]:
+def _extend(sheet: _TradeSheet, group: IntArray, shares: float) -> list[tuple[int, float]]:
     """Sell about ``shares`` more of a name in relief order (free lots; a frozen one stops it).
 
     Each lot takes whole steps, or all it may give; returns the (lot, shares added) pairs.
@@ -452,46 +455,48 @@ def _extend(book: _Book, group: IntArray, shares: float) -> list[tuple[int, floa
     for j in group.tolist():
         if left <= _EPS:
             break
-        room = book.sell_cap[j] - book.sell[j]
+        room = sheet.sell_cap[j] - sheet.sell[j]
         if room <= _EPS:
             continue
-        if book.prepared.lot_state[j] != LOT_FREE:
+        if sheet.prepared.lot_state[j] != LOT_FREE:
             break
         # Set the new sale, not sell + take: a float sum can pass the cap (sell + (cap - sell)).
-        new = min(_step_up(book.sell[j] + left, book.lot_step[j]), book.sell_cap[j])
-        take = new - book.sell[j]
-        book.sell[j] = new
+        new = min(_step_up(sheet.sell[j] + left, sheet.lot_step[j]), sheet.sell_cap[j])
+        take = new - sheet.sell[j]
+        sheet.sell[j] = new
         added.append((j, take))
         left -= take
     return added
 
 
-def _undo(book: _Book, added: list[tuple[int, float]]) -> None:
+def _undo(sheet: _TradeSheet, added: list[tuple[int, float]]) -> None:
     """Take back what ``_extend`` added: each lot's sale as it was before (exactly, at zero)."""
     for j, q in added:
-        before = book.sell[j] - q
-        book.sell[j] = before if before > _EPS else 0.0
+        before = sheet.sell[j] - q
+        sheet.sell[j] = before if before > _EPS else 0.0
 
 
-def _next_cost(book: _Book, group: IntArray) -> float:
+def _next_cost(sheet: _TradeSheet, group: IntArray) -> float:
     """The objective cost of the next lot a larger sale of the name would relieve."""
     for j in group.tolist():
-        if book.sell[j] < book.sell_cap[j] - _EPS:
-            free = book.prepared.lot_state[j] == LOT_FREE
-            return float(book.prepared.lot_cost[j]) if free else math.inf
+        if sheet.sell[j] < sheet.sell_cap[j] - _EPS:
+            free = sheet.prepared.lot_state[j] == LOT_FREE
+            return float(sheet.prepared.lot_cost[j]) if free else math.inf
     return math.inf
 
 
-def _use(book: _Book, added: list[tuple[int, float]]) -> FloatArray:
+def _use(sheet: _TradeSheet, added: list[tuple[int, float]]) -> FloatArray:
     """What the shares ``added`` to lots use of each budget kind of their account (amounts)."""
-    rates = book.prepared.lot_budget_rates
+    rates = sheet.prepared.lot_budget_rates
     out: FloatArray = np.zeros(len(BUDGET_KINDS))
     for j, q in added:
-        out += q * book.lot_price[j] * rates[:, j]
+        out += q * sheet.lot_price[j] * rates[:, j]
     return out
 
 
-def _unwind(book: _Book, group: IntArray, excess: float, per_share: FloatArray, why: str) -> float:
+def _unwind(
+    sheet: _TradeSheet, group: IntArray, excess: float, per_share: FloatArray, why: str
+) -> float:
     """Shrink a name's sale from its last lot back until it uses ``excess`` less of a budget.
 
     ``per_share``: per lot, what one share sold uses of the budget (amount). Returns the use
@@ -499,25 +504,25 @@ def _unwind(book: _Book, group: IntArray, excess: float, per_share: FloatArray, 
     """
     removed = 0.0
     for j in reversed(group.tolist()):
-        if book.sell[j] <= 0.0:
+        if sheet.sell[j] <= 0.0:
             continue
-        if book.prepared.lot_state[j] != LOT_FREE:
+        if sheet.prepared.lot_state[j] != LOT_FREE:
             break
         unit = float(per_share[j])
-        if unit > 0.0 and removed + book.sell[j] * unit >= excess:
-            cut = min(book.sell[j], _step_up((excess - removed) / unit, book.lot_step[j]))
-            kept = _snap(book.sell[j] - cut, book.sell_cap[j], book.lot_step[j])
+        if unit > 0.0 and removed + sheet.sell[j] * unit >= excess:
+            cut = min(sheet.sell[j], _step_up((excess - removed) / unit, sheet.lot_step[j]))
+            kept = _snap(sheet.sell[j] - cut, sheet.sell_cap[j], sheet.lot_step[j])
         else:
             kept = 0.0
-        removed += (book.sell[j] - kept) * unit
-        book.sell[j] = kept
-        book.sell_why[j] = why
+        removed += (sheet.sell[j] - kept) * unit
+        sheet.sell[j] = kept
+        sheet.sell_why[j] = why
         if removed >= excess:
             break
     return removed
 
 
-def _unwind_over_budgets(book: _Book, a: int, mine: list[IntArray]) -> None:
+def _unwind_over_budgets(sheet: _TradeSheet, a: int, mine: list[IntArray]) -> None:
     """Shrink account ``a``'s sales at the end of their order until every budget holds.
 
     For each budget exceeded, the names whose sale uses the most of it per unit sold are shrunk
@@ -525,21 +530,21 @@ def _unwind_over_budgets(book: _Book, a: int, mine: list[IntArray]) -> None:
     can push another budget over: the budgets are revisited until no sale shrinks. Sales only
     shrink, by at least a step or a lot's whole sale each time, so this ends.
     """
-    prepared = book.prepared
+    prepared = sheet.prepared
     free = prepared.lot_state == LOT_FREE
     trimmed: set[int] = set()  # budget kinds held by trimming
     changed = True
     while changed:
         changed = False
         for k in range(len(BUDGET_KINDS)):
-            excess = float(book.budget_used()[a, k] - book.budget_limit[a, k])
+            excess = float(sheet.budget_used()[a, k] - sheet.budget_limit[a, k])
             if excess <= 1e-6:
                 continue
-            per_share = book.lot_price * prepared.lot_budget_rates[k]
+            per_share = sheet.lot_price * prepared.lot_budget_rates[k]
 
             def use(group: IntArray, per_share: FloatArray = per_share) -> tuple[float, float]:
-                sold = book.sell[group] * free[group]
-                return float(sold @ per_share[group]), float(sold @ book.lot_price[group])
+                sold = sheet.sell[group] * free[group]
+                return float(sold @ per_share[group]), float(sold @ sheet.lot_price[group])
 
             heavy = sorted(
                 (g for g in mine if use(g)[0] > 0.0),
@@ -549,18 +554,18 @@ def _unwind_over_budgets(book: _Book, a: int, mine: list[IntArray]) -> None:
                 if excess <= 0.0:
                     break
                 removed = _unwind(
-                    book, group, excess, per_share, f"trimmed to hold the {_budget_label(k)}"
+                    sheet, group, excess, per_share, f"trimmed to hold the {_budget_label(k)}"
                 )
                 excess -= removed
                 changed = changed or removed > 0.0
                 trimmed.add(k)
-    book.repairs.extend(
+    sheet.repairs.extend(
         f"adjusted sells in account {a} to hold the {_budget_label(k)}" for k in sorted(trimmed)
     )
 
 
 def _repair_budget_in_order(
-    book: _Book, relaxed: dict[tuple[str, str], float], groups: list[IntArray]
+    sheet: _TradeSheet, relaxed: dict[tuple[str, str], float], groups: list[IntArray]
 ) -> tuple[str, ...]:
     """Hold every budget on the lots the custodian relieves; what cannot be held is said.
 
@@ -574,92 +579,94 @@ def _repair_budget_in_order(
     Returns:
         The notes for the result's relaxations.
     """
-    prepared = book.prepared
-    limit = book.budget_limit = _budget_limit(book, relaxed)
-    wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+    prepared = sheet.prepared
+    limit = sheet.budget_limit = _budget_limit(sheet, relaxed)
+    wanted = np.maximum(sheet.sell_wanted, sheet.sell_unfiltered)
     notes: list[str] = []
-    for a in np.flatnonzero(np.any(book.budget_used() > limit + 1e-6, axis=1)).tolist():
+    for a in np.flatnonzero(np.any(sheet.budget_used() > limit + 1e-6, axis=1)).tolist():
         mine = [g for g in groups if prepared.lot_account[g[0]] == a]
-        used = book.budget_used()[a]
+        used = sheet.budget_used()[a]
         for group in mine:
             over = used > limit[a] + 1e-6
-            toward = float(wanted[group].sum() - book.sell[group].sum())
+            toward = float(wanted[group].sum() - sheet.sell[group].sum())
             if not over.any() or toward <= 1e-12:
                 continue
-            added = _extend(book, group, toward)
-            after = used + _use(book, added)
+            added = _extend(sheet, group, toward)
+            after = used + _use(sheet, added)
             if np.any(after[over] < used[over]) and np.all(
                 after <= np.maximum(used, limit[a]) + 1e-9
             ):
                 used = after
                 continue
-            _undo(book, added)
-        _unwind_over_budgets(book, a, mine)
-        over_by = book.budget_used()[a] - limit[a]
+            _undo(sheet, added)
+        _unwind_over_budgets(sheet, a, mine)
+        over_by = sheet.budget_used()[a] - limit[a]
         for k in np.flatnonzero(over_by > CENT).tolist():
             name = budget_row_name(a, k)
-            relaxed[("budget", name)] = relaxed.get(("budget", name), 0.0) + over_by[k] / book.value
+            relaxed[("budget", name)] = (
+                relaxed.get(("budget", name), 0.0) + over_by[k] / sheet.value
+            )
             limit[a, k] += over_by[k]
             notes.append(
                 f"{budget_relaxation_text(name, float(over_by[k]))}: the custodian relieves the "
-                f"account's lots {book.problem.constraints.lot_order}, and the lots it relieves "
+                f"account's lots {sheet.problem.constraints.lot_order}, and the lots it relieves "
                 "first cannot hold the budget"
             )
     return tuple(notes)
 
 
-def _repair_cash_in_order(book: _Book, groups: list[IntArray]) -> None:
+def _repair_cash_in_order(sheet: _TradeSheet, groups: list[IntArray]) -> None:
     """Keep the cash floor as ``_repair_cash`` does, growing sales only in relief order.
 
     Sales move back toward the solver's within every budget's room and the turnover cap; the
     last resort (selling more of each name, next lots in order) may go past a budget: the
-    account is then in ``book.cash_over_budget`` and the budget is reported as relaxed.
+    account is then in ``sheet.cash_over_budget`` and the budget is reported as relaxed.
     """
-    prepared = book.prepared
-    short = prepared.cash_floor_weights * book.value - book.cash_after()
-    wanted = np.maximum(book.sell_wanted, book.sell_unfiltered)
+    prepared = sheet.prepared
+    short = prepared.cash_floor_weights * sheet.value - sheet.cash_after()
+    wanted = np.maximum(sheet.sell_wanted, sheet.sell_unfiltered)
     for a in np.flatnonzero(short > 1e-9):
         remaining = float(short[a])
         mine = sorted(
             (g for g in groups if prepared.lot_account[g[0]] == a),
-            key=lambda g: _next_cost(book, g),
+            key=lambda g: _next_cost(sheet, g),
         )
         # First back toward the solver's sale of each name, within the budgets and turnover.
-        room = book.budget_limit[a] - book.budget_used()[a]  # per budget kind, inf without
-        turnover_room = book.turnover_limit - book.free_turnover()
+        room = sheet.budget_limit[a] - sheet.budget_used()[a]  # per budget kind, inf without
+        turnover_room = sheet.turnover_limit - sheet.free_turnover()
         for group in mine:
-            toward = float(wanted[group].sum() - book.sell[group].sum())
+            toward = float(wanted[group].sum() - sheet.sell[group].sum())
             if remaining <= 0.0:
                 break
             if toward <= 1e-12:
                 continue
-            unit = book.lot_price[group[0]] * (1.0 - book.tc)
-            added = _extend(book, group, min(toward, remaining / unit))
-            extra_use = _use(book, added)
-            extra_value = sum(q for _, q in added) * book.lot_price[group[0]]
+            unit = sheet.lot_price[group[0]] * (1.0 - sheet.tc)
+            added = _extend(sheet, group, min(toward, remaining / unit))
+            extra_use = _use(sheet, added)
+            extra_value = sum(q for _, q in added) * sheet.lot_price[group[0]]
             if np.any(extra_use > room) or extra_value > turnover_room:
-                _undo(book, added)
+                _undo(sheet, added)
                 continue
             room = room - extra_use
             turnover_room -= extra_value
             remaining -= sum(q for _, q in added) * unit
         if remaining <= 0.0:
-            book.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
+            sheet.repairs.append(f"rounded sells up in account {a} to keep the cash floor")
             continue
-        remaining = _trim_buys(book, int(a), remaining, "trimmed to keep the cash floor")
-        book.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
+        remaining = _trim_buys(sheet, int(a), remaining, "trimmed to keep the cash floor")
+        sheet.repairs.append(f"trimmed buys in account {a} to keep the cash floor")
         if remaining <= 0.0:
             continue
-        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (book.buy > 0.0)])
+        bought = set(prepared.buy_symbol[(prepared.buy_account == a) & (sheet.buy > 0.0)])
         for group in mine:
             if remaining <= 0.0:
                 break
             if prepared.lot_symbol[group[0]] in bought:
                 continue
-            unit = book.lot_price[group[0]] * (1.0 - book.tc)
-            remaining -= sum(q for _, q in _extend(book, group, remaining / unit)) * unit
-        book.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
-        book.cash_over_budget.add(int(a))
+            unit = sheet.lot_price[group[0]] * (1.0 - sheet.tc)
+            remaining -= sum(q for _, q in _extend(sheet, group, remaining / unit)) * unit
+        sheet.repairs.append(f"sold more in account {a} to keep the cash floor after rounding")
+        sheet.cash_over_budget.add(int(a))
 
 
 def band_breaches(
@@ -728,18 +735,87 @@ def recheck(
         Human-readable violations (empty when every constraint holds).
     """
     relaxed_weights = relaxed_weights or {}
-    universe = problem.universe
-    symbols, prices = universe.symbols, universe.prices
-    cons, locks = problem.constraints, problem.wash_sale_locks
-    value, tc = prepared.value_amount, prepared.transaction_cost_rate
-    lots, _ = household_lots(problem)
-    ids = lots.lot_ids
-    accounts, n = len(problem.accounts), universe.size
-    out: list[str] = []
-    shares_held = lots.shares
-    basis = lots.basis_amount
-    account, symbol = prepared.lot_account, prepared.lot_symbol
-    sold = lot_sell_shares > 0.0
+    final = _FinalTrades.of(problem, prepared, lot_sell_shares, buy_shares)
+    out = _lot_violations(problem, prepared, final)
+    out += _buy_violations(problem, prepared, final)
+    out += _cash_and_budget_violations(problem, prepared, final, relaxed_weights)
+    cons, value = problem.constraints, prepared.value_amount
+    if cons.turnover_cap_weight is not None:
+        free_traded = float(
+            final.proceeds[prepared.lot_state == LOT_FREE].sum() + final.bought_value.sum()
+        )
+        cap = cons.turnover_cap_weight + relaxed_weights.get(("turnover", ""), 0.0)
+        if include_bands and free_traded > cap * value * (1 + 1e-9) + 1e-6:
+            out.append("turnover cap exceeded")
+    if include_bands:
+        out.extend(
+            f"{kind}[{group}] active weight {level:.4%} outside {limit:.4%}"
+            for kind, group, level, limit in band_breaches(
+                problem, prepared, lot_sell_shares, buy_shares, relaxed_weights, rounded
+            )
+        )
+    after = (
+        prepared.initial_weights
+        + (final.bought_value.sum(axis=0) - final.sold_value.sum(axis=0)) / value
+    )
+    if np.any(after < -1e-12):
+        out.append("short position after trading")
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _FinalTrades:
+    """Final share counts with what every check reads of them (amounts per account and name)."""
+
+    lots: LotTable
+    lot_sell_shares: FloatArray
+    buy_shares: FloatArray
+    sold: BoolArray
+    proceeds: FloatArray  # per lot, amount
+    sold_value: FloatArray  # accounts × names, amount
+    bought_value: FloatArray  # accounts × names, amount
+
+    @classmethod
+    def of(
+        cls,
+        problem: HouseholdProblem,
+        prepared: PreparedProblem,
+        lot_sell_shares: FloatArray,
+        buy_shares: FloatArray,
+    ) -> _FinalTrades:
+        """Amounts of the final trades at the universe's prices."""
+        lots, _ = household_lots(problem)
+        prices, n = problem.universe.prices, problem.universe.size
+        shape = (len(problem.accounts), n)
+        symbol = prepared.lot_symbol
+        proceeds = lot_sell_shares * prices[symbol] if len(lots.lot_ids) else np.zeros(0)
+        sold_value = np.zeros(shape)
+        np.add.at(sold_value, (prepared.lot_account, symbol), proceeds)
+        bought_value = np.zeros(shape)
+        if len(buy_shares):
+            np.add.at(
+                bought_value,
+                (prepared.buy_account, prepared.buy_symbol),
+                buy_shares * prices[prepared.buy_symbol],
+            )
+        return cls(
+            lots=lots,
+            lot_sell_shares=lot_sell_shares,
+            buy_shares=buy_shares,
+            sold=lot_sell_shares > 0.0,
+            proceeds=proceeds,
+            sold_value=sold_value,
+            bought_value=bought_value,
+        )
+
+
+def _lot_violations(
+    problem: HouseholdProblem, prepared: PreparedProblem, final: _FinalTrades
+) -> list[str]:
+    """What the sales break: overselling, fractions, locks, forced sales, the relief order."""
+    symbols, cons = problem.universe.symbols, problem.constraints
+    ids, shares_held, symbol = final.lots.lot_ids, final.lots.shares, prepared.lot_symbol
+    lot_sell_shares, sold = final.lot_sell_shares, final.sold
     never_sell = np.zeros(len(ids), dtype=bool)
     if cons.never_sell_lot_ids or cons.never_sell_symbols:
         for j in np.flatnonzero(sold).tolist():
@@ -770,32 +846,34 @@ def recheck(
             "forced unsold",
         ),
     )
-    for mask, text in checks:
-        out.extend(f"lot {ids[j]}: {text}" for j in np.flatnonzero(mask))
+    out = [f"lot {ids[j]}: {text}" for mask, text in checks for j in np.flatnonzero(mask)]
     out.extend(
         f"lot {ids[j]}: sold before lots the custodian relieves first ({cons.lot_order})"
         for j in sold_out_of_order(lot_sell_shares, forced_cap, order_groups(problem, prepared))
     )
-    proceeds = lot_sell_shares * prices[symbol] if len(ids) else np.zeros(0)
-    sold_value = np.zeros((accounts, n))
-    np.add.at(sold_value, (account, symbol), proceeds)
+    return out
+
+
+def _buy_violations(
+    problem: HouseholdProblem, prepared: PreparedProblem, final: _FinalTrades
+) -> list[str]:
+    """What the purchases break: fractions, blocked names, same-day round trips, wash sales."""
+    symbols, cons, locks = problem.universe.symbols, problem.constraints, problem.wash_sale_locks
+    buy_shares, n = final.buy_shares, problem.universe.size
+    account, shares_held = prepared.lot_account, final.lots.shares
     taxable = np.array([a.tax_profile.is_taxable for a in problem.accounts], dtype=bool)
-    gain = proceeds - basis * lot_sell_shares / np.where(shares_held > 0, shares_held, 1.0)
+    gain = final.proceeds - final.lots.basis_amount * final.lot_sell_shares / np.where(
+        shares_held > 0, shares_held, 1.0
+    )
     loss_sold = np.zeros(n, dtype=bool)
-    if len(ids):
-        loss_sold[symbol[sold & (gain < 0.0) & taxable[account]]] = True
+    if len(final.lots.lot_ids):
+        loss_sold[prepared.lot_symbol[final.sold & (gain < 0.0) & taxable[account]]] = True
     # A loss sale of one member of a substantially identical group and a purchase of another
     # is a wash sale too (IRC §1091(a)); a lock on one member locks them all.
     name_group = name_groups(symbols, problem.substantially_identical)
     loss_sold = across_groups(loss_sold, name_group)
     lock_buy = across_groups(np.array([s in locks.no_buy_symbols for s in symbols]), name_group)
-    bought_value = np.zeros((accounts, n))
-    if len(buy_shares):
-        np.add.at(
-            bought_value,
-            (prepared.buy_account, prepared.buy_symbol),
-            buy_shares * prices[prepared.buy_symbol],
-        )
+    out: list[str] = []
     if np.any(buy_shares < 0.0):
         out.append("negative buy")
     if len(buy_shares):
@@ -807,54 +885,50 @@ def recheck(
             ).tolist()
         )
     blocked = cons.never_buy_symbols | cons.must_sell_symbols
-    for a, i in zip(*np.nonzero(bought_value > 0.0), strict=True):
+    for a, i in zip(*np.nonzero(final.bought_value > 0.0), strict=True):
         name, where = symbols[i], problem.accounts[a].account_id
         if name in blocked or lock_buy[i]:
             out.append(f"account {where}: buys blocked name {name}")
-        if sold_value[a, i] > 0.0:
+        if final.sold_value[a, i] > 0.0:
             out.append(f"account {where}: sells and buys {name}")
         if loss_sold[i]:
             out.append(
                 f"{name}: loss sale of it or of a substantially identical name and purchase "
                 "the same day (wash sale)"
             )
-    # Cash floor per account.
+    return out
+
+
+def _cash_and_budget_violations(
+    problem: HouseholdProblem,
+    prepared: PreparedProblem,
+    final: _FinalTrades,
+    relaxed_weights: dict[tuple[str, str], float],
+) -> list[str]:
+    """Accounts below their cash floor, and budgets the free sales exceed (forced: reported)."""
+    value, tc = prepared.value_amount, prepared.transaction_cost_rate
+    out: list[str] = []
     for a, acct in enumerate(problem.accounts):
         cash_after = (
-            acct.cash_amount + (1 - tc) * sold_value[a].sum() - (1 + tc) * bought_value[a].sum()
+            acct.cash_amount
+            + (1 - tc) * final.sold_value[a].sum()
+            - (1 + tc) * final.bought_value[a].sum()
         )
         floor = prepared.cash_floor_weights[a] * value  # lowered when out of reach
         if cash_after < floor - 1e-6:
             out.append(f"account {acct.account_id}: cash {cash_after:.2f} below {floor:.2f}")
-    # Budgets (free sells only; forced sells are reported separately).
     free = prepared.lot_state == LOT_FREE
     for a, k in zip(*np.nonzero(np.isfinite(prepared.budget_limit_weights)), strict=True):
         name = budget_row_name(int(a), int(k))
         limit = prepared.budget_limit_weights[a, k] + relaxed_weights.get(("budget", name), 0.0)
-        mine = free & (account == a)
-        used = float((proceeds[mine] * prepared.lot_budget_rates[k][mine]).sum())
+        mine = free & (prepared.lot_account == a)
+        used = float((final.proceeds[mine] * prepared.lot_budget_rates[k][mine]).sum())
         if used > limit * value + CENT:
             out.append(
                 f"account {problem.accounts[a].account_id}: {BUDGET_KINDS[k]} {used:.2f} over "
                 f"{BUDGET_LABELS[BUDGET_KINDS[k]]} {limit * value:.2f}"
             )
-    # Turnover (free trades) and bands, with one share per name of rounding tolerance.
-    if cons.turnover_cap_weight is not None:
-        free_traded = float(proceeds[prepared.lot_state == LOT_FREE].sum() + bought_value.sum())
-        cap = cons.turnover_cap_weight + relaxed_weights.get(("turnover", ""), 0.0)
-        if include_bands and free_traded > cap * value * (1 + 1e-9) + 1e-6:
-            out.append("turnover cap exceeded")
-    after = prepared.initial_weights + (bought_value.sum(axis=0) - sold_value.sum(axis=0)) / value
-    if include_bands:
-        out.extend(
-            f"{kind}[{group}] active weight {level:.4%} outside {limit:.4%}"
-            for kind, group, level, limit in band_breaches(
-                problem, prepared, lot_sell_shares, buy_shares, relaxed_weights, rounded
-            )
-        )
-    if np.any(after < -1e-12):
-        out.append("short position after trading")
-    return tuple(out)
+    return out
 
 
 def round_and_repair(
@@ -874,123 +948,159 @@ def round_and_repair(
     Returns:
         Final share counts, the repairs made and any remaining violations.
     """
-    book = _Book(problem, prepared, config)
-    sell_amount = solution.lot_sell_weights * book.value
-    buy_amount = solution.buy_weights * book.value
+    sheet = _TradeSheet(problem, prepared, config)
     relaxed = {(label.kind, label.name): amount for label, amount in solution.relaxed}
-    wanted = (sell_amount.copy(), buy_amount.copy())
     groups = order_groups(problem, prepared)
-    lot_values = prepared.lot_weight * book.value
-    if groups:  # the custodian relieves each name's sale in its order
-        wanted = (amounts_in_order(wanted[0], lot_values, groups), wanted[1])
-    _net_same_name(book, sell_amount, buy_amount)
-    if groups:
-        sell_amount = amounts_in_order(sell_amount, lot_values, groups)
-    for j in np.flatnonzero((wanted[0] >= CENT) & (sell_amount <= 0.0)).tolist():
-        book.sell_why[j] = "netted against a buy of the same name"
-    for j in np.flatnonzero((wanted[1] >= CENT) & (buy_amount <= 0.0)).tolist():
-        book.buy_why[j] = "netted against a sale of the same name"
-    unfiltered = (sell_amount.copy(), buy_amount.copy())
-    book.sell_unfiltered = np.minimum(
-        unfiltered[0] / np.maximum(book.lot_price, 1e-300), book.lot_shares
-    )
-    _apply_min_trade(book, sell_amount, buy_amount)
-    _round(book, sell_amount, buy_amount)
+    wanted, unfiltered, amounts = _net_filter_and_round(sheet, solution, groups)
     rounded = (unfiltered[0] > 0.0, unfiltered[1] > 0.0)
-    breaches = band_breaches(problem, prepared, book.sell, book.buy, relaxed, rounded)
-    if breaches:
-        # Dropping small trades broke a band: keep every trade of the names in those groups.
-        by_kind = {band.kind: band for band in prepared.bands}
-        names = np.zeros(problem.universe.size, dtype=bool)
-        for kind, group, _, _ in breaches:
-            names |= by_kind[kind].names_in(group, problem.universe.size)
-        restore_sells = names[prepared.lot_symbol]
-        restore_buys = names[prepared.buy_symbol]
-        sell_amount[restore_sells] = unfiltered[0][restore_sells]
-        buy_amount[restore_buys] = unfiltered[1][restore_buys]
-        for j in np.flatnonzero(restore_sells & (unfiltered[0] > 0.0)).tolist():
-            book.sell_why[j] = ""
-        for j in np.flatnonzero(restore_buys & (unfiltered[1] > 0.0)).tolist():
-            book.buy_why[j] = ""
-        _round(book, sell_amount, buy_amount)
-        book.repairs.append(f"kept small trades in {len(breaches)} band groups")
-
-    def smaller_than(step: float) -> str:
-        return "less than one share" if step == 1.0 else f"less than the share step ({step:g})"
-
-    for j in np.flatnonzero((sell_amount > 0.0) & (book.sell <= 0.0)).tolist():
-        book.sell_why[j] = book.sell_why[j] or smaller_than(float(book.lot_step[j]))
-    for j in np.flatnonzero((buy_amount > 0.0) & (book.buy <= 0.0)).tolist():
-        book.buy_why[j] = book.buy_why[j] or smaller_than(float(book.buy_step[j]))
-    cap = prepared.turnover_cap_weight
-    if cap is not None:
-        book.turnover_limit = (cap + relaxed.get(("turnover", ""), 0.0)) * book.value
-    order_notes: tuple[str, ...] = ()
-    if groups:
-        order_notes = _repair_budget_in_order(book, relaxed, groups)
-    else:
-        _repair_budget(book, relaxed)
-    _repair_turnover(book, relaxed)
-    if groups:
-        _repair_cash_in_order(book, groups)
-    else:
-        _repair_cash(book)
-    # The cash floor is hard: where its last-resort sales went past a budget (whole shares of
-    # a gain lot, or the lots the custodian relieves next), the budget gives way by that much
-    # and the result says so.
-    reason = " to keep the cash floor after rounding"
-    if groups:
-        reason += f" (the custodian relieves the account's lots {problem.constraints.lot_order})"
-    budget_notes: list[str] = []
-    over = book.budget_used() - book.budget_limit
-    for a, k in zip(*np.nonzero(over > CENT), strict=True):
-        if int(a) not in book.cash_over_budget:
-            continue  # not caused by the cash floor: the re-check reports it
-        name = budget_row_name(int(a), int(k))
-        relaxed[("budget", name)] = relaxed.get(("budget", name), 0.0) + over[a, k] / book.value
-        budget_notes.append(budget_relaxation_text(name, float(over[a, k])) + reason)
+    _keep_small_trades_in_breached_bands(sheet, amounts, unfiltered, relaxed, rounded)
+    for j in np.flatnonzero((amounts[0] > 0.0) & (sheet.sell <= 0.0)).tolist():
+        sheet.sell_why[j] = sheet.sell_why[j] or _smaller_than(float(sheet.lot_step[j]))
+    for j in np.flatnonzero((amounts[1] > 0.0) & (sheet.buy <= 0.0)).tolist():
+        sheet.buy_why[j] = sheet.buy_why[j] or _smaller_than(float(sheet.buy_step[j]))
+    notes = _repair(sheet, relaxed, groups)
     violations = recheck(
         problem,
         prepared,
-        book.sell,
-        book.buy,
+        sheet.sell,
+        sheet.buy,
         relaxed_weights=relaxed,
         rounded=rounded,
         include_bands=False,
     )
     # Bands and the turnover cap are soft: a breach left by whole shares plus a repair of a
     # hard constraint (cash floor, gains budget) is reported as a relaxation, not hidden.
-    band_notes = (
-        order_notes
-        + tuple(budget_notes)
-        + tuple(
-            f"{kind}[{group}] exceeded by {level - limit:.4%} of value after rounding and repairs"
-            for kind, group, level, limit in band_breaches(
-                problem, prepared, book.sell, book.buy, relaxed, rounded
-            )
+    band_notes = notes + tuple(
+        f"{kind}[{group}] exceeded by {level - limit:.4%} of value after rounding and repairs"
+        for kind, group, level, limit in band_breaches(
+            problem, prepared, sheet.sell, sheet.buy, relaxed, rounded
         )
     )
-    if book.free_turnover() > book.turnover_limit * (1 + 1e-9) + 1e-6:
-        over = (book.free_turnover() - book.turnover_limit) / book.value
+    if sheet.free_turnover() > sheet.turnover_limit * (1 + 1e-9) + 1e-6:
+        over = (sheet.free_turnover() - sheet.turnover_limit) / sheet.value
         band_notes += (f"turnover_cap exceeded by {over:.4%} of value to keep the cash floor",)
     return RoundedTrades(
-        lot_sell_shares=book.sell,
-        buy_shares=book.buy,
-        repairs=tuple(book.repairs),
+        lot_sell_shares=sheet.sell,
+        buy_shares=sheet.buy,
+        repairs=tuple(sheet.repairs),
         violations=violations,
         band_notes=band_notes,
-        dropped=_dropped(book, wanted, unfiltered),
+        dropped=_dropped(sheet, wanted, unfiltered),
     )
+
+
+_Amounts = tuple[FloatArray, FloatArray]  # per lot sold, per buy variable (amounts)
+
+
+def _smaller_than(step: float) -> str:
+    return "less than one share" if step == 1.0 else f"less than the share step ({step:g})"
+
+
+def _net_filter_and_round(
+    sheet: _TradeSheet, solution: ContinuousSolution, groups: list[IntArray]
+) -> tuple[_Amounts, _Amounts, _Amounts]:
+    """Net each name's buys and sells, drop trades under the minimum, round to share steps.
+
+    Returns the solution's amounts (in the custodian's relief order where it has one), the
+    netted amounts before the minimum trade, and the amounts kept (rounded in ``sheet``).
+    """
+    prepared = sheet.prepared
+    sell_amount = solution.lot_sell_weights * sheet.value
+    buy_amount = solution.buy_weights * sheet.value
+    wanted = (sell_amount.copy(), buy_amount.copy())
+    lot_values = prepared.lot_weight * sheet.value
+    if groups:  # the custodian relieves each name's sale in its order
+        wanted = (amounts_in_order(wanted[0], lot_values, groups), wanted[1])
+    _net_same_name(sheet, sell_amount, buy_amount)
+    if groups:
+        sell_amount = amounts_in_order(sell_amount, lot_values, groups)
+    for j in np.flatnonzero((wanted[0] >= CENT) & (sell_amount <= 0.0)).tolist():
+        sheet.sell_why[j] = "netted against a buy of the same name"
+    for j in np.flatnonzero((wanted[1] >= CENT) & (buy_amount <= 0.0)).tolist():
+        sheet.buy_why[j] = "netted against a sale of the same name"
+    unfiltered = (sell_amount.copy(), buy_amount.copy())
+    sheet.sell_unfiltered = np.minimum(
+        unfiltered[0] / np.maximum(sheet.lot_price, 1e-300), sheet.lot_shares
+    )
+    _apply_min_trade(sheet, sell_amount, buy_amount)
+    _round(sheet, sell_amount, buy_amount)
+    return wanted, unfiltered, (sell_amount, buy_amount)
+
+
+def _keep_small_trades_in_breached_bands(
+    sheet: _TradeSheet,
+    amounts: _Amounts,
+    unfiltered: _Amounts,
+    relaxed: dict[tuple[str, str], float],
+    rounded: tuple[BoolArray, BoolArray],
+) -> None:
+    """Where dropping small trades broke a band, keep every trade of the names in its groups."""
+    problem, prepared = sheet.problem, sheet.prepared
+    breaches = band_breaches(problem, prepared, sheet.sell, sheet.buy, relaxed, rounded)
+    if not breaches:
+        return
+    sell_amount, buy_amount = amounts
+    by_kind = {band.kind: band for band in prepared.bands}
+    names = np.zeros(problem.universe.size, dtype=bool)
+    for kind, group, _, _ in breaches:
+        names |= by_kind[kind].names_in(group, problem.universe.size)
+    restore_sells = names[prepared.lot_symbol]
+    restore_buys = names[prepared.buy_symbol]
+    sell_amount[restore_sells] = unfiltered[0][restore_sells]
+    buy_amount[restore_buys] = unfiltered[1][restore_buys]
+    for j in np.flatnonzero(restore_sells & (unfiltered[0] > 0.0)).tolist():
+        sheet.sell_why[j] = ""
+    for j in np.flatnonzero(restore_buys & (unfiltered[1] > 0.0)).tolist():
+        sheet.buy_why[j] = ""
+    _round(sheet, sell_amount, buy_amount)
+    sheet.repairs.append(f"kept small trades in {len(breaches)} band groups")
+
+
+def _repair(
+    sheet: _TradeSheet, relaxed: dict[tuple[str, str], float], groups: list[IntArray]
+) -> tuple[str, ...]:
+    """Repair budgets, turnover and cash after rounding; notes of what had to give way.
+
+    The cash floor is hard: where its last-resort sales went past a budget (whole shares of a
+    gain lot, or the lots the custodian relieves next), the budget gives way by that much
+    (added to ``relaxed``) and a note says so.
+    """
+    problem, prepared = sheet.problem, sheet.prepared
+    cap = prepared.turnover_cap_weight
+    if cap is not None:
+        sheet.turnover_limit = (cap + relaxed.get(("turnover", ""), 0.0)) * sheet.value
+    order_notes: tuple[str, ...] = ()
+    if groups:
+        order_notes = _repair_budget_in_order(sheet, relaxed, groups)
+    else:
+        _repair_budget(sheet, relaxed)
+    _repair_turnover(sheet, relaxed)
+    if groups:
+        _repair_cash_in_order(sheet, groups)
+    else:
+        _repair_cash(sheet)
+    reason = " to keep the cash floor after rounding"
+    if groups:
+        reason += f" (the custodian relieves the account's lots {problem.constraints.lot_order})"
+    budget_notes: list[str] = []
+    over = sheet.budget_used() - sheet.budget_limit
+    for a, k in zip(*np.nonzero(over > CENT), strict=True):
+        if int(a) not in sheet.cash_over_budget:
+            continue  # not caused by the cash floor: the re-check reports it
+        name = budget_row_name(int(a), int(k))
+        relaxed[("budget", name)] = relaxed.get(("budget", name), 0.0) + over[a, k] / sheet.value
+        budget_notes.append(budget_relaxation_text(name, float(over[a, k])) + reason)
+    return order_notes + tuple(budget_notes)
 
 
 def _dropped(
-    book: _Book, wanted: tuple[FloatArray, FloatArray], netted: tuple[FloatArray, FloatArray]
+    sheet: _TradeSheet, wanted: tuple[FloatArray, FloatArray], netted: tuple[FloatArray, FloatArray]
 ) -> tuple[DroppedTrade, ...]:
     """Trades of the solution (a cent or more) that ended at zero shares, with why."""
-    prepared, symbols = book.prepared, book.problem.universe.symbols
-    account_ids = [a.account_id for a in book.problem.accounts]
+    prepared, symbols = sheet.prepared, sheet.problem.universe.symbols
+    account_ids = [a.account_id for a in sheet.problem.accounts]
     out = []
-    for j in np.flatnonzero((wanted[0] >= CENT) & (book.sell <= 0.0)).tolist():
+    for j in np.flatnonzero((wanted[0] >= CENT) & (sheet.sell <= 0.0)).tolist():
         amount = netted[0][j] if netted[0][j] > 0.0 else wanted[0][j]
         out.append(
             DroppedTrade(
@@ -999,10 +1109,10 @@ def _dropped(
                 symbols[prepared.lot_symbol[j]],
                 prepared.lot_ids[j],
                 float(amount),
-                book.sell_why[j] or "rounded to zero shares",
+                sheet.sell_why[j] or "rounded to zero shares",
             )
         )
-    for j in np.flatnonzero((wanted[1] >= CENT) & (book.buy <= 0.0)).tolist():
+    for j in np.flatnonzero((wanted[1] >= CENT) & (sheet.buy <= 0.0)).tolist():
         amount = netted[1][j] if netted[1][j] > 0.0 else wanted[1][j]
         out.append(
             DroppedTrade(
@@ -1011,7 +1121,7 @@ def _dropped(
                 symbols[prepared.buy_symbol[j]],
                 None,
                 float(amount),
-                book.buy_why[j] or "rounded to zero shares",
+                sheet.buy_why[j] or "rounded to zero shares",
             )
         )
     return tuple(out)
