@@ -78,11 +78,9 @@ from apps.optimizer.core.solution import (
     STATUS_INACCURATE,
     STATUS_INFEASIBLE,
     STATUS_OPTIMAL,
+    ContinuousSolution,
     RowLabel,
 )
-
-# rounding.py imports ContinuousSolution from here: re-exported until it imports from solution.py.
-from apps.optimizer.core.solution import ContinuousSolution as ContinuousSolution
 from apps.optimizer.core.types import (
     FloatArray,
     RiskModel,

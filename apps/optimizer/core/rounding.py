@@ -58,8 +58,8 @@ from apps.optimizer.core.prepare import (
     representable,
     sell_caps,
 )
-from apps.optimizer.core.problem import ContinuousSolution
 from apps.optimizer.core.relief import amounts_in_order, relief_groups, sold_out_of_order
+from apps.optimizer.core.solution import ContinuousSolution
 from apps.optimizer.core.types import (
     DroppedTrade,
     FloatArray,
