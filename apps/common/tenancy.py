@@ -41,12 +41,17 @@ def require_tenant_schema() -> str:
 def current_firm() -> Any:
     """The Firm whose schema the connection uses.
 
+    ``schema_context`` (tests, maintenance) sets a stand-in tenant with the schema's name only;
+    the firm is then the row of that schema.
+
     Raises:
-        TenantContextError: in ``public`` or with a FakeTenant (no real firm row).
+        TenantContextError: in ``public``, or in a schema no firm owns.
     """
-    require_tenant_schema()
+    schema = require_tenant_schema()
     tenant = getattr(connection, "tenant", None)
-    if tenant is None or tenant.__class__.__name__ == "FakeTenant" or tenant.pk is None:
+    if tenant is not None and tenant.__class__.__name__ == "FakeTenant":
+        tenant = get_tenant_model().objects.filter(schema_name=schema).first()
+    if tenant is None or tenant.pk is None:
         raise TenantContextError("refused: the connection carries no real firm")
     return tenant
 

@@ -3,6 +3,7 @@
 Every door with firm A's real ids, for every stranger, is in tests/integration/security/.
 """
 
+import pytest
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -50,3 +51,17 @@ def test_firm_admin_site_lists_only_own_users(firms, db):
 def test_unknown_host_is_404_never_a_fallback_schema(firms, db):
     assert Client(HTTP_HOST="nobody.localhost").get("/").status_code == 404
     assert APIClient(HTTP_HOST="nobody.localhost").get("/api/v1/me/").status_code == 404
+
+
+def test_current_firm_in_a_schema_context_is_the_schemas_firm_and_public_is_refused(firms, db):
+    """``schema_context`` carries only the schema's name: the firm is that schema's row."""
+    from django_tenants.utils import schema_context
+
+    from apps.common.exceptions import TenantContextError
+    from apps.common.tenancy import current_firm, firm_today
+
+    with schema_context("firm_b"):
+        assert current_firm().pk == firms["b"].firm.pk
+        assert firm_today() == firm_today(firms["b"].firm)
+    with schema_context("public"), pytest.raises(TenantContextError):
+        current_firm()
