@@ -24,6 +24,7 @@ from apps.common.limits import (
     turnover_budget_validators,
 )
 from apps.common.validation import validate_not_formula_leading
+from apps.taxlots.estimate import combined_rate
 
 
 class Registration(models.TextChoices):
@@ -295,13 +296,13 @@ class Account(models.Model):
 
     @property
     def combined_short_term_rate(self) -> Decimal:
-        """Rate on a short-term gain: federal plus state (a state taxes both terms as income)."""
-        return self.short_term_rate + self.state_rate
+        """Rate on a short-term gain: federal plus state (``taxlots.estimate.combined_rate``)."""
+        return combined_rate(self.short_term_rate, self.state_rate)
 
     @property
     def combined_long_term_rate(self) -> Decimal:
-        """Rate on a long-term gain: federal plus state."""
-        return self.long_term_rate + self.state_rate
+        """Rate on a long-term gain: federal plus state (``taxlots.estimate.combined_rate``)."""
+        return combined_rate(self.long_term_rate, self.state_rate)
 
     @property
     def tracking_error_target(self) -> Decimal | None:

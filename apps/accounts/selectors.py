@@ -25,7 +25,7 @@ from apps.common.bulk import sql_table
 from apps.common.money import ZERO, round_money
 from apps.common.sets import merge_overlapping
 from apps.securities.selectors import fund_index_groups, share_class_groups
-from apps.taxlots.estimate import estimated_tax
+from apps.taxlots.estimate import budget_used, cap_used, estimated_tax
 from apps.taxlots.rules import FilingStatus as TaxFilingStatus
 from apps.taxlots.rules import schedule_d_year
 
@@ -171,7 +171,7 @@ def _cap_use(cap: Decimal | None, net: Decimal) -> tuple[Decimal | None, Decimal
     """(used, left) of a cap on one character's net gain (None, None without a cap)."""
     if cap is None:
         return None, None
-    used = round_money(max(net, ZERO))
+    used = round_money(cap_used(net))
     return used, cap - used
 
 
@@ -221,8 +221,7 @@ def _summary(
     used: Decimal | None = None
     left: Decimal | None = None
     if budget_amount is not None:
-        used = max(tax, ZERO) if budget_kind == BudgetKind.TAX else max(netted.net_capital, ZERO)
-        used = round_money(used)
+        used = round_money(budget_used(netted, tax=tax, in_tax=budget_kind == BudgetKind.TAX))
         left = budget_amount - used
     short_used, short_left = _cap_use(short_term_budget, netted.net_short_term)
     long_used, long_left = _cap_use(long_term_budget, netted.net_long_term)

@@ -34,3 +34,30 @@ def estimated_tax(year: YearResult, *, short_rate: Decimal, long_rate: Decimal) 
     if st < ZERO:  # a short-term loss reduces the long-term gain (Schedule D line 16)
         return (lt + st) * long_rate
     return (st + lt) * short_rate  # a long-term loss reduces the short-term gain
+
+
+def combined_rate(federal_rate: Decimal, state_rate: Decimal) -> Decimal:
+    """The account's rate on a gain of one term: its federal rate plus its state's.
+
+    States tax capital gains as ordinary income at the same rate for both terms (e.g.
+    California FTB Publication 1001; New York Form IT-201 instructions), so the state rate adds
+    to the federal short-term and long-term rates alike. The sum ignores the federal deduction of
+    state tax, which the SALT cap (IRC §164(b)(6), $10,000 through 2025) makes marginal for the
+    clients of a wealth manager.
+    """
+    return federal_rate + state_rate
+
+
+def budget_used(year: YearResult, *, tax: Decimal, in_tax: bool) -> Decimal:
+    """What the year's realized results use of an annual budget, unrounded USD (never < 0).
+
+    A gains budget counts the net capital gain after Schedule D netting (IRS Publication 550,
+    ch. 4: losses of either term offset gains before any is taxed; a net loss uses nothing); a
+    tax budget counts the estimated tax of the year (``estimated_tax``; a saving uses nothing).
+    """
+    return max(tax, ZERO) if in_tax else max(year.net_capital, ZERO)
+
+
+def cap_used(net: Decimal) -> Decimal:
+    """What one term's net gain uses of a cap on that term: the gain; a net loss uses nothing."""
+    return max(net, ZERO)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.taxlots.estimate import estimated_tax
+from apps.taxlots.estimate import budget_used, cap_used, combined_rate, estimated_tax
 from apps.taxlots.rules import FilingStatus, schedule_d_year
 
 ST, LT = Decimal("0.40"), Decimal("0.20")
@@ -42,3 +42,30 @@ def test_carryforward_offsets_gains_before_tax():
 def test_married_filing_separately_limit_is_1500():
     year = _year("-10000", "0", status=FilingStatus.MARRIED_FILING_SEPARATELY)
     assert estimated_tax(year, short_rate=ST, long_rate=LT) == Decimal("-600.00")
+
+
+def test_a_state_rate_adds_to_both_terms() -> None:
+    assert combined_rate(Decimal("0.37"), Decimal("0.093")) == Decimal("0.463")
+    assert combined_rate(Decimal("0.20"), Decimal("0.093")) == Decimal("0.293")
+
+
+@pytest.mark.parametrize(
+    ("st", "lt", "in_tax", "expected"),
+    [
+        ("1000", "2000", False, "3000"),  # a gains budget counts the net capital gain
+        ("-500", "2000", False, "1500"),  # a short-term loss offsets the long-term gain first
+        ("-3000", "1000", False, "0"),  # a net loss uses nothing (not a negative use)
+        ("1000", "2000", True, "800.00"),  # a tax budget counts the estimated tax
+        ("-3000", "1000", True, "0"),  # a tax saving uses nothing
+    ],
+)
+def test_what_a_year_uses_of_an_annual_budget(st, lt, in_tax, expected) -> None:
+    year = _year(st, lt)
+    tax = estimated_tax(year, short_rate=ST, long_rate=LT)
+    assert budget_used(year, tax=tax, in_tax=in_tax) == Decimal(expected)
+
+
+def test_a_cap_on_one_term_counts_its_net_gain_only() -> None:
+    year = _year("-500", "2000")
+    assert cap_used(year.net_short_term) == 0
+    assert cap_used(year.net_long_term) == Decimal("2000")
