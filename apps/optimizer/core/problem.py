@@ -105,6 +105,9 @@ class CompiledUniverse:
     ef_equality: tuple[IntArray, IntArray, FloatArray]  # COO (rows, cols, vals) of e/f columns
     ef_hessian: tuple[IntArray, IntArray, FloatArray]  # COO, upper triangle, e/f columns
     compile_time_ms: float
+    # Each name's total variance under the model (diag of B F Bᵀ + diag(d)), annualised, for
+    # correlations (harvest partners, kept-position notes) without a k × k product per call.
+    name_variance: FloatArray
 
     @property
     def size(self) -> int:
@@ -126,11 +129,9 @@ class CompiledUniverse:
 
     def correlations(self, i: int) -> FloatArray:
         """Correlation of name ``i`` with every name of the universe under the risk model."""
-        exposure = self.loadings @ self.factor_covariance
-        variance = np.einsum("ij,ij->i", exposure, self.loadings) + self.specific_variance
-        covariance = exposure @ self.loadings[i]
+        covariance = self.loadings @ (self.loadings[i] @ self.factor_covariance)
         covariance[i] += self.specific_variance[i]
-        out: FloatArray = covariance / np.sqrt(variance * variance[i])
+        out: FloatArray = covariance / np.sqrt(self.name_variance * self.name_variance[i])
         return out
 
 
@@ -193,6 +194,8 @@ def compile_universe(
         ef_equality=(rows.astype(np.int64), cols.astype(np.int64), vals),
         ef_hessian=(h_rows.astype(np.int64), h_cols.astype(np.int64), h_vals),
         compile_time_ms=(time.perf_counter() - start) * 1e3,
+        name_variance=np.einsum("ij,ij->i", loadings @ cov, loadings)
+        + risk_model.specific_variance,
     )
 
 

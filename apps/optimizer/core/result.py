@@ -136,31 +136,37 @@ def swap_back_buy_why(pair: HarvestPair) -> str:
     return f"to swap back from {pair.replacement}, its replacement since the harvest"
 
 
-def replacement_partner(
-    bought: int,
+def replacement_partners(
+    bought: list[int],
     harvested: list[int],
     compiled: CompiledUniverse,
     listed: dict[str, tuple[str, ...]],
-) -> int:
-    """The harvested name a replacement stands in for: the firm's list first, else the closest.
+) -> dict[int, int]:
+    """The harvested name each replacement stands in for: the firm's list first, else the closest.
 
-    Among today's harvested names of the bought name's sector, one whose substitute list names
-    it (best rank), else the one most correlated with it in the risk model.
+    ``bought`` and ``harvested`` are names of one sector (today's harvests, in the final trades).
+    For each bought name: a harvested name whose substitute list names it (best rank), else the
+    harvested name most correlated with it in the risk model (one matrix product for all).
     """
     symbols = compiled.symbols
-    ranked = [
-        (listed[symbols[h]].index(symbols[bought]), h)
-        for h in harvested
-        if symbols[bought] in listed.get(symbols[h], ())
-    ]
-    if ranked:
-        return min(ranked)[1]
-    loadings, cov = compiled.loadings, compiled.factor_covariance
-    exposure = loadings[bought] @ cov
-    variance = np.einsum("ij,jk,ik->i", loadings[harvested], cov, loadings[harvested])
-    variance = variance + compiled.specific_variance[harvested]
-    correlation = (loadings[harvested] @ exposure) / np.sqrt(variance)
-    return harvested[int(np.argmax(correlation))]
+    partners: dict[int, int] = {}
+    for i in bought:
+        ranked = [
+            (listed[symbols[h]].index(symbols[i]), h)
+            for h in harvested
+            if symbols[i] in listed.get(symbols[h], ())
+        ]
+        if ranked:
+            partners[i] = min(ranked)[1]
+    rest = [i for i in bought if i not in partners]
+    if rest:
+        loadings = compiled.loadings
+        exposure = loadings[rest] @ compiled.factor_covariance
+        covariance = exposure @ loadings[harvested].T
+        correlation = covariance / np.sqrt(compiled.name_variance[harvested])
+        for i, j in zip(rest, correlation.argmax(axis=1).tolist(), strict=True):
+            partners[i] = harvested[j]
+    return partners
 
 
 def shares_text(shares: float) -> str:
@@ -458,6 +464,10 @@ def _buy_trades(
         harvested_in.setdefault(universe.sectors[i], []).append(i)
     listed = dict(problem.substitutes)
     back_on = problem.as_of + timedelta(days=WASH_SALE_WINDOW_DAYS + 1)
+    partner: dict[int, int] = {}
+    for sector, harvested in harvested_in.items():
+        in_sector = sorted({i for i in buys.symbol.tolist() if universe.sectors[i] == sector})
+        partner.update(replacement_partners(in_sector, harvested, compiled, listed))
     trades: list[Trade] = []
     for i, a, q, x in zip(
         buys.symbol.tolist(),
@@ -468,8 +478,7 @@ def _buy_trades(
     ):
         sector = universe.sectors[i]
         if sector in harvested_in:
-            partner = replacement_partner(i, harvested_in[sector], compiled, listed)
-            reason, why = TradeReason.SUBSTITUTE, substitute_why(symbols[partner], back_on)
+            reason, why = TradeReason.SUBSTITUTE, substitute_why(symbols[partner[i]], back_on)
         elif (
             not facts.is_overweight[i] and prepared.initial_weights[i] < prepared.target_weights[i]
         ):
