@@ -499,15 +499,8 @@ class WashSaleMatch(models.Model):
         return f"{self.loss_lot_key} -> {self.replacement_lot_key}: {self.disallowed_amount}"
 
 
-class IdenticalGroup(models.Model):
-    """A firm's group of substantially identical securities (IRC §1091(a)).
-
-    With why and on what authority the firm treats them as one (e.g. two ETFs tracking the same
-    index).
-    The effective groups (``selectors.substantially_identical_groups``) merge these with the
-    security master's share classes of one issuer; the ledger's wash-sale matching, the
-    optimizer and the pre-trade checks use them.
-    """
+class FirmJudgement(models.Model):
+    """A firm's recorded judgement on a tax question: why, and on what authority, by whom."""
 
     reason = models.CharField(max_length=300)
     source = models.CharField(
@@ -520,6 +513,20 @@ class IdenticalGroup(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
+
+
+class IdenticalGroup(FirmJudgement):
+    """A firm's group of substantially identical securities (IRC §1091(a)).
+
+    With why and on what authority the firm treats them as one (e.g. two ETFs tracking the same
+    index).
+    The effective groups (``selectors.substantially_identical_groups``) merge these with the
+    security master's share classes of one issuer; the ledger's wash-sale matching, the
+    optimizer and the pre-trade checks use them.
+    """
+
+    class Meta:
         ordering = ("id",)
         constraints = (
             models.CheckConstraint(condition=~Q(reason=""), name="identical_group_reason_given"),
@@ -530,7 +537,7 @@ class IdenticalGroup(models.Model):
         return f"group #{self.pk}: {self.reason}"
 
 
-class IdenticalIndexOptOut(models.Model):
+class IdenticalIndexOptOut(FirmJudgement):
     """A fund the firm does not treat as substantially identical to the other funds on its index.
 
     By default the funds of the security master that track one index are one group of the
@@ -542,15 +549,6 @@ class IdenticalIndexOptOut(models.Model):
     """
 
     symbol = models.CharField(max_length=16, unique=True)
-    reason = models.CharField(max_length=300)
-    source = models.CharField(
-        max_length=300, help_text="The authority or document the firm relies on."
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("symbol",)
